@@ -1,0 +1,26 @@
+"""Errors raised by connectivity.
+
+Every error the user can cause derives from :class:`ConnectivityError`; the CLI
+prints its message on one line and exits with code 2. Messages name the file,
+row or id at fault.
+"""
+
+
+class ConnectivityError(Exception):
+    """Base class of every error that bad input or configuration can cause."""
+
+
+class ConfigError(ConnectivityError):
+    """A scenario, operator or cost-model file is missing, malformed or inconsistent."""
+
+
+class InputDataError(ConnectivityError):
+    """An input data file (roads, sites, poles, buildings, instance) is unusable."""
+
+
+class CRSError(InputDataError):
+    """A layer is in the wrong coordinate reference system (e.g. degrees where metres are needed)."""
+
+
+class InfeasibleError(ConnectivityError):
+    """The requested plan cannot be built (e.g. no terminal can be reached)."""
