@@ -308,7 +308,7 @@ def _encode_geometry(geoms: "gpd.GeoSeries", kind: str) -> dict:
         rings, ring_of = shapely.get_rings(polys, return_index=True)
         coords, coord_of = shapely.get_coordinates(rings, return_index=True)
         # drop each ring's closing coordinate: Leaflet closes rings itself
-        last = np.r_[coord_of[1:] != coord_of[:-1], True]
+        last = np.r_[coord_of[1:] != coord_of[:-1], True][: len(coord_of)]
         coords, coord_of = coords[~last], coord_of[~last]
         pc = np.bincount(poly_of, minlength=n)
         rc = np.bincount(ring_of, minlength=len(polys))
