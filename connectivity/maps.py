@@ -123,7 +123,8 @@ _RUNTIME_JS = r"""
     if (v === true) return 'yes';
     if (v === false) return 'no';
     if (typeof v === 'number' && dec !== 'id') {
-      return v.toLocaleString('en-US', {maximumFractionDigits: dec === null || dec === undefined ? 2 : dec});
+      if (dec === null || dec === undefined) return v.toLocaleString('en-US', {maximumFractionDigits: 2});
+      return v.toLocaleString('en-US', {minimumFractionDigits: dec, maximumFractionDigits: dec});
     }
     return String(v);
   };
