@@ -61,6 +61,10 @@ COST_COLOURS = ("#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027")
 COVERAGE_COLOURS = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")
 MANHOLE_COLOURS = {"telecom": "#1f78b4", "power": "#e31a1c"}
 _N_BINS = 32
+# features per merged Leaflet layer (see C.layer in _RUNTIME_JS); big filled paths are slow to paint
+_MERGE_LINES = 256
+_MERGE_POINTS = 256
+_MERGE_POLYGONS = 64
 _SCALE = 1_000_000  # coordinates are stored as integers of 1e-6 degree
 
 
@@ -71,9 +75,11 @@ _RUNTIME_JS = r"""
   var C = window.__connectivity = window.__connectivity || {layers: {}, data: {}, map: null};
   var ESC = {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'};
   C.esc = function (s) { return String(s).replace(/[&<>"']/g, function (ch) { return ESC[ch]; }); };
+  C.timings = C.timings || [];
   C.decode = function (d) {
+    var t0 = performance.now();
     var c = d.c, x = d.o[0], y = d.o[1], k = 0, n = d.n, g = new Array(n), i, j, r;
-    function pt() { x += c[k]; y += c[k + 1]; k += 2; return [y / 1e6, x / 1e6]; }
+    function pt() { x += c[k]; y += c[k + 1]; k += 2; return new L.LatLng(y / 1e6, x / 1e6); }
     function seq(m) { var a = new Array(m); for (var q = 0; q < m; q++) a[q] = pt(); return a; }
     if (d.kind === 'point') {
       for (i = 0; i < n; i++) g[i] = pt();
@@ -98,7 +104,65 @@ _RUNTIME_JS = r"""
       }
     }
     d.g = g;
+    C.timings.push(['decode', d.kind, n, performance.now() - t0]);
     return d;
+  };
+  // A polyline of many parts that knows which part (feature) is under the mouse.
+  C.MultiLine = L.Polyline.extend({
+    _containsPoint: function (p) {
+      var w = this._clickTolerance(), rings = this._rings, i, j, r;
+      if (!this._pxBounds || !this._pxBounds.contains(p)) return false;
+      for (i = rings.length - 1; i >= 0; i--) {
+        r = rings[i];
+        for (j = 1; j < r.length; j++) {
+          if (L.LineUtil.pointToSegmentDistance(p, r[j - 1], r[j]) <= w) { this._hit = this.options.partFi[i]; return true; }
+        }
+      }
+      return false;
+    }
+  });
+  // Many equal circles (fixed pixel radius) drawn as one canvas path, with hit-testing per circle.
+  C.MultiDot = L.Path.extend({
+    options: {fill: true, radius: 4},
+    initialize: function (latlngs, options) {
+      L.setOptions(this, options);
+      this._latlngs = latlngs;
+      this._radius = this.options.radius;
+    },
+    getBounds: function () { return L.latLngBounds(this._latlngs); },
+    _project: function () {
+      var map = this._map, n = this._latlngs.length, pts = new Array(n), b = new L.Bounds(), i;
+      for (i = 0; i < n; i++) { pts[i] = map.latLngToLayerPoint(this._latlngs[i]); b.extend(pts[i]); }
+      this._pts = pts;
+      var w = this._radius + this._clickTolerance(), pad = new L.Point(w, w);
+      this._pxBounds = n ? new L.Bounds(b.min.subtract(pad), b.max.add(pad)) : null;
+    },
+    _update: function () { if (this._map) this._updatePath(); },
+    _updatePath: function () { this._renderer._updateMultiDot(this); },
+    _empty: function () { return !this._pts || !this._pts.length; },
+    _containsPoint: function (p) {
+      var r = this._radius + this._clickTolerance(), r2 = r * r, pts = this._pts, i, dx, dy;
+      if (!this._pxBounds || !this._pxBounds.contains(p)) return false;
+      for (i = pts.length - 1; i >= 0; i--) {
+        dx = pts[i].x - p.x; dy = pts[i].y - p.y;
+        if (dx * dx + dy * dy <= r2) { this._hit = this.options.partFi[i]; return true; }
+      }
+      return false;
+    }
+  });
+  L.Canvas.include({
+    _updateMultiDot: function (layer) {
+      if (!this._drawing || layer._empty()) return;
+      var ctx = this._ctx, r = layer._radius, pts = layer._pts, i, p;
+      ctx.beginPath();
+      for (i = 0; i < pts.length; i++) { p = pts[i]; ctx.moveTo(p.x + r, p.y); ctx.arc(p.x, p.y, r, 0, Math.PI * 2, false); }
+      this._fillStroke(ctx, layer);
+    }
+  });
+  C.find = function (ds, col, value) {
+    var d = C.data[ds];
+    for (var i = 0; i < d.n; i++) if (C.value(d, col, i) === value) return i;
+    return -1;
   };
   C.value = function (d, col, i) {
     var c = d.cols[col];
@@ -139,25 +203,81 @@ _RUNTIME_JS = r"""
     return h.join('<br>');
   };
   C.layer = function (spec) {
-    var d = C.data[spec.data], g = L.featureGroup(), f = spec.filter, st = spec.style, i, o, lyr, col;
-    for (i = 0; i < d.n; i++) {
-      if (f && !C.match(d, f, i)) continue;
-      o = Object.assign({}, st);
-      o.fi = i; o.ds = spec.data; o.lk = spec.key;
-      if (spec.color) o.color = C.value(d, spec.color, i);
-      if (spec.fill) o.fillColor = C.value(d, spec.fill, i);
-      if (d.kind === 'point') lyr = L.circleMarker(d.g[i], o);
-      else if (d.kind === 'line') lyr = L.polyline(d.g[i], o);
-      else lyr = L.polygon(d.g[i], o);
-      g.addLayer(lyr);
+    var t0 = performance.now(), d = C.data[spec.data], g = L.featureGroup(), f = spec.filter, st = spec.style, i, o, lyr;
+    if (spec.merge) {
+      // Features of one colour merged into multi-part vector layers of at most `spec.merge` features:
+      // a few hundred Leaflet layers instead of 100k. Hit-testing finds the feature under the mouse
+      // (layer._hit) for tooltips; options.fis lists the features a layer draws.
+      var buckets = {}, j, Cls = d.kind === 'point' ? C.MultiDot : d.kind === 'line' ? C.MultiLine : L.Polygon;
+      var make = function (bk) {
+        o = Object.assign({}, st);
+        o.fis = bk.fis; o.partFi = bk.partFi; o.ds = spec.data; o.lk = spec.key;
+        if (spec.color) o.color = bk.color;
+        if (spec.fill) o.fillColor = bk.fill;
+        g.addLayer(new Cls(bk.shapes, o));
+      };
+      for (i = 0; i < d.n; i++) {
+        if (f && !C.match(d, f, i)) continue;
+        var color = spec.color ? C.value(d, spec.color, i) : null, fill = spec.fill ? C.value(d, spec.fill, i) : null;
+        var key = color + '|' + fill, bk = buckets[key];
+        if (!bk) bk = buckets[key] = {shapes: [], partFi: [], fis: [], color: color, fill: fill};
+        bk.fis.push(i);
+        if (d.kind !== 'point' && d.pc && d.pc[i] !== 1) {
+          for (j = 0; j < d.g[i].length; j++) { bk.shapes.push(d.g[i][j]); bk.partFi.push(i); }
+        } else { bk.shapes.push(d.g[i]); bk.partFi.push(i); }
+        if (bk.fis.length >= spec.merge) { make(bk); delete buckets[key]; }
+      }
+      Object.keys(buckets).forEach(function (k) { make(buckets[k]); });
+      if (spec.tooltip) {
+        g.bindTooltip(function (l) { g.__shown = l._leaflet_id + ':' + l._hit; return C.tip(d, spec, l._hit); }, {sticky: true});
+        g.on('mousemove', function (e) {
+          var l = e.layer, shown = l._leaflet_id + ':' + l._hit;
+          if (shown !== g.__shown) { g.__shown = shown; g.setTooltipContent(C.tip(d, spec, l._hit)); }
+        });
+      } else if (spec.label) {
+        g.bindTooltip(C.esc(spec.label), {sticky: true});
+      }
+    } else {
+      for (i = 0; i < d.n; i++) {
+        if (f && !C.match(d, f, i)) continue;
+        o = Object.assign({}, st);
+        o.fi = i; o.ds = spec.data; o.lk = spec.key;
+        if (spec.color) o.color = C.value(d, spec.color, i);
+        if (spec.fill) o.fillColor = C.value(d, spec.fill, i);
+        if (d.kind === 'point') lyr = L.circleMarker(d.g[i], o);
+        else if (d.kind === 'line') lyr = L.polyline(d.g[i], o);
+        else lyr = L.polygon(d.g[i], o);
+        g.addLayer(lyr);
+      }
+      if (spec.tooltip) g.bindTooltip(function (l) { return C.tip(d, spec, l.options.fi); }, {sticky: true});
     }
-    if (spec.tooltip) g.bindTooltip(function (l) { return C.tip(d, spec, l.options.fi); }, {sticky: true});
     g.__key = spec.key;
+    g.__front = d.kind === 'point';
     C.layers[spec.key] = g;
+    C.timings.push(['layer', spec.key, g.getLayers().length, performance.now() - t0]);
     return g;
+  };
+  C.count = function (key) {
+    // features of layer `key` currently on the map (merged layers count their features)
+    var n = 0;
+    C.map.eachLayer(function (l) { if (l.options && l.options.lk === key) n += l.options.fis ? l.options.fis.length : 1; });
+    return n;
+  };
+  C.drawn = function (ds, col) {
+    // distinct values of column `col` among the features of dataset `ds` on the map
+    var ids = new Set(), d = C.data[ds];
+    C.map.eachLayer(function (l) {
+      if (!l.options || l.options.ds !== ds) return;
+      (l.options.fis || (l.options.fi === undefined ? [] : [l.options.fi])).forEach(function (i) { ids.add(C.value(d, col, i)); });
+    });
+    return ids.size;
   };
   C.finish = function (m, opts) {
     C.map = m;
+    // an overlay switched back on is drawn last (on top): keep point layers above lines and areas
+    m.on('overlayadd', function () {
+      Object.keys(C.layers).forEach(function (k) { var g = C.layers[k]; if (g.__front && m.hasLayer(g)) g.bringToFront(); });
+    });
     m.attributionControl.addAttribution(opts.attribution);
     [['topleft', opts.title, 'connectivity-title'], ['bottomright', opts.legend, 'connectivity-legend']]
       .forEach(function (x) {
@@ -166,7 +286,11 @@ _RUNTIME_JS = r"""
         ctl.onAdd = function () { var div = L.DomUtil.create('div', x[2]); div.innerHTML = x[1]; return div; };
         ctl.addTo(m);
       });
-    requestAnimationFrame(function () { requestAnimationFrame(function () { window.__mapReady = true; }); });
+    C.timings.push(['finish', '', 0, performance.now()]);
+    requestAnimationFrame(function () { requestAnimationFrame(function () {
+      C.timings.push(['ready', '', 0, performance.now()]);
+      window.__mapReady = true;
+    }); });
   };
 })();
 """
@@ -253,6 +377,30 @@ def _folium_classes() -> SimpleNamespace:
         def render(self, **kwargs):
             self.get_root().script.add_child(RawHTML(self.code), name=self.get_name())
 
+    class PlanData(Element):
+        """A dataset embedded as JSON (``<script type="application/json">``) and decoded in the page."""
+
+        def __init__(self, key: str, data: dict):
+            super().__init__()
+            self._name = "PlanData"
+            self.key = key
+            self.data = data
+
+        def render(self, **kwargs):
+            figure = self.get_root()
+            element_id = f"connectivity-data-{self.key}"
+            figure.html.add_child(
+                RawHTML(f'<script type="application/json" id="{element_id}">{_js(self.data)}</script>'),
+                name=self.get_name() + "_json",
+            )
+            figure.script.add_child(
+                RawHTML(
+                    f"window.__connectivity.data[{_js(self.key)}] = window.__connectivity.decode("
+                    f"JSON.parse(document.getElementById({_js(element_id)}).textContent));"
+                ),
+                name=self.get_name(),
+            )
+
     class PlanLayer(folium.map.Layer):
         """A Leaflet feature group built in the page from an embedded dataset."""
 
@@ -266,7 +414,7 @@ def _folium_classes() -> SimpleNamespace:
             self.get_root().script.add_child(RawHTML(code), name=self.get_name() + "_def")
             super().render(**kwargs)
 
-    return SimpleNamespace(RawHTML=RawHTML, RawScript=RawScript, PlanLayer=PlanLayer, folium=folium)
+    return SimpleNamespace(RawHTML=RawHTML, RawScript=RawScript, PlanData=PlanData, PlanLayer=PlanLayer, folium=folium)
 
 
 # --------------------------------------------------------------------------- data encoding
@@ -305,7 +453,9 @@ def _encode_geometry(geoms: "gpd.GeoSeries", kind: str) -> dict:
         out["pc"] = None if (pc == 1).all() else pc.tolist()
         out["cc"] = np.bincount(coord_of, minlength=len(parts)).tolist()
     elif kind == "polygon":
-        polys, poly_of = shapely.get_parts(values, return_index=True)
+        # exterior rings counter-clockwise, holes clockwise: holes stay open under the
+        # 'nonzero' fill rule that merged layers use (overlapping footprints do not cancel)
+        polys, poly_of = shapely.get_parts(shapely.orient_polygons(values), return_index=True)
         rings, ring_of = shapely.get_rings(polys, return_index=True)
         coords, coord_of = shapely.get_coordinates(rings, return_index=True)
         # drop each ring's closing coordinate: Leaflet closes rings itself
@@ -477,7 +627,7 @@ def _site_layers(C, m, sites, colours: dict[str, str]) -> None:
     cols["connected"] = _bool(sites["connected"])
     cols["colour"] = _cat(sites["operator"].astype(str).map(colours).fillna("#555555"))
     data = _dataset(sites, "sites", "point", cols, simplify_m=None)
-    C.RawScript(f"window.__connectivity.data.sites = window.__connectivity.decode({_js(data)});").add_to(m)
+    C.PlanData("sites", data).add_to(m)
     base = {"data": "sites", "title": ["Site ", "site_id"], "tooltip": _SITE_TOOLTIP}
     C.PlanLayer(
         {**base, "key": "sites:connected", "filter": {"col": "connected", "eq": True},
@@ -588,10 +738,10 @@ def cost_map(
     colormap = cm.LinearColormap(list(COST_COLOURS), vmin=vmin, vmax=vmax)
     cols["colour"] = _binned_colours(per_m, colormap, vmin, vmax, "#777777")
     duct_data = _dataset(ducts, "ducts", "line", cols, simplify_m=1.0)
-    C.RawScript(f"window.__connectivity.data.ducts = window.__connectivity.decode({_js(duct_data)});").add_to(m)
+    C.PlanData("ducts", duct_data).add_to(m)
     duct_style = {"weight": 4, "opacity": 0.9, "lineCap": "round"}
     base = {"data": "ducts", "title": ["Segment ", "segment_id"], "tooltip": _DUCT_TOOLTIP,
-            "color": "colour", "style": duct_style}
+            "color": "colour", "style": duct_style, "merge": _MERGE_LINES}
     for op in listed:
         C.PlanLayer({**base, "key": f"ducts:{op}", "filter": {"col": "operators", "has": op}},
                     name=_label(f"{op} ducts", colours[op])).add_to(m)
@@ -608,11 +758,11 @@ def cost_map(
         "colour": _cat(manholes["group"].astype(str).map(MANHOLE_COLOURS).fillna("#444444")),
     }
     mh_data = _dataset(manholes, "manholes", "point", mh_cols, simplify_m=None)
-    C.RawScript(f"window.__connectivity.data.manholes = window.__connectivity.decode({_js(mh_data)});").add_to(m)
+    C.PlanData("manholes", mh_data).add_to(m)
     C.PlanLayer(
         {"data": "manholes", "key": "manholes", "title": ["Manhole ", "manhole_id"],
          "tooltip": [["Reason", "reason", "", None], ["Group", "group", "", None]],
-         "color": "#222222", "fill": "colour",
+         "fill": "colour", "merge": _MERGE_POINTS,
          "style": {"radius": 4, "weight": 1, "color": "#222222", "fillOpacity": 1}},
         name=_label("Manholes"),
     ).add_to(m)
@@ -694,7 +844,7 @@ def coverage_map(
         "colour": _binned_colours(pct, colormap, 0.0, 100.0, "#cccccc"),
     }
     hex_data = _dataset(hexagons, "hexagons", "polygon", hex_cols, simplify_m=None)
-    C.RawScript(f"window.__connectivity.data.hexagons = window.__connectivity.decode({_js(hex_data)});").add_to(m)
+    C.PlanData("hexagons", hex_data).add_to(m)
     C.PlanLayer(
         {"data": "hexagons", "key": "hexagons", "title": ["H3 ", "h3"],
          "tooltip": [["Buildings", "buildings_total", "", 0], ["Passed", "buildings_passed", "", 0],
@@ -705,22 +855,23 @@ def coverage_map(
     ).add_to(m)
 
     b_data = _dataset(buildings, "buildings", "polygon", {"passed": _bool(buildings["passed"])}, simplify_m=1.0)
-    C.RawScript(f"window.__connectivity.data.buildings = window.__connectivity.decode({_js(b_data)});").add_to(m)
+    C.PlanData("buildings", b_data).add_to(m)
     for passed, key, label, fill in ((True, "buildings:passed", "Buildings passed", "#1a9641"),
                                      (False, "buildings:not_passed", "Buildings not passed", "#9e9e9e")):
         C.PlanLayer(
             {"data": "buildings", "key": key, "filter": {"col": "passed", "eq": passed},
-             "tooltip": [["Passed", "passed", "", None]],
-             "style": {"color": "#333333", "weight": 0.5, "fillColor": fill, "fillOpacity": 0.8}},
+             "merge": _MERGE_POLYGONS, "label": label,
+             "style": {"color": "#333333", "weight": 0.5, "fillColor": fill, "fillOpacity": 0.8,
+                       "fillRule": "nonzero"}},
             name=_label(label, fill),
         ).add_to(m)
 
     cols, _ = _duct_columns(ducts)
     duct_data = _dataset(ducts, "ducts", "line", cols, simplify_m=1.0)
-    C.RawScript(f"window.__connectivity.data.ducts = window.__connectivity.decode({_js(duct_data)});").add_to(m)
+    C.PlanData("ducts", duct_data).add_to(m)
     C.PlanLayer(
         {"data": "ducts", "key": "ducts", "title": ["Segment ", "segment_id"], "tooltip": _DUCT_TOOLTIP,
-         "style": {"color": "#08306b", "weight": 3, "opacity": 0.9, "lineCap": "round"}},
+         "merge": _MERGE_LINES, "style": {"color": "#08306b", "weight": 3, "opacity": 0.9, "lineCap": "round"}},
         name=_label("Duct network", "#08306b"),
     ).add_to(m)
     operators = sorted(set(sites["operator"].astype(str)))

@@ -27,26 +27,14 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--no-first-run", "--disable-sync",
 ]
 
-# JavaScript helpers evaluated in the page (canvas rendering has no DOM paths,
-# so features are counted through Leaflet's own layers).
-JS_DRAWN_IDS = """([ds, col]) => {
-  const C = window.__connectivity, ids = new Set();
-  C.map.eachLayer(l => {
-    if (l.options && l.options.ds === ds && l.options.fi !== undefined) ids.add(C.value(C.data[ds], col, l.options.fi));
-  });
-  return ids.size;
-}"""
-JS_LAYER_COUNT = """(key) => {
-  let n = 0;
-  window.__connectivity.map.eachLayer(l => { if (l.options && l.options.lk === key) n++; });
-  return n;
-}"""
+# Canvas rendering has no DOM paths, so features are counted through Leaflet's own
+# layers: window.__connectivity.count(key) / .drawn(dataset, id_column) walk map.eachLayer.
 JS_SEGMENT_PIXEL = """([key, segmentId]) => {
-  const C = window.__connectivity, d = C.data.ducts;
-  let target = null;
-  C.layers[key].eachLayer(l => { if (C.value(d, 'segment_id', l.options.fi) === segmentId) target = l; });
-  if (!target) return null;
-  const p = C.map.latLngToContainerPoint(target.getCenter());
+  const C = window.__connectivity, fi = C.find('ducts', 'segment_id', segmentId);
+  let inLayer = false;
+  C.layers[key].eachLayer(l => { if ((l.options.fis || [l.options.fi]).indexOf(fi) >= 0) inLayer = true; });
+  if (fi < 0 || !inLayer || !C.map.hasLayer(C.layers[key])) return null;
+  const p = C.map.latLngToContainerPoint(L.LineUtil.polylineCenter(C.data.ducts.g[fi], C.map.options.crs));
   const r = C.map.getContainer().getBoundingClientRect();
   return [p.x + r.left, p.y + r.top];
 }"""
@@ -71,10 +59,10 @@ class OpenedMap:
         self.page, self.blocked, self.errors = page, blocked, errors
 
     def drawn(self, ds: str, col: str) -> int:
-        return self.page.evaluate(JS_DRAWN_IDS, [ds, col])
+        return self.page.evaluate("([ds, col]) => window.__connectivity.drawn(ds, col)", [ds, col])
 
     def layer_count(self, key: str) -> int:
-        return self.page.evaluate(JS_LAYER_COUNT, key)
+        return self.page.evaluate("(key) => window.__connectivity.count(key)", key)
 
     def screenshot(self, name: str) -> None:
         ARTIFACTS.mkdir(exist_ok=True)
@@ -141,11 +129,9 @@ def _check_common(opened: OpenedMap) -> None:
     assert page.locator(".leaflet-control-layers").count() == 1
 
 
-def _hover_segment(opened: OpenedMap, layer_key: str, segment_id: int) -> str:
-    """Move the mouse onto the middle of a segment; return the text of the tooltip shown."""
-    xy = opened.page.evaluate(JS_SEGMENT_PIXEL, [layer_key, segment_id])
-    assert xy is not None, f"segment {segment_id} not in layer {layer_key}"
-    tooltip = opened.page.locator(".leaflet-tooltip", has_text=f"Segment {segment_id}")
+def _hover_pixel(opened: OpenedMap, xy, expected: str) -> str:
+    """Settle the mouse on ``xy``; return the text of the tooltip containing ``expected``."""
+    tooltip = opened.page.locator(".leaflet-tooltip", has_text=expected)
     # Leaflet's canvas renderer drops mouse moves closer than 32 ms apart, so
     # settle on the point with pauses rather than one fast move.
     for dx in (0, 1, 0, -1, 0):
@@ -153,9 +139,25 @@ def _hover_segment(opened: OpenedMap, layer_key: str, segment_id: int) -> str:
         opened.page.wait_for_timeout(60)
         if tooltip.count():
             break
-    tooltip.wait_for(state="visible", timeout=5_000)
-    assert opened.page.locator(".leaflet-tooltip").count() == 1
+    opened.page.wait_for_timeout(250)  # a closed tooltip fades out for 200 ms before leaving the DOM
+    shown = opened.page.locator(".leaflet-tooltip").all_inner_texts()
+    assert tooltip.count() == 1 and len(shown) == 1, f"wanted a tooltip with {expected!r}, shown: {shown}"
     return tooltip.inner_text()
+
+
+def _hover_segment(opened: OpenedMap, layer_key: str, segment_id: int) -> str:
+    """Move the mouse onto the middle of a segment; return the text of the tooltip shown."""
+    xy = opened.page.evaluate(JS_SEGMENT_PIXEL, [layer_key, segment_id])
+    assert xy is not None, f"segment {segment_id} not drawn in layer {layer_key}"
+    return _hover_pixel(opened, xy, f"Segment {segment_id}\n")
+
+
+def _pixel_of(opened: OpenedMap, lat: float, lon: float):
+    return opened.page.evaluate(
+        """([lat, lon]) => { const m = window.__connectivity.map, p = m.latLngToContainerPoint([lat, lon]),
+           r = m.getContainer().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }""",
+        [lat, lon],
+    )
 
 
 def _toggle(opened: OpenedMap, label: str) -> None:
@@ -204,6 +206,20 @@ def test_cost_map_in_browser(open_map, saved_maps, plan):
     assert f"Ducts: {row['ducts']}" in text
     assert f"Cost: {round(row['cost_thb']):,} THB" in text
     opened.screenshot("cost_map_synthetic_tooltip")
+
+    # moving to other segments (same or other merged layer) updates the tooltip
+    for segment_id in ducts.loc[ducts["operators"].str.contains("TOT"), "segment_id"].iloc[[5, 9, 3]]:
+        text = _hover_segment(opened, "ducts:TOT", int(segment_id))
+        row = ducts.set_index("segment_id").loc[segment_id]
+        assert f"Ducts: {row['ducts']}" in text and f"Operators: {row['operators']}" in text
+
+    # manholes away from sites have their own tooltips
+    site_xy = {(round(p.x), round(p.y)) for p in plan["sites"].geometry}
+    free = plan["manholes"][[(round(p.x), round(p.y)) not in site_xy for p in plan["manholes"].geometry]]
+    mh = free.iloc[len(free) // 2]
+    pt = free.geometry.to_crs(4326).iloc[len(free) // 2]
+    text = _hover_pixel(opened, _pixel_of(opened, pt.y, pt.x), f"Manhole {mh['manhole_id']}\n")
+    assert f"Reason: {mh['reason']}" in text and f"Group: {mh['group']}" in text
 
 
 def test_coverage_map_in_browser(open_map, saved_maps, plan):

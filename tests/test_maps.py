@@ -46,7 +46,7 @@ def _external_refs(page: str) -> list[str]:
 
 
 def _embedded(page: str, key: str) -> dict:
-    m = re.search(r"window\.__connectivity\.data\.%s = window\.__connectivity\.decode\((\{.*?\})\);" % key, page)
+    m = re.search(r'<script type="application/json" id="connectivity-data-%s">(.*?)</script>' % key, page)
     assert m, f"no {key} data in page"
     return json.loads(m.group(1))
 
