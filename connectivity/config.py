@@ -1,0 +1,333 @@
+"""Scenario and operator files: TOML read with ``tomllib`` into frozen dataclasses.
+
+Relative paths resolve against the folder of the TOML that names them. Unknown keys
+are errors (a typo must not silently change a plan).
+"""
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from connectivity.errors import ConfigError
+
+PACKAGE_DATA = Path(__file__).resolve().parent.parent / "data"
+OPERATOR_KINDS = ("telecom", "power")
+
+
+@dataclass(frozen=True)
+class TagRule:
+    """One table of a selection rule: every key must take one of its values ("*" = any)."""
+
+    tags: tuple[tuple[str, tuple[str, ...]], ...]
+
+    def matches(self, record: dict[str, Any]) -> bool:
+        for key, values in self.tags:
+            value = record.get(key)
+            if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
+                return False
+            if "*" not in values and str(value) not in values:
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class OperatorSpec:
+    """An operator (telecom or power) and the ducts it needs.
+
+    Attributes
+    ----------
+    ducts
+        Ducts the operator lays in every trench it uses (count).
+    duct_diameter_mm
+        Nominal duct diameter, which picks the duct price in the cost model.
+    """
+
+    name: str
+    kind: str
+    ducts: int = 1
+    duct_diameter_mm: int = 100
+    provinces: tuple[str, ...] = ()
+    exclude_provinces: tuple[str, ...] = ()
+    sites: tuple[TagRule, ...] = ()
+    hub: tuple[TagRule, ...] = ()
+
+    def serves(self, province: str | None) -> bool:
+        """Whether the operator serves ``province`` (unknown province: yes)."""
+        if province is None:
+            return True
+        if province in self.exclude_provinces:
+            return False
+        return not self.provinces or province in self.provinces
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Input files of a scenario (absolute paths) and the area for online fallback."""
+
+    osm: Path | None = None
+    roads: Path | None = None
+    pois: Path | None = None
+    sites: Path | None = None
+    poles: Path | None = None
+    lines: Path | None = None
+    buildings: Path | None = None
+    bbox: tuple[float, float, float, float] | None = None  # west, south, east, north (degrees)
+    place: str | None = None
+    crs: str | None = None  # CRS of CSV inputs given in x/y
+
+
+@dataclass(frozen=True)
+class Options:
+    """Planning options.
+
+    Attributes
+    ----------
+    crs
+        Projected CRS for the network, or "auto" for the local UTM zone.
+    max_site_distance_m
+        Sites farther than this from every road are reported and not connected.
+    node_tolerance_m
+        Road-line ends and crossings closer than this are merged when noding vector roads.
+    highway_exclude
+        OSM highway classes never used for ducts.
+    """
+
+    crs: str = "auto"
+    max_site_distance_m: float = 300.0
+    node_tolerance_m: float = 1.0
+    highway_exclude: tuple[str, ...] = (
+        "footway", "path", "steps", "cycleway", "pedestrian", "track", "bridleway",
+        "bus_stop", "corridor", "elevator", "proposed", "construction", "platform",
+    )
+    time_limit_s: float | None = None
+    quality: bool = False
+    pass_distance_m: float = 20.0
+    h3_resolution: int = 9
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A planning scenario: inputs, operators, cost model and options."""
+
+    name: str
+    path: Path | None
+    inputs: Inputs
+    operators: tuple[OperatorSpec, ...]
+    province: str | None = None
+    cost_model: Path | None = None
+    options: Options = field(default_factory=Options)
+    hubs: dict[str, tuple[float, float]] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def operator(self, name: str) -> OperatorSpec:
+        for op in self.operators:
+            if op.name == name:
+                return op
+        raise ConfigError(f"unknown operator {name!r}; known: {', '.join(o.name for o in self.operators)}")
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Read a TOML file, turning every failure into a one-line :class:`ConfigError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: file not found")
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text TOML file") from None
+
+
+def _check_keys(table: dict[str, Any], allowed: set[str], where: str) -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+
+
+def _rules(value: Any, where: str) -> tuple[TagRule, ...]:
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: must be a list of tag tables")
+    rules = []
+    for i, table in enumerate(value):
+        if not isinstance(table, dict) or not table:
+            raise ConfigError(f"{where}[{i}]: must be a non-empty table of tag = [values]")
+        tags = []
+        for key, vals in table.items():
+            vals = [vals] if isinstance(vals, str) else vals
+            if not isinstance(vals, list) or not all(isinstance(v, str) for v in vals):
+                raise ConfigError(f"{where}[{i}].{key}: must be a string or a list of strings")
+            tags.append((key, tuple(vals)))
+        rules.append(TagRule(tuple(tags)))
+    return tuple(rules)
+
+
+def _positive(value: Any, where: str, *, integer: bool = False, maximum: float = 1e9) -> Any:
+    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok_type or not (0 < value <= maximum):
+        kind = "a positive integer" if integer else "a positive number"
+        raise ConfigError(f"{where}: must be {kind} up to {maximum:g}, got {value!r}")
+    return value
+
+
+def parse_operators(data: dict[str, Any], source: str) -> tuple[OperatorSpec, ...]:
+    """Operators from a parsed operator TOML (``[[operators]]`` tables)."""
+    _check_keys(data, {"operators"}, source)
+    tables = data.get("operators")
+    if not isinstance(tables, list) or not tables:
+        raise ConfigError(f"{source}: needs at least one [[operators]] table")
+    allowed = {f.name for f in fields(OperatorSpec)}
+    ops: list[OperatorSpec] = []
+    for i, t in enumerate(tables):
+        where = f"{source}: operators[{i}]"
+        _check_keys(t, allowed, where)
+        name = t.get("name")
+        if not isinstance(name, str) or not name.strip() or "," in name or ":" in name:
+            raise ConfigError(f"{where}: `name` must be a non-empty string without ',' or ':'")
+        where = f"{source}: operator {name}"
+        if t.get("kind") not in OPERATOR_KINDS:
+            raise ConfigError(f"{where}: `kind` must be one of {', '.join(OPERATOR_KINDS)}, got {t.get('kind')!r}")
+        ops.append(OperatorSpec(
+            name=name,
+            kind=t["kind"],
+            ducts=_positive(t.get("ducts", 1), f"{where}: ducts", integer=True, maximum=64),
+            duct_diameter_mm=_positive(t.get("duct_diameter_mm", 100), f"{where}: duct_diameter_mm", integer=True, maximum=2000),
+            provinces=tuple(t.get("provinces", ())),
+            exclude_provinces=tuple(t.get("exclude_provinces", ())),
+            sites=_rules(t.get("sites", []), f"{where}: sites"),
+            hub=_rules(t.get("hub", []), f"{where}: hub"),
+        ))
+    names = [o.name for o in ops]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ConfigError(f"{source}: duplicate operator name(s) {', '.join(dupes)}")
+    return tuple(ops)
+
+
+def load_operators(path: Path) -> tuple[OperatorSpec, ...]:
+    """Read an operator TOML file."""
+    return parse_operators(read_toml(path), str(path))
+
+
+def _path(base: Path, value: Any, where: str) -> Path:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where}: must be a file path string")
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else (base / p).resolve()
+
+
+def _inputs(table: dict[str, Any], base: Path, source: str) -> Inputs:
+    allowed = {f.name for f in fields(Inputs)} | {"operators", "cost_model"}
+    _check_keys(table, allowed, f"{source}: [inputs]")
+    kw: dict[str, Any] = {}
+    for key in ("osm", "roads", "pois", "sites", "poles", "lines", "buildings"):
+        if key in table:
+            kw[key] = _path(base, table[key], f"{source}: inputs.{key}")
+    if "bbox" in table:
+        bbox = table["bbox"]
+        if (not isinstance(bbox, list) or len(bbox) != 4
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in bbox)):
+            raise ConfigError(f"{source}: inputs.bbox must be [west, south, east, north] in degrees")
+        w, s, e, n = (float(v) for v in bbox)
+        if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
+            raise ConfigError(f"{source}: inputs.bbox {bbox} is not a valid [west, south, east, north] box")
+        kw["bbox"] = (w, s, e, n)
+    for key in ("place", "crs"):
+        if key in table:
+            if not isinstance(table[key], str):
+                raise ConfigError(f"{source}: inputs.{key} must be a string")
+            kw[key] = table[key]
+    return Inputs(**kw)
+
+
+def _options(table: dict[str, Any], source: str) -> Options:
+    allowed = {f.name for f in fields(Options)}
+    _check_keys(table, allowed, f"{source}: [options]")
+    defaults = Options()
+    kw: dict[str, Any] = {}
+    for key, value in table.items():
+        where = f"{source}: options.{key}"
+        if key == "crs":
+            if not isinstance(value, str):
+                raise ConfigError(f"{where}: must be a string such as 'auto' or 'EPSG:32647'")
+            kw[key] = value
+        elif key == "highway_exclude":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{where}: must be a list of strings")
+            kw[key] = tuple(value)
+        elif key == "quality":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where}: must be true or false")
+            kw[key] = value
+        elif key == "h3_resolution":
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 15:
+                raise ConfigError(f"{where}: must be an integer from 0 to 15")
+            kw[key] = value
+        else:
+            maximum = 3600.0 if key == "time_limit_s" else 100_000.0
+            kw[key] = float(_positive(value, where, maximum=maximum))
+    return replace(defaults, **kw)
+
+
+SCENARIO_KEYS = {"name", "province", "inputs", "options", "hubs", "design", "phases", "coverage"}
+
+
+def parse_scenario(data: dict[str, Any], path: Path | None, *, base: Path | None = None) -> Scenario:
+    """Build a :class:`Scenario` from a parsed scenario TOML.
+
+    Sections other than ``name``, ``province``, ``inputs``, ``options`` and ``hubs``
+    (``design``, ``phases``, ``coverage``) are kept raw in ``Scenario.extra`` for the stage that owns them.
+    """
+    source = str(path) if path else "<scenario>"
+    base = base or (path.parent if path else Path.cwd())
+    _check_keys(data, SCENARIO_KEYS, source)
+    inputs_table = data.get("inputs", {})
+    if not isinstance(inputs_table, dict):
+        raise ConfigError(f"{source}: [inputs] must be a table")
+    inputs = _inputs(inputs_table, base, source)
+    if not (inputs.osm or inputs.roads or inputs.bbox or inputs.place):
+        raise ConfigError(f"{source}: [inputs] needs roads: `osm`, `roads`, `bbox` or `place`")
+    ops_path = (_path(base, inputs_table["operators"], f"{source}: inputs.operators")
+                if "operators" in inputs_table else PACKAGE_DATA / "operators" / "default.toml")
+    operators = load_operators(ops_path)
+    cost_model = (_path(base, inputs_table["cost_model"], f"{source}: inputs.cost_model")
+                  if "cost_model" in inputs_table else None)
+    hubs: dict[str, tuple[float, float]] = {}
+    for name, xy in data.get("hubs", {}).items():
+        if name not in {o.name for o in operators}:
+            raise ConfigError(f"{source}: hubs.{name}: unknown operator")
+        if not (isinstance(xy, list) and len(xy) == 2 and all(isinstance(v, (int, float)) for v in xy)):
+            raise ConfigError(f"{source}: hubs.{name} must be [lon, lat]")
+        hubs[name] = (float(xy[0]), float(xy[1]))
+    name = data.get("name", path.stem if path else "scenario")
+    if not isinstance(name, str):
+        raise ConfigError(f"{source}: name must be a string")
+    province = data.get("province")
+    if province is not None and not isinstance(province, str):
+        raise ConfigError(f"{source}: province must be a string")
+    options = data.get("options", {})
+    if not isinstance(options, dict):
+        raise ConfigError(f"{source}: [options] must be a table")
+    return Scenario(
+        name=name, path=path, inputs=inputs, operators=operators, province=province,
+        cost_model=cost_model, options=_options(options, source), hubs=hubs,
+        extra={k: data[k] for k in ("design", "phases", "coverage") if k in data},
+    )
+
+
+def load_scenario(path: str | Path, **overrides: Any) -> Scenario:
+    """Read a scenario TOML; ``overrides`` replace ``[inputs]`` paths (e.g. ``osm=...``)."""
+    path = Path(path).resolve()
+    data = read_toml(path)
+    scenario = parse_scenario(data, path)
+    if overrides:
+        bad = set(overrides) - {f.name for f in fields(Inputs)}
+        if bad:
+            raise ConfigError(f"unknown input override(s): {', '.join(sorted(bad))}")
+        scenario = replace(scenario, inputs=replace(scenario.inputs, **{
+            k: Path(v).resolve() if isinstance(v, (str, Path)) else v for k, v in overrides.items()}))
+    return scenario

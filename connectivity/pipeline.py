@@ -1,0 +1,137 @@
+"""The whole planning sequence: ``run(scenario) -> Plan`` and ``write_outputs(plan, folder)``.
+
+This is the only module that knows the order of the stages:
+load -> network -> sites -> plan -> outputs.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+import geopandas as gpd
+import numpy as np
+
+from connectivity import load, network, plan, sites as sites_mod
+from connectivity.config import Scenario
+from connectivity.errors import InputDataError
+from connectivity.output import write_geojson, write_json
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+STAGES = ("load", "network", "sites", "plan", "write")
+
+
+def _noop(_: str) -> None:
+    return None
+
+
+def load_layers(scenario: Scenario) -> load.OsmLayers:
+    """Roads, POIs, buildings, poles and lines named by the scenario (downloading only as fallback)."""
+    inp, opts = scenario.inputs, scenario.options
+    if inp.osm is not None and inp.osm.is_file():
+        layers = load.read_osm(inp.osm, highway_exclude=opts.highway_exclude)
+    elif inp.roads is not None and (inp.roads.is_file() or (inp.bbox is None and inp.place is None)):
+        layers = load.OsmLayers.from_road_lines(load.read_road_lines(inp.roads))
+    elif inp.bbox is not None or inp.place is not None:
+        missing = inp.osm or inp.roads
+        if missing is not None:
+            log.warning("%s not found: downloading the same area from OpenStreetMap", missing)
+        layers = load.download_osm(bbox=inp.bbox, place=inp.place, highway_exclude=opts.highway_exclude)
+    else:
+        raise InputDataError(f"{inp.osm}: file not found")
+    if inp.pois is not None:
+        layers = replace(layers, pois=load.read_vector(inp.pois))
+    if inp.buildings is not None:
+        layers = replace(layers, buildings=load.read_vector(inp.buildings))
+    if inp.poles is not None:
+        layers = replace(layers, poles=load.read_assets(inp.poles, geometry="Point", crs=inp.crs))
+    if inp.lines is not None:
+        layers = replace(layers, lines=load.read_assets(inp.lines, geometry="LineString", crs=inp.crs))
+    return layers
+
+
+def scenario_sites(scenario: Scenario, layers: load.OsmLayers, crs: str) -> gpd.GeoDataFrame:
+    """All sites of the scenario in ``crs``: from the sites file, else chosen from POIs; plus given hubs."""
+    if scenario.inputs.sites is not None:
+        chosen = sites_mod.read_sites(scenario.inputs.sites, scenario.operators, crs=scenario.inputs.crs)
+    else:
+        chosen = sites_mod.select_sites(layers.pois, scenario.operators, province=scenario.province)
+    return sites_mod.combine_sites(chosen, sites_mod.hubs_from_coordinates(scenario.hubs), crs=crs)
+
+
+def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
+    """Plan the shared duct network of a scenario.
+
+    Parameters
+    ----------
+    progress
+        Called with the name of each stage as it starts.
+    """
+    started = time.perf_counter()
+    opts = scenario.options
+    progress("load")
+    layers = load_layers(scenario)
+    progress("network")
+    tolerance = None if layers.roads_noded else opts.node_tolerance_m
+    net = network.roads_network(layers.roads, crs=opts.crs, tolerance_m=tolerance)
+    progress("sites")
+    all_sites = scenario_sites(scenario, layers, net.crs)
+    if len(all_sites) == 0:
+        log.warning("no sites to connect")
+    net_sites, attached = network.attach_sites(net, all_sites, max_distance_m=opts.max_site_distance_m)
+    progress("plan")
+    reachable = plan.reachable_terminals(net_sites, attached)
+    terminals = attached.loc[reachable, "node_id"].to_numpy(np.int64)
+    tree = plan.steiner_per_component(net_sites, terminals, net_sites.edges["length_m"].to_numpy(float),
+                                      time_limit=opts.time_limit_s, quality=opts.quality)
+    ducts = plan.duct_segments(net_sites, tree.edge_ids, attached)
+    final_sites = plan.connected_sites(attached, reachable)
+    summary = _summary(scenario, net, net_sites, ducts, final_sites, tree, started)
+    crs = net.crs
+    other = {k: getattr(layers, k).to_crs(crs) for k in ("buildings", "poles", "lines") if len(getattr(layers, k))}
+    return plan.Plan(name=scenario.name, network=net_sites, ducts=ducts, sites=final_sites, summary=summary,
+                     layers={"roads": net.edges, **other})
+
+
+def _summary(scenario, net, net_sites, ducts, sites, tree, started) -> dict:
+    unreachable = sites.loc[~sites["connected"], ["site_id", "status"]]
+    roads = net.edges
+    return {
+        "scenario": scenario.name,
+        "crs": net.crs,
+        "network": {"nodes": len(net.nodes), "edges": len(roads), "km": round(float(roads["length_m"].sum()) / 1000, 3),
+                    "components": list(net.component_sizes.values())},
+        "trench_length_m": round(float(ducts["length_m"].sum()), 2),
+        "sites_total": int(len(sites)),
+        "sites_connected": int(sites["connected"].sum()),
+        "sites_not_connected": [{"site_id": s, "status": st} for s, st in unreachable.itertuples(index=False)],
+        "sites_per_operator": {op: {"total": int(len(g)), "connected": int(g["connected"].sum())}
+                               for op, g in sites.groupby("operator", sort=True)},
+        "steiner": {"cost": round(tree.cost, 2), "lower_bound": round(tree.lower_bound, 2)},
+        "seconds": round(time.perf_counter() - started, 3),
+        "attribution": load.OSM_ATTRIBUTION,
+    }
+
+
+def write_outputs(result: plan.Plan, out_dir: str | Path) -> list[Path]:
+    """Write the plan's files into ``out_dir`` (created if needed); returns the paths written."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, frame in (("ducts", result.ducts), ("sites", result.sites)):
+        path = out / f"{name}.geojson"
+        write_geojson(frame, path)
+        written.append(path)
+    from connectivity.maps_basic import plan_map  # folium stays out of the import path of the library
+
+    path = out / "map.html"
+    plan_map(result, path)
+    written.append(path)
+    path = out / "summary.json"
+    write_json(result.summary, path)
+    written.append(path)
+    return written
