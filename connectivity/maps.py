@@ -31,7 +31,6 @@ import html
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import SimpleNamespace
@@ -60,6 +59,7 @@ DEFAULT_OPERATOR_COLOURS = (
 COST_COLOURS = ("#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027")
 COVERAGE_COLOURS = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")
 MANHOLE_COLOURS = {"telecom": "#1f78b4", "power": "#e31a1c"}
+UNKNOWN_COST_COLOUR = "#3366cc"
 _N_BINS = 32
 # features per merged Leaflet layer (see C.layer in _RUNTIME_JS); big filled paths are slow to paint
 _MERGE_LINES = 256
@@ -516,6 +516,16 @@ def _keep_drawable(frame: "gpd.GeoDataFrame", what: str) -> "gpd.GeoDataFrame":
     return frame
 
 
+_DUCT_REQUIRED = ("segment_id", "length_m", "operators")
+MANHOLE_COLUMNS = ("manhole_id", "reason", "group")
+
+
+def _empty_points(crs, columns: Sequence[str]) -> "gpd.GeoDataFrame":
+    import geopandas as gpd
+
+    return gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in columns}, geometry=[], crs=crs)
+
+
 def _require(frame, columns: Sequence[str], what: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
@@ -584,22 +594,27 @@ def _operator_colours(operators: Sequence[str] | Mapping[str, str | None], extra
 
 
 def _duct_columns(ducts: "gpd.GeoDataFrame") -> tuple[dict[str, dict], np.ndarray]:
-    cost = pd.to_numeric(ducts["cost_thb"], errors="coerce").to_numpy(dtype=float)
+    """Encoded duct attributes and cost per metre (THB/m, NaN where unknown)."""
     length = pd.to_numeric(ducts["length_m"], errors="coerce").to_numpy(dtype=float)
+    if "cost_thb" in ducts.columns:
+        cost = pd.to_numeric(ducts["cost_thb"], errors="coerce").to_numpy(dtype=float)
+    else:
+        cost = np.full(len(ducts), np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         per_m = np.where(length > 0, cost / np.where(length > 0, length, 1.0), np.nan)
     cols = {
         "segment_id": _num(ducts["segment_id"], 0),
         "length_m": _num(length, 1),
-        "trench_type": _cat(ducts["trench_type"]),
         "operators": _cat(ducts["operators"].fillna("")),
-        "ducts": _cat(ducts["ducts"].fillna("")),
-        "n_ducts": _num(ducts["n_ducts"], 0),
         "cost_thb": _num(cost, 0),
         "cost_per_m": _num(per_m, 0),
     }
-    if "phase" in ducts.columns:
-        cols["phase"] = _num(ducts["phase"], 0)
+    for name in ("trench_type", "ducts"):
+        if name in ducts.columns:
+            cols[name] = _cat(ducts[name].fillna(""))
+    for name in ("n_ducts", "phase"):
+        if name in ducts.columns:
+            cols[name] = _num(ducts[name], 0)
     return cols, per_m
 
 
@@ -672,7 +687,7 @@ def _finish(C, m, *, title: str, legend: str) -> None:
 
 def cost_map(
     ducts: "gpd.GeoDataFrame",
-    manholes: "gpd.GeoDataFrame",
+    manholes: "gpd.GeoDataFrame | None",
     sites: "gpd.GeoDataFrame",
     *,
     operators: Sequence[str] | Mapping[str, str | None],
@@ -684,12 +699,14 @@ def cost_map(
     Parameters
     ----------
     ducts
-        Duct segments (LineString) with ``segment_id``, ``length_m`` (m),
-        ``operators`` (sorted, comma-separated), ``n_ducts``, ``ducts``,
-        ``trench_type``, ``cost_thb`` (THB) and optionally ``phase``; any CRS
-        (reprojected to EPSG:4326, simplified with a 1 m tolerance).
+        Duct segments (LineString) with ``segment_id``, ``length_m`` (m) and
+        ``operators`` (sorted, comma-separated); ``n_ducts``, ``ducts``,
+        ``trench_type``, ``cost_thb`` (THB) and ``phase`` are shown when present
+        (without ``cost_thb`` segments get one colour). Any CRS (reprojected to
+        EPSG:4326, simplified with a 1 m tolerance).
     manholes
-        Points with ``manhole_id``, ``reason``, ``group``.
+        Points with ``manhole_id``, ``reason``, ``group``; ``None`` or an empty
+        frame for none.
     sites
         Points with ``site_id``, ``operator``, ``kind``, ``name``, ``connected``.
     operators
@@ -714,8 +731,10 @@ def cost_map(
     InputDataError
         When a required column is missing.
     """
-    _require(ducts, ["segment_id", "length_m", "operators", "n_ducts", "ducts", "trench_type", "cost_thb"], "ducts")
-    _require(manholes, ["manhole_id", "reason", "group"], "manholes")
+    _require(ducts, _DUCT_REQUIRED, "ducts")
+    manholes = _empty_points(ducts.crs, MANHOLE_COLUMNS) if manholes is None or (
+        len(manholes) == 0 and not set(MANHOLE_COLUMNS) <= set(manholes.columns)) else manholes
+    _require(manholes, MANHOLE_COLUMNS, "manholes")
     _require(sites, ["site_id", "operator", "connected"], "sites")
     C = _folium_classes()
     import branca.colormap as cm
@@ -736,7 +755,7 @@ def cost_map(
     else:
         vmin, vmax = 0.0, 1.0
     colormap = cm.LinearColormap(list(COST_COLOURS), vmin=vmin, vmax=vmax)
-    cols["colour"] = _binned_colours(per_m, colormap, vmin, vmax, "#777777")
+    cols["colour"] = _binned_colours(per_m, colormap, vmin, vmax, UNKNOWN_COST_COLOUR)
     duct_data = _dataset(ducts, "ducts", "line", cols, simplify_m=1.0)
     C.PlanData("ducts", duct_data).add_to(m)
     duct_style = {"weight": 4, "opacity": 0.9, "lineCap": "round"}
@@ -776,7 +795,14 @@ def cost_map(
         f'<div><span class="sw" style="background:{c};border-radius:50%"></span>{g} manhole</div>'
         for g, c in MANHOLE_COLOURS.items()
     )
-    legend = _gradient_legend("Duct cost per metre", colormap, vmin, vmax, "THB/m", extra=swatches + manhole_key)
+    if len(finite):
+        legend = _gradient_legend("Duct cost per metre", colormap, vmin, vmax, "THB/m", extra=swatches + manhole_key)
+    else:
+        legend = (f'<div><span class="sw" style="background:{UNKNOWN_COST_COLOUR}"></span>'
+                  f"<b>Duct segments</b> (no costs given)</div>{swatches}{manhole_key}")
+    if len(finite) < len(per_m) and len(finite):
+        legend += f'<div><span class="sw" style="background:{UNKNOWN_COST_COLOUR}"></span>cost unknown</div>'
+
     _finish(C, m, title=title, legend=legend)
     logger.info("cost map: %d segments, %d manholes, %d sites", len(ducts), len(manholes), len(sites))
     return m
@@ -822,7 +848,7 @@ def coverage_map(
     """
     _require(hexagons, ["h3", "buildings_total", "buildings_passed", "passed_pct", "duct_length_m"], "hexagons")
     _require(buildings, ["passed"], "buildings")
-    _require(ducts, ["segment_id", "length_m", "operators", "n_ducts", "ducts", "trench_type", "cost_thb"], "ducts")
+    _require(ducts, _DUCT_REQUIRED, "ducts")
     _require(sites, ["site_id", "operator", "connected"], "sites")
     C = _folium_classes()
     import branca.colormap as cm
@@ -904,19 +930,11 @@ def save_map(m: "folium.Map", path: str | os.PathLike) -> Path:
     pathlib.Path
         The written file.
     """
+    from connectivity.atomic import atomic_path
+
     path = Path(path)
     text = m.get_root().render()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     logger.info("wrote %s (%.1f MB)", path, path.stat().st_size / 1e6)
     return path

@@ -186,8 +186,13 @@ def test_bad_inputs_are_rejected(line_case):
         analyse(ducts, buildings, _sites([]), pass_distance_m=-1)
     with pytest.raises(InputDataError, match="connected"):
         analyse(ducts, buildings, _sites([]).drop(columns="connected"))
-    with pytest.raises(InputDataError, match="cost_thb"):
-        analyse(ducts.drop(columns="cost_thb"), buildings, _sites([]))
+
+
+
+def test_without_costs_there_is_no_cost_per_building(line_case):
+    ducts, buildings, _ = line_case
+    s = analyse(ducts.drop(columns="cost_thb"), buildings, _sites([])).summary
+    assert s["buildings_passed"] == 4 and s["cost_per_building_passed"] is None
 
 
 def test_scales_to_many_buildings():

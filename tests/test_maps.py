@@ -166,7 +166,9 @@ def test_save_map_is_atomic_and_replaces(tmp_path, plan):
     text = target.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and "old" != text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cost_map.html"]
-    assert oct(target.stat().st_mode & 0o777) == oct(0o644)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_save_map_leaves_no_temp_file_on_error(tmp_path, plan):
@@ -189,8 +191,10 @@ def test_errors(plan):
     with pytest.raises(CRSError, match="ducts"):
         maps.cost_map(plan["ducts"].set_crs(None, allow_override=True), plan["manholes"], plan["sites"],
                       operators=["TOT"])
-    with pytest.raises(InputDataError, match="cost_thb"):
-        maps.cost_map(plan["ducts"].drop(columns="cost_thb"), plan["manholes"], plan["sites"], operators=["TOT"])
+    with pytest.raises(InputDataError, match="operators"):
+        maps.cost_map(plan["ducts"].drop(columns="operators"), plan["manholes"], plan["sites"], operators=["TOT"])
+    with pytest.raises(InputDataError, match="reason"):
+        maps.cost_map(plan["ducts"], plan["manholes"].drop(columns="reason"), plan["sites"], operators=["TOT"])
     with pytest.raises(InputDataError, match="passed"):
         cov = analyse(plan["ducts"], plan["buildings"], plan["sites"])
         maps.coverage_map(cov.hexagons, plan["buildings"], plan["ducts"], plan["sites"])
@@ -211,3 +215,14 @@ def test_importing_maps_does_not_import_folium():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_cost_map_without_costs_or_manholes(plan):
+    """The pipeline before costs and manholes exist: one colour, tooltips without the missing fields."""
+    ducts = plan["ducts"][["segment_id", "length_m", "operators", "geometry"]]
+    page = maps.cost_map(ducts, None, plan["sites"], operators=list(OPERATORS)).get_root().render()
+    data = _embedded(page, "ducts")
+    assert set(data["cols"]["colour"]["t"][i] for i in data["cols"]["colour"]["v"]) == {maps.UNKNOWN_COST_COLOUR}
+    assert "trench_type" not in data["cols"] and all(v is None for v in data["cols"]["cost_thb"]["v"])
+    assert "no costs given" in page
+    assert _embedded(page, "manholes")["n"] == 0
