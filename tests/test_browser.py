@@ -255,3 +255,80 @@ def test_tile_layer_is_the_only_network_request(open_map, plan, tmp_path):
     assert opened.blocked and all("tile.openstreetmap.org" in url for url in opened.blocked)
     assert opened.drawn("ducts", "segment_id") == len(plan["ducts"])
     assert "© OpenStreetMap contributors" in opened.page.locator(".leaflet-control-attribution").inner_text()
+
+
+# --------------------------------------------------------------------------- example scenarios
+
+
+@pytest.fixture(scope="module", params=["chiang_mai_nimman", "phuket_backbone"])
+def scenario_maps(request, shared_data, tmp_path_factory):
+    """Run an example scenario through the pipeline; the maps it wrote, else maps built from its plan."""
+    import geopandas as gpd
+
+    from conftest import SCENARIOS
+    from connectivity.config import load_scenario
+    from connectivity.pipeline import run, write_outputs
+
+    scenario = load_scenario(SCENARIOS / f"{request.param}.toml")
+    result = run(scenario)
+    out = tmp_path_factory.mktemp(request.param)
+    write_outputs(result, out)
+    ducts_file = gpd.read_file(out / "ducts.geojson")
+    operators = [op.name for op in scenario.operators if op.serves(scenario.province)]
+    cost_path, coverage_path = out / "cost_map.html", out / "coverage_map.html"
+    if not cost_path.exists():  # the pipeline does not write the maps (yet): build them from its plan
+        manholes = getattr(result, "manholes", None)
+        maps.save_map(maps.cost_map(result.ducts, manholes, result.sites, operators=operators,
+                                    title=scenario.name), cost_path)
+    if not coverage_path.exists():
+        buildings = result.layers.get("buildings", gpd.GeoDataFrame(geometry=[], crs=result.ducts.crs))
+        cov = analyse(result.ducts, buildings, result.sites)
+        maps.save_map(maps.coverage_map(cov.hexagons, cov.buildings, result.ducts, result.sites,
+                                        title=scenario.name), coverage_path)
+    return {"name": request.param, "cost": cost_path, "coverage": coverage_path, "ducts": ducts_file,
+            "operators": operators}
+
+
+def test_scenario_cost_map(open_map, scenario_maps):
+    opened = open_map(scenario_maps["cost"])
+    _check_common(opened)
+    ducts = scenario_maps["ducts"]
+    assert len(ducts) > 0
+    assert opened.drawn("ducts", "segment_id") == len(ducts)
+    opened.screenshot(f"cost_map_{scenario_maps['name']}")
+
+    # the operator with most segments: toggle its layer off and on
+    carrying = {op: int(ducts["operators"].str.split(",").map(lambda ops, op=op: op in ops).sum())
+                for op in scenario_maps["operators"]}
+    op = max(carrying, key=carrying.get)
+    assert opened.layer_count(f"ducts:{op}") == carrying[op] > 0
+    _toggle(opened, f"{op} ducts")
+    assert opened.layer_count(f"ducts:{op}") == 0
+    opened.screenshot(f"cost_map_{scenario_maps['name']}_{op}_off")
+    _toggle(opened, f"{op} ducts")
+    assert opened.layer_count(f"ducts:{op}") == carrying[op]
+
+    # hover the longest segment of that operator
+    mine = ducts[ducts["operators"].str.split(",").map(lambda ops: op in ops)]
+    row = mine.loc[mine["length_m"].idxmax()]
+    opened.page.mouse.move(1, 1)
+    text = _hover_segment(opened, f"ducts:{op}", int(row["segment_id"]))
+    assert f"Operators: {row['operators']}" in text
+    assert f"Length: {row['length_m']:,.1f} m" in text
+    opened.screenshot(f"cost_map_{scenario_maps['name']}_tooltip")
+
+
+def test_scenario_coverage_map(open_map, scenario_maps):
+    opened = open_map(scenario_maps["coverage"])
+    _check_common(opened)
+    ducts = scenario_maps["ducts"]
+    assert opened.drawn("ducts", "segment_id") == len(ducts)
+    assert opened.layer_count("hexagons") > 0
+    opened.screenshot(f"coverage_map_{scenario_maps['name']}")
+    _toggle(opened, "Duct network")
+    assert opened.layer_count("ducts") == 0
+    _toggle(opened, "Duct network")
+    row = ducts.loc[ducts["length_m"].idxmax()]
+    opened.page.mouse.move(1, 1)
+    text = _hover_segment(opened, "ducts", int(row["segment_id"]))
+    assert f"Operators: {row['operators']}" in text
