@@ -60,6 +60,8 @@ COST_COLOURS = ("#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027")
 COVERAGE_COLOURS = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")
 MANHOLE_COLOURS = {"telecom": "#1f78b4", "power": "#e31a1c"}
 UNKNOWN_COST_COLOUR = "#3366cc"
+BUILDING_COLOURS = {True: "#1a9641", False: "#9e9e9e"}
+COVERAGE_DUCT_COLOUR = "#08306b"
 _N_BINS = 32
 # features per merged Leaflet layer (see C.layer in _RUNTIME_JS); big filled paths are slow to paint
 _MERGE_LINES = 256
@@ -814,6 +816,7 @@ def coverage_map(
     ducts: "gpd.GeoDataFrame",
     sites: "gpd.GeoDataFrame",
     *,
+    operators: Sequence[str] | Mapping[str, str | None] | None = None,
     title: str = "Coverage: buildings passed",
     tiles: bool = False,
 ) -> "folium.Map":
@@ -830,6 +833,9 @@ def coverage_map(
         Duct segments as for :func:`cost_map`.
     sites
         Sites as for :func:`cost_map`.
+    operators
+        Operator names or name -> colour, as for :func:`cost_map`, so sites keep
+        their colours across both maps; default: the sites' operators, sorted.
     title
         Shown on the map.
     tiles
@@ -882,8 +888,9 @@ def coverage_map(
 
     b_data = _dataset(buildings, "buildings", "polygon", {"passed": _bool(buildings["passed"])}, simplify_m=1.0)
     C.PlanData("buildings", b_data).add_to(m)
-    for passed, key, label, fill in ((True, "buildings:passed", "Buildings passed", "#1a9641"),
-                                     (False, "buildings:not_passed", "Buildings not passed", "#9e9e9e")):
+    for passed, key, label in ((True, "buildings:passed", "Buildings passed"),
+                               (False, "buildings:not_passed", "Buildings not passed")):
+        fill = BUILDING_COLOURS[passed]
         C.PlanLayer(
             {"data": "buildings", "key": key, "filter": {"col": "passed", "eq": passed},
              "merge": _MERGE_POLYGONS, "label": label,
@@ -897,15 +904,21 @@ def coverage_map(
     C.PlanData("ducts", duct_data).add_to(m)
     C.PlanLayer(
         {"data": "ducts", "key": "ducts", "title": ["Segment ", "segment_id"], "tooltip": _DUCT_TOOLTIP,
-         "merge": _MERGE_LINES, "style": {"color": "#08306b", "weight": 3, "opacity": 0.9, "lineCap": "round"}},
-        name=_label("Duct network", "#08306b"),
+         "merge": _MERGE_LINES, "style": {"color": COVERAGE_DUCT_COLOUR, "weight": 3, "opacity": 0.9, "lineCap": "round"}},
+        name=_label("Duct network", COVERAGE_DUCT_COLOUR),
     ).add_to(m)
-    operators = sorted(set(sites["operator"].astype(str)))
-    _site_layers(C, m, sites, _operator_colours(operators))
+    site_ops = sorted(set(sites["operator"].astype(str)))
+    colours = _operator_colours(site_ops if operators is None else operators,
+                                extra=site_ops if operators is not None else ())
+    _site_layers(C, m, sites, colours)
 
+    keys = [("#cccccc", "hexagon without buildings"), (BUILDING_COLOURS[True], "building passed"),
+            (BUILDING_COLOURS[False], "building not passed"), (COVERAGE_DUCT_COLOUR, "duct")]
+    keys += [(c, f"{n} site") for n, c in colours.items() if n in site_ops]
     legend = _gradient_legend(
         "Buildings passed per hexagon", colormap, 0, 100, "%",
-        extra='<div><span class="sw" style="background:#cccccc"></span>no buildings</div>',
+        extra="".join(f'<div><span class="sw" style="background:{html.escape(c)}"></span>{html.escape(t)}</div>'
+                      for c, t in keys),
     )
     _finish(C, m, title=title, legend=legend)
     logger.info("coverage map: %d hexagons, %d buildings, %d segments", len(hexagons), len(buildings), len(ducts))

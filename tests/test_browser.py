@@ -284,7 +284,7 @@ def scenario_maps(request, shared_data, tmp_path_factory):
         buildings = result.layers.get("buildings", gpd.GeoDataFrame(geometry=[], crs=result.ducts.crs))
         cov = analyse(result.ducts, buildings, result.sites)
         maps.save_map(maps.coverage_map(cov.hexagons, cov.buildings, result.ducts, result.sites,
-                                        title=scenario.name), coverage_path)
+                                        operators=operators, title=scenario.name), coverage_path)
     return {"name": request.param, "cost": cost_path, "coverage": coverage_path, "ducts": ducts_file,
             "operators": operators}
 

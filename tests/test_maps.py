@@ -226,3 +226,16 @@ def test_cost_map_without_costs_or_manholes(plan):
     assert "trench_type" not in data["cols"] and all(v is None for v in data["cols"]["cost_thb"]["v"])
     assert "no costs given" in page
     assert _embedded(page, "manholes")["n"] == 0
+
+
+def test_site_colours_follow_operators_in_both_maps(plan):
+    colours = {"TOT": "#123456", "CAT": "#abcdef", "PEA": None}
+    cov = analyse(plan["ducts"], plan["buildings"], plan["sites"])
+    for m in (maps.cost_map(plan["ducts"], plan["manholes"], plan["sites"], operators=colours),
+              maps.coverage_map(cov.hexagons, cov.buildings, plan["ducts"], plan["sites"], operators=colours)):
+        sites = _embedded(m.get_root().render(), "sites")
+        ops = [sites["cols"]["operator"]["t"][i] for i in sites["cols"]["operator"]["v"]]
+        col = [sites["cols"]["colour"]["t"][i] for i in sites["cols"]["colour"]["v"]]
+        got = dict(zip(ops, col))
+        assert got["TOT"] == "#123456" and got["CAT"] == "#abcdef"
+        assert got["PEA"] in maps.DEFAULT_OPERATOR_COLOURS
