@@ -221,6 +221,14 @@ def test_cost_map_in_browser(open_map, saved_maps, plan):
     text = _hover_pixel(opened, _pixel_of(opened, pt.y, pt.x), f"Manhole {mh['manhole_id']}\n")
     assert f"Reason: {mh['reason']}" in text and f"Group: {mh['group']}" in text
 
+    # site tooltips show user text as text (escaped, not HTML)
+    site = plan["sites"].iloc[0]
+    pt = plan["sites"].geometry.to_crs(4326).iloc[0]
+    text = _hover_pixel(opened, _pixel_of(opened, pt.y, pt.x), f"Site {site['site_id']}\n")
+    assert f"Name: {site['name']}" in text  # "Site <0> & co"
+    assert f"Operator: {site['operator']}" in text
+    assert ("Connected: yes" if site["connected"] else "Connected: no") in text
+
 
 def test_coverage_map_in_browser(open_map, saved_maps, plan):
     opened = open_map(saved_maps["coverage"])
@@ -332,3 +340,18 @@ def test_scenario_coverage_map(open_map, scenario_maps):
     opened.page.mouse.move(1, 1)
     text = _hover_segment(opened, "ducts", int(row["segment_id"]))
     assert f"Operators: {row['operators']}" in text
+
+
+def test_default_marker_icon_is_inlined(open_map, plan, tmp_path):
+    """A folium.Marker added by a user draws Leaflet's default icon from a data URI, offline."""
+    import folium
+
+    m = maps.cost_map(plan["ducts"], plan["manholes"], plan["sites"], operators=list(OPERATORS))
+    lat, lon = plan["sites"].geometry.to_crs(4326).iloc[0].coords[0][::-1]
+    folium.Marker([lat, lon], tooltip="a marker").add_to(m)
+    opened = open_map(maps.save_map(m, tmp_path / "marker.html"))
+    assert opened.blocked == [] and opened.errors == []
+    icon = opened.page.locator("img.leaflet-marker-icon")
+    assert icon.count() == 1
+    assert icon.get_attribute("src").startswith("data:image/png;base64,")
+    assert opened.page.evaluate("document.querySelector('img.leaflet-marker-icon').naturalWidth") == 25
