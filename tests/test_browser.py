@@ -355,3 +355,31 @@ def test_default_marker_icon_is_inlined(open_map, plan, tmp_path):
     assert icon.count() == 1
     assert icon.get_attribute("src").startswith("data:image/png;base64,")
     assert opened.page.evaluate("document.querySelector('img.leaflet-marker-icon').naturalWidth") == 25
+
+
+def test_multipart_features_are_drawn(open_map, plan, tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    x0, y0 = plan["ducts"].total_bounds[:2]
+    holed = shapely.Polygon(shapely.box(x0, y0, x0 + 30, y0 + 30).exterior.coords,
+                            [shapely.box(x0 + 10, y0 + 10, x0 + 20, y0 + 20).exterior.coords])
+    multi = shapely.MultiPolygon([shapely.box(x0 + 50, y0, x0 + 60, y0 + 10),
+                                  shapely.box(x0 + 70, y0, x0 + 80, y0 + 10)])
+    buildings = gpd.GeoDataFrame(geometry=[holed, multi, shapely.box(x0 + 300, y0 + 300, x0 + 310, y0 + 310)],
+                                 crs=plan["ducts"].crs)
+    ducts = plan["ducts"].iloc[:3].copy()
+    ducts.loc[ducts.index[0], "geometry"] = shapely.MultiLineString(
+        [[(x0, y0 - 5), (x0 + 80, y0 - 5)], [(x0, y0 + 40), (x0 + 50, y0 + 40)]])
+    cov = analyse(ducts, buildings, plan["sites"])
+    assert cov.buildings["passed"].tolist() == [True, True, False]
+    path = maps.save_map(maps.coverage_map(cov.hexagons, cov.buildings, ducts, plan["sites"]), tmp_path / "multi.html")
+    opened = open_map(path)
+    assert opened.errors == [] and opened.blocked == []
+    assert opened.drawn("ducts", "segment_id") == 3
+    assert opened.layer_count("buildings:passed") == 2
+    assert opened.layer_count("buildings:not_passed") == 1
+    # the second part of the multi-line segment answers to the mouse with the segment's tooltip
+    pt = gpd.GeoSeries([shapely.Point(x0 + 25, y0 + 40)], crs=ducts.crs).to_crs(4326).iloc[0]
+    text = _hover_pixel(opened, _pixel_of(opened, pt.y, pt.x), f"Segment {int(ducts['segment_id'].iloc[0])}\n")
+    assert f"Operators: {ducts['operators'].iloc[0]}" in text

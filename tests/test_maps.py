@@ -239,3 +239,56 @@ def test_site_colours_follow_operators_in_both_maps(plan):
         got = dict(zip(ops, col))
         assert got["TOT"] == "#123456" and got["CAT"] == "#abcdef"
         assert got["PEA"] in maps.DEFAULT_OPERATOR_COLOURS
+
+
+def _decode_polygons(d: dict) -> list:
+    """Python port of the page's polygon decoder: per feature a list of polygons, each a list of rings."""
+    c, x, y, k = d["c"], d["o"][0], d["o"][1], 0
+    ring_counts = iter(d["cc"])
+    rings_per_poly = iter(d["rc"]) if d["rc"] else None
+    out = []
+    for i in range(d["n"]):
+        polys = []
+        for _ in range(d["pc"][i] if d["pc"] else 1):
+            rings = []
+            for _ in range(next(rings_per_poly) if rings_per_poly else 1):
+                ring = []
+                for _ in range(next(ring_counts)):
+                    x += c[k]
+                    y += c[k + 1]
+                    k += 2
+                    ring.append((x / 1e6, y / 1e6))
+                rings.append(ring)
+            polys.append(rings)
+        out.append(polys)
+    assert k == len(c)
+    return out
+
+
+def test_multipart_geometries_round_trip(plan):
+    x0, y0 = plan["ducts"].total_bounds[:2]
+    holed = shapely.Polygon(shapely.box(x0, y0, x0 + 30, y0 + 30).exterior.coords,
+                            [shapely.box(x0 + 10, y0 + 10, x0 + 20, y0 + 20).exterior.coords[::-1]])
+    multi = shapely.MultiPolygon([shapely.box(x0 + 50, y0, x0 + 60, y0 + 10), shapely.box(x0 + 70, y0, x0 + 80, y0 + 10)])
+    simple = shapely.box(x0 + 100, y0, x0 + 110, y0 + 10)
+    buildings = gpd.GeoDataFrame({"passed": [True, False, True]}, geometry=[holed, multi, simple], crs=plan["ducts"].crs)
+    ducts = plan["ducts"].iloc[:2].copy()
+    ducts.loc[ducts.index[0], "geometry"] = shapely.MultiLineString(
+        [[(x0, y0), (x0 + 50, y0)], [(x0, y0 + 40), (x0 + 50, y0 + 40)]])
+    cov = analyse(ducts, buildings, plan["sites"])
+    page = maps.coverage_map(cov.hexagons, cov.buildings, ducts, plan["sites"]).get_root().render()
+
+    decoded = _decode_polygons(_embedded(page, "buildings"))
+    expected = buildings.to_crs(4326).geometry
+    assert [len(f) for f in decoded] == [1, 2, 1]
+    assert [len(p) for p in decoded[0]] == [2]  # exterior and hole
+    for feature, geom in zip(decoded, expected):
+        parts = list(geom.geoms) if geom.geom_type == "MultiPolygon" else [geom]
+        for rings, part in zip(feature, parts):
+            got = shapely.Polygon(rings[0], rings[1:])
+            assert got.symmetric_difference(part).area < part.length * 1e-6  # 6-decimal rounding
+            assert shapely.Polygon(rings[0]).exterior.is_ccw  # holes stay open under 'nonzero'
+            assert all(not shapely.LinearRing(h).is_ccw for h in rings[1:])
+
+    lines = _embedded(page, "ducts")
+    assert lines["pc"] == [2, 1] and len(_decode(lines)) == 3
