@@ -741,6 +741,8 @@ def cost_map(
     C = _folium_classes()
     import branca.colormap as cm
 
+    if isinstance(operators, str):
+        operators = [operators]
     ducts = _keep_drawable(ducts, "ducts")
     manholes = _keep_drawable(manholes, "manholes")
     listed = [str(o) for o in (operators.keys() if isinstance(operators, Mapping) else operators)]
@@ -790,7 +792,7 @@ def cost_map(
     _site_layers(C, m, sites, colours)
 
     swatches = "".join(
-        f'<div><span class="sw" style="background:{html.escape(c)}"></span>{html.escape(n)} site / layer</div>'
+        f'<div><span class="sw" style="background:{html.escape(c)}"></span>{html.escape(n)} sites</div>'
         for n, c in colours.items()
     )
     manhole_key = "".join(
@@ -907,6 +909,8 @@ def coverage_map(
          "merge": _MERGE_LINES, "style": {"color": COVERAGE_DUCT_COLOUR, "weight": 3, "opacity": 0.9, "lineCap": "round"}},
         name=_label("Duct network", COVERAGE_DUCT_COLOUR),
     ).add_to(m)
+    if isinstance(operators, str):
+        operators = [operators]
     site_ops = sorted(set(sites["operator"].astype(str)))
     colours = _operator_colours(site_ops if operators is None else operators,
                                 extra=site_ops if operators is not None else ())
