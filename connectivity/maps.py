@@ -10,15 +10,21 @@ Two maps are built with folium:
 
 Offline by construction: Leaflet (JS, CSS and its images as data URIs) and jQuery
 are read from the ``xstatic-leaflet`` / ``xstatic-jquery`` packages and inlined;
-no CDN link is emitted. Features are not folium objects: each layer's data is
-embedded once as compact columnar JSON (coordinates rounded to 6 decimals and
+no CDN link is emitted. Features are not folium objects: each dataset is
+embedded once as compact columnar JSON (``<script type="application/json">``;
+coordinates simplified with a 1 m tolerance, rounded to 6 decimals and
 delta-encoded as integers, strings as lookup tables) and turned into Leaflet
-vector layers in the page, drawn on one canvas. Each layer is a folium
-:class:`~folium.map.Layer` so :class:`folium.LayerControl` lists it.
+vector layers in the page, all drawn on one canvas. Ducts, manholes and
+buildings are merged into multi-part layers of a few hundred features each
+(same colour), which hit-test the feature under the mouse for tooltips: a
+100,000-segment plan is a few hundred Leaflet layers, not 100,000. Each map
+layer is a folium :class:`~folium.map.Layer`, so :class:`folium.LayerControl`
+lists it; an operator's layer filters the one ducts dataset in the page.
 
-The page exposes ``window.__connectivity`` (``map``, ``layers`` by key, ``data``)
-and sets ``window.__mapReady = true`` after the layers are drawn, for tests and
-benchmarks.
+The page exposes ``window.__connectivity`` (``map``; ``layers`` and ``data`` by
+key; ``count(layer_key)`` and ``drawn(dataset, id_column)`` count the features
+on the map) and sets ``window.__mapReady = true`` once the layers are drawn, for
+tests and benchmarks.
 
 folium is imported only inside the functions so importing this module is cheap.
 """
