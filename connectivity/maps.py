@@ -71,6 +71,7 @@ COVERAGE_DUCT_COLOUR = "#08306b"
 _N_BINS = 32
 # features per merged Leaflet layer (see C.layer in _RUNTIME_JS); big filled paths are slow to paint
 _MERGE_LINES = 256
+ROAD_COLOUR = "#b0b0b0"
 _MERGE_POINTS = 256
 _MERGE_POLYGONS = 64
 _SCALE = 1_000_000  # coordinates are stored as integers of 1e-6 degree
@@ -693,6 +694,16 @@ def _finish(C, m, *, title: str, legend: str) -> None:
     C.RawScript(f"window.__connectivity.finish({m.get_name()}, {_js(opts)});").add_to(m)
 
 
+def _road_layer(C, m, roads: "gpd.GeoDataFrame") -> None:
+    """Roads as thin grey context lines (no tooltip), below everything else."""
+    cols = {"highway": _cat(roads["highway"].fillna("").astype(str)),
+            "name": _cat(roads["name"].fillna("").astype(str) if "name" in roads else [""] * len(roads))}
+    C.PlanData("roads", _dataset(roads, "roads", "line", cols, simplify_m=1.0)).add_to(m)
+    C.PlanLayer({"data": "roads", "key": "roads", "title": ["Road ", "name"], "tooltip": [["Class", "highway", "", None]],
+                 "style": {"weight": 1.5, "opacity": 0.8, "color": ROAD_COLOUR}, "merge": _MERGE_LINES},
+                name=_label("Roads", ROAD_COLOUR)).add_to(m)
+
+
 def cost_map(
     ducts: "gpd.GeoDataFrame",
     manholes: "gpd.GeoDataFrame | None",
@@ -701,8 +712,12 @@ def cost_map(
     operators: Sequence[str] | Mapping[str, str | None],
     title: str = "Shared duct plan: cost per metre",
     tiles: bool = False,
+    roads: "gpd.GeoDataFrame | None" = None,
 ) -> "folium.Map":
     """Map of the duct plan coloured by cost per metre, one layer per operator.
+
+    ``roads`` (optional, lines with ``highway`` and ``name``) are drawn thin and grey
+    underneath, in a "Roads" layer of their own, to show where the plan runs.
 
     Parameters
     ----------
@@ -755,6 +770,8 @@ def cost_map(
     colours = _operator_colours(operators, extra=sorted(set(sites["operator"].astype(str)) - set(listed)))
     bounds = _bounds(ducts, manholes, _keep_drawable(sites, "sites"))
     m = _new_map(C, tiles=tiles, bounds=bounds)
+    if roads is not None and len(roads):
+        _road_layer(C, m, _keep_drawable(roads, "roads"))
 
     # ducts
     cols, per_m = _duct_columns(ducts)
