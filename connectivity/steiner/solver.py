@@ -163,32 +163,40 @@ def _solve_reduced(red: Reduction, budget: _Budget, *, quality: bool, seed: int)
     is_term[red.terminals] = True
     order = np.lexsort((np.arange(len(sw)), sw)).astype(np.int64)
     rng = np.random.default_rng(seed)
-    tree, cost = _construct(g, is_term, red.terminals, order, rng, budget, quality=quality)
-    lb = _lower_bound(g, is_term, red.terminals, budget)
-    return orig[np.nonzero(tree)[0]], lb
+    size = g.n + g.m
+    da_root = int(red.terminals[np.argmax(np.diff(g.indptr)[red.terminals])])
+    lb, rc, _complete = dual_ascent(g.indptr, g.head, g.arc_w, g.rev, g.tail, is_term, da_root,
+                                    _DA_WORK * size + 10**5, _DA_SLACK)
+    # candidate trees: SPH on the reduced costs of the dual, SPH from several roots
+    n_terms = len(red.terminals)
+    cands = []
+    mask, _ = sph(g.indptr, g.head, rc, is_term, da_root, n_terms)
+    cands.append(mst_prune(g.n, g.eu, g.ev, order, is_term, mask))
+    n_roots = min(n_terms, max(2, int(_SPH_WORK // max(size, 1))), _MAX_ROOTS)
+    roots = rng.choice(red.terminals, size=n_roots, replace=False)
+    for r in roots:
+        if budget.left() < 0:
+            break
+        mask, _ = sph(g.indptr, g.head, g.arc_w, is_term, int(r), n_terms)
+        cands.append(mst_prune(g.n, g.eu, g.ev, order, is_term, mask))
+    costs = np.array([_tree_cost(g, t) for t in cands])
+    best, best_cost = None, np.inf
+    for k in np.argsort(costs, kind="stable")[:_N_IMPROVE]:
+        if best is not None and budget.left() < 0:
+            break
+        tree = improve(g, is_term, order, cands[k], budget)
+        c = _tree_cost(g, tree)
+        if c < best_cost:
+            best, best_cost = tree, c
+    return orig[np.nonzero(best)[0]], float(lb)
+
+
+_DA_WORK = 30      # dual-ascent steps per node+edge in default mode
+_DA_SLACK = 2.0    # cut-size slack of the dual ascent
+_SPH_WORK = 3e6    # node+edge visits spent on SPH roots in default mode
+_MAX_ROOTS = 16
+_N_IMPROVE = 2     # best candidate trees given to local search
 
 
 def _tree_cost(g: CSRGraph, tree: np.ndarray) -> float:
     return float(g.ew[tree].sum())
-
-
-def _construct(g, is_term, terms, order, rng, budget, *, quality):
-    n_roots = min(len(terms), 8)
-    roots = rng.choice(terms, size=n_roots, replace=False)
-    best, best_cost = None, np.inf
-    for k, r in enumerate(roots):
-        if k > 0 and budget.left() < 0:
-            break
-        mask, reached = sph(g.indptr, g.head, g.arc_w, is_term, int(r), len(terms))
-        tree = mst_prune(g.n, g.eu, g.ev, order, is_term, mask)
-        tree = improve(g, is_term, order, tree, budget)
-        c = _tree_cost(g, tree)
-        if c < best_cost:
-            best, best_cost = tree, c
-    return best, best_cost
-
-
-def _lower_bound(g, is_term, terms, budget) -> float:
-    root = int(terms[np.argmax(np.diff(g.indptr)[terms])])
-    lb, _rc, _complete = dual_ascent(g.indptr, g.head, g.arc_w, g.rev, is_term, root, 200 * (g.m + g.n) + 10**6)
-    return float(lb)
