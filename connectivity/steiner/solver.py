@@ -181,7 +181,8 @@ def _solve_reduced(red: Reduction, budget: _Budget, *, quality: bool, seed: int)
         cands.append(mst_prune(g.n, g.eu, g.ev, order, is_term, mask))
     costs = np.array([_tree_cost(g, t) for t in cands])
     best, best_cost = None, np.inf
-    for k in np.argsort(costs, kind="stable")[:_N_IMPROVE]:
+    n_improve = 1 if size > _BIG else 2
+    for k in np.argsort(costs, kind="stable")[:n_improve]:
         if best is not None and budget.left() < 0:
             break
         tree = improve(g, is_term, order, cands[k], budget)
@@ -193,9 +194,9 @@ def _solve_reduced(red: Reduction, budget: _Budget, *, quality: bool, seed: int)
 
 _DA_WORK = 30      # dual-ascent steps per node+edge in default mode
 _DA_SLACK = 2.0    # cut-size slack of the dual ascent
-_SPH_WORK = 3e6    # node+edge visits spent on SPH roots in default mode
+_SPH_WORK = 1e6    # node+edge visits spent on SPH roots in default mode
 _MAX_ROOTS = 16
-_N_IMPROVE = 2     # best candidate trees given to local search
+_BIG = 150_000     # above this many nodes+edges only the best tree gets local search
 
 
 def _tree_cost(g: CSRGraph, tree: np.ndarray) -> float:
