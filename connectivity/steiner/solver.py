@@ -134,12 +134,19 @@ def solve(n_nodes: int, edges_u, edges_v, weights, terminals, *, time_limit: flo
     edges = np.sort(orig[simple_edges])
     cost = float(ew[edges].sum())
     fixed_cost = float(ew[orig[expand(red, np.zeros(0, np.int64))]].sum())
-    lower = min(cost, (fixed_cost + lb_red) * (1.0 - 1e-12))
-    if red_edges is None:
-        lower = cost
+    lower = _safe_bound(fixed_cost + lb_red, ew)
+    lower = cost if red_edges is None else min(cost, lower)
     secs = time.perf_counter() - start
     logger.info("steiner: cost %.6g, lower bound %.6g, %.3f s", cost, lower, secs)
     return SteinerResult(edges=edges, cost=cost, lower_bound=lower, seconds=secs)
+
+
+def _safe_bound(lb: float, weights: np.ndarray) -> float:
+    """Guard a floating-point dual bound against rounding; round up for integer weights."""
+    lb = lb - 1e-9 * max(1.0, abs(lb))
+    if len(weights) and np.all(weights == np.round(weights)):
+        lb = float(np.ceil(lb))
+    return max(lb, 0.0)
 
 
 def _terminal_component(n, su, sv, sw, orig, terms):
