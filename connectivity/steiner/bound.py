@@ -223,3 +223,4 @@ def dual_ascent(indptr, head, arc_w, rev, tail, is_term, root, max_work, slack):
         if work > max_work:
             return lb, rc, False
     return lb, rc, True
+
