@@ -1,4 +1,4 @@
-"""Local search for Steiner trees: key-path exchange (after Uchoa & Werneck 2010).
+"""Local search for Steiner trees: key-path exchange and key-vertex elimination (after Uchoa & Werneck 2010).
 
 A *key node* of a tree is a terminal or a node of tree degree >= 3; a *key
 path* joins two key nodes through degree-2 Steiner nodes. Key-path exchange
@@ -281,6 +281,260 @@ def key_path_round(n, indptr, head, arc_w, arc_e, eu, ev, ew, is_term, tree):
     return mask, total
 
 
+_MAXD = 8
+
+
+@njit(cache=True)
+def key_vertex_round(n, indptr, head, arc_w, arc_e, eu, ev, ew, is_term, tree, max_select):
+    """One round of key-vertex elimination (Voronoi boundary paths).
+
+    A Steiner key vertex ``v`` with its key paths is removed and the parts
+    left are reconnected by a minimum spanning tree over the cheapest
+    boundary paths between them; applied when cheaper. At most
+    ``max_select`` non-conflicting eliminations are applied together.
+
+    Returns
+    -------
+    mask : bool array over nodes
+        Node set of the new tree (before MST-prune).
+    gain : float
+        Predicted cost decrease (0 when nothing improves).
+    """
+    root, tdeg, parent, pedge, order, tin, tout = _tree_structure(n, indptr, head, arc_e, is_term, tree)
+    in_tree = tdeg > 0
+    if root < 0:
+        return in_tree, 0.0
+    is_key = np.zeros(n, np.bool_)
+    for v in order:
+        if is_term[v] or tdeg[v] >= 3 or v == root:
+            is_key[v] = True
+    pid = np.full(n, -1, np.int64)
+    kpar = np.full(n, -1, np.int64)
+    kdepth = np.zeros(n, np.int64)
+    pcost = np.zeros(n, np.float64)
+    for v in order:
+        if is_key[v]:
+            pid[v] = v
+    for i in range(len(order) - 1, 0, -1):
+        v = order[i]
+        if not is_key[parent[v]]:
+            pid[parent[v]] = pid[v]
+    for i in range(1, len(order)):
+        v = order[i]
+        if is_key[v]:
+            c = ew[pedge[v]]
+            x = parent[v]
+            while not is_key[x]:
+                c += ew[pedge[x]]
+                x = parent[x]
+            kpar[v] = x
+            pcost[v] = c
+            kdepth[v] = kdepth[x] + 1
+    # Steiner key vertices: slots, branch indices, removed cost
+    slot = np.full(n, -1, np.int64)
+    ns = 0
+    for v in order:
+        if is_key[v] and not is_term[v] and tdeg[v] <= _MAXD:
+            slot[v] = ns
+            ns += 1
+    if ns == 0:
+        return in_tree, 0.0
+    nbr = np.zeros(n, np.int64)
+    brindex = np.full(n, -1, np.int64)
+    removed_cost = np.zeros(n, np.float64)
+    for v in order:
+        if is_key[v] and v != root:
+            w = kpar[v]
+            brindex[v] = nbr[w]
+            nbr[w] += 1
+            removed_cost[w] += pcost[v]
+    for v in order:
+        if slot[v] >= 0:
+            removed_cost[v] += pcost[v]
+    max_r = 0.0
+    for v in order:
+        if slot[v] >= 0 and removed_cost[v] > max_r:
+            max_r = removed_cost[v]
+    base, dist, pred_arc = voronoi(indptr, head, arc_w, in_tree)
+    pbest = np.full((ns, _MAXD * _MAXD), np.inf)
+    pcand = np.full((ns, _MAXD * _MAXD), -1, np.int64)
+    for e in range(len(eu)):
+        if tree[e]:
+            continue
+        a = eu[e]
+        b = ev[e]
+        x = base[a]
+        y = base[b]
+        if x < 0 or y < 0 or x == y:
+            continue
+        cc = dist[a] + ew[e] + dist[b]
+        if cc >= max_r:
+            continue
+        kx = x
+        ky = y
+        if not is_key[x]:
+            k = pid[x]
+            if not is_key[y] and pid[y] == k:
+                continue
+            kx = k if (tin[k] <= tin[y] and tin[y] < tout[k]) else kpar[k]
+        if not is_key[y]:
+            k = pid[y]
+            ky = k if (tin[k] <= tin[x] and tin[x] < tout[k]) else kpar[k]
+        if kx == ky:
+            continue
+        # lowest common ancestor in the key tree
+        a1 = kx
+        b1 = ky
+        while a1 != b1:
+            if kdepth[a1] >= kdepth[b1]:
+                a1 = kpar[a1]
+            else:
+                b1 = kpar[b1]
+        lca = a1
+        for side in range(2):
+            start = kx if side == 0 else ky
+            endpt = x if side == 0 else y
+            other = y if side == 0 else x
+            prev = start
+            w = kpar[start] if start != lca else lca
+            while start != lca and w != lca:
+                _record(w, brindex[prev], nbr[w], cc, e, endpt, other, slot, is_key, pid, kpar,
+                        removed_cost, pbest, pcand)
+                prev = w
+                w = kpar[w]
+            if side == 0 and kx != lca and ky != lca:
+                # through the LCA from child branch of x side to child branch of y side
+                py = ky
+                while kpar[py] != lca:
+                    py = kpar[py]
+                _record(lca, brindex[prev], brindex[py], cc, e, x, y, slot, is_key, pid, kpar,
+                        removed_cost, pbest, pcand)
+    # per vertex: MST over its branches
+    gains = np.zeros(ns, np.float64)
+    verts = np.empty(ns, np.int64)
+    chosen = np.full((ns, _MAXD), -1, np.int64)
+    intree = np.zeros(_MAXD, np.bool_)
+    keyd = np.empty(_MAXD, np.float64)
+    keyc = np.empty(_MAXD, np.int64)
+    for v in order:
+        s = slot[v]
+        if s < 0:
+            continue
+        verts[s] = v
+        d = nbr[v] + (1 if v != root else 0)
+        if d < 2:
+            continue
+        for i in range(d):
+            intree[i] = False
+            keyd[i] = np.inf
+            keyc[i] = -1
+        keyd[0] = 0.0
+        total = 0.0
+        ok = True
+        for it in range(d):
+            bi = -1
+            bd = np.inf
+            for i in range(d):
+                if not intree[i] and keyd[i] < bd:
+                    bd = keyd[i]
+                    bi = i
+            if bi < 0:
+                ok = False
+                break
+            intree[bi] = True
+            total += bd
+            if it > 0:
+                chosen[s, it - 1] = keyc[bi]
+            for j in range(d):
+                if not intree[j]:
+                    lo = min(bi, j)
+                    hi = max(bi, j)
+                    c = pbest[s, lo * _MAXD + hi]
+                    if c < keyd[j]:
+                        keyd[j] = c
+                        keyc[j] = pcand[s, lo * _MAXD + hi]
+        if ok and total < removed_cost[v] * (1.0 - 1e-12):
+            gains[s] = removed_cost[v] - total
+    gorder = np.argsort(-gains, kind="mergesort")
+    removed = np.zeros(n, np.bool_)
+    used_end = np.zeros(n, np.bool_)
+    mask = in_tree.copy()
+    total_gain = 0.0
+    n_sel = 0
+    for ii in range(ns):
+        s = gorder[ii]
+        if gains[s] <= 0.0 or n_sel >= max_select:
+            break
+        v = verts[s]
+        d = nbr[v] + (1 if v != root else 0)
+        # nodes removed with v: v and the inner nodes of its key paths
+        ok = not removed[v] and not used_end[v]
+        if ok and v != root:
+            if removed[kpar[v]]:
+                ok = False
+            u = parent[v]
+            while ok and u != kpar[v]:
+                if removed[u] or used_end[u]:
+                    ok = False
+                u = parent[u]
+        if ok:
+            for j in range(d - 1):
+                e = chosen[s, j]
+                if removed[base[eu[e]]] or removed[base[ev[e]]]:
+                    ok = False
+        if not ok:
+            continue
+        n_sel += 1
+        total_gain += gains[s]
+        removed[v] = True
+        mask[v] = False
+        if v != root:
+            u = parent[v]
+            while u != kpar[v]:
+                removed[u] = True
+                mask[u] = False
+                u = parent[u]
+        for j in range(d - 1):
+            e = chosen[s, j]
+            used_end[base[eu[e]]] = True
+            used_end[base[ev[e]]] = True
+            for z in (eu[e], ev[e]):
+                while not in_tree[z]:
+                    mask[z] = True
+                    z = _tail_of(indptr, pred_arc[z])
+    # inner nodes of removed vertices' child paths
+    for i in range(1, len(order)):
+        v = order[i]
+        if is_key[v] and removed[kpar[v]]:
+            u = parent[v]
+            while u != kpar[v]:
+                mask[u] = False
+                u = parent[u]
+    return mask, total_gain
+
+
+@njit(cache=True)
+def _record(w, bi, bj, cc, e, endpt, other, slot, is_key, pid, kpar, removed_cost, pbest, pcand):
+    s = slot[w]
+    if s < 0 or cc >= removed_cost[w] or bi < 0 or bj < 0:
+        return
+    # endpoints must survive the removal of w's key paths
+    for z in (endpt, other):
+        if z == w:
+            return
+        if not is_key[z]:
+            k = pid[z]
+            if k == w or kpar[k] == w:
+                return
+    lo = min(bi, bj)
+    hi = max(bi, bj)
+    if lo == hi or hi >= _MAXD:
+        return
+    if cc < pbest[s, lo * _MAXD + hi]:
+        pbest[s, lo * _MAXD + hi] = cc
+        pcand[s, lo * _MAXD + hi] = e
+
+
 @njit(cache=True)
 def _tail_of(indptr, p):
     """Owner node of arc position ``p`` (binary search in indptr)."""
@@ -340,16 +594,32 @@ def improve(g, is_term: np.ndarray, order: np.ndarray, tree: np.ndarray, budget,
         Bool edge mask of a tree at most as costly as ``tree``.
     """
     cost = float(g.ew[tree].sum())
+    use_kv = True
     for _ in range(max_rounds):
         if budget.left() <= 0:
             break
-        mask, gain = key_path_round(g.n, g.indptr, g.head, g.arc_w, g.arc_e, g.eu, g.ev, g.ew, is_term, tree)
-        if gain <= 0:
+        new = _round(g, is_term, order, tree, cost, key_path_round, 0)
+        if new is None and use_kv:
+            new = _round(g, is_term, order, tree, cost, key_vertex_round, g.n)
+            if new is None:
+                new = _round(g, is_term, order, tree, cost, key_vertex_round, 1)
+        if new is None:
             break
-        new = mst_prune(g.n, g.eu, g.ev, order, is_term, mask)
-        new_cost = float(g.ew[new].sum())
-        if new_cost >= cost or not spans_terminals(g.n, g.eu, g.ev, is_term, new):
-            break
-        tree, cost = new, new_cost
+        tree = new
+        cost = float(g.ew[tree].sum())
     return tree
 
+
+def _round(g, is_term, order, tree, cost, kind, max_select):
+    """Run one round of ``kind``; return the MST-pruned better tree or None."""
+    if kind is key_path_round:
+        mask, gain = key_path_round(g.n, g.indptr, g.head, g.arc_w, g.arc_e, g.eu, g.ev, g.ew, is_term, tree)
+    else:
+        mask, gain = key_vertex_round(g.n, g.indptr, g.head, g.arc_w, g.arc_e, g.eu, g.ev, g.ew, is_term, tree,
+                                      max_select)
+    if gain <= 0:
+        return None
+    new = mst_prune(g.n, g.eu, g.ev, order, is_term, mask)
+    if float(g.ew[new].sum()) >= cost or not spans_terminals(g.n, g.eu, g.ev, is_term, new):
+        return None
+    return new
