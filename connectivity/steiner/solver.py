@@ -272,7 +272,7 @@ _NOISE = 0.15      # relative weight noise of perturbed restarts (quality mode)
 _POOL = 8          # elite trees kept for recombination
 _SPH_WORK = 1e6    # node+edge visits spent on SPH roots in default mode
 _MAX_ROOTS = 16
-_BIG = 150_000     # above this many nodes+edges only the best tree gets local search
+_BIG = 60_000     # above this many nodes+edges only the best tree gets local search
 
 
 def _tree_cost(g: CSRGraph, tree: np.ndarray) -> float:
