@@ -16,6 +16,7 @@ import numpy as np
 
 from connectivity import load, network, plan, sites as sites_mod
 from connectivity.config import Scenario
+from connectivity.atomic import atomic_dir
 from connectivity.errors import InfeasibleError, InputDataError
 from connectivity.output import write_geojson, write_json
 
@@ -131,9 +132,18 @@ def _summary(scenario, net, net_sites, ducts, sites, tree, started) -> dict:
 
 
 def write_outputs(result: plan.Plan, out_dir: str | Path) -> list[Path]:
-    """Write the plan's files into ``out_dir`` (created if needed); returns the paths written."""
+    """Write the plan's files into ``out_dir`` (created if needed); returns the paths written.
+
+    The files are written into a temporary sibling folder that then replaces ``out_dir``
+    (:func:`connectivity.atomic.atomic_dir`): a killed run leaves the old complete output.
+    """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    with atomic_dir(out) as tmp:
+        written = _write_files(result, tmp)
+    return [out / p.relative_to(tmp) for p in written]
+
+
+def _write_files(result: plan.Plan, out: Path) -> list[Path]:
     written = []
     for name, frame in (("ducts", result.ducts), ("sites", result.sites)):
         path = out / f"{name}.geojson"
