@@ -18,7 +18,7 @@ from connectivity import load, network, plan, sites as sites_mod
 from connectivity.config import Scenario
 from connectivity.atomic import atomic_dir
 from connectivity.errors import InfeasibleError, InputDataError
-from connectivity.output import write_geojson, write_json
+from connectivity.output import deterministic_html_ids, write_geojson, write_json
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ def write_outputs(result: plan.Plan, out_dir: str | Path) -> list[Path]:
     (:func:`connectivity.atomic.atomic_dir`): a killed run leaves the old complete output.
     """
     out = Path(out_dir)
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out) as tmp, deterministic_html_ids():  # same plan -> same bytes, map.html too
         written = _write_files(result, tmp)
     return [out / p.relative_to(tmp) for p in written]
 
