@@ -318,6 +318,7 @@ def attach_sites(net: Network, sites: gpd.GeoDataFrame, *, max_distance_m: float
         line = e.geometry
         along = shapely.line_locate_point(line, pts[group.to_numpy()])
         stops: dict[float, int] = {}
+        cut_at: dict[float, float] = {}  # exact distance of each stop (the key is rounded to 1 cm)
         for s_i, d in sorted(zip(group.to_numpy(), along), key=lambda t: (t[1], t[0])):
             foot = line.interpolate(d)
             if d <= 0.01:
@@ -328,6 +329,7 @@ def attach_sites(net: Network, sites: gpd.GeoDataFrame, *, max_distance_m: float
                 key = round(float(d), 2)
                 if key not in stops:
                     stops[key] = next_node
+                    cut_at[key] = float(d)
                     new_nodes.append(("split", foot))
                     next_node += 1
                 at = stops[key]
@@ -342,7 +344,7 @@ def attach_sites(net: Network, sites: gpd.GeoDataFrame, *, max_distance_m: float
             replaced.add(int(eid))
             cuts = sorted(stops.items())
             chain = [int(e.u)] + [n for _, n in cuts] + [int(e.v)]
-            bounds = [0.0] + [d for d, _ in cuts] + [line.length]
+            bounds = [0.0] + [cut_at[d] for d, _ in cuts] + [line.length]
             for a, b, d0, d1 in zip(chain[:-1], chain[1:], bounds[:-1], bounds[1:]):
                 piece = shapely.ops.substring(line, d0, d1)
                 rec = e.drop(labels=["geometry"]).to_dict()
