@@ -337,12 +337,12 @@ def operator_view(plan: PlanFolder, operator: str) -> dict[str, gpd.GeoDataFrame
         raise ConfigError(f"{plan.path}: unknown operator {operator!r}; the plan has: {', '.join(plan.operators) or 'none'}")
     L = plan.layers
     ducts = L["ducts"][L["ducts"]["operator"] == operator]
-    trench = L["trench"][[operator in _operators_of(t) for t in L["trench"]["operators"]]]
+    trench = L["trench"][np.array([operator in _operators_of(t) for t in L["trench"]["operators"]], dtype=bool)]
     out = {"ducts": ducts, "trench": trench}
     if "manholes" in L:
         mh = L["manholes"]
         if "operators" in mh.columns:
-            keep = [operator in _operators_of(t) for t in mh["operators"]]
+            keep = np.array([operator in _operators_of(t) for t in mh["operators"]], dtype=bool)
         elif len(trench) and len(mh):
             tree = shapely.STRtree(np.asarray(trench.geometry.values))
             hits = tree.query(np.asarray(mh.geometry.values), predicate="dwithin", distance=1e-6)

@@ -397,3 +397,18 @@ def test_export_cli_end_to_end(tiny_plan, tmp_path):
     data = json.loads((tmp_path / "cat.geojson").read_text())
     assert {f["properties"]["layer"] for f in data["features"]} == {"ducts", "trench", "sites"}
     assert r.stdout.strip() == f"1 file(s) written -> {tmp_path / 'cat.geojson'}"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_plan_without_ducts(tmp_path, fmt):
+    """A plan that connects nothing (one lone site) still exports: empty layers, the site."""
+    d = tmp_path / "plan"
+    d.mkdir()
+    (d / "ducts.geojson").write_text(_fc([]))
+    (d / "sites.geojson").write_text(_fc([({"site_id": "S0", "operator": "TOT", "kind": "hub", "status": "unreachable",
+                                            "connected": False}, _point(98.96, 18.79))]))
+    out = tmp_path / f"out.{fmt}"
+    export(d, out, fmt=fmt, operator="TOT")
+    back = read_back(out, fmt)
+    assert len(back["sites"]) == 1
+    assert fmt == "geojson" or (len(back["ducts"]) == 0 and len(back["trench"]) == 0)
