@@ -412,3 +412,28 @@ def test_plan_without_ducts(tmp_path, fmt):
     back = read_back(out, fmt)
     assert len(back["sites"]) == 1
     assert fmt == "geojson" or (len(back["ducts"]) == 0 and len(back["trench"]) == 0)
+
+
+def test_chiang_mai_exports(shared_data, tmp_path):
+    """The real Chiang Mai plan: every operator's GeoJSON and the whole-plan GeoPackage read back complete."""
+    from tests.conftest import SCENARIOS
+
+    plan_dir = tmp_path / "plan"
+    write_outputs(run(load_scenario(SCENARIOS / "chiang_mai_nimman.toml")), plan_dir)
+    plan = read_plan(plan_dir)
+    assert {"TOT", "CAT", "PEA"} <= set(plan.operators)
+    files = export(plan_dir, tmp_path / "gj", fmt="geojson")
+    n_sites = 0
+    for f in files:
+        layers = read_back(f, "geojson")
+        n_sites += len(layers["sites"])
+        op = f.stem
+        if "ducts" in layers:
+            assert set(layers["ducts"]["operator"]) == {op}
+            assert all(op in t.split(",") for t in layers["trench"]["operators"])
+    assert n_sites == len(plan.layers["sites"])
+    gpkg = export(plan_dir, tmp_path / "cm.gpkg", fmt="gpkg")[0]
+    back = read_back(gpkg, "gpkg")
+    check_round_trip(plan.layers["trench"], back["trench"], layer="trench")
+    check_round_trip(plan.layers["sites"], back["sites"], layer="sites")
+    assert len(back["ducts"]) == int(plan.layers["trench"]["n_operators"].sum())
