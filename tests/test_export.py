@@ -437,3 +437,19 @@ def test_chiang_mai_exports(shared_data, tmp_path):
     check_round_trip(plan.layers["trench"], back["trench"], layer="trench")
     check_round_trip(plan.layers["sites"], back["sites"], layer="sites")
     assert len(back["ducts"]) == int(plan.layers["trench"]["n_operators"].sum())
+
+
+def test_unknown_fields_are_exported_with_a_warning(full_plan, tmp_path, caplog):
+    d = tmp_path / "plan"
+    d.mkdir()
+    for f in full_plan.iterdir():
+        (d / f.name).write_bytes(f.read_bytes())
+    data = json.loads((d / "ducts.geojson").read_text())
+    for i, feat in enumerate(data["features"]):
+        feat["properties"]["crossings"] = i
+    (d / "ducts.geojson").write_text(json.dumps(data))
+    with caplog.at_level("WARNING"):
+        out = export(d, tmp_path / "t.gpkg", fmt="gpkg", operator="TOT")[0]
+    assert "crossings" in caplog.text and "not in the export schema" in caplog.text
+    back = pyogrio.read_dataframe(out, layer="trench")
+    assert back["crossings"].tolist() == [0, 1]
