@@ -313,11 +313,15 @@ def parse_scenario(data: dict[str, Any], path: Path | None, *, base: Path | None
     cost_model = (_path(base, inputs_table["cost_model"], f"{source}: inputs.cost_model")
                   if "cost_model" in inputs_table else None)
     hubs: dict[str, tuple[float, float]] = {}
+    if not isinstance(data.get("hubs", {}), dict):
+        raise ConfigError(f"{source}: [hubs] must be a table of operator = [lon, lat]")
     for name, xy in data.get("hubs", {}).items():
         if name not in {o.name for o in operators}:
             raise ConfigError(f"{source}: hubs.{name}: unknown operator")
         if not (isinstance(xy, list) and len(xy) == 2 and all(isinstance(v, (int, float)) for v in xy)):
             raise ConfigError(f"{source}: hubs.{name} must be [lon, lat]")
+        if not (-180 <= xy[0] <= 180 and -90 <= xy[1] <= 90):
+            raise ConfigError(f"{source}: hubs.{name} {xy} is not a [lon, lat] in degrees")
         hubs[name] = (float(xy[0]), float(xy[1]))
     name = data.get("name", path.stem if path else "scenario")
     if not isinstance(name, str):
