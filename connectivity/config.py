@@ -166,6 +166,12 @@ def _rules(value: Any, where: str) -> tuple[TagRule, ...]:
     return tuple(rules)
 
 
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: must be a list of strings, got {value!r}")
+    return tuple(value)
+
+
 def _positive(value: Any, where: str, *, integer: bool = False, maximum: float = 1e9) -> Any:
     ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
     if isinstance(value, bool) or not ok_type or not (0 < value <= maximum):
@@ -196,8 +202,8 @@ def parse_operators(data: dict[str, Any], source: str) -> tuple[OperatorSpec, ..
             kind=t["kind"],
             ducts=_positive(t.get("ducts", 1), f"{where}: ducts", integer=True, maximum=64),
             duct_diameter_mm=_positive(t.get("duct_diameter_mm", 100), f"{where}: duct_diameter_mm", integer=True, maximum=2000),
-            provinces=tuple(t.get("provinces", ())),
-            exclude_provinces=tuple(t.get("exclude_provinces", ())),
+            provinces=_strings(t.get("provinces", []), f"{where}: provinces"),
+            exclude_provinces=_strings(t.get("exclude_provinces", []), f"{where}: exclude_provinces"),
             sites=_rules(t.get("sites", []), f"{where}: sites"),
             hub=_rules(t.get("hub", []), f"{where}: hub"),
         ))
