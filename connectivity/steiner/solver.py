@@ -265,14 +265,14 @@ def _recombine(g, is_term, terms, pool, rng, budget):
     return tree
 
 
-_DA_WORK = 30      # dual-ascent steps per node+edge in default mode
+_DA_WORK = 20      # dual-ascent steps per node+edge in default mode
 _DA_SLACK = 2.0    # cut-size slack of the dual ascent
 _DA_WORK_QUALITY = 300
 _NOISE = 0.15      # relative weight noise of perturbed restarts (quality mode)
 _POOL = 8          # elite trees kept for recombination
-_SPH_WORK = 1e6    # node+edge visits spent on SPH roots in default mode
+_SPH_WORK = 4e5    # node+edge visits spent on SPH roots in default mode
 _MAX_ROOTS = 16
-_BIG = 60_000     # above this many nodes+edges only the best tree gets local search
+_BIG = 20_000     # above this many nodes+edges only the best tree gets local search
 
 
 def _tree_cost(g: CSRGraph, tree: np.ndarray) -> float:
