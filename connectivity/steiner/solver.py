@@ -102,7 +102,10 @@ def solve(n_nodes: int, edges_u, edges_v, weights, terminals, *, time_limit: flo
     quality : bool
         Keep improving (perturbed restarts, recombination, local search).
     seed : int
-        Seed of the random choices; equal inputs and seed give equal output.
+        Seed of the random choices. Equal inputs and seed give equal output
+        whenever the time limit does not cut the work short (always in
+        default mode without ``time_limit``); quality mode stops on the
+        clock, so its result can vary with machine load.
 
     Returns
     -------
