@@ -1,4 +1,22 @@
-"""Steiner tree solver: reductions, multi-root SPH, local search, dual-ascent bound."""
+"""Steiner tree solver: reductions, multi-root SPH, local search, dual-ascent bound.
+
+Pipeline of :func:`solve`:
+
+1. validate, drop self-loops, keep the lightest parallel edge, keep the
+   terminals' component (``InfeasibleError`` if they are split);
+2. exact degree reductions (:mod:`.reduce`);
+3. dual ascent (:mod:`.bound`) for the lower bound, with a work cap
+   proportional to the graph size;
+4. candidate trees: the shortest-path heuristic on the dual's reduced costs
+   and on the weights from several roots, each followed by MST-prune;
+5. local search (key-path exchange + key-vertex elimination,
+   :mod:`.localsearch`) on the best candidates;
+6. quality mode only: dual ascent from more roots, perturbed restarts and
+   recombination of elite trees until the time limit.
+
+All hot loops are numba kernels on CSR arrays; the default mode does a fixed,
+size-dependent amount of work, so it is deterministic for a given seed.
+"""
 
 from __future__ import annotations
 
