@@ -1,0 +1,110 @@
+"""Command line: ``connectivity plan|steiner|export``. Parses arguments and calls the library; no logic here."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+from connectivity.errors import ConnectivityError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _progress_printer(enabled: bool):
+    from connectivity.pipeline import STAGES
+
+    started = time.perf_counter()
+
+    def show(stage: str) -> None:
+        if enabled:
+            i = STAGES.index(stage) + 1 if stage in STAGES else 0
+            print(f"[{i}/{len(STAGES)}] {stage} ({time.perf_counter() - started:.1f} s)", file=sys.stderr, flush=True)
+
+    return show
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from connectivity.config import load_scenario
+    from connectivity.pipeline import run, write_outputs
+
+    overrides = {k: getattr(args, k) for k in ("osm", "roads", "sites", "pois", "buildings", "poles", "lines")
+                 if getattr(args, k) is not None}
+    scenario = load_scenario(args.scenario, **overrides)
+    out = Path(args.out) if args.out else REPO_ROOT / "maps" / Path(args.scenario).stem
+    show = _progress_printer(not args.quiet and sys.stderr.isatty())
+    result = run(scenario, progress=show)
+    show("write")
+    write_outputs(result, out)
+    s = result.summary
+    if not args.quiet:
+        print(f"{scenario.name}: {s['sites_connected']} of {s['sites_total']} sites connected, "
+              f"{s['trench_length_m'] / 1000:.2f} km of trench, {s['seconds']:.1f} s -> {out}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from connectivity.export import export
+
+    written = export(args.plan_dir, args.out, fmt=args.format, operator=args.operator)
+    if not args.quiet:
+        print(f"{len(written)} file(s) written -> {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="connectivity", description="Plan shared underground cable ducts.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("plan", help="plan the duct network of a scenario TOML")
+    p.add_argument("scenario", help="scenario TOML file")
+    p.add_argument("--out", help="output folder (default: maps/<scenario name>/)")
+    for name in ("osm", "roads", "sites", "pois", "buildings", "poles", "lines"):
+        p.add_argument(f"--{name}", help=f"override the scenario's inputs.{name} file")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(func=cmd_plan)
+    e = sub.add_parser("export", help="export a plan folder for utility partners (GeoJSON, GeoPackage, CSV, Shapefile)")
+    e.add_argument("plan_dir", metavar="PLAN_DIR", help="plan folder written by `connectivity plan`")
+    e.add_argument("--operator", help="export only this operator (default: every operator)")
+    e.add_argument("--format", required=True, choices=("geojson", "gpkg", "csv", "shp"), help="output format")
+    e.add_argument("--out", required=True, help="output file (geojson with --operator, gpkg) or folder")
+    e.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    e.set_defaults(func=cmd_export)
+    try:
+        from connectivity.steiner import cli as steiner_cli
+    except ImportError:
+        steiner_cli = None
+    if steiner_cli is not None:
+        steiner_cli.add_parser(sub)
+        sub.choices["steiner"].set_defaults(func=steiner_cli.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="connectivity: %(levelname)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except ConnectivityError as exc:
+        print(f"connectivity: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"connectivity: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("connectivity: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: one line, traceback on request
+        if args.debug:
+            raise
+        print(f"connectivity: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

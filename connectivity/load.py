@@ -1,0 +1,475 @@
+"""Loading stage: roads, poles, overhead lines, sites and buildings into GeoDataFrames.
+
+Every reader returns layers in WGS84 (EPSG:4326) unless the source states another CRS;
+projection to metres happens in :mod:`connectivity.network`. This is the only module
+that touches the network (Overpass through osmnx) and the only one that reads OSM files.
+"""
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely import wkb
+
+from connectivity.errors import CRSError, InputDataError
+
+log = logging.getLogger(__name__)
+
+WGS84 = "EPSG:4326"
+OSM_ATTRIBUTION = "© OpenStreetMap contributors"
+ROAD_COLUMNS = ("highway", "name", "ref", "surface", "lanes", "width", "bridge", "tunnel", "layer", "osm_id")
+# OSM keys kept on points of interest (site selection rules may use any of them).
+SIMPLIFY_KEEP = ("highway", "name", "ref", "surface", "lanes", "width", "bridge", "tunnel", "layer")
+POI_KEYS = ("amenity", "office", "power", "telecom", "man_made", "building", "healthcare",
+            "government", "communication:mobile_phone", "tower:type", "name", "operator", "voltage")
+POLE_TAGS = {"power": {"pole", "tower", "portal"}}
+LINE_TAGS = {"power": {"line", "minor_line", "cable"}, "telecom": {"line", "cable"}}
+VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".fgb", ".gml", ".kml"}
+
+
+@dataclass(frozen=True)
+class OsmLayers:
+    """Layers read from one OSM source, all in EPSG:4326.
+
+    Attributes
+    ----------
+    roads
+        One row per road edge between junctions (LineString), columns :data:`ROAD_COLUMNS`.
+    pois
+        Points of interest (nodes, and centroids of ways/areas) with the tag columns of :data:`POI_KEYS`.
+    buildings
+        Building outlines (Polygon/MultiPolygon) with ``osm_id``.
+    poles
+        Utility poles, towers and communication masts (Point) with ``owner`` and ``kind``.
+    lines
+        Overhead power and telecom lines (LineString) with ``owner`` and ``kind``.
+    roads_noded
+        False when the roads are plain lines that must be split where they meet or cross.
+    """
+
+    roads: gpd.GeoDataFrame
+    pois: gpd.GeoDataFrame
+    buildings: gpd.GeoDataFrame
+    poles: gpd.GeoDataFrame
+    lines: gpd.GeoDataFrame
+    roads_noded: bool = True
+
+    @classmethod
+    def from_road_lines(cls, roads: gpd.GeoDataFrame) -> "OsmLayers":
+        """Layers holding only road lines that still need noding (a road file, not an OSM graph)."""
+        return cls(roads=roads, pois=_empty(("osm_id",) + POI_KEYS), buildings=_empty(("osm_id", "building")),
+                   poles=_empty(("osm_id", "kind", "owner")), lines=_empty(("osm_id", "kind", "owner")),
+                   roads_noded=False)
+
+
+def _empty(columns: Iterable[str], crs: str = WGS84) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in columns}, geometry=[], crs=crs)
+
+
+def _check_file(path: Path) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise InputDataError(f"{path}: file not found")
+    if path.stat().st_size == 0:
+        raise InputDataError(f"{path}: file is empty")
+    return path
+
+
+# --------------------------------------------------------------------------- OSM files
+def _is_pole(tags: dict[str, str]) -> str | None:
+    if tags.get("power") in POLE_TAGS["power"]:
+        return tags["power"]
+    if tags.get("man_made") in {"mast", "tower"} and (
+            tags.get("tower:type") == "communication" or "communication" in tags.get("tower:type", "")
+            or any(k.startswith("communication") for k in tags)):
+        return "mast"
+    if "telecom" in tags and tags.get("telecom") not in {"line", "cable"}:
+        return f"telecom_{tags['telecom']}"
+    return None
+
+
+def _line_kind(tags: dict[str, str]) -> str | None:
+    for key, values in LINE_TAGS.items():
+        if tags.get(key) in values:
+            return f"{key}_{tags[key]}"
+    return None
+
+
+class _Collector:
+    """One pass over an OSM file with pyosmium, sorting objects into layers."""
+
+    def __init__(self, highway_exclude: frozenset[str]):
+        self.highway_exclude = highway_exclude
+        self.highway_nodes: set[int] = set()
+        self.highway_ways = 0
+        self.pois: list[dict] = []
+        self.buildings: list[dict] = []
+        self.poles: list[dict] = []
+        self.lines: list[dict] = []
+        self.factory = __import__("osmium").geom.WKBFactory()
+
+    def node(self, n) -> None:
+        tags = dict(n.tags)
+        if not tags:
+            return
+        pt = shapely.Point(n.location.lon, n.location.lat)
+        kind = _is_pole(tags)
+        if kind:
+            self.poles.append({"osm_id": f"node/{n.id}", "kind": kind,
+                               "owner": tags.get("operator", ""), "geometry": pt})
+        if any(k in tags for k in POI_KEYS if k not in ("name", "operator", "voltage")):
+            self.pois.append({"osm_id": f"node/{n.id}", **{k: tags.get(k) for k in POI_KEYS}, "geometry": pt})
+
+    def way(self, w) -> None:
+        tags = dict(w.tags)
+        hw = tags.get("highway")
+        if hw and hw not in self.highway_exclude and tags.get("area") != "yes":
+            self.highway_ways += 1
+            self.highway_nodes.update(n.ref for n in w.nodes)
+        kind = _line_kind(tags)
+        if kind and len(w.nodes) >= 2:
+            geom = wkb.loads(self.factory.create_linestring(w), hex=True)
+            self.lines.append({"osm_id": f"way/{w.id}", "kind": kind,
+                               "owner": tags.get("operator", ""), "geometry": geom})
+
+    def area(self, a) -> None:
+        tags = dict(a.tags)
+        osm_id = f"{'way' if a.from_way() else 'relation'}/{a.orig_id()}"
+        try:
+            geom = wkb.loads(self.factory.create_multipolygon(a), hex=True)
+        except Exception:  # broken multipolygon in OSM: skip it, as osmium does
+            log.debug("skipping invalid area %s", osm_id)
+            return
+        if "building" in tags:
+            self.buildings.append({"osm_id": osm_id, "building": tags["building"], "geometry": geom})
+        if any(k in tags for k in POI_KEYS if k not in ("name", "operator", "voltage", "building")):
+            self.pois.append({"osm_id": osm_id, **{k: tags.get(k) for k in POI_KEYS},
+                              "geometry": geom.representative_point()})
+
+
+def _scan_osm(path: Path, highway_exclude: frozenset[str]) -> _Collector:
+    import osmium
+
+    col = _Collector(highway_exclude)
+    try:
+        for obj in osmium.FileProcessor(str(path)).with_locations().with_areas():
+            if obj.is_node():
+                col.node(obj)
+            elif obj.is_way():
+                col.way(obj)
+            elif obj.is_area():
+                col.area(obj)
+    except RuntimeError as exc:
+        raise InputDataError(f"{path}: not a readable OSM file ({str(exc).splitlines()[0]})") from None
+    return col
+
+
+def _write_highway_xml(path: Path, col: _Collector, out: Path) -> None:
+    """Write the highway ways of ``path`` and the nodes they use to an .osm XML file."""
+    import osmium
+
+    with osmium.SimpleWriter(str(out)) as writer:
+        for obj in osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY):
+            if obj.is_node():
+                if obj.id in col.highway_nodes:
+                    writer.add_node(obj)
+            elif obj.is_way():
+                hw = obj.tags.get("highway")
+                if hw and hw not in col.highway_exclude and obj.tags.get("area") != "yes":
+                    writer.add_way(obj)
+
+
+def _first(value):
+    """osmnx merges attributes of simplified ways into lists; keep the first value."""
+    if isinstance(value, (list, tuple)):
+        return value[0] if value else None
+    return value
+
+
+def _configure_osmnx() -> None:
+    """No cache (never write one beside read-only data) and keep every road tag we cost by."""
+    import osmnx as ox
+
+    ox.settings.use_cache = False
+    ox.settings.useful_tags_way = sorted(set(ox.settings.useful_tags_way) | set(SIMPLIFY_KEEP))
+
+
+def roads_from_graph(G) -> gpd.GeoDataFrame:
+    """Road edges (EPSG:4326) of an osmnx graph, one row per undirected edge.
+
+    Parameters
+    ----------
+    G
+        An unprojected osmnx ``MultiDiGraph``.
+    """
+    import osmnx as ox
+
+    if G.number_of_edges() == 0:
+        return _empty(ROAD_COLUMNS)
+    edges = ox.graph_to_gdfs(G, nodes=False, fill_edge_geometry=True).reset_index()
+    # Each two-way street appears twice (u->v and v->u); keep one row per undirected edge.
+    key = [tuple(sorted(p)) + (k,) for p, k in zip(zip(edges["u"], edges["v"]), edges["key"])]
+    edges = edges.assign(_key=key).drop_duplicates("_key")
+    out = {"osm_id": [f"way/{_first(v)}" for v in edges["osmid"]]}
+    for col in ROAD_COLUMNS[:-1]:
+        vals = edges[col] if col in edges else pd.Series([None] * len(edges), index=edges.index)
+        out[col] = [None if (v is None or (isinstance(v, float) and np.isnan(v))) else str(_first(v)) for v in vals]
+    return gpd.GeoDataFrame(out, geometry=list(edges.geometry), crs=G.graph.get("crs", WGS84)).to_crs(WGS84)
+
+
+def read_osm(path: str | Path, *, highway_exclude: Iterable[str] = ()) -> OsmLayers:
+    """Read roads, POIs, buildings, poles and overhead lines from an ``.osm`` or ``.osm.pbf`` file.
+
+    Only ``highway=*`` ways (minus ``highway_exclude``) become roads: pyosmium filters them
+    into a temporary XML file that osmnx turns into a simplified graph, so building outlines
+    and power lines never become edges.
+
+    Raises
+    ------
+    InputDataError
+        When the file is missing, unreadable, or holds no road.
+    """
+    import osmnx as ox
+
+    path = _check_file(Path(path))
+    exclude = frozenset(highway_exclude)
+    col = _scan_osm(path, exclude)
+    if col.highway_ways == 0:
+        raise InputDataError(f"{path}: no roads (no highway=* way) in this OSM file")
+    with tempfile.TemporaryDirectory(prefix="connectivity-") as tmp:
+        xml = Path(tmp) / "highways.osm"
+        _write_highway_xml(path, col, xml)
+        _configure_osmnx()
+        G = ox.graph_from_xml(xml, bidirectional=True, simplify=False, retain_all=True)
+    # Simplify, but keep a node wherever the road attributes change, so that every edge has
+    # one highway class, surface, bridge/tunnel status (costs depend on them).
+    G = ox.simplify_graph(G, edge_attrs_differ=list(SIMPLIFY_KEEP))
+    roads = roads_from_graph(G)
+    log.info("%s: %d highway ways -> %d road edges", path.name, col.highway_ways, len(roads))
+    return OsmLayers(
+        roads=roads,
+        pois=_frame(col.pois, ("osm_id",) + POI_KEYS),
+        buildings=_frame(col.buildings, ("osm_id", "building")),
+        poles=_frame(col.poles, ("osm_id", "kind", "owner")),
+        lines=_frame(col.lines, ("osm_id", "kind", "owner")),
+    )
+
+
+def _frame(rows: list[dict], columns: Iterable[str]) -> gpd.GeoDataFrame:
+    if not rows:
+        return _empty(columns)
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=WGS84)
+
+
+def download_osm(*, bbox: tuple[float, float, float, float] | None = None, place: str | None = None,
+                 highway_exclude: Iterable[str] = ()) -> OsmLayers:
+    """Download roads, POIs, buildings, poles and lines for a bounding box or place name (needs internet).
+
+    Parameters
+    ----------
+    bbox
+        ``(west, south, east, north)`` in degrees.
+    place
+        A place name that Nominatim resolves to a polygon.
+    """
+    import osmnx as ox
+
+    if (bbox is None) == (place is None):
+        raise InputDataError("download_osm needs exactly one of bbox or place")
+    _configure_osmnx()
+    exclude = set(highway_exclude)
+    try:
+        if bbox is not None:
+            G = ox.graph_from_bbox(bbox, network_type="all", simplify=False, retain_all=True)
+        else:
+            G = ox.graph_from_place(place, network_type="all", simplify=False, retain_all=True)
+        G = ox.simplify_graph(G, edge_attrs_differ=list(SIMPLIFY_KEEP))
+    except Exception as exc:  # network errors, nothing found
+        raise InputDataError(f"could not download OSM roads for {bbox or place!r}: {exc}") from None
+    roads = roads_from_graph(G)
+    roads = roads[~roads["highway"].isin(exclude)].reset_index(drop=True)
+    tags = {k: True for k in ("amenity", "office", "power", "telecom", "building")}
+    tags["man_made"] = ["mast", "tower"]
+    try:
+        feats = (ox.features_from_bbox(bbox, tags) if bbox is not None else ox.features_from_place(place, tags))
+    except Exception:  # osmnx raises when nothing matches
+        feats = _empty(["osm_id"])
+    return _layers_from_features(roads, feats)
+
+
+def _layers_from_features(roads: gpd.GeoDataFrame, feats: gpd.GeoDataFrame) -> OsmLayers:
+    """Split an osmnx features frame into POI, building, pole and line layers."""
+    if len(feats) and isinstance(feats.index, pd.MultiIndex):
+        feats = feats.assign(osm_id=[f"{t}/{i}" for t, i in feats.index]).reset_index(drop=True)
+    records = feats.drop(columns="geometry").to_dict("records") if len(feats) else []
+    pois, buildings, poles, lines = [], [], [], []
+    for rec, geom in zip(records, feats.geometry if len(feats) else []):
+        tags = {k: str(v) for k, v in rec.items() if v is not None and not (isinstance(v, float) and np.isnan(v))}
+        kind = _is_pole(tags)
+        if kind and geom.geom_type == "Point":
+            poles.append({"osm_id": tags["osm_id"], "kind": kind, "owner": tags.get("operator", ""), "geometry": geom})
+        lk = _line_kind(tags)
+        if lk and geom.geom_type == "LineString":
+            lines.append({"osm_id": tags["osm_id"], "kind": lk, "owner": tags.get("operator", ""), "geometry": geom})
+        if "building" in tags and geom.geom_type in ("Polygon", "MultiPolygon"):
+            buildings.append({"osm_id": tags["osm_id"], "building": tags["building"], "geometry": geom})
+        if any(k in tags for k in ("amenity", "office", "power", "telecom", "man_made")):
+            pt = geom if geom.geom_type == "Point" else geom.representative_point()
+            pois.append({"osm_id": tags["osm_id"], **{k: tags.get(k) for k in POI_KEYS}, "geometry": pt})
+    return OsmLayers(
+        roads=roads,
+        pois=_frame(pois, ("osm_id",) + POI_KEYS),
+        buildings=_frame(buildings, ("osm_id", "building")),
+        poles=_frame(poles, ("osm_id", "kind", "owner")),
+        lines=_frame(lines, ("osm_id", "kind", "owner")),
+    )
+
+
+# --------------------------------------------------------------------------- vector / CSV files
+def read_vector(path: str | Path, *, layer: str | None = None, crs: str | None = None) -> gpd.GeoDataFrame:
+    """Read a vector file (GeoJSON, GeoPackage, Shapefile, ...) or a CSV of points.
+
+    A CSV needs ``lon``/``lat`` columns (WGS84) or ``x``/``y`` columns plus ``crs`` (either as
+    the argument or as a ``crs`` column). Empty and missing geometries are rejected with
+    the row number.
+
+    Raises
+    ------
+    InputDataError
+        When the file is missing, unreadable, has no coordinates, or has bad geometries.
+    """
+    path = _check_file(Path(path))
+    if path.suffix.lower() in {".csv", ".txt"}:
+        return _read_csv_points(path, crs=crs)
+    if path.suffix.lower() not in VECTOR_SUFFIXES:
+        raise InputDataError(f"{path}: unsupported file type {path.suffix!r}; "
+                             f"use CSV or one of {', '.join(sorted(VECTOR_SUFFIXES))}")
+    try:
+        gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
+    except Exception as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputDataError(f"{path}: not a readable vector file ({msg})") from None
+    if gdf.crs is None:
+        if crs is None:
+            raise CRSError(f"{path}: the file states no CRS; give one")
+        gdf = gdf.set_crs(crs)
+    _check_geometries(gdf, path)
+    return gdf
+
+
+def _check_geometries(gdf: gpd.GeoDataFrame, path: Path) -> None:
+    geoms = gdf.geometry
+    missing = geoms.isna() | geoms.is_empty
+    if missing.any():
+        row = int(np.flatnonzero(missing.to_numpy())[0])
+        raise InputDataError(f"{path}: row {row + 1}: missing or empty geometry")
+    invalid = ~geoms.is_valid
+    if invalid.any():
+        row = int(np.flatnonzero(invalid.to_numpy())[0])
+        reason = shapely.is_valid_reason(geoms.iloc[row])
+        raise InputDataError(f"{path}: row {row + 1}: invalid geometry ({reason})")
+    if gdf.crs is not None and gdf.crs.is_geographic and len(gdf):
+        bounds = geoms.total_bounds
+        if not (-180 <= bounds[0] <= bounds[2] <= 180 and -90 <= bounds[1] <= bounds[3] <= 90):
+            raise CRSError(f"{path}: coordinates outside longitude/latitude range; the file's CRS "
+                           f"({gdf.crs.to_string()}) does not match its coordinates")
+
+
+def _read_csv_points(path: Path, *, crs: str | None) -> gpd.GeoDataFrame:
+    try:
+        df = pd.read_csv(path, dtype={"site_id": str, "id": str})
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise InputDataError(f"{path}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
+    cols = {c.lower(): c for c in df.columns}
+    if "lon" in cols and "lat" in cols:
+        xcol, ycol, point_crs = cols["lon"], cols["lat"], WGS84
+    elif "longitude" in cols and "latitude" in cols:
+        xcol, ycol, point_crs = cols["longitude"], cols["latitude"], WGS84
+    elif "x" in cols and "y" in cols:
+        xcol, ycol = cols["x"], cols["y"]
+        point_crs = crs or (str(df[cols["crs"]].iloc[0]) if "crs" in cols and len(df) else None)
+        if point_crs is None:
+            raise CRSError(f"{path}: x/y columns need a CRS (a `crs` column or the scenario's inputs.crs)")
+    else:
+        raise InputDataError(f"{path}: no coordinates: needs lon/lat columns, or x/y columns with a CRS")
+    x = pd.to_numeric(df[xcol], errors="coerce")
+    y = pd.to_numeric(df[ycol], errors="coerce")
+    bad = x.isna() | y.isna() | ~np.isfinite(x) | ~np.isfinite(y)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputDataError(f"{path}: row {row + 2}: missing or non-numeric coordinates")
+    if point_crs == WGS84:
+        outside = (x.abs() > 180) | (y.abs() > 90)
+        if outside.any():
+            row = int(np.flatnonzero(outside.to_numpy())[0])
+            raise InputDataError(f"{path}: row {row + 2}: lon/lat ({x.iloc[row]}, {y.iloc[row]}) out of range")
+    try:
+        gdf = gpd.GeoDataFrame(df.drop(columns=[xcol, ycol]), geometry=gpd.points_from_xy(x, y), crs=point_crs)
+    except Exception as exc:  # pyproj rejects the CRS string
+        raise CRSError(f"{path}: unknown CRS {point_crs!r} ({exc})") from None
+    return gdf
+
+
+def read_assets(path: str | Path, *, geometry: str, crs: str | None = None) -> gpd.GeoDataFrame:
+    """Poles (``geometry="Point"``) or overhead lines (``"LineString"``) from a partner file.
+
+    The file needs an ``owner`` column (``operator`` is accepted as its alias); ``kind`` is
+    kept when present. CSV files give poles by lon/lat or x/y plus a CRS.
+
+    Raises
+    ------
+    InputDataError
+        On a missing owner column or a geometry of the wrong type (the row is named).
+    """
+    path = Path(path)
+    gdf = read_vector(path, crs=crs)
+    if "owner" not in gdf and "operator" in gdf:
+        gdf = gdf.rename(columns={"operator": "owner"})
+    if "owner" not in gdf:
+        raise InputDataError(f"{path}: missing column `owner` (who owns each pole or line)")
+    gdf = gdf.explode(index_parts=False, ignore_index=True) if geometry == "LineString" else gdf
+    wrong = (gdf.geom_type != geometry).to_numpy()
+    if wrong.any():
+        row = int(np.flatnonzero(wrong)[0])
+        raise InputDataError(f"{path}: row {row + 1}: expected {geometry} geometry, found {gdf.geom_type.iloc[row]}")
+    kind = gdf["kind"].astype(str) if "kind" in gdf else pd.Series(["pole" if geometry == "Point" else "line"] * len(gdf))
+    ids = gdf["id"].astype(str) if "id" in gdf else pd.Series([f"{path.stem}/{i + 1}" for i in range(len(gdf))])
+    return gpd.GeoDataFrame({"osm_id": ids.to_numpy(), "kind": kind.to_numpy(), "owner": gdf["owner"].fillna("").astype(str).to_numpy()},
+                            geometry=gdf.geometry.values, crs=gdf.crs)
+
+
+def read_road_lines(path: str | Path) -> gpd.GeoDataFrame:
+    """Road centre lines from a vector file, exploded to LineStrings, with :data:`ROAD_COLUMNS`.
+
+    The lines are not yet noded; :func:`connectivity.network.node_lines` does that.
+    """
+    path = Path(path)
+    gdf = read_vector(path)
+    if len(gdf) == 0:
+        raise InputDataError(f"{path}: no roads (the layer is empty)")
+    kinds = set(gdf.geom_type.unique())
+    if not kinds <= {"LineString", "MultiLineString"}:
+        raise InputDataError(f"{path}: roads must be LineString geometries, found {', '.join(sorted(kinds))}")
+    gdf = gdf.explode(index_parts=False, ignore_index=True)
+    out = {}
+    for col in ROAD_COLUMNS:
+        src = "id" if col == "osm_id" and "osm_id" not in gdf and "id" in gdf else col
+        out[col] = [None if pd.isna(v) else str(v) for v in gdf[src]] if src in gdf else [None] * len(gdf)
+    if all(v is None for v in out["highway"]):
+        out["highway"] = ["unclassified"] * len(gdf)
+    return gpd.GeoDataFrame(out, geometry=list(gdf.geometry), crs=gdf.crs)
+
+
+def ensure_projected(gdf: gpd.GeoDataFrame, what: str) -> None:
+    """Raise :class:`CRSError` unless ``gdf`` is in a projected (metric) CRS."""
+    if gdf.crs is None or gdf.crs.is_geographic:
+        name = "no CRS" if gdf.crs is None else f"geographic CRS {gdf.crs.to_string()} (degrees)"
+        raise CRSError(f"{what}: needs a projected CRS in metres, got {name}")
+

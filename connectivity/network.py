@@ -1,0 +1,398 @@
+"""Network stage: noded road lines in metres -> an undirected routable :class:`Network`.
+
+Sites join the network by splitting the nearest road edge at the foot of the
+perpendicular; the lead-in from the site to the road is an edge of its own.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import shapely.ops
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from connectivity.errors import CRSError, InputDataError
+from connectivity.load import ROAD_COLUMNS, ensure_projected
+
+log = logging.getLogger(__name__)
+
+NODE_DIGITS = 3  # node coordinates are matched at 1 mm
+EDGE_COLUMNS = ("u", "v", "length_m", "highway", "name", "ref", "surface", "lanes", "width_m",
+                "bridge", "tunnel", "layer", "osm_id", "kind", "site_id", "component")
+
+
+@dataclass(frozen=True)
+class Network:
+    """An undirected road network in a projected CRS.
+
+    Attributes
+    ----------
+    nodes
+        Index ``node_id`` (0..n-1); ``kind`` is ``road`` (junction or dead end), ``split``
+        (where a site's lead-in meets a road) or ``site``; Point geometry.
+    edges
+        Index ``edge_id`` (0..m-1); see :data:`EDGE_COLUMNS`. ``u < v``; ``length_m`` in metres;
+        ``kind`` is ``road`` or ``lead_in``; geometry runs from node ``u`` to node ``v``.
+    crs
+        The projected CRS, e.g. ``EPSG:32647``.
+    """
+
+    nodes: gpd.GeoDataFrame
+    edges: gpd.GeoDataFrame
+    crs: str
+
+    @property
+    def component_sizes(self) -> dict[int, int]:
+        """Number of nodes in each connected component, largest first."""
+        comp = component_of_nodes(len(self.nodes), self.edges["u"].to_numpy(), self.edges["v"].to_numpy())
+        sizes = pd.Series(comp).value_counts()
+        return {int(k): int(v) for k, v in sizes.items()}
+
+    def arrays(self) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+        """``(n_nodes, u, v, length_m)`` as plain arrays for the Steiner engine."""
+        e = self.edges
+        return len(self.nodes), e["u"].to_numpy(np.int64), e["v"].to_numpy(np.int64), e["length_m"].to_numpy(float)
+
+
+def component_of_nodes(n_nodes: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Connected-component label of every node (labels ordered by first node)."""
+    if n_nodes == 0:
+        return np.zeros(0, dtype=np.int64)
+    adj = coo_matrix((np.ones(len(u)), (u, v)), shape=(n_nodes, n_nodes))
+    return connected_components(adj, directed=False)[1].astype(np.int64)
+
+
+def utm_crs(gdf: gpd.GeoDataFrame) -> str:
+    """The UTM zone CRS (as ``EPSG:code``) for the centre of ``gdf``."""
+    if len(gdf) == 0:
+        raise InputDataError("cannot choose a UTM zone for an empty layer")
+    crs = gdf.estimate_utm_crs()
+    return f"EPSG:{crs.to_epsg()}"
+
+
+def project(gdf: gpd.GeoDataFrame, crs: str, what: str) -> gpd.GeoDataFrame:
+    """Reproject ``gdf`` to ``crs``; a layer without a CRS is an error."""
+    if gdf.crs is None:
+        raise CRSError(f"{what}: layer has no CRS")
+    out = gdf.to_crs(crs)
+    ensure_projected(out, what)
+    return out
+
+
+# --------------------------------------------------------------------------- noding
+def node_lines(lines: gpd.GeoDataFrame, *, tolerance_m: float = 1.0) -> gpd.GeoDataFrame:
+    """Split road lines where they meet or cross, so that they form a network.
+
+    Line ends within ``tolerance_m`` of another line are moved onto it first, then all
+    lines are noded at every intersection. Each piece keeps the attributes of the
+    source line it lies on.
+
+    Parameters
+    ----------
+    lines
+        Road LineStrings in a projected CRS (metres).
+    tolerance_m
+        Largest gap (metres) between a line end and another line that still joins them.
+    """
+    ensure_projected(lines, "road lines")
+    lines = lines[~lines.geometry.is_empty & lines.geometry.notna()].reset_index(drop=True)
+    if len(lines) == 0:
+        return lines
+    geoms = _snap_ends(np.asarray(lines.geometry.values), tolerance_m)
+    grid = 10 ** -NODE_DIGITS
+    noded = shapely.union_all(shapely.set_precision(geoms, grid), grid_size=grid)
+    pieces = np.asarray(shapely.get_parts(noded))
+    pieces = pieces[shapely.get_type_id(pieces) == 1]
+    pieces = pieces[shapely.length(pieces) > 0]
+    # Attributes: the source line closest to each piece's midpoint.
+    mids = shapely.line_interpolate_point(pieces, 0.5, normalized=True)
+    src = _nearest_source(mids, geoms, tolerance_m)
+    attrs = lines.drop(columns="geometry").iloc[src].reset_index(drop=True)
+    out = gpd.GeoDataFrame(attrs, geometry=list(pieces), crs=lines.crs)
+    log.info("noded %d road lines into %d pieces", len(lines), len(out))
+    return out
+
+
+def _nearest_source(points: np.ndarray, geoms: np.ndarray, tolerance_m: float) -> np.ndarray:
+    """Index of the geometry nearest to each point (lowest index on ties).
+
+    Points lie on their source line, so a ``dwithin`` query (cheap even for long lines)
+    settles almost all of them; only the rest go through the slower nearest search.
+    """
+    tree = shapely.STRtree(geoms)
+    pairs = tree.query(points, predicate="dwithin", distance=max(tolerance_m, 0.01))
+    src = np.full(len(points), -1, dtype=np.int64)
+    if pairs.shape[1]:
+        d = shapely.distance(points[pairs[0]], geoms[pairs[1]])
+        order = np.lexsort((pairs[1], d, pairs[0]))
+        first = order[np.r_[True, np.diff(pairs[0][order]) != 0]]
+        src[pairs[0][first]] = pairs[1][first]
+    rest = np.flatnonzero(src < 0)
+    if len(rest):
+        src[rest] = tree.query_nearest(points[rest], return_distance=False, all_matches=False)[1]
+    return src
+
+
+def _snap_ends(geoms: np.ndarray, tolerance_m: float) -> np.ndarray:
+    """Move line ends that stop short of (or overshoot onto) another line onto that line."""
+    if tolerance_m <= 0 or len(geoms) < 2:
+        return geoms
+    tree = shapely.STRtree(geoms)
+    out = geoms.copy()
+    for which in (0, -1):
+        ends = shapely.get_point(geoms, which)
+        pairs = tree.query(ends, predicate="dwithin", distance=tolerance_m)
+        pairs = pairs[:, pairs[0] != pairs[1]]
+        if pairs.shape[1] == 0:
+            continue
+        d = shapely.distance(ends[pairs[0]], geoms[pairs[1]])
+        moved: set[int] = set()
+        for k in np.lexsort((pairs[1], d)):
+            i, j = int(pairs[0, k]), int(pairs[1, k])
+            if i in moved or d[k] == 0:
+                moved.add(i)
+                continue
+            target = shapely.line_interpolate_point(geoms[j], shapely.line_locate_point(geoms[j], ends[i]))
+            coords = shapely.get_coordinates(out[i])
+            coords[which] = shapely.get_coordinates(target)[0]
+            out[i] = shapely.LineString(coords)
+            moved.add(i)
+    return out
+
+
+# --------------------------------------------------------------------------- building
+def build_network(roads: gpd.GeoDataFrame) -> Network:
+    """Turn noded road pieces (projected) into a :class:`Network`.
+
+    Nodes are the distinct line ends (matched at 1 mm). Self-loops are split in three
+    pieces; of parallel edges between the same two nodes only the shortest stays.
+
+    Raises
+    ------
+    InputDataError
+        When there is no road.
+    CRSError
+        When ``roads`` is not in a projected CRS.
+    """
+    ensure_projected(roads, "roads")
+    if len(roads) == 0:
+        raise InputDataError("no roads to build a network from")
+    geoms = np.asarray(roads.geometry.values)
+    attrs = roads.drop(columns="geometry").reset_index(drop=True)
+    geoms, attrs = _split_loops(geoms, attrs)
+    starts = np.round(shapely.get_coordinates(shapely.get_point(geoms, 0)), NODE_DIGITS)
+    ends = np.round(shapely.get_coordinates(shapely.get_point(geoms, -1)), NODE_DIGITS)
+    xy, inverse = np.unique(np.vstack([starts, ends]), axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    a, b = inverse[: len(geoms)], inverse[len(geoms):]
+    flip = a > b
+    geoms = np.where(flip, shapely.reverse(geoms), geoms)
+    u, v = np.minimum(a, b), np.maximum(a, b)
+    length = shapely.length(geoms)
+    order = np.lexsort((length, v, u))
+    keep = order[np.r_[True, (np.diff(u[order]) != 0) | (np.diff(v[order]) != 0)]]
+    keep = np.sort(keep)
+    edges = _edge_frame(u[keep], v[keep], length[keep], attrs.iloc[keep].reset_index(drop=True),
+                        geoms[keep], roads.crs)
+    nodes = gpd.GeoDataFrame({"kind": ["road"] * len(xy)}, geometry=shapely.points(xy), crs=roads.crs)
+    nodes.index.name = "node_id"
+    net = Network(nodes=nodes, edges=edges, crs=roads.crs.to_string())
+    return _with_components(net)
+
+
+def _split_loops(geoms: np.ndarray, attrs: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    s = shapely.get_coordinates(shapely.get_point(geoms, 0))
+    e = shapely.get_coordinates(shapely.get_point(geoms, -1))
+    loops = np.flatnonzero(np.all(np.round(s, NODE_DIGITS) == np.round(e, NODE_DIGITS), axis=1))
+    if len(loops) == 0:
+        return geoms, attrs
+    halves = []
+    for i in loops:
+        g = geoms[i]
+        # three pieces: two would be parallel edges between the same two nodes
+        for a, b in ((0, 1 / 3), (1 / 3, 2 / 3), (2 / 3, 1)):
+            halves.append(shapely.ops.substring(g, a, b, normalized=True))
+    rest = np.setdiff1d(np.arange(len(geoms)), loops)
+    new_geoms = np.concatenate([geoms[rest], np.array(halves, dtype=object)])
+    new_attrs = pd.concat([attrs.iloc[rest], attrs.iloc[np.repeat(loops, 3)]], ignore_index=True)
+    ok = shapely.length(new_geoms) > 0
+    return new_geoms[ok], new_attrs[ok].reset_index(drop=True)
+
+
+def _yes(value) -> bool:
+    return value is not None and str(value).lower() not in ("", "no", "none", "nan", "false", "0")
+
+
+def _width_m(value) -> float:
+    try:
+        w = float(str(value).split(";")[0].replace("m", "").strip())
+    except (TypeError, ValueError):
+        return float("nan")
+    return w if 0 < w < 200 else float("nan")
+
+
+def _edge_frame(u, v, length, attrs: pd.DataFrame, geoms, crs) -> gpd.GeoDataFrame:
+    def col(name):
+        return attrs[name].tolist() if name in attrs else [None] * len(u)
+
+    data = {
+        "u": np.asarray(u, dtype=np.int64), "v": np.asarray(v, dtype=np.int64),
+        "length_m": np.asarray(length, dtype=float),
+        "highway": col("highway"), "name": col("name"), "ref": col("ref"), "surface": col("surface"),
+        "lanes": col("lanes"),
+        "width_m": [_width_m(w) for w in col("width")] if "width" in attrs else col("width_m"),
+        "bridge": [_yes(x) for x in col("bridge")], "tunnel": [_yes(x) for x in col("tunnel")],
+        "layer": col("layer"), "osm_id": col("osm_id"),
+        "kind": attrs["kind"].tolist() if "kind" in attrs else ["road"] * len(u),
+        "site_id": col("site_id"),
+        "component": np.zeros(len(u), dtype=np.int64),
+    }
+    edges = gpd.GeoDataFrame(data, geometry=list(geoms), crs=crs)
+    edges.index.name = "edge_id"
+    return edges
+
+
+def _with_components(net: Network) -> Network:
+    comp = component_of_nodes(len(net.nodes), net.edges["u"].to_numpy(), net.edges["v"].to_numpy())
+    edges = net.edges.assign(component=comp[net.edges["u"].to_numpy()])
+    nodes = net.nodes.assign(component=comp)
+    return replace(net, nodes=nodes, edges=edges)
+
+
+def roads_network(roads: gpd.GeoDataFrame, *, crs: str = "auto", tolerance_m: float | None = None) -> Network:
+    """Project road lines (any CRS) and build the network.
+
+    Parameters
+    ----------
+    roads
+        Road lines with :data:`connectivity.load.ROAD_COLUMNS`.
+    crs
+        Target projected CRS, or ``"auto"`` for the local UTM zone.
+    tolerance_m
+        When given, lines are noded first (for road files that are not a network yet);
+        OSM road edges from osmnx are already noded.
+    """
+    if len(roads) == 0:
+        raise InputDataError("no roads to build a network from")
+    target = utm_crs(roads.to_crs("EPSG:4326")) if crs == "auto" else crs
+    proj = project(roads, target, "roads")
+    if tolerance_m is not None:
+        proj = node_lines(proj, tolerance_m=tolerance_m)
+    net = build_network(proj)
+    sizes = net.component_sizes
+    if len(sizes) > 1:
+        log.warning("road network has %d disconnected components (node counts: %s)", len(sizes),
+                    ", ".join(str(s) for s in list(sizes.values())[:10]) + (" ..." if len(sizes) > 10 else ""))
+    return net
+
+
+# --------------------------------------------------------------------------- sites
+def attach_sites(net: Network, sites: gpd.GeoDataFrame, *, max_distance_m: float) -> tuple[Network, gpd.GeoDataFrame]:
+    """Join sites to the network through the foot of the perpendicular on the nearest road edge.
+
+    The nearest road edge is split at the foot point (a new ``split`` node, unless the
+    foot is within 1 cm of an existing node); the site becomes a ``site`` node joined by a
+    ``lead_in`` edge whose length is the perpendicular distance. Sites farther than
+    ``max_distance_m`` from every road get ``status = "too_far"`` and no node.
+
+    Parameters
+    ----------
+    sites
+        Points with a unique ``site_id``, in the network's CRS.
+    max_distance_m
+        Largest site-to-road distance (metres) that still joins a site.
+
+    Returns
+    -------
+    The new network and the sites with ``node_id`` (Int64), ``lead_in_m`` and ``status``.
+    """
+    if sites.crs is None or sites.crs.to_string() != net.crs:
+        raise CRSError(f"sites are in {sites.crs}, the network in {net.crs}")
+    sites = sites.reset_index(drop=True)
+    road = net.edges[net.edges["kind"] == "road"]
+    road_geoms = np.asarray(road.geometry.values)
+    pts = np.asarray(sites.geometry.values)
+    tree = shapely.STRtree(road_geoms)
+    (site_idx, hit), dist = tree.query_nearest(pts, max_distance=max_distance_m, return_distance=True, all_matches=False)
+    edge_of_site = np.full(len(sites), -1, dtype=np.int64)
+    lead = np.full(len(sites), np.nan)
+    edge_of_site[site_idx] = road.index.to_numpy()[hit]
+    lead[site_idx] = dist
+    node_ids = pd.array([pd.NA] * len(sites), dtype="Int64")
+    status = np.where(edge_of_site >= 0, "attached", "too_far").astype(object)
+
+    new_nodes: list[tuple[str, shapely.Point]] = []
+    replaced: set[int] = set()
+    new_edges: list[dict] = []
+    next_node = len(net.nodes)
+    touched = np.unique(edge_of_site[edge_of_site >= 0])
+    records = net.edges.loc[touched].drop(columns="geometry").to_dict("index")
+    lines_of = dict(zip(touched.tolist(), net.edges.geometry.loc[touched]))
+    site_ids = sites["site_id"].tolist()
+    order = np.lexsort((np.arange(len(sites)), edge_of_site))
+    order = order[edge_of_site[order] >= 0]
+    bounds_idx = np.flatnonzero(np.r_[True, np.diff(edge_of_site[order]) != 0, True]) if len(order) else np.zeros(1, int)
+    for start, stop in zip(bounds_idx[:-1], bounds_idx[1:]):
+        group = order[start:stop]
+        eid = int(edge_of_site[group[0]])
+        rec, line = records[eid], lines_of[eid]
+        along = shapely.line_locate_point(line, pts[group])
+        feet = shapely.line_interpolate_point(line, along)
+        stops: dict[float, int] = {}
+        for k in np.lexsort((group, along)):
+            s_i, d, foot = int(group[k]), float(along[k]), feet[k]
+            if d <= 0.01:
+                at = int(rec["u"])
+            elif d >= line.length - 0.01:
+                at = int(rec["v"])
+            else:
+                key = round(d, 2)
+                if key not in stops:
+                    stops[key] = next_node
+                    new_nodes.append(("split", foot))
+                    next_node += 1
+                at = stops[key]
+            site_node = next_node
+            new_nodes.append(("site", pts[s_i]))
+            next_node += 1
+            node_ids[s_i] = site_node
+            new_edges.append({"u": at, "v": site_node,  # at < site_node: the site node is the newest
+                              "geometry": shapely.LineString([foot, pts[s_i]]),
+                              "kind": "lead_in", "site_id": site_ids[s_i], "highway": "lead_in"})
+        if stops:
+            replaced.add(eid)
+            cuts = sorted(stops.items())
+            chain = [int(rec["u"])] + [n for _, n in cuts] + [int(rec["v"])]
+            cut_at = [0.0] + [d for d, _ in cuts] + [line.length]
+            for a, b, d0, d1 in zip(chain[:-1], chain[1:], cut_at[:-1], cut_at[1:]):
+                piece = shapely.ops.substring(line, d0, d1)
+                new_edges.append({**rec, "u": min(a, b), "v": max(a, b),
+                                  "geometry": piece if a < b else shapely.reverse(piece)})
+    sites = sites.assign(node_id=node_ids, lead_in_m=lead, status=status)
+    if (status == "too_far").any():
+        far = sites.loc[status == "too_far", "site_id"].tolist()
+        log.warning("%d site(s) farther than %.0f m from any road, not connected: %s",
+                    len(far), max_distance_m, ", ".join(map(str, far[:10])) + (" ..." if len(far) > 10 else ""))
+    if not new_edges:
+        return net, sites
+    added_nodes = gpd.GeoDataFrame({"kind": [k for k, _ in new_nodes]}, geometry=[g for _, g in new_nodes], crs=net.crs)
+    nodes = pd.concat([net.nodes[["kind", "geometry"]], added_nodes], ignore_index=True)
+    nodes = gpd.GeoDataFrame(nodes, geometry="geometry", crs=net.crs)
+    nodes.index.name = "node_id"
+    kept = net.edges.drop(index=sorted(replaced))
+    add = gpd.GeoDataFrame(new_edges, geometry="geometry", crs=net.crs)
+    add["length_m"] = add.geometry.length
+    for c in ("bridge", "tunnel"):
+        add[c] = add[c].fillna(False).astype(bool) if c in add else False
+    edges = pd.concat([kept.drop(columns="component"), add[[c for c in kept.columns if c in add] ]],
+                      ignore_index=True)
+    edges = gpd.GeoDataFrame(edges, geometry="geometry", crs=net.crs)
+    edges.index.name = "edge_id"
+    edges["u"] = edges["u"].astype(np.int64)
+    edges["v"] = edges["v"].astype(np.int64)
+    return _with_components(Network(nodes=nodes, edges=edges, crs=net.crs)), sites

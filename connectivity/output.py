@@ -1,0 +1,64 @@
+"""Writing a plan's folder: GeoJSON layers (RFC 7946, WGS84), JSON summary, CSV tables.
+
+Every file is written atomically; every GeoJSON carries the OpenStreetMap attribution.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from connectivity.atomic import write_text
+from connectivity.load import OSM_ATTRIBUTION, WGS84
+
+COORD_DECIMALS = 7
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe Python value (numpy scalars to Python, NaN/NA to None)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is pd.NA or value is None:
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def geojson_dict(gdf: gpd.GeoDataFrame, *, name: str) -> dict:
+    """A GeoJSON FeatureCollection (WGS84, 7 decimals, no ``crs`` member) with the OSM attribution."""
+    g = gdf.to_crs(WGS84) if gdf.crs is not None else gdf
+    geoms = shapely.transform(np.asarray(g.geometry.values), lambda c: np.round(c, COORD_DECIMALS))
+    geoms = shapely.orient_polygons(geoms) if hasattr(shapely, "orient_polygons") else geoms
+    props = g.drop(columns=g.geometry.name).to_dict("records")
+    features = [{"type": "Feature", "properties": _plain(p),
+                 "geometry": json.loads(shapely.to_geojson(geom)) if geom is not None else None}
+                for p, geom in zip(props, geoms)]
+    return {"type": "FeatureCollection", "name": name, "attribution": OSM_ATTRIBUTION, "features": features}
+
+
+def write_geojson(gdf: gpd.GeoDataFrame, path: str | Path, *, name: str | None = None) -> None:
+    """Write ``gdf`` as RFC 7946 GeoJSON, atomically."""
+    path = Path(path)
+    text = json.dumps(geojson_dict(gdf, name=name or path.stem), ensure_ascii=False, separators=(",", ":"))
+    write_text(path, text + "\n")
+
+
+def write_json(data: dict, path: str | Path) -> None:
+    """Write ``data`` as indented JSON (keys in insertion order), atomically."""
+    write_text(path, json.dumps(_plain(data), ensure_ascii=False, indent=2) + "\n")
+
+
+def write_csv(df: pd.DataFrame, path: str | Path) -> None:
+    """Write a table as CSV (no index), atomically."""
+    write_text(path, df.to_csv(index=False, lineterminator="\n"))

@@ -1,0 +1,166 @@
+"""The whole planning sequence: ``run(scenario) -> Plan`` and ``write_outputs(plan, folder)``.
+
+This is the only module that knows the order of the stages:
+load -> network -> sites -> plan -> outputs.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+import geopandas as gpd
+import numpy as np
+
+from connectivity import coverage, load, network, plan, sites as sites_mod
+from connectivity.config import Scenario
+from connectivity.errors import InfeasibleError, InputDataError
+from connectivity.output import write_geojson, write_json
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+STAGES = ("load", "network", "sites", "plan", "coverage", "write")
+
+
+def _noop(_: str) -> None:
+    return None
+
+
+def load_layers(scenario: Scenario) -> load.OsmLayers:
+    """Roads, POIs, buildings, poles and lines named by the scenario (downloading only as fallback)."""
+    inp, opts = scenario.inputs, scenario.options
+    if inp.osm is not None and inp.osm.is_file():
+        layers = load.read_osm(inp.osm, highway_exclude=opts.highway_exclude)
+    elif inp.roads is not None and (inp.roads.is_file() or (inp.bbox is None and inp.place is None)):
+        layers = load.OsmLayers.from_road_lines(load.read_road_lines(inp.roads))
+    elif inp.bbox is not None or inp.place is not None:
+        missing = inp.osm or inp.roads
+        if missing is not None:
+            log.warning("%s not found: downloading the same area from OpenStreetMap", missing)
+        layers = load.download_osm(bbox=inp.bbox, place=inp.place, highway_exclude=opts.highway_exclude)
+    else:
+        raise InputDataError(f"{inp.osm}: file not found")
+    if inp.pois is not None:
+        layers = replace(layers, pois=load.read_vector(inp.pois))
+    if inp.buildings is not None:
+        layers = replace(layers, buildings=load.read_vector(inp.buildings))
+    if inp.poles is not None:
+        layers = replace(layers, poles=load.read_assets(inp.poles, geometry="Point", crs=inp.crs))
+    if inp.lines is not None:
+        layers = replace(layers, lines=load.read_assets(inp.lines, geometry="LineString", crs=inp.crs))
+    return layers
+
+
+def scenario_sites(scenario: Scenario, layers: load.OsmLayers, crs: str) -> gpd.GeoDataFrame:
+    """All sites of the scenario in ``crs``: from the sites file, else chosen from POIs; plus given hubs."""
+    if scenario.inputs.sites is not None:
+        chosen = sites_mod.read_sites(scenario.inputs.sites, scenario.operators, crs=scenario.inputs.crs)
+    else:
+        chosen = sites_mod.select_sites(layers.pois, scenario.operators, province=scenario.province)
+    return sites_mod.combine_sites(chosen, sites_mod.hubs_from_coordinates(scenario.hubs), crs=crs)
+
+
+def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
+    """Plan the shared duct network of a scenario.
+
+    Parameters
+    ----------
+    progress
+        Called with the name of each stage as it starts.
+    """
+    started = time.perf_counter()
+    opts = scenario.options
+    progress("load")
+    layers = load_layers(scenario)
+    progress("network")
+    tolerance = None if layers.roads_noded else opts.node_tolerance_m
+    net = network.roads_network(layers.roads, crs=opts.crs, tolerance_m=tolerance)
+    progress("sites")
+    all_sites = scenario_sites(scenario, layers, net.crs)
+    if len(all_sites) == 0:
+        log.warning("no sites to connect")
+    net_sites, attached = network.attach_sites(net, all_sites, max_distance_m=opts.max_site_distance_m)
+    progress("plan")
+    reachable = plan.reachable_terminals(net_sites, attached)
+    alone = attached.loc[~reachable & (attached["status"] != "too_far"), "site_id"].tolist()
+    if len(attached) and not reachable.any():
+        far = len(attached) - len(alone)
+        raise InfeasibleError(
+            f"{scenario.inputs.sites or scenario.path or 'scenario'}: none of the {len(attached)} site(s) can be "
+            f"connected: {far} farther than {opts.max_site_distance_m:g} m from every road, {len(alone)} without "
+            f"another site on their road network component")
+    if alone:
+        log.warning("%d site(s) share no road component with another site, not connected: %s", len(alone),
+                    ", ".join(map(str, alone[:10])) + (" ..." if len(alone) > 10 else ""))
+    terminals = attached.loc[reachable, "node_id"].to_numpy(np.int64)
+    tree = plan.steiner_per_component(net_sites, terminals, net_sites.edges["length_m"].to_numpy(float),
+                                      time_limit=opts.time_limit_s, quality=opts.quality)
+    ducts = plan.duct_segments(net_sites, tree.edge_ids, attached)
+    final_sites = plan.connected_sites(attached, reachable)
+    other = {k: getattr(layers, k).to_crs(net.crs) for k in ("buildings", "poles", "lines") if len(getattr(layers, k))}
+    progress("coverage")
+    cov = coverage.analyse(ducts, other.get("buildings"), final_sites, pass_distance_m=opts.pass_distance_m,
+                           h3_resolution=opts.h3_resolution)
+    summary = _summary(scenario, net, ducts, final_sites, tree, started)
+    summary["coverage"] = cov.summary
+    return plan.Plan(name=scenario.name, network=net_sites, ducts=ducts, sites=final_sites, summary=summary,
+                     layers={"roads": net.edges, **other}, operators=tuple(o.name for o in scenario.operators),
+                     coverage=cov)
+
+
+def _summary(scenario, net, ducts, sites, tree, started) -> dict:
+    unreachable = sites.loc[~sites["connected"], ["site_id", "status"]]
+    roads = net.edges
+    return {
+        "scenario": scenario.name,
+        "crs": net.crs,
+        "network": {"nodes": len(net.nodes), "edges": len(roads), "km": round(float(roads["length_m"].sum()) / 1000, 3),
+                    "components": list(net.component_sizes.values())},
+        "trench_length_m": round(float(ducts["length_m"].sum()), 2),
+        "sites_total": int(len(sites)),
+        "sites_connected": int(sites["connected"].sum()),
+        "sites_not_connected": [{"site_id": s, "status": st} for s, st in unreachable.itertuples(index=False)],
+        "sites_per_operator": {op: {"total": int(len(g)), "connected": int(g["connected"].sum())}
+                               for op, g in sites.groupby("operator", sort=True)},
+        "steiner": {"cost": round(tree.cost, 2), "lower_bound": round(tree.lower_bound, 2)},
+        "seconds": round(time.perf_counter() - started, 3),
+        "attribution": load.OSM_ATTRIBUTION,
+    }
+
+
+def write_outputs(result: plan.Plan, out_dir: str | Path) -> list[Path]:
+    """Write the plan's files into ``out_dir`` (created if needed); returns the paths written.
+
+    GeoJSON layers (``ducts``, ``sites``, ``coverage``), ``summary.json`` and three offline
+    maps: ``map.html`` (roads, ducts, sites), ``cost_map.html`` and ``coverage_map.html``.
+    """
+    from connectivity import maps  # folium stays out of the import path of the planning stages
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    layers = {"ducts": result.ducts, "sites": result.sites}
+    if result.coverage is not None:
+        layers["coverage"] = result.coverage.hexagons
+    written = []
+    for name, frame in layers.items():
+        written.append(out / f"{name}.geojson")
+        write_geojson(frame, written[-1])
+    ops = list(result.operators) or sorted(result.summary.get("sites_per_operator", {}))
+    pages = {
+        "map.html": maps.cost_map(result.ducts, None, result.sites, operators=ops, roads=result.layers.get("roads"),
+                                  title=f"{result.name}: roads, ducts and sites"),
+        "cost_map.html": maps.cost_map(result.ducts, result.layers.get("manholes"), result.sites, operators=ops,
+                                       roads=result.layers.get("roads"), title=f"{result.name}: cost"),
+    }
+    if result.coverage is not None:
+        pages["coverage_map.html"] = maps.coverage_map(result.coverage.hexagons, result.coverage.buildings,
+                                                       result.ducts, result.sites, operators=ops,
+                                                       title=f"{result.name}: coverage")
+    for name, page in pages.items():
+        written.append(maps.save_map(page, out / name))
+    written.append(out / "summary.json")
+    write_json(result.summary, written[-1])
+    return written

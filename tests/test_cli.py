@@ -1,0 +1,95 @@
+"""The command line end to end on the tiny fixture, and its one-line errors."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from connectivity.cli import main
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "connectivity.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_plan_tiny_scenario(fixtures, tmp_path):
+    out = tmp_path / "out"
+    assert main(["plan", str(fixtures / "tiny.toml"), "--out", str(out), "--quiet"]) == 0
+    assert {p.name for p in out.iterdir()} >= {"ducts.geojson", "sites.geojson", "summary.json", "map.html",
+                                                "cost_map.html", "coverage_map.html", "coverage.geojson"}
+    summary = json.loads((out / "summary.json").read_text())
+    # TOT post office, CAT school + hospital, PEA hospital + PEA hub (the substation)
+    assert summary["sites_per_operator"] == {"CAT": {"total": 2, "connected": 2}, "PEA": {"total": 2, "connected": 2},
+                                             "TOT": {"total": 1, "connected": 1}}
+    ducts = json.loads((out / "ducts.geojson").read_text())
+    assert ducts["attribution"] == "© OpenStreetMap contributors" and "crs" not in ducts
+    assert {"segment_id", "length_m", "operators"} <= set(ducts["features"][0]["properties"])
+    sites = json.loads((out / "sites.geojson").read_text())
+    assert all({"operator", "kind", "connected"} <= set(f["properties"]) for f in sites["features"])
+    page = (out / "map.html").read_text()
+    assert "openstreetmap.org/copyright" in page and "contributors" in page  # the credit (drawn by Leaflet)
+
+
+def test_plan_with_sites_file_reports_far_site(fixtures, tmp_path):
+    out = tmp_path / "out"
+    assert main(["plan", str(fixtures / "tiny.toml"), "--sites", str(fixtures / "sites.csv"),
+                 "--out", str(out), "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["sites_total"] == 5 and summary["sites_connected"] == 4
+    assert summary["sites_not_connected"] == [{"site_id": "S5", "status": "too_far"}]
+
+
+def _assert_clean_failure(result, out, *words):
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("connectivity: error:"), result.stderr
+    assert "Traceback" not in result.stderr
+    for w in words:
+        assert w in lines[0]
+    assert not out.exists()
+
+
+def test_missing_file(fixtures, tmp_path):
+    out = tmp_path / "out"
+    r = run_cli("plan", fixtures / "tiny.toml", "--osm", tmp_path / "missing.osm", "--out", out)
+    _assert_clean_failure(r, out, "missing.osm", "not found")
+
+
+def test_file_with_no_roads(fixtures, tmp_path):
+    f = tmp_path / "empty.osm"
+    f.write_text('<?xml version="1.0"?><osm version="0.6"><node id="1" lat="18.79" lon="98.96"/></osm>')
+    out = tmp_path / "out"
+    _assert_clean_failure(run_cli("plan", fixtures / "tiny.toml", "--osm", f, "--out", out), out, "empty.osm", "no roads")
+
+
+def test_sites_csv_without_coordinates(fixtures, tmp_path):
+    f = tmp_path / "sites.csv"
+    f.write_text("site_id,operator,kind\nA,TOT,school\n")
+    out = tmp_path / "out"
+    _assert_clean_failure(run_cli("plan", fixtures / "tiny.toml", "--sites", f, "--out", out), out,
+                          "sites.csv", "no coordinates")
+
+
+def test_geographic_crs_where_metres_are_needed(fixtures, tmp_path):
+    sc = tmp_path / "s.toml"
+    sc.write_text(f'[inputs]\nosm = "{fixtures / "tiny.osm"}"\noperators = "{fixtures / "operators.toml"}"\n'
+                  '[options]\ncrs = "EPSG:4326"\n')
+    out = tmp_path / "out"
+    _assert_clean_failure(run_cli("plan", sc, "--out", out), out, "projected CRS", "EPSG:4326")
+
+
+def test_unknown_operator_in_sites(fixtures, tmp_path):
+    f = tmp_path / "sites.csv"
+    f.write_text("site_id,operator,lon,lat\nA,ACME,98.961,18.791\n")
+    out = tmp_path / "out"
+    _assert_clean_failure(run_cli("plan", fixtures / "tiny.toml", "--sites", f, "--out", out), out,
+                          "row 1", "ACME")
+
+
+def test_quiet_prints_nothing_and_summary_line_otherwise(fixtures, tmp_path):
+    r = run_cli("plan", fixtures / "tiny.toml", "--out", tmp_path / "a")
+    assert r.returncode == 0
+    assert len(r.stdout.strip().splitlines()) == 1 and "sites connected" in r.stdout
+    r = run_cli("plan", fixtures / "tiny.toml", "--out", tmp_path / "b", "--quiet")
+    assert r.returncode == 0 and r.stdout == ""

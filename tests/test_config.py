@@ -1,0 +1,83 @@
+import pytest
+
+from connectivity.config import load_operators, load_scenario, parse_operators
+from connectivity.errors import ConfigError
+
+
+def write(tmp_path, text, name="s.toml"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_scenario_paths_resolve_against_toml_folder(fixtures):
+    sc = load_scenario(fixtures / "tiny.toml")
+    assert sc.inputs.osm == (fixtures / "tiny.osm").resolve()
+    assert [o.name for o in sc.operators] == ["TOT", "CAT", "PEA"]
+    assert sc.options.max_site_distance_m == 200.0
+
+
+def test_unknown_scenario_key_is_an_error(tmp_path):
+    p = write(tmp_path, 'name = "x"\ncolour = "red"\n[inputs]\nosm = "a.osm"\n')
+    with pytest.raises(ConfigError, match="unknown key.*colour"):
+        load_scenario(p)
+
+
+def test_unknown_option_is_an_error(tmp_path):
+    p = write(tmp_path, '[inputs]\nosm = "a.osm"\n[options]\nmax_site_distance = 3\n')
+    with pytest.raises(ConfigError, match="max_site_distance"):
+        load_scenario(p)
+
+
+@pytest.mark.parametrize("value", ["-5", "0", '"far"', "1e12"])
+def test_bad_option_values(tmp_path, value):
+    p = write(tmp_path, f'[inputs]\nosm = "a.osm"\n[options]\nmax_site_distance_m = {value}\n')
+    with pytest.raises(ConfigError, match="max_site_distance_m"):
+        load_scenario(p)
+
+
+def test_malformed_toml_names_the_file(tmp_path):
+    p = write(tmp_path, "name = [unclosed\n")
+    with pytest.raises(ConfigError, match="s.toml.*not valid TOML"):
+        load_scenario(p)
+
+
+def test_scenario_needs_roads(tmp_path):
+    with pytest.raises(ConfigError, match="needs roads"):
+        load_scenario(write(tmp_path, 'name = "x"\n'))
+
+
+def test_default_operators_hold_the_five_parties():
+    from connectivity.config import PACKAGE_DATA
+
+    ops = load_operators(PACKAGE_DATA / "operators" / "default.toml")
+    assert [o.name for o in ops] == ["TOT", "CAT", "EGAT", "MEA", "PEA"]
+    assert {o.name: o.kind for o in ops} == {"TOT": "telecom", "CAT": "telecom", "EGAT": "power",
+                                           "MEA": "power", "PEA": "power"}
+    mea = next(o for o in ops if o.name == "MEA")
+    pea = next(o for o in ops if o.name == "PEA")
+    assert not mea.serves("Chiang Mai") and mea.serves("Bangkok")
+    assert pea.serves("Chiang Mai") and not pea.serves("Bangkok")
+
+
+def test_new_operator_by_configuration_alone():
+    ops = parse_operators({"operators": [{"name": "AIS", "kind": "telecom", "ducts": 1,
+                                          "sites": [{"amenity": ["school"]}]}]}, "x")
+    assert ops[0].name == "AIS" and ops[0].sites[0].matches({"amenity": "school"})
+    assert not ops[0].sites[0].matches({"amenity": "bar"})
+
+
+@pytest.mark.parametrize("table, message", [
+    ({"name": "X", "kind": "water"}, "kind"),
+    ({"name": "X", "kind": "power", "ducts": -1}, "ducts"),
+    ({"name": "X", "kind": "power", "colour": 1}, "unknown key"),
+    ({"kind": "power"}, "name"),
+])
+def test_bad_operator_tables(table, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_operators({"operators": [table]}, "ops.toml")
+
+
+def test_duplicate_operator_names():
+    with pytest.raises(ConfigError, match="duplicate"):
+        parse_operators({"operators": [{"name": "X", "kind": "power"}, {"name": "X", "kind": "telecom"}]}, "o")

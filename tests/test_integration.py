@@ -1,0 +1,69 @@
+"""The two example scenarios on the real OSM extracts in ../shared/data (read-only)."""
+import json
+
+import pytest
+
+from connectivity.config import load_scenario
+from connectivity.pipeline import run, write_outputs
+from conftest import SCENARIOS
+
+
+@pytest.fixture(scope="module")
+def chiang_mai(shared_data):
+    return run(load_scenario(SCENARIOS / "chiang_mai_nimman.toml"))
+
+
+@pytest.fixture(scope="module")
+def phuket(shared_data):
+    return run(load_scenario(SCENARIOS / "phuket_backbone.toml"))
+
+
+def test_chiang_mai_network_is_highways_only(chiang_mai):
+    roads = chiang_mai.layers["roads"]
+    assert roads["highway"].notna().all()
+    assert not roads["highway"].isin(["footway", "path", "steps", "building"]).any()
+    assert chiang_mai.network.crs == "EPSG:32647"
+    assert 1500 < len(roads) < 2500  # highways only: the raw file makes ~44k edges with buildings
+    assert 100_000 < roads["length_m"].sum() < 170_000
+
+
+def test_chiang_mai_connects_every_reachable_site(chiang_mai, tmp_path):
+    s = chiang_mai.summary
+    assert {"TOT", "CAT", "PEA"} <= set(s["sites_per_operator"])
+    assert "MEA" not in s["sites_per_operator"]  # MEA serves only Bangkok and its neighbours
+    attached = chiang_mai.sites["status"] != "too_far"
+    assert chiang_mai.sites.loc[attached, "connected"].sum() >= attached.sum() - len(s["network"]["components"])
+    assert s["sites_connected"] == int(chiang_mai.sites["connected"].sum())
+    written = {p.name for p in write_outputs(chiang_mai, tmp_path)}
+    assert written >= {"ducts.geojson", "sites.geojson", "summary.json", "map.html"}
+    on_disk = json.loads((tmp_path / "summary.json").read_text())
+    assert on_disk["trench_length_m"] == pytest.approx(chiang_mai.ducts["length_m"].sum(), abs=0.01)
+
+
+def test_ducts_form_a_tree_joining_connected_sites(chiang_mai):
+    import networkx as nx
+
+    edges = chiang_mai.network.edges.loc[chiang_mai.ducts["edge_id"]]
+    G = nx.Graph(list(zip(edges["u"], edges["v"])))
+    assert nx.is_forest(G)
+    nodes = set(chiang_mai.sites.loc[chiang_mai.sites["connected"], "node_id"].astype(int))
+    assert nodes <= set(G.nodes)
+
+
+def test_phuket_noded_roads_form_one_main_network(phuket):
+    comps = phuket.summary["network"]["components"]
+    assert comps[0] > 0.98 * sum(comps)  # the island's arterial network is one component
+    lost = phuket.sites[(phuket.sites["status"] == "unreachable")]
+    # a site that is not connected lies in a road component without another site
+    assert len(lost) <= len(comps) - 1
+    assert phuket.summary["sites_connected"] > 150
+
+
+def test_stage_outputs_are_picklable(chiang_mai):
+    """Stages exchange plain data, so a distributed engine (Dask) can ship them between workers."""
+    import pickle
+
+    again = pickle.loads(pickle.dumps(chiang_mai))
+    assert again.summary == chiang_mai.summary
+    assert again.ducts.equals(chiang_mai.ducts)
+    assert again.network.edges["length_m"].sum() == pytest.approx(chiang_mai.network.edges["length_m"].sum())

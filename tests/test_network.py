@@ -1,0 +1,115 @@
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from connectivity.errors import CRSError, InputDataError
+from connectivity.network import attach_sites, build_network, node_lines, roads_network
+
+UTM = "EPSG:32647"
+
+
+def lines(*coords, **cols):
+    return gpd.GeoDataFrame({"highway": ["residential"] * len(coords), **cols},
+                            geometry=[shapely.LineString(c) for c in coords], crs=UTM)
+
+
+def test_node_lines_splits_crossings():
+    noded = node_lines(lines([(0, 0), (100, 0)], [(50, -50), (50, 50)]), tolerance_m=1)
+    net = build_network(noded)
+    assert len(net.edges) == 4 and len(net.nodes) == 5
+    assert net.edges["length_m"].sum() == pytest.approx(200)
+    assert len(net.component_sizes) == 1
+
+
+def test_node_lines_joins_ends_within_tolerance():
+    gap = lines([(0, 0), (100, 0)], [(50, 0.8), (50, 50)])  # stops 0.8 m short of the first road
+    assert len(build_network(node_lines(gap, tolerance_m=1.0)).component_sizes) == 1
+    assert len(build_network(node_lines(gap, tolerance_m=0.5)).component_sizes) == 2
+
+
+def test_node_lines_keeps_attributes():
+    noded = node_lines(lines([(0, 0), (100, 0)], [(50, -50), (50, 50)], name=["A", "B"]), tolerance_m=1)
+    assert sorted(noded["name"]) == ["A", "A", "B", "B"]
+
+
+def test_build_network_keeps_shortest_parallel_edge_and_splits_loops():
+    roads = lines([(0, 0), (100, 0)], [(0, 0), (50, 30), (100, 0)],
+                  [(100, 0), (150, 0), (150, 50), (100, 0)])
+    net = build_network(roads)
+    between = net.edges[(net.edges["length_m"] < 120) & (net.edges["length_m"] > 99)]
+    assert len(between) == 1  # the straight 100 m edge wins over the 117 m detour
+    assert (net.edges["u"] < net.edges["v"]).all()
+    # the loop became three edges through two new nodes
+    assert net.edges["length_m"].sum() == pytest.approx(100 + 50 + 50 + np.hypot(50, 50))
+
+
+def test_build_network_requires_metres():
+    with pytest.raises(CRSError, match="projected"):
+        build_network(lines([(0, 0), (1, 0)]).set_crs(4326, allow_override=True))
+
+
+def test_edge_geometry_runs_from_u_to_v():
+    net = build_network(lines([(100, 0), (0, 0)], [(0, 0), (0, 100)]))
+    for e in net.edges.itertuples():
+        start = shapely.get_point(e.geometry, 0)
+        assert start.distance(net.nodes.geometry.iloc[e.u]) < 1e-6
+
+
+def sites_at(*xy, ids=None):
+    ids = ids or [f"S{i}" for i in range(len(xy))]
+    return gpd.GeoDataFrame({"site_id": ids, "operator": ["TOT"] * len(xy), "kind": ["x"] * len(xy)},
+                            geometry=[shapely.Point(p) for p in xy], crs=UTM)
+
+
+def test_site_beside_middle_of_long_edge_joins_through_split_point():
+    net = build_network(lines([(0, 0), (1000, 0)]))
+    new, sites = attach_sites(net, sites_at((400, 37.5)), max_distance_m=100)
+    assert sites["status"].iloc[0] == "attached"
+    lead = new.edges[new.edges["kind"] == "lead_in"]
+    assert len(lead) == 1
+    assert lead["length_m"].iloc[0] == pytest.approx(37.5)  # the perpendicular distance
+    split = new.nodes[new.nodes["kind"] == "split"]
+    assert len(split) == 1 and split.geometry.iloc[0].equals_exact(shapely.Point(400, 0), 1e-6)
+    road = new.edges[new.edges["kind"] == "road"].sort_values("length_m")
+    assert road["length_m"].tolist() == pytest.approx([400, 600])
+    assert len(new.component_sizes) == 1
+
+
+def test_several_sites_on_one_edge_and_far_site():
+    net = build_network(lines([(0, 0), (1000, 0)]))
+    new, sites = attach_sites(net, sites_at((200, 10), (700, -20), (500, 500)), max_distance_m=100)
+    assert sites["status"].tolist() == ["attached", "attached", "too_far"]
+    assert sites["node_id"].isna().tolist() == [False, False, True]
+    road = new.edges[new.edges["kind"] == "road"]
+    assert sorted(road["length_m"].round(6)) == [200, 300, 500]
+    assert new.edges["length_m"].sum() == pytest.approx(1000 + 10 + 20)
+
+
+def test_site_at_road_end_uses_existing_node():
+    net = build_network(lines([(0, 0), (100, 0)]))
+    new, sites = attach_sites(net, sites_at((100, 5)), max_distance_m=50)
+    assert (new.nodes["kind"] == "split").sum() == 0
+    assert len(new.edges) == 2
+
+
+def test_roads_network_reports_components_and_projects_to_utm(fixtures):
+    roads = gpd.GeoDataFrame({"highway": ["primary"] * 2},
+                             geometry=[shapely.LineString([(98.95, 18.79), (98.96, 18.79)]),
+                                       shapely.LineString([(98.95, 18.80), (98.96, 18.80)])], crs=4326)
+    net = roads_network(roads)
+    assert net.crs == "EPSG:32647"
+    assert list(net.component_sizes.values()) == [2, 2]
+    assert net.edges["length_m"].iloc[0] == pytest.approx(1054, rel=0.01)
+
+
+def test_empty_roads_is_an_error():
+    with pytest.raises(InputDataError):
+        roads_network(lines().iloc[:0])
+
+
+def test_no_site_within_reach_leaves_network_unchanged():
+    net = build_network(lines([(0, 0), (100, 0)]))
+    new, sites = attach_sites(net, sites_at((50, 500), (60, 900)), max_distance_m=100)
+    assert sites["status"].tolist() == ["too_far", "too_far"]
+    assert len(new.edges) == len(net.edges)
