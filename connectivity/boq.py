@@ -139,3 +139,87 @@ def place_manholes(u: Sequence[int], v: Sequence[int], length_m: Sequence[float]
     return ManholeLayout(node_id=np.array(node_ids, dtype=np.int64), node_reason=reasons,
                          spacing_edge=np.array(sp_edge, dtype=np.int64),
                          spacing_offset_m=np.array(sp_off, dtype=float))
+
+
+# --------------------------------------------------------------------------- plan layouts
+
+def plan_manholes(problem: "DesignProblem", plan: "JointPlan") -> dict[str, ManholeLayout]:
+    """Manhole layout of each group of a plan ('telecom', 'power')."""
+    from connectivity.design import GROUPS, group_presence, group_terminals
+
+    has = dict(zip(GROUPS, group_presence(problem, plan.use)))
+    out = {}
+    for g in GROUPS:
+        ks = [k for k in range(problem.n_operators) if problem.kinds[k] == g and plan.use[k].any()]
+        out[g] = place_manholes(problem.u, problem.v, problem.length_m, has[g],
+                                group_terminals(problem, g, ks), spacing_m=problem.manhole_spacing_m)
+    return out
+
+
+def bill_of_quantities(problem: "DesignProblem", plan: "JointPlan", costs: "EdgeCosts", model: "CostModel", *,
+                       highway: Sequence[Any] | None = None,
+                       diameters_mm: Sequence[int] | None = None) -> list[dict[str, Any]]:
+    """Bill of quantities of a plan: rows with ``item``, ``category``, ``unit``, ``quantity``,
+    ``unit_cost_thb``, ``cost_thb`` and ``operator`` ('' when shared).
+
+    Trench by type and road class (metres), crossing bores, the joint-trench surcharge,
+    each operator's ducts (duct-metres), manholes per group, and the contingency. The rows
+    sum to ``plan.cost x (1 + contingency)``, the plan's total cost.
+
+    Parameters
+    ----------
+    highway
+        Road class of every edge (for item names); default unnamed.
+    diameters_mm
+        Each operator's duct diameter (for item names).
+    """
+    modes = plan.modes(problem)
+    used = np.flatnonzero(modes >= 0)
+    rows: list[dict[str, Any]] = []
+    hw = np.asarray(highway, dtype=object) if highway is not None else np.full(problem.n_edges, None, dtype=object)
+    label = {0: "telecom", 1: "power", 2: "joint"}
+    groups: dict[tuple, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for e in used:
+        md = int(modes[e])
+        col = md if md < 2 else 1
+        key = ("trench", str(costs.trench_type[e, md]), str(hw[e] or "road"), label[md])
+        groups[key][0] += float(problem.length_m[e])
+        groups[key][1] += float(costs.main[e, col])
+    for (cat, ttype, h, lab), (q, c) in sorted(groups.items()):
+        rows.append(dict(item=f"trench {ttype}, {h} ({lab})", category="trench", unit="m", quantity=q,
+                         unit_cost_thb=c / q if q else 0.0, cost_thb=c, operator=""))
+    bores = float(costs.bores[used].sum() - sum(1.0 for e in used if costs.trench_type[e, 1] == "hdd"))
+    crossing = float(costs.crossing[used].sum())
+    if crossing > 0:
+        rows.append(dict(item="HDD crossing under major road (half bore per side-road end)", category="crossing",
+                         unit="bore", quantity=bores, unit_cost_thb=crossing / bores if bores else 0.0,
+                         cost_thb=crossing, operator=""))
+    joint = used[modes[used] == 2]
+    if len(joint):
+        q = float(problem.length_m[joint].sum())
+        c = float(costs.surcharge[joint].sum())
+        rows.append(dict(item=f"joint trench extra width (>= {model.separation_mm:g} mm power/telecom separation)",
+                         category="joint_surcharge", unit="m", quantity=q, unit_cost_thb=c / q if q else 0.0,
+                         cost_thb=c, operator=""))
+    for k, op in enumerate(problem.operators):
+        if not plan.use[k].any():
+            continue
+        metres = float(problem.length_m[plan.use[k]].sum()) * int(problem.ducts[k])
+        c = float(problem.duct_cost[k, plan.use[k]].sum())
+        d = f"{int(diameters_mm[k])} mm " if diameters_mm is not None else ""
+        rows.append(dict(item=f"duct {d}({int(problem.ducts[k])} per trench)", category="duct", unit="duct-m",
+                         quantity=metres, unit_cost_thb=c / metres if metres else 0.0, cost_thb=c, operator=op))
+    for i, (g, lay) in enumerate(plan_manholes(problem, plan).items()):
+        if lay.count:
+            price = problem.manhole_cost[i]
+            rows.append(dict(item=f"manhole ({g})", category="manhole", unit="each", quantity=float(lay.count),
+                             unit_cost_thb=price, cost_thb=price * lay.count, operator=""))
+    subtotal = sum(r["cost_thb"] for r in rows)
+    pct = (problem.contingency_factor - 1.0) * 100.0
+    rows.append(dict(item=f"contingency ({pct:g}%)", category="contingency", unit="THB", quantity=subtotal,
+                     unit_cost_thb=pct / 100.0, cost_thb=subtotal * pct / 100.0, operator=""))
+    total = subtotal * problem.contingency_factor
+    if abs(total - plan.cost * problem.contingency_factor) > 0.01:
+        logger.warning("bill of quantities %.2f THB differs from plan cost %.2f THB", total,
+                       plan.cost * problem.contingency_factor)
+    return rows

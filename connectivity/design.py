@@ -1026,3 +1026,173 @@ def random_problem(seed: int, *, n_operators: int = 3, rows: int = 5, cols: int 
                         operators=[f"OP{i}" for i in range(n_operators)], kinds=kinds, duct_cost=dc,
                         ducts=ducts, terminals=terms, manhole_cost=(model.manhole_telecom, model.manhole_power),
                         manhole_spacing_m=model.manhole_spacing_m, contingency_factor=model.contingency_factor)
+
+
+# --------------------------------------------------------------------------- coalitions and dig-once
+
+@dataclass(frozen=True)
+class CoalitionTable:
+    """The best plan found for every coalition of the operators with sites.
+
+    Attributes
+    ----------
+    players
+        Operators with ducts to lay (the others are null players).
+    null
+        Operators without sites.
+    cost
+        coalition (frozenset of names) -> THB including contingency; the empty set costs 0.
+    plans
+        coalition -> its :class:`JointPlan` (costs before contingency).
+    complete
+        Every coalition was planned (False beyond ``max_players``: singletons and grand only).
+    """
+
+    players: tuple[str, ...]
+    null: tuple[str, ...]
+    cost: dict[frozenset, float]
+    plans: dict[frozenset, JointPlan]
+    complete: bool
+
+    def __call__(self, coalition: frozenset) -> float:
+        """Cost of a coalition (null players ignored), THB including contingency."""
+        return self.cost[frozenset(coalition) & frozenset(self.players)]
+
+
+def _restrict(use: np.ndarray, members: Sequence[int]) -> np.ndarray:
+    out = np.zeros_like(use)
+    out[list(members)] = use[list(members)]
+    return out
+
+
+def plan_coalitions(problem: DesignProblem, *, options: DesignOptions = DesignOptions(),
+                    coalition_options: DesignOptions | None = None, grand: JointPlan | None = None,
+                    max_players: int = 8) -> CoalitionTable:
+    """Plan every coalition of the operators with sites (2^n - 1 plans, n <= ``max_players``).
+
+    Bottom-up, each coalition S starts also from the union of the plans of S minus one
+    operator and that operator alone; top-down, the plan of S + j restricted to S is tried
+    as a plan of S. So coalition costs are consistent: c(S) <= c(S - i) + c(i) up to the
+    manholes the union adds, and c(S) <= restricted c(S + j). The grand coalition uses
+    ``options`` (and ``grand`` when given); smaller ones ``coalition_options``.
+    """
+    K = problem.n_operators
+    act = [k for k in range(K) if problem.active(k)]
+    names = {k: problem.operators[k] for k in act}
+    null = tuple(problem.operators[k] for k in range(K) if k not in act)
+    small = coalition_options or DesignOptions(rounds=max(1, options.rounds // 2), orders=2,
+                                               time_limit=options.time_limit, quality=options.quality,
+                                               seed=options.seed, objective=options.objective)
+    complete = len(act) <= max_players
+    if complete:
+        subsets = [tuple(s) for r in range(1, len(act) + 1) for s in itertools.combinations(act, r)]
+    else:
+        logger.warning("%d operators with sites: only stand-alone and joint plans (no exact Shapley value)", len(act))
+        subsets = [(k,) for k in act] + [tuple(act)]
+    plans: dict[tuple, JointPlan] = {}
+    for s in subsets:
+        ops = [names[k] for k in s]
+        initial = []
+        if len(s) > 1:
+            for i in s:
+                rest = tuple(k for k in s if k != i)
+                if rest in plans and (i,) in plans:
+                    initial.append(plans[rest].use | plans[(i,)].use)
+        if len(s) == len(act) and grand is not None:
+            initial.append(grand.use)
+        opt = options if len(s) == len(act) else small
+        plan = plan_joint(problem, operators=ops, options=opt, initial=initial)
+        for init in initial:
+            cand = evaluate(problem, _restrict(init, s))
+            if cand.cost < plan.cost - 1e-6:
+                plan = cand
+        plans[s] = plan
+    # top-down: a bigger coalition's plan restricted to a smaller one is a plan of it
+    for s in sorted(plans, key=len, reverse=True):
+        for t, pt in plans.items():
+            if len(t) == len(s) + 1 and set(s) <= set(t):
+                cand = evaluate(problem, _restrict(pt.use, s))
+                if cand.cost < plans[s].cost - 1e-6:
+                    plans[s] = cand
+    f = problem.contingency_factor
+    cost = {frozenset(): 0.0}
+    out_plans = {}
+    for s, p in plans.items():
+        key = frozenset(names[k] for k in s)
+        cost[key] = p.cost * f
+        out_plans[key] = p
+    return CoalitionTable(players=tuple(names[k] for k in act), null=null, cost=cost, plans=out_plans,
+                          complete=complete)
+
+
+@dataclass(frozen=True)
+class DigOnce:
+    """Joint plan versus every operator trenching alone (THB including contingency).
+
+    Attributes
+    ----------
+    joint_cost, separate_cost
+        Cost of the joint plan and the sum of the stand-alone plans.
+    savings, savings_pct
+        ``separate_cost - joint_cost`` and that as a percentage of ``separate_cost``.
+    stand_alone
+        Operator -> cost of its plan alone (0 for operators without sites).
+    """
+
+    joint_cost: float
+    separate_cost: float
+    savings: float
+    savings_pct: float
+    stand_alone: dict[str, float]
+
+
+def dig_once(table: CoalitionTable, operators: Sequence[str]) -> DigOnce:
+    """Dig-once comparison from a coalition table (all ``operators``, null ones at 0)."""
+    stand = {op: (table.cost[frozenset([op])] if op in table.players else 0.0) for op in operators}
+    joint = table.cost[frozenset(table.players)]
+    separate = float(sum(stand.values()))
+    savings = separate - joint
+    return DigOnce(joint_cost=joint, separate_cost=separate, savings=savings,
+                   savings_pct=100.0 * savings / separate if separate > 0 else 0.0, stand_alone=stand)
+
+
+def duct_metres(problem: DesignProblem, plan: JointPlan) -> dict[str, float]:
+    """Operator -> ducts x metres of its ducts in ``plan``."""
+    return {op: float(problem.ducts[k] * problem.length_m[plan.use[k]].sum())
+            for k, op in enumerate(problem.operators)}
+
+
+def build_problem(model: Any, table: Any, costs: Any, *, n_nodes: int, operators: Sequence[Any],
+                  terminals: Mapping[str, Sequence[int]],
+                  required: Mapping[str, Sequence[int]] | None = None) -> DesignProblem:
+    """A :class:`DesignProblem` from a cost model, an edge table and its edge costs.
+
+    Parameters
+    ----------
+    model
+        :class:`connectivity.costs.CostModel` (duct and manhole prices, contingency).
+    table, costs
+        :class:`connectivity.costs.EdgeTable` and the :class:`connectivity.costs.EdgeCosts` of it.
+    operators
+        :class:`connectivity.config.OperatorSpec` of every operator (name, kind, ducts, diameter).
+    terminals
+        Operator name -> node ids of its sites and hub (missing = none).
+    required
+        Operator name -> edge ids its ducts must use.
+    """
+    from connectivity.costs import duct_costs
+
+    names = [o.name for o in operators]
+    unknown = sorted(set(terminals) - set(names)) + sorted(set(required or {}) - set(names))
+    if unknown:
+        raise ConfigError(f"unknown operator(s) {', '.join(unknown)}; known: {', '.join(names)}")
+    dc = duct_costs(model, table.length_m, ducts=[o.ducts for o in operators],
+                    diameters_mm=[o.duct_diameter_mm for o in operators])
+    return make_problem(n_nodes=n_nodes, u=table.u, v=table.v, length_m=table.length_m, trench=costs.trench,
+                        operators=names, kinds=[o.kind for o in operators], duct_cost=dc,
+                        ducts=[o.ducts for o in operators],
+                        terminals=[terminals.get(o, ()) for o in names],
+                        manhole_cost=(model.manhole_telecom, model.manhole_power),
+                        manhole_spacing_m=model.manhole_spacing_m,
+                        required=None if required is None else [required.get(o, ()) for o in names],
+                        contingency_factor=model.contingency_factor)
