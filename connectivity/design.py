@@ -812,8 +812,12 @@ def lower_bound(problem: DesignProblem, *, operators: Sequence[str] | None = Non
     connection of a group gets a manhole. Hence, with the Steiner engine's valid lower
     bounds LB(weights, terminals),
 
-        max_k [ LB(trench_min_k + duct_k, T_k) + sum_{j != k} LB(duct_j, T_j) ]
+        max( max_k [ LB(trench_min_k + duct_k, T_k) + sum_{j != k} LB(duct_j, T_j) ],
+             sum_k LB(trench_min_k / K + duct_k, T_k) )
         + sum_groups (site manholes x manhole price).
+
+    (the second term splits each edge's trench evenly between the K operators: their
+    shares never exceed the trench actually paid where any of them digs).
 
     The per-metre manholes and surcharges are left out (they only make plans dearer), so
     the bound holds for the exact and for the linear cost.
@@ -828,13 +832,20 @@ def lower_bound(problem: DesignProblem, *, operators: Sequence[str] | None = Non
         return float(steiner.solve(problem.n_nodes, problem.u, problem.v, w, problem.terminals[k],
                                    time_limit=time_limit, seed=seed).lower_bound)
 
+    def tmin(k):
+        col = 0 if problem.kinds[k] == "telecom" else 1
+        return np.minimum(problem.trench[:, col], problem.trench[:, 2])
+
     duct_lb = {k: lb(problem.duct_cost[k], k) for k in act}
     best = 0.0
     for k in act:
-        col = 0 if problem.kinds[k] == "telecom" else 1
-        tmin = np.minimum(problem.trench[:, col], problem.trench[:, 2])
-        full = lb(tmin + problem.duct_cost[k], k)
+        full = lb(tmin(k) + problem.duct_cost[k], k)
         best = max(best, full + sum(duct_lb[j] for j in act if j != k))
+    if len(act) > 1:
+        # shares alpha_k = 1/K of the cheapest trench of each operator's kind: sum_k alpha_k
+        # tmin_k(e) <= max over users of tmin_k(e) <= the trench paid on e
+        share = 1.0 / len(act)
+        best = max(best, sum(lb(share * tmin(k) + problem.duct_cost[k], k) for k in act))
     sites = sum(len(group_terminals(problem, g, act)) * problem.manhole_cost[i] for i, g in enumerate(GROUPS))
     return best + sites
 
