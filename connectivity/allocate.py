@@ -191,3 +191,14 @@ def allocate(operators: Sequence[str], cost: CostTable | Callable[[frozenset], f
         if v:
             logger.info("allocation %s is not in the core: %d coalition(s) pay more than alone", m, len(v))
     return Allocation(total=total, shares=full, in_core={m: not viol[m] for m in METHODS}, violations=viol)
+
+
+def allocation_frame(allocation: Allocation) -> "pd.DataFrame":  # noqa: F821
+    """Operator x method table (THB) with a final ``total`` row."""
+    import pandas as pd
+
+    ops = list(next(iter(allocation.shares.values()))) if allocation.shares else []
+    df = pd.DataFrame({m: [allocation.shares[m][o] for o in ops] for m in METHODS}, index=ops)
+    df.index.name = "operator"
+    df.loc["total"] = [sum(allocation.shares[m].values()) for m in METHODS]
+    return df.reset_index()

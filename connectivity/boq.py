@@ -223,3 +223,92 @@ def bill_of_quantities(problem: "DesignProblem", plan: "JointPlan", costs: "Edge
         logger.warning("bill of quantities %.2f THB differs from plan cost %.2f THB", total,
                        plan.cost * problem.contingency_factor)
     return rows
+
+
+# --------------------------------------------------------------------------- frames for outputs
+
+def duct_frame(edges: Any, problem: "DesignProblem", plan: "JointPlan", costs: "EdgeCosts", *, crs: Any) -> Any:
+    """Duct segments of a plan, one row per edge with ducts (GeoDataFrame in ``crs``).
+
+    Columns: ``segment_id``, ``edge_id``, ``length_m``, ``operators`` (sorted, comma-separated),
+    ``n_ducts``, ``ducts`` (e.g. ``CAT:2,TOT:2``), ``ducts_<OP>`` for every operator,
+    ``trench_type``, ``cost_thb`` (trench and ducts of the
+    segment incl. contingency; manholes are priced separately), ``kind``, ``highway``,
+    ``name`` and the edge geometry.
+    """
+    import geopandas as gpd
+
+    modes = plan.modes(problem)
+    used = np.flatnonzero(modes >= 0)
+    names = list(problem.operators)
+    f = problem.contingency_factor
+    rows = []
+    for i, e in enumerate(used):
+        md = int(modes[e])
+        ops = sorted(names[k] for k in range(problem.n_operators) if plan.use[k, e])
+        counts = {names[k]: int(problem.ducts[k]) if plan.use[k, e] else 0 for k in range(problem.n_operators)}
+        cost = (problem.trench[e, md] + sum(problem.duct_cost[k, e] for k in range(problem.n_operators)
+                                            if plan.use[k, e])) * f
+        row = {"segment_id": i + 1, "edge_id": int(edges.index[e]), "length_m": float(problem.length_m[e]),
+               "operators": ",".join(ops), "n_ducts": sum(counts.values()),
+               "ducts": ",".join(f"{o}:{counts[o]}" for o in ops),
+               "trench_type": str(costs.trench_type[e, md]), "cost_thb": float(cost)}
+        for o in names:
+            row[f"ducts_{o}"] = counts[o]
+        for col in ("kind", "highway", "name"):
+            row[col] = edges[col].iloc[e] if col in edges.columns else None
+        rows.append(row)
+    cols = (["segment_id", "edge_id", "length_m", "operators", "n_ducts", "ducts"] + [f"ducts_{o}" for o in names]
+            + ["trench_type", "cost_thb", "kind", "highway", "name"])
+    geom = np.asarray(edges.geometry.values)[used] if len(used) else []
+    import pandas as pd
+    return gpd.GeoDataFrame(pd.DataFrame(rows, columns=cols), geometry=list(geom), crs=crs)
+
+
+def manhole_frame(edges: Any, nodes: Any, problem: "DesignProblem", plan: "JointPlan", *, crs: Any) -> Any:
+    """Manholes of a plan as points: ``manhole_id`` ('MH1', ...), ``reason``
+    (junction|spacing|site), ``group`` (telecom|power), ``operators`` (of the group whose
+    ducts pass), ``cost_thb`` (incl. contingency), ``node_id`` (-1 inside a run) and
+    ``edge_id`` (-1 at nodes)."""
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    recs = []
+    geoms = []
+    node_geoms = np.asarray(nodes.geometry.values)
+    edge_geoms = np.asarray(edges.geometry.values)
+    f = problem.contingency_factor
+    for gi, (g, lay) in enumerate(plan_manholes(problem, plan).items()):
+        price = problem.manhole_cost[gi] * f
+        ks = [k for k in range(problem.n_operators) if problem.kinds[k] == g]
+        on_edge = {e: ",".join(sorted(problem.operators[k] for k in ks if plan.use[k, e]))
+                   for e in np.flatnonzero(plan.use[ks].any(axis=0))} if ks else {}
+        at_node: dict[int, set] = {}
+        for e, ops in on_edge.items():
+            for n in (int(problem.u[e]), int(problem.v[e])):
+                at_node.setdefault(n, set()).update(ops.split(","))
+        for n, reason in zip(lay.node_id.tolist(), lay.node_reason.tolist()):
+            recs.append({"reason": reason, "group": g, "operators": ",".join(sorted(at_node.get(n, ()))),
+                         "cost_thb": price, "node_id": int(n), "edge_id": -1})
+            geoms.append(node_geoms[n])
+        for e, off in zip(lay.spacing_edge.tolist(), lay.spacing_offset_m.tolist()):
+            line = edge_geoms[e]
+            # the geometry may be a little longer or shorter than length_m: scale the offset
+            L = float(problem.length_m[e]) or 1.0
+            recs.append({"reason": "spacing", "group": g, "operators": on_edge.get(e, ""), "cost_thb": price,
+                         "node_id": -1, "edge_id": int(edges.index[e])})
+            geoms.append(shapely.line_interpolate_point(line, off / L, normalized=True))
+    df = pd.DataFrame(recs, columns=["reason", "group", "operators", "cost_thb", "node_id", "edge_id"])
+    df.insert(0, "manhole_id", [f"MH{i}" for i in range(1, len(df) + 1)])
+    return gpd.GeoDataFrame(df, geometry=geoms, crs=crs)
+
+
+BOQ_COLUMNS = ("item", "category", "unit", "quantity", "unit_cost_thb", "cost_thb", "operator")
+
+
+def boq_frame(rows: list[dict[str, Any]]) -> Any:
+    """The bill of quantities as a DataFrame with :data:`BOQ_COLUMNS`."""
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=list(BOQ_COLUMNS))

@@ -41,6 +41,7 @@ _EPS = 1e-9
 _SPH_MAX_NODES = 50_000   # also try the shortest-path heuristic on graphs up to this size
 _SPH_ROOTS = 4            # roots of the shortest-path heuristic
 _INSERTION_MAX_NODES = 400  # Steiner-vertex insertion only on small graphs (it is quadratic)
+_POLISH_MAX_NODES = 1000    # own key-path exchange (pure Python) only on small graphs; the engine has its own
 
 
 @dataclass(frozen=True)
@@ -517,6 +518,7 @@ def _solve_tree(problem: DesignProblem, g: _Graph, k: int, w: np.ndarray, *, see
         raise InfeasibleError(f"operator {problem.operators[k]}: its sites are not all connected "
                               f"by the road network ({exc})") from None
     trees = [_clean_tree(g, w, list(res.edges.tolist()) + sorted(forced), terms, forced)]
+    polish = polish and problem.n_nodes <= _POLISH_MAX_NODES
     if polish and problem.n_nodes <= _SPH_MAX_NODES:
         sph = _sph(problem, w, sorted(terms), roots=_SPH_ROOTS)
         if sph:
@@ -682,15 +684,18 @@ def plan_joint(problem: DesignProblem, *, operators: Sequence[str] | None = None
                 cand = use.copy()
                 cand[k] = False
                 cand[k, tree] = True
-                # also try polishing the current tree under the new weights
-                cur_tree = _key_path_exchange(g, w, np.flatnonzero(use[k]).tolist(),
-                                              set(problem.terminals[k].tolist())
-                                              | _forced_nodes(problem, k),
-                                              set(problem.required_edges(k).tolist()))
-                cand2 = use.copy()
-                cand2[k] = False
-                cand2[k, cur_tree] = True
-                for c in (cand, cand2):
+                cands = [cand]
+                if problem.n_nodes <= _POLISH_MAX_NODES:
+                    # also try polishing the current tree under the new weights
+                    cur_tree = _key_path_exchange(g, w, np.flatnonzero(use[k]).tolist(),
+                                                  set(problem.terminals[k].tolist())
+                                                  | _forced_nodes(problem, k),
+                                                  set(problem.required_edges(k).tolist()))
+                    cand2 = use.copy()
+                    cand2[k] = False
+                    cand2[k, cur_tree] = True
+                    cands.append(cand2)
+                for c in cands:
                     val = linear_cost(problem, c)
                     if val < cur - 1e-7 * max(1.0, cur):
                         use, cur, changed = c, val, True
@@ -803,24 +808,28 @@ def plan_alone(problem: DesignProblem, operator: str, *, options: DesignOptions 
 
 
 def lower_bound(problem: DesignProblem, *, operators: Sequence[str] | None = None,
-                time_limit: float | None = None, seed: int = 0) -> float:
-    """A valid lower bound (THB, before contingency) on the exact cost of any plan.
+                time_limit: float | None = None, seed: int = 0, plan: JointPlan | None = None,
+                objective: str = "exact", iterations: int = 8) -> float:
+    """A valid lower bound (THB, before contingency) on the cost of any plan.
 
-    Any plan pays, for one chosen operator k, at least its ducts plus the cheapest trench
-    mode containing its kind on every edge of its tree (trench never costs less than that),
-    and for every other operator j at least its ducts on its own tree; and every site
-    connection of a group gets a manhole. Hence, with the Steiner engine's valid lower
-    bounds LB(weights, terminals),
+    Every edge a plan uses costs at least ``c_k(e)`` for each operator k using it, where
+    ``c_k`` is the cheapest trench mode containing k's kind (variant A) or that plus the
+    per-metre manholes of k's group (variant B: a group network of length L needs at
+    least L / spacing + 1 chambers, since a forest has fewer runs than key nodes). So for
+    any shares ``alpha_k(e) >= 0`` with ``sum_k alpha_k(e) <= 1`` (a Lagrangian-style
+    relaxation of the shared trench),
 
-        max( max_k [ LB(trench_min_k + duct_k, T_k) + sum_{j != k} LB(duct_j, T_j) ],
-             sum_k LB(trench_min_k / K + duct_k, T_k) )
-        + sum_groups (site manholes x manhole price).
+        cost >= sum_k LB_k(alpha_k * c_k + duct_k)
 
-    (the second term splits each edge's trench evenly between the K operators: their
-    shares never exceed the trench actually paid where any of them digs).
-
-    The per-metre manholes and surcharges are left out (they only make plans dearer), so
-    the bound holds for the exact and for the linear cost.
+    with ``LB_k`` the Steiner engine's valid lower bound for k's terminals. Shares tried:
+    all of the trench to one operator (the best k), an even split between the K
+    operators, and, with ``plan``, a split among the operators ``plan`` puts on the edge
+    (all operators where it puts none); then ``iterations`` rounds move the shares
+    (from the best single operator's, and from the last split) towards the operators
+    whose bound trees use each edge. Variant A adds one manhole per site connection of
+    each group, variant B one chamber per group with ducts (``objective='exact'``); for
+    ``objective='linear'`` (per-metre manholes, no site chambers) those are left out. The
+    result is the best of these valid bounds.
     """
     K = problem.n_operators
     members = list(range(K)) if operators is None else sorted(problem.index(o) for o in operators)
@@ -832,22 +841,72 @@ def lower_bound(problem: DesignProblem, *, operators: Sequence[str] | None = Non
         return float(steiner.solve(problem.n_nodes, problem.u, problem.v, w, problem.terminals[k],
                                    time_limit=time_limit, seed=seed).lower_bound)
 
-    def tmin(k):
-        col = 0 if problem.kinds[k] == "telecom" else 1
-        return np.minimum(problem.trench[:, col], problem.trench[:, 2])
+    gi = {k: (0 if problem.kinds[k] == "telecom" else 1) for k in act}
+    per_m = problem.length_m / problem.manhole_spacing_m
 
-    duct_lb = {k: lb(problem.duct_cost[k], k) for k in act}
-    best = 0.0
-    for k in act:
-        full = lb(tmin(k) + problem.duct_cost[k], k)
-        best = max(best, full + sum(duct_lb[j] for j in act if j != k))
+    def cmin(k, with_manholes):
+        c = np.minimum(problem.trench[:, gi[k]], problem.trench[:, 2])
+        return c + problem.manhole_cost[gi[k]] * per_m if with_manholes else c
+
+    shares = []
     if len(act) > 1:
-        # shares alpha_k = 1/K of the cheapest trench of each operator's kind: sum_k alpha_k
-        # tmin_k(e) <= max over users of tmin_k(e) <= the trench paid on e
-        share = 1.0 / len(act)
-        best = max(best, sum(lb(share * tmin(k) + problem.duct_cost[k], k) for k in act))
-    sites = sum(len(group_terminals(problem, g, act)) * problem.manhole_cost[i] for i, g in enumerate(GROUPS))
-    return best + sites
+        shares.append({k: np.full(problem.n_edges, 1.0 / len(act)) for k in act})
+        if plan is not None:
+            users = plan.use[act].sum(axis=0)
+            for_all = users == 0
+            alpha = np.where(for_all, 1.0 / len(act), 1.0 / np.maximum(users, 1))
+            shares.append({k: np.where(for_all | plan.use[k], alpha, 0.0) for k in act})
+    duct_lb = {k: lb(problem.duct_cost[k], k) for k in act}
+    bounds = []
+    for with_mh in (False, True):
+        best, best_k = 0.0, act[0]
+        for k in act:
+            val = lb(cmin(k, with_mh) + problem.duct_cost[k], k) + sum(duct_lb[j] for j in act if j != k)
+            if val > best:
+                best, best_k = val, k
+        for alpha in shares:
+            best = max(best, sum(lb(alpha[k] * cmin(k, with_mh) + problem.duct_cost[k], k) for k in act))
+        if len(act) > 1 and iterations > 0:
+            one = {k: np.full(problem.n_edges, 1.0 if k == best_k else 0.0) for k in act}
+            for start in (one, shares[-1]):
+                best = max(best, _share_ascent(problem, act, {k: cmin(k, with_mh) for k in act},
+                                               start, iterations=iterations, time_limit=time_limit, seed=seed))
+        if objective == "exact":
+            if with_mh:
+                best += sum(problem.manhole_cost[i] for i, g in enumerate(GROUPS) if any(gi[k] == i for k in act))
+            else:
+                best += sum(len(group_terminals(problem, g, act)) * problem.manhole_cost[i]
+                            for i, g in enumerate(GROUPS))
+        bounds.append(best)
+    return max(bounds)
+
+
+def _share_ascent(problem: DesignProblem, act: list[int], c: dict[int, np.ndarray], alpha: dict[int, np.ndarray], *,
+                  iterations: int, time_limit: float | None, seed: int) -> float:
+    """Best of ``sum_k LB_k(alpha_k * c_k + duct_k)`` while moving the shares towards the
+    operators whose trees use each edge (shares always sum to 1 per edge: valid bounds)."""
+    alpha = {k: a.copy() for k, a in alpha.items()}
+    best = 0.0
+    for it in range(iterations):
+        used = {}
+        total = 0.0
+        for k in act:
+            res = steiner.solve(problem.n_nodes, problem.u, problem.v, alpha[k] * c[k] + problem.duct_cost[k],
+                                problem.terminals[k], time_limit=time_limit, seed=seed)
+            total += float(res.lower_bound)
+            mask = np.zeros(problem.n_edges, dtype=bool)
+            mask[res.edges] = True
+            used[k] = mask
+        best = max(best, total)
+        users = sum(used[k].astype(float) for k in act)
+        step = 0.5 / (1 + it)
+        for k in act:
+            target = np.where(users > 0, used[k] / np.maximum(users, 1.0), alpha[k])
+            alpha[k] = (1 - step) * alpha[k] + step * target
+        norm = sum(alpha[k] for k in act)
+        for k in act:
+            alpha[k] = np.where(norm > 1.0, alpha[k] / np.maximum(norm, 1e-12), alpha[k])
+    return best
 
 
 # --------------------------------------------------------------------------- exact MILP
@@ -1207,3 +1266,99 @@ def build_problem(model: Any, table: Any, costs: Any, *, n_nodes: int, operators
                         manhole_spacing_m=model.manhole_spacing_m,
                         required=None if required is None else [required.get(o, ()) for o in names],
                         contingency_factor=model.contingency_factor)
+
+
+# --------------------------------------------------------------------------- scenario adapters
+
+@dataclass(frozen=True)
+class DesignSettings:
+    """The scenario's ``[design]`` table.
+
+    Attributes
+    ----------
+    underground_aerial
+        Require the road edges along overhead lines / pole rows in the plan (their owner,
+        or the first operator of the line's group, takes them underground).
+    aerial_reuse
+        Price trench along overhead lines / pole rows as a reused corridor (cost model
+        ``reuse.discount``).
+    aerial_buffer_m
+        Distance from the road centre line within which a line or pole follows the road (m).
+    pole_distance_m
+        A pole this close to planned trench on a matched edge can be removed (m).
+    rounds, orders
+        Effort of the joint heuristic (see :class:`DesignOptions`).
+    shapley
+        Plan every coalition for the Shapley value and the core check.
+    """
+
+    underground_aerial: bool = False
+    aerial_reuse: bool = True
+    aerial_buffer_m: float = 15.0
+    pole_distance_m: float = 10.0
+    rounds: int = 4
+    orders: int = 3
+    shapley: bool = True
+
+
+def design_settings(table: Mapping[str, Any] | None, source: str = "<scenario>") -> DesignSettings:
+    """Parse a scenario's ``[design]`` table (unknown keys are errors).
+
+    Raises
+    ------
+    ConfigError
+        On an unknown key or a value of the wrong type, naming ``source`` and the key.
+    """
+    from dataclasses import fields
+
+    table = dict(table or {})
+    allowed = {f.name: f for f in fields(DesignSettings)}
+    unknown = sorted(set(table) - set(allowed))
+    if unknown:
+        raise ConfigError(f"{source}: [design] unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+    kw: dict[str, Any] = {}
+    for key, value in table.items():
+        default = getattr(DesignSettings(), key)
+        where = f"{source}: design.{key}"
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where} must be true or false")
+        elif isinstance(default, int):
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
+                raise ConfigError(f"{where} must be an integer from 1 to 100")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 10_000:
+            raise ConfigError(f"{where} must be a positive number of metres")
+        kw[key] = float(value) if isinstance(default, float) else value
+    return DesignSettings(**kw)
+
+
+def terminals_by_operator(node_component: np.ndarray, sites: Any, operators: Sequence[str]
+                          ) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Operator -> terminal node ids from attached sites; sites its ducts cannot reach are dropped.
+
+    An operator's ducts form one tree, so only its sites in one road component can be
+    joined: the component holding most of its sites (then the one with its hub, then the
+    lowest id); an operator left with a single site gets no terminal. Returns the
+    terminals and the ``site_id`` of dropped sites.
+    """
+    out: dict[str, np.ndarray] = {}
+    dropped: list[str] = []
+    att = sites[sites["node_id"].notna()]
+    for op in operators:
+        rows = att[att["operator"] == op]
+        if len(rows) == 0:
+            out[op] = np.zeros(0, dtype=np.int64)
+            continue
+        nodes = rows["node_id"].to_numpy(np.int64)
+        comp = node_component[nodes]
+        hub = (rows["kind"] == "hub").to_numpy() if "kind" in rows else np.zeros(len(rows), bool)
+        counts: dict[int, tuple] = {}
+        for c in np.unique(comp):
+            counts[int(c)] = (int((comp == c).sum()), bool(hub[comp == c].any()), -int(c))
+        best = max(counts, key=lambda c: counts[c])
+        keep = comp == best
+        if keep.sum() < 2:   # a single site: nothing for its ducts to join
+            keep[:] = False
+        dropped += rows.loc[~keep, "site_id"].astype(str).tolist()
+        out[op] = np.unique(nodes[keep])
+    return out, dropped
