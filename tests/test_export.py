@@ -395,7 +395,8 @@ def test_export_cli_end_to_end(tiny_plan, tmp_path):
     r = run_cli("export", tiny_plan, "--operator", "CAT", "--format", "geojson", "--out", tmp_path / "cat.geojson")
     assert r.returncode == 0, r.stderr
     data = json.loads((tmp_path / "cat.geojson").read_text())
-    assert {f["properties"]["layer"] for f in data["features"]} == {"ducts", "trench", "sites"}
+    # the design stage writes manholes.geojson: CAT's telecom manholes are exported too
+    assert {f["properties"]["layer"] for f in data["features"]} == {"ducts", "trench", "sites", "manholes"}
     assert r.stdout.strip() == f"1 file(s) written -> {tmp_path / 'cat.geojson'}"
 
 
