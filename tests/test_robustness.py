@@ -37,6 +37,10 @@ CASES = {
     "no road input": ("plan {B}/no_roads_input.toml", ["no_roads_input.toml", "needs roads"]),
     "inverted bbox": ("plan {B}/bad_bbox.toml", ["bad_bbox.toml", "bbox", "not a valid"]),
     "hub of an unknown operator": ("plan {B}/hub_unknown_operator.toml", ["hub_unknown_operator.toml", "ACME", "unknown operator"]),
+    "hubs not a table": ("plan {B}/hubs_not_table.toml", ["hubs_not_table.toml", "[hubs] must be a table"]),
+    "hub outside lon/lat range": ("plan {B}/hub_out_of_range.toml", ["hub_out_of_range.toml", "hubs.TOT", "999"]),
+    "province as a string": ("plan {B}/scenario_operators_province_string.toml",
+                             ["operators_province_string.toml", "provinces", "list of strings"]),
     "missing sites file": ("plan {B}/missing_sites_file.toml", ["no_such_sites.csv", "not found"]),
     "missing scenario file": ("plan {B}/no_such_scenario.toml", ["no_such_scenario.toml", "not found"]),
     # operators TOML
