@@ -58,6 +58,7 @@ CASES = {
     "PNG named .osm": ("plan {T} --osm {B}/png.osm", ["png.osm", "not a readable OSM file"]),
     "truncated OSM XML": ("plan {T} --osm {B}/truncated.osm", ["truncated.osm", "not a readable OSM file", "line 6"]),
     "OSM without roads": ("plan {T} --osm {B}/no_roads.osm", ["no_roads.osm", "no roads"]),
+    "folder named .osm": ("plan {T} --osm {B}/folder.osm", ["folder.osm", "is a folder, not a file"]),
     "empty OSM file": ("plan {T} --osm {B}/empty.osm", ["empty.osm", "file is empty"]),
     # road line files
     "truncated GeoJSON": ("plan {R} --roads {B}/roads_truncated.geojson", ["roads_truncated.geojson", "not a readable vector file"]),

@@ -169,6 +169,8 @@ PLANS: dict[str, dict[str, str | bytes]] = {
 
 
 def main() -> None:
+    (HERE / "folder.osm").mkdir(exist_ok=True)  # a folder named like a file
+    (HERE / "folder.osm" / ".keep").write_text("")
     for folder, files in PLANS.items():
         (HERE / folder).mkdir(exist_ok=True)
         for name, content in files.items():
