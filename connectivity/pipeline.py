@@ -14,7 +14,7 @@ from typing import Callable
 import geopandas as gpd
 import numpy as np
 
-from connectivity import load, network, plan, sites as sites_mod
+from connectivity import coverage, load, network, plan, sites as sites_mod
 from connectivity.config import Scenario
 from connectivity.atomic import atomic_dir
 from connectivity.errors import InfeasibleError, InputDataError
@@ -23,7 +23,7 @@ from connectivity.output import deterministic_html_ids, write_geojson, write_jso
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
-STAGES = ("load", "network", "sites", "plan", "write")
+STAGES = ("load", "network", "sites", "plan", "coverage", "write")
 
 
 def _noop(_: str) -> None:
@@ -36,9 +36,7 @@ def load_layers(scenario: Scenario) -> load.OsmLayers:
     if inp.osm is not None and inp.osm.is_file():
         layers = load.read_osm(inp.osm, highway_exclude=opts.highway_exclude)
     elif inp.roads is not None and (inp.roads.is_file() or (inp.bbox is None and inp.place is None)):
-        roads = load.read_road_lines(inp.roads)
-        layers = load.OsmLayers(roads=roads, pois=load._empty(["osm_id"]), buildings=load._empty(["osm_id"]),
-                                poles=load._empty(["osm_id", "kind", "owner"]), lines=load._empty(["osm_id", "kind", "owner"]))
+        layers = load.OsmLayers.from_road_lines(load.read_road_lines(inp.roads))
     elif inp.bbox is not None or inp.place is not None:
         missing = inp.osm or inp.roads
         if missing is not None:
@@ -51,9 +49,9 @@ def load_layers(scenario: Scenario) -> load.OsmLayers:
     if inp.buildings is not None:
         layers = replace(layers, buildings=load.read_vector(inp.buildings))
     if inp.poles is not None:
-        layers = replace(layers, poles=load.read_vector(inp.poles, crs=inp.crs))
+        layers = replace(layers, poles=load.read_assets(inp.poles, geometry="Point", crs=inp.crs))
     if inp.lines is not None:
-        layers = replace(layers, lines=load.read_vector(inp.lines, crs=inp.crs))
+        layers = replace(layers, lines=load.read_assets(inp.lines, geometry="LineString", crs=inp.crs))
     return layers
 
 
@@ -79,8 +77,7 @@ def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
     progress("load")
     layers = load_layers(scenario)
     progress("network")
-    tolerance = None if (scenario.inputs.osm is not None and scenario.inputs.osm.is_file()) or scenario.inputs.roads is None \
-        else opts.node_tolerance_m
+    tolerance = None if layers.roads_noded else opts.node_tolerance_m
     net = network.roads_network(layers.roads, crs=opts.crs, tolerance_m=tolerance)
     progress("sites")
     all_sites = scenario_sites(scenario, layers, net.crs)
@@ -104,14 +101,18 @@ def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
                                       time_limit=opts.time_limit_s, quality=opts.quality)
     ducts = plan.duct_segments(net_sites, tree.edge_ids, attached)
     final_sites = plan.connected_sites(attached, reachable)
-    summary = _summary(scenario, net, net_sites, ducts, final_sites, tree, started)
-    crs = net.crs
-    other = {k: getattr(layers, k).to_crs(crs) for k in ("buildings", "poles", "lines") if len(getattr(layers, k))}
+    other = {k: getattr(layers, k).to_crs(net.crs) for k in ("buildings", "poles", "lines") if len(getattr(layers, k))}
+    progress("coverage")
+    cov = coverage.analyse(ducts, other.get("buildings"), final_sites, pass_distance_m=opts.pass_distance_m,
+                           h3_resolution=opts.h3_resolution)
+    summary = _summary(scenario, net, ducts, final_sites, tree, started)
+    summary["coverage"] = cov.summary
     return plan.Plan(name=scenario.name, network=net_sites, ducts=ducts, sites=final_sites, summary=summary,
-                     layers={"roads": net.edges, **other})
+                     layers={"roads": net.edges, **other}, operators=tuple(o.name for o in scenario.operators),
+                     coverage=cov)
 
 
-def _summary(scenario, net, net_sites, ducts, sites, tree, started) -> dict:
+def _summary(scenario, net, ducts, sites, tree, started) -> dict:
     unreachable = sites.loc[~sites["connected"], ["site_id", "status"]]
     roads = net.edges
     return {
@@ -134,6 +135,8 @@ def _summary(scenario, net, net_sites, ducts, sites, tree, started) -> dict:
 def write_outputs(result: plan.Plan, out_dir: str | Path) -> list[Path]:
     """Write the plan's files into ``out_dir`` (created if needed); returns the paths written.
 
+    GeoJSON layers (``ducts``, ``sites``, ``coverage``), ``summary.json`` and three offline
+    maps: ``map.html`` (roads, ducts, sites), ``cost_map.html`` and ``coverage_map.html``.
     The files are written into a temporary sibling folder that then replaces ``out_dir``
     (:func:`connectivity.atomic.atomic_dir`): a killed run leaves the old complete output.
     """
@@ -144,17 +147,28 @@ def write_outputs(result: plan.Plan, out_dir: str | Path) -> list[Path]:
 
 
 def _write_files(result: plan.Plan, out: Path) -> list[Path]:
-    written = []
-    for name, frame in (("ducts", result.ducts), ("sites", result.sites)):
-        path = out / f"{name}.geojson"
-        write_geojson(frame, path)
-        written.append(path)
-    from connectivity.maps_basic import plan_map  # folium stays out of the import path of the library
+    from connectivity import maps  # folium stays out of the import path of the planning stages
 
-    path = out / "map.html"
-    plan_map(result, path)
-    written.append(path)
-    path = out / "summary.json"
-    write_json(result.summary, path)
-    written.append(path)
+    layers = {"ducts": result.ducts, "sites": result.sites}
+    if result.coverage is not None:
+        layers["coverage"] = result.coverage.hexagons
+    written = []
+    for name, frame in layers.items():
+        written.append(out / f"{name}.geojson")
+        write_geojson(frame, written[-1])
+    ops = list(result.operators) or sorted(result.summary.get("sites_per_operator", {}))
+    pages = {
+        "map.html": maps.cost_map(result.ducts, None, result.sites, operators=ops, roads=result.layers.get("roads"),
+                                  title=f"{result.name}: roads, ducts and sites"),
+        "cost_map.html": maps.cost_map(result.ducts, result.layers.get("manholes"), result.sites, operators=ops,
+                                       roads=result.layers.get("roads"), title=f"{result.name}: cost"),
+    }
+    if result.coverage is not None:
+        pages["coverage_map.html"] = maps.coverage_map(result.coverage.hexagons, result.coverage.buildings,
+                                                       result.ducts, result.sites, operators=ops,
+                                                       title=f"{result.name}: coverage")
+    for name, page in pages.items():
+        written.append(maps.save_map(page, out / name))
+    written.append(out / "summary.json")
+    write_json(result.summary, written[-1])
     return written

@@ -1,0 +1,279 @@
+"""Steiner tree solver: reductions, multi-root SPH, local search, dual-ascent bound."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from connectivity.errors import InfeasibleError, InputDataError
+from connectivity.steiner.bound import dual_ascent
+from connectivity.steiner.graph import CSRGraph, build_csr, simplify
+from connectivity.steiner.heuristics import mst_prune
+from connectivity.steiner.localsearch import improve
+from connectivity.steiner.paths import component_labels, sph
+from connectivity.steiner.reduce import Reduction, expand, reduce_graph
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SteinerResult:
+    """A Steiner tree and its certificate.
+
+    Attributes
+    ----------
+    edges : numpy.ndarray
+        Sorted int64 indices into the input edge arrays.
+    cost : float
+        Sum of the weights of ``edges`` (unit of the weights).
+    lower_bound : float
+        A proven lower bound on the optimum cost (``<= optimum``).
+    seconds : float
+        Wall-clock time spent in :func:`solve`, seconds.
+    """
+
+    edges: np.ndarray
+    cost: float
+    lower_bound: float
+    seconds: float
+
+    @property
+    def gap(self) -> float:
+        """Certified relative gap ``cost / lower_bound - 1`` (0 when cost is 0)."""
+        if self.cost == 0:
+            return 0.0
+        if self.lower_bound <= 0:
+            return float("inf")
+        return self.cost / self.lower_bound - 1.0
+
+
+@dataclass(frozen=True)
+class _Budget:
+    start: float
+    limit: float | None
+
+    def left(self) -> float:
+        if self.limit is None:
+            return float("inf")
+        return self.limit - (time.perf_counter() - self.start)
+
+
+def _validate(n_nodes, edges_u, edges_v, weights, terminals):
+    if int(n_nodes) < 0:
+        raise InputDataError(f"n_nodes must be >= 0, got {n_nodes}")
+    n = int(n_nodes)
+    eu = np.asarray(edges_u, dtype=np.int64).ravel()
+    ev = np.asarray(edges_v, dtype=np.int64).ravel()
+    ew = np.asarray(weights, dtype=np.float64).ravel()
+    terms = np.unique(np.asarray(terminals, dtype=np.int64).ravel())
+    if not (len(eu) == len(ev) == len(ew)):
+        raise InputDataError(f"edge arrays differ in length: {len(eu)}, {len(ev)}, {len(ew)}")
+    if len(eu) and (min(eu.min(), ev.min()) < 0 or max(eu.max(), ev.max()) >= n):
+        raise InputDataError(f"edge end node outside 0..{n - 1}")
+    if len(terms) and (terms[0] < 0 or terms[-1] >= n):
+        raise InputDataError(f"terminal outside 0..{n - 1}")
+    if len(ew) and not (np.all(np.isfinite(ew)) and ew.min() >= 0):
+        bad = int(np.nonzero(~(np.isfinite(ew) & (ew >= 0)))[0][0])
+        raise InputDataError(f"edge {bad} has weight {ew[bad]!r}; weights must be finite and >= 0")
+    return n, eu, ev, ew, terms
+
+
+def solve(n_nodes: int, edges_u, edges_v, weights, terminals, *, time_limit: float | None = None,
+          quality: bool = False, seed: int = 0) -> SteinerResult:
+    """Find a near-optimal Steiner tree and a lower bound on the optimum.
+
+    Parameters
+    ----------
+    n_nodes : int
+        Number of nodes; ids are ``0 .. n_nodes - 1``.
+    edges_u, edges_v : array_like of int
+        Edge end nodes (parallel edges and self-loops allowed).
+    weights : array_like of float
+        Non-negative edge weights (any unit, e.g. metres or baht).
+    terminals : array_like of int
+        Nodes to connect (duplicates ignored).
+    time_limit : float, optional
+        Wall-clock budget in seconds. Default mode does a fixed amount of
+        work and stops early if the budget runs out; quality mode keeps
+        improving until the budget is spent (60 s when not given).
+    quality : bool
+        Keep improving (perturbed restarts, recombination, local search).
+    seed : int
+        Seed of the random choices; equal inputs and seed give equal output.
+
+    Returns
+    -------
+    SteinerResult
+
+    Raises
+    ------
+    InputDataError
+        If arrays are inconsistent, ids out of range or weights negative.
+    InfeasibleError
+        If the terminals are not all in one connected component.
+    """
+    start = time.perf_counter()
+    n, eu, ev, ew, terms = _validate(n_nodes, edges_u, edges_v, weights, terminals)
+    if quality and time_limit is None:
+        time_limit = 60.0
+    budget = _Budget(start, time_limit)
+    if len(terms) < 2:
+        return SteinerResult(np.zeros(0, np.int64), 0.0, 0.0, time.perf_counter() - start)
+    su, sv, sw, orig = simplify(n, eu, ev, ew)
+    su, sv, sw, orig = _terminal_component(n, su, sv, sw, orig, terms)
+    red = reduce_graph(n, su, sv, sw, terms)
+    if len(red.terminals) <= 1:
+        simple_edges = expand(red, np.zeros(0, np.int64))
+        lb_red, red_edges = 0.0, None
+    else:
+        red_edges, lb_red = _solve_reduced(red, budget, quality=quality, seed=seed)
+        simple_edges = expand(red, red_edges)
+    edges = np.sort(orig[simple_edges])
+    cost = float(ew[edges].sum())
+    fixed_cost = float(ew[orig[expand(red, np.zeros(0, np.int64))]].sum())
+    lower = _safe_bound(fixed_cost + lb_red, ew)
+    lower = cost if red_edges is None else min(cost, lower)
+    secs = time.perf_counter() - start
+    logger.info("steiner: cost %.6g, lower bound %.6g, %.3f s", cost, lower, secs)
+    return SteinerResult(edges=edges, cost=cost, lower_bound=lower, seconds=secs)
+
+
+def _safe_bound(lb: float, weights: np.ndarray) -> float:
+    """Guard a floating-point dual bound against rounding; round up for integer weights."""
+    lb = lb - 1e-9 * max(1.0, abs(lb))
+    if len(weights) and np.all(weights == np.round(weights)):
+        lb = float(np.ceil(lb))
+    return max(lb, 0.0)
+
+
+def _terminal_component(n, su, sv, sw, orig, terms):
+    """Keep only the edges of the terminals' component; raise if terminals are split."""
+    g = build_csr(n, su, sv, sw)
+    comp = component_labels(g.indptr, g.head)
+    c = comp[terms]
+    if np.any(c != c[0]):
+        bad = int(terms[np.nonzero(c != c[0])[0][0]])
+        raise InfeasibleError(
+            f"terminals are not all connected: terminal {bad} is not in the component of terminal {int(terms[0])}")
+    keep = comp[su] == c[0]
+    return su[keep], sv[keep], sw[keep], orig[keep]
+
+
+def _solve_reduced(red: Reduction, budget: _Budget, *, quality: bool, seed: int):
+    """Heuristic + bound on the reduced graph; returns (reduced edge ids, lower bound)."""
+    su, sv, sw, orig = simplify(red.n, red.eu, red.ev, red.ew)
+    g = build_csr(red.n, su, sv, sw)
+    is_term = np.zeros(red.n, np.bool_)
+    is_term[red.terminals] = True
+    order = np.lexsort((np.arange(len(sw)), sw)).astype(np.int64)
+    rng = np.random.default_rng(seed)
+    size = g.n + g.m
+    da_root = int(red.terminals[np.argmax(np.diff(g.indptr)[red.terminals])])
+    lb, rc, _complete = dual_ascent(g.indptr, g.head, g.arc_w, g.rev, g.tail, is_term, da_root,
+                                    _DA_WORK * size + 10**5, _DA_SLACK)
+    # candidate trees: SPH on the reduced costs of the dual, SPH from several roots
+    n_terms = len(red.terminals)
+    cands = []
+    mask, _ = sph(g.indptr, g.head, rc, is_term, da_root, n_terms)
+    cands.append(mst_prune(g.n, g.eu, g.ev, order, is_term, mask))
+    n_roots = min(n_terms, max(2, int(_SPH_WORK // max(size, 1))), _MAX_ROOTS)
+    roots = rng.choice(red.terminals, size=n_roots, replace=False)
+    for r in roots:
+        if budget.left() < 0:
+            break
+        mask, _ = sph(g.indptr, g.head, g.arc_w, is_term, int(r), n_terms)
+        cands.append(mst_prune(g.n, g.eu, g.ev, order, is_term, mask))
+    costs = np.array([_tree_cost(g, t) for t in cands])
+    best, best_cost = None, np.inf
+    n_improve = 1 if size > _BIG else 2
+    for k in np.argsort(costs, kind="stable")[:n_improve]:
+        if best is not None and budget.left() < 0:
+            break
+        tree = improve(g, is_term, order, cands[k], budget)
+        c = _tree_cost(g, tree)
+        if c < best_cost:
+            best, best_cost = tree, c
+    if quality:
+        best, lb = _quality_search(g, is_term, red.terminals, order, best, float(lb), budget, rng)
+    return orig[np.nonzero(best)[0]], float(lb)
+
+
+def _quality_search(g, is_term, terms, order, best, lb, budget, rng):
+    """Improve ``best`` until the budget ends: stronger bounds, perturbed restarts, recombination.
+
+    Returns the best tree (edge mask) and the best lower bound.
+    """
+    size = g.n + g.m
+    n_terms = len(terms)
+    # stronger dual ascent from a few roots (any dual solution is a valid bound)
+    for r in rng.choice(terms, size=min(3, n_terms), replace=False):
+        if budget.left() < 0.5 * (budget.limit or 0):
+            break
+        lb_r, rc, _ = dual_ascent(g.indptr, g.head, g.arc_w, g.rev, g.tail, is_term, int(r),
+                                  _DA_WORK_QUALITY * size + 10**5, 1.0 + 0.5 * rng.random())
+        lb = max(lb, float(lb_r))
+        mask, _ = sph(g.indptr, g.head, rc, is_term, int(r), n_terms)
+        best = _keep_better(g, best, improve(g, is_term, order, mst_prune(g.n, g.eu, g.ev, order, is_term, mask), budget))
+    pool = [best]
+    it = 0
+    while budget.left() > 0:
+        it += 1
+        if it % 3 == 0 and len(pool) >= 2:
+            tree = _recombine(g, is_term, terms, pool, rng, budget)
+        else:
+            noise = 1.0 + _NOISE * rng.random(g.m)
+            arc_w = g.arc_w * noise[g.arc_e]
+            mask, _ = sph(g.indptr, g.head, arc_w, is_term, int(rng.choice(terms)), n_terms)
+            tree = mst_prune(g.n, g.eu, g.ev, order, is_term, mask)
+        tree = improve(g, is_term, order, tree, budget)
+        cost = _tree_cost(g, tree)
+        if all(abs(cost - _tree_cost(g, t)) > 1e-9 * cost for t in pool):
+            pool.append(tree)
+            pool.sort(key=lambda t: _tree_cost(g, t))
+            del pool[_POOL:]
+        if cost < _tree_cost(g, best):
+            best = tree
+            logger.debug("quality: iteration %d, cost %.6g", it, cost)
+    return best, lb
+
+
+def _keep_better(g, a, b):
+    return b if _tree_cost(g, b) < _tree_cost(g, a) else a
+
+
+def _recombine(g, is_term, terms, pool, rng, budget):
+    """Solve the union of the best tree and a few pool trees; return a tree of ``g``."""
+    k = min(len(pool) - 1, 1 + int(rng.integers(1, 4)))
+    picks = [pool[0]] + [pool[i] for i in rng.choice(np.arange(1, len(pool)), size=k, replace=False)]
+    union = np.logical_or.reduce(picks)
+    ids = np.nonzero(union)[0]
+    sub = build_csr(g.n, g.eu[ids], g.ev[ids], g.ew[ids])
+    sub_order = np.lexsort((np.arange(len(ids)), sub.ew)).astype(np.int64)
+    best, best_cost = None, np.inf
+    for r in rng.choice(terms, size=min(len(terms), 6), replace=False):
+        mask, _ = sph(sub.indptr, sub.head, sub.arc_w, is_term, int(r), len(terms))
+        t = mst_prune(sub.n, sub.eu, sub.ev, sub_order, is_term, mask)
+        t = improve(sub, is_term, sub_order, t, budget)
+        c = _tree_cost(sub, t)
+        if c < best_cost:
+            best, best_cost = t, c
+    tree = np.zeros(g.m, dtype=np.bool_)
+    tree[ids[best]] = True
+    return tree
+
+
+_DA_WORK = 30      # dual-ascent steps per node+edge in default mode
+_DA_SLACK = 2.0    # cut-size slack of the dual ascent
+_DA_WORK_QUALITY = 300
+_NOISE = 0.15      # relative weight noise of perturbed restarts (quality mode)
+_POOL = 8          # elite trees kept for recombination
+_SPH_WORK = 1e6    # node+edge visits spent on SPH roots in default mode
+_MAX_ROOTS = 16
+_BIG = 60_000     # above this many nodes+edges only the best tree gets local search
+
+
+def _tree_cost(g: CSRGraph, tree: np.ndarray) -> float:
+    return float(g.ew[tree].sum())
