@@ -190,6 +190,8 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
         "allocation": ({m: {o: round(v, 2) for o, v in alloc.shares[m].items()} for m in allocate.METHODS}
                        if alloc else {}),
         "in_core": dict(alloc.in_core) if alloc else {},
+        "allocation_cross_check": {"segment_shapley": {o: round(v, 2) for o, v in
+                                                       allocate.segment_shapley(problem, joint).items()}},
         "core_violations": ({m: [{"coalition": list(v.coalition), "pays": round(v.pays, 2), "alone": round(v.alone, 2)}
                                  for v in alloc.violations[m][:5]] for m in allocate.METHODS} if alloc else {}),
         "lower_bound": round(bound, 2),
