@@ -155,3 +155,27 @@ def test_coalitions_identical_operators_pay_the_same_and_null_pays_nothing():
     assert once.stand_alone["NULL"] == 0.0
     assert once.joint_cost <= once.separate_cost
     assert once.savings_pct == pytest.approx(100 * once.savings / once.separate_cost)
+
+
+def test_design_settings_and_terminals_by_operator():
+    import pandas as pd
+
+    from connectivity.design import DesignSettings, design_settings, terminals_by_operator
+    from connectivity.errors import ConfigError
+
+    assert design_settings(None) == DesignSettings()
+    s = design_settings({"underground_aerial": True, "rounds": 2, "aerial_buffer_m": 20}, "s.toml")
+    assert s.underground_aerial and s.rounds == 2 and s.aerial_buffer_m == 20.0
+    with pytest.raises(ConfigError, match="s.toml: \\[design\\] unknown key"):
+        design_settings({"round": 2}, "s.toml")
+    with pytest.raises(ConfigError, match="design.shapley"):
+        design_settings({"shapley": "yes"}, "s.toml")
+    # nodes 0-4 in component 0, 5-6 in component 1
+    comp = np.array([0, 0, 0, 0, 0, 1, 1])
+    sites = pd.DataFrame({"site_id": ["a", "b", "c", "d", "e", "f"], "operator": ["TOT", "TOT", "TOT", "CAT", "CAT", "PEA"],
+                          "kind": ["x", "x", "hub", "x", "x", "x"],
+                          "node_id": pd.array([0, 1, 5, 2, 6, 3], dtype="Int64")})
+    terms, dropped = terminals_by_operator(comp, sites, ["TOT", "CAT", "PEA", "MEA"])
+    assert terms["TOT"].tolist() == [0, 1]          # two sites in component 0 beat the hub alone
+    assert terms["CAT"].tolist() == [] and terms["PEA"].tolist() == [] and terms["MEA"].tolist() == []
+    assert sorted(dropped) == ["c", "d", "e", "f"]
