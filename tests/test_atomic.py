@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from connectivity.atomic import atomic_dir, atomic_path, write_text
+from tests.test_determinism import drop_timing
 from tests.conftest import FIXTURES, REPO
 
 TINY = FIXTURES / "tiny.toml"
@@ -83,7 +84,7 @@ def _snapshot(out: Path) -> dict[str, object]:
         if p.suffix in (".geojson", ".json"):
             data = json.loads(text)
             if p.name == "summary.json":
-                data.pop("seconds", None)
+                data = drop_timing(data)
             snap[p.name] = data
         elif p.suffix == ".html":
             assert text.rstrip().endswith("</html>"), f"{p} is cut short"
