@@ -117,6 +117,11 @@ def same_values(a, b):
         return bool(a) == bool(b)
     if isinstance(a, (int, float, np.number)) and isinstance(b, (int, float, np.number)):
         return math.isclose(float(a), float(b), rel_tol=1e-12, abs_tol=1e-9)
+    if isinstance(a, str) != isinstance(b, str):  # CSV is untyped: "4" may read back as 4.0
+        try:
+            return math.isclose(float(a), float(b), rel_tol=1e-12, abs_tol=1e-9)
+        except (TypeError, ValueError):
+            pass
     return str(a) == str(b)
 
 
