@@ -45,7 +45,7 @@ def load_layers(scenario: Scenario) -> load.OsmLayers:
             log.warning("%s not found: downloading the same area from OpenStreetMap", missing)
         layers = load.download_osm(bbox=inp.bbox, place=inp.place, highway_exclude=opts.highway_exclude)
     else:
-        raise InputDataError(f"{inp.osm}: file not found")
+        raise InputDataError(f"{inp.osm}: " + ("is a folder, not a file" if inp.osm and inp.osm.is_dir() else "file not found"))
     if inp.pois is not None:
         layers = replace(layers, pois=load.read_vector(inp.pois))
     if inp.buildings is not None:
