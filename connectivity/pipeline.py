@@ -201,6 +201,7 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
         "aerial_edges_matched": match.n_matched,
         "overhead_km_removed": round(removal.overhead_km_removed, 3),
         "poles_removable": removal.poles_removable,
+        "design_seconds": round(time.perf_counter() - t0, 3),   # timing: the only field that varies run to run
     }
     alloc_frame = allocate.allocation_frame(alloc)
     log.info("joint plan %.0f THB, separate %.0f THB, savings %.1f%% (design stage %.1f s)", total,
