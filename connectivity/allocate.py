@@ -162,7 +162,8 @@ class Allocation:
 
 
 def allocate(operators: Sequence[str], cost: CostTable | Callable[[frozenset], float], *,
-             duct_metres: Mapping[str, float], null: Sequence[str] = (), tol: float = 0.01) -> Allocation:
+             duct_metres: Mapping[str, float], null: Sequence[str] = (), tol: float = 0.01,
+             coalitions: bool = True) -> Allocation:
     """Run every method of :data:`METHODS` and check each against the core.
 
     Parameters
@@ -177,6 +178,9 @@ def allocate(operators: Sequence[str], cost: CostTable | Callable[[frozenset], f
         Operators without sites (null players).
     tol
         THB tolerance of the core check.
+    coalitions
+        The table holds every coalition. Without (only single operators and the grand
+        coalition), the Shapley value and the core check are left out.
     """
     null_set = set(null)
     players = [p for p in operators if p not in null_set]
@@ -188,14 +192,18 @@ def allocate(operators: Sequence[str], cost: CostTable | Callable[[frozenset], f
         "equal": equal_split(players, total),
         "proportional_ducts": proportional(players, total, duct_metres),
         "proportional_standalone": proportional(players, total, standalone),
-        "shapley": shapley(players, c),
     }
-    full = {m: {p: float(shares[m].get(p, 0.0)) for p in operators} for m in METHODS}
-    viol = {m: core_violations({p: full[m][p] for p in players}, c, tol=tol) for m in METHODS}
+    if coalitions:
+        shares["shapley"] = shapley(players, c)
+    methods = [m for m in METHODS if m in shares]
+    full = {m: {p: float(shares[m].get(p, 0.0)) for p in operators} for m in methods}
+    if not coalitions:
+        return Allocation(total=total, shares=full, in_core={}, violations={})
+    viol = {m: core_violations({p: full[m][p] for p in players}, c, tol=tol) for m in methods}
     for m, v in viol.items():
         if v:
             logger.info("allocation %s is not in the core: %d coalition(s) pay more than alone", m, len(v))
-    return Allocation(total=total, shares=full, in_core={m: not viol[m] for m in METHODS}, violations=viol)
+    return Allocation(total=total, shares=full, in_core={m: not viol[m] for m in methods}, violations=viol)
 
 
 def allocation_frame(allocation: Allocation) -> "pd.DataFrame":  # noqa: F821
@@ -203,9 +211,10 @@ def allocation_frame(allocation: Allocation) -> "pd.DataFrame":  # noqa: F821
     import pandas as pd
 
     ops = list(next(iter(allocation.shares.values()))) if allocation.shares else []
-    df = pd.DataFrame({m: [allocation.shares[m][o] for o in ops] for m in METHODS}, index=ops)
+    methods = [m for m in METHODS if m in allocation.shares]
+    df = pd.DataFrame({m: [allocation.shares[m][o] for o in ops] for m in methods}, index=ops)
     df.index.name = "operator"
-    df.loc["total"] = [sum(allocation.shares[m].values()) for m in METHODS]
+    df.loc["total"] = [sum(allocation.shares[m].values()) for m in methods]
     return df.reset_index()
 
 

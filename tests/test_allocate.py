@@ -114,3 +114,12 @@ def test_segment_shapley_is_the_airport_rule_on_a_shared_path():
     shares = segment_shapley(p, plan)
     assert shares == pytest.approx({"A": 50.0, "B": 150.0})
     assert sum(shares.values()) == pytest.approx(plan.cost)
+
+
+def test_allocate_without_every_coalition_skips_shapley_and_core():
+    cost = {frozenset(): 0.0, frozenset(["A"]): 10.0, frozenset(["B"]): 30.0, frozenset(["A", "B"]): 32.0}
+    del cost[frozenset()]
+    res = allocate(["A", "B", "C"], cost, duct_metres={"A": 1, "B": 1}, null=["C"], coalitions=False)
+    assert set(res.shares) == {"equal", "proportional_ducts", "proportional_standalone"}
+    assert res.shares["proportional_standalone"] == pytest.approx({"A": 8.0, "B": 24.0, "C": 0.0})
+    assert res.in_core == {} and res.violations == {}

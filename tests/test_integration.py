@@ -101,3 +101,19 @@ def test_stage_outputs_are_picklable(chiang_mai):
     assert again.summary == chiang_mai.summary
     assert again.ducts.equals(chiang_mai.ducts)
     assert again.network.edges["length_m"].sum() == pytest.approx(chiang_mai.network.edges["length_m"].sum())
+
+
+def test_chiang_mai_overhead_line_goes_underground(chiang_mai, shared_data, tmp_path):
+    """[design] underground_aerial: the roads along the extract's overhead power line are required."""
+    text = (SCENARIOS / "chiang_mai_nimman.toml").read_text()
+    osm = shared_data / "osm" / "chiang_mai" / "chiang_mai_nimman_cmu_2023-02-27.osm"
+    ops = (SCENARIOS / "../operators/default.toml").resolve()
+    text = text.replace('osm = "../../../shared/data/osm/chiang_mai/chiang_mai_nimman_cmu_2023-02-27.osm"', f'osm = "{osm}"')
+    text = text.replace('operators = "../operators/default.toml"', f'operators = "{ops}"')
+    scenario = tmp_path / "aerial.toml"
+    scenario.write_text(text + "\n[design]\nunderground_aerial = true\n")
+    result = run(load_scenario(scenario))
+    s, base = result.summary, chiang_mai.summary
+    assert s["aerial_edges_matched"] == base["aerial_edges_matched"] > 0
+    assert base["overhead_km_removed"] < s["overhead_km_removed"]
+    assert s["total_cost"] >= base["total_cost"] * 0.999   # more trench is required, not less
