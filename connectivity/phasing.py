@@ -1,0 +1,803 @@
+"""Phasing stage: split a full duct plan into budgeted phases that keep dig-once.
+
+The full plan is a set of duct segments (usually a forest: one tree per road
+component). Phasing gives every segment one phase number (or leaves it unbuilt):
+
+* dig-once: a segment is built in exactly one phase, with every duct any operator
+  needs on it, so a later phase never reopens a trench;
+* connectivity: the segments of phases ``1..k`` form, in every component of the plan,
+  subnetworks that each reach a root (an operator's hub; in a component without a hub
+  the site cluster phasing starts from), so every phase hangs off the hubs or an
+  earlier phase;
+* budgets: the cost of phase ``k`` (THB) never exceeds its budget. Unspent budget is
+  not carried over to the next phase.
+
+The rule is greedy and deterministic. While something fits the phase's remaining
+budget it adds the cheapest path from the built network to the unbuilt node whose path
+has the best marginal value per baht (value: sites connected, buildings passed or
+operator-weighted sites); a site counts as connected once its node is joined to the
+built network. Because ratio greedy alone can miss one valuable but expensive branch
+(the knapsack trap), each phase is also tried starting with the most valuable path that
+fits, and the better of the two is kept.
+
+The core works on plain arrays (:class:`PlanForest`); :func:`forest_from_plan` and
+:func:`apply_phasing` adapt the plan's frames.
+"""
+from __future__ import annotations
+
+import heapq
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from connectivity.errors import ConfigError, InputDataError
+
+log = logging.getLogger(__name__)
+
+PRIORITIES = ("sites", "buildings", "operators")
+PHASE_KEYS = {"name", "budget_thb", "end", "priority", "weights"}
+UNBUILT_COLOUR = "#9e9e9e"
+# Colour-blind safe qualitative palette (Okabe & Ito, 2008), phase 1 first.
+PHASE_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+_TOL = 1e-9
+
+
+# --------------------------------------------------------------------------- options
+
+
+@dataclass(frozen=True)
+class PhaseSpec:
+    """One phase of a roll-out.
+
+    Attributes
+    ----------
+    name
+        Label used in summaries and maps.
+    budget_thb
+        Most the phase may cost (THB); ``None`` (last phase only) = whatever is left.
+    end
+        Planned end date as written in the scenario (ISO date string), informative only.
+    priority
+        ``"sites"`` (sites connected per baht, default), ``"buildings"`` (buildings passed
+        per baht) or ``"operators"`` (sites weighted by operator per baht).
+    weights
+        ``(operator, weight)`` pairs for ``priority = "operators"``; operators not named weigh 1.
+    """
+
+    name: str
+    budget_thb: float | None
+    end: str | None = None
+    priority: str = "sites"
+    weights: tuple[tuple[str, float], ...] = ()
+
+
+def parse_phases(value: Any, *, source: str = "<scenario>", operators: Iterable[str] = ()) -> tuple[PhaseSpec, ...]:
+    """Validate a scenario's raw ``[[phases]]`` list (``Scenario.extra["phases"]``).
+
+    Each table takes ``name`` (default ``"Phase k"``), ``budget_thb`` (required but in the
+    last phase, > 0), ``end`` (string), ``priority`` (one of :data:`PRIORITIES`) and
+    ``weights`` (table operator -> positive number, for ``priority = "operators"``).
+
+    Raises
+    ------
+    ConfigError
+        One line naming the key at fault.
+    """
+    known = set(operators)
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{source}: phases must be a non-empty list of [[phases]] tables")
+    specs = []
+    for i, table in enumerate(value):
+        where = f"{source}: phases[{i}]"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: must be a table")
+        unknown = sorted(set(table) - PHASE_KEYS)
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(PHASE_KEYS))}")
+        name = table.get("name", f"Phase {i + 1}")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{where}.name: must be a non-empty string")
+        budget = table.get("budget_thb")
+        if budget is None:
+            if i != len(value) - 1:
+                raise ConfigError(f"{where}.budget_thb: required (only the last phase may omit it to take the rest)")
+        elif isinstance(budget, bool) or not isinstance(budget, (int, float)) or not (0 < budget < math.inf):
+            raise ConfigError(f"{where}.budget_thb: must be a positive number of THB, got {budget!r}")
+        end = table.get("end")
+        if end is not None and not isinstance(end, str):
+            end = str(end)  # TOML dates arrive as datetime.date
+        priority = table.get("priority", "sites")
+        if priority not in PRIORITIES:
+            raise ConfigError(f"{where}.priority: must be one of {', '.join(PRIORITIES)}, got {priority!r}")
+        weights = table.get("weights", {})
+        if not isinstance(weights, dict):
+            raise ConfigError(f"{where}.weights: must be a table of operator = weight")
+        for op, w in weights.items():
+            if known and op not in known:
+                raise ConfigError(f"{where}.weights.{op}: unknown operator; known: {', '.join(sorted(known))}")
+            if isinstance(w, bool) or not isinstance(w, (int, float)) or not (0 <= w < math.inf):
+                raise ConfigError(f"{where}.weights.{op}: must be a non-negative number, got {w!r}")
+        if weights and priority != "operators":
+            raise ConfigError(f"{where}.weights: only used with priority = \"operators\"")
+        specs.append(PhaseSpec(name=name, budget_thb=None if budget is None else float(budget), end=end,
+                               priority=priority, weights=tuple(sorted((k, float(w)) for k, w in weights.items()))))
+    names = [s.name for s in specs]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ConfigError(f"{source}: phases: duplicate name(s) {', '.join(dupes)}")
+    return tuple(specs)
+
+
+# --------------------------------------------------------------------------- input
+
+
+@dataclass(frozen=True)
+class PlanForest:
+    """The full plan as plain arrays (build with :func:`make_forest`).
+
+    Attributes
+    ----------
+    edge_id, u, v
+        Per segment: edge id and end node ids (int64).
+    cost_thb
+        Per segment: the whole trench plus ducts cost (THB, >= 0).
+    operators
+        Per segment: the operators with ducts in it (sorted tuples).
+    buildings
+        Per segment: buildings passed (count; each building counted on one segment only).
+    site_id, site_node, site_operator, site_hub
+        Per connected site: id, node id, operator and whether it is a hub (a root).
+    allocation_thb
+        ``(n_segments, n_operators)``: each segment's cost split over ``allocation_operators``
+        (rows sum to ``cost_thb``).
+    allocation_operators
+        Column names of ``allocation_thb``.
+    """
+
+    edge_id: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    cost_thb: np.ndarray
+    operators: tuple[tuple[str, ...], ...]
+    buildings: np.ndarray
+    site_id: tuple[str, ...]
+    site_node: np.ndarray
+    site_operator: tuple[str, ...]
+    site_hub: np.ndarray
+    allocation_thb: np.ndarray
+    allocation_operators: tuple[str, ...]
+
+    @property
+    def n_segments(self) -> int:
+        return len(self.edge_id)
+
+
+def duct_share_allocation(cost_thb: np.ndarray, operators: Sequence[Sequence[str]], *,
+                          ducts: Mapping[str, Sequence[int]] | None = None) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Split each segment's cost over its operators by duct share (the plan's proportional rule).
+
+    Parameters
+    ----------
+    cost_thb
+        Cost per segment (THB).
+    operators
+        Operators per segment.
+    ducts
+        Ducts per operator per segment (``{"TOT": [...], ...}``); without it every
+        operator on a segment counts one duct (an equal split). A segment without
+        operators is charged to ``"unallocated"``.
+
+    Returns
+    -------
+    (matrix, names)
+        ``matrix[i, j]`` = THB of segment ``i`` charged to operator ``names[j]``.
+    """
+    cost = np.asarray(cost_thb, dtype=float)
+    names = sorted({op for ops in operators for op in ops} | set(ducts or {}))
+    if any(len(ops) == 0 for ops in operators):
+        names.append("unallocated")
+    col = {n: j for j, n in enumerate(names)}
+    out = np.zeros((len(cost), len(names)))
+    for i, ops in enumerate(operators):
+        if not ops:
+            out[i, col["unallocated"]] = cost[i]
+            continue
+        share = np.array([float(ducts[op][i]) if ducts and op in ducts else 1.0 for op in ops])
+        if share.sum() <= 0:
+            share = np.ones(len(ops))
+        for op, s in zip(ops, share / share.sum()):
+            out[i, col[op]] += cost[i] * s
+    return out, tuple(names)
+
+
+def make_forest(*, edge_id: Sequence[int], u: Sequence[int], v: Sequence[int], cost_thb: Sequence[float],
+                operators: Sequence[Sequence[str]] | None = None, buildings: Sequence[int] | None = None,
+                site_node: Sequence[int] = (), site_operator: Sequence[str] | None = None,
+                site_hub: Sequence[bool] | None = None, site_id: Sequence[str] | None = None,
+                ducts: Mapping[str, Sequence[int]] | None = None,
+                allocation_thb: np.ndarray | None = None,
+                allocation_operators: Sequence[str] | None = None) -> PlanForest:
+    """Check and pack the plan's arrays into a :class:`PlanForest`.
+
+    Parameters
+    ----------
+    edge_id, u, v, cost_thb
+        Per segment: edge id, end nodes, cost (THB, finite, >= 0).
+    operators
+        Per segment: operators with ducts in it (default: none).
+    buildings
+        Per segment: buildings passed (default 0).
+    site_node, site_operator, site_hub, site_id
+        Per connected site: node, operator, hub flag, id.
+    ducts
+        Ducts per operator per segment, for the default duct-share allocation.
+    allocation_thb, allocation_operators
+        A ready per-segment allocation (e.g. from ``allocate.py``) to use instead.
+
+    Raises
+    ------
+    InputDataError
+        Arrays of different lengths, negative or non-finite costs, a segment from a node
+        to itself, or a repeated edge id.
+    """
+    edge_id = np.asarray(edge_id, dtype=np.int64)
+    n = len(edge_id)
+    u = np.asarray(u, dtype=np.int64)
+    v = np.asarray(v, dtype=np.int64)
+    cost = np.asarray(cost_thb, dtype=float)
+    for name, arr in (("u", u), ("v", v), ("cost_thb", cost)):
+        if len(arr) != n:
+            raise InputDataError(f"phasing: {name} has {len(arr)} values for {n} segments")
+    if n and (not np.all(np.isfinite(cost)) or cost.min() < 0):
+        bad = int(edge_id[np.flatnonzero(~np.isfinite(cost) | (cost < 0))[0]])
+        raise InputDataError(f"phasing: edge {bad}: cost_thb must be finite and >= 0")
+    if np.any(u == v):
+        raise InputDataError(f"phasing: edge {int(edge_id[np.flatnonzero(u == v)[0]])} is a loop (u == v)")
+    if len(np.unique(edge_id)) != n:
+        raise InputDataError("phasing: repeated edge_id in the plan's segments")
+    ops = tuple(tuple(sorted(o)) for o in operators) if operators is not None else ((),) * n
+    if len(ops) != n:
+        raise InputDataError(f"phasing: operators has {len(ops)} values for {n} segments")
+    bld = np.zeros(n, dtype=np.int64) if buildings is None else np.asarray(buildings, dtype=np.int64)
+    if len(bld) != n or (n and bld.min() < 0):
+        raise InputDataError("phasing: buildings must be one count >= 0 per segment")
+    s_node = np.asarray(site_node, dtype=np.int64)
+    k = len(s_node)
+    s_op = tuple(site_operator) if site_operator is not None else ("",) * k
+    s_hub = np.zeros(k, dtype=bool) if site_hub is None else np.asarray(site_hub, dtype=bool)
+    s_id = tuple(str(s) for s in site_id) if site_id is not None else tuple(f"site-{i}" for i in range(k))
+    if not (len(s_op) == len(s_hub) == len(s_id) == k):
+        raise InputDataError("phasing: site arrays differ in length")
+    if allocation_thb is None:
+        alloc, names = duct_share_allocation(cost, ops, ducts=ducts)
+    else:
+        alloc = np.asarray(allocation_thb, dtype=float)
+        names = tuple(allocation_operators or ())
+        if alloc.shape != (n, len(names)):
+            raise InputDataError(f"phasing: allocation_thb must be {n} x {len(names)}, got {alloc.shape}")
+    return PlanForest(edge_id=edge_id, u=u, v=v, cost_thb=cost, operators=ops, buildings=bld,
+                      site_id=s_id, site_node=s_node, site_operator=s_op, site_hub=s_hub,
+                      allocation_thb=alloc, allocation_operators=tuple(names))
+
+
+# --------------------------------------------------------------------------- output
+
+
+@dataclass(frozen=True)
+class PhaseFigures:
+    """Figures of one phase (THB, counts); ``cumulative_*`` include every earlier phase."""
+
+    number: int
+    name: str
+    budget_thb: float | None
+    end: str | None
+    priority: str
+    cost_thb: float
+    segments: int
+    sites_connected: int
+    buildings_passed: int
+    cumulative_cost_thb: float
+    cumulative_sites_connected: int
+    cumulative_buildings_passed: int
+    allocation_thb: dict[str, float]
+    site_ids: tuple[str, ...]
+
+    @property
+    def sites_per_million_thb(self) -> float | None:
+        """Sites connected per million THB (``None`` for a phase that costs nothing)."""
+        return self.sites_connected / self.cost_thb * 1e6 if self.cost_thb > 0 else None
+
+
+@dataclass(frozen=True)
+class Unbuilt:
+    """What the budgets leave out: segment count, their cost (THB), the sites not connected."""
+
+    segments: int
+    cost_thb: float
+    buildings_passed: int
+    site_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Phasing:
+    """Result of :func:`phase_plan`.
+
+    Attributes
+    ----------
+    phase
+        Per segment (order of the :class:`PlanForest`): phase number 1..K, 0 = unbuilt.
+    site_phase
+        Per site: phase in which it gets connected, 0 = not connected.
+    phases
+        Figures per phase.
+    unbuilt
+        What no phase builds.
+    roots
+        Node ids the phases grow from (hubs, and the chosen start of hub-less components).
+    """
+
+    phase: np.ndarray
+    site_phase: np.ndarray
+    phases: tuple[PhaseFigures, ...]
+    unbuilt: Unbuilt
+    roots: tuple[int, ...] = field(default=())
+
+    def phase_or_none(self) -> list[int | None]:
+        """Per segment: phase number, or ``None`` when unbuilt."""
+        return [int(p) if p > 0 else None for p in self.phase]
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready ``{"phases": [...], "phases_unbuilt": {...}}`` for ``summary.json``."""
+        rows = []
+        for f in self.phases:
+            rows.append({
+                "phase": f.number, "name": f.name, "end": f.end, "priority": f.priority,
+                "budget_thb": None if f.budget_thb is None else round(f.budget_thb, 2),
+                "cost_thb": round(f.cost_thb, 2), "segments": f.segments,
+                "sites_connected": f.sites_connected, "buildings_passed": f.buildings_passed,
+                "sites_per_million_thb": None if f.sites_per_million_thb is None else round(f.sites_per_million_thb, 4),
+                "cumulative": {"cost_thb": round(f.cumulative_cost_thb, 2),
+                               "sites_connected": f.cumulative_sites_connected,
+                               "buildings_passed": f.cumulative_buildings_passed},
+                "allocation_thb": {k: round(v, 2) for k, v in f.allocation_thb.items()},
+            })
+        u = self.unbuilt
+        return {"phases": rows,
+                "phases_unbuilt": {"segments": u.segments, "cost_thb": round(u.cost_thb, 2),
+                                   "buildings_passed": u.buildings_passed, "sites": list(u.site_ids)}}
+
+
+def phase_colours(phase: Sequence[int | None]) -> list[str]:
+    """Hex colour per segment for a map layer coloured by phase (unbuilt: grey).
+
+    Parameters
+    ----------
+    phase
+        Phase number per segment (1..K); 0, ``None`` or NA = unbuilt.
+    """
+    out = []
+    for p in phase:
+        try:
+            k = int(p)
+        except (TypeError, ValueError):
+            k = 0
+        out.append(PHASE_COLOURS[(k - 1) % len(PHASE_COLOURS)] if k > 0 else UNBUILT_COLOUR)
+    return out
+
+
+# --------------------------------------------------------------------------- core
+
+
+class _Graph:
+    """Adjacency of the plan's segments over nodes relabelled 0..N-1."""
+
+    def __init__(self, forest: PlanForest):
+        nodes, inv = np.unique(np.concatenate([forest.u, forest.v, forest.site_node]), return_inverse=True)
+        m = forest.n_segments
+        self.nodes = nodes
+        self.a = inv[:m]
+        self.b = inv[m:2 * m]
+        self.site_local = inv[2 * m:]
+        self.n = len(nodes)
+        self.adj: list[list[tuple[int, int]]] = [[] for _ in range(self.n)]
+        for e in range(m):
+            self.adj[self.a[e]].append((int(self.b[e]), e))
+            self.adj[self.b[e]].append((int(self.a[e]), e))
+        self.cost = forest.cost_thb
+        comp = np.full(self.n, -1, dtype=np.int64)
+        for start in range(self.n):
+            if comp[start] >= 0:
+                continue
+            comp[start] = start
+            stack = [start]
+            while stack:
+                x = stack.pop()
+                for y, _ in self.adj[x]:
+                    if comp[y] < 0:
+                        comp[y] = start
+                        stack.append(y)
+        self.comp = comp
+
+
+@dataclass
+class _State:
+    built_node: np.ndarray      # bool per local node
+    seg_phase: np.ndarray       # int per segment
+    started: set                # components with something built (or a hub)
+
+
+def _values(forest: PlanForest, g: _Graph, spec: PhaseSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Value per node, value per segment and site count per node for a phase's priority."""
+    sites = np.zeros(g.n)
+    np.add.at(sites, g.site_local, 1.0)
+    seg_val = np.zeros(forest.n_segments)
+    if spec.priority == "sites":
+        node_val = sites.copy()
+    elif spec.priority == "buildings":
+        node_val = np.zeros(g.n)
+        seg_val = forest.buildings.astype(float)
+    else:
+        w = dict(spec.weights)
+        node_val = np.zeros(g.n)
+        np.add.at(node_val, g.site_local, np.array([w.get(op, 1.0) for op in forest.site_operator], dtype=float))
+    return node_val, seg_val, sites
+
+
+def _frontier(g: _Graph, state: _State, pending: dict[int, int], node_val, seg_val, sites):
+    """Cheapest path from the built network to every unbuilt node (multi-source Dijkstra).
+
+    Returns ``(order, dist, pred_seg, pred_node, value, nsites)`` for reached unbuilt nodes.
+    ``pending`` maps an unstarted hub-less component to its chosen root, whose own value
+    counts with the first path built there.
+    """
+    n = g.n
+    dist = np.full(n, math.inf)
+    pred_seg = np.full(n, -1, dtype=np.int64)
+    pred_node = np.full(n, -1, dtype=np.int64)
+    val = np.zeros(n)
+    cnt = np.zeros(n)
+    heap: list[tuple[float, int]] = []
+    for x in np.flatnonzero(state.built_node):
+        dist[x] = 0.0
+        heapq.heappush(heap, (0.0, int(x)))
+    for root in pending.values():
+        dist[root] = 0.0
+        val[root] = node_val[root]
+        cnt[root] = sites[root]
+        heapq.heappush(heap, (0.0, int(root)))
+    done = np.zeros(n, dtype=bool)
+    order = []
+    while heap:
+        d, x = heapq.heappop(heap)
+        if done[x]:
+            continue
+        done[x] = True
+        if pred_seg[x] >= 0:
+            p = pred_node[x]
+            val[x] = val[p] + node_val[x] + seg_val[pred_seg[x]]
+            cnt[x] = cnt[p] + sites[x]
+            order.append(x)
+        for y, e in g.adj[x]:
+            if state.seg_phase[e] or done[y] or state.built_node[y]:
+                continue
+            nd = d + g.cost[e]
+            if nd < dist[y] or (nd == dist[y] and x < pred_node[y]):
+                dist[y] = nd
+                pred_seg[y] = e
+                pred_node[y] = x
+                heapq.heappush(heap, (nd, y))
+    return np.array(order, dtype=np.int64), dist, pred_seg, pred_node, val, cnt
+
+
+def _closing_segments(g: _Graph, state: _State) -> np.ndarray:
+    """Unbuilt segments whose two ends are already built (cycle-closing segments)."""
+    return np.flatnonzero((state.seg_phase == 0) & state.built_node[g.a] & state.built_node[g.b])
+
+
+def _build_path(g: _Graph, state: _State, pending: dict[int, int], target: int, pred_seg, pred_node,
+                phase: int) -> float:
+    """Mark the path to ``target`` built in ``phase``; returns its cost (THB)."""
+    cost = 0.0
+    x = target
+    while pred_seg[x] >= 0 and not state.built_node[x]:
+        e = pred_seg[x]
+        state.seg_phase[e] = phase
+        state.built_node[x] = True
+        cost += g.cost[e]
+        x = pred_node[x]
+    state.built_node[x] = True  # the root of a component that starts here
+    c = int(g.comp[target])
+    if c in pending:
+        del pending[c]
+    state.started.add(c)
+    return cost
+
+
+def _fits(cost: float, budget: float) -> bool:
+    return cost <= budget * (1 + _TOL) + 1e-6
+
+
+def _greedy_phase(g: _Graph, state: _State, pending: dict[int, int], budget: float, vals, phase: int,
+                  *, first: str = "ratio") -> float:
+    """Grow the built network within ``budget`` (THB); returns the amount spent.
+
+    ``first = "value"`` makes the first step take the most valuable path that fits.
+    """
+    node_val, seg_val, sites = vals
+    spent = 0.0
+    mode = first
+    while True:
+        left = budget - spent
+        order, dist, pred_seg, pred_node, val, cnt = _frontier(g, state, pending, node_val, seg_val, sites)
+        best = None
+        best_key = None
+        for x in order:
+            c = dist[x]
+            if not _fits(c, left):
+                continue
+            v, s = val[x], cnt[x]
+            if mode == "value":
+                key = (v, s, -c, -x)
+            else:
+                key = (_ratio(v, c), _ratio(s, c), -c, -x)
+            if best_key is None or key > best_key:
+                best, best_key = ("path", int(x)), key
+        for e in _closing_segments(g, state):
+            c = g.cost[e]
+            if not _fits(c, left):
+                continue
+            v = seg_val[e]
+            key = (v, 0.0, -c, -g.n - e) if mode == "value" else (_ratio(v, c), 0.0, -c, -g.n - e)
+            if best_key is None or key > best_key:
+                best, best_key = ("close", int(e)), key
+        if best is None:
+            return spent
+        mode = "ratio"
+        if best[0] == "path":
+            spent += _build_path(g, state, pending, best[1], pred_seg, pred_node, phase)
+        else:
+            state.seg_phase[best[1]] = phase
+            spent += g.cost[best[1]]
+
+
+def _ratio(value: float, cost: float) -> float:
+    if cost <= 0:
+        return math.inf if value > 0 else 0.0
+    return value / cost
+
+
+def _value_of(state_before: _State, state_after: _State, g: _Graph, vals) -> float:
+    node_val, seg_val, _ = vals
+    new_nodes = state_after.built_node & ~state_before.built_node
+    new_segs = (state_after.seg_phase > 0) & (state_before.seg_phase == 0)
+    return float(node_val[new_nodes].sum() + seg_val[new_segs].sum())
+
+
+def _copy(state: _State) -> _State:
+    return _State(state.built_node.copy(), state.seg_phase.copy(), set(state.started))
+
+
+def _best_phase(g: _Graph, state: _State, pending: dict[int, int], budget: float, vals,
+                phase: int) -> tuple[_State, dict[int, int]]:
+    """Ratio greedy and value-first greedy from the same state; the more valuable wins."""
+    results = []
+    for first in ("ratio", "value"):
+        s, p = _copy(state), dict(pending)
+        spent = _greedy_phase(g, s, p, budget, vals, phase, first=first)
+        results.append((_value_of(state, s, g, vals), -spent, first == "ratio", s, p))
+    best = max(results, key=lambda r: r[:3])
+    return best[3], best[4]
+
+
+def _choose_roots(g: _Graph, forest: PlanForest, hub_nodes: set[int], spec: PhaseSpec,
+                  *, candidates: int = 8) -> dict[int, int]:
+    """A root for every component without a hub: the site node from which phase 1 does best.
+
+    Site nodes are ranked by the value reachable within the phase-1 budget along the
+    plan; the best ``candidates`` are tried with the phase-1 greedy.
+    """
+    vals = _values(forest, g, spec)
+    node_val = vals[0]
+    hub_comps = {int(g.comp[x]) for x in hub_nodes}
+    site_nodes = sorted(set(int(x) for x in g.site_local))
+    by_comp: dict[int, list[int]] = {}
+    for x in site_nodes:
+        c = int(g.comp[x])
+        if c not in hub_comps:
+            by_comp.setdefault(c, []).append(x)
+    budget = math.inf if spec.budget_thb is None else spec.budget_thb
+    roots = {}
+    empty = _State(np.zeros(g.n, dtype=bool), np.zeros(forest.n_segments, dtype=np.int64), set())
+    for c, nodes in sorted(by_comp.items()):
+        if len(nodes) == 1:
+            roots[c] = nodes[0]
+            continue
+        ranked = []
+        for x in nodes:
+            order, dist, *_ = _frontier(g, empty, {c: x}, *vals)
+            near = order[dist[order] <= budget]
+            ranked.append((float(node_val[near].sum() + node_val[x]), -x))
+        ranked.sort(reverse=True)
+        best = None
+        for _, neg in ranked[:candidates]:
+            x = -neg
+            s = _copy(empty)
+            before = _copy(empty)
+            _greedy_phase(g, s, {c: x}, budget, vals, 1)
+            key = (_value_of(before, s, g, vals), -x)
+            if best is None or key > best[0]:
+                best = (key, x)
+        roots[c] = best[1]
+    return roots
+
+
+def phase_plan(forest: PlanForest, phases: Sequence[PhaseSpec]) -> Phasing:
+    """Split the plan into budgeted phases keeping dig-once and connectivity.
+
+    Parameters
+    ----------
+    forest
+        The full plan (see :func:`make_forest`).
+    phases
+        Phases in order; budgets in THB.
+
+    Returns
+    -------
+    Phasing
+        Phase per segment and per site, figures per phase, what stays unbuilt. When the
+        budgets cover the plan every segment is built and the phase figures add up to the
+        plan's cost, sites and buildings.
+
+    Raises
+    ------
+    ConfigError
+        No phases, or a budget-less phase that is not the last.
+    """
+    if not phases:
+        raise ConfigError("phases: at least one phase is needed")
+    for i, p in enumerate(phases[:-1]):
+        if p.budget_thb is None:
+            raise ConfigError(f"phases[{i}].budget_thb: required (only the last phase may omit it)")
+    g = _Graph(forest)
+    hub_nodes = {int(x) for x, h in zip(g.site_local, forest.site_hub) if h}
+    touched = np.zeros(g.n, dtype=bool)
+    touched[g.a] = touched[g.b] = True
+    pending = {c: r for c, r in _choose_roots(g, forest, hub_nodes, phases[0]).items() if touched[r]}
+    built = np.zeros(g.n, dtype=bool)
+    built[list(hub_nodes)] = True
+    # sites on nodes no segment touches have nothing to wait for
+    built[~touched] = True
+    state = _State(built, np.zeros(forest.n_segments, dtype=np.int64), {int(g.comp[x]) for x in hub_nodes})
+    roots = sorted(int(g.nodes[x]) for x in hub_nodes | set(pending.values()))
+    node_phase = np.where(built, 1, 0).astype(np.int64)
+    for k, spec in enumerate(phases, start=1):
+        budget = math.inf if spec.budget_thb is None else spec.budget_thb
+        vals = _values(forest, g, spec)
+        before = state.built_node.copy()
+        state, pending = _best_phase(g, state, pending, budget, vals, k)
+        node_phase[state.built_node & ~before] = k
+        log.info("phase %d (%s): %.0f THB of %s", k, spec.name,
+                 forest.cost_thb[state.seg_phase == k].sum(), "unlimited" if spec.budget_thb is None else f"{budget:.0f}")
+    site_phase = node_phase[g.site_local] if len(g.site_local) else np.zeros(0, dtype=np.int64)
+    return _figures(forest, phases, state.seg_phase, site_phase, roots)
+
+
+def _figures(forest: PlanForest, phases: Sequence[PhaseSpec], seg_phase: np.ndarray,
+             site_phase: np.ndarray, roots: list[int]) -> Phasing:
+    rows = []
+    cum_cost, cum_sites, cum_bld = 0.0, 0, 0
+    for k, spec in enumerate(phases, start=1):
+        in_k = seg_phase == k
+        cost = float(forest.cost_thb[in_k].sum())
+        sites = int((site_phase == k).sum())
+        bld = int(forest.buildings[in_k].sum())
+        cum_cost, cum_sites, cum_bld = cum_cost + cost, cum_sites + sites, cum_bld + bld
+        alloc = forest.allocation_thb[in_k].sum(axis=0) if forest.allocation_thb.size else np.zeros(0)
+        rows.append(PhaseFigures(
+            number=k, name=spec.name, budget_thb=spec.budget_thb, end=spec.end, priority=spec.priority,
+            cost_thb=cost, segments=int(in_k.sum()), sites_connected=sites, buildings_passed=bld,
+            cumulative_cost_thb=cum_cost, cumulative_sites_connected=cum_sites, cumulative_buildings_passed=cum_bld,
+            allocation_thb={op: float(a) for op, a in zip(forest.allocation_operators, alloc)},
+            site_ids=tuple(s for s, p in zip(forest.site_id, site_phase) if p == k)))
+    out = seg_phase == 0
+    unbuilt = Unbuilt(segments=int(out.sum()), cost_thb=float(forest.cost_thb[out].sum()),
+                      buildings_passed=int(forest.buildings[out].sum()),
+                      site_ids=tuple(s for s, p in zip(forest.site_id, site_phase) if p == 0))
+    if unbuilt.segments:
+        log.warning("budgets leave %d segments (%.0f THB) and %d sites unbuilt",
+                    unbuilt.segments, unbuilt.cost_thb, len(unbuilt.site_ids))
+    return Phasing(phase=seg_phase.copy(), site_phase=np.asarray(site_phase, dtype=np.int64), phases=tuple(rows),
+                   unbuilt=unbuilt, roots=tuple(roots))
+
+
+def phase_value(forest: PlanForest, phasing: Phasing, spec: PhaseSpec, *, phase: int = 1) -> float:
+    """Value that ``phase`` delivers under ``spec``'s priority (sites, buildings or weighted sites)."""
+    if spec.priority == "sites":
+        per_site = np.ones(len(forest.site_id))
+    elif spec.priority == "operators":
+        w = dict(spec.weights)
+        per_site = np.array([w.get(op, 1.0) for op in forest.site_operator], dtype=float)
+    else:
+        per_site = np.zeros(len(forest.site_id))
+    seg_val = forest.buildings.astype(float) if spec.priority == "buildings" else np.zeros(forest.n_segments)
+    return float(per_site[phasing.site_phase == phase].sum() + seg_val[phasing.phase == phase].sum())
+
+
+def optimal_first_phase(forest: PlanForest, spec: PhaseSpec, *,
+                        time_limit_s: float | None = None) -> tuple[float, np.ndarray]:
+    """Exact best first phase under ``spec``'s budget, by a MILP (HiGHS via ``scipy.optimize.milp``).
+
+    Maximise the value built (sites, buildings or weighted sites, as the priority says)
+    subject to cost <= budget (THB) and every built part of a component forming one
+    subtree that holds the component's hub (a hub-less component may start anywhere,
+    but a lone node without a built segment counts for nothing). Meant for checking the
+    greedy on small instances.
+
+    Returns
+    -------
+    (value, built)
+        Optimal value and a boolean mask of the segments built.
+
+    Raises
+    ------
+    InputDataError
+        A component of the plan holds a cycle or more than one hub.
+    ConfigError
+        ``spec`` has no budget.
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import lil_matrix
+
+    if spec.budget_thb is None:
+        raise ConfigError("optimal_first_phase: the phase needs a budget_thb")
+    g = _Graph(forest)
+    m, n = forest.n_segments, g.n
+    comps = sorted(set(int(c) for c in g.comp))
+    seg_comp = g.comp[g.a]
+    for c in comps:
+        if (seg_comp == c).sum() != (g.comp == c).sum() - 1:
+            raise InputDataError(f"optimal_first_phase: the plan component at node {int(g.nodes[c])} is not a tree")
+    node_val, seg_val, _ = _values(forest, g, spec)
+    hubs = np.zeros(n, dtype=bool)
+    hubs[g.site_local[forest.site_hub]] = True
+    for c in comps:
+        if hubs[g.comp == c].sum() > 1:
+            raise InputDataError(f"optimal_first_phase: the plan component at node {int(g.nodes[c])} has several hubs")
+    touched = np.zeros(n, dtype=bool)
+    touched[g.a] = touched[g.b] = True
+    # variables: x (segments) then y (nodes)
+    rows = 2 * m + n + len(comps) + 1
+    A = lil_matrix((rows, m + n))
+    lo, hi = np.full(rows, -np.inf), np.zeros(rows)
+    r = 0
+    for e in range(m):
+        for end in (g.a[e], g.b[e]):
+            A[r, e], A[r, m + end] = 1, -1          # x_e <= y_end
+            r += 1
+    for x in range(n):
+        if touched[x] and not hubs[x]:
+            A[r, m + x] = 1                       # y_x <= sum of its segments
+            for _, e in g.adj[x]:
+                A[r, e] = -1
+        r += 1
+    for c in comps:
+        A[r, m + np.flatnonzero(g.comp == c)] = 1   # nodes - segments <= 1: one subtree
+        A[r, np.flatnonzero(seg_comp == c)] = -1
+        hi[r] = 1
+        r += 1
+    A[r, :m] = forest.cost_thb
+    hi[r] = spec.budget_thb
+    lb = np.zeros(m + n)
+    ub = np.ones(m + n)
+    lb[m + np.flatnonzero(hubs | ~touched)] = 1       # hubs and untouched site nodes exist already
+    objective = -np.concatenate([seg_val, node_val])
+    options = {"time_limit": time_limit_s} if time_limit_s else {}
+    res = milp(objective, constraints=LinearConstraint(A.tocsr(), lo, hi), integrality=np.ones(m + n),
+               bounds=Bounds(lb, ub), options=options)
+    if res.x is None:
+        raise InputDataError(f"optimal_first_phase: HiGHS found no solution ({res.message})")
+    x = np.round(res.x).astype(bool)
+    return float(-res.fun), x[:m]
