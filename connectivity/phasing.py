@@ -610,6 +610,8 @@ def _choose_roots(g: _Graph, forest: PlanForest, hub_nodes: set[int], spec: Phas
             by_comp.setdefault(c, []).append(x)
     budget = math.inf if spec.budget_thb is None else spec.budget_thb
     roots = {}
+    for c in sorted(set(int(x) for x in g.comp[g.a]) - hub_comps - set(by_comp)):
+        roots[c] = int(np.flatnonzero(g.comp == c)[0])  # no site at all: start at its first node
     empty = _State(np.zeros(g.n, dtype=bool), np.zeros(forest.n_segments, dtype=np.int64), set())
     for c, nodes in sorted(by_comp.items()):
         if len(nodes) == 1:
