@@ -803,3 +803,137 @@ def optimal_first_phase(forest: PlanForest, spec: PhaseSpec, *,
         raise InputDataError(f"optimal_first_phase: HiGHS found no solution ({res.message})")
     x = np.round(res.x).astype(bool)
     return float(-res.fun), x[:m]
+
+
+# --------------------------------------------------------------------------- plan frames
+
+
+def phase_legend(phases: Sequence[PhaseSpec | PhaseFigures]) -> list[tuple[str, str]]:
+    """``(label, colour)`` per phase, then ``("Unbuilt", grey)``, for a map legend."""
+    rows = [(f"{i}. {p.name}", PHASE_COLOURS[(i - 1) % len(PHASE_COLOURS)]) for i, p in enumerate(phases, start=1)]
+    return rows + [("Unbuilt", UNBUILT_COLOUR)]
+
+
+def buildings_per_segment(ducts, buildings, *, pass_distance_m: float = 20.0) -> np.ndarray:
+    """Buildings passed per duct segment, each building counted once, on its nearest segment.
+
+    A building is passed when its footprint lies within ``pass_distance_m`` metres of a
+    segment (the coverage stage's rule), so the counts add up to the buildings passed by
+    the whole plan.
+
+    Parameters
+    ----------
+    ducts, buildings
+        GeoDataFrames in the same projected CRS (metres).
+
+    Raises
+    ------
+    CRSError
+        A layer is not in a projected CRS, or the two CRS differ.
+    """
+    import shapely
+
+    from connectivity.errors import CRSError
+
+    counts = np.zeros(len(ducts), dtype=np.int64)
+    if len(ducts) == 0 or buildings is None or len(buildings) == 0:
+        return counts
+    for what, frame in (("ducts", ducts), ("buildings", buildings)):
+        if frame.crs is None or frame.crs.is_geographic:
+            raise CRSError(f"buildings_per_segment: {what} must be in a projected CRS in metres, got {frame.crs}")
+    if ducts.crs != buildings.crs:
+        raise CRSError(f"buildings_per_segment: ducts ({ducts.crs}) and buildings ({buildings.crs}) differ in CRS")
+    tree = shapely.STRtree(np.asarray(ducts.geometry.values))
+    _, seg = tree.query_nearest(np.asarray(buildings.geometry.values), max_distance=pass_distance_m, all_matches=False)
+    np.add.at(counts, seg, 1)
+    return counts
+
+
+def forest_from_plan(ducts, edges, sites, *, buildings: Sequence[int] | None = None,
+                     cost_per_m_thb: float | None = None,
+                     allocation_thb: np.ndarray | None = None,
+                     allocation_operators: Sequence[str] | None = None) -> PlanForest:
+    """The :class:`PlanForest` of a plan's frames (segment order = ``ducts`` row order).
+
+    Parameters
+    ----------
+    ducts
+        Duct segments: ``edge_id``, ``operators`` (comma-separated), ``cost_thb`` (THB; or
+        ``length_m`` with ``cost_per_m_thb``), optional ``u``/``v`` and ``ducts_<OP>``.
+    edges
+        The network's edges (index ``edge_id``, columns ``u``, ``v``) for segments without ``u``/``v``.
+    sites
+        Sites with ``site_id``, ``operator``, ``kind`` (``hub`` = root), ``node_id``, ``connected``;
+        only connected sites count.
+    buildings
+        Buildings passed per segment (see :func:`buildings_per_segment`).
+    cost_per_m_thb
+        Flat cost per metre (THB/m) used when ``ducts`` has no ``cost_thb``.
+    allocation_thb, allocation_operators
+        A ready per-segment cost allocation; default: by duct share (``ducts_<OP>``),
+        else an equal split among a segment's operators.
+
+    Raises
+    ------
+    InputDataError
+        A needed column is missing.
+    """
+    if "edge_id" not in ducts.columns or "operators" not in ducts.columns:
+        raise InputDataError("phasing: ducts need `edge_id` and `operators` columns")
+    edge_id = ducts["edge_id"].to_numpy(np.int64)
+    if {"u", "v"} <= set(ducts.columns):
+        u, v = ducts["u"].to_numpy(np.int64), ducts["v"].to_numpy(np.int64)
+    else:
+        missing = sorted(set(edge_id.tolist()) - set(edges.index.tolist()))
+        if missing:
+            raise InputDataError(f"phasing: duct edge_id {missing[0]} is not in the network")
+        uv = edges.loc[edge_id, ["u", "v"]]
+        u, v = uv["u"].to_numpy(np.int64), uv["v"].to_numpy(np.int64)
+    if "cost_thb" in ducts.columns:
+        cost = ducts["cost_thb"].to_numpy(float)
+    elif cost_per_m_thb is not None and "length_m" in ducts.columns:
+        cost = ducts["length_m"].to_numpy(float) * float(cost_per_m_thb)
+    else:
+        raise InputDataError("phasing: ducts need `cost_thb` (or `length_m` and a cost per metre)")
+    ops = [tuple(o for o in str(s).split(",") if o) if isinstance(s, str) else () for s in ducts["operators"]]
+    duct_cols = {c[len("ducts_"):]: ducts[c].fillna(0).to_numpy(np.int64)
+                 for c in ducts.columns if c.startswith("ducts_")}
+    on = sites[sites["connected"].astype(bool) & sites["node_id"].notna()] if len(sites) else sites
+    return make_forest(
+        edge_id=edge_id, u=u, v=v, cost_thb=cost, operators=ops, buildings=buildings,
+        site_node=on["node_id"].to_numpy(np.int64) if len(on) else [],
+        site_operator=on["operator"].astype(str).tolist() if len(on) else [],
+        site_hub=(on["kind"] == "hub").to_numpy(bool) if len(on) else [],
+        site_id=on["site_id"].astype(str).tolist() if len(on) else [],
+        ducts=duct_cols or None, allocation_thb=allocation_thb, allocation_operators=allocation_operators)
+
+
+def phase_columns(ducts, sites, forest: PlanForest, result: Phasing):
+    """``ducts`` and ``sites`` with a nullable integer ``phase`` column (NA = unbuilt / not connected).
+
+    ``ducts`` rows must be in the order the forest was made from; returns new frames.
+    """
+    import pandas as pd
+
+    if len(ducts) != forest.n_segments:
+        raise InputDataError(f"phasing: {len(ducts)} duct rows for {forest.n_segments} phased segments")
+    seg = ducts.assign(phase=pd.array([p if p > 0 else pd.NA for p in result.phase.tolist()], dtype="Int64"))
+    by_id = {s: int(p) for s, p in zip(forest.site_id, result.site_phase) if p > 0}
+    site_phase = pd.array([by_id.get(str(s), pd.NA) for s in sites["site_id"]], dtype="Int64") if len(sites) \
+        else pd.array([], dtype="Int64")
+    return seg, sites.assign(phase=site_phase)
+
+
+def boq_with_phase(boq, ducts_with_phase, *, key: str = "edge_id"):
+    """A bill of quantities with a ``phase`` column.
+
+    Rows that name a segment (column ``key``, e.g. ``edge_id`` or ``segment_id``) take
+    that segment's phase. When the BoQ has no such column (rows aggregated over the plan),
+    returns ``None``: use :func:`phase_boq` for per-phase rows instead.
+    """
+    if key not in boq.columns:
+        return None
+    lookup = dict(zip(ducts_with_phase[key], ducts_with_phase["phase"]))
+    import pandas as pd
+
+    return boq.assign(phase=pd.array([lookup.get(k, pd.NA) for k in boq[key]], dtype="Int64"))

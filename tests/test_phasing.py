@@ -326,3 +326,43 @@ def test_component_without_sites_is_still_built_when_budget_allows():
     f = _forest([(0, 1), (5, 6)], [1.0, 2.0], [0, 1], hubs={0})
     r = ph.phase_plan(f, [ph.PhaseSpec("all", None)])
     assert r.phase.tolist() == [1, 1] and r.phases[0].cost_thb == 3.0
+
+
+# --------------------------------------------------------------------------- plan frames
+
+
+def test_buildings_per_segment_counts_each_building_once_on_its_nearest_segment():
+    import geopandas as gpd
+    from shapely.geometry import LineString, Point
+
+    from connectivity.errors import CRSError
+
+    ducts = gpd.GeoDataFrame(geometry=[LineString([(0, 0), (100, 0)]), LineString([(0, 30), (100, 30)])],
+                             crs="EPSG:32647")
+    bld = gpd.GeoDataFrame(geometry=[Point(50, 5).buffer(2), Point(50, 12).buffer(2), Point(50, 26),
+                                     Point(50, 80), Point(500, 0)], crs="EPSG:32647")
+    assert ph.buildings_per_segment(ducts, bld).tolist() == [2, 1]
+    assert ph.buildings_per_segment(ducts, bld, pass_distance_m=60).tolist() == [2, 2]
+    with pytest.raises(CRSError):
+        ph.buildings_per_segment(ducts, bld.to_crs("EPSG:4326"))
+
+
+def test_plan_frames_round_trip(fixtures):
+    from connectivity.config import load_scenario
+    from connectivity.pipeline import run
+
+    plan = run(load_scenario(fixtures / "tiny.toml"))
+    f = ph.forest_from_plan(plan.ducts, plan.network.edges, plan.sites, cost_per_m_thb=1000.0)
+    assert f.n_segments == len(plan.ducts)
+    assert f.cost_thb.sum() == pytest.approx(plan.ducts["length_m"].sum() * 1000.0)
+    assert len(f.site_id) == int(plan.sites["connected"].sum())
+    r = ph.phase_plan(f, [ph.PhaseSpec("half", float(f.cost_thb.sum()) / 2), ph.PhaseSpec("rest", None)])
+    ducts, sites = ph.phase_columns(plan.ducts, plan.sites, f, r)
+    assert ducts["phase"].notna().all() and set(ducts["phase"]) <= {1, 2}
+    assert "phase" not in plan.ducts.columns  # no mutation
+    assert sites.loc[sites["connected"], "phase"].notna().all()
+    boq = ducts[["edge_id"]].assign(item="trench")
+    assert ph.boq_with_phase(boq, ducts)["phase"].tolist() == ducts["phase"].tolist()
+    assert ph.boq_with_phase(boq.drop(columns="edge_id"), ducts) is None
+    with pytest.raises(InputDataError, match="cost_thb"):
+        ph.forest_from_plan(plan.ducts, plan.network.edges, plan.sites)
