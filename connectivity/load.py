@@ -407,6 +407,34 @@ def _read_csv_points(path: Path, *, crs: str | None) -> gpd.GeoDataFrame:
     return gdf
 
 
+def read_assets(path: str | Path, *, geometry: str, crs: str | None = None) -> gpd.GeoDataFrame:
+    """Poles (``geometry="Point"``) or overhead lines (``"LineString"``) from a partner file.
+
+    The file needs an ``owner`` column (``operator`` is accepted as its alias); ``kind`` is
+    kept when present. CSV files give poles by lon/lat or x/y plus a CRS.
+
+    Raises
+    ------
+    InputDataError
+        On a missing owner column or a geometry of the wrong type (the row is named).
+    """
+    path = Path(path)
+    gdf = read_vector(path, crs=crs)
+    if "owner" not in gdf and "operator" in gdf:
+        gdf = gdf.rename(columns={"operator": "owner"})
+    if "owner" not in gdf:
+        raise InputDataError(f"{path}: missing column `owner` (who owns each pole or line)")
+    gdf = gdf.explode(index_parts=False, ignore_index=True) if geometry == "LineString" else gdf
+    wrong = (gdf.geom_type != geometry).to_numpy()
+    if wrong.any():
+        row = int(np.flatnonzero(wrong)[0])
+        raise InputDataError(f"{path}: row {row + 1}: expected {geometry} geometry, found {gdf.geom_type.iloc[row]}")
+    kind = gdf["kind"].astype(str) if "kind" in gdf else pd.Series(["pole" if geometry == "Point" else "line"] * len(gdf))
+    ids = gdf["id"].astype(str) if "id" in gdf else pd.Series([f"{path.stem}/{i + 1}" for i in range(len(gdf))])
+    return gpd.GeoDataFrame({"osm_id": ids.to_numpy(), "kind": kind.to_numpy(), "owner": gdf["owner"].fillna("").astype(str).to_numpy()},
+                            geometry=gdf.geometry.values, crs=gdf.crs)
+
+
 def read_road_lines(path: str | Path) -> gpd.GeoDataFrame:
     """Road centre lines from a vector file, exploded to LineStrings, with :data:`ROAD_COLUMNS`.
 

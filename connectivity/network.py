@@ -111,12 +111,31 @@ def node_lines(lines: gpd.GeoDataFrame, *, tolerance_m: float = 1.0) -> gpd.GeoD
     pieces = pieces[shapely.length(pieces) > 0]
     # Attributes: the source line closest to each piece's midpoint.
     mids = shapely.line_interpolate_point(pieces, 0.5, normalized=True)
-    tree = shapely.STRtree(geoms)
-    src = tree.query_nearest(mids, return_distance=False, all_matches=False)[1]
+    src = _nearest_source(mids, geoms, tolerance_m)
     attrs = lines.drop(columns="geometry").iloc[src].reset_index(drop=True)
     out = gpd.GeoDataFrame(attrs, geometry=list(pieces), crs=lines.crs)
     log.info("noded %d road lines into %d pieces", len(lines), len(out))
     return out
+
+
+def _nearest_source(points: np.ndarray, geoms: np.ndarray, tolerance_m: float) -> np.ndarray:
+    """Index of the geometry nearest to each point (lowest index on ties).
+
+    Points lie on their source line, so a ``dwithin`` query (cheap even for long lines)
+    settles almost all of them; only the rest go through the slower nearest search.
+    """
+    tree = shapely.STRtree(geoms)
+    pairs = tree.query(points, predicate="dwithin", distance=max(tolerance_m, 0.01))
+    src = np.full(len(points), -1, dtype=np.int64)
+    if pairs.shape[1]:
+        d = shapely.distance(points[pairs[0]], geoms[pairs[1]])
+        order = np.lexsort((pairs[1], d, pairs[0]))
+        first = order[np.r_[True, np.diff(pairs[0][order]) != 0]]
+        src[pairs[0][first]] = pairs[1][first]
+    rest = np.flatnonzero(src < 0)
+    if len(rest):
+        src[rest] = tree.query_nearest(points[rest], return_distance=False, all_matches=False)[1]
+    return src
 
 
 def _snap_ends(geoms: np.ndarray, tolerance_m: float) -> np.ndarray:
@@ -311,21 +330,28 @@ def attach_sites(net: Network, sites: gpd.GeoDataFrame, *, max_distance_m: float
     replaced: set[int] = set()
     new_edges: list[dict] = []
     next_node = len(net.nodes)
-    for eid, group in pd.Series(np.arange(len(sites))).groupby(edge_of_site):
-        if eid < 0:
-            continue
-        e = net.edges.loc[int(eid)]
-        line = e.geometry
-        along = shapely.line_locate_point(line, pts[group.to_numpy()])
+    touched = np.unique(edge_of_site[edge_of_site >= 0])
+    records = net.edges.loc[touched].drop(columns="geometry").to_dict("index")
+    lines_of = dict(zip(touched.tolist(), net.edges.geometry.loc[touched]))
+    site_ids = sites["site_id"].tolist()
+    order = np.lexsort((np.arange(len(sites)), edge_of_site))
+    order = order[edge_of_site[order] >= 0]
+    bounds_idx = np.flatnonzero(np.r_[True, np.diff(edge_of_site[order]) != 0, True])
+    for start, stop in zip(bounds_idx[:-1], bounds_idx[1:]):
+        group = order[start:stop]
+        eid = int(edge_of_site[group[0]])
+        rec, line = records[eid], lines_of[eid]
+        along = shapely.line_locate_point(line, pts[group])
+        feet = shapely.line_interpolate_point(line, along)
         stops: dict[float, int] = {}
-        for s_i, d in sorted(zip(group.to_numpy(), along), key=lambda t: (t[1], t[0])):
-            foot = line.interpolate(d)
+        for k in np.lexsort((group, along)):
+            s_i, d, foot = int(group[k]), float(along[k]), feet[k]
             if d <= 0.01:
-                at = int(e.u)
+                at = int(rec["u"])
             elif d >= line.length - 0.01:
-                at = int(e.v)
+                at = int(rec["v"])
             else:
-                key = round(float(d), 2)
+                key = round(d, 2)
                 if key not in stops:
                     stops[key] = next_node
                     new_nodes.append(("split", foot))
@@ -337,17 +363,16 @@ def attach_sites(net: Network, sites: gpd.GeoDataFrame, *, max_distance_m: float
             node_ids[s_i] = site_node
             new_edges.append({"u": at, "v": site_node,  # at < site_node: the site node is the newest
                               "geometry": shapely.LineString([foot, pts[s_i]]),
-                              "kind": "lead_in", "site_id": sites.at[s_i, "site_id"], "highway": "lead_in"})
+                              "kind": "lead_in", "site_id": site_ids[s_i], "highway": "lead_in"})
         if stops:
-            replaced.add(int(eid))
+            replaced.add(eid)
             cuts = sorted(stops.items())
-            chain = [int(e.u)] + [n for _, n in cuts] + [int(e.v)]
-            bounds = [0.0] + [d for d, _ in cuts] + [line.length]
-            for a, b, d0, d1 in zip(chain[:-1], chain[1:], bounds[:-1], bounds[1:]):
+            chain = [int(rec["u"])] + [n for _, n in cuts] + [int(rec["v"])]
+            cut_at = [0.0] + [d for d, _ in cuts] + [line.length]
+            for a, b, d0, d1 in zip(chain[:-1], chain[1:], cut_at[:-1], cut_at[1:]):
                 piece = shapely.ops.substring(line, d0, d1)
-                rec = e.drop(labels=["geometry"]).to_dict()
-                rec.update(u=min(a, b), v=max(a, b), geometry=piece if a < b else shapely.reverse(piece))
-                new_edges.append(rec)
+                new_edges.append({**rec, "u": min(a, b), "v": max(a, b),
+                                  "geometry": piece if a < b else shapely.reverse(piece)})
     sites = sites.assign(node_id=node_ids, lead_in_m=lead, status=status)
     if (status == "too_far").any():
         far = sites.loc[status == "too_far", "site_id"].tolist()

@@ -50,9 +50,9 @@ def load_layers(scenario: Scenario) -> load.OsmLayers:
     if inp.buildings is not None:
         layers = replace(layers, buildings=load.read_vector(inp.buildings))
     if inp.poles is not None:
-        layers = replace(layers, poles=load.read_vector(inp.poles, crs=inp.crs))
+        layers = replace(layers, poles=load.read_assets(inp.poles, geometry="Point", crs=inp.crs))
     if inp.lines is not None:
-        layers = replace(layers, lines=load.read_vector(inp.lines, crs=inp.crs))
+        layers = replace(layers, lines=load.read_assets(inp.lines, geometry="LineString", crs=inp.crs))
     return layers
 
 

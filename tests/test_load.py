@@ -92,3 +92,25 @@ def test_read_road_lines_rejects_points(tmp_path):
     gpd.GeoDataFrame({"a": [1]}, geometry=[shapely.Point(98.9, 18.8)], crs=4326).to_file(f)
     with pytest.raises(InputDataError, match="LineString"):
         read_road_lines(f)
+
+
+def test_partner_poles_csv_with_owner(tmp_path):
+    from connectivity.load import read_assets
+
+    f = tmp_path / "poles.csv"
+    f.write_text("id,owner,x,y\nP1,PEA,500000,2077000\nP2,TOT,500040,2077000\n")
+    poles = read_assets(f, geometry="Point", crs="EPSG:32647")
+    assert poles["owner"].tolist() == ["PEA", "TOT"] and poles["osm_id"].tolist() == ["P1", "P2"]
+    f.write_text("id,x,y\nP1,500000,2077000\n")
+    with pytest.raises(InputDataError, match="owner"):
+        read_assets(f, geometry="Point", crs="EPSG:32647")
+
+
+def test_partner_lines_need_line_geometry(tmp_path):
+    from connectivity.load import read_assets
+
+    f = tmp_path / "lines.geojson"
+    gpd.GeoDataFrame({"owner": ["PEA", "PEA"]}, geometry=[shapely.LineString([(98.9, 18.8), (98.91, 18.8)]),
+                                                         shapely.Point(98.9, 18.8)], crs=4326).to_file(f)
+    with pytest.raises(InputDataError, match="row 2: expected LineString"):
+        read_assets(f, geometry="LineString")

@@ -1,0 +1,771 @@
+"""Interactive maps of a duct plan that work offline (single self-contained HTML).
+
+Two maps are built with folium:
+
+- :func:`cost_map`: duct segments coloured by cost per metre (THB/m), one layer per
+  operator holding the segments that carry its ducts, manholes, sites connected and
+  not connected.
+- :func:`coverage_map`: H3 hexagons coloured by the share of buildings passed,
+  buildings passed / not passed, the duct network and the sites.
+
+Offline by construction: Leaflet (JS, CSS and its images as data URIs) and jQuery
+are read from the ``xstatic-leaflet`` / ``xstatic-jquery`` packages and inlined;
+no CDN link is emitted. Features are not folium objects: each layer's data is
+embedded once as compact columnar JSON (coordinates rounded to 6 decimals and
+delta-encoded as integers, strings as lookup tables) and turned into Leaflet
+vector layers in the page, drawn on one canvas. Each layer is a folium
+:class:`~folium.map.Layer` so :class:`folium.LayerControl` lists it.
+
+The page exposes ``window.__connectivity`` (``map``, ``layers`` by key, ``data``)
+and sets ``window.__mapReady = true`` after the layers are drawn, for tests and
+benchmarks.
+
+folium is imported only inside the functions so importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import html
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from connectivity.errors import CRSError, InputDataError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import folium
+    import geopandas as gpd
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["cost_map", "coverage_map", "save_map", "OSM_ATTRIBUTION"]
+
+OSM_ATTRIBUTION = (
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+)
+DEFAULT_OPERATOR_COLOURS = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b",
+    "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#d62728",
+)
+COST_COLOURS = ("#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027")
+COVERAGE_COLOURS = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")
+MANHOLE_COLOURS = {"telecom": "#1f78b4", "power": "#e31a1c"}
+_N_BINS = 32
+_SCALE = 1_000_000  # coordinates are stored as integers of 1e-6 degree
+
+
+# --------------------------------------------------------------------------- assets
+
+_RUNTIME_JS = r"""
+(function () {
+  var C = window.__connectivity = window.__connectivity || {layers: {}, data: {}, map: null};
+  var ESC = {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'};
+  C.esc = function (s) { return String(s).replace(/[&<>"']/g, function (ch) { return ESC[ch]; }); };
+  C.decode = function (d) {
+    var c = d.c, x = d.o[0], y = d.o[1], k = 0, n = d.n, g = new Array(n), i, j, r;
+    function pt() { x += c[k]; y += c[k + 1]; k += 2; return [y / 1e6, x / 1e6]; }
+    function seq(m) { var a = new Array(m); for (var q = 0; q < m; q++) a[q] = pt(); return a; }
+    if (d.kind === 'point') {
+      for (i = 0; i < n; i++) g[i] = pt();
+    } else if (d.kind === 'line') {
+      var p = 0;
+      for (i = 0; i < n; i++) {
+        var np = d.pc ? d.pc[i] : 1, parts = [];
+        for (j = 0; j < np; j++) parts.push(seq(d.cc[p++]));
+        g[i] = np === 1 ? parts[0] : parts;
+      }
+    } else {
+      var pi = 0, ri = 0;
+      for (i = 0; i < n; i++) {
+        var npoly = d.pc ? d.pc[i] : 1, polys = [];
+        for (j = 0; j < npoly; j++) {
+          var nr = d.rc ? d.rc[pi] : 1, rings = [];
+          pi++;
+          for (r = 0; r < nr; r++) rings.push(seq(d.cc[ri++]));
+          polys.push(rings);
+        }
+        g[i] = npoly === 1 ? polys[0] : polys;
+      }
+    }
+    d.g = g;
+    return d;
+  };
+  C.value = function (d, col, i) {
+    var c = d.cols[col];
+    if (!c) return null;
+    var v = c.v[i];
+    if (v === null || v === undefined) return null;
+    return c.t ? c.t[v] : v;
+  };
+  C.match = function (d, f, i) {
+    var v = C.value(d, f.col, i);
+    if ('eq' in f) return v === f.eq;
+    if ('has' in f) return v !== null && (',' + v + ',').indexOf(',' + f.has + ',') >= 0;
+    if ('none' in f) {
+      if (v === null || v === '') return true;
+      var parts = String(v).split(',');
+      for (var j = 0; j < parts.length; j++) if (f.none.indexOf(parts[j]) >= 0) return false;
+      return true;
+    }
+    return true;
+  };
+  C.fmt = function (v, dec) {
+    if (v === true) return 'yes';
+    if (v === false) return 'no';
+    if (typeof v === 'number' && dec !== 'id') {
+      if (dec === null || dec === undefined) return v.toLocaleString('en-US', {maximumFractionDigits: 2});
+      return v.toLocaleString('en-US', {minimumFractionDigits: dec, maximumFractionDigits: dec});
+    }
+    return String(v);
+  };
+  C.tip = function (d, spec, i) {
+    var h = [];
+    if (spec.title) h.push('<b>' + C.esc(spec.title[0]) + C.esc(C.fmt(C.value(d, spec.title[1], i), 'id')) + '</b>');
+    for (var j = 0; j < spec.tooltip.length; j++) {
+      var t = spec.tooltip[j], v = C.value(d, t[1], i);
+      if (v === null || v === '' || (typeof v === 'number' && isNaN(v))) continue;
+      h.push(C.esc(t[0]) + ': ' + C.esc(C.fmt(v, t[3])) + (t[2] ? ' ' + C.esc(t[2]) : ''));
+    }
+    return h.join('<br>');
+  };
+  C.layer = function (spec) {
+    var d = C.data[spec.data], g = L.featureGroup(), f = spec.filter, st = spec.style, i, o, lyr, col;
+    for (i = 0; i < d.n; i++) {
+      if (f && !C.match(d, f, i)) continue;
+      o = Object.assign({}, st);
+      o.fi = i; o.ds = spec.data; o.lk = spec.key;
+      if (spec.color) o.color = C.value(d, spec.color, i);
+      if (spec.fill) o.fillColor = C.value(d, spec.fill, i);
+      if (d.kind === 'point') lyr = L.circleMarker(d.g[i], o);
+      else if (d.kind === 'line') lyr = L.polyline(d.g[i], o);
+      else lyr = L.polygon(d.g[i], o);
+      g.addLayer(lyr);
+    }
+    if (spec.tooltip) g.bindTooltip(function (l) { return C.tip(d, spec, l.options.fi); }, {sticky: true});
+    g.__key = spec.key;
+    C.layers[spec.key] = g;
+    return g;
+  };
+  C.finish = function (m, opts) {
+    C.map = m;
+    m.attributionControl.addAttribution(opts.attribution);
+    [['topleft', opts.title, 'connectivity-title'], ['bottomright', opts.legend, 'connectivity-legend']]
+      .forEach(function (x) {
+        if (!x[1]) return;
+        var ctl = L.control({position: x[0]});
+        ctl.onAdd = function () { var div = L.DomUtil.create('div', x[2]); div.innerHTML = x[1]; return div; };
+        ctl.addTo(m);
+      });
+    requestAnimationFrame(function () { requestAnimationFrame(function () { window.__mapReady = true; }); });
+  };
+})();
+"""
+
+_CSS = """
+.connectivity-legend, .connectivity-title {
+  background: rgba(255,255,255,0.92); padding: 6px 9px; border-radius: 4px;
+  box-shadow: 0 0 4px rgba(0,0,0,0.35); font: 12px/1.35 sans-serif; color: #222;
+}
+.connectivity-title { font-size: 14px; font-weight: bold; max-width: 360px; }
+.connectivity-legend .bar { height: 11px; width: 200px; border: 1px solid #999; }
+.connectivity-legend .ticks { display: flex; justify-content: space-between; width: 202px; }
+.connectivity-legend .sw { display: inline-block; width: 11px; height: 11px; border: 1px solid #777;
+  vertical-align: middle; margin-right: 4px; }
+"""
+
+
+def _data_uri(path: Path, mime: str) -> str:
+    return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+@functools.cache
+def _page_assets() -> str:
+    """Leaflet CSS+JS (images as data URIs), jQuery and the runtime, as raw HTML for <head>."""
+    import xstatic.pkg.jquery as xjquery
+    import xstatic.pkg.leaflet as xleaflet
+
+    leaflet_dir = Path(xleaflet.BASE_DIR)
+    css = (leaflet_dir / "leaflet.css").read_text(encoding="utf-8")
+    for image in sorted((leaflet_dir / "images").glob("*.png")):
+        css = css.replace(f"url(images/{image.name})", f"url({_data_uri(image, 'image/png')})")
+    images = {p.name: _data_uri(p, "image/png") for p in (leaflet_dir / "images").glob("*.png")}
+    icon_js = (
+        "L.Icon.Default.imagePath = '';"
+        f"L.Icon.Default.mergeOptions({json.dumps({'iconUrl': images['marker-icon.png'], 'iconRetinaUrl': images['marker-icon-2x.png'], 'shadowUrl': images['marker-shadow.png']})});"
+    )
+    leaflet_js = (leaflet_dir / "leaflet.js").read_text(encoding="utf-8")
+    jquery_js = (Path(xjquery.BASE_DIR) / "jquery.min.js").read_text(encoding="utf-8")
+    for name, text in (("leaflet.js", leaflet_js), ("jquery.min.js", jquery_js)):
+        if "</script" in text.lower():  # pragma: no cover - would break inlining
+            raise RuntimeError(f"{name} contains '</script' and cannot be inlined")
+    return "\n".join(
+        [
+            f"<style>{css}\n{_CSS}</style>",
+            f"<script>{leaflet_js}\n</script>",
+            f"<script>{icon_js}</script>",
+            f"<script>{jquery_js}\n</script>",
+            f"<script>{_RUNTIME_JS}</script>",
+        ]
+    )
+
+
+def _js(obj: Any) -> str:
+    """JSON for inlining in <script>: compact, NaN as null, no '<', '>' or '&'."""
+    text = json.dumps(obj, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+@functools.cache
+def _folium_classes() -> SimpleNamespace:
+    """Element classes, defined lazily so that folium is imported only when a map is built."""
+    import folium
+    from branca.element import Element
+
+    class RawHTML(Element):
+        """Text inserted verbatim (never run through Jinja, which eats '{#' and '{{')."""
+
+        def __init__(self, text: str):
+            super().__init__()
+            self._name = "RawHTML"
+            self.text = text
+
+        def render(self, **kwargs):
+            return self.text
+
+    class RawScript(Element):
+        """JavaScript appended verbatim to the page's script section."""
+
+        def __init__(self, code: str):
+            super().__init__()
+            self._name = "RawScript"
+            self.code = code
+
+        def render(self, **kwargs):
+            self.get_root().script.add_child(RawHTML(self.code), name=self.get_name())
+
+    class PlanLayer(folium.map.Layer):
+        """A Leaflet feature group built in the page from an embedded dataset."""
+
+        def __init__(self, spec: dict, *, name: str, show: bool = True):
+            super().__init__(name=name, overlay=True, control=True, show=show)
+            self._name = "PlanLayer"
+            self.spec = spec
+
+        def render(self, **kwargs):
+            code = f"var {self.get_name()} = window.__connectivity.layer({_js(self.spec)});"
+            self.get_root().script.add_child(RawHTML(code), name=self.get_name() + "_def")
+            super().render(**kwargs)
+
+    return SimpleNamespace(RawHTML=RawHTML, RawScript=RawScript, PlanLayer=PlanLayer, folium=folium)
+
+
+# --------------------------------------------------------------------------- data encoding
+
+
+def _display_geometry(frame: "gpd.GeoDataFrame", what: str, *, simplify_m: float | None) -> "gpd.GeoSeries":
+    """Geometry simplified (tolerance in metres) and reprojected to EPSG:4326."""
+    if frame.crs is None:
+        if len(frame) == 0:
+            return frame.geometry
+        raise CRSError(f"{what} has no CRS; cannot place it on a map")
+    geoms = frame.geometry
+    if len(frame) == 0:
+        return geoms.to_crs("EPSG:4326")
+    if simplify_m:
+        if frame.crs.is_geographic:
+            geoms = geoms.to_crs(frame.estimate_utm_crs())
+        geoms = geoms.simplify(simplify_m, preserve_topology=True)
+    return geoms.to_crs("EPSG:4326")
+
+
+def _encode_geometry(geoms: "gpd.GeoSeries", kind: str) -> dict:
+    """Delta-encoded integer coordinates (1e-6 degree) plus part/ring/coordinate counts."""
+    import shapely
+
+    values = geoms.values
+    n = len(values)
+    out: dict[str, Any] = {"kind": kind, "n": n, "pc": None, "rc": None, "cc": None}
+    if kind == "point":
+        points = shapely.point_on_surface(values)
+        coords = shapely.get_coordinates(points)
+    elif kind == "line":
+        parts, part_of = shapely.get_parts(values, return_index=True)
+        coords, coord_of = shapely.get_coordinates(parts, return_index=True)
+        pc = np.bincount(part_of, minlength=n)
+        out["pc"] = None if (pc == 1).all() else pc.tolist()
+        out["cc"] = np.bincount(coord_of, minlength=len(parts)).tolist()
+    elif kind == "polygon":
+        polys, poly_of = shapely.get_parts(values, return_index=True)
+        rings, ring_of = shapely.get_rings(polys, return_index=True)
+        coords, coord_of = shapely.get_coordinates(rings, return_index=True)
+        # drop each ring's closing coordinate: Leaflet closes rings itself
+        last = np.r_[coord_of[1:] != coord_of[:-1], True][: len(coord_of)]
+        coords, coord_of = coords[~last], coord_of[~last]
+        pc = np.bincount(poly_of, minlength=n)
+        rc = np.bincount(ring_of, minlength=len(polys))
+        out["pc"] = None if (pc == 1).all() else pc.tolist()
+        out["rc"] = None if (rc == 1).all() else rc.tolist()
+        out["cc"] = np.bincount(coord_of, minlength=len(rings)).tolist()
+    else:  # pragma: no cover - internal
+        raise ValueError(kind)
+    q = np.round(np.asarray(coords, dtype=float) * _SCALE).astype(np.int64)
+    if len(q) == 0:
+        out["o"], out["c"] = [0, 0], []
+        return out
+    out["o"] = q[0].tolist()
+    out["c"] = np.diff(q, axis=0, prepend=q[:1]).ravel().tolist()
+    return out
+
+
+def _cat(values) -> dict:
+    """String column as a lookup table plus codes (null for missing)."""
+    series = pd.Series(values).astype(object).where(pd.notna(pd.Series(values)), None)
+    codes, uniques = pd.factorize(series.map(lambda v: None if v is None else str(v)))
+    return {"t": [str(u) for u in uniques], "v": [None if c < 0 else int(c) for c in codes]}
+
+
+def _num(values, decimals: int) -> dict:
+    arr = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+    arr = np.round(arr, decimals)
+    finite = np.isfinite(arr)
+    if decimals <= 0:
+        as_list = [int(v) if ok else None for v, ok in zip(arr.tolist(), finite.tolist())]
+    else:
+        as_list = [v if ok else None for v, ok in zip(arr.tolist(), finite.tolist())]
+    return {"t": None, "v": as_list}
+
+
+def _bool(values) -> dict:
+    arr = pd.Series(values).fillna(False).astype(bool).to_numpy()
+    return {"t": [False, True], "v": arr.astype(int).tolist()}
+
+
+def _dataset(frame: "gpd.GeoDataFrame", what: str, kind: str, columns: dict[str, dict], *, simplify_m) -> dict:
+    geoms = _display_geometry(frame, what, simplify_m=simplify_m)
+    data = _encode_geometry(geoms, kind)
+    data["cols"] = columns
+    return data
+
+
+def _keep_drawable(frame: "gpd.GeoDataFrame", what: str) -> "gpd.GeoDataFrame":
+    """Rows with a non-empty geometry (others are logged and left off the map)."""
+    ok = ~(frame.geometry.isna() | frame.geometry.is_empty)
+    if not ok.all():
+        logger.warning("%s: %d rows without geometry are not drawn", what, int((~ok).sum()))
+        return frame[ok]
+    return frame
+
+
+def _require(frame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputDataError(f"{what} lacks column(s) {', '.join(missing)}")
+
+
+def _bounds(*frames: "gpd.GeoDataFrame") -> list | None:
+    """[[south, west], [north, east]] in degrees of all non-empty frames."""
+    from pyproj import Transformer
+
+    boxes = []
+    for frame in frames:
+        if len(frame) == 0 or frame.crs is None:
+            continue
+        box = frame.total_bounds
+        if not np.isfinite(box).all():
+            continue
+        if not frame.crs.equals("EPSG:4326"):
+            box = Transformer.from_crs(frame.crs, "EPSG:4326", always_xy=True).transform_bounds(*box, densify_pts=21)
+        boxes.append(box)
+    if not boxes:
+        return None
+    b = np.array(boxes)
+    return [[float(b[:, 1].min()), float(b[:, 0].min())], [float(b[:, 3].max()), float(b[:, 2].max())]]
+
+
+def _label(text: str, colour: str | None = None) -> str:
+    """Layer-control label (HTML); braces as entities since folium runs it through Jinja."""
+    label = html.escape(text).replace("{", "&#123;").replace("}", "&#125;")
+    if colour:
+        return f'<span class="connectivity-sw" style="color:{html.escape(colour)}">&#9632;</span> {label}'
+    return label
+
+
+def _gradient_legend(caption: str, colormap, vmin: float, vmax: float, unit: str, *, extra: str = "") -> str:
+    stops = ", ".join(
+        f"{colormap.rgb_hex_str(vmin + (vmax - vmin) * t)} {100 * t:.0f}%" for t in np.linspace(0, 1, 9)
+    )
+    ticks = [vmin, (vmin + vmax) / 2, vmax]
+    ticks_html = "".join(f"<span>{v:,.0f}</span>" for v in ticks)
+    return (
+        f"<div><b>{html.escape(caption)}</b> ({html.escape(unit)})</div>"
+        f'<div class="bar" style="background: linear-gradient(to right, {stops});"></div>'
+        f'<div class="ticks">{ticks_html}</div>{extra}'
+    )
+
+
+def _binned_colours(values: np.ndarray, colormap, vmin: float, vmax: float, missing: str) -> dict:
+    """Colour column: each value mapped to one of ``_N_BINS`` colours of ``colormap``."""
+    table = [colormap.rgb_hex_str(vmin + (vmax - vmin) * (i + 0.5) / _N_BINS) for i in range(_N_BINS)]
+    table.append(missing)
+    span = vmax - vmin if vmax > vmin else 1.0
+    idx = np.floor((np.clip(values, vmin, vmax) - vmin) / span * _N_BINS)
+    idx = np.clip(np.nan_to_num(idx, nan=_N_BINS), 0, _N_BINS - 1).astype(int)
+    idx[~np.isfinite(values)] = _N_BINS
+    return {"t": table, "v": idx.tolist()}
+
+
+def _operator_colours(operators: Sequence[str] | Mapping[str, str | None], extra: Sequence[str] = ()) -> dict[str, str]:
+    names = list(operators.keys()) if isinstance(operators, Mapping) else list(operators)
+    given = dict(operators) if isinstance(operators, Mapping) else {}
+    colours: dict[str, str] = {}
+    for i, name in enumerate(list(names) + [e for e in extra if e not in names]):
+        colours[str(name)] = given.get(name) or DEFAULT_OPERATOR_COLOURS[i % len(DEFAULT_OPERATOR_COLOURS)]
+    return colours
+
+
+def _duct_columns(ducts: "gpd.GeoDataFrame") -> tuple[dict[str, dict], np.ndarray]:
+    cost = pd.to_numeric(ducts["cost_thb"], errors="coerce").to_numpy(dtype=float)
+    length = pd.to_numeric(ducts["length_m"], errors="coerce").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_m = np.where(length > 0, cost / np.where(length > 0, length, 1.0), np.nan)
+    cols = {
+        "segment_id": _num(ducts["segment_id"], 0),
+        "length_m": _num(length, 1),
+        "trench_type": _cat(ducts["trench_type"]),
+        "operators": _cat(ducts["operators"].fillna("")),
+        "ducts": _cat(ducts["ducts"].fillna("")),
+        "n_ducts": _num(ducts["n_ducts"], 0),
+        "cost_thb": _num(cost, 0),
+        "cost_per_m": _num(per_m, 0),
+    }
+    if "phase" in ducts.columns:
+        cols["phase"] = _num(ducts["phase"], 0)
+    return cols, per_m
+
+
+_DUCT_TOOLTIP = [
+    ["Length", "length_m", "m", 1],
+    ["Trench", "trench_type", "", None],
+    ["Operators", "operators", "", None],
+    ["Ducts", "ducts", "", None],
+    ["Cost", "cost_thb", "THB", 0],
+    ["Cost per metre", "cost_per_m", "THB/m", 0],
+    ["Phase", "phase", "", "id"],
+]
+_SITE_TOOLTIP = [
+    ["Operator", "operator", "", None],
+    ["Kind", "kind", "", None],
+    ["Name", "name", "", None],
+    ["Connected", "connected", "", None],
+]
+
+
+def _site_layers(C, m, sites, colours: dict[str, str]) -> None:
+    sites = _keep_drawable(sites, "sites")
+    cols = {c: _cat(sites[c]) if c in sites.columns else {"t": None, "v": [None] * len(sites)}
+            for c in ("site_id", "operator", "kind", "name")}
+    cols["connected"] = _bool(sites["connected"])
+    cols["colour"] = _cat(sites["operator"].astype(str).map(colours).fillna("#555555"))
+    data = _dataset(sites, "sites", "point", cols, simplify_m=None)
+    C.RawScript(f"window.__connectivity.data.sites = window.__connectivity.decode({_js(data)});").add_to(m)
+    base = {"data": "sites", "title": ["Site ", "site_id"], "tooltip": _SITE_TOOLTIP}
+    C.PlanLayer(
+        {**base, "key": "sites:connected", "filter": {"col": "connected", "eq": True},
+         "color": "colour", "fill": "colour",
+         "style": {"radius": 7, "weight": 2, "opacity": 1, "fillOpacity": 0.9}},
+        name=_label("Sites connected"),
+    ).add_to(m)
+    C.PlanLayer(
+        {**base, "key": "sites:not_connected", "filter": {"col": "connected", "eq": False},
+         "color": "colour",
+         "style": {"radius": 7, "weight": 3, "opacity": 1, "fillColor": "#ffffff", "fillOpacity": 0.9,
+                   "dashArray": "3 3"}},
+        name=_label("Sites not connected"),
+    ).add_to(m)
+
+
+def _new_map(C, *, tiles: bool, bounds):
+    folium = C.folium
+    location = [0.0, 0.0] if not bounds else [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
+    m = folium.Map(tiles=None, prefer_canvas=True, control_scale=True, zoom_start=14, location=location)
+    # instance lists, not the class lists shared by every map (STACK.md)
+    m.default_js = []
+    m.default_css = []
+    m.get_root().header.add_child(C.RawHTML(_page_assets()), name="connectivity_assets")
+    if bounds:  # before any layer is added, so features are projected once, at the final view
+        C.RawScript(f"{m.get_name()}.fitBounds({_js(bounds)}, {{animate: false, padding: [12, 12]}});").add_to(m)
+    if tiles:
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap", attr=OSM_ATTRIBUTION).add_to(m)
+    return m
+
+
+def _finish(C, m, *, title: str, legend: str) -> None:
+    folium = C.folium
+    folium.LayerControl(collapsed=True).add_to(m)
+    opts = {
+        "attribution": OSM_ATTRIBUTION,
+        "title": html.escape(title) if title else None,
+        "legend": legend,
+    }
+    C.RawScript(f"window.__connectivity.finish({m.get_name()}, {_js(opts)});").add_to(m)
+
+
+def cost_map(
+    ducts: "gpd.GeoDataFrame",
+    manholes: "gpd.GeoDataFrame",
+    sites: "gpd.GeoDataFrame",
+    *,
+    operators: Sequence[str] | Mapping[str, str | None],
+    title: str = "Shared duct plan: cost per metre",
+    tiles: bool = False,
+) -> "folium.Map":
+    """Map of the duct plan coloured by cost per metre, one layer per operator.
+
+    Parameters
+    ----------
+    ducts
+        Duct segments (LineString) with ``segment_id``, ``length_m`` (m),
+        ``operators`` (sorted, comma-separated), ``n_ducts``, ``ducts``,
+        ``trench_type``, ``cost_thb`` (THB) and optionally ``phase``; any CRS
+        (reprojected to EPSG:4326, simplified with a 1 m tolerance).
+    manholes
+        Points with ``manhole_id``, ``reason``, ``group``.
+    sites
+        Points with ``site_id``, ``operator``, ``kind``, ``name``, ``connected``.
+    operators
+        Operator names, each getting a layer of the segments that carry its ducts,
+        or a mapping name -> colour (``None`` for a default colour). Segments whose
+        operators are all unlisted go to an "Other ducts" layer.
+    title
+        Shown on the map.
+    tiles
+        Add an OpenStreetMap tile layer (needs internet when viewed); everything
+        is drawn without it.
+
+    Returns
+    -------
+    folium.Map
+        Save it with :func:`save_map`.
+
+    Raises
+    ------
+    CRSError
+        When a non-empty layer has no CRS.
+    InputDataError
+        When a required column is missing.
+    """
+    _require(ducts, ["segment_id", "length_m", "operators", "n_ducts", "ducts", "trench_type", "cost_thb"], "ducts")
+    _require(manholes, ["manhole_id", "reason", "group"], "manholes")
+    _require(sites, ["site_id", "operator", "connected"], "sites")
+    C = _folium_classes()
+    import branca.colormap as cm
+
+    ducts = _keep_drawable(ducts, "ducts")
+    manholes = _keep_drawable(manholes, "manholes")
+    listed = [str(o) for o in (operators.keys() if isinstance(operators, Mapping) else operators)]
+    colours = _operator_colours(operators, extra=sorted(set(sites["operator"].astype(str)) - set(listed)))
+    bounds = _bounds(ducts, manholes, _keep_drawable(sites, "sites"))
+    m = _new_map(C, tiles=tiles, bounds=bounds)
+
+    # ducts
+    cols, per_m = _duct_columns(ducts)
+    finite = per_m[np.isfinite(per_m)]
+    if len(finite):
+        vmin, vmax = (float(v) for v in np.percentile(finite, [2, 98]))
+        vmin, vmax = (vmin, vmax) if vmax > vmin else (float(finite.min()), float(finite.max()) + 1.0)
+    else:
+        vmin, vmax = 0.0, 1.0
+    colormap = cm.LinearColormap(list(COST_COLOURS), vmin=vmin, vmax=vmax)
+    cols["colour"] = _binned_colours(per_m, colormap, vmin, vmax, "#777777")
+    duct_data = _dataset(ducts, "ducts", "line", cols, simplify_m=1.0)
+    C.RawScript(f"window.__connectivity.data.ducts = window.__connectivity.decode({_js(duct_data)});").add_to(m)
+    duct_style = {"weight": 4, "opacity": 0.9, "lineCap": "round"}
+    base = {"data": "ducts", "title": ["Segment ", "segment_id"], "tooltip": _DUCT_TOOLTIP,
+            "color": "colour", "style": duct_style}
+    for op in listed:
+        C.PlanLayer({**base, "key": f"ducts:{op}", "filter": {"col": "operators", "has": op}},
+                    name=_label(f"{op} ducts", colours[op])).add_to(m)
+    in_listed = ducts["operators"].fillna("").astype(str).str.split(",").map(lambda ops: bool(set(ops) & set(listed)))
+    if not in_listed.all():
+        C.PlanLayer({**base, "key": "ducts:other", "filter": {"col": "operators", "none": listed}},
+                    name=_label("Other ducts")).add_to(m)
+
+    # manholes
+    mh_cols = {
+        "manhole_id": _cat(manholes["manhole_id"]),
+        "reason": _cat(manholes["reason"]),
+        "group": _cat(manholes["group"]),
+        "colour": _cat(manholes["group"].astype(str).map(MANHOLE_COLOURS).fillna("#444444")),
+    }
+    mh_data = _dataset(manholes, "manholes", "point", mh_cols, simplify_m=None)
+    C.RawScript(f"window.__connectivity.data.manholes = window.__connectivity.decode({_js(mh_data)});").add_to(m)
+    C.PlanLayer(
+        {"data": "manholes", "key": "manholes", "title": ["Manhole ", "manhole_id"],
+         "tooltip": [["Reason", "reason", "", None], ["Group", "group", "", None]],
+         "color": "#222222", "fill": "colour",
+         "style": {"radius": 4, "weight": 1, "color": "#222222", "fillOpacity": 1}},
+        name=_label("Manholes"),
+    ).add_to(m)
+    _site_layers(C, m, sites, colours)
+
+    swatches = "".join(
+        f'<div><span class="sw" style="background:{html.escape(c)}"></span>{html.escape(n)} site / layer</div>'
+        for n, c in colours.items()
+    )
+    manhole_key = "".join(
+        f'<div><span class="sw" style="background:{c};border-radius:50%"></span>{g} manhole</div>'
+        for g, c in MANHOLE_COLOURS.items()
+    )
+    legend = _gradient_legend("Duct cost per metre", colormap, vmin, vmax, "THB/m", extra=swatches + manhole_key)
+    _finish(C, m, title=title, legend=legend)
+    logger.info("cost map: %d segments, %d manholes, %d sites", len(ducts), len(manholes), len(sites))
+    return m
+
+
+def coverage_map(
+    hexagons: "gpd.GeoDataFrame",
+    buildings: "gpd.GeoDataFrame",
+    ducts: "gpd.GeoDataFrame",
+    sites: "gpd.GeoDataFrame",
+    *,
+    title: str = "Coverage: buildings passed",
+    tiles: bool = False,
+) -> "folium.Map":
+    """Map of what the plan covers: H3 choropleth of buildings passed, buildings, ducts, sites.
+
+    Parameters
+    ----------
+    hexagons
+        ``Coverage.hexagons``: ``h3``, ``buildings_total``, ``buildings_passed``,
+        ``passed_pct`` (0-100, NaN without buildings), ``duct_length_m`` (m).
+    buildings
+        ``Coverage.buildings``: footprints with a boolean ``passed`` column; may be empty.
+    ducts
+        Duct segments as for :func:`cost_map`.
+    sites
+        Sites as for :func:`cost_map`.
+    title
+        Shown on the map.
+    tiles
+        Add an OpenStreetMap tile layer (needs internet when viewed).
+
+    Returns
+    -------
+    folium.Map
+
+    Raises
+    ------
+    CRSError
+        When a non-empty layer has no CRS.
+    InputDataError
+        When a required column is missing.
+    """
+    _require(hexagons, ["h3", "buildings_total", "buildings_passed", "passed_pct", "duct_length_m"], "hexagons")
+    _require(buildings, ["passed"], "buildings")
+    _require(ducts, ["segment_id", "length_m", "operators", "n_ducts", "ducts", "trench_type", "cost_thb"], "ducts")
+    _require(sites, ["site_id", "operator", "connected"], "sites")
+    C = _folium_classes()
+    import branca.colormap as cm
+
+    hexagons = _keep_drawable(hexagons, "hexagons")
+    buildings = _keep_drawable(buildings, "buildings")
+    ducts = _keep_drawable(ducts, "ducts")
+    bounds = _bounds(ducts, buildings, _keep_drawable(sites, "sites"))
+    m = _new_map(C, tiles=tiles, bounds=bounds)
+
+    colormap = cm.LinearColormap(list(COVERAGE_COLOURS), vmin=0, vmax=100)
+    pct = pd.to_numeric(hexagons["passed_pct"], errors="coerce").to_numpy(dtype=float)
+    hex_cols = {
+        "h3": _cat(hexagons["h3"]),
+        "buildings_total": _num(hexagons["buildings_total"], 0),
+        "buildings_passed": _num(hexagons["buildings_passed"], 0),
+        "passed_pct": _num(pct, 1),
+        "duct_length_m": _num(hexagons["duct_length_m"], 0),
+        "colour": _binned_colours(pct, colormap, 0.0, 100.0, "#cccccc"),
+    }
+    hex_data = _dataset(hexagons, "hexagons", "polygon", hex_cols, simplify_m=None)
+    C.RawScript(f"window.__connectivity.data.hexagons = window.__connectivity.decode({_js(hex_data)});").add_to(m)
+    C.PlanLayer(
+        {"data": "hexagons", "key": "hexagons", "title": ["H3 ", "h3"],
+         "tooltip": [["Buildings", "buildings_total", "", 0], ["Passed", "buildings_passed", "", 0],
+                     ["Passed", "passed_pct", "%", 1], ["Duct length", "duct_length_m", "m", 0]],
+         "fill": "colour",
+         "style": {"color": "#555555", "weight": 1, "opacity": 0.6, "fillOpacity": 0.55}},
+        name=_label("Buildings passed per hexagon (%)"),
+    ).add_to(m)
+
+    b_data = _dataset(buildings, "buildings", "polygon", {"passed": _bool(buildings["passed"])}, simplify_m=1.0)
+    C.RawScript(f"window.__connectivity.data.buildings = window.__connectivity.decode({_js(b_data)});").add_to(m)
+    for passed, key, label, fill in ((True, "buildings:passed", "Buildings passed", "#1a9641"),
+                                     (False, "buildings:not_passed", "Buildings not passed", "#9e9e9e")):
+        C.PlanLayer(
+            {"data": "buildings", "key": key, "filter": {"col": "passed", "eq": passed},
+             "tooltip": [["Passed", "passed", "", None]],
+             "style": {"color": "#333333", "weight": 0.5, "fillColor": fill, "fillOpacity": 0.8}},
+            name=_label(label, fill),
+        ).add_to(m)
+
+    cols, _ = _duct_columns(ducts)
+    duct_data = _dataset(ducts, "ducts", "line", cols, simplify_m=1.0)
+    C.RawScript(f"window.__connectivity.data.ducts = window.__connectivity.decode({_js(duct_data)});").add_to(m)
+    C.PlanLayer(
+        {"data": "ducts", "key": "ducts", "title": ["Segment ", "segment_id"], "tooltip": _DUCT_TOOLTIP,
+         "style": {"color": "#08306b", "weight": 3, "opacity": 0.9, "lineCap": "round"}},
+        name=_label("Duct network", "#08306b"),
+    ).add_to(m)
+    operators = sorted(set(sites["operator"].astype(str)))
+    _site_layers(C, m, sites, _operator_colours(operators))
+
+    legend = _gradient_legend(
+        "Buildings passed per hexagon", colormap, 0, 100, "%",
+        extra='<div><span class="sw" style="background:#cccccc"></span>no buildings</div>',
+    )
+    _finish(C, m, title=title, legend=legend)
+    logger.info("coverage map: %d hexagons, %d buildings, %d segments", len(hexagons), len(buildings), len(ducts))
+    return m
+
+
+def save_map(m: "folium.Map", path: str | os.PathLike) -> Path:
+    """Write ``m`` as one self-contained HTML file, atomically.
+
+    The page is written to a temporary file in the target folder and moved into
+    place with :func:`os.replace`, so readers never see a half-written map.
+
+    Parameters
+    ----------
+    m
+        A map from :func:`cost_map` or :func:`coverage_map`.
+    path
+        Target ``.html`` file; its folder must exist.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    path = Path(path)
+    text = m.get_root().render()
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    logger.info("wrote %s (%.1f MB)", path, path.stat().st_size / 1e6)
+    return path

@@ -1,0 +1,183 @@
+"""Compiled shortest-path kernels on CSR arrays (numba).
+
+An indexed binary min-heap (``hk`` keys, ``hv`` nodes, ``pos`` node -> slot)
+supports push-or-decrease in O(log n); all kernels share it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, inline="always")
+def _sift_up(hk, hv, pos, i):
+    k = hk[i]
+    v = hv[i]
+    while i > 0:
+        p = (i - 1) >> 1
+        if hk[p] <= k:
+            break
+        hk[i] = hk[p]
+        hv[i] = hv[p]
+        pos[hv[i]] = i
+        i = p
+    hk[i] = k
+    hv[i] = v
+    pos[v] = i
+
+
+@njit(cache=True)
+def heap_push(hk, hv, pos, size, v, key):
+    """Insert ``v`` or lower its key; returns the new heap size."""
+    i = pos[v]
+    if i < 0:
+        i = size
+        size += 1
+        hk[i] = key
+        hv[i] = v
+        pos[v] = i
+    elif key < hk[i]:
+        hk[i] = key
+    else:
+        return size
+    _sift_up(hk, hv, pos, i)
+    return size
+
+
+@njit(cache=True)
+def heap_pop(hk, hv, pos, size):
+    """Remove the minimum; returns (node, key, new size)."""
+    v = hv[0]
+    key = hk[0]
+    pos[v] = -1
+    size -= 1
+    if size > 0:
+        lk = hk[size]
+        lv = hv[size]
+        i = 0
+        while True:
+            c = 2 * i + 1
+            if c >= size:
+                break
+            if c + 1 < size and hk[c + 1] < hk[c]:
+                c += 1
+            if hk[c] >= lk:
+                break
+            hk[i] = hk[c]
+            hv[i] = hv[c]
+            pos[hv[i]] = i
+            i = c
+        hk[i] = lk
+        hv[i] = lv
+        pos[lv] = i
+    return v, key, size
+
+
+@njit(cache=True)
+def sph(indptr, head, arc_w, is_term, root, n_terms):
+    """Shortest-path heuristic (Takahashi-Matsuyama) grown from ``root``.
+
+    One Dijkstra whose sources grow: each time a terminal is settled its path
+    joins the tree and its nodes are re-inserted at distance 0.
+
+    Returns
+    -------
+    in_tree : bool array
+        Nodes of the tree (a connected set spanning the reached terminals).
+    n_reached : int
+        Terminals in the tree (== ``n_terms`` when feasible).
+    """
+    n = len(indptr) - 1
+    dist = np.full(n, np.inf)
+    pred = np.full(n, -1, np.int64)
+    in_tree = np.zeros(n, np.bool_)
+    hk = np.empty(n, np.float64)
+    hv = np.empty(n, np.int64)
+    pos = np.full(n, -1, np.int64)
+    size = 0
+    in_tree[root] = True
+    dist[root] = 0.0
+    size = heap_push(hk, hv, pos, size, root, 0.0)
+    reached = 1
+    while size > 0 and reached < n_terms:
+        u, du, size = heap_pop(hk, hv, pos, size)
+        if is_term[u] and not in_tree[u]:
+            x = u
+            while not in_tree[x]:
+                in_tree[x] = True
+                dist[x] = 0.0
+                size = heap_push(hk, hv, pos, size, x, 0.0)
+                x = pred[x]
+            reached += 1
+            continue
+        for p in range(indptr[u], indptr[u + 1]):
+            v = head[p]
+            nd = du + arc_w[p]
+            if nd < dist[v]:
+                dist[v] = nd
+                pred[v] = u
+                size = heap_push(hk, hv, pos, size, v, nd)
+    return in_tree, reached
+
+
+@njit(cache=True)
+def voronoi(indptr, head, arc_w, is_base):
+    """Multi-source Dijkstra from every node with ``is_base``.
+
+    Returns
+    -------
+    base, dist, pred_arc : arrays
+        Nearest base node, distance to it, and the arc position used to reach
+        each node (-1 for bases and unreachable nodes).
+    """
+    n = len(indptr) - 1
+    dist = np.full(n, np.inf)
+    base = np.full(n, -1, np.int64)
+    pred_arc = np.full(n, -1, np.int64)
+    hk = np.empty(n, np.float64)
+    hv = np.empty(n, np.int64)
+    pos = np.full(n, -1, np.int64)
+    size = 0
+    for v in range(n):
+        if is_base[v]:
+            dist[v] = 0.0
+            base[v] = v
+            size = heap_push(hk, hv, pos, size, v, 0.0)
+    while size > 0:
+        u, du, size = heap_pop(hk, hv, pos, size)
+        for p in range(indptr[u], indptr[u + 1]):
+            v = head[p]
+            nd = du + arc_w[p]
+            if nd < dist[v]:
+                dist[v] = nd
+                base[v] = base[u]
+                pred_arc[v] = p
+                size = heap_push(hk, hv, pos, size, v, nd)
+    return base, dist, pred_arc
+
+
+@njit(cache=True)
+def component_labels(indptr, head):
+    """Connected component id of every node (BFS)."""
+    n = len(indptr) - 1
+    comp = np.full(n, -1, np.int64)
+    stack = np.empty(n, np.int64)
+    c = 0
+    for s in range(n):
+        if comp[s] >= 0:
+            continue
+        comp[s] = c
+        sp = 1
+        stack[0] = s
+        while sp > 0:
+            sp -= 1
+            u = stack[sp]
+            for p in range(indptr[u], indptr[u + 1]):
+                v = head[p]
+                if comp[v] < 0:
+                    comp[v] = c
+                    stack[sp] = v
+                    sp += 1
+        c += 1
+    return comp

@@ -1,0 +1,213 @@
+"""Tests of connectivity.maps that need no browser (page content, encoding, saving)."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from connectivity import maps
+from connectivity.coverage import analyse
+from connectivity.errors import CRSError, InputDataError
+from maps_fixtures import OPERATORS, grid_plan
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return grid_plan(40)
+
+
+@pytest.fixture(scope="module")
+def cost_html(plan):
+    m = maps.cost_map(plan["ducts"], plan["manholes"], plan["sites"], operators=list(OPERATORS))
+    return m.get_root().render()
+
+
+@pytest.fixture(scope="module")
+def coverage_html(plan):
+    cov = analyse(plan["ducts"], plan["buildings"], plan["sites"])
+    m = maps.coverage_map(cov.hexagons, cov.buildings, plan["ducts"], plan["sites"])
+    return m.get_root().render()
+
+
+def _external_refs(page: str) -> list[str]:
+    """src/href attributes and CSS url()s that point off the page."""
+    refs = re.findall(r'<(?:script|link|img)[^>]+(?:src|href)\s*=\s*["\']([^"\']+)', page)
+    refs += re.findall(r"url\((?!data:|#)([^)]+)\)", page)
+    return refs
+
+
+def _embedded(page: str, key: str) -> dict:
+    m = re.search(r"window\.__connectivity\.data\.%s = window\.__connectivity\.decode\((\{.*?\})\);" % key, page)
+    assert m, f"no {key} data in page"
+    return json.loads(m.group(1))
+
+
+def _decode(d: dict) -> list:
+    """Python port of the page's decoder for line datasets: list of [(lon, lat), ...]."""
+    c, x, y, k = d["c"], d["o"][0], d["o"][1], 0
+    out = []
+    for count in d["cc"]:
+        part = []
+        for _ in range(count):
+            x += c[k]
+            y += c[k + 1]
+            k += 2
+            part.append((x / 1e6, y / 1e6))
+        out.append(part)
+    return out
+
+
+@pytest.mark.parametrize("page_fixture", ["cost_html", "coverage_html"])
+def test_page_is_self_contained(page_fixture, request):
+    page = request.getfixturevalue(page_fixture)
+    assert _external_refs(page) == []
+    assert "cdn." not in page and "code.jquery.com" not in page
+    # Leaflet and jQuery inlined byte for byte (nothing eaten by Jinja)
+    import xstatic.pkg.jquery as xj
+    import xstatic.pkg.leaflet as xl
+
+    assert (Path(xl.BASE_DIR) / "leaflet.js").read_text() in page
+    assert (Path(xj.BASE_DIR) / "jquery.min.js").read_text() in page
+    assert "L.Icon.Default.imagePath" in page
+    assert maps._js(maps.OSM_ATTRIBUTION) in page  # added to the attribution control
+    assert "window.__mapReady = true" in page
+
+
+def test_cost_map_layers_and_data(plan, cost_html):
+    ducts = plan["ducts"]
+    data = _embedded(cost_html, "ducts")
+    assert data["n"] == len(ducts)
+    assert data["cols"]["segment_id"]["v"] == ducts["segment_id"].tolist()
+    ops_table = data["cols"]["operators"]["t"]
+    assert [ops_table[i] for i in data["cols"]["operators"]["v"]] == ducts["operators"].tolist()
+    for op in OPERATORS:
+        assert f'"key":"ducts:{op}"' in cost_html
+        assert f"{op} ducts" in cost_html
+    assert '"key":"ducts:other"' not in cost_html  # every segment carries a listed operator
+    for key in ("manholes", "sites:connected", "sites:not_connected"):
+        assert f'"key":"{key}"' in cost_html
+    assert "L.control.layers" in cost_html and "L.control.scale" in cost_html
+    assert "Duct cost per metre" in cost_html
+    assert "fitBounds" in cost_html and '"preferCanvas": true' in cost_html
+
+
+def test_coordinates_round_trip_to_six_decimals(plan, cost_html):
+    data = _embedded(cost_html, "ducts")
+    parts = _decode(data)
+    expected = plan["ducts"].geometry.simplify(1.0).to_crs(4326)
+    assert len(parts) == len(expected)
+    for part, geom in zip(parts, expected):
+        np.testing.assert_allclose(np.array(part), shapely.get_coordinates(geom), atol=0.6e-6)
+
+
+def test_unlisted_operators_go_to_other_layer(plan):
+    ducts = plan["ducts"].copy()
+    ducts.loc[0, "operators"] = "NT"
+    ducts.loc[1, "operators"] = ""
+    page = maps.cost_map(ducts, plan["manholes"], plan["sites"], operators={"TOT": "#ff0000", "CAT": None}).get_root().render()
+    assert '"filter":{"col":"operators","none":["TOT","CAT"]}' in page
+    assert "Other ducts" in page and "PEA ducts" not in page
+    assert "#ff0000" in page
+
+
+def test_coverage_map_layers(plan, coverage_html):
+    for key in ("hexagons", "buildings:passed", "buildings:not_passed", "ducts", "sites:connected"):
+        assert f'"key":"{key}"' in coverage_html
+    assert "Buildings passed per hexagon" in coverage_html
+    hexes = _embedded(coverage_html, "hexagons")
+    assert hexes["kind"] == "polygon" and hexes["n"] > 0
+    b = _embedded(coverage_html, "buildings")
+    assert b["n"] == len(plan["buildings"])
+
+
+def test_user_text_is_escaped_and_not_run_through_jinja(plan):
+    sites = plan["sites"].copy()
+    sites["name"] = "{{ broken }} {# x #} </script><b>"
+    ducts = plan["ducts"].copy()
+    ducts["trench_type"] = "{% if %}"
+    m = maps.cost_map(ducts, plan["manholes"], sites, operators=list(OPERATORS), title="<i>T</i> {{x}}")
+    page = m.get_root().render()
+    assert "</script><b>" not in page
+    assert "{{ broken }}" in page and "{% if %}" in page  # kept verbatim inside JSON strings
+    assert "\\u0026lt;i\\u0026gt;T" in page and "<i>T" not in page
+
+
+def test_tiles_are_optional(plan):
+    off = maps.cost_map(plan["ducts"], plan["manholes"], plan["sites"], operators=["TOT"]).get_root().render()
+    on = maps.cost_map(plan["ducts"], plan["manholes"], plan["sites"], operators=["TOT"], tiles=True).get_root().render()
+    assert "tile.openstreetmap.org" not in off and "L.tileLayer" not in off
+    assert "tile.openstreetmap.org" in on
+
+
+def test_folium_class_defaults_are_untouched(plan):
+    import folium
+
+    maps.cost_map(plan["ducts"], plan["manholes"], plan["sites"], operators=["TOT"])
+    assert any("leaflet" in url for _, url in folium.Map.default_js)
+    plain = folium.Map().get_root().render()
+    assert "cdn.jsdelivr.net/npm/leaflet" in plain
+
+
+def test_save_map_is_atomic_and_replaces(tmp_path, plan):
+    m = maps.cost_map(plan["ducts"], plan["manholes"], plan["sites"], operators=list(OPERATORS))
+    target = tmp_path / "cost_map.html"
+    target.write_text("old")
+    out = maps.save_map(m, target)
+    assert out == target
+    text = target.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and "old" != text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cost_map.html"]
+    assert oct(target.stat().st_mode & 0o777) == oct(0o644)
+
+
+def test_save_map_leaves_no_temp_file_on_error(tmp_path, plan):
+    class Broken:
+        def get_root(self):
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        maps.save_map(Broken(), tmp_path / "x.html")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_geographic_input_is_accepted(plan):
+    wgs = {k: v.to_crs(4326) for k, v in plan.items()}
+    page = maps.cost_map(wgs["ducts"], wgs["manholes"], wgs["sites"], operators=list(OPERATORS)).get_root().render()
+    assert _embedded(page, "ducts")["n"] == len(plan["ducts"])
+
+
+def test_errors(plan):
+    with pytest.raises(CRSError, match="ducts"):
+        maps.cost_map(plan["ducts"].set_crs(None, allow_override=True), plan["manholes"], plan["sites"],
+                      operators=["TOT"])
+    with pytest.raises(InputDataError, match="cost_thb"):
+        maps.cost_map(plan["ducts"].drop(columns="cost_thb"), plan["manholes"], plan["sites"], operators=["TOT"])
+    with pytest.raises(InputDataError, match="passed"):
+        cov = analyse(plan["ducts"], plan["buildings"], plan["sites"])
+        maps.coverage_map(cov.hexagons, plan["buildings"], plan["ducts"], plan["sites"])
+
+
+def test_empty_layers_render(plan):
+    empty = plan["manholes"].iloc[:0]
+    no_sites = plan["sites"].iloc[:0]
+    page = maps.cost_map(plan["ducts"], empty, no_sites, operators=list(OPERATORS)).get_root().render()
+    assert _embedded(page, "manholes")["n"] == 0
+    cov = analyse(plan["ducts"], gpd.GeoDataFrame(geometry=[], crs=plan["ducts"].crs), plan["sites"])
+    page = maps.coverage_map(cov.hexagons, cov.buildings, plan["ducts"], plan["sites"]).get_root().render()
+    assert _embedded(page, "buildings")["n"] == 0
+
+
+def test_importing_maps_does_not_import_folium():
+    code = "import sys, connectivity.maps; print('folium' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)
+    assert out.stdout.strip() == "False"
