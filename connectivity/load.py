@@ -50,6 +50,8 @@ class OsmLayers:
         Utility poles, towers and communication masts (Point) with ``owner`` and ``kind``.
     lines
         Overhead power and telecom lines (LineString) with ``owner`` and ``kind``.
+    roads_noded
+        False when the roads are plain lines that must be split where they meet or cross.
     """
 
     roads: gpd.GeoDataFrame
@@ -57,6 +59,14 @@ class OsmLayers:
     buildings: gpd.GeoDataFrame
     poles: gpd.GeoDataFrame
     lines: gpd.GeoDataFrame
+    roads_noded: bool = True
+
+    @classmethod
+    def from_road_lines(cls, roads: gpd.GeoDataFrame) -> "OsmLayers":
+        """Layers holding only road lines that still need noding (a road file, not an OSM graph)."""
+        return cls(roads=roads, pois=_empty(("osm_id",) + POI_KEYS), buildings=_empty(("osm_id", "building")),
+                   poles=_empty(("osm_id", "kind", "owner")), lines=_empty(("osm_id", "kind", "owner")),
+                   roads_noded=False)
 
 
 def _empty(columns: Iterable[str], crs: str = WGS84) -> gpd.GeoDataFrame:

@@ -35,9 +35,7 @@ def load_layers(scenario: Scenario) -> load.OsmLayers:
     if inp.osm is not None and inp.osm.is_file():
         layers = load.read_osm(inp.osm, highway_exclude=opts.highway_exclude)
     elif inp.roads is not None and (inp.roads.is_file() or (inp.bbox is None and inp.place is None)):
-        roads = load.read_road_lines(inp.roads)
-        layers = load.OsmLayers(roads=roads, pois=load._empty(["osm_id"]), buildings=load._empty(["osm_id"]),
-                                poles=load._empty(["osm_id", "kind", "owner"]), lines=load._empty(["osm_id", "kind", "owner"]))
+        layers = load.OsmLayers.from_road_lines(load.read_road_lines(inp.roads))
     elif inp.bbox is not None or inp.place is not None:
         missing = inp.osm or inp.roads
         if missing is not None:
@@ -78,8 +76,7 @@ def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
     progress("load")
     layers = load_layers(scenario)
     progress("network")
-    tolerance = None if (scenario.inputs.osm is not None and scenario.inputs.osm.is_file()) or scenario.inputs.roads is None \
-        else opts.node_tolerance_m
+    tolerance = None if layers.roads_noded else opts.node_tolerance_m
     net = network.roads_network(layers.roads, crs=opts.crs, tolerance_m=tolerance)
     progress("sites")
     all_sites = scenario_sites(scenario, layers, net.crs)

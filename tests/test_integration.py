@@ -5,7 +5,7 @@ import pytest
 
 from connectivity.config import load_scenario
 from connectivity.pipeline import run, write_outputs
-from tests.conftest import SCENARIOS
+from conftest import SCENARIOS
 
 
 @pytest.fixture(scope="module")
