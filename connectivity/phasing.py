@@ -619,9 +619,9 @@ def _choose_roots(g: _Graph, forest: PlanForest, hub_nodes: set[int], spec: Phas
             continue
         ranked = []
         for x in nodes:
-            order, dist, *_ = _frontier(g, empty, {c: x}, *vals)
+            order, dist, pred_seg, *_ = _frontier(g, empty, {c: x}, *vals)
             near = order[dist[order] <= budget]
-            ranked.append((float(node_val[near].sum() + node_val[x]), -x))
+            ranked.append((float(node_val[near].sum() + vals[1][pred_seg[near]].sum() + node_val[x]), -x))
         ranked.sort(reverse=True)
         best = None
         for _, neg in ranked[:candidates]:
@@ -937,3 +937,36 @@ def boq_with_phase(boq, ducts_with_phase, *, key: str = "edge_id"):
     import pandas as pd
 
     return boq.assign(phase=pd.array([lookup.get(k, pd.NA) for k in boq[key]], dtype="Int64"))
+
+
+def phase_frames(ducts, sites, edges, phases: Sequence[PhaseSpec], *, buildings=None, pass_distance_m: float = 20.0,
+                 cost_per_m_thb: float | None = None, allocation_thb: np.ndarray | None = None,
+                 allocation_operators: Sequence[str] | None = None):
+    """Phase a plan given as frames: the one call the pipeline makes.
+
+    Parameters
+    ----------
+    ducts, sites, edges
+        As for :func:`forest_from_plan` (projected CRS, metres; costs in THB).
+    phases
+        From :func:`parse_phases`.
+    buildings
+        Building footprints (same CRS as ``ducts``) for buildings passed per segment.
+    pass_distance_m
+        A building within this distance of a segment is passed (metres).
+    cost_per_m_thb, allocation_thb, allocation_operators
+        See :func:`forest_from_plan`.
+
+    Returns
+    -------
+    (ducts, sites, phasing)
+        New frames with a nullable integer ``phase`` column, and the :class:`Phasing`
+        (``phasing.summary()`` gives ``phases`` and ``phases_unbuilt`` for ``summary.json``).
+    """
+    per_segment = buildings_per_segment(ducts, buildings, pass_distance_m=pass_distance_m) \
+        if buildings is not None else None
+    forest = forest_from_plan(ducts, edges, sites, buildings=per_segment, cost_per_m_thb=cost_per_m_thb,
+                              allocation_thb=allocation_thb, allocation_operators=allocation_operators)
+    result = phase_plan(forest, phases)
+    new_ducts, new_sites = phase_columns(ducts, sites, forest, result)
+    return new_ducts, new_sites, result

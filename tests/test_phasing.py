@@ -366,3 +366,20 @@ def test_plan_frames_round_trip(fixtures):
     assert ph.boq_with_phase(boq.drop(columns="edge_id"), ducts) is None
     with pytest.raises(InputDataError, match="cost_thb"):
         ph.forest_from_plan(plan.ducts, plan.network.edges, plan.sites)
+
+
+def test_phase_frames_on_the_tiny_plan(fixtures):
+    from connectivity.config import load_scenario
+    from connectivity.pipeline import run
+
+    plan = run(load_scenario(fixtures / "tiny.toml"))
+    ducts = plan.ducts.assign(cost_thb=plan.ducts["length_m"] * 2500.0)
+    total = float(ducts["cost_thb"].sum())
+    specs = ph.parse_phases([{"name": "quick", "budget_thb": total / 4}, {"name": "rest"}])
+    new_ducts, new_sites, r = ph.phase_frames(ducts, plan.sites, plan.network.edges, specs)
+    s = r.summary()
+    assert [p["name"] for p in s["phases"]] == ["quick", "rest"]
+    assert s["phases"][-1]["cumulative"]["cost_thb"] == pytest.approx(total, abs=0.05)
+    assert s["phases"][-1]["cumulative"]["sites_connected"] == int(plan.sites["connected"].sum())
+    assert s["phases"][0]["cost_thb"] <= total / 4
+    assert new_ducts.groupby("phase")["cost_thb"].sum().tolist() == pytest.approx([p.cost_thb for p in r.phases])
