@@ -202,14 +202,14 @@ def test_phase_plan_needs_budgets_but_in_the_last_phase():
 @st.composite
 def plans(draw):
     n = draw(st.integers(2, 24))
-    parent = [draw(st.integers(0, i - 1)) for i in range(1, n)]
+    parent = [draw(st.integers(-1 if i > 1 else 0, i - 1)) for i in range(1, n)]  # -1: a new tree
     extra = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=2))
-    edges = [(p, i) for i, p in zip(range(1, n), parent)] + [(a, b) for a, b in extra if a != b]
+    edges = [(p, i) for i, p in zip(range(1, n), parent) if p >= 0] + [(a, b) for a, b in extra if a != b]
     edges = list(dict.fromkeys(tuple(sorted(e)) for e in edges))
     costs = draw(st.lists(st.integers(0, 20), min_size=len(edges), max_size=len(edges)))
     buildings = draw(st.lists(st.integers(0, 5), min_size=len(edges), max_size=len(edges)))
     sites = sorted(draw(st.sets(st.integers(0, n - 1), min_size=1, max_size=n)))
-    hub = draw(st.sampled_from([None] + sites))
+    hubs = draw(st.sets(st.sampled_from(sites), max_size=2))
     ops = [draw(st.sampled_from(["TOT", "CAT", "PEA"])) for _ in sites]
     priority = draw(st.sampled_from(ph.PRIORITIES))
     weights = (("CAT", 2.0), ("PEA", 0.5)) if priority == "operators" else ()
@@ -221,7 +221,7 @@ def plans(draw):
     forest = ph.make_forest(edge_id=np.arange(len(edges)), u=[a for a, _ in edges], v=[b for _, b in edges],
                             cost_thb=[float(c) for c in costs], buildings=buildings,
                             operators=[(ops[i % len(ops)],) for i in range(len(edges))],
-                            site_node=sites, site_operator=ops, site_hub=[s == hub for s in sites],
+                            site_node=sites, site_operator=ops, site_hub=[s in hubs for s in sites],
                             site_id=[f"s{s}" for s in sites])
     return forest, specs
 
