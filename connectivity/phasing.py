@@ -15,10 +15,14 @@ component). Phasing gives every segment one phase number (or leaves it unbuilt):
 The rule is greedy and deterministic. While something fits the phase's remaining
 budget it adds the cheapest path from the built network to the unbuilt node whose path
 has the best marginal value per baht (value: sites connected, buildings passed or
-operator-weighted sites); a site counts as connected once its node is joined to the
-built network. Because ratio greedy alone can miss one valuable but expensive branch
-(the knapsack trap), each phase is also tried starting with the most valuable path that
-fits, and the better of the two is kept.
+operator-weighted sites), or the whole branch with the best value per baht when that
+is denser and fits; a site counts as connected once its node is joined to the built
+network. Because ratio greedy alone can miss one valuable but expensive branch (the
+knapsack trap), each phase is also grown after first making one of the few most
+valuable or best-ratio moves, and the most valuable run is kept.
+
+Sites count on the union of all operators' ducts: a site is connected when the plan's
+segments join it to a root, whichever operators' ducts those segments carry.
 
 The core works on plain arrays (:class:`PlanForest`); :func:`forest_from_plan` and
 :func:`apply_phasing` adapt the plan's frames.
@@ -407,6 +411,7 @@ class _Graph:
             self.adj[self.a[e]].append((int(self.b[e]), e))
             self.adj[self.b[e]].append((int(self.a[e]), e))
         self.cost = forest.cost_thb
+        self.cost_list = forest.cost_thb.tolist()
         comp = np.full(self.n, -1, dtype=np.int64)
         for start in range(self.n):
             if comp[start] >= 0:
@@ -454,42 +459,48 @@ def _frontier(g: _Graph, state: _State, pending: dict[int, int], node_val, seg_v
     counts with the first path built there.
     """
     n = g.n
-    dist = np.full(n, math.inf)
-    pred_seg = np.full(n, -1, dtype=np.int64)
-    pred_node = np.full(n, -1, dtype=np.int64)
-    val = np.zeros(n)
-    cnt = np.zeros(n)
-    heap: list[tuple[float, int]] = []
-    for x in np.flatnonzero(state.built_node):
-        dist[x] = 0.0
-        heapq.heappush(heap, (0.0, int(x)))
+    inf = math.inf
+    dist = [inf] * n
+    pred_seg = [-1] * n
+    pred_node = [-1] * n
+    val = [0.0] * n
+    cnt = [0.0] * n
+    built = state.built_node.tolist()
+    seg_built = state.seg_phase.tolist()
+    nv, sv, st_, cost, adj = node_val.tolist(), seg_val.tolist(), sites.tolist(), g.cost_list, g.adj
+    heap: list[tuple[float, int]] = [(0.0, int(x)) for x in np.flatnonzero(state.built_node)]
     for root in pending.values():
         dist[root] = 0.0
-        val[root] = node_val[root]
-        cnt[root] = sites[root]
-        heapq.heappush(heap, (0.0, int(root)))
-    done = np.zeros(n, dtype=bool)
+        val[root] = nv[root]
+        cnt[root] = st_[root]
+        heap.append((0.0, int(root)))
+    for _, x in heap:
+        dist[x] = 0.0
+    heapq.heapify(heap)
+    done = [False] * n
     order = []
     while heap:
         d, x = heapq.heappop(heap)
         if done[x]:
             continue
         done[x] = True
-        if pred_seg[x] >= 0:
+        e = pred_seg[x]
+        if e >= 0:
             p = pred_node[x]
-            val[x] = val[p] + node_val[x] + seg_val[pred_seg[x]]
-            cnt[x] = cnt[p] + sites[x]
+            val[x] = val[p] + nv[x] + sv[e]
+            cnt[x] = cnt[p] + st_[x]
             order.append(x)
-        for y, e in g.adj[x]:
-            if state.seg_phase[e] or done[y] or state.built_node[y]:
+        for y, e in adj[x]:
+            if seg_built[e] or done[y] or built[y]:
                 continue
-            nd = d + g.cost[e]
+            nd = d + cost[e]
             if nd < dist[y] or (nd == dist[y] and x < pred_node[y]):
                 dist[y] = nd
                 pred_seg[y] = e
                 pred_node[y] = x
                 heapq.heappush(heap, (nd, y))
-    return np.array(order, dtype=np.int64), dist, pred_seg, pred_node, val, cnt
+    return (np.array(order, dtype=np.int64), np.array(dist), np.array(pred_seg, dtype=np.int64),
+            np.array(pred_node, dtype=np.int64), np.array(val), np.array(cnt))
 
 
 def _closing_segments(g: _Graph, state: _State) -> np.ndarray:
@@ -520,47 +531,128 @@ def _fits(cost: float, budget: float) -> bool:
     return cost <= budget * (1 + _TOL) + 1e-6
 
 
-def _greedy_phase(g: _Graph, state: _State, pending: dict[int, int], budget: float, vals, phase: int,
-                  *, first: str = "ratio") -> float:
-    """Grow the built network within ``budget`` (THB); returns the amount spent.
+def _candidates(g: _Graph, state: _State, pending: dict[int, int], left: float, vals):
+    """Every move that fits ``left`` (THB): ``(ratio_key, value_key, move)``, plus the frontier arrays.
 
-    ``first = "value"`` makes the first step take the most valuable path that fits.
+    A move is ``("path", node)`` (the cheapest path from the built network to ``node``)
+    or ``("close", segment)`` (a segment whose two ends are built).
+    """
+    node_val, seg_val, sites = vals
+    frontier = _frontier(g, state, pending, node_val, seg_val, sites)
+    order, dist, _, _, val, cnt = frontier
+    dist, val, cnt = dist.tolist(), val.tolist(), cnt.tolist()
+    out = []
+    for x in order.tolist():
+        c = dist[x]
+        if _fits(c, left):
+            v, s = val[x], cnt[x]
+            out.append(((_ratio(v, c), _ratio(s, c), -c, -x), (v, s, -c, -x), ("path", x)))
+    for e in _closing_segments(g, state).tolist():
+        c = g.cost[e]
+        if _fits(c, left):
+            v = seg_val[e]
+            out.append(((_ratio(v, c), 0.0, -c, -g.n - e), (v, 0.0, -c, -g.n - e), ("close", e)))
+    return out, frontier
+
+
+def _apply(g: _Graph, state: _State, pending: dict[int, int], move, frontier, phase: int) -> float:
+    """Build ``move`` in ``phase``; returns its cost (THB)."""
+    _, _, pred_seg, pred_node, _, _ = frontier
+    kind, what = move
+    if kind == "path":
+        return _build_path(g, state, pending, what, pred_seg, pred_node, phase)
+    if kind == "branch":
+        # parents first: each node hangs off the built part or an earlier one
+        return sum(_build_path(g, state, pending, x, pred_seg, pred_node, phase) for x in what)
+    state.seg_phase[what] = phase
+    return float(g.cost[what])
+
+
+def _greedy_phase(g: _Graph, state: _State, pending: dict[int, int], budget: float, vals, phase: int,
+                  *, first=None) -> float:
+    """Grow the built network within ``budget`` (THB) by best value per baht; returns the amount spent.
+
+    ``first`` is a move to make before the greedy (see :func:`_candidates`).
     """
     node_val, seg_val, sites = vals
     spent = 0.0
-    mode = first
+    if first is not None:
+        frontier = _frontier(g, state, pending, node_val, seg_val, sites)
+        spent += _apply(g, state, pending, first, frontier, phase)
     while True:
         left = budget - spent
-        order, dist, pred_seg, pred_node, val, cnt = _frontier(g, state, pending, node_val, seg_val, sites)
-        best = None
-        best_key = None
-        for x in order:
-            c = dist[x]
-            if not _fits(c, left):
-                continue
-            v, s = val[x], cnt[x]
-            if mode == "value":
-                key = (v, s, -c, -x)
-            else:
-                key = (_ratio(v, c), _ratio(s, c), -c, -x)
-            if best_key is None or key > best_key:
-                best, best_key = ("path", int(x)), key
-        for e in _closing_segments(g, state):
-            c = g.cost[e]
-            if not _fits(c, left):
-                continue
-            v = seg_val[e]
-            key = (v, 0.0, -c, -g.n - e) if mode == "value" else (_ratio(v, c), 0.0, -c, -g.n - e)
-            if best_key is None or key > best_key:
-                best, best_key = ("close", int(e)), key
-        if best is None:
+        cands, frontier = _candidates(g, state, pending, left, vals)
+        best = max(cands, key=lambda c: c[0]) if cands else None
+        best_key, move = (best[0], best[2]) if best else (None, None)
+        order, _, pred_seg, pred_node, _, _ = frontier
+        if len(order):
+            dense = _densest_branch(g, order, pred_seg, pred_node, node_val, seg_val, sites, pending, left,
+                                    best_key[0] if best_key else 0.0)
+            if dense is not None and (best_key is None or dense[0] > best_key):
+                move = ("branch", dense[1])
+        if move is None:
             return spent
-        mode = "ratio"
-        if best[0] == "path":
-            spent += _build_path(g, state, pending, best[1], pred_seg, pred_node, phase)
-        else:
-            state.seg_phase[best[1]] = phase
-            spent += g.cost[best[1]]
+        spent += _apply(g, state, pending, move, frontier, phase)
+
+
+def _densest_branch(g: _Graph, order, pred_seg, pred_node, node_val, seg_val, sites, pending: dict[int, int],
+                    left: float, floor: float):
+    """The subtree hanging off the built network with the most value per baht, if it fits ``left``.
+
+    Dinkelbach iteration on the cheapest-path forest: for a ratio ``lam`` every unbuilt
+    node weighs ``value - lam * cost`` of itself and the segment to its parent; the best
+    rooted subtree keeps the children of positive total. Starts from ``floor`` (the best
+    path ratio) and returns ``(key, nodes parents-first)`` or ``None``.
+    """
+    if not math.isfinite(floor):
+        return None  # a free path with value already beats any branch
+    order_l = order.tolist()
+    pos = {x: i for i, x in enumerate(order_l)}
+    roots_val = {r: node_val[r] for r in pending.values()}
+    parent = pred_node.tolist()
+    kids: dict[int, list[int]] = {}
+    for x in order_l:
+        kids.setdefault(parent[x], []).append(x)
+    nv, sv, st_, cost, ps = node_val.tolist(), seg_val.tolist(), sites.tolist(), g.cost_list, pred_seg.tolist()
+    own = {x: (nv[x] + sv[ps[x]], cost[ps[x]], st_[x]) for x in order_l}
+    backwards = order_l[::-1]
+    lam = floor
+    found = None
+    for _ in range(20):
+        bw, bv, bc, bs = {}, {}, {}, {}
+        for x in backwards:
+            v, c, n = own[x]
+            w = v - lam * c
+            for y in kids.get(x, ()):
+                if bw[y] > 1e-12:
+                    w, v, c, n = w + bw[y], v + bv[y], c + bc[y], n + bs[y]
+            bw[x], bv[x], bc[x], bs[x] = w, v, c, n
+        tops = [x for x in order_l if parent[x] not in pos]
+        best = None
+        for x in tops:
+            extra = roots_val.get(int(pred_node[x]), 0.0)
+            w, c = bw[x] + extra, bc[x]
+            if c <= 0 or w <= 1e-12:
+                continue
+            key = (w, -x)
+            if best is None or key > best[0]:
+                best = (key, x, extra)
+        if best is None:
+            break
+        x, extra = best[1], best[2]
+        ratio = (bv[x] + extra) / bc[x]
+        if ratio <= lam * (1 + 1e-12):
+            break
+        lam = ratio
+        if _fits(bc[x], left):
+            nodes, stack = [], [x]
+            while stack:
+                y = stack.pop()
+                nodes.append(y)
+                stack.extend(z for z in kids.get(y, ()) if bw[z] > 1e-12)
+            nodes.sort(key=pos.__getitem__)
+            found = ((ratio, _ratio(bs[x], bc[x]), -bc[x], -x), nodes)
+    return found
 
 
 def _ratio(value: float, cost: float) -> float:
@@ -581,15 +673,27 @@ def _copy(state: _State) -> _State:
 
 
 def _best_phase(g: _Graph, state: _State, pending: dict[int, int], budget: float, vals,
-                phase: int) -> tuple[_State, dict[int, int]]:
-    """Ratio greedy and value-first greedy from the same state; the more valuable wins."""
-    results = []
-    for first in ("ratio", "value"):
+                phase: int, *, starts: int) -> tuple[_State, dict[int, int]]:
+    """The most valuable of several greedy runs from the same state.
+
+    Runs: the plain greedy, then greedy runs that first make one of the ``starts`` most
+    valuable moves or one of the ``starts`` best value-per-baht moves (a guard against
+    the knapsack trap of ratio greedy: one valuable, expensive branch).
+    """
+    cands, _ = _candidates(g, state, pending, budget, vals)
+    firsts: list = [None]
+    for rank in (lambda c: c[1], lambda c: c[0]):
+        for c in sorted(cands, key=rank, reverse=True)[:starts]:
+            if c[2] not in firsts:
+                firsts.append(c[2])
+    best = None
+    for i, first in enumerate(firsts):
         s, p = _copy(state), dict(pending)
         spent = _greedy_phase(g, s, p, budget, vals, phase, first=first)
-        results.append((_value_of(state, s, g, vals), -spent, first == "ratio", s, p))
-    best = max(results, key=lambda r: r[:3])
-    return best[3], best[4]
+        key = (_value_of(state, s, g, vals), -spent, -i)
+        if best is None or key > best[0]:
+            best = (key, s, p)
+    return best[1], best[2]
 
 
 def _choose_roots(g: _Graph, forest: PlanForest, hub_nodes: set[int], spec: PhaseSpec,
@@ -636,7 +740,7 @@ def _choose_roots(g: _Graph, forest: PlanForest, hub_nodes: set[int], spec: Phas
     return roots
 
 
-def phase_plan(forest: PlanForest, phases: Sequence[PhaseSpec]) -> Phasing:
+def phase_plan(forest: PlanForest, phases: Sequence[PhaseSpec], *, starts: int = 5) -> Phasing:
     """Split the plan into budgeted phases keeping dig-once and connectivity.
 
     Parameters
@@ -645,6 +749,10 @@ def phase_plan(forest: PlanForest, phases: Sequence[PhaseSpec]) -> Phasing:
         The full plan (see :func:`make_forest`).
     phases
         Phases in order; budgets in THB.
+    starts
+        Besides the plain greedy, each phase is also grown after first making one of the
+        ``starts`` most valuable or best value-per-baht moves; the most valuable run wins.
+        0 = plain greedy only (fastest).
 
     Returns
     -------
@@ -660,6 +768,8 @@ def phase_plan(forest: PlanForest, phases: Sequence[PhaseSpec]) -> Phasing:
     """
     if not phases:
         raise ConfigError("phases: at least one phase is needed")
+    if isinstance(starts, bool) or not isinstance(starts, int) or starts < 0:
+        raise ConfigError(f"phase_plan: starts must be an integer >= 0, got {starts!r}")
     for i, p in enumerate(phases[:-1]):
         if p.budget_thb is None:
             raise ConfigError(f"phases[{i}].budget_thb: required (only the last phase may omit it)")
@@ -679,7 +789,7 @@ def phase_plan(forest: PlanForest, phases: Sequence[PhaseSpec]) -> Phasing:
         budget = math.inf if spec.budget_thb is None else spec.budget_thb
         vals = _values(forest, g, spec)
         before = state.built_node.copy()
-        state, pending = _best_phase(g, state, pending, budget, vals, k)
+        state, pending = _best_phase(g, state, pending, budget, vals, k, starts=starts)
         node_phase[state.built_node & ~before] = k
         log.info("phase %d (%s): %.0f THB of %s", k, spec.name,
                  forest.cost_thb[state.seg_phase == k].sum(), "unlimited" if spec.budget_thb is None else f"{budget:.0f}")

@@ -383,3 +383,15 @@ def test_phase_frames_on_the_tiny_plan(fixtures):
     assert s["phases"][-1]["cumulative"]["sites_connected"] == int(plan.sites["connected"].sum())
     assert s["phases"][0]["cost_thb"] <= total / 4
     assert new_ducts.groupby("phase")["cost_thb"].sum().tolist() == pytest.approx([p.cost_thb for p in r.phases])
+
+
+def test_more_starts_never_do_worse_than_the_plain_greedy():
+    bench = _bench()
+    for seed in range(4):
+        forest = bench.random_plan(seed, nodes=80)
+        spec = ph.PhaseSpec("p1", float(forest.cost_thb.sum()) * 0.2)
+        plain = ph.phase_plan(forest, [spec], starts=0)
+        multi = ph.phase_plan(forest, [spec])
+        assert ph.phase_value(forest, multi, spec) >= ph.phase_value(forest, plain, spec)
+    with pytest.raises(ConfigError, match="starts"):
+        ph.phase_plan(forest, [spec], starts=-1)
