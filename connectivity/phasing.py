@@ -697,11 +697,13 @@ def _best_phase(g: _Graph, state: _State, pending: dict[int, int], budget: float
 
 
 def _choose_roots(g: _Graph, forest: PlanForest, hub_nodes: set[int], spec: PhaseSpec,
-                  *, candidates: int = 8) -> dict[int, int]:
+                  *, candidates: int = 8, starts: int = 5,
+                  budgets: Mapping[int, float] | None = None) -> dict[int, int]:
     """A root for every component without a hub: the site node from which phase 1 does best.
 
-    Site nodes are ranked by the value reachable within the phase-1 budget along the
-    plan; the best ``candidates`` are tried with the phase-1 greedy.
+    Site nodes are ranked by the value reachable within the phase-1 budget (or the
+    component's share of it, ``budgets``) along the plan; the best ``candidates`` are
+    tried with the phase-1 greedy on the component alone.
     """
     vals = _values(forest, g, spec)
     node_val = vals[0]
@@ -717,10 +719,12 @@ def _choose_roots(g: _Graph, forest: PlanForest, hub_nodes: set[int], spec: Phas
     for c in sorted(set(int(x) for x in g.comp[g.a]) - hub_comps - set(by_comp)):
         roots[c] = int(np.flatnonzero(g.comp == c)[0])  # no site at all: start at its first node
     empty = _State(np.zeros(g.n, dtype=bool), np.zeros(forest.n_segments, dtype=np.int64), set())
+    full = budget
     for c, nodes in sorted(by_comp.items()):
         if len(nodes) == 1:
             roots[c] = nodes[0]
             continue
+        budget = budgets.get(c, full) if budgets else full
         ranked = []
         for x in nodes:
             order, dist, pred_seg, *_ = _frontier(g, empty, {c: x}, *vals)
@@ -730,14 +734,41 @@ def _choose_roots(g: _Graph, forest: PlanForest, hub_nodes: set[int], spec: Phas
         best = None
         for _, neg in ranked[:candidates]:
             x = -neg
-            s = _copy(empty)
-            before = _copy(empty)
-            _greedy_phase(g, s, {c: x}, budget, vals, 1)
-            key = (_value_of(before, s, g, vals), -x)
+            s, _ = _best_phase(g, empty, {c: x}, budget, vals, 1, starts=starts)
+            key = (_value_of(empty, s, g, vals), -x)
             if best is None or key > best[0]:
                 best = (key, x)
         roots[c] = best[1]
     return roots
+
+
+def _hubless_roots(g: _Graph, forest: PlanForest, state: _State, hub_nodes: set[int], touched: np.ndarray,
+                   spec: PhaseSpec, *, starts: int) -> dict[int, int]:
+    """Roots of the hub-less components, chosen for phase 1.
+
+    First each component is judged with the whole phase-1 budget; when phase 1 then
+    shares its budget among several components, the roots are chosen again with each
+    component's share (plus what is left) and kept if phase 1 delivers more.
+    """
+    pending = {c: r for c, r in _choose_roots(g, forest, hub_nodes, spec, starts=starts).items() if touched[r]}
+    if not pending or spec.budget_thb is None:
+        return pending
+    vals = _values(forest, g, spec)
+
+    def run(roots):
+        s, _ = _best_phase(g, state, dict(roots), spec.budget_thb, vals, 1, starts=starts)
+        return s, _value_of(state, s, g, vals)
+
+    first, value = run(pending)
+    seg_comp = g.comp[g.a]
+    built = first.seg_phase == 1
+    left = spec.budget_thb - float(g.cost[built].sum())
+    shares = {c: float(g.cost[built & (seg_comp == c)].sum()) + left for c in pending}
+    again = {c: r for c, r in _choose_roots(g, forest, hub_nodes, spec, starts=starts, budgets=shares).items()
+             if c in pending}
+    if again != pending and run(again)[1] > value:
+        return again
+    return pending
 
 
 def phase_plan(forest: PlanForest, phases: Sequence[PhaseSpec], *, starts: int = 5) -> Phasing:
@@ -777,12 +808,12 @@ def phase_plan(forest: PlanForest, phases: Sequence[PhaseSpec], *, starts: int =
     hub_nodes = {int(x) for x, h in zip(g.site_local, forest.site_hub) if h}
     touched = np.zeros(g.n, dtype=bool)
     touched[g.a] = touched[g.b] = True
-    pending = {c: r for c, r in _choose_roots(g, forest, hub_nodes, phases[0]).items() if touched[r]}
     built = np.zeros(g.n, dtype=bool)
     built[list(hub_nodes)] = True
     # sites on nodes no segment touches have nothing to wait for
     built[~touched] = True
     state = _State(built, np.zeros(forest.n_segments, dtype=np.int64), {int(g.comp[x]) for x in hub_nodes})
+    pending = _hubless_roots(g, forest, state, hub_nodes, touched, phases[0], starts=starts)
     roots = sorted(int(g.nodes[x]) for x in hub_nodes | set(pending.values()))
     node_phase = np.where(built, 1, 0).astype(np.int64)
     for k, spec in enumerate(phases, start=1):
