@@ -1,4 +1,4 @@
-"""Command line: ``connectivity plan|steiner``. Parses arguments and calls the library; no logic here."""
+"""Command line: ``connectivity plan|steiner|export``. Parses arguments and calls the library; no logic here."""
 from __future__ import annotations
 
 import argparse
@@ -44,6 +44,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from connectivity.export import export
+
+    written = export(args.plan_dir, args.out, fmt=args.format, operator=args.operator)
+    if not args.quiet:
+        print(f"{len(written)} file(s) written -> {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="connectivity", description="Plan shared underground cable ducts.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
@@ -56,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(f"--{name}", help=f"override the scenario's inputs.{name} file")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(func=cmd_plan)
+    e = sub.add_parser("export", help="export a plan folder for utility partners (GeoJSON, GeoPackage, CSV, Shapefile)")
+    e.add_argument("plan_dir", metavar="PLAN_DIR", help="plan folder written by `connectivity plan`")
+    e.add_argument("--operator", help="export only this operator (default: every operator)")
+    e.add_argument("--format", required=True, choices=("geojson", "gpkg", "csv", "shp"), help="output format")
+    e.add_argument("--out", required=True, help="output file (geojson with --operator, gpkg) or folder")
+    e.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    e.set_defaults(func=cmd_export)
     try:
         from connectivity.steiner import cli as steiner_cli
     except ImportError:

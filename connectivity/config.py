@@ -244,6 +244,20 @@ def _inputs(table: dict[str, Any], base: Path, source: str) -> Inputs:
     return Inputs(**kw)
 
 
+def _check_projected_crs(value: str, where: str) -> None:
+    """A CRS the network can be built in: known to PROJ and projected (metres)."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError as ProjCRSError
+
+    try:
+        crs = CRS.from_user_input(value)
+    except ProjCRSError:
+        raise ConfigError(f"{where}: unknown CRS {value!r}; use 'auto' or a projected CRS such as 'EPSG:32647'") from None
+    if not crs.is_projected:
+        raise ConfigError(f"{where}: {value} is a geographic CRS (degrees); the network needs a projected CRS "
+                          f"in metres, such as 'auto' (local UTM zone) or 'EPSG:32647'")
+
+
 def _options(table: dict[str, Any], source: str) -> Options:
     allowed = {f.name for f in fields(Options)}
     _check_keys(table, allowed, f"{source}: [options]")
@@ -254,6 +268,8 @@ def _options(table: dict[str, Any], source: str) -> Options:
         if key == "crs":
             if not isinstance(value, str):
                 raise ConfigError(f"{where}: must be a string such as 'auto' or 'EPSG:32647'")
+            if value != "auto":
+                _check_projected_crs(value, where)
             kw[key] = value
         elif key == "highway_exclude":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):

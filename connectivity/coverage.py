@@ -37,7 +37,7 @@ class Coverage:
     summary
         ``buildings_total``, ``buildings_passed``, ``buildings_passed_pct``
         (0-100, ``None`` without buildings), ``cost_per_building_passed`` (THB,
-        ``None`` when no building is passed), ``pass_distance_m``,
+        ``None`` when no building is passed or no cost is known), ``pass_distance_m``,
         ``sites_total`` / ``sites_connected`` ({operator: count}) and
         ``sites_connected_pct`` ({operator: 0-100}).
     buildings
@@ -112,7 +112,9 @@ def _duct_length_per_cell(ducts: gpd.GeoDataFrame, resolution: int) -> pd.Series
     if len(ducts) == 0:
         return pd.Series(dtype=float)
     step = h3.average_hexagon_edge_length(resolution, unit="m") / 4.0
-    dense = shapely.segmentize(ducts.geometry.values, step)
+    geoms = ducts.geometry.values
+    geoms = geoms[~(geoms.isna() | geoms.is_empty) & (shapely.length(geoms) > 0)]  # zero-length lead-ins add nothing
+    dense = shapely.segmentize(geoms, step)
     coords, part = shapely.get_coordinates(shapely.get_parts(dense), return_index=True)
     same = part[1:] == part[:-1]
     a, b = coords[:-1][same], coords[1:][same]
@@ -158,7 +160,7 @@ def analyse(
         H3 resolution of the hexagon aggregation (9: cells of about 0.1 km²).
     total_cost_thb
         Plan cost in THB used for ``cost_per_building_passed``; defaults to the
-        sum of ``ducts.cost_thb``.
+        sum of ``ducts.cost_thb`` (no cost per building when neither is given).
 
     Returns
     -------
@@ -170,7 +172,7 @@ def analyse(
         When ducts or buildings are not in a projected CRS in metres, or their
         CRSs differ.
     InputDataError
-        When a required column is missing or ``pass_distance_m`` is negative.
+        When ``sites`` lacks ``operator`` or ``connected``, or ``pass_distance_m`` is negative.
     """
     if not pass_distance_m >= 0 or not math.isfinite(pass_distance_m):
         raise InputDataError(f"pass_distance_m must be a non-negative number, got {pass_distance_m!r}")
@@ -183,10 +185,10 @@ def analyse(
     for column in ("operator", "connected"):
         if column not in sites.columns:
             raise InputDataError(f"sites has no '{column}' column")
-    if total_cost_thb is None:
-        if "cost_thb" not in ducts.columns:
-            raise InputDataError("ducts has no 'cost_thb' column and no total_cost_thb was given")
+    if total_cost_thb is None and "cost_thb" in ducts.columns:
         total_cost_thb = float(ducts["cost_thb"].sum())
+    elif total_cost_thb is None:
+        logger.warning("ducts have no 'cost_thb' and no total_cost_thb was given: no cost per building passed")
 
     passed = _buildings_passed(ducts, buildings, pass_distance_m)
     out_buildings = buildings.copy()
@@ -201,7 +203,9 @@ def analyse(
         "buildings_total": n_total,
         "buildings_passed": n_passed,
         "buildings_passed_pct": 100.0 * n_passed / n_total if n_total else None,
-        "cost_per_building_passed": float(total_cost_thb) / n_passed if n_passed else None,
+        "cost_per_building_passed": (
+            float(total_cost_thb) / n_passed if n_passed and total_cost_thb is not None else None
+        ),
         "pass_distance_m": float(pass_distance_m),
         "sites_total": {str(k): int(v) for k, v in sites_total.items()},
         "sites_connected": {str(k): int(v) for k, v in sites_connected.items()},

@@ -375,7 +375,7 @@ def _check_geometries(gdf: gpd.GeoDataFrame, path: Path) -> None:
         row = int(np.flatnonzero(invalid.to_numpy())[0])
         reason = shapely.is_valid_reason(geoms.iloc[row])
         raise InputDataError(f"{path}: row {row + 1}: invalid geometry ({reason})")
-    if gdf.crs is not None and gdf.crs.is_geographic:
+    if gdf.crs is not None and gdf.crs.is_geographic and len(gdf):
         bounds = geoms.total_bounds
         if not (-180 <= bounds[0] <= bounds[2] <= 180 and -90 <= bounds[1] <= bounds[3] <= 90):
             raise CRSError(f"{path}: coordinates outside longitude/latitude range; the file's CRS "

@@ -31,7 +31,6 @@ import html
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import SimpleNamespace
@@ -60,7 +59,14 @@ DEFAULT_OPERATOR_COLOURS = (
 COST_COLOURS = ("#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027")
 COVERAGE_COLOURS = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")
 MANHOLE_COLOURS = {"telecom": "#1f78b4", "power": "#e31a1c"}
+UNKNOWN_COST_COLOUR = "#3366cc"
+BUILDING_COLOURS = {True: "#1a9641", False: "#9e9e9e"}
+COVERAGE_DUCT_COLOUR = "#08306b"
 _N_BINS = 32
+# features per merged Leaflet layer (see C.layer in _RUNTIME_JS); big filled paths are slow to paint
+_MERGE_LINES = 256
+_MERGE_POINTS = 256
+_MERGE_POLYGONS = 64
 _SCALE = 1_000_000  # coordinates are stored as integers of 1e-6 degree
 
 
@@ -71,9 +77,11 @@ _RUNTIME_JS = r"""
   var C = window.__connectivity = window.__connectivity || {layers: {}, data: {}, map: null};
   var ESC = {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'};
   C.esc = function (s) { return String(s).replace(/[&<>"']/g, function (ch) { return ESC[ch]; }); };
+  C.timings = C.timings || [];
   C.decode = function (d) {
+    var t0 = performance.now();
     var c = d.c, x = d.o[0], y = d.o[1], k = 0, n = d.n, g = new Array(n), i, j, r;
-    function pt() { x += c[k]; y += c[k + 1]; k += 2; return [y / 1e6, x / 1e6]; }
+    function pt() { x += c[k]; y += c[k + 1]; k += 2; return new L.LatLng(y / 1e6, x / 1e6); }
     function seq(m) { var a = new Array(m); for (var q = 0; q < m; q++) a[q] = pt(); return a; }
     if (d.kind === 'point') {
       for (i = 0; i < n; i++) g[i] = pt();
@@ -98,7 +106,65 @@ _RUNTIME_JS = r"""
       }
     }
     d.g = g;
+    C.timings.push(['decode', d.kind, n, performance.now() - t0]);
     return d;
+  };
+  // A polyline of many parts that knows which part (feature) is under the mouse.
+  C.MultiLine = L.Polyline.extend({
+    _containsPoint: function (p) {
+      var w = this._clickTolerance(), rings = this._rings, i, j, r;
+      if (!this._pxBounds || !this._pxBounds.contains(p)) return false;
+      for (i = rings.length - 1; i >= 0; i--) {
+        r = rings[i];
+        for (j = 1; j < r.length; j++) {
+          if (L.LineUtil.pointToSegmentDistance(p, r[j - 1], r[j]) <= w) { this._hit = this.options.partFi[i]; return true; }
+        }
+      }
+      return false;
+    }
+  });
+  // Many equal circles (fixed pixel radius) drawn as one canvas path, with hit-testing per circle.
+  C.MultiDot = L.Path.extend({
+    options: {fill: true, radius: 4},
+    initialize: function (latlngs, options) {
+      L.setOptions(this, options);
+      this._latlngs = latlngs;
+      this._radius = this.options.radius;
+    },
+    getBounds: function () { return L.latLngBounds(this._latlngs); },
+    _project: function () {
+      var map = this._map, n = this._latlngs.length, pts = new Array(n), b = new L.Bounds(), i;
+      for (i = 0; i < n; i++) { pts[i] = map.latLngToLayerPoint(this._latlngs[i]); b.extend(pts[i]); }
+      this._pts = pts;
+      var w = this._radius + this._clickTolerance(), pad = new L.Point(w, w);
+      this._pxBounds = n ? new L.Bounds(b.min.subtract(pad), b.max.add(pad)) : null;
+    },
+    _update: function () { if (this._map) this._updatePath(); },
+    _updatePath: function () { this._renderer._updateMultiDot(this); },
+    _empty: function () { return !this._pts || !this._pts.length; },
+    _containsPoint: function (p) {
+      var r = this._radius + this._clickTolerance(), r2 = r * r, pts = this._pts, i, dx, dy;
+      if (!this._pxBounds || !this._pxBounds.contains(p)) return false;
+      for (i = pts.length - 1; i >= 0; i--) {
+        dx = pts[i].x - p.x; dy = pts[i].y - p.y;
+        if (dx * dx + dy * dy <= r2) { this._hit = this.options.partFi[i]; return true; }
+      }
+      return false;
+    }
+  });
+  L.Canvas.include({
+    _updateMultiDot: function (layer) {
+      if (!this._drawing || layer._empty()) return;
+      var ctx = this._ctx, r = layer._radius, pts = layer._pts, i, p;
+      ctx.beginPath();
+      for (i = 0; i < pts.length; i++) { p = pts[i]; ctx.moveTo(p.x + r, p.y); ctx.arc(p.x, p.y, r, 0, Math.PI * 2, false); }
+      this._fillStroke(ctx, layer);
+    }
+  });
+  C.find = function (ds, col, value) {
+    var d = C.data[ds];
+    for (var i = 0; i < d.n; i++) if (C.value(d, col, i) === value) return i;
+    return -1;
   };
   C.value = function (d, col, i) {
     var c = d.cols[col];
@@ -139,25 +205,81 @@ _RUNTIME_JS = r"""
     return h.join('<br>');
   };
   C.layer = function (spec) {
-    var d = C.data[spec.data], g = L.featureGroup(), f = spec.filter, st = spec.style, i, o, lyr, col;
-    for (i = 0; i < d.n; i++) {
-      if (f && !C.match(d, f, i)) continue;
-      o = Object.assign({}, st);
-      o.fi = i; o.ds = spec.data; o.lk = spec.key;
-      if (spec.color) o.color = C.value(d, spec.color, i);
-      if (spec.fill) o.fillColor = C.value(d, spec.fill, i);
-      if (d.kind === 'point') lyr = L.circleMarker(d.g[i], o);
-      else if (d.kind === 'line') lyr = L.polyline(d.g[i], o);
-      else lyr = L.polygon(d.g[i], o);
-      g.addLayer(lyr);
+    var t0 = performance.now(), d = C.data[spec.data], g = L.featureGroup(), f = spec.filter, st = spec.style, i, o, lyr;
+    if (spec.merge) {
+      // Features of one colour merged into multi-part vector layers of at most `spec.merge` features:
+      // a few hundred Leaflet layers instead of 100k. Hit-testing finds the feature under the mouse
+      // (layer._hit) for tooltips; options.fis lists the features a layer draws.
+      var buckets = {}, j, Cls = d.kind === 'point' ? C.MultiDot : d.kind === 'line' ? C.MultiLine : L.Polygon;
+      var make = function (bk) {
+        o = Object.assign({}, st);
+        o.fis = bk.fis; o.partFi = bk.partFi; o.ds = spec.data; o.lk = spec.key;
+        if (spec.color) o.color = bk.color;
+        if (spec.fill) o.fillColor = bk.fill;
+        g.addLayer(new Cls(bk.shapes, o));
+      };
+      for (i = 0; i < d.n; i++) {
+        if (f && !C.match(d, f, i)) continue;
+        var color = spec.color ? C.value(d, spec.color, i) : null, fill = spec.fill ? C.value(d, spec.fill, i) : null;
+        var key = color + '|' + fill, bk = buckets[key];
+        if (!bk) bk = buckets[key] = {shapes: [], partFi: [], fis: [], color: color, fill: fill};
+        bk.fis.push(i);
+        if (d.kind !== 'point' && d.pc && d.pc[i] !== 1) {
+          for (j = 0; j < d.g[i].length; j++) { bk.shapes.push(d.g[i][j]); bk.partFi.push(i); }
+        } else { bk.shapes.push(d.g[i]); bk.partFi.push(i); }
+        if (bk.fis.length >= spec.merge) { make(bk); delete buckets[key]; }
+      }
+      Object.keys(buckets).forEach(function (k) { make(buckets[k]); });
+      if (spec.tooltip) {
+        g.bindTooltip(function (l) { g.__shown = l._leaflet_id + ':' + l._hit; return C.tip(d, spec, l._hit); }, {sticky: true});
+        g.on('mousemove', function (e) {
+          var l = e.layer, shown = l._leaflet_id + ':' + l._hit;
+          if (shown !== g.__shown) { g.__shown = shown; g.setTooltipContent(C.tip(d, spec, l._hit)); }
+        });
+      } else if (spec.label) {
+        g.bindTooltip(C.esc(spec.label), {sticky: true});
+      }
+    } else {
+      for (i = 0; i < d.n; i++) {
+        if (f && !C.match(d, f, i)) continue;
+        o = Object.assign({}, st);
+        o.fi = i; o.ds = spec.data; o.lk = spec.key;
+        if (spec.color) o.color = C.value(d, spec.color, i);
+        if (spec.fill) o.fillColor = C.value(d, spec.fill, i);
+        if (d.kind === 'point') lyr = L.circleMarker(d.g[i], o);
+        else if (d.kind === 'line') lyr = L.polyline(d.g[i], o);
+        else lyr = L.polygon(d.g[i], o);
+        g.addLayer(lyr);
+      }
+      if (spec.tooltip) g.bindTooltip(function (l) { return C.tip(d, spec, l.options.fi); }, {sticky: true});
     }
-    if (spec.tooltip) g.bindTooltip(function (l) { return C.tip(d, spec, l.options.fi); }, {sticky: true});
     g.__key = spec.key;
+    g.__front = d.kind === 'point';
     C.layers[spec.key] = g;
+    C.timings.push(['layer', spec.key, g.getLayers().length, performance.now() - t0]);
     return g;
+  };
+  C.count = function (key) {
+    // features of layer `key` currently on the map (merged layers count their features)
+    var n = 0;
+    C.map.eachLayer(function (l) { if (l.options && l.options.lk === key) n += l.options.fis ? l.options.fis.length : 1; });
+    return n;
+  };
+  C.drawn = function (ds, col) {
+    // distinct values of column `col` among the features of dataset `ds` on the map
+    var ids = new Set(), d = C.data[ds];
+    C.map.eachLayer(function (l) {
+      if (!l.options || l.options.ds !== ds) return;
+      (l.options.fis || (l.options.fi === undefined ? [] : [l.options.fi])).forEach(function (i) { ids.add(C.value(d, col, i)); });
+    });
+    return ids.size;
   };
   C.finish = function (m, opts) {
     C.map = m;
+    // an overlay switched back on is drawn last (on top): keep point layers above lines and areas
+    m.on('overlayadd', function () {
+      Object.keys(C.layers).forEach(function (k) { var g = C.layers[k]; if (g.__front && m.hasLayer(g)) g.bringToFront(); });
+    });
     m.attributionControl.addAttribution(opts.attribution);
     [['topleft', opts.title, 'connectivity-title'], ['bottomright', opts.legend, 'connectivity-legend']]
       .forEach(function (x) {
@@ -166,7 +288,11 @@ _RUNTIME_JS = r"""
         ctl.onAdd = function () { var div = L.DomUtil.create('div', x[2]); div.innerHTML = x[1]; return div; };
         ctl.addTo(m);
       });
-    requestAnimationFrame(function () { requestAnimationFrame(function () { window.__mapReady = true; }); });
+    C.timings.push(['finish', '', 0, performance.now()]);
+    requestAnimationFrame(function () { requestAnimationFrame(function () {
+      C.timings.push(['ready', '', 0, performance.now()]);
+      window.__mapReady = true;
+    }); });
   };
 })();
 """
@@ -253,6 +379,30 @@ def _folium_classes() -> SimpleNamespace:
         def render(self, **kwargs):
             self.get_root().script.add_child(RawHTML(self.code), name=self.get_name())
 
+    class PlanData(Element):
+        """A dataset embedded as JSON (``<script type="application/json">``) and decoded in the page."""
+
+        def __init__(self, key: str, data: dict):
+            super().__init__()
+            self._name = "PlanData"
+            self.key = key
+            self.data = data
+
+        def render(self, **kwargs):
+            figure = self.get_root()
+            element_id = f"connectivity-data-{self.key}"
+            figure.html.add_child(
+                RawHTML(f'<script type="application/json" id="{element_id}">{_js(self.data)}</script>'),
+                name=self.get_name() + "_json",
+            )
+            figure.script.add_child(
+                RawHTML(
+                    f"window.__connectivity.data[{_js(self.key)}] = window.__connectivity.decode("
+                    f"JSON.parse(document.getElementById({_js(element_id)}).textContent));"
+                ),
+                name=self.get_name(),
+            )
+
     class PlanLayer(folium.map.Layer):
         """A Leaflet feature group built in the page from an embedded dataset."""
 
@@ -266,7 +416,7 @@ def _folium_classes() -> SimpleNamespace:
             self.get_root().script.add_child(RawHTML(code), name=self.get_name() + "_def")
             super().render(**kwargs)
 
-    return SimpleNamespace(RawHTML=RawHTML, RawScript=RawScript, PlanLayer=PlanLayer, folium=folium)
+    return SimpleNamespace(RawHTML=RawHTML, RawScript=RawScript, PlanData=PlanData, PlanLayer=PlanLayer, folium=folium)
 
 
 # --------------------------------------------------------------------------- data encoding
@@ -305,7 +455,9 @@ def _encode_geometry(geoms: "gpd.GeoSeries", kind: str) -> dict:
         out["pc"] = None if (pc == 1).all() else pc.tolist()
         out["cc"] = np.bincount(coord_of, minlength=len(parts)).tolist()
     elif kind == "polygon":
-        polys, poly_of = shapely.get_parts(values, return_index=True)
+        # exterior rings counter-clockwise, holes clockwise: holes stay open under the
+        # 'nonzero' fill rule that merged layers use (overlapping footprints do not cancel)
+        polys, poly_of = shapely.get_parts(shapely.orient_polygons(values), return_index=True)
         rings, ring_of = shapely.get_rings(polys, return_index=True)
         coords, coord_of = shapely.get_coordinates(rings, return_index=True)
         # drop each ring's closing coordinate: Leaflet closes rings itself
@@ -364,6 +516,16 @@ def _keep_drawable(frame: "gpd.GeoDataFrame", what: str) -> "gpd.GeoDataFrame":
         logger.warning("%s: %d rows without geometry are not drawn", what, int((~ok).sum()))
         return frame[ok]
     return frame
+
+
+_DUCT_REQUIRED = ("segment_id", "length_m", "operators")
+MANHOLE_COLUMNS = ("manhole_id", "reason", "group")
+
+
+def _empty_points(crs, columns: Sequence[str]) -> "gpd.GeoDataFrame":
+    import geopandas as gpd
+
+    return gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in columns}, geometry=[], crs=crs)
 
 
 def _require(frame, columns: Sequence[str], what: str) -> None:
@@ -434,22 +596,27 @@ def _operator_colours(operators: Sequence[str] | Mapping[str, str | None], extra
 
 
 def _duct_columns(ducts: "gpd.GeoDataFrame") -> tuple[dict[str, dict], np.ndarray]:
-    cost = pd.to_numeric(ducts["cost_thb"], errors="coerce").to_numpy(dtype=float)
+    """Encoded duct attributes and cost per metre (THB/m, NaN where unknown)."""
     length = pd.to_numeric(ducts["length_m"], errors="coerce").to_numpy(dtype=float)
+    if "cost_thb" in ducts.columns:
+        cost = pd.to_numeric(ducts["cost_thb"], errors="coerce").to_numpy(dtype=float)
+    else:
+        cost = np.full(len(ducts), np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         per_m = np.where(length > 0, cost / np.where(length > 0, length, 1.0), np.nan)
     cols = {
         "segment_id": _num(ducts["segment_id"], 0),
         "length_m": _num(length, 1),
-        "trench_type": _cat(ducts["trench_type"]),
         "operators": _cat(ducts["operators"].fillna("")),
-        "ducts": _cat(ducts["ducts"].fillna("")),
-        "n_ducts": _num(ducts["n_ducts"], 0),
         "cost_thb": _num(cost, 0),
         "cost_per_m": _num(per_m, 0),
     }
-    if "phase" in ducts.columns:
-        cols["phase"] = _num(ducts["phase"], 0)
+    for name in ("trench_type", "ducts"):
+        if name in ducts.columns:
+            cols[name] = _cat(ducts[name].fillna(""))
+    for name in ("n_ducts", "phase"):
+        if name in ducts.columns:
+            cols[name] = _num(ducts[name], 0)
     return cols, per_m
 
 
@@ -477,7 +644,7 @@ def _site_layers(C, m, sites, colours: dict[str, str]) -> None:
     cols["connected"] = _bool(sites["connected"])
     cols["colour"] = _cat(sites["operator"].astype(str).map(colours).fillna("#555555"))
     data = _dataset(sites, "sites", "point", cols, simplify_m=None)
-    C.RawScript(f"window.__connectivity.data.sites = window.__connectivity.decode({_js(data)});").add_to(m)
+    C.PlanData("sites", data).add_to(m)
     base = {"data": "sites", "title": ["Site ", "site_id"], "tooltip": _SITE_TOOLTIP}
     C.PlanLayer(
         {**base, "key": "sites:connected", "filter": {"col": "connected", "eq": True},
@@ -522,7 +689,7 @@ def _finish(C, m, *, title: str, legend: str) -> None:
 
 def cost_map(
     ducts: "gpd.GeoDataFrame",
-    manholes: "gpd.GeoDataFrame",
+    manholes: "gpd.GeoDataFrame | None",
     sites: "gpd.GeoDataFrame",
     *,
     operators: Sequence[str] | Mapping[str, str | None],
@@ -534,12 +701,14 @@ def cost_map(
     Parameters
     ----------
     ducts
-        Duct segments (LineString) with ``segment_id``, ``length_m`` (m),
-        ``operators`` (sorted, comma-separated), ``n_ducts``, ``ducts``,
-        ``trench_type``, ``cost_thb`` (THB) and optionally ``phase``; any CRS
-        (reprojected to EPSG:4326, simplified with a 1 m tolerance).
+        Duct segments (LineString) with ``segment_id``, ``length_m`` (m) and
+        ``operators`` (sorted, comma-separated); ``n_ducts``, ``ducts``,
+        ``trench_type``, ``cost_thb`` (THB) and ``phase`` are shown when present
+        (without ``cost_thb`` segments get one colour). Any CRS (reprojected to
+        EPSG:4326, simplified with a 1 m tolerance).
     manholes
-        Points with ``manhole_id``, ``reason``, ``group``.
+        Points with ``manhole_id``, ``reason``, ``group``; ``None`` or an empty
+        frame for none.
     sites
         Points with ``site_id``, ``operator``, ``kind``, ``name``, ``connected``.
     operators
@@ -564,8 +733,10 @@ def cost_map(
     InputDataError
         When a required column is missing.
     """
-    _require(ducts, ["segment_id", "length_m", "operators", "n_ducts", "ducts", "trench_type", "cost_thb"], "ducts")
-    _require(manholes, ["manhole_id", "reason", "group"], "manholes")
+    _require(ducts, _DUCT_REQUIRED, "ducts")
+    manholes = _empty_points(ducts.crs, MANHOLE_COLUMNS) if manholes is None or (
+        len(manholes) == 0 and not set(MANHOLE_COLUMNS) <= set(manholes.columns)) else manholes
+    _require(manholes, MANHOLE_COLUMNS, "manholes")
     _require(sites, ["site_id", "operator", "connected"], "sites")
     C = _folium_classes()
     import branca.colormap as cm
@@ -586,12 +757,12 @@ def cost_map(
     else:
         vmin, vmax = 0.0, 1.0
     colormap = cm.LinearColormap(list(COST_COLOURS), vmin=vmin, vmax=vmax)
-    cols["colour"] = _binned_colours(per_m, colormap, vmin, vmax, "#777777")
+    cols["colour"] = _binned_colours(per_m, colormap, vmin, vmax, UNKNOWN_COST_COLOUR)
     duct_data = _dataset(ducts, "ducts", "line", cols, simplify_m=1.0)
-    C.RawScript(f"window.__connectivity.data.ducts = window.__connectivity.decode({_js(duct_data)});").add_to(m)
+    C.PlanData("ducts", duct_data).add_to(m)
     duct_style = {"weight": 4, "opacity": 0.9, "lineCap": "round"}
     base = {"data": "ducts", "title": ["Segment ", "segment_id"], "tooltip": _DUCT_TOOLTIP,
-            "color": "colour", "style": duct_style}
+            "color": "colour", "style": duct_style, "merge": _MERGE_LINES}
     for op in listed:
         C.PlanLayer({**base, "key": f"ducts:{op}", "filter": {"col": "operators", "has": op}},
                     name=_label(f"{op} ducts", colours[op])).add_to(m)
@@ -608,11 +779,11 @@ def cost_map(
         "colour": _cat(manholes["group"].astype(str).map(MANHOLE_COLOURS).fillna("#444444")),
     }
     mh_data = _dataset(manholes, "manholes", "point", mh_cols, simplify_m=None)
-    C.RawScript(f"window.__connectivity.data.manholes = window.__connectivity.decode({_js(mh_data)});").add_to(m)
+    C.PlanData("manholes", mh_data).add_to(m)
     C.PlanLayer(
         {"data": "manholes", "key": "manholes", "title": ["Manhole ", "manhole_id"],
          "tooltip": [["Reason", "reason", "", None], ["Group", "group", "", None]],
-         "color": "#222222", "fill": "colour",
+         "fill": "colour", "merge": _MERGE_POINTS,
          "style": {"radius": 4, "weight": 1, "color": "#222222", "fillOpacity": 1}},
         name=_label("Manholes"),
     ).add_to(m)
@@ -626,7 +797,14 @@ def cost_map(
         f'<div><span class="sw" style="background:{c};border-radius:50%"></span>{g} manhole</div>'
         for g, c in MANHOLE_COLOURS.items()
     )
-    legend = _gradient_legend("Duct cost per metre", colormap, vmin, vmax, "THB/m", extra=swatches + manhole_key)
+    if len(finite):
+        legend = _gradient_legend("Duct cost per metre", colormap, vmin, vmax, "THB/m", extra=swatches + manhole_key)
+    else:
+        legend = (f'<div><span class="sw" style="background:{UNKNOWN_COST_COLOUR}"></span>'
+                  f"<b>Duct segments</b> (no costs given)</div>{swatches}{manhole_key}")
+    if len(finite) < len(per_m) and len(finite):
+        legend += f'<div><span class="sw" style="background:{UNKNOWN_COST_COLOUR}"></span>cost unknown</div>'
+
     _finish(C, m, title=title, legend=legend)
     logger.info("cost map: %d segments, %d manholes, %d sites", len(ducts), len(manholes), len(sites))
     return m
@@ -638,6 +816,7 @@ def coverage_map(
     ducts: "gpd.GeoDataFrame",
     sites: "gpd.GeoDataFrame",
     *,
+    operators: Sequence[str] | Mapping[str, str | None] | None = None,
     title: str = "Coverage: buildings passed",
     tiles: bool = False,
 ) -> "folium.Map":
@@ -654,6 +833,9 @@ def coverage_map(
         Duct segments as for :func:`cost_map`.
     sites
         Sites as for :func:`cost_map`.
+    operators
+        Operator names or name -> colour, as for :func:`cost_map`, so sites keep
+        their colours across both maps; default: the sites' operators, sorted.
     title
         Shown on the map.
     tiles
@@ -672,7 +854,7 @@ def coverage_map(
     """
     _require(hexagons, ["h3", "buildings_total", "buildings_passed", "passed_pct", "duct_length_m"], "hexagons")
     _require(buildings, ["passed"], "buildings")
-    _require(ducts, ["segment_id", "length_m", "operators", "n_ducts", "ducts", "trench_type", "cost_thb"], "ducts")
+    _require(ducts, _DUCT_REQUIRED, "ducts")
     _require(sites, ["site_id", "operator", "connected"], "sites")
     C = _folium_classes()
     import branca.colormap as cm
@@ -694,7 +876,7 @@ def coverage_map(
         "colour": _binned_colours(pct, colormap, 0.0, 100.0, "#cccccc"),
     }
     hex_data = _dataset(hexagons, "hexagons", "polygon", hex_cols, simplify_m=None)
-    C.RawScript(f"window.__connectivity.data.hexagons = window.__connectivity.decode({_js(hex_data)});").add_to(m)
+    C.PlanData("hexagons", hex_data).add_to(m)
     C.PlanLayer(
         {"data": "hexagons", "key": "hexagons", "title": ["H3 ", "h3"],
          "tooltip": [["Buildings", "buildings_total", "", 0], ["Passed", "buildings_passed", "", 0],
@@ -705,30 +887,38 @@ def coverage_map(
     ).add_to(m)
 
     b_data = _dataset(buildings, "buildings", "polygon", {"passed": _bool(buildings["passed"])}, simplify_m=1.0)
-    C.RawScript(f"window.__connectivity.data.buildings = window.__connectivity.decode({_js(b_data)});").add_to(m)
-    for passed, key, label, fill in ((True, "buildings:passed", "Buildings passed", "#1a9641"),
-                                     (False, "buildings:not_passed", "Buildings not passed", "#9e9e9e")):
+    C.PlanData("buildings", b_data).add_to(m)
+    for passed, key, label in ((True, "buildings:passed", "Buildings passed"),
+                               (False, "buildings:not_passed", "Buildings not passed")):
+        fill = BUILDING_COLOURS[passed]
         C.PlanLayer(
             {"data": "buildings", "key": key, "filter": {"col": "passed", "eq": passed},
-             "tooltip": [["Passed", "passed", "", None]],
-             "style": {"color": "#333333", "weight": 0.5, "fillColor": fill, "fillOpacity": 0.8}},
+             "merge": _MERGE_POLYGONS, "label": label,
+             "style": {"color": "#333333", "weight": 0.5, "fillColor": fill, "fillOpacity": 0.8,
+                       "fillRule": "nonzero"}},
             name=_label(label, fill),
         ).add_to(m)
 
     cols, _ = _duct_columns(ducts)
     duct_data = _dataset(ducts, "ducts", "line", cols, simplify_m=1.0)
-    C.RawScript(f"window.__connectivity.data.ducts = window.__connectivity.decode({_js(duct_data)});").add_to(m)
+    C.PlanData("ducts", duct_data).add_to(m)
     C.PlanLayer(
         {"data": "ducts", "key": "ducts", "title": ["Segment ", "segment_id"], "tooltip": _DUCT_TOOLTIP,
-         "style": {"color": "#08306b", "weight": 3, "opacity": 0.9, "lineCap": "round"}},
-        name=_label("Duct network", "#08306b"),
+         "merge": _MERGE_LINES, "style": {"color": COVERAGE_DUCT_COLOUR, "weight": 3, "opacity": 0.9, "lineCap": "round"}},
+        name=_label("Duct network", COVERAGE_DUCT_COLOUR),
     ).add_to(m)
-    operators = sorted(set(sites["operator"].astype(str)))
-    _site_layers(C, m, sites, _operator_colours(operators))
+    site_ops = sorted(set(sites["operator"].astype(str)))
+    colours = _operator_colours(site_ops if operators is None else operators,
+                                extra=site_ops if operators is not None else ())
+    _site_layers(C, m, sites, colours)
 
+    keys = [("#cccccc", "hexagon without buildings"), (BUILDING_COLOURS[True], "building passed"),
+            (BUILDING_COLOURS[False], "building not passed"), (COVERAGE_DUCT_COLOUR, "duct")]
+    keys += [(c, f"{n} site") for n, c in colours.items() if n in site_ops]
     legend = _gradient_legend(
         "Buildings passed per hexagon", colormap, 0, 100, "%",
-        extra='<div><span class="sw" style="background:#cccccc"></span>no buildings</div>',
+        extra="".join(f'<div><span class="sw" style="background:{html.escape(c)}"></span>{html.escape(t)}</div>'
+                      for c, t in keys),
     )
     _finish(C, m, title=title, legend=legend)
     logger.info("coverage map: %d hexagons, %d buildings, %d segments", len(hexagons), len(buildings), len(ducts))
@@ -753,19 +943,11 @@ def save_map(m: "folium.Map", path: str | os.PathLike) -> Path:
     pathlib.Path
         The written file.
     """
+    from connectivity.atomic import atomic_path
+
     path = Path(path)
     text = m.get_root().render()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     logger.info("wrote %s (%.1f MB)", path, path.stat().st_size / 1e6)
     return path

@@ -336,7 +336,7 @@ def attach_sites(net: Network, sites: gpd.GeoDataFrame, *, max_distance_m: float
     site_ids = sites["site_id"].tolist()
     order = np.lexsort((np.arange(len(sites)), edge_of_site))
     order = order[edge_of_site[order] >= 0]
-    bounds_idx = np.flatnonzero(np.r_[True, np.diff(edge_of_site[order]) != 0, True])
+    bounds_idx = np.flatnonzero(np.r_[True, np.diff(edge_of_site[order]) != 0, True]) if len(order) else np.zeros(1, int)
     for start, stop in zip(bounds_idx[:-1], bounds_idx[1:]):
         group = order[start:stop]
         eid = int(edge_of_site[group[0]])

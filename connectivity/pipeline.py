@@ -16,7 +16,7 @@ import numpy as np
 
 from connectivity import load, network, plan, sites as sites_mod
 from connectivity.config import Scenario
-from connectivity.errors import InputDataError
+from connectivity.errors import InfeasibleError, InputDataError
 from connectivity.output import write_geojson, write_json
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,16 @@ def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
     net_sites, attached = network.attach_sites(net, all_sites, max_distance_m=opts.max_site_distance_m)
     progress("plan")
     reachable = plan.reachable_terminals(net_sites, attached)
+    alone = attached.loc[~reachable & (attached["status"] != "too_far"), "site_id"].tolist()
+    if len(attached) and not reachable.any():
+        far = len(attached) - len(alone)
+        raise InfeasibleError(
+            f"{scenario.inputs.sites or scenario.path or 'scenario'}: none of the {len(attached)} site(s) can be "
+            f"connected: {far} farther than {opts.max_site_distance_m:g} m from every road, {len(alone)} without "
+            f"another site on their road network component")
+    if alone:
+        log.warning("%d site(s) share no road component with another site, not connected: %s", len(alone),
+                    ", ".join(map(str, alone[:10])) + (" ..." if len(alone) > 10 else ""))
     terminals = attached.loc[reachable, "node_id"].to_numpy(np.int64)
     tree = plan.steiner_per_component(net_sites, terminals, net_sites.edges["length_m"].to_numpy(float),
                                       time_limit=opts.time_limit_s, quality=opts.quality)

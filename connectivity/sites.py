@@ -95,8 +95,9 @@ def read_sites(path: str | Path, operators: tuple[OperatorSpec, ...], *, crs: st
     if kinds - {"Point"}:
         bad = int(np.flatnonzero((gdf.geom_type != "Point").to_numpy())[0])
         raise InputDataError(f"{path}: row {bad + 1}: sites must be points, found {gdf.geom_type.iloc[bad]}")
+    no_id = gdf["site_id"].isna().to_numpy()  # astype(str) keeps NaN as NaN in pandas >= 2
     gdf = gdf.assign(site_id=gdf["site_id"].astype(str).str.strip())
-    empty = gdf["site_id"].isin(["", "nan", "None"])
+    empty = gdf["site_id"].isin(["", "nan", "None"]) | no_id
     if empty.any():
         raise InputDataError(f"{path}: row {int(np.flatnonzero(empty.to_numpy())[0]) + 1}: empty site_id")
     dup = gdf["site_id"].duplicated()

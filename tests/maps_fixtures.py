@@ -22,7 +22,7 @@ TELECOM = {"CAT", "TOT"}
 
 
 def grid_plan(n_segments: int = 40, *, spacing_m: float = 100.0, seed: int = 1,
-              buildings_per_block: int = 4) -> dict[str, gpd.GeoDataFrame]:
+              buildings_per_block: int = 4, manhole_step: int | None = None) -> dict[str, gpd.GeoDataFrame]:
     """A plan of about ``n_segments`` duct segments on a grid.
 
     Returns
@@ -31,7 +31,8 @@ def grid_plan(n_segments: int = 40, *, spacing_m: float = 100.0, seed: int = 1,
         ``ducts``, ``manholes``, ``sites``, ``buildings`` (all EPSG:32647).
         Each block holds ``buildings_per_block`` buildings: half with their
         nearest edge 5 m from a street (passed at 20 m), half at the block centre
-        (more than 20 m away when ``spacing_m`` >= 80).
+        (more than 20 m away when ``spacing_m`` >= 80). Manholes sit on every
+        ``manhole_step``-th grid node (default: about 60 manholes).
     """
     rng = np.random.default_rng(seed)
     k = max(2, int(math.ceil((1 + math.sqrt(1 + 2 * n_segments)) / 2)))  # k x k nodes -> 2k(k-1) edges
@@ -78,7 +79,7 @@ def grid_plan(n_segments: int = 40, *, spacing_m: float = 100.0, seed: int = 1,
     )
 
     nodes = np.unique(np.vstack([a, b]), axis=0)
-    mh = nodes[:: max(1, len(nodes) // 60)]
+    mh = nodes[:: manhole_step or max(1, len(nodes) // 60)]
     manholes = gpd.GeoDataFrame(
         {
             "manhole_id": [f"MH{i}" for i in range(len(mh))],

@@ -27,26 +27,14 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--no-first-run", "--disable-sync",
 ]
 
-# JavaScript helpers evaluated in the page (canvas rendering has no DOM paths,
-# so features are counted through Leaflet's own layers).
-JS_DRAWN_IDS = """([ds, col]) => {
-  const C = window.__connectivity, ids = new Set();
-  C.map.eachLayer(l => {
-    if (l.options && l.options.ds === ds && l.options.fi !== undefined) ids.add(C.value(C.data[ds], col, l.options.fi));
-  });
-  return ids.size;
-}"""
-JS_LAYER_COUNT = """(key) => {
-  let n = 0;
-  window.__connectivity.map.eachLayer(l => { if (l.options && l.options.lk === key) n++; });
-  return n;
-}"""
+# Canvas rendering has no DOM paths, so features are counted through Leaflet's own
+# layers: window.__connectivity.count(key) / .drawn(dataset, id_column) walk map.eachLayer.
 JS_SEGMENT_PIXEL = """([key, segmentId]) => {
-  const C = window.__connectivity, d = C.data.ducts;
-  let target = null;
-  C.layers[key].eachLayer(l => { if (C.value(d, 'segment_id', l.options.fi) === segmentId) target = l; });
-  if (!target) return null;
-  const p = C.map.latLngToContainerPoint(target.getCenter());
+  const C = window.__connectivity, fi = C.find('ducts', 'segment_id', segmentId);
+  let inLayer = false;
+  C.layers[key].eachLayer(l => { if ((l.options.fis || [l.options.fi]).indexOf(fi) >= 0) inLayer = true; });
+  if (fi < 0 || !inLayer || !C.map.hasLayer(C.layers[key])) return null;
+  const p = C.map.latLngToContainerPoint(L.LineUtil.polylineCenter(C.data.ducts.g[fi], C.map.options.crs));
   const r = C.map.getContainer().getBoundingClientRect();
   return [p.x + r.left, p.y + r.top];
 }"""
@@ -71,10 +59,10 @@ class OpenedMap:
         self.page, self.blocked, self.errors = page, blocked, errors
 
     def drawn(self, ds: str, col: str) -> int:
-        return self.page.evaluate(JS_DRAWN_IDS, [ds, col])
+        return self.page.evaluate("([ds, col]) => window.__connectivity.drawn(ds, col)", [ds, col])
 
     def layer_count(self, key: str) -> int:
-        return self.page.evaluate(JS_LAYER_COUNT, key)
+        return self.page.evaluate("(key) => window.__connectivity.count(key)", key)
 
     def screenshot(self, name: str) -> None:
         ARTIFACTS.mkdir(exist_ok=True)
@@ -141,11 +129,9 @@ def _check_common(opened: OpenedMap) -> None:
     assert page.locator(".leaflet-control-layers").count() == 1
 
 
-def _hover_segment(opened: OpenedMap, layer_key: str, segment_id: int) -> str:
-    """Move the mouse onto the middle of a segment; return the text of the tooltip shown."""
-    xy = opened.page.evaluate(JS_SEGMENT_PIXEL, [layer_key, segment_id])
-    assert xy is not None, f"segment {segment_id} not in layer {layer_key}"
-    tooltip = opened.page.locator(".leaflet-tooltip", has_text=f"Segment {segment_id}")
+def _hover_pixel(opened: OpenedMap, xy, expected: str) -> str:
+    """Settle the mouse on ``xy``; return the text of the tooltip containing ``expected``."""
+    tooltip = opened.page.locator(".leaflet-tooltip", has_text=expected)
     # Leaflet's canvas renderer drops mouse moves closer than 32 ms apart, so
     # settle on the point with pauses rather than one fast move.
     for dx in (0, 1, 0, -1, 0):
@@ -153,9 +139,25 @@ def _hover_segment(opened: OpenedMap, layer_key: str, segment_id: int) -> str:
         opened.page.wait_for_timeout(60)
         if tooltip.count():
             break
-    tooltip.wait_for(state="visible", timeout=5_000)
-    assert opened.page.locator(".leaflet-tooltip").count() == 1
+    opened.page.wait_for_timeout(250)  # a closed tooltip fades out for 200 ms before leaving the DOM
+    shown = opened.page.locator(".leaflet-tooltip").all_inner_texts()
+    assert tooltip.count() == 1 and len(shown) == 1, f"wanted a tooltip with {expected!r}, shown: {shown}"
     return tooltip.inner_text()
+
+
+def _hover_segment(opened: OpenedMap, layer_key: str, segment_id: int) -> str:
+    """Move the mouse onto the middle of a segment; return the text of the tooltip shown."""
+    xy = opened.page.evaluate(JS_SEGMENT_PIXEL, [layer_key, segment_id])
+    assert xy is not None, f"segment {segment_id} not drawn in layer {layer_key}"
+    return _hover_pixel(opened, xy, f"Segment {segment_id}\n")
+
+
+def _pixel_of(opened: OpenedMap, lat: float, lon: float):
+    return opened.page.evaluate(
+        """([lat, lon]) => { const m = window.__connectivity.map, p = m.latLngToContainerPoint([lat, lon]),
+           r = m.getContainer().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }""",
+        [lat, lon],
+    )
 
 
 def _toggle(opened: OpenedMap, label: str) -> None:
@@ -205,6 +207,28 @@ def test_cost_map_in_browser(open_map, saved_maps, plan):
     assert f"Cost: {round(row['cost_thb']):,} THB" in text
     opened.screenshot("cost_map_synthetic_tooltip")
 
+    # moving to other segments (same or other merged layer) updates the tooltip
+    for segment_id in ducts.loc[ducts["operators"].str.contains("TOT"), "segment_id"].iloc[[5, 9, 3]]:
+        text = _hover_segment(opened, "ducts:TOT", int(segment_id))
+        row = ducts.set_index("segment_id").loc[segment_id]
+        assert f"Ducts: {row['ducts']}" in text and f"Operators: {row['operators']}" in text
+
+    # manholes away from sites have their own tooltips
+    site_xy = {(round(p.x), round(p.y)) for p in plan["sites"].geometry}
+    free = plan["manholes"][[(round(p.x), round(p.y)) not in site_xy for p in plan["manholes"].geometry]]
+    mh = free.iloc[len(free) // 2]
+    pt = free.geometry.to_crs(4326).iloc[len(free) // 2]
+    text = _hover_pixel(opened, _pixel_of(opened, pt.y, pt.x), f"Manhole {mh['manhole_id']}\n")
+    assert f"Reason: {mh['reason']}" in text and f"Group: {mh['group']}" in text
+
+    # site tooltips show user text as text (escaped, not HTML)
+    site = plan["sites"].iloc[0]
+    pt = plan["sites"].geometry.to_crs(4326).iloc[0]
+    text = _hover_pixel(opened, _pixel_of(opened, pt.y, pt.x), f"Site {site['site_id']}\n")
+    assert f"Name: {site['name']}" in text  # "Site <0> & co"
+    assert f"Operator: {site['operator']}" in text
+    assert ("Connected: yes" if site["connected"] else "Connected: no") in text
+
 
 def test_coverage_map_in_browser(open_map, saved_maps, plan):
     opened = open_map(saved_maps["coverage"])
@@ -239,3 +263,123 @@ def test_tile_layer_is_the_only_network_request(open_map, plan, tmp_path):
     assert opened.blocked and all("tile.openstreetmap.org" in url for url in opened.blocked)
     assert opened.drawn("ducts", "segment_id") == len(plan["ducts"])
     assert "© OpenStreetMap contributors" in opened.page.locator(".leaflet-control-attribution").inner_text()
+
+
+# --------------------------------------------------------------------------- example scenarios
+
+
+@pytest.fixture(scope="module", params=["chiang_mai_nimman", "phuket_backbone"])
+def scenario_maps(request, shared_data, tmp_path_factory):
+    """Run an example scenario through the pipeline; the maps it wrote, else maps built from its plan."""
+    import geopandas as gpd
+
+    from conftest import SCENARIOS
+    from connectivity.config import load_scenario
+    from connectivity.pipeline import run, write_outputs
+
+    scenario = load_scenario(SCENARIOS / f"{request.param}.toml")
+    result = run(scenario)
+    out = tmp_path_factory.mktemp(request.param)
+    write_outputs(result, out)
+    ducts_file = gpd.read_file(out / "ducts.geojson")
+    operators = [op.name for op in scenario.operators if op.serves(scenario.province)]
+    cost_path, coverage_path = out / "cost_map.html", out / "coverage_map.html"
+    if not cost_path.exists():  # the pipeline does not write the maps (yet): build them from its plan
+        manholes = getattr(result, "manholes", None)
+        maps.save_map(maps.cost_map(result.ducts, manholes, result.sites, operators=operators,
+                                    title=scenario.name), cost_path)
+    if not coverage_path.exists():
+        buildings = result.layers.get("buildings", gpd.GeoDataFrame(geometry=[], crs=result.ducts.crs))
+        cov = analyse(result.ducts, buildings, result.sites)
+        maps.save_map(maps.coverage_map(cov.hexagons, cov.buildings, result.ducts, result.sites,
+                                        operators=operators, title=scenario.name), coverage_path)
+    return {"name": request.param, "cost": cost_path, "coverage": coverage_path, "ducts": ducts_file,
+            "operators": operators}
+
+
+def test_scenario_cost_map(open_map, scenario_maps):
+    opened = open_map(scenario_maps["cost"])
+    _check_common(opened)
+    ducts = scenario_maps["ducts"]
+    assert len(ducts) > 0
+    assert opened.drawn("ducts", "segment_id") == len(ducts)
+    opened.screenshot(f"cost_map_{scenario_maps['name']}")
+
+    # the operator with most segments: toggle its layer off and on
+    carrying = {op: int(ducts["operators"].str.split(",").map(lambda ops, op=op: op in ops).sum())
+                for op in scenario_maps["operators"]}
+    op = max(carrying, key=carrying.get)
+    assert opened.layer_count(f"ducts:{op}") == carrying[op] > 0
+    _toggle(opened, f"{op} ducts")
+    assert opened.layer_count(f"ducts:{op}") == 0
+    opened.screenshot(f"cost_map_{scenario_maps['name']}_{op}_off")
+    _toggle(opened, f"{op} ducts")
+    assert opened.layer_count(f"ducts:{op}") == carrying[op]
+
+    # hover the longest segment of that operator
+    mine = ducts[ducts["operators"].str.split(",").map(lambda ops: op in ops)]
+    row = mine.loc[mine["length_m"].idxmax()]
+    opened.page.mouse.move(1, 1)
+    text = _hover_segment(opened, f"ducts:{op}", int(row["segment_id"]))
+    assert f"Operators: {row['operators']}" in text
+    assert f"Length: {row['length_m']:,.1f} m" in text
+    opened.screenshot(f"cost_map_{scenario_maps['name']}_tooltip")
+
+
+def test_scenario_coverage_map(open_map, scenario_maps):
+    opened = open_map(scenario_maps["coverage"])
+    _check_common(opened)
+    ducts = scenario_maps["ducts"]
+    assert opened.drawn("ducts", "segment_id") == len(ducts)
+    assert opened.layer_count("hexagons") > 0
+    opened.screenshot(f"coverage_map_{scenario_maps['name']}")
+    _toggle(opened, "Duct network")
+    assert opened.layer_count("ducts") == 0
+    _toggle(opened, "Duct network")
+    row = ducts.loc[ducts["length_m"].idxmax()]
+    opened.page.mouse.move(1, 1)
+    text = _hover_segment(opened, "ducts", int(row["segment_id"]))
+    assert f"Operators: {row['operators']}" in text
+
+
+def test_default_marker_icon_is_inlined(open_map, plan, tmp_path):
+    """A folium.Marker added by a user draws Leaflet's default icon from a data URI, offline."""
+    import folium
+
+    m = maps.cost_map(plan["ducts"], plan["manholes"], plan["sites"], operators=list(OPERATORS))
+    lat, lon = plan["sites"].geometry.to_crs(4326).iloc[0].coords[0][::-1]
+    folium.Marker([lat, lon], tooltip="a marker").add_to(m)
+    opened = open_map(maps.save_map(m, tmp_path / "marker.html"))
+    assert opened.blocked == [] and opened.errors == []
+    icon = opened.page.locator("img.leaflet-marker-icon")
+    assert icon.count() == 1
+    assert icon.get_attribute("src").startswith("data:image/png;base64,")
+    assert opened.page.evaluate("document.querySelector('img.leaflet-marker-icon').naturalWidth") == 25
+
+
+def test_multipart_features_are_drawn(open_map, plan, tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    x0, y0 = plan["ducts"].total_bounds[:2]
+    holed = shapely.Polygon(shapely.box(x0, y0, x0 + 30, y0 + 30).exterior.coords,
+                            [shapely.box(x0 + 10, y0 + 10, x0 + 20, y0 + 20).exterior.coords])
+    multi = shapely.MultiPolygon([shapely.box(x0 + 50, y0, x0 + 60, y0 + 10),
+                                  shapely.box(x0 + 70, y0, x0 + 80, y0 + 10)])
+    buildings = gpd.GeoDataFrame(geometry=[holed, multi, shapely.box(x0 + 300, y0 + 300, x0 + 310, y0 + 310)],
+                                 crs=plan["ducts"].crs)
+    ducts = plan["ducts"].iloc[:3].copy()
+    ducts.loc[ducts.index[0], "geometry"] = shapely.MultiLineString(
+        [[(x0, y0 - 5), (x0 + 80, y0 - 5)], [(x0, y0 + 40), (x0 + 50, y0 + 40)]])
+    cov = analyse(ducts, buildings, plan["sites"])
+    assert cov.buildings["passed"].tolist() == [True, True, False]
+    path = maps.save_map(maps.coverage_map(cov.hexagons, cov.buildings, ducts, plan["sites"]), tmp_path / "multi.html")
+    opened = open_map(path)
+    assert opened.errors == [] and opened.blocked == []
+    assert opened.drawn("ducts", "segment_id") == 3
+    assert opened.layer_count("buildings:passed") == 2
+    assert opened.layer_count("buildings:not_passed") == 1
+    # the second part of the multi-line segment answers to the mouse with the segment's tooltip
+    pt = gpd.GeoSeries([shapely.Point(x0 + 25, y0 + 40)], crs=ducts.crs).to_crs(4326).iloc[0]
+    text = _hover_pixel(opened, _pixel_of(opened, pt.y, pt.x), f"Segment {int(ducts['segment_id'].iloc[0])}\n")
+    assert f"Operators: {ducts['operators'].iloc[0]}" in text

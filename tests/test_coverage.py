@@ -186,8 +186,13 @@ def test_bad_inputs_are_rejected(line_case):
         analyse(ducts, buildings, _sites([]), pass_distance_m=-1)
     with pytest.raises(InputDataError, match="connected"):
         analyse(ducts, buildings, _sites([]).drop(columns="connected"))
-    with pytest.raises(InputDataError, match="cost_thb"):
-        analyse(ducts.drop(columns="cost_thb"), buildings, _sites([]))
+
+
+
+def test_without_costs_there_is_no_cost_per_building(line_case):
+    ducts, buildings, _ = line_case
+    s = analyse(ducts.drop(columns="cost_thb"), buildings, _sites([])).summary
+    assert s["buildings_passed"] == 4 and s["cost_per_building_passed"] is None
 
 
 def test_scales_to_many_buildings():
@@ -204,3 +209,13 @@ def test_scales_to_many_buildings():
     union = shapely.union_all(plan["ducts"].geometry.values)
     expected = [buildings.geometry.iloc[i].distance(union) <= 20.0 for i in sample]
     assert cov.buildings["passed"].to_numpy()[sample].tolist() == expected
+
+
+def test_zero_length_segments_are_harmless():
+    """A site exactly on a road node gives a zero-length lead-in (seen in the Chiang Mai plan)."""
+    point = shapely.LineString([(X0, Y0), (X0, Y0)])
+    line = shapely.LineString([(X0, Y0), (X0 + 100, Y0)])
+    b = gpd.GeoDataFrame(geometry=[_box_at_gap(5.0)], crs=CRS)
+    cov = analyse(_ducts([point, line]), b, _sites([]))
+    assert cov.hexagons["duct_length_m"].sum() == pytest.approx(100.0)
+    assert cov.summary["buildings_passed"] == 1

@@ -46,7 +46,7 @@ def _external_refs(page: str) -> list[str]:
 
 
 def _embedded(page: str, key: str) -> dict:
-    m = re.search(r"window\.__connectivity\.data\.%s = window\.__connectivity\.decode\((\{.*?\})\);" % key, page)
+    m = re.search(r'<script type="application/json" id="connectivity-data-%s">(.*?)</script>' % key, page)
     assert m, f"no {key} data in page"
     return json.loads(m.group(1))
 
@@ -166,7 +166,9 @@ def test_save_map_is_atomic_and_replaces(tmp_path, plan):
     text = target.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and "old" != text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cost_map.html"]
-    assert oct(target.stat().st_mode & 0o777) == oct(0o644)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_save_map_leaves_no_temp_file_on_error(tmp_path, plan):
@@ -189,8 +191,10 @@ def test_errors(plan):
     with pytest.raises(CRSError, match="ducts"):
         maps.cost_map(plan["ducts"].set_crs(None, allow_override=True), plan["manholes"], plan["sites"],
                       operators=["TOT"])
-    with pytest.raises(InputDataError, match="cost_thb"):
-        maps.cost_map(plan["ducts"].drop(columns="cost_thb"), plan["manholes"], plan["sites"], operators=["TOT"])
+    with pytest.raises(InputDataError, match="operators"):
+        maps.cost_map(plan["ducts"].drop(columns="operators"), plan["manholes"], plan["sites"], operators=["TOT"])
+    with pytest.raises(InputDataError, match="reason"):
+        maps.cost_map(plan["ducts"], plan["manholes"].drop(columns="reason"), plan["sites"], operators=["TOT"])
     with pytest.raises(InputDataError, match="passed"):
         cov = analyse(plan["ducts"], plan["buildings"], plan["sites"])
         maps.coverage_map(cov.hexagons, plan["buildings"], plan["ducts"], plan["sites"])
@@ -211,3 +215,80 @@ def test_importing_maps_does_not_import_folium():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_cost_map_without_costs_or_manholes(plan):
+    """The pipeline before costs and manholes exist: one colour, tooltips without the missing fields."""
+    ducts = plan["ducts"][["segment_id", "length_m", "operators", "geometry"]]
+    page = maps.cost_map(ducts, None, plan["sites"], operators=list(OPERATORS)).get_root().render()
+    data = _embedded(page, "ducts")
+    assert set(data["cols"]["colour"]["t"][i] for i in data["cols"]["colour"]["v"]) == {maps.UNKNOWN_COST_COLOUR}
+    assert "trench_type" not in data["cols"] and all(v is None for v in data["cols"]["cost_thb"]["v"])
+    assert "no costs given" in page
+    assert _embedded(page, "manholes")["n"] == 0
+
+
+def test_site_colours_follow_operators_in_both_maps(plan):
+    colours = {"TOT": "#123456", "CAT": "#abcdef", "PEA": None}
+    cov = analyse(plan["ducts"], plan["buildings"], plan["sites"])
+    for m in (maps.cost_map(plan["ducts"], plan["manholes"], plan["sites"], operators=colours),
+              maps.coverage_map(cov.hexagons, cov.buildings, plan["ducts"], plan["sites"], operators=colours)):
+        sites = _embedded(m.get_root().render(), "sites")
+        ops = [sites["cols"]["operator"]["t"][i] for i in sites["cols"]["operator"]["v"]]
+        col = [sites["cols"]["colour"]["t"][i] for i in sites["cols"]["colour"]["v"]]
+        got = dict(zip(ops, col))
+        assert got["TOT"] == "#123456" and got["CAT"] == "#abcdef"
+        assert got["PEA"] in maps.DEFAULT_OPERATOR_COLOURS
+
+
+def _decode_polygons(d: dict) -> list:
+    """Python port of the page's polygon decoder: per feature a list of polygons, each a list of rings."""
+    c, x, y, k = d["c"], d["o"][0], d["o"][1], 0
+    ring_counts = iter(d["cc"])
+    rings_per_poly = iter(d["rc"]) if d["rc"] else None
+    out = []
+    for i in range(d["n"]):
+        polys = []
+        for _ in range(d["pc"][i] if d["pc"] else 1):
+            rings = []
+            for _ in range(next(rings_per_poly) if rings_per_poly else 1):
+                ring = []
+                for _ in range(next(ring_counts)):
+                    x += c[k]
+                    y += c[k + 1]
+                    k += 2
+                    ring.append((x / 1e6, y / 1e6))
+                rings.append(ring)
+            polys.append(rings)
+        out.append(polys)
+    assert k == len(c)
+    return out
+
+
+def test_multipart_geometries_round_trip(plan):
+    x0, y0 = plan["ducts"].total_bounds[:2]
+    holed = shapely.Polygon(shapely.box(x0, y0, x0 + 30, y0 + 30).exterior.coords,
+                            [shapely.box(x0 + 10, y0 + 10, x0 + 20, y0 + 20).exterior.coords[::-1]])
+    multi = shapely.MultiPolygon([shapely.box(x0 + 50, y0, x0 + 60, y0 + 10), shapely.box(x0 + 70, y0, x0 + 80, y0 + 10)])
+    simple = shapely.box(x0 + 100, y0, x0 + 110, y0 + 10)
+    buildings = gpd.GeoDataFrame({"passed": [True, False, True]}, geometry=[holed, multi, simple], crs=plan["ducts"].crs)
+    ducts = plan["ducts"].iloc[:2].copy()
+    ducts.loc[ducts.index[0], "geometry"] = shapely.MultiLineString(
+        [[(x0, y0), (x0 + 50, y0)], [(x0, y0 + 40), (x0 + 50, y0 + 40)]])
+    cov = analyse(ducts, buildings, plan["sites"])
+    page = maps.coverage_map(cov.hexagons, cov.buildings, ducts, plan["sites"]).get_root().render()
+
+    decoded = _decode_polygons(_embedded(page, "buildings"))
+    expected = buildings.to_crs(4326).geometry
+    assert [len(f) for f in decoded] == [1, 2, 1]
+    assert [len(p) for p in decoded[0]] == [2]  # exterior and hole
+    for feature, geom in zip(decoded, expected):
+        parts = list(geom.geoms) if geom.geom_type == "MultiPolygon" else [geom]
+        for rings, part in zip(feature, parts):
+            got = shapely.Polygon(rings[0], rings[1:])
+            assert got.symmetric_difference(part).area < part.length * 1e-6  # 6-decimal rounding
+            assert shapely.Polygon(rings[0]).exterior.is_ccw  # holes stay open under 'nonzero'
+            assert all(not shapely.LinearRing(h).is_ccw for h in rings[1:])
+
+    lines = _embedded(page, "ducts")
+    assert lines["pc"] == [2, 1] and len(_decode(lines)) == 3

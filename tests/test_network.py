@@ -106,3 +106,10 @@ def test_roads_network_reports_components_and_projects_to_utm(fixtures):
 def test_empty_roads_is_an_error():
     with pytest.raises(InputDataError):
         roads_network(lines().iloc[:0])
+
+
+def test_no_site_within_reach_leaves_network_unchanged():
+    net = build_network(lines([(0, 0), (100, 0)]))
+    new, sites = attach_sites(net, sites_at((50, 500), (60, 900)), max_distance_m=100)
+    assert sites["status"].tolist() == ["too_far", "too_far"]
+    assert len(new.edges) == len(net.edges)

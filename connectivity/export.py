@@ -1,0 +1,574 @@
+"""Exports of a plan folder for the utility partners: GeoJSON (RFC 7946), GeoPackage, CSV, Shapefile.
+
+Exports read only the plan folder written by ``connectivity plan`` (so they work on plans
+made earlier) and follow the schema in ``data/schema/plan_schema.toml``: the layers
+
+``trench``
+    Trench segments with every operator in them (``shared`` when two or more).
+``ducts``
+    One row per trench segment and operator (the operator's duct run).
+``manholes``, ``sites``
+    As in the plan folder.
+``coverage``, ``roads`` and the tables ``boq``, ``allocation``
+    Passed through when the plan folder has them.
+
+All geometry is WGS84 longitude/latitude with at most 7 decimals in every format; every
+export carries "© OpenStreetMap contributors" in its metadata. Nothing is written before
+the whole plan folder has been read and checked; every file is written atomically.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import re
+import tempfile
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import shapely.geometry
+
+from connectivity.atomic import atomic_path, write_text
+from connectivity.errors import ConfigError, InputDataError
+from connectivity.load import OSM_ATTRIBUTION, WGS84
+from connectivity.output import COORD_DECIMALS, geojson_dict
+
+log = logging.getLogger(__name__)
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "data" / "schema" / "plan_schema.toml"
+FORMATS = ("geojson", "gpkg", "csv", "shp")
+OPERATOR_LAYERS = ("ducts", "trench", "manholes", "sites")  # filtered to one operator
+CONTEXT_LAYERS = ("coverage", "roads")  # exported whole
+TABLES = ("boq", "allocation")
+GEOMETRY_TYPES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"}
+
+
+# --------------------------------------------------------------------------- schema
+@dataclass(frozen=True)
+class FieldSpec:
+    """One documented field: ``name`` (may end in ``*``: one field per operator), ``type``, ``shp`` name."""
+
+    name: str
+    type: str
+    unit: str = ""
+    required: bool = False
+    nullable: bool = False
+    shp: str = ""
+    description: str = ""
+
+    def matches(self, column: str) -> bool:
+        if self.name.endswith("*"):
+            return column.startswith(self.name[:-1]) and len(column) > len(self.name) - 1
+        return column == self.name
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    name: str
+    source: str
+    geometry: str | None
+    fields: tuple[FieldSpec, ...]
+    passthrough: bool = False
+
+    def field_for(self, column: str) -> FieldSpec | None:
+        exact = [f for f in self.fields if not f.name.endswith("*") and f.name == column]
+        if exact:
+            return exact[0]
+        pattern = [f for f in self.fields if f.matches(column)]
+        return pattern[0] if pattern else None
+
+
+@lru_cache(maxsize=1)
+def load_schema(path: Path = SCHEMA_PATH) -> dict[str, LayerSpec]:
+    """The export schema: layer and table name -> :class:`LayerSpec`."""
+    with open(path, "rb") as fh:
+        data = tomllib.load(fh)
+    out = {}
+    for group in ("layers", "tables"):
+        for name, t in data.get(group, {}).items():
+            out[name] = LayerSpec(name=name, source=t.get("source", ""), geometry=t.get("geometry"),
+                                  fields=tuple(FieldSpec(**f) for f in t.get("fields", [])),
+                                  passthrough=bool(t.get("passthrough", False)))
+    return out
+
+
+# --------------------------------------------------------------------------- reading the plan folder
+@dataclass(frozen=True)
+class PlanFolder:
+    """The layers and tables of a plan folder, in WGS84, typed as the schema says.
+
+    Attributes
+    ----------
+    layers
+        ``trench``, ``ducts``, ``sites`` always; ``manholes``, ``coverage``, ``roads`` when present.
+    tables
+        ``boq`` and ``allocation`` when present (DataFrames).
+    operators
+        Every operator named by the plan's sites or ducts, sorted.
+    """
+
+    path: Path
+    name: str
+    layers: dict[str, gpd.GeoDataFrame]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    operators: tuple[str, ...] = ()
+
+
+def _read_feature_collection(path: Path) -> gpd.GeoDataFrame:
+    """A GeoJSON FeatureCollection (WGS84) as a GeoDataFrame; one-line :class:`InputDataError` otherwise."""
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputDataError(f"{path}: not a GeoJSON text file (not UTF-8)") from None
+    except json.JSONDecodeError as exc:
+        raise InputDataError(f"{path}: not valid GeoJSON ({exc.msg} at line {exc.lineno})") from None
+    except OSError as exc:
+        raise InputDataError(f"{path}: cannot read ({exc.strerror})") from None
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection" or not isinstance(data.get("features"), list):
+        raise InputDataError(f"{path}: not a GeoJSON FeatureCollection")
+    rows, geoms = [], []
+    for i, feat in enumerate(data["features"], start=1):
+        if not isinstance(feat, dict) or feat.get("type") != "Feature":
+            raise InputDataError(f"{path}: feature {i}: not a GeoJSON Feature")
+        props = feat.get("properties") or {}
+        if not isinstance(props, dict):
+            raise InputDataError(f"{path}: feature {i}: properties must be an object")
+        geom = feat.get("geometry")
+        if geom is None:
+            g = None
+        else:
+            try:
+                g = shapely.geometry.shape(geom)
+            except Exception as exc:  # shapely raises several types for malformed geometry
+                raise InputDataError(f"{path}: feature {i}: invalid geometry ({type(exc).__name__})") from None
+            if g.geom_type not in GEOMETRY_TYPES:
+                raise InputDataError(f"{path}: feature {i}: unsupported geometry type {g.geom_type}")
+            if not g.is_empty:
+                x0, y0, x1, y1 = g.bounds
+                if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90) or not all(map(math.isfinite, g.bounds)):
+                    raise InputDataError(f"{path}: feature {i}: coordinates are not WGS84 longitude/latitude")
+        rows.append(props)
+        geoms.append(g)
+    return gpd.GeoDataFrame(pd.DataFrame(rows, index=range(len(rows))), geometry=geoms, crs=WGS84)
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, comment=None)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise InputDataError(f"{path}: not a readable CSV table ({str(exc).splitlines()[0]})") from None
+
+
+def _typed(values: pd.Series, spec: FieldSpec, where: str) -> pd.Series:
+    """``values`` converted to the schema type; bad values raise with the file and field."""
+    try:
+        if spec.type == "integer":
+            num = pd.to_numeric(values, errors="raise")
+            if num.notna().any() and not np.all(np.mod(num.dropna().astype(float), 1) == 0):
+                raise ValueError("not whole numbers")
+            return pd.Series(pd.array(num.astype("Float64").round(0), dtype="Int64"), index=values.index)
+        if spec.type == "real":
+            return pd.to_numeric(values, errors="raise").astype(float)
+        if spec.type == "boolean":
+            ok = values.isna() | values.map(lambda v: isinstance(v, (bool, np.bool_)))
+            if not ok.all():
+                raise ValueError("not true/false")
+            return pd.Series(pd.array(values.tolist(), dtype="boolean"), index=values.index)
+        return pd.Series([None if _missing(v) else str(v) for v in values], index=values.index, dtype=object)
+    except (ValueError, TypeError) as exc:
+        raise InputDataError(f"{where}: field `{spec.name}` must be {spec.type} ({exc})") from None
+
+
+def _missing(v) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
+
+
+def _conform(frame: pd.DataFrame, spec: LayerSpec, where: str) -> pd.DataFrame:
+    """Columns in schema order, typed; optional absent fields are left out, pass-through fields kept as read."""
+    columns: list[str] = []
+    for f in spec.fields:
+        columns += sorted(c for c in frame.columns if f.matches(c) and c not in columns) if f.name.endswith("*") \
+            else ([f.name] if f.name in frame.columns else [])
+    missing = [f.name for f in spec.fields if f.required and not f.name.endswith("*") and f.name not in frame.columns]
+    if missing:
+        raise InputDataError(f"{where}: missing field(s) {', '.join(missing)}")
+    geom = [frame.geometry.name] if isinstance(frame, gpd.GeoDataFrame) else []
+    extra = [c for c in frame.columns if c not in columns and c not in geom]
+    if extra and not spec.passthrough:
+        log.debug("%s: fields not in the export schema left out: %s", where, ", ".join(map(str, extra)))
+    keep = columns + (extra if spec.passthrough else [])
+    out = {c: (_typed(frame[c], spec.field_for(c), where) if spec.field_for(c) else frame[c]) for c in keep}
+    data = pd.DataFrame(out, index=frame.index)
+    if isinstance(frame, gpd.GeoDataFrame):
+        return gpd.GeoDataFrame(data, geometry=frame.geometry.values, crs=frame.crs)
+    return data
+
+
+def _operators_of(text) -> list[str]:
+    return [] if _missing(text) else [o for o in str(text).split(",") if o]
+
+
+def _duct_counts(row: pd.Series, ops: list[str]) -> dict[str, int | None]:
+    """Ducts per operator of one segment: ``ducts_<OP>`` fields, else the ``ducts`` string (``CAT:1,TOT:2``)."""
+    counts: dict[str, int | None] = {op: None for op in ops}
+    text = row.get("ducts")
+    if not _missing(text):
+        for part in str(text).split(","):
+            op, _, n = part.partition(":")
+            if op in counts and n.strip().isdigit():
+                counts[op] = int(n)
+    for op in ops:
+        v = row.get(f"ducts_{op}")
+        if not _missing(v):
+            counts[op] = int(v)
+    return counts
+
+
+def _trench_and_ducts(raw: gpd.GeoDataFrame, where: str) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    schema = load_schema()
+    if len(raw) and "operators" not in raw.columns:
+        raise InputDataError(f"{where}: missing field(s) operators")
+    raw = raw.copy()
+    if len(raw):
+        bad = raw.geometry.isna() | ~raw.geometry.geom_type.isin(["LineString", "MultiLineString"])
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputDataError(f"{where}: feature {i + 1}: duct segments must be LineStrings")
+    ops = [_operators_of(t) for t in raw["operators"]] if len(raw) else []
+    raw["n_operators"] = pd.array([len(o) for o in ops], dtype="Int64")
+    raw["shared"] = pd.array([len(o) > 1 for o in ops], dtype="boolean")
+    for col in ("segment_id", "length_m", "operators"):
+        if col not in raw.columns:
+            raw[col] = pd.Series(dtype=object)
+    trench = _conform(raw, schema["trench"], where)
+    rows, geoms = [], []
+    for (_, row), seg_ops, geom in zip(trench.iterrows(), ops, trench.geometry):
+        counts = _duct_counts(row, seg_ops)
+        for op in seg_ops:
+            n = counts[op]
+            rows.append({"segment_id": row["segment_id"], "operator": op, "n_ducts": n,
+                         "length_m": row["length_m"],
+                         "duct_m": None if n is None else float(row["length_m"]) * n,
+                         "shared_with": ",".join(o for o in seg_ops if o != op),
+                         **{k: row[k] for k in ("trench_type", "phase") if k in trench.columns}})
+            geoms.append(geom)
+    columns = [f.name for f in schema["ducts"].fields if f.required or f.name in trench.columns]
+    ducts = gpd.GeoDataFrame(pd.DataFrame(rows, columns=columns), geometry=geoms, crs=WGS84)
+    return trench, _conform(ducts, schema["ducts"], where)
+
+
+def read_plan(plan_dir: str | Path) -> PlanFolder:
+    """Read and check a plan folder written by ``connectivity plan``.
+
+    Raises
+    ------
+    InputDataError
+        When the folder is missing, lacks ``ducts.geojson`` or ``sites.geojson``, or a file
+        in it is malformed; the message names the file.
+    """
+    path = Path(plan_dir)
+    if not path.is_dir():
+        raise InputDataError(f"{path}: not a plan folder (no such directory)" if not path.exists()
+                             else f"{path}: not a plan folder (not a directory)")
+    for name in ("ducts.geojson", "sites.geojson"):
+        if not (path / name).is_file():
+            raise InputDataError(f"{path}: not a plan folder ({name} is missing; make one with `connectivity plan`)")
+    schema = load_schema()
+    name = path.name
+    summary = path / "summary.json"
+    if summary.is_file():
+        try:
+            data = json.loads(summary.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputDataError(f"{summary}: not valid JSON ({exc})") from None
+        if isinstance(data, dict) and isinstance(data.get("scenario"), str):
+            name = data["scenario"]
+    trench, ducts = _trench_and_ducts(_read_feature_collection(path / "ducts.geojson"), str(path / "ducts.geojson"))
+    layers: dict[str, gpd.GeoDataFrame] = {"trench": trench, "ducts": ducts}
+    for layer in ("sites", "manholes", "coverage", "roads"):
+        file = path / schema[layer].source
+        if not file.is_file():
+            continue
+        frame = _read_feature_collection(file)
+        if layer in ("sites", "manholes") and len(frame):
+            bad = frame.geometry.isna() | (frame.geometry.geom_type != "Point")
+            if bad.any():
+                i = int(np.flatnonzero(bad.to_numpy())[0])
+                raise InputDataError(f"{file}: feature {i + 1}: {layer} must be Points")
+        if len(frame) == 0:
+            frame = gpd.GeoDataFrame({f.name: pd.Series(dtype=object) for f in schema[layer].fields
+                                      if f.required}, geometry=[], crs=WGS84)
+        layers[layer] = _conform(frame, schema[layer], str(file))
+    sites = layers["sites"]
+    if sites["site_id"].duplicated().any():
+        dup = sites.loc[sites["site_id"].duplicated(), "site_id"].iloc[0]
+        raise InputDataError(f"{path / 'sites.geojson'}: duplicate site_id {dup!r}")
+    tables = {}
+    for table in TABLES:
+        file = path / schema[table].source
+        if file.is_file():
+            tables[table] = _conform(_read_table(file), schema[table], str(file))
+    operators = sorted(set(sites["operator"].dropna()) | set(ducts["operator"].dropna()))
+    return PlanFolder(path=path, name=name, layers=layers, tables=tables, operators=tuple(operators))
+
+
+# --------------------------------------------------------------------------- selecting
+def operator_view(plan: PlanFolder, operator: str) -> dict[str, gpd.GeoDataFrame]:
+    """The operator's ducts, the trench segments it uses, the manholes on them and its sites.
+
+    Manholes are chosen by their ``operators`` field when the plan has one, else as those
+    within 1e-6 degrees (about 0.1 m) of the operator's trench segments.
+
+    Raises
+    ------
+    ConfigError
+        When the plan has no such operator.
+    """
+    if operator not in plan.operators:
+        raise ConfigError(f"{plan.path}: unknown operator {operator!r}; the plan has: {', '.join(plan.operators) or 'none'}")
+    L = plan.layers
+    ducts = L["ducts"][L["ducts"]["operator"] == operator]
+    trench = L["trench"][[operator in _operators_of(t) for t in L["trench"]["operators"]]]
+    out = {"ducts": ducts, "trench": trench}
+    if "manholes" in L:
+        mh = L["manholes"]
+        if "operators" in mh.columns:
+            keep = [operator in _operators_of(t) for t in mh["operators"]]
+        elif len(trench) and len(mh):
+            tree = shapely.STRtree(np.asarray(trench.geometry.values))
+            hits = tree.query(np.asarray(mh.geometry.values), predicate="dwithin", distance=1e-6)
+            keep = np.zeros(len(mh), dtype=bool)
+            keep[np.unique(hits[0])] = True
+        else:
+            keep = np.zeros(len(mh), dtype=bool)
+        out["manholes"] = mh[np.asarray(keep, dtype=bool)]
+    out["sites"] = L["sites"][L["sites"]["operator"] == operator]
+    return {k: v for k, v in ((k, out.get(k)) for k in OPERATOR_LAYERS) if v is not None}
+
+
+def _safe_name(operator: str) -> str:
+    return re.sub(r"[^\w.-]", "_", operator)
+
+
+# --------------------------------------------------------------------------- writing
+def _rounded(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """WGS84, coordinates rounded to 7 decimals, polygons right-hand (exterior counter-clockwise)."""
+    geoms = np.asarray(gdf.geometry.values)
+    geoms = shapely.transform(geoms, lambda c: np.round(c, COORD_DECIMALS))
+    geoms = shapely.orient_polygons(geoms)
+    return gpd.GeoDataFrame(gdf.drop(columns=gdf.geometry.name), geometry=list(geoms), crs=WGS84)
+
+
+def metadata(plan: PlanFolder, operator: str | None) -> dict[str, str]:
+    """Key/value metadata of an export."""
+    return {"attribution": OSM_ATTRIBUTION, "license": "ODbL 1.0 (data from OpenStreetMap)",
+            "plan": plan.name, "operator": operator or "all", "crs": WGS84,
+            "generator": "connectivity export", "schema": "data/schema/plan_schema.toml (version 1)"}
+
+
+def _feature_collection(plan: PlanFolder, layers: dict[str, gpd.GeoDataFrame], operator: str) -> dict:
+    features = []
+    for layer, frame in layers.items():
+        for feat in geojson_dict(frame, name=layer)["features"]:
+            feat["properties"] = {"layer": layer, **feat["properties"]}
+            features.append(feat)
+    meta = metadata(plan, operator)
+    return {"type": "FeatureCollection", "name": f"{plan.name} - {operator}", "attribution": OSM_ATTRIBUTION,
+            "license": meta["license"], "operator": operator, "features": features}
+
+
+def _write_geojson(plan: PlanFolder, operator: str, path: Path) -> Path:
+    layers = {k: v for k, v in operator_view(plan, operator).items()}
+    text = json.dumps(_feature_collection(plan, layers, operator), ensure_ascii=False, separators=(",", ":"))
+    write_text(path, text + "\n")
+    return path
+
+
+def _gpkg_layers(plan: PlanFolder, operator: str | None) -> dict[str, gpd.GeoDataFrame]:
+    if operator is not None:
+        layers = dict(operator_view(plan, operator))
+    else:
+        layers = {k: plan.layers[k] for k in OPERATOR_LAYERS if k in plan.layers}
+    layers.update({k: plan.layers[k] for k in CONTEXT_LAYERS if k in plan.layers})
+    if operator is None:
+        for op in plan.operators:
+            for k, v in operator_view(plan, op).items():
+                layers[f"{_safe_name(op)}_{k}"] = v
+    return layers
+
+
+def _write_frame(frame: gpd.GeoDataFrame | pd.DataFrame, path: Path, *, driver: str, layer: str,
+                 geometry_type: str | None = None, **kw) -> None:
+    import pyogrio
+
+    if isinstance(frame, gpd.GeoDataFrame):
+        frame = _rounded(frame)
+        if len(frame) == 0:
+            kw["geometry_type"] = geometry_type or "Unknown"
+    frame = frame.reset_index(drop=True)
+    pyogrio.write_dataframe(frame, path, layer=layer, driver=driver, **kw)
+
+
+def _write_gpkg(plan: PlanFolder, operator: str | None, path: Path) -> Path:
+    schema = load_schema()
+    layers = _gpkg_layers(plan, operator)
+    meta = metadata(plan, operator)
+    with atomic_path(path) as tmp:
+        tmp.unlink()  # GDAL creates the file itself
+        for name, frame in layers.items():
+            base = name.rsplit("_", 1)[-1] if name not in schema else name
+            _write_frame(frame, tmp, driver="GPKG", layer=name, geometry_type=schema[base].geometry,
+                         layer_metadata={"attribution": OSM_ATTRIBUTION}, append=tmp.exists())
+        for name, table in plan.tables.items():
+            _write_frame(table, tmp, driver="GPKG", layer=name, append=True)
+        _write_frame(pd.DataFrame({"key": list(meta), "value": list(meta.values())}), tmp, driver="GPKG",
+                     layer="metadata", append=True, dataset_metadata=meta)
+    return path
+
+
+def _csv_frame(frame: gpd.GeoDataFrame) -> pd.DataFrame:
+    frame = _rounded(frame)
+    geoms = np.asarray(frame.geometry.values)
+    out = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    out["wkt"] = shapely.to_wkt(geoms, rounding_precision=COORD_DECIMALS, trim=True)
+    if len(frame) and (shapely.get_type_id(geoms) == 0).all():
+        out["lon"] = shapely.get_x(geoms)
+        out["lat"] = shapely.get_y(geoms)
+    return out
+
+
+def _sidecar(plan: PlanFolder, operator: str | None, layers: list[str], extra: list[str] = ()) -> str:
+    meta = metadata(plan, operator)
+    lines = [f"{k}: {v}" for k, v in meta.items()] + ["layers: " + ", ".join(layers), *extra]
+    return "\n".join(lines) + "\n"
+
+
+def _write_csv_folder(plan: PlanFolder, operator: str, folder: Path) -> list[Path]:
+    layers = dict(operator_view(plan, operator))
+    layers.update({k: plan.layers[k] for k in CONTEXT_LAYERS if k in plan.layers})
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, frame in layers.items():
+        p = folder / f"{name}.csv"
+        write_text(p, _csv_frame(frame).to_csv(index=False, lineterminator="\n"))
+        written.append(p)
+    for name, table in plan.tables.items():
+        p = folder / f"{name}.csv"
+        write_text(p, table.to_csv(index=False, lineterminator="\n"))
+        written.append(p)
+    p = folder / "metadata.txt"
+    write_text(p, _sidecar(plan, operator, [w.stem for w in written], [
+        "geometry: column `wkt` (WKT, WGS84 lon/lat, 7 decimals); point layers also `lon`, `lat`",
+        "booleans: True/False; empty cell: no value"]))
+    return written + [p]
+
+
+def shapefile_names(columns: list[str], spec: LayerSpec) -> dict[str, str]:
+    """Shapefile field names (at most 10 characters) of ``columns``: the schema's ``shp`` names,
+    else the name cut to 10 characters and made unique with a number."""
+    out: dict[str, str] = {}
+    for c in columns:
+        f = spec.field_for(c)
+        if f is not None and f.shp:
+            name = f.shp.replace("*", c[len(f.name) - 1:]) if f.name.endswith("*") else f.shp
+        else:
+            name = c
+        name = name[:10]
+        i = 1
+        while name in out.values():
+            suffix = str(i)
+            name = name[: 10 - len(suffix)] + suffix
+            i += 1
+        out[c] = name
+    return out
+
+
+def _write_shp_folder(plan: PlanFolder, operator: str, folder: Path) -> list[Path]:
+    schema = load_schema()
+    layers = dict(operator_view(plan, operator))
+    layers.update({k: plan.layers[k] for k in CONTEXT_LAYERS if k in plan.layers})
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".export-") as tmpdir:
+        tmp = Path(tmpdir)
+        for name, frame in layers.items():
+            cols = [c for c in frame.columns if c != frame.geometry.name]
+            names = shapefile_names(cols, schema[name])
+            out = frame.rename(columns=names)
+            for c in out.columns:  # DBF has no null boolean: keep booleans as booleans, nulls as false
+                if str(out[c].dtype) == "boolean":
+                    out[c] = out[c].fillna(False).astype(bool)
+            _write_frame(out, tmp / f"{name}.shp", driver="ESRI Shapefile", layer=name,
+                         geometry_type=schema[name].geometry, encoding="UTF-8")
+            mapping = [f"  {c} -> {n}" for c, n in names.items()]
+            (tmp / f"{name}.txt").write_text(_sidecar(plan, operator, [name], [
+                "encoding: UTF-8 (see .cpg)", "fields (export schema name -> shapefile name):", *mapping]),
+                encoding="utf-8")
+        for name, table in plan.tables.items():
+            (tmp / f"{name}.csv").write_text(table.to_csv(index=False, lineterminator="\n"), encoding="utf-8")
+        for f in sorted(tmp.iterdir()):
+            os.replace(f, folder / f.name)  # each file whole; renames within one folder
+            written.append(folder / f.name)
+    return written
+
+
+def export(plan_dir: str | Path, out: str | Path, *, fmt: str, operator: str | None = None) -> list[Path]:
+    """Export a plan folder for one operator (or all) in ``fmt``; returns the files written.
+
+    Parameters
+    ----------
+    fmt
+        ``geojson`` (one FeatureCollection per operator, a ``layer`` property per feature),
+        ``gpkg`` (one file: every layer and table), ``csv`` or ``shp`` (a folder with a
+        file per layer).
+    operator
+        Export only this operator's ducts, trench segments, manholes and sites. When
+        ``None``: geojson writes ``OUT/<operator>.geojson`` for every operator, csv and
+        shp a sub-folder ``OUT/<operator>/`` each, gpkg one file with the whole plan's
+        layers plus ``<operator>_<layer>`` layers per operator.
+
+    Raises
+    ------
+    InputDataError
+        When the plan folder is missing or malformed (nothing is written then).
+    ConfigError
+        On an unknown format or operator, or when ``out`` is of the wrong kind.
+    """
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    plan = read_plan(plan_dir)
+    operators = [operator] if operator is not None else list(plan.operators)
+    for op in operators:
+        operator_view(plan, op)  # unknown operator: fail before writing anything
+    out = Path(out)
+    single_file = fmt == "gpkg" or (fmt == "geojson" and operator is not None)
+    if single_file:
+        if out.is_dir():
+            out = out / (f"{_safe_name(operator)}.{fmt}" if operator else f"{_safe_name(plan.path.name)}.gpkg")
+        if not out.parent.is_dir():
+            raise ConfigError(f"{out.parent}: output folder does not exist")
+    elif out.exists() and not out.is_dir():
+        raise ConfigError(f"{out}: must be a folder for {fmt} exports, but it is a file")
+    if fmt == "gpkg":
+        return [_write_gpkg(plan, operator, out)]
+    if fmt == "geojson":
+        if operator is not None:
+            return [_write_geojson(plan, operator, out)]
+        out.mkdir(parents=True, exist_ok=True)
+        return [_write_geojson(plan, op, out / f"{_safe_name(op)}.geojson") for op in operators]
+    writer = _write_csv_folder if fmt == "csv" else _write_shp_folder
+    if operator is not None:
+        return writer(plan, operator, out)
+    written = []
+    for op in operators:
+        written += writer(plan, op, out / _safe_name(op))
+    return written

@@ -1,0 +1,167 @@
+"""Write the bad-input corpus of tests/test_robustness.py into this folder (deterministic).
+
+Run ``python tests/bad_inputs/make_corpus.py`` after changing it; the files are committed.
+Every file is small; each holds one problem (see CASES in tests/test_robustness.py).
+"""
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+import zlib
+import struct
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+# The tiny fixture's street grid (tests/fixtures/tiny.osm) as GeoJSON road lines.
+XS, YS = (98.9600, 98.9610, 98.9620), (18.7900, 18.7910, 18.7920)
+GRID = [[[x, y] for x in XS] for y in YS] + [[[x, y] for y in YS] for x in XS]
+SCENARIO_HEAD = 'operators = "../fixtures/operators.toml"\n'
+
+
+def fc(features: list[dict]) -> str:
+    return json.dumps({"type": "FeatureCollection", "features": features}, indent=1) + "\n"
+
+
+def line(coords, **props) -> dict:
+    return {"type": "Feature", "properties": {"highway": "residential", **props},
+            "geometry": {"type": "LineString", "coordinates": coords}}
+
+
+def png_bytes() -> bytes:
+    """A valid 1 x 1 PNG."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+
+
+def zip_bytes() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        info = zipfile.ZipInfo("tiny.osm", date_time=(2024, 1, 1, 0, 0, 0))
+        z.writestr(info, (HERE.parent / "fixtures" / "tiny.osm").read_text())
+    return buf.getvalue()
+
+
+def scenario(inputs: str = 'osm = "../fixtures/tiny.osm"\n', options: str = "", top: str = "") -> str:
+    return f'{top}name = "bad"\n\n[inputs]\n{inputs}{SCENARIO_HEAD}\n[options]\n{options}'
+
+
+FILES: dict[str, str | bytes] = {
+    # ---- a good base for the roads and sites cases
+    "good_roads.geojson": fc([line(c) for c in GRID]),
+    "roads_scenario.toml": scenario('roads = "good_roads.geojson"\n'),
+    # ---- scenario TOML
+    "malformed.toml": 'name = "bad"\n[inputs\nosm = "../fixtures/tiny.osm"\n',
+    "unknown_key.toml": scenario(top='colour = "red"\n'),
+    "unknown_option.toml": scenario(options="max_site_dist = 100.0\n"),
+    "unknown_input.toml": scenario('osm = "../fixtures/tiny.osm"\nstreets = "x.geojson"\n'),
+    "absurd_distance.toml": scenario(options="max_site_distance_m = 1e12\n"),
+    "negative_distance.toml": scenario(options="max_site_distance_m = -50.0\n"),
+    "string_distance.toml": scenario(options='max_site_distance_m = "far"\n'),
+    "geographic_crs.toml": scenario(options='crs = "EPSG:4326"\n'),
+    "unknown_crs.toml": scenario(options='crs = "EPSG:999999"\n'),
+    "no_roads_input.toml": scenario('sites = "../fixtures/sites.csv"\n'),
+    "bad_bbox.toml": scenario('osm = "../fixtures/tiny.osm"\nbbox = [98.97, 18.79, 98.96, 18.80]\n'),
+    "hub_unknown_operator.toml": scenario() + '\n[hubs]\nACME = [98.961, 18.791]\n',
+    "missing_sites_file.toml": scenario('osm = "../fixtures/tiny.osm"\nsites = "no_such_sites.csv"\n'),
+    "png.toml": png_bytes(),
+    # ---- operators TOML
+    "operators_unknown_kind.toml": '[[operators]]\nname = "TOT"\nkind = "water"\n',
+    "operators_duplicate.toml": '[[operators]]\nname = "TOT"\nkind = "telecom"\n\n[[operators]]\nname = "TOT"\nkind = "power"\n',
+    "operators_absurd_ducts.toml": '[[operators]]\nname = "TOT"\nkind = "telecom"\nducts = 100000\n',
+    "operators_unknown_key.toml": '[[operators]]\nname = "TOT"\nkind = "telecom"\ncolour = "blue"\n',
+    "scenario_operators_unknown_kind.toml": scenario().replace("../fixtures/operators.toml", "operators_unknown_kind.toml"),
+    "scenario_operators_duplicate.toml": scenario().replace("../fixtures/operators.toml", "operators_duplicate.toml"),
+    "scenario_operators_absurd.toml": scenario().replace("../fixtures/operators.toml", "operators_absurd_ducts.toml"),
+    "scenario_operators_unknown_key.toml": scenario().replace("../fixtures/operators.toml", "operators_unknown_key.toml"),
+    # ---- cost model (read once the cost model lands on main)
+    "costs_negative.toml": '[currency]\ncode = "THB"\nusd_to_thb = 35.0\nsource = "test"\ndate = "2025-01-01"\n\n'
+                           '[open_cut]\nsource = "test"\ndate = "2025-01-01"\ndefault = -2800.0\n',
+    "costs_missing.toml": '[currency]\ncode = "THB"\nusd_to_thb = 35.0\nsource = "test"\ndate = "2025-01-01"\n',
+    "scenario_costs_negative.toml": scenario('osm = "../fixtures/tiny.osm"\ncost_model = "costs_negative.toml"\n'),
+    "scenario_costs_missing.toml": scenario('osm = "../fixtures/tiny.osm"\ncost_model = "costs_missing.toml"\n'),
+    # ---- OSM files
+    "zip.osm": zip_bytes(),
+    "png.osm": png_bytes(),
+    "truncated.osm": '<?xml version="1.0"?>\n<osm version="0.6">\n  <node id="1" lat="18.79" lon="98.96"/>\n  <way id="1">\n    <nd ref="1"/>\n',
+    "no_roads.osm": '<?xml version="1.0"?>\n<osm version="0.6">\n  <node id="1" lat="18.79" lon="98.96"><tag k="amenity" v="school"/></node>\n</osm>\n',
+    "empty.osm": "",
+    # ---- road line files
+    "roads_truncated.geojson": fc([line(c) for c in GRID])[:200],
+    "roads_empty.geojson": fc([]),
+    "roads_points.geojson": fc([{"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [98.96, 18.79]}}]),
+    "roads_null_geometry.geojson": fc([line(c) for c in GRID[:2]] + [{"type": "Feature", "properties": {}, "geometry": None}]),
+    "roads_one_point_line.geojson": fc([line(c) for c in GRID[:2]] + [line([[98.96, 18.79]])]),
+    "roads_swapped_latlon.geojson": fc([line([[y, x] for x, y in c]) for c in GRID]),
+    "roads_in_metres.geojson": fc([line([[x * 1000, y * 1000] for x, y in c]) for c in GRID]),
+    "roads_png.geojson": png_bytes(),
+    "roads_not_json.geojson": "highway,name\nresidential,Soi 1\n",
+    # ---- site files (for tests/fixtures/tiny.toml)
+    "sites_duplicate_ids.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,98.9615,18.7904\nS2,CAT,school,98.9605,18.7915\nS1,PEA,hospital,98.9615,18.7918\n",
+    "sites_unknown_operator.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,98.9615,18.7904\nS2,ACME,school,98.9605,18.7915\n",
+    "sites_no_coordinates.csv": "site_id,operator,kind\nS1,TOT,office\n",
+    "sites_non_numeric.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,98.9615,north\n",
+    "sites_swapped_latlon.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,18.7904,98.9615\nS2,CAT,school,18.7915,98.9605\n",
+    "sites_absurd_coordinates.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,1e308,18.7904\n",
+    "sites_missing_operator.csv": "site_id,kind,lon,lat\nS1,office,98.9615,18.7904\n",
+    "sites_header_only.csv": "site_id,operator,kind,lon,lat\n",
+    "sites_empty.csv": "",
+    "sites_empty_id.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,98.9615,18.7904\n,CAT,school,98.9605,18.7915\n",
+    "sites_xy_without_crs.csv": "site_id,operator,kind,x,y\nS1,TOT,office,500000,2077000\n",
+    "sites_not_text.csv": b"\xff\xfe\x00\x01\x89PNG\x00\x00\xde\xad\xbe\xef" * 8,
+    "sites_ragged.csv": 'site_id,operator,kind,lon,lat\nS1,TOT,office,98.9615,18.7904\nS2,"CAT,school,98.9605,18.7915\n',
+    "sites_polygons.geojson": fc([{"type": "Feature", "properties": {"site_id": "S1", "operator": "TOT"},
+                                   "geometry": {"type": "Polygon", "coordinates": [[[98.961, 18.79], [98.962, 18.79],
+                                                                                     [98.962, 18.791], [98.961, 18.79]]]}}]),
+    "sites_bowtie.geojson": fc([{"type": "Feature", "properties": {"site_id": "S1", "operator": "TOT"},
+                                 "geometry": {"type": "Polygon", "coordinates": [[[98.961, 18.79], [98.962, 18.791],
+                                                                                   [98.962, 18.79], [98.961, 18.791],
+                                                                                   [98.961, 18.79]]]}}]),
+    "sites_outside_road_area.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,99.10,18.90\nS2,CAT,school,99.11,18.91\n",
+    "roads_two_islands.geojson": fc([line(c) for c in GRID] + [line([[98.9700, 18.7900], [98.9720, 18.7900]])]),
+    "two_islands.toml": scenario('roads = "roads_two_islands.geojson"\nsites = "sites_two_islands.csv"\n'),
+    "sites_two_islands.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,98.9605,18.7901\nS2,TOT,school,98.9710,18.7901\n",
+    "sites_unreachable.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,98.9615,18.7904\n",
+}
+
+
+GOOD_SITES = fc([{"type": "Feature", "properties": {"site_id": "S1", "operator": "TOT", "kind": "hub", "status": "connected",
+                                                     "connected": True}, "geometry": {"type": "Point", "coordinates": [98.96, 18.79]}}])
+GOOD_DUCTS = fc([{"type": "Feature", "properties": {"segment_id": 1, "length_m": 105.3, "operators": "TOT"},
+                  "geometry": {"type": "LineString", "coordinates": [[98.96, 18.79], [98.961, 18.79]]}}])
+# Plan folders for `connectivity export` (each a folder of files).
+PLANS: dict[str, dict[str, str | bytes]] = {
+    "plan_png_ducts": {"ducts.geojson": png_bytes(), "sites.geojson": GOOD_SITES},
+    "plan_missing_sites": {"ducts.geojson": GOOD_DUCTS},
+    "plan_swapped_latlon": {"ducts.geojson": GOOD_DUCTS.replace("98.96", "X").replace("18.79", "98.96").replace("X", "18.79"),
+                            "sites.geojson": GOOD_SITES},
+    "plan_points_as_ducts": {"ducts.geojson": fc([{"type": "Feature", "properties": {"segment_id": 1, "length_m": 1.0, "operators": "TOT"},
+                                                   "geometry": {"type": "Point", "coordinates": [98.96, 18.79]}}]),
+                             "sites.geojson": GOOD_SITES},
+    "plan_text_segment_id": {"ducts.geojson": GOOD_DUCTS.replace('"segment_id": 1', '"segment_id": "one"'),
+                             "sites.geojson": GOOD_SITES},
+    "plan_good": {"ducts.geojson": GOOD_DUCTS, "sites.geojson": GOOD_SITES},  # for bad arguments
+    "plan_bad_summary": {"ducts.geojson": GOOD_DUCTS, "sites.geojson": GOOD_SITES, "summary.json": "{\"scenario\": "},
+}
+
+
+def main() -> None:
+    for folder, files in PLANS.items():
+        (HERE / folder).mkdir(exist_ok=True)
+        for name, content in files.items():
+            path = HERE / folder / name
+            path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content, encoding="utf-8")
+    for name, content in FILES.items():
+        path = HERE / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    print(f"wrote {len(FILES)} files to {HERE}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,399 @@
+"""Exports of a plan folder: GeoJSON (RFC 7946), GeoPackage, CSV, Shapefile.
+
+Two plan folders: the tiny scenario planned for real, and a hand-written one with every
+optional layer and table (manholes, coverage hexagons, duct counts, costs, BoQ, allocation)
+as the design and coverage stages will write them.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+
+from connectivity.cli import main
+from connectivity.config import load_scenario
+from connectivity.export import export, load_schema, read_plan, shapefile_names
+from connectivity.pipeline import run, write_outputs
+from tests.conftest import FIXTURES, REPO
+
+ATTRIBUTION = "© OpenStreetMap contributors"
+FORMATS = ("geojson", "gpkg", "csv", "shp")
+
+
+@pytest.fixture(scope="module")
+def tiny_plan(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tiny_plan")
+    write_outputs(run(load_scenario(FIXTURES / "tiny.toml")), out)
+    return out
+
+
+def _fc(features):
+    return json.dumps({"type": "FeatureCollection", "attribution": ATTRIBUTION, "features": [
+        {"type": "Feature", "properties": p, "geometry": g} for p, g in features]})
+
+
+def _line(*xy):
+    return {"type": "LineString", "coordinates": [list(c) for c in xy]}
+
+
+def _point(x, y):
+    return {"type": "Point", "coordinates": [x, y]}
+
+
+@pytest.fixture(scope="module")
+def full_plan(tmp_path_factory):
+    """A plan folder with every optional layer and table; the hexagon is wound clockwise."""
+    d = tmp_path_factory.mktemp("full_plan")
+    a, b, c, e = (98.96, 18.79), (98.961, 18.79), (98.962, 18.79), (98.961, 18.791)
+    seg = [
+        ({"segment_id": 1, "edge_id": 10, "length_m": 105.3, "operators": "CAT,TOT", "n_ducts": 3,
+          "ducts": "CAT:1,TOT:2", "ducts_CAT": 1, "ducts_TOT": 2, "trench_type": "open_cut",
+          "cost_thb": 250000.5, "phase": 1, "kind": "road", "highway": "residential", "name": "Soi 1"}, _line(a, b)),
+        ({"segment_id": 2, "edge_id": 11, "length_m": 105.3, "operators": "TOT", "n_ducts": 2,
+          "ducts": "TOT:2", "ducts_CAT": 0, "ducts_TOT": 2, "trench_type": "hdd",
+          "cost_thb": 300000.0, "phase": 2, "kind": "road", "highway": "primary", "name": None}, _line(b, c)),
+        ({"segment_id": 3, "edge_id": 12, "length_m": 110.6, "operators": "CAT,PEA", "n_ducts": 4,
+          "ducts": "CAT:1,PEA:3", "ducts_CAT": 1, "ducts_TOT": 0, "ducts_PEA": 3, "trench_type": "open_cut",
+          "cost_thb": 400000.0, "phase": 1, "kind": "lead_in", "highway": "lead_in", "name": "ซอย ๒"}, _line(b, e)),
+    ]
+    (d / "ducts.geojson").write_text(_fc(seg))
+    sites = [
+        ({"site_id": "T1", "operator": "TOT", "kind": "hub", "name": "Exchange", "node_id": 0, "lead_in_m": 0.0,
+          "status": "connected", "connected": True}, _point(*a)),
+        ({"site_id": "T2", "operator": "TOT", "kind": "school", "name": "", "node_id": 2, "lead_in_m": 3.5,
+          "status": "connected", "connected": True}, _point(*c)),
+        ({"site_id": "C1", "operator": "CAT", "kind": "school", "name": "โรงเรียน", "node_id": 3, "lead_in_m": 1.25,
+          "status": "connected", "connected": True}, _point(*e)),
+        ({"site_id": "P1", "operator": "PEA", "kind": "hospital", "name": None, "node_id": None, "lead_in_m": None,
+          "status": "too_far", "connected": False}, _point(98.99, 18.82)),
+    ]
+    (d / "sites.geojson").write_text(_fc(sites))
+    manholes = [({"manhole_id": f"M{i}", "reason": r, "group": g}, _point(*xy))
+                for i, (r, g, xy) in enumerate([("site", "telecom", a), ("junction", "telecom", b),
+                                                ("spacing", "power", e), ("site", "power", (98.97, 18.8))])]
+    (d / "manholes.geojson").write_text(_fc(manholes))
+    ring = [[98.96, 18.79], [98.96, 18.792], [98.962, 18.792], [98.962, 18.79], [98.96, 18.79]]  # clockwise
+    (d / "coverage.geojson").write_text(_fc([({"h3": "89658d1b6b7ffff", "buildings": 12, "passed": 7},
+                                              {"type": "Polygon", "coordinates": [ring]})]))
+    (d / "boq.csv").write_text("item,unit,quantity,cost_thb\ntrench open cut,m,215.9,650000.5\nmanhole,each,4,80000\n")
+    (d / "allocation.csv").write_text("operator,method,share_thb\nCAT,shapley,300000\nTOT,shapley,650000.5\n")
+    (d / "summary.json").write_text(json.dumps({"scenario": "full", "attribution": ATTRIBUTION}))
+    return d
+
+
+# --------------------------------------------------------------------------- reading back
+def read_back(path, fmt):
+    """Every layer of an export as {layer: GeoDataFrame/DataFrame} (WGS84), as a partner would read it."""
+    if fmt == "geojson":
+        data = json.loads(path.read_text())
+        layers = {}
+        for f in data["features"]:
+            layers.setdefault(f["properties"]["layer"], []).append(f)
+        import geopandas as gpd
+        return {k: gpd.GeoDataFrame([{kk: vv for kk, vv in f["properties"].items() if kk != "layer"} for f in fs],
+                                    geometry=[shapely.geometry.shape(f["geometry"]) for f in fs], crs=4326)
+                for k, fs in layers.items()}
+    if fmt == "gpkg":
+        return {name: pyogrio.read_dataframe(path, layer=name, read_geometry=gt is not None)
+                for name, gt in pyogrio.list_layers(path)}
+    out = {}
+    for f in sorted(path.glob("*.csv" if fmt == "csv" else "*.shp")):
+        out[f.stem] = pd.read_csv(f, keep_default_na=True) if fmt == "csv" else pyogrio.read_dataframe(f)
+    return out
+
+
+def same_values(a, b):
+    if pd.isna(a) and pd.isna(b):
+        return True
+    if isinstance(a, (bool, np.bool_)) or isinstance(b, (bool, np.bool_)):
+        return bool(a) == bool(b)
+    if isinstance(a, (int, float, np.number)) and isinstance(b, (int, float, np.number)):
+        return math.isclose(float(a), float(b), rel_tol=1e-12, abs_tol=1e-9)
+    return str(a) == str(b)
+
+
+def check_round_trip(source, back, *, shp=False, layer="?", text=False):
+    """Same rows, geometries within 1e-7 degrees, same attributes (by schema name)."""
+    assert len(source) == len(back), layer
+    if "wkt" in back.columns:
+        geoms = shapely.from_wkt(back["wkt"].to_numpy())
+        back = back.drop(columns=[c for c in ("wkt", "lon", "lat") if c in back.columns])
+    else:
+        geoms = np.asarray(back.geometry.values)
+    src_geoms = shapely.orient_polygons(np.asarray(source.geometry.values))  # exports wind exteriors CCW
+    for g0, g1 in zip(src_geoms, geoms):
+        assert g0.geom_type == g1.geom_type or shp
+        c0, c1 = shapely.get_coordinates(g0), shapely.get_coordinates(g1)
+        if shp and g0.geom_type == "Polygon":  # shapefile rings are clockwise: compare as sets
+            assert shapely.equals_exact(shapely.normalize(g0), shapely.normalize(g1), tolerance=1e-7)
+            continue
+        assert c0.shape == c1.shape and np.abs(c0 - c1).max(initial=0) <= 1e-7 + 1e-12, layer
+    names = shapefile_names([c for c in source.columns if c != source.geometry.name], load_schema()[layer]) \
+        if shp else {c: c for c in source.columns}
+    for col in source.columns:
+        if col == source.geometry.name:
+            continue
+        got = back[names[col]].tolist()
+        for a, b in zip(source[col].tolist(), got):
+            if shp and str(source[col].dtype) == "boolean" and pd.isna(a):
+                continue
+            if (shp or text) and isinstance(a, str) and a == "" and pd.isna(b):
+                continue  # DBF and CSV cannot tell an empty string from no value
+            assert same_values(a, b), (layer, col, a, b)
+
+
+# --------------------------------------------------------------------------- tests
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("plan_name", ["tiny_plan", "full_plan"])
+def test_round_trip_per_operator(fmt, plan_name, request, tmp_path):
+    plan_dir = request.getfixturevalue(plan_name)
+    plan = read_plan(plan_dir)
+    from connectivity.export import operator_view
+    for op in plan.operators:
+        out = tmp_path / f"{op}.{fmt}"
+        written = export(plan_dir, out, fmt=fmt, operator=op)
+        assert written and all(p.exists() for p in written)
+        back = read_back(out, fmt)
+        view = operator_view(plan, op)
+        for layer, frame in view.items():
+            if fmt == "geojson" and len(frame) == 0:
+                assert layer not in back
+                continue
+            check_round_trip(frame, back[layer], shp=fmt == "shp", layer=layer, text=fmt == "csv")
+        if fmt != "geojson":
+            for layer in ("coverage", "roads"):
+                if layer in plan.layers:
+                    check_round_trip(plan.layers[layer], back[layer], shp=fmt == "shp", layer=layer,
+                                     text=fmt == "csv")
+            for name, table in plan.tables.items():
+                got = back[name] if fmt != "shp" else pd.read_csv(out / f"{name}.csv")
+                pd.testing.assert_frame_equal(table.reset_index(drop=True), got[table.columns].reset_index(drop=True),
+                                              check_dtype=False)
+
+
+def test_operator_view_filters(full_plan, tmp_path):
+    out = tmp_path / "tot.geojson"
+    export(full_plan, out, fmt="geojson", operator="TOT")
+    layers = read_back(out, "geojson")
+    assert set(layers["ducts"]["operator"]) == {"TOT"}
+    assert layers["ducts"]["segment_id"].tolist() == [1, 2]
+    assert layers["ducts"]["n_ducts"].tolist() == [2, 2]
+    assert layers["ducts"]["duct_m"].tolist() == pytest.approx([210.6, 210.6])
+    assert layers["ducts"]["shared_with"].tolist() == ["CAT", ""]
+    assert layers["trench"]["shared"].tolist() == [True, False]
+    assert set(layers["sites"]["site_id"]) == {"T1", "T2"}
+    # manholes on TOT's trench (M0 at a, M1 at b), not the power manhole on the CAT/PEA lead-in
+    assert sorted(layers["manholes"]["manhole_id"]) == ["M0", "M1"]
+    pea = read_back(export(full_plan, tmp_path / "pea.geojson", fmt="geojson", operator="PEA")[0], "geojson")
+    assert pea["sites"]["status"].tolist() == ["too_far"] and pea["sites"]["connected"].tolist() == [False]
+
+
+def test_geojson_is_rfc7946(full_plan, tiny_plan, tmp_path):
+    for plan_dir in (full_plan, tiny_plan):
+        for path in export(plan_dir, tmp_path / plan_dir.name, fmt="geojson"):
+            text = path.read_text()
+            data = json.loads(text)
+            assert "crs" not in data and data["attribution"] == ATTRIBUTION
+            for f in data["features"]:
+                coords = shapely.get_coordinates(shapely.geometry.shape(f["geometry"]))
+                assert (np.abs(coords[:, 0]) <= 180).all() and (np.abs(coords[:, 1]) <= 90).all()
+                for x in coords.ravel():
+                    assert round(x, 7) == x
+                g = shapely.geometry.shape(f["geometry"])
+                if g.geom_type == "Polygon":
+                    assert g.exterior.is_ccw
+    # the full plan's clockwise hexagon is not in a per-operator GeoJSON; GPKG/CSV keep it CCW
+    back = read_back(export(full_plan, tmp_path / "all.gpkg", fmt="gpkg")[0], "gpkg")
+    assert back["coverage"].geometry.iloc[0].exterior.is_ccw
+
+
+def test_all_operators_layout(full_plan, tmp_path):
+    files = export(full_plan, tmp_path / "gj", fmt="geojson")
+    assert sorted(p.name for p in files) == ["CAT.geojson", "PEA.geojson", "TOT.geojson"]
+    export(full_plan, tmp_path / "csv", fmt="csv")
+    assert sorted(p.name for p in (tmp_path / "csv").iterdir()) == ["CAT", "PEA", "TOT"]
+    assert {p.name for p in (tmp_path / "csv" / "TOT").iterdir()} == {
+        "ducts.csv", "trench.csv", "manholes.csv", "sites.csv", "coverage.csv", "boq.csv", "allocation.csv",
+        "metadata.txt"}
+    export(full_plan, tmp_path / "shp", fmt="shp")
+    names = {p.name for p in (tmp_path / "shp" / "CAT").iterdir()}
+    assert {"ducts.shp", "ducts.dbf", "ducts.prj", "ducts.txt", "coverage.shp", "boq.csv"} <= names
+    assert not [n for n in names if n.startswith(".")]  # no temporary files left
+    gpkg = export(full_plan, tmp_path / "plan.gpkg", fmt="gpkg")[0]
+    layers = dict(pyogrio.list_layers(gpkg))
+    assert {"trench", "ducts", "manholes", "sites", "coverage", "boq", "allocation", "metadata",
+            "TOT_ducts", "CAT_sites", "PEA_trench"} <= set(layers)
+    assert layers["boq"] is None and layers["trench"] == "LineString"
+
+
+def test_attribution_in_every_export(full_plan, tmp_path):
+    gj = export(full_plan, tmp_path / "t.geojson", fmt="geojson", operator="TOT")[0]
+    assert json.loads(gj.read_text())["attribution"] == ATTRIBUTION
+    gpkg = export(full_plan, tmp_path / "t.gpkg", fmt="gpkg", operator="TOT")[0]
+    meta = pyogrio.read_dataframe(gpkg, layer="metadata", read_geometry=False)
+    assert dict(zip(meta["key"], meta["value"]))["attribution"] == ATTRIBUTION
+    assert pyogrio.read_info(gpkg, layer="ducts")["layer_metadata"]["attribution"] == ATTRIBUTION
+    assert pyogrio.read_info(gpkg, layer="metadata")["dataset_metadata"]["attribution"] == ATTRIBUTION
+    export(full_plan, tmp_path / "csv", fmt="csv", operator="TOT")
+    assert ATTRIBUTION in (tmp_path / "csv" / "metadata.txt").read_text()
+    export(full_plan, tmp_path / "shp", fmt="shp", operator="TOT")
+    for shp in (tmp_path / "shp").glob("*.shp"):
+        assert ATTRIBUTION in shp.with_suffix(".txt").read_text()
+
+
+# --------------------------------------------------------------------------- schema
+GPKG_TYPES = {"integer": {"OFTInteger", "OFTInteger64"}, "real": {"OFTReal"}, "string": {"OFTString"},
+              "boolean": {"OFTInteger"}}
+
+
+def _json_type_ok(value, spec):
+    if value is None:
+        return spec.nullable or spec.type in ("string",)
+    return {"integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+            "real": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+            "string": lambda v: isinstance(v, str),
+            "boolean": lambda v: isinstance(v, bool)}[spec.type](value)
+
+
+def _check_fields(layer, fields, type_of):
+    """Every written field documented with the right type; every required field present."""
+    spec = load_schema()[layer]
+    for f in spec.fields:
+        if f.required and not f.name.endswith("*"):
+            assert f.name in fields, (layer, f.name)
+    for name in fields:
+        f = spec.field_for(name)
+        if f is None:
+            assert spec.passthrough, f"{layer}.{name} is written but not in data/schema/plan_schema.toml"
+            continue
+        assert type_of(name, f), (layer, name, f.type)
+
+
+@pytest.mark.parametrize("plan_name", ["tiny_plan", "full_plan"])
+def test_exports_match_schema(plan_name, request, tmp_path):
+    plan_dir = request.getfixturevalue(plan_name)
+    schema = load_schema()
+    ops = read_plan(plan_dir).operators
+    # GeoJSON: JSON types of every feature's properties
+    for path in export(plan_dir, tmp_path / "gj", fmt="geojson"):
+        per_layer = {}
+        for f in json.loads(path.read_text())["features"]:
+            per_layer.setdefault(f["properties"]["layer"], []).append(f["properties"])
+        for layer, props in per_layer.items():
+            fields = {k for p in props for k in p if k != "layer"}
+            _check_fields(layer, fields, lambda n, spec: all(_json_type_ok(p.get(n), spec) for p in props))
+    # GeoPackage: declared OGR field types
+    gpkg = export(plan_dir, tmp_path / "all.gpkg", fmt="gpkg")[0]
+    for layer, _ in pyogrio.list_layers(gpkg):
+        info = pyogrio.read_info(gpkg, layer=layer)
+        base = layer.split("_", 1)[1] if layer.split("_", 1)[0] in ops else layer
+        types = dict(zip(info["fields"], zip(info["ogr_types"], info["ogr_subtypes"])))
+
+        def ok(name, spec, types=types):
+            t, sub = types[name]
+            return t in GPKG_TYPES[spec.type] and ((sub == "OFSTBoolean") == (spec.type == "boolean"))
+        _check_fields(base, list(info["fields"]), ok)
+    # Shapefile: names are the documented shp names, at most 10 characters, types right
+    export(plan_dir, tmp_path / "shp", fmt="shp", operator=ops[0])
+    for shp in (tmp_path / "shp").glob("*.shp"):
+        info = pyogrio.read_info(shp)
+        spec = schema[shp.stem]
+        assert all(len(n) <= 10 for n in info["fields"])
+        mapping = dict(re.findall(r"^  (\S+) -> (\S+)$", shp.with_suffix(".txt").read_text(), re.M))
+        assert sorted(mapping.values()) == sorted(info["fields"])
+        types = dict(zip(info["fields"], info["ogr_types"]))
+        shp_types = {"integer": {"OFTInteger", "OFTInteger64", "OFTReal"}, "real": {"OFTReal"},
+                     "string": {"OFTString"}, "boolean": {"OFTInteger"}}
+        _check_fields(shp.stem, list(mapping), lambda n, f: types[mapping[n]] in shp_types[f.type])
+        for n, s in mapping.items():
+            f = spec.field_for(n)
+            if f is not None and f.shp and not f.name.endswith("*"):
+                assert s == f.shp
+    # CSV: documented columns plus the geometry columns
+    export(plan_dir, tmp_path / "csv", fmt="csv", operator=ops[0])
+    for csv in (tmp_path / "csv").glob("*.csv"):
+        if csv.stem in ("boq", "allocation"):
+            continue
+        df = pd.read_csv(csv)
+        cols = [c for c in df.columns if c not in ("wkt", "lon", "lat")]
+        assert "wkt" in df.columns
+
+        def parses(name, spec, df=df):
+            v = df[name].dropna()
+            if spec.type in ("integer", "real"):
+                return pd.api.types.is_numeric_dtype(v) or len(v) == 0
+            if spec.type == "boolean":
+                return set(v.astype(str)) <= {"True", "False"}
+            return True
+        _check_fields(csv.stem, cols, parses)
+
+
+def test_schema_documents_every_field():
+    for name, spec in load_schema().items():
+        for f in spec.fields:
+            assert f.type in ("string", "integer", "real", "boolean"), (name, f.name)
+            assert f.description and f.shp and len(f.shp.replace("*", "")) <= 10
+        assert len({f.shp for f in spec.fields}) == len(spec.fields)
+    assert (REPO / "data" / "schema" / "README.md").is_file()
+
+
+def test_long_operator_names_get_unique_shapefile_fields():
+    spec = load_schema()["trench"]
+    names = shapefile_names(["ducts_TELECOM1", "ducts_TELECOM2", "n_operators", "trench_type"], spec)
+    assert names["n_operators"] == "n_ops" and names["trench_type"] == "trench_typ"
+    assert len(set(names.values())) == 4 and all(len(v) <= 10 for v in names.values())
+
+
+# --------------------------------------------------------------------------- errors
+def run_cli(*args, cwd=REPO):
+    return subprocess.run([sys.executable, "-m", "connectivity.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=120, cwd=cwd)
+
+
+@pytest.mark.parametrize("setup,words", [
+    (lambda d: d / "nope", ["nope", "not a plan folder"]),
+    (lambda d: (d / "file.txt").write_text("x") and d / "file.txt", ["file.txt", "not a directory"]),
+    (lambda d: d, ["ducts.geojson is missing"]),
+])
+def test_bad_plan_dir(tmp_path, setup, words):
+    plan_dir = setup(tmp_path)
+    out = tmp_path / "out.gpkg"
+    r = run_cli("export", plan_dir, "--format", "gpkg", "--out", out)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("connectivity: error:"), r.stderr
+    assert all(w in lines[0] for w in words), lines[0]
+    assert not out.exists()
+
+
+def test_malformed_plan_file_and_unknown_operator(full_plan, tmp_path, capsys):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for f in full_plan.iterdir():
+        (bad / f.name).write_bytes(f.read_bytes())
+    (bad / "manholes.geojson").write_text('{"type": "FeatureCollection", "features": [')
+    out = tmp_path / "o"
+    assert main(["export", str(bad), "--format", "csv", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "manholes.geojson" in err and "not valid GeoJSON" in err and len(err.splitlines()) == 1
+    assert not out.exists()
+    assert main(["export", str(full_plan), "--operator", "ACME", "--format", "geojson", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown operator 'ACME'" in err and "CAT, PEA, TOT" in err
+    assert not out.exists()
+
+
+def test_export_cli_end_to_end(tiny_plan, tmp_path):
+    r = run_cli("export", tiny_plan, "--operator", "CAT", "--format", "geojson", "--out", tmp_path / "cat.geojson")
+    assert r.returncode == 0, r.stderr
+    data = json.loads((tmp_path / "cat.geojson").read_text())
+    assert {f["properties"]["layer"] for f in data["features"]} == {"ducts", "trench", "sites"}
+    assert r.stdout.strip() == f"1 file(s) written -> {tmp_path / 'cat.geojson'}"
