@@ -42,7 +42,7 @@ from connectivity.errors import ConfigError, InputDataError
 log = logging.getLogger(__name__)
 
 PRIORITIES = ("sites", "buildings", "operators")
-PHASE_KEYS = {"name", "budget_thb", "end", "priority", "weights"}
+PHASE_KEYS = {"name", "budget_thb", "end", "priority", "weights", "cost_per_m_thb"}
 UNBUILT_COLOUR = "#9e9e9e"
 # Colour-blind safe qualitative palette (Okabe & Ito, 2008), phase 1 first.
 PHASE_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -128,11 +128,31 @@ def parse_phases(value: Any, *, source: str = "<scenario>", operators: Iterable[
             raise ConfigError(f"{where}.weights: only used with priority = \"operators\"")
         specs.append(PhaseSpec(name=name, budget_thb=None if budget is None else float(budget), end=end,
                                priority=priority, weights=tuple(sorted((k, float(w)) for k, w in weights.items()))))
+    for i, table in enumerate(value[1:], start=1):
+        if "cost_per_m_thb" in table:
+            raise ConfigError(f"{source}: phases[{i}].cost_per_m_thb: give it in the first phase only")
+    fallback_cost_per_m(value, source=source)
     names = [s.name for s in specs]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise ConfigError(f"{source}: phases: duplicate name(s) {', '.join(dupes)}")
     return tuple(specs)
+
+
+def fallback_cost_per_m(value: Any, *, source: str = "<scenario>") -> float | None:
+    """The flat trench cost per metre (THB/m) of the first ``[[phases]]`` table, if given.
+
+    Budgets are measured with it only while the plan's segments carry no ``cost_thb``
+    (a plan made without a cost model).
+    """
+    if not isinstance(value, list) or not value or not isinstance(value[0], dict):
+        return None
+    cost = value[0].get("cost_per_m_thb")
+    if cost is None:
+        return None
+    if isinstance(cost, bool) or not isinstance(cost, (int, float)) or not (0 < cost < math.inf):
+        raise ConfigError(f"{source}: phases[0].cost_per_m_thb: must be a positive number of THB per metre, got {cost!r}")
+    return float(cost)
 
 
 # --------------------------------------------------------------------------- input
@@ -1100,14 +1120,17 @@ def phase_frames(ducts, sites, edges, phases: Sequence[PhaseSpec], *, buildings=
 
     Returns
     -------
-    (ducts, sites, phasing)
-        New frames with a nullable integer ``phase`` column, and the :class:`Phasing`
-        (``phasing.summary()`` gives ``phases`` and ``phases_unbuilt`` for ``summary.json``).
+    (ducts, phasing)
+        A new ducts frame with a nullable integer ``phase`` column (NA = unbuilt), and the
+        :class:`Phasing` (``phasing.summary()`` gives ``phases`` and ``phases_unbuilt`` for
+        ``summary.json``; ``phasing.site_phase`` the phase of each connected site).
     """
     per_segment = buildings_per_segment(ducts, buildings, pass_distance_m=pass_distance_m) \
         if buildings is not None else None
     forest = forest_from_plan(ducts, edges, sites, buildings=per_segment, cost_per_m_thb=cost_per_m_thb,
                               allocation_thb=allocation_thb, allocation_operators=allocation_operators)
+    if "cost_thb" in ducts.columns and cost_per_m_thb is not None:
+        log.info("phasing: segments carry cost_thb; the flat cost per metre is not used")
     result = phase_plan(forest, phases)
-    new_ducts, new_sites = phase_columns(ducts, sites, forest, result)
-    return new_ducts, new_sites, result
+    new_ducts, _ = phase_columns(ducts, sites.iloc[:0], forest, result)
+    return new_ducts, result

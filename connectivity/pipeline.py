@@ -1,7 +1,7 @@
 """The whole planning sequence: ``run(scenario) -> Plan`` and ``write_outputs(plan, folder)``.
 
 This is the only module that knows the order of the stages:
-load -> network -> sites -> plan -> outputs.
+load -> network -> sites -> plan -> phasing -> outputs.
 """
 from __future__ import annotations
 
@@ -14,15 +14,15 @@ from typing import Callable
 import geopandas as gpd
 import numpy as np
 
-from connectivity import load, network, plan, sites as sites_mod
+from connectivity import load, network, phasing, plan, sites as sites_mod
 from connectivity.config import Scenario
-from connectivity.errors import InfeasibleError, InputDataError
+from connectivity.errors import ConfigError, InfeasibleError, InputDataError
 from connectivity.output import write_geojson, write_json
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
-STAGES = ("load", "network", "sites", "plan", "write")
+STAGES = ("load", "network", "sites", "plan", "phasing", "write")
 
 
 def _noop(_: str) -> None:
@@ -73,6 +73,7 @@ def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
     """
     started = time.perf_counter()
     opts = scenario.options
+    phase_specs = _phase_specs(scenario)  # check the phases before the long work
     progress("load")
     layers = load_layers(scenario)
     progress("network")
@@ -103,8 +104,42 @@ def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
     summary = _summary(scenario, net, net_sites, ducts, final_sites, tree, started)
     crs = net.crs
     other = {k: getattr(layers, k).to_crs(crs) for k in ("buildings", "poles", "lines") if len(getattr(layers, k))}
-    return plan.Plan(name=scenario.name, network=net_sites, ducts=ducts, sites=final_sites, summary=summary,
-                     layers={"roads": net.edges, **other})
+    result = plan.Plan(name=scenario.name, network=net_sites, ducts=ducts, sites=final_sites, summary=summary,
+                       layers={"roads": net.edges, **other})
+    if phase_specs:
+        progress("phasing")
+        result = _phased(scenario, result, phase_specs)
+    return result
+
+
+def _phase_specs(scenario: Scenario) -> tuple[phasing.PhaseSpec, ...]:
+    """The scenario's ``[[phases]]``, checked (empty when it has none)."""
+    raw = scenario.extra.get("phases")
+    if raw is None:
+        return ()
+    source = str(scenario.path) if scenario.path else "<scenario>"
+    return phasing.parse_phases(raw, source=source, operators=[o.name for o in scenario.operators])
+
+
+def _phased(scenario: Scenario, result: plan.Plan, specs: tuple[phasing.PhaseSpec, ...]) -> plan.Plan:
+    """The plan with a ``phase`` per duct segment, ``phases``/``phases_unbuilt`` in the summary."""
+    source = str(scenario.path) if scenario.path else "<scenario>"
+    flat = phasing.fallback_cost_per_m(scenario.extra.get("phases"), source=source)
+    if "cost_thb" not in result.ducts.columns and flat is None:
+        raise ConfigError(f"{source}: phases[0].cost_per_m_thb: needed to measure the budgets, "
+                          "the plan's segments carry no cost_thb")
+    ducts, phased = phasing.phase_frames(result.ducts, result.sites, result.network.edges, specs,
+                                         buildings=result.layers.get("buildings"),
+                                         pass_distance_m=scenario.options.pass_distance_m, cost_per_m_thb=flat)
+    summary = {**result.summary, **phased.summary()}
+    if "cost_thb" not in result.ducts.columns:
+        summary["phases_cost_basis"] = f"length_m x {flat:g} THB/m (phases[0].cost_per_m_thb; no cost model)"
+    tables = dict(result.tables)
+    if "boq" in tables:
+        with_phase = phasing.boq_with_phase(tables["boq"], ducts)
+        if with_phase is not None:
+            tables["boq"] = with_phase
+    return replace(result, ducts=ducts, summary=summary, tables=tables)
 
 
 def _summary(scenario, net, net_sites, ducts, sites, tree, started) -> dict:

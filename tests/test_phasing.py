@@ -69,6 +69,8 @@ def test_parse_phases_reads_budgets_priority_and_weights():
     ([{"budget_thb": 5, "priority": "operators", "weights": {"TOT": "high"}}], "phases[0].weights.TOT"),
     ([{"budget_thb": 5, "weights": {"TOT": 1}}], "phases[0].weights"),
     ([{"name": "x", "budget_thb": 5}, {"name": "x"}], "duplicate name(s) x"),
+    ([{"budget_thb": 5, "cost_per_m_thb": 0}], "phases[0].cost_per_m_thb"),
+    ([{"budget_thb": 5}, {"cost_per_m_thb": 3000}], "phases[1].cost_per_m_thb"),
     ([], "phases must be a non-empty list"),
     ({"budget_thb": 5}, "phases must be a non-empty list"),
 ])
@@ -376,7 +378,7 @@ def test_phase_frames_on_the_tiny_plan(fixtures):
     ducts = plan.ducts.assign(cost_thb=plan.ducts["length_m"] * 2500.0)
     total = float(ducts["cost_thb"].sum())
     specs = ph.parse_phases([{"name": "quick", "budget_thb": total / 4}, {"name": "rest"}])
-    new_ducts, new_sites, r = ph.phase_frames(ducts, plan.sites, plan.network.edges, specs)
+    new_ducts, r = ph.phase_frames(ducts, plan.sites, plan.network.edges, specs)
     s = r.summary()
     assert [p["name"] for p in s["phases"]] == ["quick", "rest"]
     assert s["phases"][-1]["cumulative"]["cost_thb"] == pytest.approx(total, abs=0.05)
@@ -395,3 +397,85 @@ def test_more_starts_never_do_worse_than_the_plain_greedy():
         assert ph.phase_value(forest, multi, spec) >= ph.phase_value(forest, plain, spec)
     with pytest.raises(ConfigError, match="starts"):
         ph.phase_plan(forest, [spec], starts=-1)
+
+
+# --------------------------------------------------------------------------- pipeline
+
+
+def _tiny_phased(fixtures, tmp_path, phases: str):
+    text = (fixtures / "tiny.toml").read_text().replace('osm = "tiny.osm"', f'osm = "{fixtures / "tiny.osm"}"')
+    text = text.replace('operators = "operators.toml"', f'operators = "{fixtures / "operators.toml"}"')
+    path = tmp_path / "phased.toml"
+    path.write_text(text + "\n" + phases)
+    return path
+
+
+def test_pipeline_phases_the_plan_and_writes_them(fixtures, tmp_path):
+    import json
+
+    import geopandas as gpd
+
+    from connectivity.config import load_scenario
+    from connectivity.pipeline import run, write_outputs
+
+    path = _tiny_phased(fixtures, tmp_path, """
+[[phases]]
+name = "first"
+budget_thb = 200000
+cost_per_m_thb = 1000
+
+[[phases]]
+name = "second"
+""")
+    plan = run(load_scenario(path))
+    s = plan.summary
+    assert [p["name"] for p in s["phases"]] == ["first", "second"]
+    assert s["phases"][0]["cost_thb"] <= 200000
+    assert s["phases"][-1]["cumulative"]["cost_thb"] == pytest.approx(plan.ducts["length_m"].sum() * 1000, abs=0.1)
+    assert s["phases"][-1]["cumulative"]["sites_connected"] == s["sites_connected"]
+    assert s["phases_unbuilt"]["segments"] == 0
+    write_outputs(plan, tmp_path / "out")
+    on_disk = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert on_disk["phases"] == s["phases"]
+    ducts = gpd.read_file(tmp_path / "out" / "ducts.geojson")
+    assert set(ducts["phase"]) == {1, 2}
+
+
+def test_pipeline_phase_errors_are_config_errors(fixtures, tmp_path):
+    from connectivity.config import load_scenario
+    from connectivity.pipeline import run
+
+    bad = _tiny_phased(fixtures, tmp_path, '[[phases]]\nbudget_thb = "lots"\n')
+    with pytest.raises(ConfigError, match="phases\\[0\\].budget_thb"):
+        run(load_scenario(bad))
+    no_cost = _tiny_phased(fixtures, tmp_path, "[[phases]]\nbudget_thb = 5\n")
+    with pytest.raises(ConfigError, match="cost_per_m_thb"):
+        run(load_scenario(no_cost))
+
+
+def test_chiang_mai_two_phases(shared_data):
+    """Issue 6 done-when: a quick win that connects more sites per baht than the plan; dig-once."""
+    from connectivity.config import load_scenario
+    from connectivity.pipeline import run
+
+    plan = run(load_scenario(Path(__file__).resolve().parents[1] / "data" / "scenarios" / "chiang_mai_phased.toml"))
+    s = plan.summary
+    first, rest = s["phases"]
+    total_cost = sum(p["cost_thb"] for p in s["phases"])
+    assert first["cost_thb"] <= first["budget_thb"]
+    assert 0.2 <= first["budget_thb"] / total_cost <= 0.3  # a quarter of the full plan
+    assert first["sites_connected"] / first["cost_thb"] > s["sites_connected"] / total_cost
+    assert s["phases_unbuilt"]["segments"] == 0
+    assert rest["cumulative"]["sites_connected"] == s["sites_connected"]
+    # dig-once: every segment (street) has exactly one phase, no edge in both
+    ducts = plan.ducts
+    assert ducts["phase"].notna().all()
+    by_phase = [set(ducts.loc[ducts["phase"] == k, "edge_id"]) for k in (1, 2)]
+    assert not (by_phase[0] & by_phase[1]) and len(by_phase[0] | by_phase[1]) == len(ducts)
+    # phase 1 hangs off the hub
+    hub = int(plan.sites.loc[plan.sites["kind"] == "hub", "node_id"].iloc[0])
+    edges = plan.network.edges.loc[ducts.loc[ducts["phase"] == 1, "edge_id"]]
+    import networkx as nx
+
+    G = nx.Graph(list(zip(edges["u"], edges["v"])))
+    assert hub in G and nx.is_connected(G)
