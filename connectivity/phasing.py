@@ -1010,6 +1010,62 @@ def buildings_per_segment(ducts, buildings, *, pass_distance_m: float = 20.0) ->
     return counts
 
 
+def building_pairs(ducts, buildings, *, pass_distance_m: float = 20.0) -> tuple[np.ndarray, np.ndarray]:
+    """Every (building row, segment row) pair closer than ``pass_distance_m`` metres.
+
+    Raises
+    ------
+    CRSError
+        A layer is not in a projected CRS, or the two CRS differ.
+    """
+    import shapely
+
+    from connectivity.errors import CRSError
+
+    if len(ducts) == 0 or buildings is None or len(buildings) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    for what, frame in (("ducts", ducts), ("buildings", buildings)):
+        if frame.crs is None or frame.crs.is_geographic:
+            raise CRSError(f"phasing: {what} must be in a projected CRS in metres, got {frame.crs}")
+    if ducts.crs != buildings.crs:
+        raise CRSError(f"phasing: ducts ({ducts.crs}) and buildings ({buildings.crs}) differ in CRS")
+    tree = shapely.STRtree(np.asarray(ducts.geometry.values))
+    b, seg = tree.query(np.asarray(buildings.geometry.values), predicate="dwithin", distance=pass_distance_m)
+    return b.astype(np.int64), seg.astype(np.int64)
+
+
+def count_buildings_by_phase(result: Phasing, building: np.ndarray, segment: np.ndarray) -> Phasing:
+    """``result`` with buildings passed counted exactly: each building in the first phase that passes it.
+
+    The planning values use one segment per building (the nearest); a building near
+    segments of two phases is passed as soon as the earlier phase is built, which this
+    count follows, so each phase's cumulative figure equals the coverage of phases 1..k.
+
+    Parameters
+    ----------
+    building, segment
+        Pairs from :func:`building_pairs` (segment rows in the order of ``result.phase``).
+    """
+    from dataclasses import replace
+
+    building = np.asarray(building, dtype=np.int64)
+    segment = np.asarray(segment, dtype=np.int64)
+    n_b = int(building.max()) + 1 if len(building) else 0
+    phase = result.phase[segment].astype(float)
+    phase[phase == 0] = np.inf
+    first = np.full(n_b, np.inf)
+    np.minimum.at(first, building, phase)
+    passed_by_plan = np.zeros(n_b, dtype=bool)
+    passed_by_plan[building] = True
+    rows, cum = [], 0
+    for f in result.phases:
+        k = int((first == f.number).sum())
+        cum += k
+        rows.append(replace(f, buildings_passed=k, cumulative_buildings_passed=cum))
+    unbuilt = replace(result.unbuilt, buildings_passed=int((passed_by_plan & ~np.isfinite(first)).sum()))
+    return replace(result, phases=tuple(rows), unbuilt=unbuilt)
+
+
 def forest_from_plan(ducts, edges, sites, *, buildings: Sequence[int] | None = None,
                      cost_per_m_thb: float | None = None,
                      allocation_thb: np.ndarray | None = None,
@@ -1132,5 +1188,7 @@ def phase_frames(ducts, sites, edges, phases: Sequence[PhaseSpec], *, buildings=
     if "cost_thb" in ducts.columns and cost_per_m_thb is not None:
         log.info("phasing: segments carry cost_thb; the flat cost per metre is not used")
     result = phase_plan(forest, phases)
+    if buildings is not None:
+        result = count_buildings_by_phase(result, *building_pairs(ducts, buildings, pass_distance_m=pass_distance_m))
     new_ducts, _ = phase_columns(ducts, sites.iloc[:0], forest, result)
     return new_ducts, result

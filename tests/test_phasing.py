@@ -479,3 +479,21 @@ def test_chiang_mai_two_phases(shared_data):
 
     G = nx.Graph(list(zip(edges["u"], edges["v"])))
     assert hub in G and nx.is_connected(G)
+
+
+def test_a_building_counts_in_the_first_phase_that_passes_it():
+    # building 0 is near segments 0 (phase 1) and 1 (phase 2); building 1 only near segment 2 (unbuilt)
+    f = _forest([(0, 1), (1, 2), (2, 3)], [5.0, 5.0, 50.0], [0, 2, 3], hubs={0}, buildings=[0, 1, 1])
+    r = ph.phase_plan(f, [ph.PhaseSpec("p1", 5.0), ph.PhaseSpec("p2", 5.0)])
+    assert r.phase.tolist() == [1, 2, 0]
+    exact = ph.count_buildings_by_phase(r, np.array([0, 0, 1]), np.array([0, 1, 2]))
+    assert [p.buildings_passed for p in exact.phases] == [1, 0]
+    assert [p.cumulative_buildings_passed for p in exact.phases] == [1, 1]
+    assert exact.unbuilt.buildings_passed == 1
+    assert np.array_equal(exact.phase, r.phase)
+    # each phase's cumulative buildings passed is the coverage of phases 1..k
+    from connectivity import coverage
+
+    for k, p in enumerate(s["phases"], start=1):
+        passed = coverage.analyse(ducts[ducts["phase"] <= k], plan.layers["buildings"], plan.sites).summary
+        assert p["cumulative"]["buildings_passed"] == passed["buildings_passed"]
