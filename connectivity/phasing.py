@@ -24,8 +24,21 @@ valuable or best-ratio moves, and the most valuable run is kept.
 Sites count on the union of all operators' ducts: a site is connected when the plan's
 segments join it to a root, whichever operators' ducts those segments carry.
 
-The core works on plain arrays (:class:`PlanForest`); :func:`forest_from_plan` and
-:func:`apply_phasing` adapt the plan's frames.
+The core works on plain arrays (:func:`make_forest`, :func:`phase_plan`);
+:func:`phase_frames` is the one call the pipeline makes on the plan's frames.
+
+Scenario format (``Scenario.extra["phases"]``, checked by :func:`parse_phases`)::
+
+    [[phases]]
+    name = "Quick win"
+    budget_thb = 11_000_000        # required but in the last phase (omitted: the rest)
+    end = "2027-06-30"             # informative
+    priority = "sites"             # sites | buildings | operators (per baht)
+    # weights = { TOT = 2.0 }      # priority = "operators": weight per operator (default 1)
+    # cost_per_m_thb = 3000        # first phase only: flat THB/m when the plan has no costs
+
+    [[phases]]
+    name = "Rest"
 """
 from __future__ import annotations
 
@@ -975,6 +988,16 @@ def phase_legend(phases: Sequence[PhaseSpec | PhaseFigures]) -> list[tuple[str, 
     return rows + [("Unbuilt", UNBUILT_COLOUR)]
 
 
+def _check_metric(ducts, buildings) -> None:
+    from connectivity.errors import CRSError
+
+    for what, frame in (("ducts", ducts), ("buildings", buildings)):
+        if frame.crs is None or frame.crs.is_geographic:
+            raise CRSError(f"phasing: {what} must be in a projected CRS in metres, got {frame.crs}")
+    if ducts.crs != buildings.crs:
+        raise CRSError(f"phasing: ducts ({ducts.crs}) and buildings ({buildings.crs}) differ in CRS")
+
+
 def buildings_per_segment(ducts, buildings, *, pass_distance_m: float = 20.0) -> np.ndarray:
     """Buildings passed per duct segment, each building counted once, on its nearest segment.
 
@@ -994,16 +1017,10 @@ def buildings_per_segment(ducts, buildings, *, pass_distance_m: float = 20.0) ->
     """
     import shapely
 
-    from connectivity.errors import CRSError
-
     counts = np.zeros(len(ducts), dtype=np.int64)
     if len(ducts) == 0 or buildings is None or len(buildings) == 0:
         return counts
-    for what, frame in (("ducts", ducts), ("buildings", buildings)):
-        if frame.crs is None or frame.crs.is_geographic:
-            raise CRSError(f"buildings_per_segment: {what} must be in a projected CRS in metres, got {frame.crs}")
-    if ducts.crs != buildings.crs:
-        raise CRSError(f"buildings_per_segment: ducts ({ducts.crs}) and buildings ({buildings.crs}) differ in CRS")
+    _check_metric(ducts, buildings)
     tree = shapely.STRtree(np.asarray(ducts.geometry.values))
     _, seg = tree.query_nearest(np.asarray(buildings.geometry.values), max_distance=pass_distance_m, all_matches=False)
     np.add.at(counts, seg, 1)
@@ -1020,15 +1037,9 @@ def building_pairs(ducts, buildings, *, pass_distance_m: float = 20.0) -> tuple[
     """
     import shapely
 
-    from connectivity.errors import CRSError
-
     if len(ducts) == 0 or buildings is None or len(buildings) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    for what, frame in (("ducts", ducts), ("buildings", buildings)):
-        if frame.crs is None or frame.crs.is_geographic:
-            raise CRSError(f"phasing: {what} must be in a projected CRS in metres, got {frame.crs}")
-    if ducts.crs != buildings.crs:
-        raise CRSError(f"phasing: ducts ({ducts.crs}) and buildings ({buildings.crs}) differ in CRS")
+    _check_metric(ducts, buildings)
     tree = shapely.STRtree(np.asarray(ducts.geometry.values))
     b, seg = tree.query(np.asarray(buildings.geometry.values), predicate="dwithin", distance=pass_distance_m)
     return b.astype(np.int64), seg.astype(np.int64)
