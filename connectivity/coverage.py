@@ -135,7 +135,7 @@ def _hexagon_frame(table: pd.DataFrame) -> gpd.GeoDataFrame:
 
 def analyse(
     ducts: gpd.GeoDataFrame,
-    buildings: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame | None,
     sites: gpd.GeoDataFrame,
     *,
     pass_distance_m: float = 20.0,
@@ -150,7 +150,8 @@ def analyse(
         Duct segments (LineString) in a projected metric CRS, with ``cost_thb``
         (THB) when ``total_cost_thb`` is not given.
     buildings
-        Building footprints (any geometry) in the same CRS as ``ducts``; may be empty.
+        Building footprints (any geometry) in the same CRS as ``ducts``; may be
+        empty or ``None`` (no buildings).
     sites
         Sites with ``operator`` and boolean ``connected`` columns.
     pass_distance_m
@@ -174,6 +175,8 @@ def analyse(
     InputDataError
         When ``sites`` lacks ``operator`` or ``connected``, or ``pass_distance_m`` is negative.
     """
+    if buildings is None:
+        buildings = gpd.GeoDataFrame(geometry=[], crs=ducts.crs)
     if not pass_distance_m >= 0 or not math.isfinite(pass_distance_m):
         raise InputDataError(f"pass_distance_m must be a non-negative number, got {pass_distance_m!r}")
     _check_metric(ducts, "ducts")

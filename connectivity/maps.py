@@ -10,15 +10,21 @@ Two maps are built with folium:
 
 Offline by construction: Leaflet (JS, CSS and its images as data URIs) and jQuery
 are read from the ``xstatic-leaflet`` / ``xstatic-jquery`` packages and inlined;
-no CDN link is emitted. Features are not folium objects: each layer's data is
-embedded once as compact columnar JSON (coordinates rounded to 6 decimals and
+no CDN link is emitted. Features are not folium objects: each dataset is
+embedded once as compact columnar JSON (``<script type="application/json">``;
+coordinates simplified with a 1 m tolerance, rounded to 6 decimals and
 delta-encoded as integers, strings as lookup tables) and turned into Leaflet
-vector layers in the page, drawn on one canvas. Each layer is a folium
-:class:`~folium.map.Layer` so :class:`folium.LayerControl` lists it.
+vector layers in the page, all drawn on one canvas. Ducts, manholes and
+buildings are merged into multi-part layers of a few hundred features each
+(same colour), which hit-test the feature under the mouse for tooltips: a
+100,000-segment plan is a few hundred Leaflet layers, not 100,000. Each map
+layer is a folium :class:`~folium.map.Layer`, so :class:`folium.LayerControl`
+lists it; an operator's layer filters the one ducts dataset in the page.
 
-The page exposes ``window.__connectivity`` (``map``, ``layers`` by key, ``data``)
-and sets ``window.__mapReady = true`` after the layers are drawn, for tests and
-benchmarks.
+The page exposes ``window.__connectivity`` (``map``; ``layers`` and ``data`` by
+key; ``count(layer_key)`` and ``drawn(dataset, id_column)`` count the features
+on the map) and sets ``window.__mapReady = true`` once the layers are drawn, for
+tests and benchmarks.
 
 folium is imported only inside the functions so importing this module is cheap.
 """
@@ -65,6 +71,7 @@ COVERAGE_DUCT_COLOUR = "#08306b"
 _N_BINS = 32
 # features per merged Leaflet layer (see C.layer in _RUNTIME_JS); big filled paths are slow to paint
 _MERGE_LINES = 256
+ROAD_COLOUR = "#b0b0b0"
 _MERGE_POINTS = 256
 _MERGE_POLYGONS = 64
 _SCALE = 1_000_000  # coordinates are stored as integers of 1e-6 degree
@@ -687,6 +694,16 @@ def _finish(C, m, *, title: str, legend: str) -> None:
     C.RawScript(f"window.__connectivity.finish({m.get_name()}, {_js(opts)});").add_to(m)
 
 
+def _road_layer(C, m, roads: "gpd.GeoDataFrame") -> None:
+    """Roads as thin grey context lines (no tooltip), below everything else."""
+    cols = {"highway": _cat(roads["highway"].fillna("").astype(str)),
+            "name": _cat(roads["name"].fillna("").astype(str) if "name" in roads else [""] * len(roads))}
+    C.PlanData("roads", _dataset(roads, "roads", "line", cols, simplify_m=1.0)).add_to(m)
+    C.PlanLayer({"data": "roads", "key": "roads", "title": ["Road ", "name"], "tooltip": [["Class", "highway", "", None]],
+                 "style": {"weight": 1.5, "opacity": 0.8, "color": ROAD_COLOUR}, "merge": _MERGE_LINES},
+                name=_label("Roads", ROAD_COLOUR)).add_to(m)
+
+
 def cost_map(
     ducts: "gpd.GeoDataFrame",
     manholes: "gpd.GeoDataFrame | None",
@@ -695,8 +712,12 @@ def cost_map(
     operators: Sequence[str] | Mapping[str, str | None],
     title: str = "Shared duct plan: cost per metre",
     tiles: bool = False,
+    roads: "gpd.GeoDataFrame | None" = None,
 ) -> "folium.Map":
     """Map of the duct plan coloured by cost per metre, one layer per operator.
+
+    ``roads`` (optional, lines with ``highway`` and ``name``) are drawn thin and grey
+    underneath, in a "Roads" layer of their own, to show where the plan runs.
 
     Parameters
     ----------
@@ -741,12 +762,16 @@ def cost_map(
     C = _folium_classes()
     import branca.colormap as cm
 
+    if isinstance(operators, str):
+        operators = [operators]
     ducts = _keep_drawable(ducts, "ducts")
     manholes = _keep_drawable(manholes, "manholes")
     listed = [str(o) for o in (operators.keys() if isinstance(operators, Mapping) else operators)]
     colours = _operator_colours(operators, extra=sorted(set(sites["operator"].astype(str)) - set(listed)))
     bounds = _bounds(ducts, manholes, _keep_drawable(sites, "sites"))
     m = _new_map(C, tiles=tiles, bounds=bounds)
+    if roads is not None and len(roads):
+        _road_layer(C, m, _keep_drawable(roads, "roads"))
 
     # ducts
     cols, per_m = _duct_columns(ducts)
@@ -790,7 +815,7 @@ def cost_map(
     _site_layers(C, m, sites, colours)
 
     swatches = "".join(
-        f'<div><span class="sw" style="background:{html.escape(c)}"></span>{html.escape(n)} site / layer</div>'
+        f'<div><span class="sw" style="background:{html.escape(c)}"></span>{html.escape(n)} sites</div>'
         for n, c in colours.items()
     )
     manhole_key = "".join(
@@ -907,6 +932,8 @@ def coverage_map(
          "merge": _MERGE_LINES, "style": {"color": COVERAGE_DUCT_COLOUR, "weight": 3, "opacity": 0.9, "lineCap": "round"}},
         name=_label("Duct network", COVERAGE_DUCT_COLOUR),
     ).add_to(m)
+    if isinstance(operators, str):
+        operators = [operators]
     site_ops = sorted(set(sites["operator"].astype(str)))
     colours = _operator_colours(site_ops if operators is None else operators,
                                 extra=site_ops if operators is not None else ())

@@ -14,7 +14,7 @@ from typing import Callable
 import geopandas as gpd
 import numpy as np
 
-from connectivity import load, network, phasing, plan, sites as sites_mod
+from connectivity import coverage, load, network, phasing, plan, sites as sites_mod
 from connectivity.config import Scenario
 from connectivity.errors import ConfigError, InfeasibleError, InputDataError
 from connectivity.output import write_geojson, write_json
@@ -22,7 +22,7 @@ from connectivity.output import write_geojson, write_json
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
-STAGES = ("load", "network", "sites", "plan", "phasing", "write")
+STAGES = ("load", "network", "sites", "plan", "coverage", "phasing", "write")
 
 
 def _noop(_: str) -> None:
@@ -101,11 +101,15 @@ def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
                                       time_limit=opts.time_limit_s, quality=opts.quality)
     ducts = plan.duct_segments(net_sites, tree.edge_ids, attached)
     final_sites = plan.connected_sites(attached, reachable)
-    summary = _summary(scenario, net, net_sites, ducts, final_sites, tree, started)
-    crs = net.crs
-    other = {k: getattr(layers, k).to_crs(crs) for k in ("buildings", "poles", "lines") if len(getattr(layers, k))}
+    other = {k: getattr(layers, k).to_crs(net.crs) for k in ("buildings", "poles", "lines") if len(getattr(layers, k))}
+    progress("coverage")
+    cov = coverage.analyse(ducts, other.get("buildings"), final_sites, pass_distance_m=opts.pass_distance_m,
+                           h3_resolution=opts.h3_resolution)
+    summary = _summary(scenario, net, ducts, final_sites, tree, started)
+    summary["coverage"] = cov.summary
     result = plan.Plan(name=scenario.name, network=net_sites, ducts=ducts, sites=final_sites, summary=summary,
-                       layers={"roads": net.edges, **other})
+                       layers={"roads": net.edges, **other}, operators=tuple(o.name for o in scenario.operators),
+                       coverage=cov)
     if phase_specs:
         progress("phasing")
         result = _phased(scenario, result, phase_specs)
@@ -142,7 +146,7 @@ def _phased(scenario: Scenario, result: plan.Plan, specs: tuple[phasing.PhaseSpe
     return replace(result, ducts=ducts, summary=summary, tables=tables)
 
 
-def _summary(scenario, net, net_sites, ducts, sites, tree, started) -> dict:
+def _summary(scenario, net, ducts, sites, tree, started) -> dict:
     unreachable = sites.loc[~sites["connected"], ["site_id", "status"]]
     roads = net.edges
     return {
@@ -163,20 +167,35 @@ def _summary(scenario, net, net_sites, ducts, sites, tree, started) -> dict:
 
 
 def write_outputs(result: plan.Plan, out_dir: str | Path) -> list[Path]:
-    """Write the plan's files into ``out_dir`` (created if needed); returns the paths written."""
+    """Write the plan's files into ``out_dir`` (created if needed); returns the paths written.
+
+    GeoJSON layers (``ducts``, ``sites``, ``coverage``), ``summary.json`` and three offline
+    maps: ``map.html`` (roads, ducts, sites), ``cost_map.html`` and ``coverage_map.html``.
+    """
+    from connectivity import maps  # folium stays out of the import path of the planning stages
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    layers = {"ducts": result.ducts, "sites": result.sites}
+    if result.coverage is not None:
+        layers["coverage"] = result.coverage.hexagons
     written = []
-    for name, frame in (("ducts", result.ducts), ("sites", result.sites)):
-        path = out / f"{name}.geojson"
-        write_geojson(frame, path)
-        written.append(path)
-    from connectivity.maps_basic import plan_map  # folium stays out of the import path of the library
-
-    path = out / "map.html"
-    plan_map(result, path)
-    written.append(path)
-    path = out / "summary.json"
-    write_json(result.summary, path)
-    written.append(path)
+    for name, frame in layers.items():
+        written.append(out / f"{name}.geojson")
+        write_geojson(frame, written[-1])
+    ops = list(result.operators) or sorted(result.summary.get("sites_per_operator", {}))
+    pages = {
+        "map.html": maps.cost_map(result.ducts, None, result.sites, operators=ops, roads=result.layers.get("roads"),
+                                  title=f"{result.name}: roads, ducts and sites"),
+        "cost_map.html": maps.cost_map(result.ducts, result.layers.get("manholes"), result.sites, operators=ops,
+                                       roads=result.layers.get("roads"), title=f"{result.name}: cost"),
+    }
+    if result.coverage is not None:
+        pages["coverage_map.html"] = maps.coverage_map(result.coverage.hexagons, result.coverage.buildings,
+                                                       result.ducts, result.sites, operators=ops,
+                                                       title=f"{result.name}: coverage")
+    for name, page in pages.items():
+        written.append(maps.save_map(page, out / name))
+    written.append(out / "summary.json")
+    write_json(result.summary, written[-1])
     return written

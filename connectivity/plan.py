@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import networkx as nx
@@ -141,6 +142,10 @@ class Plan:
         Plain figures (JSON-ready) for ``summary.json``.
     layers
         Other layers for maps and exports: ``roads`` (the network edges), ``buildings``, ``poles``, ``lines``.
+    operators
+        Names of the scenario's operators, in the order of the operator file.
+    coverage
+        The :class:`connectivity.coverage.Coverage` of the plan (set by the coverage stage).
     """
 
     name: str
@@ -150,3 +155,5 @@ class Plan:
     summary: dict
     layers: dict = field(default_factory=dict)
     tables: dict = field(default_factory=dict)
+    operators: tuple[str, ...] = ()
+    coverage: Any = None

@@ -219,3 +219,10 @@ def test_zero_length_segments_are_harmless():
     cov = analyse(_ducts([point, line]), b, _sites([]))
     assert cov.hexagons["duct_length_m"].sum() == pytest.approx(100.0)
     assert cov.summary["buildings_passed"] == 1
+
+
+def test_no_buildings_layer_at_all():
+    ducts = _ducts([shapely.LineString([(X0, Y0), (X0 + 200, Y0)])])
+    cov = analyse(ducts, None, _sites([("PEA", True)]))
+    assert cov.summary["buildings_total"] == 0 and len(cov.buildings) == 0
+    assert cov.hexagons["duct_length_m"].sum() == pytest.approx(200.0)

@@ -57,3 +57,13 @@ def test_phuket_noded_roads_form_one_main_network(phuket):
     # a site that is not connected lies in a road component without another site
     assert len(lost) <= len(comps) - 1
     assert phuket.summary["sites_connected"] > 150
+
+
+def test_stage_outputs_are_picklable(chiang_mai):
+    """Stages exchange plain data, so a distributed engine (Dask) can ship them between workers."""
+    import pickle
+
+    again = pickle.loads(pickle.dumps(chiang_mai))
+    assert again.summary == chiang_mai.summary
+    assert again.ducts.equals(chiang_mai.ducts)
+    assert again.network.edges["length_m"].sum() == pytest.approx(chiang_mai.network.edges["length_m"].sum())
