@@ -982,9 +982,15 @@ def optimal_first_phase(forest: PlanForest, spec: PhaseSpec, *,
 # --------------------------------------------------------------------------- plan frames
 
 
-def phase_legend(phases: Sequence[PhaseSpec | PhaseFigures]) -> list[tuple[str, str]]:
-    """``(label, colour)`` per phase, then ``("Unbuilt", grey)``, for a map legend."""
-    rows = [(f"{i}. {p.name}", PHASE_COLOURS[(i - 1) % len(PHASE_COLOURS)]) for i, p in enumerate(phases, start=1)]
+def phase_legend(names: Sequence[str | PhaseSpec | PhaseFigures]) -> list[tuple[str, str]]:
+    """``(label, colour)`` per phase (in order, phase 1 first), then ``("Unbuilt", grey)``, for a map legend.
+
+    ``names`` are phase names, or the :class:`PhaseSpec` / :class:`PhaseFigures` of the phases.
+    """
+    rows = []
+    for i, p in enumerate(names, start=1):
+        name = p if isinstance(p, str) else p.name
+        rows.append((f"{i}. {name}", PHASE_COLOURS[(i - 1) % len(PHASE_COLOURS)]))
     return rows + [("Unbuilt", UNBUILT_COLOUR)]
 
 
