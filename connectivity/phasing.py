@@ -341,6 +341,7 @@ class PhaseFigures:
     cumulative_buildings_passed: int
     allocation_thb: dict[str, float]
     site_ids: tuple[str, ...]
+    sites_per_operator: dict[str, int] = field(default_factory=dict)
 
     @property
     def sites_per_million_thb(self) -> float | None:
@@ -394,7 +395,8 @@ class Phasing:
                 "phase": f.number, "name": f.name, "end": f.end, "priority": f.priority,
                 "budget_thb": None if f.budget_thb is None else round(f.budget_thb, 2),
                 "cost_thb": round(f.cost_thb, 2), "segments": f.segments,
-                "sites_connected": f.sites_connected, "buildings_passed": f.buildings_passed,
+                "sites_connected": f.sites_connected, "sites_per_operator": dict(f.sites_per_operator),
+                "buildings_passed": f.buildings_passed,
                 "sites_per_million_thb": None if f.sites_per_million_thb is None else round(f.sites_per_million_thb, 4),
                 "cumulative": {"cost_thb": round(f.cumulative_cost_thb, 2),
                                "sites_connected": f.cumulative_sites_connected,
@@ -877,7 +879,9 @@ def _figures(forest: PlanForest, phases: Sequence[PhaseSpec], seg_phase: np.ndar
             cost_thb=cost, segments=int(in_k.sum()), sites_connected=sites, buildings_passed=bld,
             cumulative_cost_thb=cum_cost, cumulative_sites_connected=cum_sites, cumulative_buildings_passed=cum_bld,
             allocation_thb={op: float(a) for op, a in zip(forest.allocation_operators, alloc)},
-            site_ids=tuple(s for s, p in zip(forest.site_id, site_phase) if p == k)))
+            site_ids=tuple(s for s, p in zip(forest.site_id, site_phase) if p == k),
+            sites_per_operator={op: sum(1 for o, p in zip(forest.site_operator, site_phase) if p == k and o == op)
+                                for op in sorted(set(forest.site_operator))}))
     out = seg_phase == 0
     unbuilt = Unbuilt(segments=int(out.sum()), cost_thb=float(forest.cost_thb[out].sum()),
                       buildings_passed=int(forest.buildings[out].sum()),

@@ -173,6 +173,7 @@ def test_allocation_per_phase_by_duct_share():
     r = ph.phase_plan(f, [ph.PhaseSpec("p1", 300.0), ph.PhaseSpec("p2", None)])
     assert r.phases[0].allocation_thb == pytest.approx({"CAT": 100.0, "TOT": 200.0})
     assert r.phases[1].allocation_thb == pytest.approx({"CAT": 0.0, "TOT": 100.0})
+    assert [p.sites_per_operator for p in r.phases] == [{"CAT": 1, "TOT": 1}, {"CAT": 0, "TOT": 1}]
 
 
 def test_segment_without_operator_is_unallocated():
