@@ -31,8 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from connectivity import phasing  # noqa: E402
 
 
-def random_plan(seed: int, *, nodes: int = 60, site_share: float = 0.35, hubless: bool = False) -> phasing.PlanForest:
-    """A random plan tree: hub at node 0 (unless ``hubless``), sites on about ``site_share`` of nodes."""
+def random_plan(seed: int, *, nodes: int = 60, site_share: float = 0.35, hubless: bool = False,
+                manholes: bool = False) -> phasing.PlanForest:
+    """A random plan tree: hub at node 0 (unless ``hubless``), sites on about ``site_share`` of nodes;
+    with ``manholes`` a 60,000 THB manhole at every junction and site node."""
     rng = np.random.default_rng(seed)
     parent = np.array([-1] + [int(rng.integers(max(0, i - 8), i)) for i in range(1, nodes)])
     is_site = rng.random(nodes) < site_share
@@ -50,12 +52,16 @@ def random_plan(seed: int, *, nodes: int = 60, site_share: float = 0.35, hubless
     cost = np.round(rng.lognormal(mean=np.log(150_000), sigma=0.8, size=len(child)), 0)
     ops = ("TOT", "CAT", "PEA")
     site_nodes = np.flatnonzero(is_site & keep)
+    degree = np.bincount(np.concatenate([parent[child], child]), minlength=nodes)
+    node_cost = {int(x): 60_000.0 for x in range(nodes) if degree[x] and (is_site[x] or degree[x] >= 3)} \
+        if manholes else None
     return phasing.make_forest(
         edge_id=np.arange(len(child)), u=parent[child], v=child, cost_thb=cost,
         operators=[tuple(sorted(set(rng.choice(ops, size=int(rng.integers(1, 4)))))) for _ in child],
         buildings=rng.poisson(3.0, size=len(child)),
         site_node=site_nodes, site_operator=[str(rng.choice(ops)) for _ in site_nodes],
-        site_hub=(site_nodes == 0) & (not hubless), site_id=[f"s{x}" for x in site_nodes])
+        site_hub=(site_nodes == 0) & (not hubless), site_id=[f"s{x}" for x in site_nodes],
+        node_cost_thb=node_cost)
 
 
 def compare(forest: phasing.PlanForest, spec: phasing.PhaseSpec) -> tuple[float, float]:
@@ -73,13 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--share", type=float, default=0.25, help="phase-1 budget as a share of the plan's cost")
     ap.add_argument("--priority", choices=phasing.PRIORITIES, default="sites")
     ap.add_argument("--hubless", action="store_true", help="no hub: phase 1 may start anywhere")
+    ap.add_argument("--manholes", action="store_true", help="a manhole cost at every junction and site")
     args = ap.parse_args(argv)
     weights = (("CAT", 1.0), ("PEA", 0.5), ("TOT", 2.0)) if args.priority == "operators" else ()
     gaps = []
     print(f"{'seed':>4} {'segs':>4} {'sites':>5} {'budget_thb':>12} {'greedy':>8} {'optimum':>8} {'gap':>7} {'s':>6}")
     for seed in range(args.instances):
-        forest = random_plan(seed, nodes=args.nodes, hubless=args.hubless)
-        spec = phasing.PhaseSpec("phase 1", float(forest.cost_thb.sum()) * args.share,
+        forest = random_plan(seed, nodes=args.nodes, hubless=args.hubless, manholes=args.manholes)
+        spec = phasing.PhaseSpec("phase 1", forest.total_cost_thb * args.share,
                                  priority=args.priority, weights=weights)
         t = time.perf_counter()
         greedy, optimum = compare(forest, spec)

@@ -191,7 +191,12 @@ class PlanForest:
         ``(n_segments, n_operators)``: each segment's cost split over ``allocation_operators``
         (rows sum to ``cost_thb``).
     allocation_operators
-        Column names of ``allocation_thb``.
+        Column names of ``allocation_thb`` and ``node_allocation_thb``.
+    node_id, node_cost_thb
+        Costs paid at nodes (THB, e.g. manholes at junctions and sites): due in the phase
+        that builds the first segment at the node.
+    node_allocation_thb
+        ``(len(node_id), n_operators)``: each node cost split over ``allocation_operators``.
     """
 
     edge_id: np.ndarray
@@ -206,10 +211,18 @@ class PlanForest:
     site_hub: np.ndarray
     allocation_thb: np.ndarray
     allocation_operators: tuple[str, ...]
+    node_id: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    node_cost_thb: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    node_allocation_thb: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
     @property
     def n_segments(self) -> int:
         return len(self.edge_id)
+
+    @property
+    def total_cost_thb(self) -> float:
+        """Cost of the whole plan: segments and node costs (THB)."""
+        return float(self.cost_thb.sum() + self.node_cost_thb.sum())
 
 
 def duct_share_allocation(cost_thb: np.ndarray, operators: Sequence[Sequence[str]], *,
@@ -256,7 +269,9 @@ def make_forest(*, edge_id: Sequence[int], u: Sequence[int], v: Sequence[int], c
                 site_hub: Sequence[bool] | None = None, site_id: Sequence[str] | None = None,
                 ducts: Mapping[str, Sequence[int]] | None = None,
                 allocation_thb: np.ndarray | None = None,
-                allocation_operators: Sequence[str] | None = None) -> PlanForest:
+                allocation_operators: Sequence[str] | None = None,
+                node_cost_thb: Mapping[int, float] | None = None,
+                node_operators: Mapping[int, Sequence[str]] | None = None) -> PlanForest:
     """Check and pack the plan's arrays into a :class:`PlanForest`.
 
     Parameters
@@ -273,6 +288,12 @@ def make_forest(*, edge_id: Sequence[int], u: Sequence[int], v: Sequence[int], c
         Ducts per operator per segment, for the default duct-share allocation.
     allocation_thb, allocation_operators
         A ready per-segment allocation (e.g. from ``allocate.py``) to use instead.
+    node_cost_thb
+        Cost due at a node (THB, e.g. its manholes) when the first segment there is built;
+        nodes off the plan's segments are ignored.
+    node_operators
+        Operators sharing a node's cost equally (default: the operators of the segments
+        at the node).
 
     Raises
     ------
@@ -315,9 +336,34 @@ def make_forest(*, edge_id: Sequence[int], u: Sequence[int], v: Sequence[int], c
         names = tuple(allocation_operators or ())
         if alloc.shape != (n, len(names)):
             raise InputDataError(f"phasing: allocation_thb must be {n} x {len(names)}, got {alloc.shape}")
+    on_plan = set(u.tolist()) | set(v.tolist())
+    node_cost = {int(k): float(c) for k, c in (node_cost_thb or {}).items()}
+    for node, c in node_cost.items():
+        if not (math.isfinite(c) and c >= 0):
+            raise InputDataError(f"phasing: node {node}: node cost must be finite and >= 0, got {c!r}")
+    off = sorted(set(node_cost) - on_plan)
+    if off:
+        log.warning("phasing: %d node cost(s) off the plan's segments ignored (e.g. node %d)", len(off), off[0])
+    n_id = np.array(sorted(set(node_cost) & on_plan), dtype=np.int64)
+    n_cost = np.array([node_cost[int(x)] for x in n_id], dtype=float)
+    at_node: dict[int, set] = {}
+    for a, b, o in zip(u.tolist(), v.tolist(), ops):
+        at_node.setdefault(a, set()).update(o)
+        at_node.setdefault(b, set()).update(o)
+    payers = [tuple(sorted((node_operators or {}).get(int(x)) or at_node.get(int(x), ()))) for x in n_id]
+    names = list(names)
+    for extra in sorted({op for p in payers for op in p} - set(names)) + (["unallocated"] if any(not p for p in payers) and "unallocated" not in names else []):
+        names.append(extra)
+        alloc = np.hstack([alloc, np.zeros((n, 1))])
+    col = {nm: j for j, nm in enumerate(names)}
+    n_alloc = np.zeros((len(n_id), len(names)))
+    for i, p in enumerate(payers):
+        for op in p or ("unallocated",):
+            n_alloc[i, col[op]] += n_cost[i] / max(len(p), 1)
     return PlanForest(edge_id=edge_id, u=u, v=v, cost_thb=cost, operators=ops, buildings=bld,
                       site_id=s_id, site_node=s_node, site_operator=s_op, site_hub=s_hub,
-                      allocation_thb=alloc, allocation_operators=tuple(names))
+                      allocation_thb=alloc, allocation_operators=tuple(names),
+                      node_id=n_id, node_cost_thb=n_cost, node_allocation_thb=n_alloc)
 
 
 # --------------------------------------------------------------------------- output
@@ -447,6 +493,11 @@ class _Graph:
             self.adj[self.b[e]].append((int(self.a[e]), e))
         self.cost = forest.cost_thb
         self.cost_list = forest.cost_thb.tolist()
+        self.node_cost = np.zeros(self.n)
+        if len(forest.node_id):
+            pos = np.searchsorted(nodes, forest.node_id)
+            self.node_cost[pos] = forest.node_cost_thb
+        self.node_cost_list = self.node_cost.tolist()
         comp = np.full(self.n, -1, dtype=np.int64)
         for start in range(self.n):
             if comp[start] >= 0:
@@ -467,6 +518,11 @@ class _State:
     built_node: np.ndarray      # bool per local node
     seg_phase: np.ndarray       # int per segment
     started: set                # components with something built (or a hub)
+    paid: np.ndarray = None     # bool per local node: its node cost is paid (a segment there is built)
+
+    def __post_init__(self):
+        if self.paid is None:
+            self.paid = np.zeros(len(self.built_node), dtype=bool)
 
 
 def _values(forest: PlanForest, g: _Graph, spec: PhaseSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -503,14 +559,16 @@ def _frontier(g: _Graph, state: _State, pending: dict[int, int], node_val, seg_v
     built = state.built_node.tolist()
     seg_built = state.seg_phase.tolist()
     nv, sv, st_, cost, adj = node_val.tolist(), seg_val.tolist(), sites.tolist(), g.cost_list, g.adj
-    heap: list[tuple[float, int]] = [(0.0, int(x)) for x in np.flatnonzero(state.built_node)]
+    ncost = g.node_cost_list
+    paid = state.paid.tolist()
+    sources = [int(x) for x in np.flatnonzero(state.built_node)] + [int(r) for r in pending.values()]
+    heap: list[tuple[float, int]] = []
+    for x in sources:
+        dist[x] = 0.0 if paid[x] else ncost[x]  # a hub's own manhole is due with its first segment
+        heap.append((dist[x], x))
     for root in pending.values():
-        dist[root] = 0.0
         val[root] = nv[root]
         cnt[root] = st_[root]
-        heap.append((0.0, int(root)))
-    for _, x in heap:
-        dist[x] = 0.0
     heapq.heapify(heap)
     done = [False] * n
     order = []
@@ -528,7 +586,7 @@ def _frontier(g: _Graph, state: _State, pending: dict[int, int], node_val, seg_v
         for y, e in adj[x]:
             if seg_built[e] or done[y] or built[y]:
                 continue
-            nd = d + cost[e]
+            nd = d + cost[e] + ncost[y]
             if nd < dist[y] or (nd == dist[y] and x < pred_node[y]):
                 dist[y] = nd
                 pred_seg[y] = e
@@ -543,6 +601,17 @@ def _closing_segments(g: _Graph, state: _State) -> np.ndarray:
     return np.flatnonzero((state.seg_phase == 0) & state.built_node[g.a] & state.built_node[g.b])
 
 
+def _build_segment(g: _Graph, state: _State, e: int, phase: int) -> float:
+    """Mark segment ``e`` built in ``phase``; returns its cost with the node costs it makes due (THB)."""
+    state.seg_phase[e] = phase
+    cost = float(g.cost[e])
+    for x in (g.a[e], g.b[e]):
+        if not state.paid[x]:
+            state.paid[x] = True
+            cost += g.node_cost[x]
+    return cost
+
+
 def _build_path(g: _Graph, state: _State, pending: dict[int, int], target: int, pred_seg, pred_node,
                 phase: int) -> float:
     """Mark the path to ``target`` built in ``phase``; returns its cost (THB)."""
@@ -550,9 +619,8 @@ def _build_path(g: _Graph, state: _State, pending: dict[int, int], target: int, 
     x = target
     while pred_seg[x] >= 0 and not state.built_node[x]:
         e = pred_seg[x]
-        state.seg_phase[e] = phase
+        cost += _build_segment(g, state, e, phase)
         state.built_node[x] = True
-        cost += g.cost[e]
         x = pred_node[x]
     state.built_node[x] = True  # the root of a component that starts here
     c = int(g.comp[target])
@@ -583,7 +651,7 @@ def _candidates(g: _Graph, state: _State, pending: dict[int, int], left: float, 
             v, s = val[x], cnt[x]
             out.append(((_ratio(v, c), _ratio(s, c), -c, -x), (v, s, -c, -x), ("path", x)))
     for e in _closing_segments(g, state).tolist():
-        c = g.cost[e]
+        c = g.cost[e] + sum(g.node_cost[x] for x in (g.a[e], g.b[e]) if not state.paid[x])
         if _fits(c, left):
             v = seg_val[e]
             out.append(((_ratio(v, c), 0.0, -c, -g.n - e), (v, 0.0, -c, -g.n - e), ("close", e)))
@@ -599,8 +667,7 @@ def _apply(g: _Graph, state: _State, pending: dict[int, int], move, frontier, ph
     if kind == "branch":
         # parents first: each node hangs off the built part or an earlier one
         return sum(_build_path(g, state, pending, x, pred_seg, pred_node, phase) for x in what)
-    state.seg_phase[what] = phase
-    return float(g.cost[what])
+    return _build_segment(g, state, what, phase)
 
 
 def _greedy_phase(g: _Graph, state: _State, pending: dict[int, int], budget: float, vals, phase: int,
@@ -622,7 +689,7 @@ def _greedy_phase(g: _Graph, state: _State, pending: dict[int, int], budget: flo
         order, _, pred_seg, pred_node, _, _ = frontier
         if len(order):
             dense = _densest_branch(g, order, pred_seg, pred_node, node_val, seg_val, sites, pending, left,
-                                    best_key[0] if best_key else 0.0)
+                                    best_key[0] if best_key else 0.0, frontier[1])
             if dense is not None and (best_key is None or dense[0] > best_key):
                 move = ("branch", dense[1])
         if move is None:
@@ -631,7 +698,7 @@ def _greedy_phase(g: _Graph, state: _State, pending: dict[int, int], budget: flo
 
 
 def _densest_branch(g: _Graph, order, pred_seg, pred_node, node_val, seg_val, sites, pending: dict[int, int],
-                    left: float, floor: float):
+                    left: float, floor: float, dist):
     """The subtree hanging off the built network with the most value per baht, if it fits ``left``.
 
     Dinkelbach iteration on the cheapest-path forest: for a ratio ``lam`` every unbuilt
@@ -649,7 +716,8 @@ def _densest_branch(g: _Graph, order, pred_seg, pred_node, node_val, seg_val, si
     for x in order_l:
         kids.setdefault(parent[x], []).append(x)
     nv, sv, st_, cost, ps = node_val.tolist(), seg_val.tolist(), sites.tolist(), g.cost_list, pred_seg.tolist()
-    own = {x: (nv[x] + sv[ps[x]], cost[ps[x]], st_[x]) for x in order_l}
+    ncost = g.node_cost_list
+    own = {x: (nv[x] + sv[ps[x]], cost[ps[x]] + ncost[x], st_[x]) for x in order_l}
     backwards = order_l[::-1]
     lam = floor
     found = None
@@ -665,28 +733,29 @@ def _densest_branch(g: _Graph, order, pred_seg, pred_node, node_val, seg_val, si
         tops = [x for x in order_l if parent[x] not in pos]
         best = None
         for x in tops:
-            extra = roots_val.get(int(pred_node[x]), 0.0)
-            w, c = bw[x] + extra, bc[x]
+            extra = roots_val.get(parent[x], 0.0)
+            due = float(dist[parent[x]])  # the source's own node cost, when still unpaid
+            w, c = bw[x] + extra - lam * due, bc[x] + due
             if c <= 0 or w <= 1e-12:
                 continue
             key = (w, -x)
             if best is None or key > best[0]:
-                best = (key, x, extra)
+                best = (key, x, extra, due)
         if best is None:
             break
-        x, extra = best[1], best[2]
-        ratio = (bv[x] + extra) / bc[x]
+        x, extra, due = best[1], best[2], best[3]
+        ratio = (bv[x] + extra) / (bc[x] + due)
         if ratio <= lam * (1 + 1e-12):
             break
         lam = ratio
-        if _fits(bc[x], left):
+        if _fits(bc[x] + due, left):
             nodes, stack = [], [x]
             while stack:
                 y = stack.pop()
                 nodes.append(y)
                 stack.extend(z for z in kids.get(y, ()) if bw[z] > 1e-12)
             nodes.sort(key=pos.__getitem__)
-            found = ((ratio, _ratio(bs[x], bc[x]), -bc[x], -x), nodes)
+            found = ((ratio, _ratio(bs[x], bc[x] + due), -(bc[x] + due), -x), nodes)
     return found
 
 
@@ -704,7 +773,7 @@ def _value_of(state_before: _State, state_after: _State, g: _Graph, vals) -> flo
 
 
 def _copy(state: _State) -> _State:
-    return _State(state.built_node.copy(), state.seg_phase.copy(), set(state.started))
+    return _State(state.built_node.copy(), state.seg_phase.copy(), set(state.started), state.paid.copy())
 
 
 def _best_phase(g: _Graph, state: _State, pending: dict[int, int], budget: float, vals,
@@ -863,17 +932,32 @@ def phase_plan(forest: PlanForest, phases: Sequence[PhaseSpec], *, starts: int =
     return _figures(forest, phases, state.seg_phase, site_phase, roots)
 
 
+def node_phases(forest: PlanForest, seg_phase: np.ndarray) -> np.ndarray:
+    """Phase in which each node cost (``forest.node_id``) falls due: the first phase building a
+    segment at the node (0 = never)."""
+    first = {}
+    for a, b, p in zip(forest.u.tolist(), forest.v.tolist(), np.asarray(seg_phase).tolist()):
+        if p > 0:
+            for x in (a, b):
+                if x not in first or p < first[x]:
+                    first[x] = p
+    return np.array([first.get(int(x), 0) for x in forest.node_id], dtype=np.int64)
+
+
 def _figures(forest: PlanForest, phases: Sequence[PhaseSpec], seg_phase: np.ndarray,
              site_phase: np.ndarray, roots: list[int]) -> Phasing:
     rows = []
     cum_cost, cum_sites, cum_bld = 0.0, 0, 0
+    n_phase = node_phases(forest, seg_phase)
     for k, spec in enumerate(phases, start=1):
         in_k = seg_phase == k
-        cost = float(forest.cost_thb[in_k].sum())
+        due = n_phase == k
+        cost = float(forest.cost_thb[in_k].sum() + forest.node_cost_thb[due].sum())
         sites = int((site_phase == k).sum())
         bld = int(forest.buildings[in_k].sum())
         cum_cost, cum_sites, cum_bld = cum_cost + cost, cum_sites + sites, cum_bld + bld
-        alloc = forest.allocation_thb[in_k].sum(axis=0) if forest.allocation_thb.size else np.zeros(0)
+        alloc = forest.allocation_thb[in_k].sum(axis=0) + forest.node_allocation_thb[due].sum(axis=0) \
+            if forest.allocation_thb.shape[1] else np.zeros(0)
         rows.append(PhaseFigures(
             number=k, name=spec.name, budget_thb=spec.budget_thb, end=spec.end, priority=spec.priority,
             cost_thb=cost, segments=int(in_k.sum()), sites_connected=sites, buildings_passed=bld,
@@ -883,7 +967,8 @@ def _figures(forest: PlanForest, phases: Sequence[PhaseSpec], seg_phase: np.ndar
             sites_per_operator={op: sum(1 for o, p in zip(forest.site_operator, site_phase) if p == k and o == op)
                                 for op in sorted(set(forest.site_operator))}))
     out = seg_phase == 0
-    unbuilt = Unbuilt(segments=int(out.sum()), cost_thb=float(forest.cost_thb[out].sum()),
+    unbuilt = Unbuilt(segments=int(out.sum()),
+                      cost_thb=float(forest.cost_thb[out].sum() + forest.node_cost_thb[n_phase == 0].sum()),
                       buildings_passed=int(forest.buildings[out].sum()),
                       site_ids=tuple(s for s, p in zip(forest.site_id, site_phase) if p == 0))
     if unbuilt.segments:
@@ -911,7 +996,7 @@ def optimal_first_phase(forest: PlanForest, spec: PhaseSpec, *,
     """Exact best first phase under ``spec``'s budget, by a MILP (HiGHS via ``scipy.optimize.milp``).
 
     Maximise the value built (sites, buildings or weighted sites, as the priority says)
-    subject to cost <= budget (THB) and every built part of a component forming one
+    subject to cost (segments and the node costs they make due) <= budget (THB) and every built part of a component forming one
     subtree that holds the component's hub (a hub-less component may start anywhere,
     but a lone node without a built segment counts for nothing). Meant for checking the
     greedy on small instances.
@@ -948,9 +1033,12 @@ def optimal_first_phase(forest: PlanForest, spec: PhaseSpec, *,
             raise InputDataError(f"optimal_first_phase: the plan component at node {int(g.nodes[c])} has several hubs")
     touched = np.zeros(n, dtype=bool)
     touched[g.a] = touched[g.b] = True
-    # variables: x (segments) then y (nodes)
-    rows = 2 * m + n + len(comps) + 1
-    A = lil_matrix((rows, m + n))
+    hub_list = np.flatnonzero(hubs & touched)
+    h = len(hub_list)
+    hub_edges = [(j, e) for j, x in enumerate(hub_list) for _, e in g.adj[x]]
+    # variables: x (segments), y (nodes built), w (a hub's node cost is due)
+    rows = 2 * m + n + len(comps) + len(hub_edges) + 1
+    A = lil_matrix((rows, m + n + h))
     lo, hi = np.full(rows, -np.inf), np.zeros(rows)
     r = 0
     for e in range(m):
@@ -968,14 +1056,19 @@ def optimal_first_phase(forest: PlanForest, spec: PhaseSpec, *,
         A[r, np.flatnonzero(seg_comp == c)] = -1
         hi[r] = 1
         r += 1
+    for j, e in hub_edges:
+        A[r, e], A[r, m + n + j] = 1, -1               # x_e <= w_hub
+        r += 1
     A[r, :m] = forest.cost_thb
+    A[r, m:m + n] = np.where(hubs, 0.0, g.node_cost)  # a node's cost is due once it is built
+    A[r, m + n:] = g.node_cost[hub_list]
     hi[r] = spec.budget_thb
-    lb = np.zeros(m + n)
-    ub = np.ones(m + n)
+    lb = np.zeros(m + n + h)
+    ub = np.ones(m + n + h)
     lb[m + np.flatnonzero(hubs | ~touched)] = 1       # hubs and untouched site nodes exist already
-    objective = -np.concatenate([seg_val, node_val])
+    objective = -np.concatenate([seg_val, node_val, np.zeros(h)])
     options = {"time_limit": time_limit_s} if time_limit_s else {}
-    res = milp(objective, constraints=LinearConstraint(A.tocsr(), lo, hi), integrality=np.ones(m + n),
+    res = milp(objective, constraints=LinearConstraint(A.tocsr(), lo, hi), integrality=np.ones(m + n + h),
                bounds=Bounds(lb, ub), options=options)
     if res.x is None:
         raise InputDataError(f"optimal_first_phase: HiGHS found no solution ({res.message})")

@@ -223,8 +223,10 @@ def plans(draw):
     specs = [ph.PhaseSpec(f"p{i}", float(b) or 0.5, priority=priority, weights=weights) for i, b in enumerate(budgets)]
     if last_open:
         specs.append(ph.PhaseSpec("rest", None, priority=priority, weights=weights))
+    node_costs = draw(st.dictionaries(st.integers(0, n - 1), st.integers(0, 8), max_size=n))
     forest = ph.make_forest(edge_id=np.arange(len(edges)), u=[a for a, _ in edges], v=[b for _, b in edges],
                             cost_thb=[float(c) for c in costs], buildings=buildings,
+                            node_cost_thb={k: float(c) for k, c in node_costs.items()},
                             operators=[(ops[i % len(ops)],) for i in range(len(edges))],
                             site_node=sites, site_operator=ops, site_hub=[s in hubs for s in sites],
                             site_id=[f"s{s}" for s in sites])
@@ -260,7 +262,10 @@ def test_phases_keep_budgets_dig_once_and_connectivity(case):
             assert sp == first
     # sums: phases + unbuilt = plan
     total_cost = sum(p.cost_thb for p in r.phases) + r.unbuilt.cost_thb
-    assert total_cost == pytest.approx(forest.cost_thb.sum())
+    assert total_cost == pytest.approx(forest.total_cost_thb)
+    due = ph.node_phases(forest, r.phase)
+    for k, p in enumerate(r.phases, start=1):  # a phase pays its segments and the node costs they make due
+        assert p.cost_thb == pytest.approx(forest.cost_thb[r.phase == k].sum() + forest.node_cost_thb[due == k].sum())
     assert sum(p.sites_connected for p in r.phases) + len(r.unbuilt.site_ids) == len(forest.site_id)
     assert sum(p.buildings_passed for p in r.phases) + r.unbuilt.buildings_passed == forest.buildings.sum()
     assert r.phases[-1].cumulative_cost_thb == pytest.approx(total_cost - r.unbuilt.cost_thb)
@@ -276,9 +281,13 @@ def test_phases_keep_budgets_dig_once_and_connectivity(case):
         built = (r.phase > 0) & (r.phase <= k)
         nodes = set(forest.u[built].tolist()) | set(forest.v[built].tolist()) | set(r.roots)
         nodes |= {int(s) for s, h in zip(forest.site_node, forest.site_hub) if h}
+        paid = set(forest.u[built].tolist()) | set(forest.v[built].tolist())
+        node_cost = dict(zip(forest.node_id.tolist(), forest.node_cost_thb.tolist()))
         for i in np.flatnonzero(~built & ((r.phase == 0) | (r.phase > k))):
             if int(forest.u[i]) in nodes or int(forest.v[i]) in nodes:
-                assert forest.cost_thb[i] > spec.budget_thb - p.cost_thb - 1e-6
+                ends = {int(forest.u[i]), int(forest.v[i])} - paid
+                marginal = forest.cost_thb[i] + sum(node_cost.get(x, 0.0) for x in ends)
+                assert marginal > spec.budget_thb - p.cost_thb - 1e-6
 
 
 @settings(max_examples=60, deadline=None)
@@ -500,3 +509,22 @@ def test_a_building_counts_in_the_first_phase_that_passes_it():
     assert [p.cumulative_buildings_passed for p in exact.phases] == [1, 1]
     assert exact.unbuilt.buildings_passed == 1
     assert np.array_equal(exact.phase, r.phase)
+
+
+def test_node_costs_fall_due_with_the_first_segment_at_the_node():
+    # hub 0 has a manhole (3 THB), node 1 a manhole (2 THB); segment 0-1 costs 5
+    f = ph.make_forest(edge_id=[7, 8], u=[0, 1], v=[1, 2], cost_thb=[5.0, 5.0], operators=[("TOT",), ("CAT",)],
+                       site_node=[0, 1, 2], site_operator=["TOT", "TOT", "CAT"], site_hub=[True, False, False],
+                       node_cost_thb={0: 3.0, 1: 2.0, 99: 1.0})
+    assert f.total_cost_thb == 15.0  # node 99 is off the plan
+    tight = ph.phase_plan(f, [ph.PhaseSpec("p1", 9.0)])
+    assert tight.phase.tolist() == [0, 0] and tight.unbuilt.cost_thb == 15.0
+    r = ph.phase_plan(f, [ph.PhaseSpec("p1", 10.0), ph.PhaseSpec("p2", None)])
+    assert r.phase.tolist() == [1, 2]
+    assert [p.cost_thb for p in r.phases] == [10.0, 5.0]
+    assert r.phases[0].allocation_thb == pytest.approx({"CAT": 1.0, "TOT": 9.0})  # node 1 is shared
+    assert ph.node_phases(f, r.phase).tolist() == [1, 1]
+    value, built = ph.optimal_first_phase(f, ph.PhaseSpec("p1", 9.0))
+    assert value == 1.0 and not built.any()  # only the hub: 5 + 3 + 2 > 9
+    value, built = ph.optimal_first_phase(f, ph.PhaseSpec("p1", 10.0))
+    assert value == 2.0 and built.tolist() == [True, False]
