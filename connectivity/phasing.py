@@ -1180,7 +1180,7 @@ def count_buildings_by_phase(result: Phasing, building: np.ndarray, segment: np.
     return replace(result, phases=tuple(rows), unbuilt=unbuilt)
 
 
-def forest_from_plan(ducts, edges, sites, *, buildings: Sequence[int] | None = None,
+def forest_from_plan(ducts, edges, sites, *, manholes=None, buildings: Sequence[int] | None = None,
                      cost_per_m_thb: float | None = None,
                      allocation_thb: np.ndarray | None = None,
                      allocation_operators: Sequence[str] | None = None) -> PlanForest:
@@ -1196,6 +1196,10 @@ def forest_from_plan(ducts, edges, sites, *, buildings: Sequence[int] | None = N
     sites
         Sites with ``site_id``, ``operator``, ``kind`` (``hub`` = root), ``node_id``, ``connected``;
         only connected sites count.
+    manholes
+        Optional manholes with ``cost_thb`` and ``node_id`` (>= 0 at a node) or ``edge_id``
+        (inside a run, ``node_id`` = -1), optional ``operators``: one inside a run adds to
+        its segment's cost; one at a node falls due with the first segment built there.
     buildings
         Buildings passed per segment (see :func:`buildings_per_segment`).
     cost_per_m_thb
@@ -1227,6 +1231,9 @@ def forest_from_plan(ducts, edges, sites, *, buildings: Sequence[int] | None = N
     else:
         raise InputDataError("phasing: ducts need `cost_thb` (or `length_m` and a cost per metre)")
     ops = [tuple(o for o in str(s).split(",") if o) if isinstance(s, str) else () for s in ducts["operators"]]
+    node_cost, node_ops = _manhole_costs(manholes, edge_id)
+    if node_cost is not None:
+        cost = cost + node_cost.pop("segments")
     duct_cols = {c[len("ducts_"):]: ducts[c].fillna(0).to_numpy(np.int64)
                  for c in ducts.columns if c.startswith("ducts_")}
     on = sites[sites["connected"].astype(bool) & sites["node_id"].notna()] if len(sites) else sites
@@ -1236,7 +1243,93 @@ def forest_from_plan(ducts, edges, sites, *, buildings: Sequence[int] | None = N
         site_operator=on["operator"].astype(str).tolist() if len(on) else [],
         site_hub=(on["kind"] == "hub").to_numpy(bool) if len(on) else [],
         site_id=on["site_id"].astype(str).tolist() if len(on) else [],
-        ducts=duct_cols or None, allocation_thb=allocation_thb, allocation_operators=allocation_operators)
+        ducts=duct_cols or None, allocation_thb=allocation_thb, allocation_operators=allocation_operators,
+        node_cost_thb=node_cost, node_operators=node_ops)
+
+
+def _manhole_costs(manholes, edge_id: np.ndarray):
+    """``({node: THB, "segments": THB per segment}, {node: operators})`` from a manholes frame."""
+    if manholes is None or len(manholes) == 0:
+        return None, None
+    for col in ("cost_thb", "node_id"):
+        if col not in manholes.columns:
+            raise InputDataError(f"phasing: manholes need a `{col}` column")
+    row_of = {int(e): i for i, e in enumerate(edge_id.tolist())}
+    per_segment = np.zeros(len(edge_id))
+    node_cost: dict[Any, Any] = {}
+    node_ops: dict[int, set] = {}
+    has_ops = "operators" in manholes.columns
+    edges_col = manholes["edge_id"].tolist() if "edge_id" in manholes.columns else [-1] * len(manholes)
+    for i, (node, edge, c) in enumerate(zip(manholes["node_id"].tolist(), edges_col, manholes["cost_thb"].tolist())):
+        c = float(c) if c is not None and c == c else 0.0
+        if node is not None and node == node and int(node) >= 0:
+            node = int(node)
+            node_cost[node] = node_cost.get(node, 0.0) + c
+            if has_ops and isinstance(manholes["operators"].iloc[i], str):
+                node_ops.setdefault(node, set()).update(o for o in manholes["operators"].iloc[i].split(",") if o)
+        elif edge is not None and edge == edge and int(edge) in row_of:
+            per_segment[row_of[int(edge)]] += c
+        else:
+            raise InputDataError(f"phasing: manhole {manholes.iloc[i].get('manhole_id', i)} is on no node "
+                                 "or segment of the plan")
+    node_cost["segments"] = per_segment
+    return node_cost, {k: tuple(sorted(v)) for k, v in node_ops.items()}
+
+
+def phase_boq(ducts_with_phase, manholes=None, manhole_phase: np.ndarray | None = None, *,
+              names: Sequence[str] = ()):
+    """Per-phase rows of a bill of quantities (when the plan's BoQ rows are aggregated).
+
+    Per phase: one row per trench type ("trench and ducts", metres, the segments'
+    ``cost_thb``) and one per manhole group (count, ``cost_thb``), with the BoQ columns
+    ``item``, ``category`` (``phase``), ``unit``, ``quantity``, ``unit_cost_thb``,
+    ``cost_thb``, ``operator`` ('') and ``phase``. Unbuilt segments get no rows. A
+    manhole's phase is its segment's (inside a run) or the first phase building a segment
+    at its node (``manhole_phase``, from :func:`manhole_phases`).
+    """
+    import pandas as pd
+
+    d = ducts_with_phase[ducts_with_phase["phase"].notna()]
+    rows = []
+    ttype = d["trench_type"].fillna("trench").astype(str) if "trench_type" in d.columns else pd.Series("trench", index=d.index)
+    label = {k: names[k - 1] for k in range(1, len(names) + 1)}
+    m_phase = np.asarray(manhole_phase) if manholes is not None and len(manholes) and manhole_phase is not None \
+        else None
+    phases = sorted(set(int(p) for p in d["phase"]) | (set(int(p) for p in m_phase if p > 0) if m_phase is not None else set()))
+    for k in phases:
+        tag = f"phase {k}" + (f" ({label[k]})" if k in label else "")
+        in_k = d["phase"] == k
+        for t in sorted(set(ttype[in_k])):
+            sel = in_k & (ttype == t)
+            q, c = float(d.loc[sel, "length_m"].sum()), float(d.loc[sel, "cost_thb"].sum())
+            rows.append(dict(item=f"{tag}: trench and ducts, {t}", category="phase", unit="m", quantity=q,
+                             unit_cost_thb=c / q if q else 0.0, cost_thb=c, operator="", phase=k))
+        if m_phase is not None:
+            mk = manholes[m_phase == k]
+            groups = mk["group"].astype(str) if "group" in mk.columns else pd.Series("all", index=mk.index)
+            for grp in sorted(set(groups)):
+                sel = mk[groups == grp]
+                c = float(sel["cost_thb"].sum())
+                rows.append(dict(item=f"{tag}: manhole ({grp})", category="phase", unit="each", quantity=float(len(sel)),
+                                 unit_cost_thb=c / len(sel), cost_thb=c, operator="", phase=k))
+    out = pd.DataFrame(rows, columns=["item", "category", "unit", "quantity", "unit_cost_thb", "cost_thb", "operator",
+                                      "phase"])
+    return out.astype({"phase": "Int64"})
+
+
+def manhole_phases(forest: PlanForest, result: Phasing, manholes) -> np.ndarray:
+    """Phase of each manhole row (0 = unbuilt): its segment's (inside a run, ``node_id`` = -1),
+    or the first phase building a segment at its node."""
+    by_edge = dict(zip(forest.edge_id.tolist(), result.phase.tolist()))
+    first: dict[int, int] = {}
+    for a, b, p in zip(forest.u.tolist(), forest.v.tolist(), result.phase.tolist()):
+        if p > 0:
+            for x in (a, b):
+                first[x] = min(first.get(x, p), p)
+    nodes = manholes["node_id"].tolist()
+    edges_col = manholes["edge_id"].tolist() if "edge_id" in manholes.columns else [-1] * len(manholes)
+    return np.array([first.get(int(n), 0) if n is not None and n == n and int(n) >= 0 else by_edge.get(int(e), 0)
+                     for n, e in zip(nodes, edges_col)], dtype=np.int64)
 
 
 def phase_columns(ducts, sites, forest: PlanForest, result: Phasing):
@@ -1270,14 +1363,37 @@ def boq_with_phase(boq, ducts_with_phase, *, key: str = "edge_id"):
     return boq.assign(phase=pd.array([lookup.get(k, pd.NA) for k in boq[key]], dtype="Int64"))
 
 
-def phase_frames(ducts, sites, edges, phases: Sequence[PhaseSpec], *, buildings=None, pass_distance_m: float = 20.0,
-                 cost_per_m_thb: float | None = None, allocation_thb: np.ndarray | None = None,
-                 allocation_operators: Sequence[str] | None = None):
+@dataclass(frozen=True)
+class PhasedFrames:
+    """What :func:`phase_frames` returns.
+
+    Attributes
+    ----------
+    ducts
+        The ducts with a nullable integer ``phase`` column (NA = unbuilt).
+    phasing
+        The :class:`Phasing` (``phasing.summary()`` for ``summary.json``).
+    manhole_phase
+        Phase of each manhole row (0 = unbuilt), or ``None`` without manholes.
+    boq
+        Per-phase bill of quantities rows (see :func:`phase_boq`).
+    """
+
+    ducts: Any
+    phasing: Phasing
+    manhole_phase: np.ndarray | None
+    boq: Any
+
+
+def phase_frames(ducts, sites, edges, phases: Sequence[PhaseSpec], *, manholes=None, buildings=None,
+                 pass_distance_m: float = 20.0, cost_per_m_thb: float | None = None,
+                 allocation_thb: np.ndarray | None = None,
+                 allocation_operators: Sequence[str] | None = None) -> PhasedFrames:
     """Phase a plan given as frames: the one call the pipeline makes.
 
     Parameters
     ----------
-    ducts, sites, edges
+    ducts, sites, edges, manholes
         As for :func:`forest_from_plan` (projected CRS, metres; costs in THB).
     phases
         From :func:`parse_phases`.
@@ -1287,22 +1403,20 @@ def phase_frames(ducts, sites, edges, phases: Sequence[PhaseSpec], *, buildings=
         A building within this distance of a segment is passed (metres).
     cost_per_m_thb, allocation_thb, allocation_operators
         See :func:`forest_from_plan`.
-
-    Returns
-    -------
-    (ducts, phasing)
-        A new ducts frame with a nullable integer ``phase`` column (NA = unbuilt), and the
-        :class:`Phasing` (``phasing.summary()`` gives ``phases`` and ``phases_unbuilt`` for
-        ``summary.json``; ``phasing.site_phase`` the phase of each connected site).
     """
     per_segment = buildings_per_segment(ducts, buildings, pass_distance_m=pass_distance_m) \
         if buildings is not None else None
-    forest = forest_from_plan(ducts, edges, sites, buildings=per_segment, cost_per_m_thb=cost_per_m_thb,
-                              allocation_thb=allocation_thb, allocation_operators=allocation_operators)
+    forest = forest_from_plan(ducts, edges, sites, manholes=manholes, buildings=per_segment,
+                              cost_per_m_thb=cost_per_m_thb, allocation_thb=allocation_thb,
+                              allocation_operators=allocation_operators)
     if "cost_thb" in ducts.columns and cost_per_m_thb is not None:
         log.info("phasing: segments carry cost_thb; the flat cost per metre is not used")
     result = phase_plan(forest, phases)
     if buildings is not None:
         result = count_buildings_by_phase(result, *building_pairs(ducts, buildings, pass_distance_m=pass_distance_m))
     new_ducts, _ = phase_columns(ducts, sites.iloc[:0], forest, result)
-    return new_ducts, result
+    m_phase = manhole_phases(forest, result, manholes) if manholes is not None and len(manholes) else None
+    boq_ducts = new_ducts if "cost_thb" in ducts.columns else \
+        new_ducts.assign(cost_thb=ducts["length_m"].to_numpy(float) * float(cost_per_m_thb))
+    boq = phase_boq(boq_ducts, manholes, m_phase, names=[p.name for p in phases])
+    return PhasedFrames(ducts=new_ducts, phasing=result, manhole_phase=m_phase, boq=boq)

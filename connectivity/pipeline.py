@@ -13,6 +13,7 @@ from typing import Callable
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 from connectivity import coverage, load, network, phasing, plan, sites as sites_mod
 from connectivity.config import Scenario
@@ -132,17 +133,23 @@ def _phased(scenario: Scenario, result: plan.Plan, specs: tuple[phasing.PhaseSpe
     if "cost_thb" not in result.ducts.columns and flat is None:
         raise ConfigError(f"{source}: phases[0].cost_per_m_thb: needed to measure the budgets, "
                           "the plan's segments carry no cost_thb")
-    ducts, phased = phasing.phase_frames(result.ducts, result.sites, result.network.edges, specs,
-                                         buildings=result.layers.get("buildings"),
-                                         pass_distance_m=scenario.options.pass_distance_m, cost_per_m_thb=flat)
-    summary = {**result.summary, **phased.summary()}
+    manholes = result.layers.get("manholes")
+    out = phasing.phase_frames(result.ducts, result.sites, result.network.edges, specs, manholes=manholes,
+                               buildings=result.layers.get("buildings"),
+                               pass_distance_m=scenario.options.pass_distance_m, cost_per_m_thb=flat)
+    summary = {**result.summary, **out.phasing.summary()}
     if "cost_thb" not in result.ducts.columns:
         summary["phases_cost_basis"] = f"length_m x {flat:g} THB/m (phases[0].cost_per_m_thb; no cost model)"
     tables = dict(result.tables)
-    if "boq" in tables:
-        with_phase = phasing.boq_with_phase(tables["boq"], ducts)
-        if with_phase is not None:
-            tables["boq"] = with_phase
+    boq = tables.get("boq")
+    if boq is not None and phasing.boq_with_phase(boq, out.ducts) is not None:
+        tables["boq"] = phasing.boq_with_phase(boq, out.ducts)  # rows per segment: their segment's phase
+    elif boq is not None:  # aggregated rows: the whole plan (phase empty), then per-phase rows
+        tables["boq"] = pd.concat([boq.assign(phase=pd.array([pd.NA] * len(boq), dtype="Int64")), out.boq],
+                                  ignore_index=True)
+    else:
+        tables["boq"] = out.boq
+    ducts = out.ducts
     return replace(result, ducts=ducts, summary=summary, tables=tables)
 
 

@@ -390,7 +390,11 @@ def test_phase_frames_on_the_tiny_plan(fixtures):
     ducts = plan.ducts.assign(cost_thb=plan.ducts["length_m"] * 2500.0)
     total = float(ducts["cost_thb"].sum())
     specs = ph.parse_phases([{"name": "quick", "budget_thb": total / 4}, {"name": "rest"}])
-    new_ducts, r = ph.phase_frames(ducts, plan.sites, plan.network.edges, specs)
+    out = ph.phase_frames(ducts, plan.sites, plan.network.edges, specs)
+    new_ducts, r = out.ducts, out.phasing
+    assert out.manhole_phase is None
+    assert out.boq["cost_thb"].sum() == pytest.approx(total)
+    assert out.boq.groupby("phase")["cost_thb"].sum().tolist() == pytest.approx([p.cost_thb for p in r.phases])
     s = r.summary()
     assert [p["name"] for p in s["phases"]] == ["quick", "rest"]
     assert s["phases"][-1]["cumulative"]["cost_thb"] == pytest.approx(total, abs=0.05)
@@ -528,3 +532,38 @@ def test_node_costs_fall_due_with_the_first_segment_at_the_node():
     assert value == 1.0 and not built.any()  # only the hub: 5 + 3 + 2 > 9
     value, built = ph.optimal_first_phase(f, ph.PhaseSpec("p1", 10.0))
     assert value == 2.0 and built.tolist() == [True, False]
+
+
+def test_phase_frames_with_manholes(fixtures):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from connectivity.config import load_scenario
+    from connectivity.pipeline import run
+
+    plan = run(load_scenario(fixtures / "tiny.toml"))
+    ducts = plan.ducts.assign(cost_thb=plan.ducts["length_m"] * 2500.0)
+    site_nodes = plan.sites.loc[plan.sites["connected"], "node_id"].astype(int).tolist()
+    first_edge = int(ducts["edge_id"].iloc[0])
+    manholes = gpd.GeoDataFrame({
+        "manhole_id": [f"MH{i}" for i in range(len(site_nodes) + 1)],
+        "group": ["telecom"] * len(site_nodes) + ["power"],
+        "operators": [""] * (len(site_nodes) + 1),
+        "cost_thb": [10_000.0] * len(site_nodes) + [7_000.0],
+        "node_id": site_nodes + [-1], "edge_id": [-1] * len(site_nodes) + [first_edge]},
+        geometry=[Point(0, 0)] * (len(site_nodes) + 1), crs=ducts.crs)
+    total = float(ducts["cost_thb"].sum() + manholes["cost_thb"].sum())
+    specs = ph.parse_phases([{"name": "a", "budget_thb": total / 3}, {"name": "b"}])
+    out = ph.phase_frames(ducts, plan.sites, plan.network.edges, specs, manholes=manholes)
+    r = out.phasing
+    assert sum(p.cost_thb for p in r.phases) == pytest.approx(total)
+    assert r.phases[0].cost_thb <= total / 3
+    assert out.boq["cost_thb"].sum() == pytest.approx(total)
+    assert out.boq.groupby("phase")["cost_thb"].sum().tolist() == pytest.approx([p.cost_thb for p in r.phases])
+    assert set(out.boq["unit"]) == {"m", "each"}
+    # the spacing manhole goes with its segment; each site manhole with the first segment at its node
+    assert out.manhole_phase[-1] == out.ducts["phase"].iloc[0]
+    assert (out.manhole_phase > 0).all()
+    bad = manholes.assign(node_id=-1, edge_id=-5)
+    with pytest.raises(InputDataError, match="manhole MH0"):
+        ph.phase_frames(ducts, plan.sites, plan.network.edges, specs, manholes=bad)
