@@ -82,17 +82,50 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _HoldLogs:
+    """Holds log records back from the handlers until the command ends, so that a command
+    failing on bad input prints its one error line only (the warnings that led to it are
+    dropped); otherwise they are printed when the command ends. Not used with --verbose."""
+
+    class _Hold(logging.Filter):
+        def __init__(self, handler: logging.Handler, held: list) -> None:
+            super().__init__()
+            self.handler, self.held = handler, held
+
+        def filter(self, record: logging.LogRecord) -> bool:
+            self.held.append((self.handler, record))
+            return False
+
+    def __init__(self) -> None:
+        self.held: list[tuple[logging.Handler, logging.LogRecord]] = []
+        self.filters = [(h, self._Hold(h, self.held)) for h in logging.getLogger().handlers]
+        for h, f in self.filters:
+            h.addFilter(f)
+
+    def release(self, *, emit: bool) -> None:
+        for h, f in self.filters:
+            h.removeFilter(f)
+        if emit:
+            for h, record in self.held:
+                h.handle(record)
+        self.held.clear()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="connectivity: %(levelname)s: %(message)s")
+    hold = None if args.verbose else _HoldLogs()
+    failed_on_input = False
     try:
         return int(args.func(args) or 0)
     except ConnectivityError as exc:
+        failed_on_input = True
         print(f"connectivity: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
+        failed_on_input = True
         print(f"connectivity: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -104,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"connectivity: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
               file=sys.stderr)
         return 1
+    finally:
+        if hold is not None:
+            hold.release(emit=not failed_on_input)
 
 
 if __name__ == "__main__":

@@ -166,6 +166,12 @@ def _rules(value: Any, where: str) -> tuple[TagRule, ...]:
     return tuple(rules)
 
 
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: must be a list of strings, got {value!r}")
+    return tuple(value)
+
+
 def _positive(value: Any, where: str, *, integer: bool = False, maximum: float = 1e9) -> Any:
     ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
     if isinstance(value, bool) or not ok_type or not (0 < value <= maximum):
@@ -196,8 +202,8 @@ def parse_operators(data: dict[str, Any], source: str) -> tuple[OperatorSpec, ..
             kind=t["kind"],
             ducts=_positive(t.get("ducts", 1), f"{where}: ducts", integer=True, maximum=64),
             duct_diameter_mm=_positive(t.get("duct_diameter_mm", 100), f"{where}: duct_diameter_mm", integer=True, maximum=2000),
-            provinces=tuple(t.get("provinces", ())),
-            exclude_provinces=tuple(t.get("exclude_provinces", ())),
+            provinces=_strings(t.get("provinces", []), f"{where}: provinces"),
+            exclude_provinces=_strings(t.get("exclude_provinces", []), f"{where}: exclude_provinces"),
             sites=_rules(t.get("sites", []), f"{where}: sites"),
             hub=_rules(t.get("hub", []), f"{where}: hub"),
         ))
@@ -313,11 +319,15 @@ def parse_scenario(data: dict[str, Any], path: Path | None, *, base: Path | None
     cost_model = (_path(base, inputs_table["cost_model"], f"{source}: inputs.cost_model")
                   if "cost_model" in inputs_table else None)
     hubs: dict[str, tuple[float, float]] = {}
+    if not isinstance(data.get("hubs", {}), dict):
+        raise ConfigError(f"{source}: [hubs] must be a table of operator = [lon, lat]")
     for name, xy in data.get("hubs", {}).items():
         if name not in {o.name for o in operators}:
             raise ConfigError(f"{source}: hubs.{name}: unknown operator")
         if not (isinstance(xy, list) and len(xy) == 2 and all(isinstance(v, (int, float)) for v in xy)):
             raise ConfigError(f"{source}: hubs.{name} must be [lon, lat]")
+        if not (-180 <= xy[0] <= 180 and -90 <= xy[1] <= 90):
+            raise ConfigError(f"{source}: hubs.{name} {xy} is not a [lon, lat] in degrees")
         hubs[name] = (float(xy[0]), float(xy[1]))
     name = data.get("name", path.stem if path else "scenario")
     if not isinstance(name, str):

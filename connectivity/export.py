@@ -192,6 +192,17 @@ def _missing(v) -> bool:
     return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
 
 
+def _inferred(values: pd.Series) -> pd.Series:
+    """A column the schema does not type: boolean, integer or real when every value is one, else text."""
+    present = [v for v in values if not _missing(v)]
+    for kind, test in (("boolean", lambda v: isinstance(v, (bool, np.bool_))),
+                       ("integer", lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))),
+                       ("real", lambda v: isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_)))):
+        if present and all(test(v) for v in present):
+            return _typed(values, FieldSpec(name=str(values.name), type=kind), "")
+    return _typed(values, FieldSpec(name=str(values.name), type="string"), "")
+
+
 def _conform(frame: pd.DataFrame, spec: LayerSpec, where: str) -> pd.DataFrame:
     """Columns in schema order, typed; optional absent fields are left out, pass-through fields kept as read."""
     columns: list[str] = []
@@ -203,10 +214,11 @@ def _conform(frame: pd.DataFrame, spec: LayerSpec, where: str) -> pd.DataFrame:
         raise InputDataError(f"{where}: missing field(s) {', '.join(missing)}")
     geom = [frame.geometry.name] if isinstance(frame, gpd.GeoDataFrame) else []
     extra = [c for c in frame.columns if c not in columns and c not in geom]
-    if extra and not spec.passthrough:
-        log.debug("%s: fields not in the export schema left out: %s", where, ", ".join(map(str, extra)))
-    keep = columns + (extra if spec.passthrough else [])
-    out = {c: (_typed(frame[c], spec.field_for(c), where) if spec.field_for(c) else frame[c]) for c in keep}
+    if extra and not spec.passthrough:  # exported all the same: an export never drops data silently
+        log.warning("%s: field(s) %s are not in the export schema (data/schema/plan_schema.toml); exported as found",
+                    where, ", ".join(map(str, extra)))
+    keep = columns + extra
+    out = {c: (_typed(frame[c], spec.field_for(c), where) if spec.field_for(c) else _inferred(frame[c])) for c in keep}
     data = pd.DataFrame(out, index=frame.index)
     if isinstance(frame, gpd.GeoDataFrame):
         return gpd.GeoDataFrame(data, geometry=frame.geometry.values, crs=frame.crs)
@@ -337,12 +349,12 @@ def operator_view(plan: PlanFolder, operator: str) -> dict[str, gpd.GeoDataFrame
         raise ConfigError(f"{plan.path}: unknown operator {operator!r}; the plan has: {', '.join(plan.operators) or 'none'}")
     L = plan.layers
     ducts = L["ducts"][L["ducts"]["operator"] == operator]
-    trench = L["trench"][[operator in _operators_of(t) for t in L["trench"]["operators"]]]
+    trench = L["trench"][np.array([operator in _operators_of(t) for t in L["trench"]["operators"]], dtype=bool)]
     out = {"ducts": ducts, "trench": trench}
     if "manholes" in L:
         mh = L["manholes"]
         if "operators" in mh.columns:
-            keep = [operator in _operators_of(t) for t in mh["operators"]]
+            keep = np.array([operator in _operators_of(t) for t in mh["operators"]], dtype=bool)
         elif len(trench) and len(mh):
             tree = shapely.STRtree(np.asarray(trench.geometry.values))
             hits = tree.query(np.asarray(mh.geometry.values), predicate="dwithin", distance=1e-6)

@@ -344,6 +344,7 @@ def attach_sites(net: Network, sites: gpd.GeoDataFrame, *, max_distance_m: float
         along = shapely.line_locate_point(line, pts[group])
         feet = shapely.line_interpolate_point(line, along)
         stops: dict[float, int] = {}
+        cut_at: dict[float, float] = {}  # exact distance of each stop (the key is rounded to 1 cm)
         for k in np.lexsort((group, along)):
             s_i, d, foot = int(group[k]), float(along[k]), feet[k]
             if d <= 0.01:
@@ -354,6 +355,7 @@ def attach_sites(net: Network, sites: gpd.GeoDataFrame, *, max_distance_m: float
                 key = round(d, 2)
                 if key not in stops:
                     stops[key] = next_node
+                    cut_at[key] = float(d)
                     new_nodes.append(("split", foot))
                     next_node += 1
                 at = stops[key]
@@ -368,8 +370,8 @@ def attach_sites(net: Network, sites: gpd.GeoDataFrame, *, max_distance_m: float
             replaced.add(eid)
             cuts = sorted(stops.items())
             chain = [int(rec["u"])] + [n for _, n in cuts] + [int(rec["v"])]
-            cut_at = [0.0] + [d for d, _ in cuts] + [line.length]
-            for a, b, d0, d1 in zip(chain[:-1], chain[1:], cut_at[:-1], cut_at[1:]):
+            bounds = [0.0] + [cut_at[d] for d, _ in cuts] + [line.length]
+            for a, b, d0, d1 in zip(chain[:-1], chain[1:], bounds[:-1], bounds[1:]):
                 piece = shapely.ops.substring(line, d0, d1)
                 new_edges.append({**rec, "u": min(a, b), "v": max(a, b),
                                   "geometry": piece if a < b else shapely.reverse(piece)})

@@ -17,8 +17,9 @@ import pandas as pd
 
 from connectivity import coverage, load, network, phasing, plan, sites as sites_mod
 from connectivity.config import Scenario
+from connectivity.atomic import atomic_dir
 from connectivity.errors import ConfigError, InfeasibleError, InputDataError
-from connectivity.output import write_geojson, write_json
+from connectivity.output import deterministic_html_ids, write_geojson, write_json
 
 log = logging.getLogger(__name__)
 
@@ -178,11 +179,18 @@ def write_outputs(result: plan.Plan, out_dir: str | Path) -> list[Path]:
 
     GeoJSON layers (``ducts``, ``sites``, ``coverage``), ``summary.json`` and three offline
     maps: ``map.html`` (roads, ducts, sites), ``cost_map.html`` and ``coverage_map.html``.
+    The files are written into a temporary sibling folder that then replaces ``out_dir``
+    (:func:`connectivity.atomic.atomic_dir`): a killed run leaves the old complete output.
     """
+    out = Path(out_dir)
+    with atomic_dir(out) as tmp, deterministic_html_ids():  # same plan -> same bytes, map.html too
+        written = _write_files(result, tmp)
+    return [out / p.relative_to(tmp) for p in written]
+
+
+def _write_files(result: plan.Plan, out: Path) -> list[Path]:
     from connectivity import maps  # folium stays out of the import path of the planning stages
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     layers = {"ducts": result.ducts, "sites": result.sites}
     if result.coverage is not None:
         layers["coverage"] = result.coverage.hexagons

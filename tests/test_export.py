@@ -397,3 +397,59 @@ def test_export_cli_end_to_end(tiny_plan, tmp_path):
     data = json.loads((tmp_path / "cat.geojson").read_text())
     assert {f["properties"]["layer"] for f in data["features"]} == {"ducts", "trench", "sites"}
     assert r.stdout.strip() == f"1 file(s) written -> {tmp_path / 'cat.geojson'}"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_plan_without_ducts(tmp_path, fmt):
+    """A plan that connects nothing (one lone site) still exports: empty layers, the site."""
+    d = tmp_path / "plan"
+    d.mkdir()
+    (d / "ducts.geojson").write_text(_fc([]))
+    (d / "sites.geojson").write_text(_fc([({"site_id": "S0", "operator": "TOT", "kind": "hub", "status": "unreachable",
+                                            "connected": False}, _point(98.96, 18.79))]))
+    out = tmp_path / f"out.{fmt}"
+    export(d, out, fmt=fmt, operator="TOT")
+    back = read_back(out, fmt)
+    assert len(back["sites"]) == 1
+    assert fmt == "geojson" or (len(back["ducts"]) == 0 and len(back["trench"]) == 0)
+
+
+def test_chiang_mai_exports(shared_data, tmp_path):
+    """The real Chiang Mai plan: every operator's GeoJSON and the whole-plan GeoPackage read back complete."""
+    from tests.conftest import SCENARIOS
+
+    plan_dir = tmp_path / "plan"
+    write_outputs(run(load_scenario(SCENARIOS / "chiang_mai_nimman.toml")), plan_dir)
+    plan = read_plan(plan_dir)
+    assert {"TOT", "CAT", "PEA"} <= set(plan.operators)
+    files = export(plan_dir, tmp_path / "gj", fmt="geojson")
+    n_sites = 0
+    for f in files:
+        layers = read_back(f, "geojson")
+        n_sites += len(layers["sites"])
+        op = f.stem
+        if "ducts" in layers:
+            assert set(layers["ducts"]["operator"]) == {op}
+            assert all(op in t.split(",") for t in layers["trench"]["operators"])
+    assert n_sites == len(plan.layers["sites"])
+    gpkg = export(plan_dir, tmp_path / "cm.gpkg", fmt="gpkg")[0]
+    back = read_back(gpkg, "gpkg")
+    check_round_trip(plan.layers["trench"], back["trench"], layer="trench")
+    check_round_trip(plan.layers["sites"], back["sites"], layer="sites")
+    assert len(back["ducts"]) == int(plan.layers["trench"]["n_operators"].sum())
+
+
+def test_unknown_fields_are_exported_with_a_warning(full_plan, tmp_path, caplog):
+    d = tmp_path / "plan"
+    d.mkdir()
+    for f in full_plan.iterdir():
+        (d / f.name).write_bytes(f.read_bytes())
+    data = json.loads((d / "ducts.geojson").read_text())
+    for i, feat in enumerate(data["features"]):
+        feat["properties"]["crossings"] = i
+    (d / "ducts.geojson").write_text(json.dumps(data))
+    with caplog.at_level("WARNING"):
+        out = export(d, tmp_path / "t.gpkg", fmt="gpkg", operator="TOT")[0]
+    assert "crossings" in caplog.text and "not in the export schema" in caplog.text
+    back = pyogrio.read_dataframe(out, layer="trench")
+    assert back["crossings"].tolist() == [0, 1]

@@ -134,12 +134,19 @@ def solve(n_nodes: int, edges_u, edges_v, weights, terminals, *, time_limit: flo
     edges = np.sort(orig[simple_edges])
     cost = float(ew[edges].sum())
     fixed_cost = float(ew[orig[expand(red, np.zeros(0, np.int64))]].sum())
-    lower = min(cost, (fixed_cost + lb_red) * (1.0 - 1e-12))
-    if red_edges is None:
-        lower = cost
+    lower = _safe_bound(fixed_cost + lb_red, ew)
+    lower = cost if red_edges is None else min(cost, lower)
     secs = time.perf_counter() - start
     logger.info("steiner: cost %.6g, lower bound %.6g, %.3f s", cost, lower, secs)
     return SteinerResult(edges=edges, cost=cost, lower_bound=lower, seconds=secs)
+
+
+def _safe_bound(lb: float, weights: np.ndarray) -> float:
+    """Guard a floating-point dual bound against rounding; round up for integer weights."""
+    lb = lb - 1e-9 * max(1.0, abs(lb))
+    if len(weights) and np.all(weights == np.round(weights)):
+        lb = float(np.ceil(lb))
+    return max(lb, 0.0)
 
 
 def _terminal_component(n, su, sv, sw, orig, terms):
@@ -163,32 +170,110 @@ def _solve_reduced(red: Reduction, budget: _Budget, *, quality: bool, seed: int)
     is_term[red.terminals] = True
     order = np.lexsort((np.arange(len(sw)), sw)).astype(np.int64)
     rng = np.random.default_rng(seed)
-    tree, cost = _construct(g, is_term, red.terminals, order, rng, budget, quality=quality)
-    lb = _lower_bound(g, is_term, red.terminals, budget)
-    return orig[np.nonzero(tree)[0]], lb
+    size = g.n + g.m
+    da_root = int(red.terminals[np.argmax(np.diff(g.indptr)[red.terminals])])
+    lb, rc, _complete = dual_ascent(g.indptr, g.head, g.arc_w, g.rev, g.tail, is_term, da_root,
+                                    _DA_WORK * size + 10**5, _DA_SLACK)
+    # candidate trees: SPH on the reduced costs of the dual, SPH from several roots
+    n_terms = len(red.terminals)
+    cands = []
+    mask, _ = sph(g.indptr, g.head, rc, is_term, da_root, n_terms)
+    cands.append(mst_prune(g.n, g.eu, g.ev, order, is_term, mask))
+    n_roots = min(n_terms, max(2, int(_SPH_WORK // max(size, 1))), _MAX_ROOTS)
+    roots = rng.choice(red.terminals, size=n_roots, replace=False)
+    for r in roots:
+        if budget.left() < 0:
+            break
+        mask, _ = sph(g.indptr, g.head, g.arc_w, is_term, int(r), n_terms)
+        cands.append(mst_prune(g.n, g.eu, g.ev, order, is_term, mask))
+    costs = np.array([_tree_cost(g, t) for t in cands])
+    best, best_cost = None, np.inf
+    n_improve = 1 if size > _BIG else 2
+    for k in np.argsort(costs, kind="stable")[:n_improve]:
+        if best is not None and budget.left() < 0:
+            break
+        tree = improve(g, is_term, order, cands[k], budget)
+        c = _tree_cost(g, tree)
+        if c < best_cost:
+            best, best_cost = tree, c
+    if quality:
+        best, lb = _quality_search(g, is_term, red.terminals, order, best, float(lb), budget, rng)
+    return orig[np.nonzero(best)[0]], float(lb)
+
+
+def _quality_search(g, is_term, terms, order, best, lb, budget, rng):
+    """Improve ``best`` until the budget ends: stronger bounds, perturbed restarts, recombination.
+
+    Returns the best tree (edge mask) and the best lower bound.
+    """
+    size = g.n + g.m
+    n_terms = len(terms)
+    # stronger dual ascent from a few roots (any dual solution is a valid bound)
+    for r in rng.choice(terms, size=min(3, n_terms), replace=False):
+        if budget.left() < 0.5 * (budget.limit or 0):
+            break
+        lb_r, rc, _ = dual_ascent(g.indptr, g.head, g.arc_w, g.rev, g.tail, is_term, int(r),
+                                  _DA_WORK_QUALITY * size + 10**5, 1.0 + 0.5 * rng.random())
+        lb = max(lb, float(lb_r))
+        mask, _ = sph(g.indptr, g.head, rc, is_term, int(r), n_terms)
+        best = _keep_better(g, best, improve(g, is_term, order, mst_prune(g.n, g.eu, g.ev, order, is_term, mask), budget))
+    pool = [best]
+    it = 0
+    while budget.left() > 0:
+        it += 1
+        if it % 3 == 0 and len(pool) >= 2:
+            tree = _recombine(g, is_term, terms, pool, rng, budget)
+        else:
+            noise = 1.0 + _NOISE * rng.random(g.m)
+            arc_w = g.arc_w * noise[g.arc_e]
+            mask, _ = sph(g.indptr, g.head, arc_w, is_term, int(rng.choice(terms)), n_terms)
+            tree = mst_prune(g.n, g.eu, g.ev, order, is_term, mask)
+        tree = improve(g, is_term, order, tree, budget)
+        cost = _tree_cost(g, tree)
+        if all(abs(cost - _tree_cost(g, t)) > 1e-9 * cost for t in pool):
+            pool.append(tree)
+            pool.sort(key=lambda t: _tree_cost(g, t))
+            del pool[_POOL:]
+        if cost < _tree_cost(g, best):
+            best = tree
+            logger.debug("quality: iteration %d, cost %.6g", it, cost)
+    return best, lb
+
+
+def _keep_better(g, a, b):
+    return b if _tree_cost(g, b) < _tree_cost(g, a) else a
+
+
+def _recombine(g, is_term, terms, pool, rng, budget):
+    """Solve the union of the best tree and a few pool trees; return a tree of ``g``."""
+    k = min(len(pool) - 1, 1 + int(rng.integers(1, 4)))
+    picks = [pool[0]] + [pool[i] for i in rng.choice(np.arange(1, len(pool)), size=k, replace=False)]
+    union = np.logical_or.reduce(picks)
+    ids = np.nonzero(union)[0]
+    sub = build_csr(g.n, g.eu[ids], g.ev[ids], g.ew[ids])
+    sub_order = np.lexsort((np.arange(len(ids)), sub.ew)).astype(np.int64)
+    best, best_cost = None, np.inf
+    for r in rng.choice(terms, size=min(len(terms), 6), replace=False):
+        mask, _ = sph(sub.indptr, sub.head, sub.arc_w, is_term, int(r), len(terms))
+        t = mst_prune(sub.n, sub.eu, sub.ev, sub_order, is_term, mask)
+        t = improve(sub, is_term, sub_order, t, budget)
+        c = _tree_cost(sub, t)
+        if c < best_cost:
+            best, best_cost = t, c
+    tree = np.zeros(g.m, dtype=np.bool_)
+    tree[ids[best]] = True
+    return tree
+
+
+_DA_WORK = 30      # dual-ascent steps per node+edge in default mode
+_DA_SLACK = 2.0    # cut-size slack of the dual ascent
+_DA_WORK_QUALITY = 300
+_NOISE = 0.15      # relative weight noise of perturbed restarts (quality mode)
+_POOL = 8          # elite trees kept for recombination
+_SPH_WORK = 1e6    # node+edge visits spent on SPH roots in default mode
+_MAX_ROOTS = 16
+_BIG = 60_000     # above this many nodes+edges only the best tree gets local search
 
 
 def _tree_cost(g: CSRGraph, tree: np.ndarray) -> float:
     return float(g.ew[tree].sum())
-
-
-def _construct(g, is_term, terms, order, rng, budget, *, quality):
-    n_roots = min(len(terms), 8)
-    roots = rng.choice(terms, size=n_roots, replace=False)
-    best, best_cost = None, np.inf
-    for k, r in enumerate(roots):
-        if k > 0 and budget.left() < 0:
-            break
-        mask, reached = sph(g.indptr, g.head, g.arc_w, is_term, int(r), len(terms))
-        tree = mst_prune(g.n, g.eu, g.ev, order, is_term, mask)
-        tree = improve(g, is_term, order, tree, budget)
-        c = _tree_cost(g, tree)
-        if c < best_cost:
-            best, best_cost = tree, c
-    return best, best_cost
-
-
-def _lower_bound(g, is_term, terms, budget) -> float:
-    root = int(terms[np.argmax(np.diff(g.indptr)[terms])])
-    lb, _rc, _complete = dual_ascent(g.indptr, g.head, g.arc_w, g.rev, is_term, root, 200 * (g.m + g.n) + 10**6)
-    return float(lb)

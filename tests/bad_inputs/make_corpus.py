@@ -45,6 +45,22 @@ def zip_bytes() -> bytes:
     return buf.getvalue()
 
 
+def _negative_costs() -> str:
+    default = HERE.parent.parent / "data" / "costs" / "default.toml"
+    if default.is_file():
+        text = default.read_text(encoding="utf-8")
+    else:  # before the cost model is merged: keep the committed copy
+        text = (HERE / "costs_negative.toml").read_text(encoding="utf-8")
+    out, section = [], ""
+    for ln in text.splitlines():
+        if ln.startswith("["):
+            section = ln.strip()
+        if section == "[open_cut]" and ln.startswith("default ="):
+            ln = "default = -2800.0    # any other class (negative: the bad input)"
+        out.append(ln)
+    return "\n".join(out) + "\n"
+
+
 def scenario(inputs: str = 'osm = "../fixtures/tiny.osm"\n', options: str = "", top: str = "") -> str:
     return f'{top}name = "bad"\n\n[inputs]\n{inputs}{SCENARIO_HEAD}\n[options]\n{options}'
 
@@ -78,8 +94,8 @@ FILES: dict[str, str | bytes] = {
     "scenario_operators_absurd.toml": scenario().replace("../fixtures/operators.toml", "operators_absurd_ducts.toml"),
     "scenario_operators_unknown_key.toml": scenario().replace("../fixtures/operators.toml", "operators_unknown_key.toml"),
     # ---- cost model (read once the cost model lands on main)
-    "costs_negative.toml": '[currency]\ncode = "THB"\nusd_to_thb = 35.0\nsource = "test"\ndate = "2025-01-01"\n\n'
-                           '[open_cut]\nsource = "test"\ndate = "2025-01-01"\ndefault = -2800.0\n',
+    # the default cost model with one negative price (taken from data/costs/default.toml when present)
+    "costs_negative.toml": _negative_costs(),
     "costs_missing.toml": '[currency]\ncode = "THB"\nusd_to_thb = 35.0\nsource = "test"\ndate = "2025-01-01"\n',
     "scenario_costs_negative.toml": scenario('osm = "../fixtures/tiny.osm"\ncost_model = "costs_negative.toml"\n'),
     "scenario_costs_missing.toml": scenario('osm = "../fixtures/tiny.osm"\ncost_model = "costs_missing.toml"\n'),

@@ -1,0 +1,102 @@
+"""``connectivity steiner FILE`` subcommand: solve one instance file, print JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+
+from connectivity.errors import ConnectivityError
+
+logger = logging.getLogger(__name__)
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``steiner`` subcommand to an argparse ``subparsers`` object.
+
+    Parameters
+    ----------
+    subparsers
+        The object returned by ``ArgumentParser.add_subparsers()``.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The new subcommand parser (its ``func`` default is :func:`run`).
+    """
+    p = subparsers.add_parser(
+        "steiner",
+        help="solve a Steiner tree instance (.stp / .gr) and print JSON",
+        description="Solve a SteinLib .stp or PACE 2018 .gr Steiner tree instance; print one JSON object.",
+    )
+    _add_arguments(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="instance file (.stp or .gr)")
+    p.add_argument("--time-limit", type=float, default=None, metavar="S",
+                   help="wall-clock limit in seconds (quality mode: 60 when not given)")
+    p.add_argument("--quality", action="store_true", help="keep improving until the time limit")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Solve ``args.file`` and print the JSON summary.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        With ``file``, ``time_limit``, ``quality`` and ``seed``.
+
+    Returns
+    -------
+    int
+        Exit code (0).
+
+    Raises
+    ------
+    InputDataError
+        If the file is missing or malformed.
+    InfeasibleError
+        If the terminals are not connected.
+    """
+    from connectivity.steiner import read_instance, solve
+
+    inst = read_instance(args.file)
+    res = solve(inst.n_nodes, inst.edges_u, inst.edges_v, inst.weights, inst.terminals,
+                time_limit=args.time_limit, quality=args.quality, seed=getattr(args, "seed", 0))
+    gap = res.gap
+    out = {
+        "instance": inst.name,
+        "nodes": inst.n_nodes,
+        "edges": int(len(inst.edges_u)),
+        "terminals": int(len(inst.terminals)),
+        "cost": _num(res.cost),
+        "lower_bound": _num(res.lower_bound),
+        "gap_pct": round(100.0 * gap, 4) if gap != float("inf") else None,
+        "seconds": round(res.seconds, 4),
+    }
+    print(json.dumps(out))
+    return 0
+
+
+def _num(x: float) -> float | int:
+    """Integral floats print as integers (SteinLib weights are integers)."""
+    return int(x) if float(x).is_integer() and abs(x) < 2**53 else float(x)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m connectivity.steiner``."""
+    import sys
+
+    p = argparse.ArgumentParser(prog="python -m connectivity.steiner",
+                                description="Solve a Steiner tree instance and print JSON.")
+    _add_arguments(p)
+    args = p.parse_args(argv)
+    try:
+        return run(args)
+    except ConnectivityError as exc:
+        print(f"connectivity: error: {exc}", file=sys.stderr)
+        return 2

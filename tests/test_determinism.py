@@ -1,0 +1,87 @@
+"""Determinism: the same scenario planned twice (separate processes, different hash seeds)
+gives byte-identical files, map.html included; exports of the same plan are identical too.
+
+Excluded on purpose: ``summary.json["seconds"]`` (wall-clock time of the run), compared
+after removing that one field; GeoPackage and Shapefile files carry write timestamps
+(gpkg_contents.last_change, the DBF header date), so they are compared by content.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pyogrio
+import pytest
+
+from connectivity.export import export
+from tests.conftest import FIXTURES, REPO, SCENARIOS
+
+TIMING_FIELDS = ("seconds",)
+
+
+def _plan(scenario, out, hash_seed, *extra):
+    env = {**os.environ, "PYTHONHASHSEED": str(hash_seed)}
+    subprocess.run([sys.executable, "-m", "connectivity.cli", "plan", str(scenario), "--out", str(out), "--quiet",
+                    *extra], check=True, cwd=REPO, env=env, timeout=600, capture_output=True)
+
+
+def _assert_same_outputs(a, b):
+    names = sorted(p.name for p in a.iterdir())
+    assert names == sorted(p.name for p in b.iterdir())
+    assert {"ducts.geojson", "sites.geojson", "summary.json", "map.html"} <= set(names)
+    for name in names:
+        x, y = (a / name).read_bytes(), (b / name).read_bytes()
+        if name == "summary.json":
+            sx, sy = json.loads(x), json.loads(y)
+            for f in TIMING_FIELDS:
+                assert f in sx and f in sy  # if timing moves out of the summary, drop it here
+                sx.pop(f)
+                sy.pop(f)
+            assert sx == sy
+            # and byte-identical apart from the timing line
+            strip = lambda t: [ln for ln in t.decode().splitlines() if not ln.strip().startswith('"seconds"')]
+            assert strip(x) == strip(y)
+        else:
+            assert x == y, f"{name} differs between two runs"
+
+
+@pytest.mark.parametrize("scenario,extra", [
+    (FIXTURES / "tiny.toml", ()),
+    (FIXTURES / "tiny.toml", ("--sites", str(FIXTURES / "sites.csv"))),
+])
+def test_tiny_twice_byte_identical(tmp_path, scenario, extra):
+    _plan(scenario, tmp_path / "a", 1, *extra)
+    _plan(scenario, tmp_path / "b", 2, *extra)
+    _assert_same_outputs(tmp_path / "a", tmp_path / "b")
+
+
+def test_chiang_mai_twice_byte_identical(tmp_path, shared_data):
+    _plan(SCENARIOS / "chiang_mai_nimman.toml", tmp_path / "a", 3)
+    _plan(SCENARIOS / "chiang_mai_nimman.toml", tmp_path / "b", 4)
+    _assert_same_outputs(tmp_path / "a", tmp_path / "b")
+
+
+def test_exports_deterministic(tmp_path):
+    plan_dir = tmp_path / "plan"
+    _plan(FIXTURES / "tiny.toml", plan_dir, 5)
+    for fmt in ("geojson", "csv"):
+        a = export(plan_dir, tmp_path / f"{fmt}1", fmt=fmt)
+        b = export(plan_dir, tmp_path / f"{fmt}2", fmt=fmt)
+        assert [p.relative_to(tmp_path / f"{fmt}1") for p in a] == [p.relative_to(tmp_path / f"{fmt}2") for p in b]
+        for x, y in zip(a, b):
+            assert x.read_bytes() == y.read_bytes(), x
+    for fmt in ("gpkg", "shp"):
+        a = export(plan_dir, tmp_path / f"1.{fmt}", fmt=fmt)
+        b = export(plan_dir, tmp_path / f"2.{fmt}", fmt=fmt)
+        for x, y in zip(a, b):
+            if x.suffix in (".gpkg", ".shp"):
+                layers = [n for n, _ in pyogrio.list_layers(x)]
+                assert layers == [n for n, _ in pyogrio.list_layers(y)]
+                for layer in layers:
+                    dx = pyogrio.read_dataframe(x, layer=layer)
+                    dy = pyogrio.read_dataframe(y, layer=layer)
+                    assert dx.equals(dy), (x, layer)
+            elif x.suffix in (".txt", ".csv", ".prj", ".cpg"):
+                assert x.read_bytes() == y.read_bytes(), x

@@ -1,0 +1,168 @@
+"""Property-based tests (hypothesis) over random small road grids and site sets.
+
+The stages run as in ``pipeline.run`` (noding, site attachment, Steiner forest, duct
+segments). Invariants: the plan connects what it says it connects, the figures add up, the
+duct network is a forest of network edges whose leaves are sites, and exports read back.
+Cost-model and allocation invariants follow once costs.py / allocate.py are on main.
+"""
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from connectivity import network, plan
+from connectivity.export import export, read_plan
+from connectivity.output import write_geojson
+
+CRS = "EPSG:32647"
+X0, Y0 = 500_000.0, 2_077_000.0
+OPERATORS = ("TOT", "CAT", "PEA")
+
+
+@st.composite
+def road_grids(draw):
+    """Road lines of a random grid (some streets cut in pieces, some removed) in UTM 47N."""
+    nx_, ny_ = draw(st.integers(2, 5)), draw(st.integers(2, 5))
+    dx, dy = draw(st.floats(40, 200)), draw(st.floats(40, 200))
+    lines = []
+    for j in range(ny_):  # east-west streets, each possibly broken into blocks with gaps
+        for i in range(nx_ - 1):
+            if draw(st.booleans()) or draw(st.booleans()):
+                lines.append([(X0 + i * dx, Y0 + j * dy), (X0 + (i + 1) * dx, Y0 + j * dy)])
+    for i in range(nx_):
+        for j in range(ny_ - 1):
+            if draw(st.booleans()) or draw(st.booleans()):
+                lines.append([(X0 + i * dx, Y0 + j * dy), (X0 + i * dx, Y0 + (j + 1) * dy)])
+    if not lines:
+        lines.append([(X0, Y0), (X0 + dx, Y0)])
+    if draw(st.booleans()):  # a diagonal crossing the grid (must be noded)
+        lines.append([(X0, Y0), (X0 + (nx_ - 1) * dx, Y0 + (ny_ - 1) * dy)])
+    roads = gpd.GeoDataFrame({"highway": ["residential"] * len(lines), "name": [f"r{k}" for k in range(len(lines))]},
+                             geometry=[shapely.LineString(c) for c in lines], crs=CRS)
+    return roads, (nx_ - 1) * dx, (ny_ - 1) * dy
+
+
+@st.composite
+def scenarios(draw):
+    roads, w, h = draw(road_grids())
+    n = draw(st.integers(0, 9))
+    pts = draw(st.lists(st.tuples(st.floats(-0.3, 1.3), st.floats(-0.3, 1.3)), min_size=n, max_size=n))
+    ops = draw(st.lists(st.sampled_from(OPERATORS), min_size=n, max_size=n))
+    sites = gpd.GeoDataFrame({"site_id": [f"S{k}" for k in range(n)], "operator": ops, "kind": ["site"] * n,
+                              "name": [""] * n},
+                             geometry=[shapely.Point(X0 + a * w, Y0 + b * h) for a, b in pts], crs=CRS)
+    return roads, sites, draw(st.floats(5.0, 150.0))
+
+
+def make_plan(roads, sites, max_distance_m):
+    """The stages of pipeline.run after loading."""
+    net = network.roads_network(roads, crs=CRS, tolerance_m=1.0)
+    net_sites, attached = network.attach_sites(net, sites, max_distance_m=max_distance_m)
+    reachable = plan.reachable_terminals(net_sites, attached)
+    terminals = attached.loc[reachable, "node_id"].to_numpy(np.int64)
+    tree = plan.steiner_per_component(net_sites, terminals, net_sites.edges["length_m"].to_numpy(float))
+    ducts = plan.duct_segments(net_sites, tree.edge_ids, attached)
+    return net_sites, ducts, plan.connected_sites(attached, reachable), tree
+
+
+SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(scenarios())
+def test_plan_connects_what_it_says(case):
+    roads, sites, max_d = case
+    net, ducts, final, tree = make_plan(roads, sites, max_d)
+    edges = net.edges.loc[ducts["edge_id"]]
+    G = nx.Graph()
+    G.add_edges_from(zip(edges["u"], edges["v"]))
+    assert nx.is_forest(G) if len(G) else True
+    comp = net.nodes["component"].to_numpy()
+    # status, connected and node_id agree
+    assert (final["connected"] == (final["status"] == "connected")).all()
+    assert final.loc[final["status"] == "too_far", "node_id"].isna().all()
+    assert final.loc[final["status"] != "too_far", "node_id"].notna().all()
+    assert (final.loc[final["status"] != "too_far", "lead_in_m"] <= max_d + 1e-6).all()
+    attached = final[final["node_id"].notna()]
+    site_comp = comp[attached["node_id"].to_numpy(np.int64)]
+    for (_, s), c in zip(attached.iterrows(), site_comp):
+        others = (site_comp == c).sum() - 1
+        # connected exactly when another attached site shares the road component
+        assert s["connected"] == (others > 0), s["site_id"]
+        if s["connected"]:
+            assert int(s["node_id"]) in G
+    # all connected sites of one road component are joined by the duct network
+    conn = attached[attached["connected"]]
+    for c in set(comp[conn["node_id"].to_numpy(np.int64)]):
+        nodes = conn.loc[comp[conn["node_id"].to_numpy(np.int64)] == c, "node_id"].astype(int).tolist()
+        assert all(nx.has_path(G, nodes[0], x) for x in nodes[1:])
+    # every operator's ducts join that operator's connected sites in each component
+    for op in OPERATORS:
+        mine = edges[np.array([op in str(o).split(",") for o in ducts["operators"]], dtype=bool)]
+        H = nx.Graph(list(zip(mine["u"], mine["v"])))
+        op_sites = conn[conn["operator"] == op]
+        for c in set(comp[op_sites["node_id"].to_numpy(np.int64)]):
+            nodes = op_sites.loc[comp[op_sites["node_id"].to_numpy(np.int64)] == c, "node_id"].astype(int).tolist()
+            if len(nodes) > 1:
+                assert all(x in H and nx.has_path(H, nodes[0], x) for x in nodes[1:]), op
+    # leaves of the duct forest are sites (no dangling trench)
+    site_nodes = set(attached["node_id"].astype(int))
+    assert all(n in site_nodes for n in G if G.degree(n) == 1)
+
+
+@SETTINGS
+@given(scenarios())
+def test_figures_add_up(case):
+    roads, sites, max_d = case
+    net, ducts, final, tree = make_plan(roads, sites, max_d)
+    # segment lengths are the network edges' lengths and their geometries' lengths
+    assert np.allclose(ducts["length_m"].to_numpy(), net.edges.loc[ducts["edge_id"], "length_m"].to_numpy())
+    assert np.allclose(ducts["length_m"].to_numpy(), ducts.geometry.length.to_numpy(), atol=1e-6)
+    assert tree.cost == pytest.approx(float(ducts["length_m"].sum()), abs=1e-6)
+    assert tree.lower_bound <= tree.cost + 1e-9
+    assert len(set(ducts["edge_id"])) == len(ducts)
+    assert ducts["segment_id"].tolist() == list(range(1, len(ducts) + 1))
+    # segment endpoints are network nodes
+    xy = shapely.get_coordinates(net.nodes.geometry.values)
+    nodes = {(round(x, 3), round(y, 3)) for x, y in xy}
+    for g in ducts.geometry:
+        for p in (g.coords[0], g.coords[-1]):
+            assert (round(p[0], 3), round(p[1], 3)) in nodes
+    # per-operator counts add up to the totals
+    per_op = final.groupby("operator")["connected"].agg(["size", "sum"])
+    assert int(per_op["size"].sum()) == len(final) == len(sites)
+    assert int(per_op["sum"].sum()) == int(final["connected"].sum())
+    assert set(final["site_id"]) == set(sites["site_id"])
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(scenarios())
+def test_exported_ducts_add_up(tmp_path_factory, case):
+    roads, sites, max_d = case
+    net, ducts, final, tree = make_plan(roads, sites, max_d)
+    d = tmp_path_factory.mktemp("plan")
+    write_geojson(ducts, d / "ducts.geojson")
+    write_geojson(final, d / "sites.geojson")
+    folder = read_plan(d)
+    trench, duct_runs = folder.layers["trench"], folder.layers["ducts"]
+    assert len(duct_runs) == int(trench["n_operators"].sum())
+    assert duct_runs["length_m"].sum() == pytest.approx(
+        sum(l * n for l, n in zip(trench["length_m"], trench["n_operators"])), rel=1e-9, abs=1e-6)
+    assert (trench["shared"] == (trench["n_operators"] > 1)).all()
+    for op in folder.operators:
+        out = export(d, d / f"{op}.geojson", fmt="geojson", operator=op)[0]
+        feats = json.loads(out.read_text())["features"]
+        mine = [f for f in feats if f["properties"]["layer"] == "ducts"]
+        assert len(mine) == int((duct_runs["operator"] == op).sum())
+        assert sum(f["properties"]["length_m"] for f in mine) == pytest.approx(
+            float(duct_runs.loc[duct_runs["operator"] == op, "length_m"].sum()))
+        assert {f["properties"]["site_id"] for f in feats if f["properties"]["layer"] == "sites"} == \
+            set(final.loc[final["operator"] == op, "site_id"])
