@@ -351,10 +351,11 @@ def make_forest(*, edge_id: Sequence[int], u: Sequence[int], v: Sequence[int], c
         at_node.setdefault(a, set()).update(o)
         at_node.setdefault(b, set()).update(o)
     payers = [tuple(sorted((node_operators or {}).get(int(x)) or at_node.get(int(x), ()))) for x in n_id]
-    names = list(names)
-    for extra in sorted({op for p in payers for op in p} - set(names)) + (["unallocated"] if any(not p for p in payers) and "unallocated" not in names else []):
-        names.append(extra)
-        alloc = np.hstack([alloc, np.zeros((n, 1))])
+    extra = sorted({op for p in payers for op in p} - set(names))
+    if any(not p for p in payers) and "unallocated" not in names:
+        extra.append("unallocated")
+    names = list(names) + extra
+    alloc = np.hstack([alloc, np.zeros((n, len(extra)))])
     col = {nm: j for j, nm in enumerate(names)}
     n_alloc = np.zeros((len(n_id), len(names)))
     for i, p in enumerate(payers):
@@ -1276,7 +1277,7 @@ def _manhole_costs(manholes, edge_id: np.ndarray):
     return node_cost, {k: tuple(sorted(v)) for k, v in node_ops.items()}
 
 
-def phase_boq(ducts_with_phase, manholes=None, manhole_phase: np.ndarray | None = None, *,
+def phase_boq(ducts_with_phase, *, manholes=None, manhole_phase: np.ndarray | None = None,
               names: Sequence[str] = ()):
     """Per-phase rows of a bill of quantities (when the plan's BoQ rows are aggregated).
 
@@ -1418,5 +1419,5 @@ def phase_frames(ducts, sites, edges, phases: Sequence[PhaseSpec], *, manholes=N
     m_phase = manhole_phases(forest, result, manholes) if manholes is not None and len(manholes) else None
     boq_ducts = new_ducts if "cost_thb" in ducts.columns else \
         new_ducts.assign(cost_thb=ducts["length_m"].to_numpy(float) * float(cost_per_m_thb))
-    boq = phase_boq(boq_ducts, manholes, m_phase, names=[p.name for p in phases])
+    boq = phase_boq(boq_ducts, manholes=manholes, manhole_phase=m_phase, names=[p.name for p in phases])
     return PhasedFrames(ducts=new_ducts, phasing=result, manhole_phase=m_phase, boq=boq)
