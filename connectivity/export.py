@@ -431,20 +431,29 @@ def _write_frame(frame: gpd.GeoDataFrame | pd.DataFrame, path: Path, *, driver: 
 
 
 def _write_gpkg(plan: PlanFolder, operator: str | None, path: Path) -> Path:
-    schema = load_schema()
     layers = _gpkg_layers(plan, operator)
     meta = metadata(plan, operator)
-    with atomic_path(path) as tmp:
-        tmp.unlink()  # GDAL creates the file itself
-        for name, frame in layers.items():
-            base = name.rsplit("_", 1)[-1] if name not in schema else name
-            _write_frame(frame, tmp, driver="GPKG", layer=name, geometry_type=schema[base].geometry,
-                         layer_metadata={"attribution": OSM_ATTRIBUTION}, append=tmp.exists())
-        for name, table in plan.tables.items():
-            _write_frame(table, tmp, driver="GPKG", layer=name, append=True)
-        _write_frame(pd.DataFrame({"key": list(meta), "value": list(meta.values())}), tmp, driver="GPKG",
-                     layer="metadata", append=True, dataset_metadata=meta)
+    with atomic_path(path) as tmp_file:
+        tmp_file.unlink()
+        tmp = tmp_file.with_name(tmp_file.name + ".gpkg")  # GDAL wants the .gpkg extension
+        try:
+            _write_gpkg_layers(plan, layers, meta, tmp)
+            os.replace(tmp, tmp_file)
+        finally:
+            tmp.unlink(missing_ok=True)
     return path
+
+
+def _write_gpkg_layers(plan: PlanFolder, layers: dict[str, gpd.GeoDataFrame], meta: dict[str, str], tmp: Path) -> None:
+    schema = load_schema()
+    for name, frame in layers.items():
+        base = name.rsplit("_", 1)[-1] if name not in schema else name
+        _write_frame(frame, tmp, driver="GPKG", layer=name, geometry_type=schema[base].geometry,
+                     layer_metadata={"attribution": OSM_ATTRIBUTION}, append=tmp.exists())
+    for name, table in plan.tables.items():
+        _write_frame(table, tmp, driver="GPKG", layer=name, append=True)
+    _write_frame(pd.DataFrame({"key": list(meta), "value": list(meta.values())}), tmp, driver="GPKG",
+                 layer="metadata", append=True, dataset_metadata=meta)
 
 
 def _csv_frame(frame: gpd.GeoDataFrame) -> pd.DataFrame:

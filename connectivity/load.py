@@ -75,6 +75,8 @@ def _empty(columns: Iterable[str], crs: str = WGS84) -> gpd.GeoDataFrame:
 
 def _check_file(path: Path) -> Path:
     path = Path(path)
+    if path.is_dir():
+        raise InputDataError(f"{path}: is a folder, not a file")
     if not path.is_file():
         raise InputDataError(f"{path}: file not found")
     if path.stat().st_size == 0:

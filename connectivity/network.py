@@ -100,7 +100,7 @@ def node_lines(lines: gpd.GeoDataFrame, *, tolerance_m: float = 1.0) -> gpd.GeoD
         Largest gap (metres) between a line end and another line that still joins them.
     """
     ensure_projected(lines, "road lines")
-    lines = lines[~lines.geometry.is_empty & lines.geometry.notna()].reset_index(drop=True)
+    lines = lines[~lines.geometry.is_empty & ~shapely.is_missing(lines.geometry.values)].reset_index(drop=True)
     if len(lines) == 0:
         return lines
     geoms = _snap_ends(np.asarray(lines.geometry.values), tolerance_m)

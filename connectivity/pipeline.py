@@ -1,13 +1,14 @@
 """The whole planning sequence: ``run(scenario) -> Plan`` and ``write_outputs(plan, folder)``.
 
 This is the only module that knows the order of the stages:
-load -> network -> sites -> plan -> phasing -> outputs.
+load -> network -> sites -> design (costs, aerial, joint plan, coalitions, allocation,
+manholes, bill of quantities) -> coverage -> phasing -> outputs.
 """
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -15,16 +16,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from connectivity import coverage, load, network, phasing, plan, sites as sites_mod
+from connectivity import aerial, allocate, boq, costs, coverage, design, load, network, phasing, plan, sites as sites_mod
 from connectivity.config import Scenario
 from connectivity.atomic import atomic_dir
 from connectivity.errors import ConfigError, InfeasibleError, InputDataError
-from connectivity.output import deterministic_html_ids, write_geojson, write_json
+from connectivity.output import deterministic_html_ids, write_csv, write_geojson, write_json
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
-STAGES = ("load", "network", "sites", "plan", "coverage", "phasing", "write")
+STAGES = ("load", "network", "sites", "plan", "design", "coverage", "phasing", "write")
 
 
 def _noop(_: str) -> None:
@@ -44,7 +45,7 @@ def load_layers(scenario: Scenario) -> load.OsmLayers:
             log.warning("%s not found: downloading the same area from OpenStreetMap", missing)
         layers = load.download_osm(bbox=inp.bbox, place=inp.place, highway_exclude=opts.highway_exclude)
     else:
-        raise InputDataError(f"{inp.osm}: file not found")
+        raise InputDataError(f"{inp.osm}: " + ("is a folder, not a file" if inp.osm and inp.osm.is_dir() else "file not found"))
     if inp.pois is not None:
         layers = replace(layers, pois=load.read_vector(inp.pois))
     if inp.buildings is not None:
@@ -98,20 +99,30 @@ def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
     if alone:
         log.warning("%d site(s) share no road component with another site, not connected: %s", len(alone),
                     ", ".join(map(str, alone[:10])) + (" ..." if len(alone) > 10 else ""))
-    terminals = attached.loc[reachable, "node_id"].to_numpy(np.int64)
-    tree = plan.steiner_per_component(net_sites, terminals, net_sites.edges["length_m"].to_numpy(float),
-                                      time_limit=opts.time_limit_s, quality=opts.quality)
-    ducts = plan.duct_segments(net_sites, tree.edge_ids, attached)
-    final_sites = plan.connected_sites(attached, reachable)
     other = {k: getattr(layers, k).to_crs(net.crs) for k in ("buildings", "poles", "lines") if len(getattr(layers, k))}
+    progress("design")
+    res = design_stage(scenario, net_sites, attached, reachable, lines=other.get("lines"), poles=other.get("poles"))
+    if res.dropped:
+        log.warning("%d site(s) have no other site of their operator in their road component (an operator's "
+                    "ducts only join its own sites), not connected: %s",
+                    len(res.dropped), ", ".join(res.dropped[:10]) + (" ..." if len(res.dropped) > 10 else ""))
+        reachable = reachable & ~attached["site_id"].astype(str).isin(res.dropped)
+    ducts = res.ducts
+    final_sites = plan.connected_sites(attached, reachable)
     progress("coverage")
     cov = coverage.analyse(ducts, other.get("buildings"), final_sites, pass_distance_m=opts.pass_distance_m,
-                           h3_resolution=opts.h3_resolution)
+                           h3_resolution=opts.h3_resolution, total_cost_thb=res.summary["total_cost"])
+    tree = plan.TreeResult(edge_ids=ducts["edge_id"].to_numpy(np.int64), cost=res.summary["total_cost"],
+                           lower_bound=res.summary["lower_bound"])
     summary = _summary(scenario, net, ducts, final_sites, tree, started)
+    summary.pop("steiner", None)
+    summary.update(res.summary)
     summary["coverage"] = cov.summary
+    summary["seconds"] = round(time.perf_counter() - started, 3)
+    other["manholes"] = res.manholes
     result = plan.Plan(name=scenario.name, network=net_sites, ducts=ducts, sites=final_sites, summary=summary,
                        layers={"roads": net.edges, **other}, operators=tuple(o.name for o in scenario.operators),
-                       coverage=cov)
+                       coverage=cov, tables={"boq": res.boq, "allocation": res.allocation})
     if phase_specs:
         progress("phasing")
         result = _phased(scenario, result, phase_specs)
@@ -154,6 +165,91 @@ def _phased(scenario: Scenario, result: plan.Plan, specs: tuple[phasing.PhaseSpe
     return replace(result, ducts=ducts, summary=summary, tables=tables)
 
 
+@dataclass(frozen=True)
+class DesignOutputs:
+    """What the design stage adds to a plan (frames in the network CRS, money in THB)."""
+
+    ducts: gpd.GeoDataFrame
+    manholes: gpd.GeoDataFrame
+    boq: pd.DataFrame
+    allocation: pd.DataFrame
+    summary: dict
+    dropped: list
+
+
+def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoDataFrame, reachable: pd.Series, *,
+                 lines: gpd.GeoDataFrame | None = None, poles: gpd.GeoDataFrame | None = None) -> DesignOutputs:
+    """Costs, aerial corridors, joint plan, coalitions, allocation, manholes and BoQ of the attached sites."""
+    settings = design.design_settings(scenario.extra.get("design"), str(scenario.path or "<scenario>"))
+    model = costs.load_cost_model(scenario.cost_model)
+    edges = net.edges
+    kinds = {o.name: o.kind for o in scenario.operators}
+    match = aerial.match_aerial(edges, lines, poles, buffer_m=settings.aerial_buffer_m, operator_kinds=kinds)
+    table = costs.edge_table_from_frame(edges, reuse=match.matched if settings.aerial_reuse else None)
+    ecosts = costs.edge_costs(model, table)
+    names = [o.name for o in scenario.operators]
+    terminals, dropped = design.terminals_by_operator(net.nodes["component"].to_numpy(), attached[reachable], names)
+    active = [n for n in names if len(terminals[n]) >= 2]
+    required = (aerial.required_corridors(match, operators=scenario.operators, active=active)
+                if settings.underground_aerial else None)
+    problem = design.build_problem(model, table, ecosts, n_nodes=len(net.nodes), operators=scenario.operators,
+                                   terminals=terminals, required=required)
+    opts = design.DesignOptions(rounds=settings.rounds, orders=settings.orders,
+                                time_limit=scenario.options.time_limit_s, quality=scenario.options.quality)
+    t0 = time.perf_counter()
+    grand = design.plan_joint(problem, options=opts)
+    if settings.shapley:
+        table_c = design.plan_coalitions(problem, options=opts, grand=grand)
+    else:
+        table_c = design.plan_coalitions(problem, options=opts, grand=grand, max_players=0)
+    joint = table_c.plans.get(frozenset(table_c.players), grand)
+    f = problem.contingency_factor
+    once = design.dig_once(table_c, names)
+    bound = design.lower_bound(problem, time_limit=scenario.options.time_limit_s, plan=joint) * f
+    alloc = allocate.allocate(names, table_c.cost if table_c.complete else table_c,
+                              duct_metres=design.duct_metres(problem, joint), null=table_c.null) \
+        if table_c.complete else None
+    rows = boq.bill_of_quantities(problem, joint, ecosts, model, highway=table.highway,
+                                  diameters_mm=[o.duct_diameter_mm for o in scenario.operators])
+    ducts = boq.duct_frame(edges, problem, joint, ecosts, crs=net.crs)
+    manholes = boq.manhole_frame(edges, net.nodes, problem, joint, crs=net.crs)
+    removal = aerial.aerial_removal(match, edges, joint.use.any(axis=0), lines=lines, poles=poles,
+                                    pole_distance_m=settings.pole_distance_m)
+    total = joint.cost * f
+    n_mh = manholes["group"].value_counts().to_dict() if len(manholes) else {}
+    summary = {
+        "currency": "THB",
+        "cost_model": {"path": model.path, "usd_to_thb": model.usd_to_thb, "rate_date": model.rate_date,
+                       "contingency_pct": model.contingency_pct},
+        "total_cost": round(total, 2),
+        "separate_total_cost": round(once.separate_cost, 2),
+        "savings": round(once.savings, 2),
+        "savings_pct": round(once.savings_pct, 3),
+        "stand_alone_cost": {k: round(v, 2) for k, v in once.stand_alone.items()},
+        "cost_breakdown": {"trench": round(joint.trench_cost * f, 2), "ducts": round(joint.duct_cost * f, 2),
+                           "manholes": round(joint.manhole_cost * f, 2)},
+        "allocation": ({m: {o: round(v, 2) for o, v in alloc.shares[m].items()} for m in allocate.METHODS}
+                       if alloc else {}),
+        "in_core": dict(alloc.in_core) if alloc else {},
+        "core_violations": ({m: [{"coalition": list(v.coalition), "pays": round(v.pays, 2), "alone": round(v.alone, 2)}
+                                 for v in alloc.violations[m][:5]] for m in allocate.METHODS} if alloc else {}),
+        "lower_bound": round(bound, 2),
+        "gap_pct": round(100.0 * (total / bound - 1.0), 3) if bound > 0 else 0.0,
+        "manholes": {"total": int(len(manholes)), **{g: int(n_mh.get(g, 0)) for g in design.GROUPS}},
+        "trench_length_m": round(float(problem.length_m[joint.use.any(axis=0)].sum()), 2),
+        "shared_trench_m": round(float(problem.length_m[joint.use.sum(axis=0) >= 2].sum()), 2),
+        "duct_m": {o: round(v, 2) for o, v in design.duct_metres(problem, joint).items()},
+        "aerial_edges_matched": match.n_matched,
+        "overhead_km_removed": round(removal.overhead_km_removed, 3),
+        "poles_removable": removal.poles_removable,
+        "design_seconds": round(time.perf_counter() - t0, 3),
+    }
+    alloc_frame = allocate.allocation_frame(alloc) if alloc else pd.DataFrame(columns=["operator", *allocate.METHODS])
+    log.info("joint plan %.0f THB, separate %.0f THB, savings %.1f%%", total, once.separate_cost, once.savings_pct)
+    return DesignOutputs(ducts=ducts, manholes=manholes, boq=boq.boq_frame(rows), allocation=alloc_frame,
+                         summary=summary, dropped=dropped)
+
+
 def _summary(scenario, net, ducts, sites, tree, started) -> dict:
     unreachable = sites.loc[~sites["connected"], ["site_id", "status"]]
     roads = net.edges
@@ -192,6 +288,8 @@ def _write_files(result: plan.Plan, out: Path) -> list[Path]:
     from connectivity import maps  # folium stays out of the import path of the planning stages
 
     layers = {"ducts": result.ducts, "sites": result.sites}
+    if result.layers.get("manholes") is not None:
+        layers["manholes"] = result.layers["manholes"]
     if result.coverage is not None:
         layers["coverage"] = result.coverage.hexagons
     written = []
@@ -211,6 +309,10 @@ def _write_files(result: plan.Plan, out: Path) -> list[Path]:
                                                        title=f"{result.name}: coverage")
     for name, page in pages.items():
         written.append(maps.save_map(page, out / name))
+    for name, table in result.tables.items():
+        if table is not None:
+            written.append(out / f"{name}.csv")
+            write_csv(table, written[-1])
     written.append(out / "summary.json")
     write_json(result.summary, written[-1])
     return written

@@ -19,9 +19,10 @@ def test_plan_tiny_scenario(fixtures, tmp_path):
     assert {p.name for p in out.iterdir()} >= {"ducts.geojson", "sites.geojson", "summary.json", "map.html",
                                                 "cost_map.html", "coverage_map.html", "coverage.geojson"}
     summary = json.loads((out / "summary.json").read_text())
-    # TOT post office, CAT school + hospital, PEA hospital + PEA hub (the substation)
+    # TOT post office, CAT school + hospital, PEA hospital + PEA hub (the substation);
+    # TOT's single site has no other TOT site for its ducts to join (design stage)
     assert summary["sites_per_operator"] == {"CAT": {"total": 2, "connected": 2}, "PEA": {"total": 2, "connected": 2},
-                                             "TOT": {"total": 1, "connected": 1}}
+                                             "TOT": {"total": 1, "connected": 0}}
     ducts = json.loads((out / "ducts.geojson").read_text())
     assert ducts["attribution"] == "© OpenStreetMap contributors" and "crs" not in ducts
     assert {"segment_id", "length_m", "operators"} <= set(ducts["features"][0]["properties"])
@@ -36,8 +37,12 @@ def test_plan_with_sites_file_reports_far_site(fixtures, tmp_path):
     assert main(["plan", str(fixtures / "tiny.toml"), "--sites", str(fixtures / "sites.csv"),
                  "--out", str(out), "--quiet"]) == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["sites_total"] == 5 and summary["sites_connected"] == 4
-    assert summary["sites_not_connected"] == [{"site_id": "S5", "status": "too_far"}]
+    # S5 is too far; CAT (S3) and PEA (S4) are then left with a single site each: an
+    # operator's ducts only join its own sites, so only TOT's two sites are connected
+    assert summary["sites_total"] == 5 and summary["sites_connected"] == 2
+    assert summary["sites_not_connected"] == [{"site_id": "S3", "status": "unreachable"},
+                                              {"site_id": "S4", "status": "unreachable"},
+                                              {"site_id": "S5", "status": "too_far"}]
 
 
 def _assert_clean_failure(result, out, *words):

@@ -395,7 +395,8 @@ def test_export_cli_end_to_end(tiny_plan, tmp_path):
     r = run_cli("export", tiny_plan, "--operator", "CAT", "--format", "geojson", "--out", tmp_path / "cat.geojson")
     assert r.returncode == 0, r.stderr
     data = json.loads((tmp_path / "cat.geojson").read_text())
-    assert {f["properties"]["layer"] for f in data["features"]} == {"ducts", "trench", "sites"}
+    # the design stage writes manholes.geojson: CAT's telecom manholes are exported too
+    assert {f["properties"]["layer"] for f in data["features"]} == {"ducts", "trench", "sites", "manholes"}
     assert r.stdout.strip() == f"1 file(s) written -> {tmp_path / 'cat.geojson'}"
 
 
@@ -453,3 +454,16 @@ def test_unknown_fields_are_exported_with_a_warning(full_plan, tmp_path, caplog)
     assert "crossings" in caplog.text and "not in the export schema" in caplog.text
     back = pyogrio.read_dataframe(out, layer="trench")
     assert back["crossings"].tolist() == [0, 1]
+
+
+def test_manholes_chosen_by_their_operators_field(full_plan, tmp_path):
+    d = tmp_path / "plan"
+    d.mkdir()
+    for f in full_plan.iterdir():
+        (d / f.name).write_bytes(f.read_bytes())
+    data = json.loads((d / "manholes.geojson").read_text())
+    for feat, ops in zip(data["features"], ["TOT", "CAT,TOT", "PEA", "TOT"]):  # M3 lies off TOT's trench
+        feat["properties"].update(operators=ops, node_id=3, edge_id=-1)
+    (d / "manholes.geojson").write_text(json.dumps(data))
+    layers = read_back(export(d, tmp_path / "tot.geojson", fmt="geojson", operator="TOT")[0], "geojson")
+    assert sorted(layers["manholes"]["manhole_id"]) == ["M0", "M1", "M3"]

@@ -43,11 +43,45 @@ def test_chiang_mai_connects_every_reachable_site(chiang_mai, tmp_path):
 def test_ducts_form_a_tree_joining_connected_sites(chiang_mai):
     import networkx as nx
 
-    edges = chiang_mai.network.edges.loc[chiang_mai.ducts["edge_id"]]
-    G = nx.Graph(list(zip(edges["u"], edges["v"])))
-    assert nx.is_forest(G)
-    nodes = set(chiang_mai.sites.loc[chiang_mai.sites["connected"], "node_id"].astype(int))
-    assert nodes <= set(G.nodes)
+    # each operator's ducts form one tree joining its connected sites (the union of the
+    # operators' trees may hold cycles: power and telecom can take different streets)
+    ducts = chiang_mai.ducts
+    for op, sites in chiang_mai.sites[chiang_mai.sites["connected"]].groupby("operator"):
+        mine = ducts[ducts[f"ducts_{op}"] > 0]
+        edges = chiang_mai.network.edges.loc[mine["edge_id"]]
+        G = nx.Graph(list(zip(edges["u"], edges["v"])))
+        assert nx.is_tree(G), op
+        assert set(sites["node_id"].astype(int)) <= set(G.nodes), op
+
+
+def test_chiang_mai_joint_design_saves_and_shares(chiang_mai, tmp_path):
+    import pandas as pd
+
+    s = chiang_mai.summary
+    assert s["currency"] == "THB"
+    # dig once: the joint plan costs less than every operator trenching alone
+    assert 0 < s["total_cost"] < s["separate_total_cost"]
+    assert s["savings"] == pytest.approx(s["separate_total_cost"] - s["total_cost"], abs=0.02)
+    assert s["separate_total_cost"] == pytest.approx(sum(s["stand_alone_cost"].values()), abs=0.05)
+    assert set(s["allocation"]) == {"equal", "proportional_ducts", "proportional_standalone", "shapley"}
+    for method, shares in s["allocation"].items():
+        assert shares["MEA"] == 0.0, method          # no sites in Chiang Mai: null player
+        assert shares["EGAT"] == 0.0, method         # a single substation: nothing to join
+        assert sum(shares.values()) == pytest.approx(s["total_cost"], abs=0.06), method
+    assert s["stand_alone_cost"]["MEA"] == 0.0
+    assert 0 < s["lower_bound"] <= s["total_cost"]
+    assert s["manholes"]["total"] == len(chiang_mai.layers["manholes"]) > 0
+    written = {p.name for p in write_outputs(chiang_mai, tmp_path)}
+    assert written >= {"manholes.geojson", "boq.csv", "allocation.csv"}
+    boq = pd.read_csv(tmp_path / "boq.csv")
+    assert boq["cost_thb"].sum() == pytest.approx(s["total_cost"], abs=0.05)
+    alloc = pd.read_csv(tmp_path / "allocation.csv").set_index("operator")
+    assert alloc.loc["MEA"].abs().sum() == 0
+    props = json.loads((tmp_path / "ducts.geojson").read_text())["features"][0]["properties"]
+    assert {"trench_type", "ducts", "n_ducts", "ducts_TOT", "ducts_PEA", "cost_thb"} <= set(props)
+    manholes = json.loads((tmp_path / "manholes.geojson").read_text())["features"]
+    assert {f["properties"]["reason"] for f in manholes} <= {"junction", "spacing", "site"}
+    assert {f["properties"]["group"] for f in manholes} == {"telecom", "power"}
 
 
 def test_phuket_noded_roads_form_one_main_network(phuket):

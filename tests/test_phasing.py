@@ -366,9 +366,13 @@ def test_plan_frames_round_trip(fixtures):
     from connectivity.pipeline import run
 
     plan = run(load_scenario(fixtures / "tiny.toml"))
-    f = ph.forest_from_plan(plan.ducts, plan.network.edges, plan.sites, cost_per_m_thb=1000.0)
+    unpriced = plan.ducts.drop(columns=["cost_thb"], errors="ignore")
+    f = ph.forest_from_plan(unpriced, plan.network.edges, plan.sites, cost_per_m_thb=1000.0)
     assert f.n_segments == len(plan.ducts)
     assert f.cost_thb.sum() == pytest.approx(plan.ducts["length_m"].sum() * 1000.0)
+    if "cost_thb" in plan.ducts.columns:  # priced segments win over the flat cost
+        priced = ph.forest_from_plan(plan.ducts, plan.network.edges, plan.sites, cost_per_m_thb=1000.0)
+        assert priced.cost_thb.tolist() == plan.ducts["cost_thb"].tolist()
     assert len(f.site_id) == int(plan.sites["connected"].sum())
     r = ph.phase_plan(f, [ph.PhaseSpec("half", float(f.cost_thb.sum()) / 2), ph.PhaseSpec("rest", None)])
     ducts, sites = ph.phase_columns(plan.ducts, plan.sites, f, r)
@@ -379,7 +383,7 @@ def test_plan_frames_round_trip(fixtures):
     assert ph.boq_with_phase(boq, ducts)["phase"].tolist() == ducts["phase"].tolist()
     assert ph.boq_with_phase(boq.drop(columns="edge_id"), ducts) is None
     with pytest.raises(InputDataError, match="cost_thb"):
-        ph.forest_from_plan(plan.ducts, plan.network.edges, plan.sites)
+        ph.forest_from_plan(unpriced, plan.network.edges, plan.sites)
 
 
 def test_phase_frames_on_the_tiny_plan(fixtures):

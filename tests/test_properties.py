@@ -166,3 +166,55 @@ def test_exported_ducts_add_up(tmp_path_factory, case):
             float(duct_runs.loc[duct_runs["operator"] == op, "length_m"].sum()))
         assert {f["properties"]["site_id"] for f in feats if f["properties"]["layer"] == "sites"} == \
             set(final.loc[final["operator"] == op, "site_id"])
+
+
+lonlat = st.tuples(st.floats(97.0, 106.0, allow_nan=False), st.floats(5.0, 21.0, allow_nan=False))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(points=st.lists(lonlat, min_size=1, max_size=6, unique=True),
+       boxes=st.lists(st.tuples(lonlat, st.floats(1e-5, 0.01), st.booleans()), min_size=1, max_size=4),
+       fmt=st.sampled_from(["geojson", "gpkg", "csv", "shp"]))
+def test_export_geometry_round_trip(tmp_path_factory, points, boxes, fmt):
+    """Any coordinates come back within 1e-7 degrees; polygons wound counter-clockwise (RFC 7946)."""
+    import pandas as pd
+    import pyogrio
+
+    d = tmp_path_factory.mktemp("plan")
+    a, b = points[0], (points[0][0] + 0.001, points[0][1])
+    ducts = gpd.GeoDataFrame({"segment_id": [1], "length_m": [105.0], "operators": ["TOT"]},
+                             geometry=[shapely.LineString([a, b])], crs="EPSG:4326")
+    sites = gpd.GeoDataFrame({"site_id": [f"S{i}" for i in range(len(points))], "operator": "TOT", "kind": "x",
+                              "status": "connected", "connected": True},
+                             geometry=[shapely.Point(p) for p in points], crs="EPSG:4326")
+    polys = [shapely.box(x, y, x + w, y + w, ccw=ccw) for (x, y), w, ccw in boxes]
+    cover = gpd.GeoDataFrame({"h3": [f"h{i}" for i in range(len(polys))]}, geometry=polys, crs="EPSG:4326")
+    # write the plan files with full precision (as another tool might) rather than write_geojson's 7 decimals
+    for name, frame in (("ducts", ducts), ("sites", sites), ("coverage", cover)):
+        (d / f"{name}.geojson").write_text(frame.to_json())
+    out = d / ("out" if fmt in ("csv", "shp") else f"out.{fmt}")
+    export(d, out, fmt=fmt, operator="TOT")
+    if fmt == "geojson":
+        feats = json.loads(out.read_text())["features"]
+        got = {f["properties"]["layer"]: [] for f in feats}
+        for f in feats:
+            got[f["properties"]["layer"]].append(shapely.geometry.shape(f["geometry"]))
+        got_sites = got["sites"]
+        got_cover = None
+    elif fmt == "gpkg":
+        got_sites = list(pyogrio.read_dataframe(out, layer="sites").geometry)
+        got_cover = list(pyogrio.read_dataframe(out, layer="coverage").geometry)
+    elif fmt == "csv":
+        got_sites = list(shapely.from_wkt(pd.read_csv(out / "sites.csv")["wkt"]))
+        got_cover = list(shapely.from_wkt(pd.read_csv(out / "coverage.csv")["wkt"]))
+    else:
+        got_sites = list(pyogrio.read_dataframe(out / "sites.shp").geometry)
+        got_cover = list(pyogrio.read_dataframe(out / "coverage.shp").geometry)
+    for p, g in zip(points, got_sites):
+        assert abs(g.x - p[0]) <= 1e-7 and abs(g.y - p[1]) <= 1e-7
+    if got_cover is not None:
+        for src, g in zip(polys, got_cover):
+            assert shapely.equals_exact(shapely.normalize(src), shapely.normalize(g), tolerance=1e-7)
+            if fmt != "shp":  # Shapefile rings follow the Shapefile rule (exterior clockwise)
+                assert g.exterior.is_ccw

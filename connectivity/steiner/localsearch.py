@@ -26,6 +26,8 @@ import numpy as np
 from numba import njit
 
 from connectivity.steiner.heuristics import mst_prune
+from connectivity.steiner.paths import heap_pop as _hpop
+from connectivity.steiner.paths import heap_push as _hpush
 from connectivity.steiner.paths import voronoi
 
 logger = logging.getLogger(__name__)
@@ -286,11 +288,14 @@ _MAXD = 8
 
 @njit(cache=True)
 def key_vertex_round(n, indptr, head, arc_w, arc_e, eu, ev, ew, is_term, tree, max_select):
-    """One round of key-vertex elimination (Voronoi boundary paths).
+    """One round of key-vertex elimination.
 
     A Steiner key vertex ``v`` with its key paths is removed and the parts
     left are reconnected by a minimum spanning tree over the cheapest
-    boundary paths between them; applied when cheaper. At most
+    boundary paths between them; applied when cheaper. Boundary paths come
+    from the round's Voronoi diagram of tree nodes, plus, per vertex, a
+    Dijkstra that re-assigns the regions of the removed nodes to surviving
+    tree nodes (so paths through the freed area are found). At most
     ``max_select`` non-conflicting eliminations are applied together.
 
     Returns
@@ -409,10 +414,51 @@ def key_vertex_round(n, indptr, head, arc_w, arc_e, eu, ev, ew, is_term, tree, m
                     py = kpar[py]
                 _record(lca, brindex[prev], brindex[py], cc, e, x, y, slot, is_key, pid, kpar,
                         removed_cost, pbest, pcand)
-    # per vertex: MST over its branches
+    # regions grouped by base, key children of each key node
+    rcount = np.zeros(n + 1, np.int64)
+    for z in range(n):
+        if base[z] >= 0:
+            rcount[base[z] + 1] += 1
+    for i in range(n):
+        rcount[i + 1] += rcount[i]
+    rfill = rcount[:-1].copy()
+    rnodes = np.empty(rcount[n], np.int64)
+    for z in range(n):
+        if base[z] >= 0:
+            rnodes[rfill[base[z]]] = z
+            rfill[base[z]] += 1
+    kstart = np.zeros(n + 1, np.int64)
+    for v in order:
+        if is_key[v] and v != root:
+            kstart[kpar[v] + 1] += 1
+    for i in range(n):
+        kstart[i + 1] += kstart[i]
+    kfill = kstart[:-1].copy()
+    kids = np.empty(kstart[n], np.int64)
+    for v in order:
+        if is_key[v] and v != root:
+            kids[kfill[kpar[v]]] = v
+            kfill[kpar[v]] += 1
+    # per vertex: repair the regions of removed nodes, then MST over its branches
+    stamp = np.full(n, -1, np.int64)
+    dist2 = np.full(n, np.inf)
+    base2 = np.full(n, -1, np.int64)
+    prev2 = np.full(n, -1, np.int64)
+    hk = np.empty(n, np.float64)
+    hv = np.empty(n, np.int64)
+    hpos = np.full(n, -1, np.int64)
+    rem = np.empty(n, np.int64)
+    reg = np.empty(n, np.int64)
+    lz = np.empty(4 * len(eu) + 4, np.int64)
+    lu = np.empty(4 * len(eu) + 4, np.int64)
     gains = np.zeros(ns, np.float64)
     verts = np.empty(ns, np.int64)
-    chosen = np.full((ns, _MAXD), -1, np.int64)
+    pstart = np.zeros(ns, np.int64)
+    pend = np.zeros(ns, np.int64)
+    endarr = np.full((ns, 2 * _MAXD), -1, np.int64)
+    pb = np.empty(n + 16, np.int64)
+    npb = 0
+    chosen = np.full(_MAXD, -1, np.int64)
     intree = np.zeros(_MAXD, np.bool_)
     keyd = np.empty(_MAXD, np.float64)
     keyc = np.empty(_MAXD, np.int64)
@@ -424,6 +470,90 @@ def key_vertex_round(n, indptr, head, arc_w, arc_e, eu, ev, ew, is_term, tree, m
         d = nbr[v] + (1 if v != root else 0)
         if d < 2:
             continue
+        # removed tree nodes: v and inner nodes of its key paths
+        nr = 0
+        rem[nr] = v
+        nr += 1
+        for j in range(kstart[v], kstart[v + 1]):
+            u = parent[kids[j]]
+            while u != v:
+                rem[nr] = u
+                nr += 1
+                u = parent[u]
+        if v != root:
+            u = parent[v]
+            while u != kpar[v]:
+                rem[nr] = u
+                nr += 1
+                u = parent[u]
+        ng = 0
+        for j in range(nr):
+            x = rem[j]
+            for q in range(rcount[x], rcount[x + 1]):
+                z = rnodes[q]
+                stamp[z] = v
+                reg[ng] = z
+                ng += 1
+        # Dijkstra inside the removed regions, seeded from their surroundings
+        size = 0
+        for j in range(ng):
+            z = reg[j]
+            dist2[z] = np.inf
+            base2[z] = -1
+            for p in range(indptr[z], indptr[z + 1]):
+                u = head[p]
+                if stamp[u] != v and base[u] >= 0:
+                    nd = dist[u] + arc_w[p]
+                    if nd < dist2[z]:
+                        dist2[z] = nd
+                        base2[z] = base[u]
+                        prev2[z] = u
+            if base2[z] >= 0:
+                size = _hpush(hk, hv, hpos, size, z, dist2[z])
+        while size > 0:
+            z, dz, size = _hpop(hk, hv, hpos, size)
+            for p in range(indptr[z], indptr[z + 1]):
+                u = head[p]
+                if stamp[u] == v and dz + arc_w[p] < dist2[u]:
+                    dist2[u] = dz + arc_w[p]
+                    base2[u] = base2[z]
+                    prev2[u] = z
+                    size = _hpush(hk, hv, hpos, size, u, dist2[u])
+        # local candidates through the repaired regions
+        nl = 0
+        for j in range(ng):
+            z = reg[j]
+            if base2[z] < 0:
+                continue
+            bz = _branch(base2[z], v, root, tin, tout, kids, kstart, brindex, nbr)
+            if bz < 0:
+                continue
+            for p in range(indptr[z], indptr[z + 1]):
+                u = head[p]
+                if stamp[u] == v:
+                    if u < z or base2[u] < 0:
+                        continue
+                    cc = dist2[z] + arc_w[p] + dist2[u]
+                    bu_node = base2[u]
+                else:
+                    if base[u] < 0:
+                        continue
+                    cc = dist2[z] + arc_w[p] + dist[u]
+                    bu_node = base[u]
+                if cc >= removed_cost[v]:
+                    continue
+                bu = _branch(bu_node, v, root, tin, tout, kids, kstart, brindex, nbr)
+                if bu < 0 or bu == bz:
+                    continue
+                lo = min(bz, bu)
+                hi = max(bz, bu)
+                if cc < pbest[s, lo * _MAXD + hi]:
+                    pbest[s, lo * _MAXD + hi] = cc
+                    lz[nl] = z
+                    lu[nl] = u
+                    pcand[s, lo * _MAXD + hi] = -(nl + 2)
+                    nl += 1
+        # MST over the branches (Prim on at most _MAXD nodes)
         for i in range(d):
             intree[i] = False
             keyd[i] = np.inf
@@ -444,7 +574,7 @@ def key_vertex_round(n, indptr, head, arc_w, arc_e, eu, ev, ew, is_term, tree, m
             intree[bi] = True
             total += bd
             if it > 0:
-                chosen[s, it - 1] = keyc[bi]
+                chosen[it - 1] = keyc[bi]
             for j in range(d):
                 if not intree[j]:
                     lo = min(bi, j)
@@ -455,10 +585,37 @@ def key_vertex_round(n, indptr, head, arc_w, arc_e, eu, ev, ew, is_term, tree, m
                         keyc[j] = pcand[s, lo * _MAXD + hi]
         if ok and total < removed_cost[v] * (1.0 - 1e-12):
             gains[s] = removed_cost[v] - total
+            pstart[s] = npb
+            for j in range(d - 1):
+                c = chosen[j]
+                for side in range(2):
+                    if c >= 0:
+                        q = eu[c] if side == 0 else ev[c]
+                    else:
+                        q = lz[-c - 2] if side == 0 else lu[-c - 2]
+                    # walk to the base, through repaired regions first
+                    while True:
+                        if npb + 2 >= len(pb):
+                            t2 = np.empty(2 * len(pb), np.int64)
+                            t2[:npb] = pb[:npb]
+                            pb = t2
+                        if c < 0 and stamp[q] == v:
+                            pb[npb] = q
+                            npb += 1
+                            q = prev2[q]
+                        elif not in_tree[q]:
+                            pb[npb] = q
+                            npb += 1
+                            q = _tail_of(indptr, pred_arc[q])
+                        else:
+                            break
+                    endarr[s, 2 * j + side] = q
+            pend[s] = npb
     gorder = np.argsort(-gains, kind="mergesort")
     removed = np.zeros(n, np.bool_)
     used_end = np.zeros(n, np.bool_)
-    mask = in_tree.copy()
+    sel = np.zeros(ns, np.bool_)
+    sel_list = np.empty(ns, np.int64)
     total_gain = 0.0
     n_sel = 0
     for ii in range(ns):
@@ -467,50 +624,79 @@ def key_vertex_round(n, indptr, head, arc_w, arc_e, eu, ev, ew, is_term, tree, m
             break
         v = verts[s]
         d = nbr[v] + (1 if v != root else 0)
-        # nodes removed with v: v and the inner nodes of its key paths
-        ok = not removed[v] and not used_end[v]
-        if ok and v != root:
-            if removed[kpar[v]]:
-                ok = False
-            u = parent[v]
-            while ok and u != kpar[v]:
-                if removed[u] or used_end[u]:
-                    ok = False
+        # v and the inner nodes of its key paths must be untouched so far
+        nr = 0
+        rem[nr] = v
+        nr += 1
+        for j in range(kstart[v], kstart[v + 1]):
+            if removed[kids[j]]:
+                nr = -1
+                break
+            u = parent[kids[j]]
+            while u != v:
+                rem[nr] = u
+                nr += 1
                 u = parent[u]
-        if ok:
-            for j in range(d - 1):
-                e = chosen[s, j]
-                if removed[base[eu[e]]] or removed[base[ev[e]]]:
+        if nr < 0:
+            continue
+        if v != root:
+            if removed[kpar[v]]:
+                continue
+            u = parent[v]
+            while u != kpar[v]:
+                rem[nr] = u
+                nr += 1
+                u = parent[u]
+        ok = True
+        for j in range(nr):
+            if removed[rem[j]] or used_end[rem[j]]:
+                ok = False
+        for j in range(2 * (d - 1)):
+            if removed[endarr[s, j]]:
+                ok = False
+        # pairwise independence: each plan's endpoints stay on the other vertex's side
+        for jj in range(n_sel):
+            if not ok:
+                break
+            s2 = sel_list[jj]
+            w = verts[s2]
+            d2 = nbr[w] + (1 if w != root else 0)
+            bvw = _branch(v, w, root, tin, tout, kids, kstart, brindex, nbr)
+            bwv = _branch(w, v, root, tin, tout, kids, kstart, brindex, nbr)
+            for j in range(2 * (d - 1)):
+                if _branch(endarr[s, j], w, root, tin, tout, kids, kstart, brindex, nbr) != bvw:
+                    ok = False
+            for j in range(2 * (d2 - 1)):
+                if _branch(endarr[s2, j], v, root, tin, tout, kids, kstart, brindex, nbr) != bwv:
                     ok = False
         if not ok:
             continue
+        sel[s] = True
+        sel_list[n_sel] = s
         n_sel += 1
         total_gain += gains[s]
-        removed[v] = True
-        mask[v] = False
-        if v != root:
-            u = parent[v]
-            while u != kpar[v]:
-                removed[u] = True
-                mask[u] = False
-                u = parent[u]
-        for j in range(d - 1):
-            e = chosen[s, j]
-            used_end[base[eu[e]]] = True
-            used_end[base[ev[e]]] = True
-            for z in (eu[e], ev[e]):
-                while not in_tree[z]:
-                    mask[z] = True
-                    z = _tail_of(indptr, pred_arc[z])
-    # inner nodes of removed vertices' child paths
-    for i in range(1, len(order)):
-        v = order[i]
-        if is_key[v] and removed[kpar[v]]:
-            u = parent[v]
-            while u != kpar[v]:
-                mask[u] = False
-                u = parent[u]
+        for j in range(nr):
+            removed[rem[j]] = True
+        for j in range(2 * (d - 1)):
+            used_end[endarr[s, j]] = True
+    mask = in_tree & ~removed
+    for s in range(ns):
+        if sel[s]:
+            for j in range(pstart[s], pend[s]):
+                mask[pb[j]] = True
     return mask, total_gain
+
+
+@njit(cache=True)
+def _branch(x, v, root, tin, tout, kids, kstart, brindex, nbr):
+    """Branch index at ``v`` of surviving tree node ``x`` (-1 if ``x`` is removed with ``v``)."""
+    if tin[v] <= tin[x] and tin[x] < tout[v]:
+        for j in range(kstart[v], kstart[v + 1]):
+            c = kids[j]
+            if tin[c] <= tin[x] and tin[x] < tout[c]:
+                return brindex[c]
+        return -1
+    return nbr[v]
 
 
 @njit(cache=True)

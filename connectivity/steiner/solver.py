@@ -1,4 +1,22 @@
-"""Steiner tree solver: reductions, multi-root SPH, local search, dual-ascent bound."""
+"""Steiner tree solver: reductions, multi-root SPH, local search, dual-ascent bound.
+
+Pipeline of :func:`solve`:
+
+1. validate, drop self-loops, keep the lightest parallel edge, keep the
+   terminals' component (``InfeasibleError`` if they are split);
+2. exact degree reductions (:mod:`.reduce`);
+3. dual ascent (:mod:`.bound`) for the lower bound, with a work cap
+   proportional to the graph size;
+4. candidate trees: the shortest-path heuristic on the dual's reduced costs
+   and on the weights from several roots, each followed by MST-prune;
+5. local search (key-path exchange + key-vertex elimination,
+   :mod:`.localsearch`) on the best candidates;
+6. quality mode only: dual ascent from more roots, perturbed restarts and
+   recombination of elite trees until the time limit.
+
+All hot loops are numba kernels on CSR arrays; the default mode does a fixed,
+size-dependent amount of work, so it is deterministic for a given seed.
+"""
 
 from __future__ import annotations
 
@@ -102,7 +120,10 @@ def solve(n_nodes: int, edges_u, edges_v, weights, terminals, *, time_limit: flo
     quality : bool
         Keep improving (perturbed restarts, recombination, local search).
     seed : int
-        Seed of the random choices; equal inputs and seed give equal output.
+        Seed of the random choices. Equal inputs and seed give equal output
+        whenever the time limit does not cut the work short (always in
+        default mode without ``time_limit``); quality mode stops on the
+        clock, so its result can vary with machine load.
 
     Returns
     -------
@@ -265,14 +286,14 @@ def _recombine(g, is_term, terms, pool, rng, budget):
     return tree
 
 
-_DA_WORK = 30      # dual-ascent steps per node+edge in default mode
+_DA_WORK = 20      # dual-ascent steps per node+edge in default mode
 _DA_SLACK = 2.0    # cut-size slack of the dual ascent
 _DA_WORK_QUALITY = 300
 _NOISE = 0.15      # relative weight noise of perturbed restarts (quality mode)
 _POOL = 8          # elite trees kept for recombination
-_SPH_WORK = 1e6    # node+edge visits spent on SPH roots in default mode
+_SPH_WORK = 4e5    # node+edge visits spent on SPH roots in default mode
 _MAX_ROOTS = 16
-_BIG = 60_000     # above this many nodes+edges only the best tree gets local search
+_BIG = 20_000     # above this many nodes+edges only the best tree gets local search
 
 
 def _tree_cost(g: CSRGraph, tree: np.ndarray) -> float:

@@ -82,6 +82,10 @@ FILES: dict[str, str | bytes] = {
     "no_roads_input.toml": scenario('sites = "../fixtures/sites.csv"\n'),
     "bad_bbox.toml": scenario('osm = "../fixtures/tiny.osm"\nbbox = [98.97, 18.79, 98.96, 18.80]\n'),
     "hub_unknown_operator.toml": scenario() + '\n[hubs]\nACME = [98.961, 18.791]\n',
+    "hubs_not_table.toml": "hubs = 5\n" + scenario(),
+    "hub_out_of_range.toml": scenario() + "\n[hubs]\nTOT = [999.0, 999.0]\n",
+    "operators_province_string.toml": '[[operators]]\nname = "TOT"\nkind = "telecom"\nprovinces = "Chiang Mai"\n',
+    "scenario_operators_province_string.toml": scenario().replace("../fixtures/operators.toml", "operators_province_string.toml"),
     "missing_sites_file.toml": scenario('osm = "../fixtures/tiny.osm"\nsites = "no_such_sites.csv"\n'),
     "png.toml": png_bytes(),
     # ---- operators TOML
@@ -165,6 +169,8 @@ PLANS: dict[str, dict[str, str | bytes]] = {
 
 
 def main() -> None:
+    (HERE / "folder.osm").mkdir(exist_ok=True)  # a folder named like a file
+    (HERE / "folder.osm" / ".keep").write_text("")
     for folder, files in PLANS.items():
         (HERE / folder).mkdir(exist_ok=True)
         for name, content in files.items():

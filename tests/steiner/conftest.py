@@ -1,6 +1,6 @@
 import pytest
 
-from tests.steiner.helpers import DATA
+from .helpers import DATA
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ import csv
 import pytest
 
 from connectivity.steiner import read_instance, solve
-from tests.steiner.helpers import check_tree
+from .helpers import check_tree
 
 MAX_EDGES = 6_000
 

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from connectivity.errors import InfeasibleError, InputDataError
 from connectivity.steiner import SteinerResult, solve
-from tests.steiner.helpers import brute_force, check_tree
+from .helpers import brute_force, check_tree
 
 
 @st.composite

@@ -1,0 +1,502 @@
+"""Cost model: a TOML file of unit costs (THB) -> frozen dataclasses -> per-edge costs.
+
+No cost lives in code. :func:`load_cost_model` reads ``data/costs/default.toml`` (or a
+scenario's ``inputs.cost_model``); :func:`edge_costs` turns road attributes (highway,
+surface, lanes, width, bridge, tunnel) into the trench cost of every edge for each of the
+three ways a trench can be occupied:
+
+* ``telecom`` - telecom ducts only (micro-trench where allowed, else open cut),
+* ``power`` - power ducts only (open cut),
+* ``joint`` - power and telecom together (open cut widened for the >= 300 mm separation).
+
+Bridges and tunnels are bored (HDD) along their whole length; a minor edge that ends on a
+major road (``hdd.cross_highways``) carries half a bore under that road, so a route passing
+through the junction from one side road to the other pays one full crossing.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from connectivity.config import PACKAGE_DATA, read_toml
+from connectivity.errors import ConfigError, InputDataError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_COST_MODEL = PACKAGE_DATA / "costs" / "default.toml"
+MODES = ("telecom", "power", "joint")
+"""Trench occupancy modes; column order of :attr:`EdgeCosts.trench`."""
+
+TRENCH_TYPES = ("open_cut", "micro_trench", "hdd", "corridor_reuse")
+
+_META = {"source", "date"}
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """Unit costs in THB (per metre, per bore, per chamber), read from a cost-model TOML.
+
+    Attributes
+    ----------
+    open_cut_per_m
+        Open-cut trench THB per metre of route by highway class (``default`` for others).
+    surface_factor
+        Multiplier on the open-cut price by OSM ``surface`` (``default`` when missing).
+    micro_trench_per_m, micro_trench_highways
+        Micro-trench THB per metre and the classes where it may be used (telecom only).
+    hdd_per_m, hdd_mobilisation
+        Horizontal directional drilling THB per metre, and THB per bore.
+    duct_per_m
+        THB per metre of one duct, by nominal diameter in mm (sorted ascending).
+    manhole_spacing_m
+        Maximum distance between pull points in a continuous run (metres).
+    manhole_telecom, manhole_power
+        THB per chamber of each group (power and telecom never share a chamber).
+    joint_surcharge_fraction
+        Extra share of the trench cost when power and telecom share the trench.
+    reuse_discount
+        Share of the trench cost saved where an existing corridor is reused.
+    contingency_pct
+        Percent added on top of the subtotal.
+    """
+
+    path: str
+    currency: str
+    usd_to_thb: float
+    rate_date: str
+    open_cut_per_m: tuple[tuple[str, float], ...]
+    surface_factor: tuple[tuple[str, float], ...]
+    reference_lanes: float
+    per_extra_lane: float
+    lane_width_m: float
+    micro_trench_per_m: float
+    micro_trench_highways: tuple[str, ...]
+    hdd_per_m: float
+    hdd_mobilisation: float
+    hdd_cross_highways: tuple[str, ...]
+    hdd_structures: tuple[str, ...]
+    default_crossing_m: float
+    crossing_margin_m: float
+    duct_per_m: tuple[tuple[int, float], ...]
+    manhole_spacing_m: float
+    manhole_telecom: float
+    manhole_power: float
+    separation_mm: float
+    joint_surcharge_fraction: float
+    reuse_discount: float
+    contingency_pct: float
+    sources: tuple[tuple[str, str, str], ...] = ()  # (table, source, date)
+
+    def open_cut(self, highway: str | None) -> float:
+        """Open-cut THB per metre for a highway class."""
+        table = dict(self.open_cut_per_m)
+        return table.get(str(highway), table["default"]) if highway else table["default"]
+
+    def surface(self, surface: str | None) -> float:
+        """Surface multiplier (dimensionless)."""
+        table = dict(self.surface_factor)
+        return table.get(str(surface), table["default"]) if surface else table["default"]
+
+    def duct_price(self, diameter_mm: int) -> float:
+        """THB per metre of one duct of ``diameter_mm``: the smallest listed diameter >= it.
+
+        Raises
+        ------
+        ConfigError
+            When no listed duct is wide enough.
+        """
+        for d, price in self.duct_per_m:
+            if d >= diameter_mm:
+                return price
+        raise ConfigError(f"{self.path}: duct.per_m has no duct of {diameter_mm} mm or more "
+                          f"(largest {self.duct_per_m[-1][0]} mm)")
+
+    def manhole(self, group: str) -> float:
+        """THB per chamber of ``group`` ('telecom' or 'power')."""
+        return self.manhole_telecom if group == "telecom" else self.manhole_power
+
+    @property
+    def contingency_factor(self) -> float:
+        """1 + contingency share: multiply a subtotal by this to get the total."""
+        return 1.0 + self.contingency_pct / 100.0
+
+
+# --------------------------------------------------------------------------- reading
+
+def _table(data: dict[str, Any], key: str, source: str, allowed: set[str] | None) -> dict[str, Any]:
+    if key not in data:
+        raise ConfigError(f"{source}: missing table [{key}]")
+    table = data[key]
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: [{key}] must be a table")
+    if allowed is not None:
+        unknown = sorted(set(table) - allowed - _META)
+        if unknown:
+            raise ConfigError(f"{source}: [{key}] unknown key(s) {', '.join(unknown)}; "
+                              f"allowed: {', '.join(sorted(allowed | _META))}")
+    for meta in sorted(_META):
+        if not isinstance(table.get(meta), str) or not table[meta].strip():
+            raise ConfigError(f"{source}: {key}.{meta} is missing: every cost table states its source and date")
+    return table
+
+
+def _number(table: dict[str, Any], key: str, where: str, *, positive: bool = False,
+            maximum: float | None = None) -> float:
+    if key not in table:
+        raise ConfigError(f"{where}.{key} is missing")
+    value = table[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"{where}.{key} must be a number, got {value!r}")
+    if value < 0 or (positive and value == 0):
+        raise ConfigError(f"{where}.{key} must be {'positive' if positive else 'non-negative'}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{where}.{key} must be at most {maximum:g}, got {value!r}")
+    return float(value)
+
+
+def _strings(table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = table.get(key)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}.{key} must be a list of strings")
+    return tuple(value)
+
+
+def _price_table(table: dict[str, Any], where: str, *, positive: bool = False) -> tuple[tuple[str, float], ...]:
+    if "default" not in table:
+        raise ConfigError(f"{where}.default is missing")
+    return tuple((k, _number(table, k, where, positive=positive)) for k in table if k not in _META)
+
+
+def parse_cost_model(data: dict[str, Any], source: str) -> CostModel:
+    """Build a :class:`CostModel` from a parsed cost TOML.
+
+    Raises
+    ------
+    ConfigError
+        On an unknown table or key, a missing or negative cost, or a table without
+        ``source`` and ``date``; the message names ``source`` and the key.
+    """
+    tables = {"currency", "open_cut", "surface", "lanes", "micro_trench", "hdd", "duct",
+              "manhole", "joint_trench", "reuse", "contingency"}
+    unknown = sorted(set(data) - tables)
+    if unknown:
+        raise ConfigError(f"{source}: unknown table(s) {', '.join(unknown)}; allowed: {', '.join(sorted(tables))}")
+    cur = _table(data, "currency", source, {"code", "usd_to_thb"})
+    if cur.get("code") != "THB":
+        raise ConfigError(f"{source}: currency.code must be 'THB', got {cur.get('code')!r}")
+    usd = _number(cur, "usd_to_thb", f"{source}: currency", positive=True)
+    oc = _table(data, "open_cut", source, None)
+    open_cut = _price_table(oc, f"{source}: open_cut", positive=True)
+    sf = _table(data, "surface", source, None)
+    surface = _price_table(sf, f"{source}: surface", positive=True)
+    ln = _table(data, "lanes", source, {"reference_lanes", "per_extra_lane", "lane_width_m"})
+    w = f"{source}: lanes"
+    mt = _table(data, "micro_trench", source, {"per_m", "highways"})
+    hdd = _table(data, "hdd", source, {"per_m", "mobilisation_per_bore", "cross_highways", "structures",
+                                       "default_crossing_m", "crossing_margin_m"})
+    structures = _strings(hdd, "structures", f"{source}: hdd")
+    bad = sorted(set(structures) - {"bridge", "tunnel"})
+    if bad:
+        raise ConfigError(f"{source}: hdd.structures: unknown structure(s) {', '.join(bad)}; allowed: bridge, tunnel")
+    duct = _table(data, "duct", source, {"per_m"})
+    per_m = duct.get("per_m")
+    if not isinstance(per_m, dict) or not per_m:
+        raise ConfigError(f"{source}: duct.per_m must be a table of diameter_mm = THB per metre")
+    ducts = []
+    for k in per_m:
+        try:
+            d = int(k)
+        except ValueError:
+            raise ConfigError(f"{source}: duct.per_m.{k}: key must be a diameter in mm") from None
+        ducts.append((d, _number(per_m, k, f"{source}: duct.per_m", positive=True)))
+    mh = _table(data, "manhole", source, {"spacing_m", "telecom", "power"})
+    jt = _table(data, "joint_trench", source, {"separation_mm", "surcharge_fraction"})
+    ru = _table(data, "reuse", source, {"discount"})
+    ct = _table(data, "contingency", source, {"percent"})
+    sources = tuple((t, str(data[t]["source"]), str(data[t]["date"])) for t in sorted(tables))
+    return CostModel(
+        path=source,
+        currency="THB",
+        usd_to_thb=usd,
+        rate_date=str(cur["date"]),
+        open_cut_per_m=open_cut,
+        surface_factor=surface,
+        reference_lanes=_number(ln, "reference_lanes", w, positive=True),
+        per_extra_lane=_number(ln, "per_extra_lane", w),
+        lane_width_m=_number(ln, "lane_width_m", w, positive=True),
+        micro_trench_per_m=_number(mt, "per_m", f"{source}: micro_trench", positive=True),
+        micro_trench_highways=_strings(mt, "highways", f"{source}: micro_trench"),
+        hdd_per_m=_number(hdd, "per_m", f"{source}: hdd", positive=True),
+        hdd_mobilisation=_number(hdd, "mobilisation_per_bore", f"{source}: hdd"),
+        hdd_cross_highways=_strings(hdd, "cross_highways", f"{source}: hdd"),
+        hdd_structures=structures,
+        default_crossing_m=_number(hdd, "default_crossing_m", f"{source}: hdd", positive=True),
+        crossing_margin_m=_number(hdd, "crossing_margin_m", f"{source}: hdd"),
+        duct_per_m=tuple(sorted(ducts)),
+        manhole_spacing_m=_number(mh, "spacing_m", f"{source}: manhole", positive=True),
+        manhole_telecom=_number(mh, "telecom", f"{source}: manhole"),
+        manhole_power=_number(mh, "power", f"{source}: manhole"),
+        separation_mm=_number(jt, "separation_mm", f"{source}: joint_trench", positive=True),
+        joint_surcharge_fraction=_number(jt, "surcharge_fraction", f"{source}: joint_trench", maximum=10.0),
+        reuse_discount=_number(ru, "discount", f"{source}: reuse", maximum=1.0),
+        contingency_pct=_number(ct, "percent", f"{source}: contingency", maximum=1000.0),
+        sources=sources,
+    )
+
+
+def load_cost_model(path: str | Path | None = None) -> CostModel:
+    """Read a cost-model TOML (default: the packaged ``data/costs/default.toml``).
+
+    Raises
+    ------
+    ConfigError
+        When the file is missing, not TOML, or invalid (see :func:`parse_cost_model`).
+    """
+    path = Path(path) if path is not None else DEFAULT_COST_MODEL
+    return parse_cost_model(read_toml(path), str(path))
+
+
+# --------------------------------------------------------------------------- per-edge costs
+
+@dataclass(frozen=True)
+class EdgeTable:
+    """Road attributes of the network edges as plain arrays (index = edge id).
+
+    Attributes
+    ----------
+    u, v
+        End nodes (int64).
+    length_m
+        Edge length in metres.
+    highway, surface
+        OSM classes as object arrays of str (``None``/'' when missing); lead-ins have
+        highway ``'lead_in'``.
+    lanes, width_m
+        Float arrays, NaN when missing.
+    bridge, tunnel, reuse
+        Boolean arrays; ``reuse`` marks an existing corridor (duct or aerial line) that the
+        trench can follow at the reuse discount.
+    """
+
+    u: np.ndarray
+    v: np.ndarray
+    length_m: np.ndarray
+    highway: np.ndarray
+    surface: np.ndarray
+    lanes: np.ndarray
+    width_m: np.ndarray
+    bridge: np.ndarray
+    tunnel: np.ndarray
+    reuse: np.ndarray
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.u)
+
+
+def make_edge_table(u: Sequence[int], v: Sequence[int], length_m: Sequence[float], *,
+                    highway: Sequence[Any] | None = None, surface: Sequence[Any] | None = None,
+                    lanes: Sequence[Any] | None = None, width_m: Sequence[Any] | None = None,
+                    bridge: Sequence[Any] | None = None, tunnel: Sequence[Any] | None = None,
+                    reuse: Sequence[Any] | None = None) -> EdgeTable:
+    """An :class:`EdgeTable` from sequences; missing attributes default to unknown/False.
+
+    Raises
+    ------
+    InputDataError
+        When lengths are negative or not finite, or arrays differ in length.
+    """
+    u = np.asarray(u, dtype=np.int64)
+    m = len(u)
+    length = np.asarray(length_m, dtype=float)
+
+    def obj(a):
+        if a is None:
+            return np.full(m, None, dtype=object)
+        out = np.empty(m, dtype=object)
+        for i, x in enumerate(a):
+            out[i] = None if x is None or (isinstance(x, float) and math.isnan(x)) or x == "" else str(x)
+        return out
+
+    def num(a):
+        if a is None:
+            return np.full(m, np.nan)
+        out = np.full(m, np.nan)
+        for i, x in enumerate(a):
+            try:
+                out[i] = float(str(x).split(";")[0]) if x is not None else np.nan
+            except (TypeError, ValueError):
+                out[i] = np.nan
+        return out
+
+    def flag(a):
+        if a is None:
+            return np.zeros(m, dtype=bool)
+        return np.array([bool(x) and str(x).lower() not in ("no", "false", "0", "nan", "none") for x in a],
+                        dtype=bool)
+
+    t = EdgeTable(u=u, v=np.asarray(v, dtype=np.int64), length_m=length, highway=obj(highway),
+                  surface=obj(surface), lanes=num(lanes), width_m=num(width_m), bridge=flag(bridge),
+                  tunnel=flag(tunnel), reuse=flag(reuse))
+    for name in ("v", "length_m", "highway", "surface", "lanes", "width_m", "bridge", "tunnel", "reuse"):
+        if len(getattr(t, name)) != m:
+            raise InputDataError(f"edge table: `{name}` has {len(getattr(t, name))} values for {m} edges")
+    if m and (not np.all(np.isfinite(length)) or length.min() < 0):
+        bad = int(np.flatnonzero(~np.isfinite(length) | (length < 0))[0])
+        raise InputDataError(f"edge table: edge {bad} has an invalid length_m {length[bad]!r}")
+    return t
+
+
+def edge_table_from_frame(edges: Any, *, reuse: Sequence[bool] | None = None) -> EdgeTable:
+    """An :class:`EdgeTable` from a ``Network.edges`` frame (lead-ins get highway 'lead_in').
+
+    Raises
+    ------
+    InputDataError
+        When ``u``, ``v`` or ``length_m`` is missing.
+    """
+    for col in ("u", "v", "length_m"):
+        if col not in edges.columns:
+            raise InputDataError(f"network edges: column `{col}` is missing")
+
+    def col(name):
+        return edges[name].tolist() if name in edges.columns else None
+
+    highway = col("highway") or [None] * len(edges)
+    if "kind" in edges.columns:
+        highway = ["lead_in" if k == "lead_in" else h for h, k in zip(highway, edges["kind"].tolist())]
+    if reuse is None and "reuse" in edges.columns:
+        reuse = edges["reuse"].tolist()
+    return make_edge_table(edges["u"].to_numpy(), edges["v"].to_numpy(), edges["length_m"].to_numpy(),
+                           highway=highway, surface=col("surface"), lanes=col("lanes"),
+                           width_m=col("width_m"), bridge=col("bridge"), tunnel=col("tunnel"), reuse=reuse)
+
+
+@dataclass(frozen=True)
+class EdgeCosts:
+    """Trench cost of every edge for each occupancy mode, THB per whole edge.
+
+    Attributes
+    ----------
+    trench
+        ``(m, 3)`` THB for modes :data:`MODES` (telecom only, power only, joint). Includes
+        bores under major roads, HDD along structures, the reuse discount and, for
+        ``joint``, the surcharge for the wider trench. Excludes ducts and manholes.
+    trench_type
+        ``(m, 3)`` str: ``open_cut``, ``micro_trench``, ``hdd`` or ``corridor_reuse``.
+    main
+        ``(m, 3)`` THB of the trench along the edge alone (no crossing bores, no surcharge).
+    crossing
+        ``(m,)`` THB of the crossing bores (half bores under major roads at the ends).
+    bores
+        ``(m,)`` number of bores charged to the edge (0, 0.5, 1, ...).
+    hdd_m
+        ``(m,)`` metres drilled for the edge (structures and crossings).
+    surcharge
+        ``(m,)`` THB extra when the trench is joint (``trench[:, 2]`` minus power-only cost).
+    """
+
+    trench: np.ndarray
+    trench_type: np.ndarray
+    main: np.ndarray
+    crossing: np.ndarray
+    bores: np.ndarray
+    hdd_m: np.ndarray
+    surcharge: np.ndarray
+
+
+def _road_width(model: CostModel, lanes: float, width: float) -> float:
+    if np.isfinite(width) and width > 0:
+        return float(width)
+    if np.isfinite(lanes) and lanes > 0:
+        return float(lanes) * model.lane_width_m
+    return model.default_crossing_m
+
+
+def edge_costs(model: CostModel, edges: EdgeTable) -> EdgeCosts:
+    """Trench cost of every edge for the three occupancy modes (THB per edge).
+
+    Open cut = length x ``open_cut[highway]`` x ``surface[surface]`` x (1 + per_extra_lane x
+    lanes above the reference). Telecom-only trenches on ``micro_trench.highways`` use the
+    cheaper of micro-trench and open cut. Bridges/tunnels (``hdd.structures``) are one bore:
+    length x ``hdd.per_m`` + mobilisation. Reused corridors cost ``(1 - reuse.discount)`` of
+    their open cut. A non-major edge ending at a node on a major road pays half a bore of
+    (road width + margin) metres per such end. The joint mode pays
+    ``joint_trench.surcharge_fraction`` on top of the power-only cost.
+    """
+    m = edges.n_edges
+    length = edges.length_m
+    major = set(model.hdd_cross_highways)
+    structures = set(model.hdd_structures)
+    is_major = np.array([h in major for h in edges.highway], dtype=bool)
+    # widest major road at each node: the bore length under it
+    node_cross: dict[int, float] = {}
+    for e in np.flatnonzero(is_major):
+        w = _road_width(model, edges.lanes[e], edges.width_m[e]) + model.crossing_margin_m
+        for n in (int(edges.u[e]), int(edges.v[e])):
+            node_cross[n] = max(node_cross.get(n, 0.0), w)
+    main = np.zeros((m, 3))
+    types = np.empty((m, 3), dtype=object)
+    crossing = np.zeros(m)
+    bores = np.zeros(m)
+    hdd_m = np.zeros(m)
+    micro_ok = set(model.micro_trench_highways)
+    for e in range(m):
+        L = float(length[e])
+        hw = edges.highway[e]
+        structure = ("bridge" in structures and edges.bridge[e]) or ("tunnel" in structures and edges.tunnel[e])
+        if structure:
+            cost = L * model.hdd_per_m + model.hdd_mobilisation
+            main[e] = cost
+            types[e] = "hdd"
+            bores[e] += 1.0
+            hdd_m[e] += L
+        else:
+            lanes = edges.lanes[e]
+            if not np.isfinite(lanes) and np.isfinite(edges.width_m[e]):
+                lanes = edges.width_m[e] / model.lane_width_m
+            lane_f = 1.0
+            if np.isfinite(lanes):
+                lane_f += model.per_extra_lane * max(0.0, float(lanes) - model.reference_lanes)
+            open_cut = L * model.open_cut(hw) * model.surface(edges.surface[e]) * lane_f
+            if edges.reuse[e]:
+                open_cut *= 1.0 - model.reuse_discount
+                base_type = "corridor_reuse"
+            else:
+                base_type = "open_cut"
+            main[e, 1] = main[e, 2] = open_cut
+            types[e, 1] = types[e, 2] = base_type
+            micro = L * model.micro_trench_per_m
+            if hw in micro_ok and micro < open_cut:
+                main[e, 0], types[e, 0] = micro, "micro_trench"
+            else:
+                main[e, 0], types[e, 0] = open_cut, base_type
+        if not is_major[e]:
+            for n in (int(edges.u[e]), int(edges.v[e])):
+                if n in node_cross:
+                    crossing[e] += 0.5 * (node_cross[n] * model.hdd_per_m + model.hdd_mobilisation)
+                    bores[e] += 0.5
+                    hdd_m[e] += 0.5 * node_cross[n]
+    trench = main + crossing[:, None]
+    surcharge = model.joint_surcharge_fraction * trench[:, 1]
+    trench[:, 2] = trench[:, 1] + surcharge
+    return EdgeCosts(trench=trench, trench_type=types, main=main, crossing=crossing, bores=bores,
+                     hdd_m=hdd_m, surcharge=surcharge)
+
+
+def duct_costs(model: CostModel, length_m: np.ndarray, *, ducts: Sequence[int],
+               diameters_mm: Sequence[int]) -> np.ndarray:
+    """``(K, m)`` THB of each operator's ducts along each edge (count x price x length)."""
+    length_m = np.asarray(length_m, dtype=float)
+    per_m = np.array([n * model.duct_price(int(d)) for n, d in zip(ducts, diameters_mm)], dtype=float)
+    return per_m[:, None] * length_m[None, :]
+
+
+def summary_of_sources(model: CostModel) -> Mapping[str, dict[str, str]]:
+    """Source and date of every table of the model (for reports)."""
+    return {t: {"source": s, "date": d} for t, s, d in model.sources}

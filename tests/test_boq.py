@@ -1,0 +1,62 @@
+"""Manholes and bill of quantities."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from connectivity.boq import bill_of_quantities, place_manholes, plan_manholes
+from connectivity.config import OperatorSpec
+from connectivity.costs import edge_costs, load_cost_model, make_edge_table
+from connectivity.design import build_problem, plan_joint
+
+
+def test_manholes_sites_junctions_and_spacing():
+    # star: centre 0 with arms to 1 (100 m), 2 (300 m), 3 (50 m); sites at 1, 2, 3
+    u, v, L = [0, 0, 0], [1, 2, 3], [100.0, 300.0, 50.0]
+    lay = place_manholes(u, v, L, np.ones(3, bool), [1, 2, 3], spacing_m=140.0)
+    assert dict(zip(lay.node_id.tolist(), lay.node_reason.tolist())) == {0: "junction", 1: "site", 2: "site", 3: "site"}
+    # only the 300 m arm needs pull points in between: ceil(300/140) - 1 = 2, evenly spaced
+    assert lay.spacing_edge.tolist() == [1, 1]
+    np.testing.assert_allclose(sorted(lay.spacing_offset_m), [100.0, 200.0])
+    assert lay.count == 6
+
+
+def test_spacing_runs_through_degree_two_nodes_and_orientation():
+    # path 0-1-2-3 with edge 1 stored reversed (u=2, v=1); 3 x 100 m = 300 m -> 2 spacing manholes
+    lay = place_manholes([0, 2, 2], [1, 1, 3], [100.0] * 3, np.ones(3, bool), [0, 3], spacing_m=140.0)
+    assert lay.node_id.tolist() == [0, 3]
+    pos = {0: 0.0, 1: 100.0, 2: 200.0}   # run position of each edge's start
+    along = []
+    for e, off in zip(lay.spacing_edge.tolist(), lay.spacing_offset_m.tolist()):
+        along.append(pos[e] + (off if e != 1 else 100.0 - off))
+    np.testing.assert_allclose(sorted(along), [100.0, 200.0])
+
+
+def test_boq_total_equals_plan_total():
+    model = load_cost_model()
+    # a square with a bridge and a primary road; TOT and PEA share, CAT alone on a branch
+    u = [0, 1, 2, 3, 1, 4]
+    v = [1, 2, 3, 0, 4, 5]
+    table = make_edge_table(u, v, [120, 200, 80, 150, 60, 400],
+                            highway=["residential", "primary", "service", "residential", "lead_in", "tertiary"],
+                            surface=["asphalt"] * 6, bridge=[False, False, True, False, False, False])
+    costs = edge_costs(model, table)
+    ops = [OperatorSpec("TOT", "telecom", ducts=2, duct_diameter_mm=100),
+           OperatorSpec("CAT", "telecom", ducts=2, duct_diameter_mm=100),
+           OperatorSpec("PEA", "power", ducts=4, duct_diameter_mm=125)]
+    p = build_problem(model, table, costs, n_nodes=6, operators=ops,
+                      terminals={"TOT": [0, 2], "CAT": [0, 5], "PEA": [0, 2, 4]})
+    plan = plan_joint(p)
+    rows = bill_of_quantities(p, plan, costs, model, highway=table.highway, diameters_mm=[100, 100, 125])
+    total = sum(r["cost_thb"] for r in rows)
+    assert total == pytest.approx(plan.cost * model.contingency_factor, abs=0.01)
+    cats = {r["category"] for r in rows}
+    assert {"trench", "duct", "manhole", "contingency"} <= cats
+    ducts = {r["operator"]: r for r in rows if r["category"] == "duct"}
+    assert set(ducts) == {"TOT", "CAT", "PEA"}
+    assert ducts["PEA"]["unit_cost_thb"] == pytest.approx(model.duct_price(125))  # per duct-metre
+    for r in rows:
+        if r["category"] != "contingency":
+            assert r["quantity"] * r["unit_cost_thb"] == pytest.approx(r["cost_thb"])
+    mh = plan_manholes(p, plan)
+    assert sum(r["quantity"] for r in rows if r["category"] == "manhole") == mh["telecom"].count + mh["power"].count

@@ -1,0 +1,110 @@
+"""Cost model: reading and validation of the TOML, per-edge trench costs."""
+from __future__ import annotations
+
+import tomllib
+
+import numpy as np
+import pytest
+
+from connectivity.costs import (DEFAULT_COST_MODEL, MODES, duct_costs, edge_costs, load_cost_model,
+                                make_edge_table, parse_cost_model)
+from connectivity.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_cost_model()
+
+
+def raw():
+    with DEFAULT_COST_MODEL.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def test_default_model_reads(model):
+    assert model.currency == "THB"
+    assert model.usd_to_thb == 35.0
+    assert model.manhole_spacing_m == 140.0
+    assert model.reuse_discount == 0.5
+    assert model.open_cut("trunk") > model.open_cut("residential")
+    assert model.open_cut("no_such_class") == dict(model.open_cut_per_m)["default"]
+    # every table states source and date
+    assert {t for t, _, _ in model.sources} >= {"open_cut", "hdd", "manhole", "reuse", "currency"}
+    assert all(s and d for _, s, d in model.sources)
+
+
+def test_duct_price_picks_smallest_wide_enough(model):
+    assert model.duct_price(100) == dict(model.duct_per_m)[100]
+    assert model.duct_price(110) == dict(model.duct_per_m)[125]
+    with pytest.raises(ConfigError, match="duct"):
+        model.duct_price(5000)
+
+
+@pytest.mark.parametrize("table,key,value,match", [
+    ("open_cut", "residential", -1.0, "open_cut.residential"),
+    ("hdd", "per_m", "a lot", "hdd.per_m"),
+    ("manhole", "colour", 3, "colour"),
+    ("reuse", "discount", 1.5, "reuse.discount"),
+])
+def test_bad_values_name_file_and_key(table, key, value, match):
+    data = raw()
+    data[table][key] = value
+    with pytest.raises(ConfigError, match=match) as err:
+        parse_cost_model(data, "costs.toml")
+    assert "costs.toml" in str(err.value)
+
+
+def test_missing_cost_and_unknown_table():
+    data = raw()
+    del data["hdd"]["per_m"]
+    with pytest.raises(ConfigError, match="costs.toml: hdd.per_m is missing"):
+        parse_cost_model(data, "costs.toml")
+    data = raw()
+    data["fibre"] = {"source": "x", "date": "y"}
+    with pytest.raises(ConfigError, match="unknown table"):
+        parse_cost_model(data, "costs.toml")
+    data = raw()
+    del data["manhole"]["source"]
+    with pytest.raises(ConfigError, match="manhole.source"):
+        parse_cost_model(data, "costs.toml")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_cost_model(tmp_path / "nope.toml")
+
+
+def test_edge_costs_follow_road_attributes(model):
+    # 0-1 residential (micro allowed), 1-2 primary (major), 2-3 bridge, 1-4 residential asphalt
+    # 4 lanes, 2-5 residential unpaved reused corridor
+    t = make_edge_table([0, 1, 2, 1, 2], [1, 2, 3, 4, 5], [100, 100, 50, 100, 100],
+                        highway=["residential", "primary", "residential", "residential", "residential"],
+                        surface=["asphalt", "asphalt", None, "asphalt", "unpaved"],
+                        lanes=[2, 4, None, 4, None], bridge=[False, False, True, False, False],
+                        reuse=[False, False, False, False, True])
+    c = edge_costs(model, t)
+    assert c.trench.shape == (5, len(MODES))
+    # telecom-only on a residential road: micro-trench, cheaper than power
+    assert c.trench_type[0, 0] == "micro_trench" and c.trench_type[0, 1] == "open_cut"
+    assert c.main[0, 0] == pytest.approx(100 * model.micro_trench_per_m)
+    # edge 0 ends at node 1 on the primary road: half a bore
+    assert c.bores[0] == 0.5 and c.crossing[0] > 0
+    # the primary road itself carries no crossing, and costs more per metre than residential open cut
+    assert c.crossing[1] == 0
+    assert c.main[1, 1] > c.main[3, 1]
+    # bridge: one full bore (plus half a crossing bore at node 2 on the primary)
+    assert c.trench_type[2, 1] == "hdd" and c.bores[2] == 1.5
+    # 4 lanes cost more than 2 on the same class
+    assert c.main[3, 1] == pytest.approx(100 * model.open_cut("residential") * (1 + 2 * model.per_extra_lane))
+    # reuse halves the open cut; unpaved is cheaper
+    assert c.trench_type[4, 1] == "corridor_reuse"
+    assert c.main[4, 1] == pytest.approx(100 * model.open_cut("residential") * model.surface("unpaved") * 0.5)
+    # joint = power-only plus surcharge; telecom-only never dearer than power-only
+    np.testing.assert_allclose(c.trench[:, 2], c.trench[:, 1] * (1 + model.joint_surcharge_fraction))
+    assert np.all(c.trench[:, 0] <= c.trench[:, 1] + 1e-9)
+
+
+def test_duct_costs(model):
+    d = duct_costs(model, np.array([10.0, 20.0]), ducts=[2, 4], diameters_mm=[100, 125])
+    assert d.shape == (2, 2)
+    assert d[1, 1] == pytest.approx(4 * model.duct_price(125) * 20)

@@ -1,0 +1,129 @@
+"""Joint planning: feasibility, sharing, determinism, and the heuristic against exact MILP optima."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from connectivity.design import (DesignOptions, evaluate, linear_cost, lower_bound, make_problem,
+                                 plan_alone, plan_joint, random_problem, solve_milp)
+from connectivity.errors import InfeasibleError, InputDataError
+
+
+def connects(problem, use, k):
+    import networkx as nx
+    G = nx.Graph()
+    G.add_edges_from(zip(problem.u[use[k]].tolist(), problem.v[use[k]].tolist()))
+    terms = problem.terminals[k].tolist()
+    if len(terms) < 2:
+        return True
+    return all(t in G for t in terms) and nx.is_connected(G.subgraph(nx.node_connected_component(G, terms[0]))) \
+        and all(nx.has_path(G, terms[0], t) for t in terms)
+
+
+def ladder(**kw):
+    """Two parallel streets 0-1-2-3 (cheap trench) and 4-5-6-7 (dear), with rungs.
+
+    TOT (telecom) needs 0 and 3, PEA (power) needs 0 and 3 too: both should take the same
+    street and pay its trench once (plus the joint surcharge).
+    """
+    u = [0, 1, 2, 4, 5, 6, 0, 3]
+    v = [1, 2, 3, 5, 6, 7, 4, 7]
+    length = [100.0] * 8
+    trench_tel = np.array([1000, 1000, 1000, 1100, 1100, 1100, 500, 500], dtype=float)
+    trench = np.column_stack([trench_tel, trench_tel, trench_tel * 1.25])
+    duct = np.array([[10.0] * 8, [20.0] * 8])
+    args = dict(n_nodes=8, u=u, v=v, length_m=length, trench=trench, operators=["TOT", "PEA"],
+                kinds=["telecom", "power"], duct_cost=duct, ducts=[2, 4], terminals=[[0, 3], [0, 3]])
+    args.update(kw)
+    return make_problem(**args)
+
+
+def test_two_operators_share_one_trench():
+    p = ladder()
+    plan = plan_joint(p)
+    assert plan.use[0].tolist() == plan.use[1].tolist() == [True, True, True] + [False] * 5
+    assert plan.cost == pytest.approx(3 * 1250 + 3 * 10 + 3 * 20)
+    alone = plan_alone(p, "TOT").cost + plan_alone(p, "PEA").cost
+    assert alone == pytest.approx(2 * 3000 + 90)
+    assert plan.cost < alone
+
+
+def test_joint_surcharge_can_split_power_and_telecom():
+    # with a huge joint surcharge, power takes the other street
+    p = ladder(trench=np.column_stack([[1000, 1000, 1000, 1100, 1100, 1100, 500, 500]] * 2
+                                      + [[9000] * 8]).astype(float))
+    plan = plan_joint(p)
+    assert not (plan.use[0] & plan.use[1]).any()
+    # PEA (dearer ducts) keeps the short street, TOT takes the long way round
+    assert plan.use[1, :3].all() and plan.use[0, 3:].all()
+    assert plan.cost == pytest.approx(3000 + 3 * 20 + 4300 + 5 * 10)
+
+
+def test_required_edges_are_used():
+    p = ladder(required=[[], [3]])     # PEA must take over an aerial line on edge 3
+    plan = plan_joint(p)
+    assert plan.use[1, 3]
+    assert connects(p, plan.use, 1)
+
+
+def test_operator_without_sites_gets_nothing():
+    p = ladder(terminals=[[0, 3], []])
+    plan = plan_joint(p)
+    assert not plan.use[1].any()
+    assert plan.cost == pytest.approx(3000 + 30)
+
+
+def test_manholes_counted_per_group_and_spacing():
+    # one 300 m run per group: 2 site manholes + ceil(300/140)-1 = 2 spacing each
+    p = ladder(length_m=[100.0] * 8, manhole_cost=(1.0, 10.0), manhole_spacing_m=140.0)
+    plan = plan_joint(p)
+    assert plan.n_manholes == (4, 4)
+    assert plan.manhole_cost == pytest.approx(4 * 1 + 4 * 10)
+    assert plan.cost == pytest.approx(plan.trench_cost + plan.duct_cost + plan.manhole_cost)
+
+
+def test_infeasible_and_bad_input():
+    p = ladder(u=[0, 1, 2, 4, 5, 6, 0, 3], v=[1, 2, 3, 5, 6, 7, 4, 7], terminals=[[0, 3], [0, 3]])
+    bad = make_problem(n_nodes=9, u=p.u, v=p.v, length_m=p.length_m, trench=p.trench, operators=p.operators,
+                       kinds=p.kinds, duct_cost=p.duct_cost, ducts=p.ducts, terminals=[[0, 8], [0, 3]])
+    with pytest.raises(InfeasibleError, match="TOT"):
+        plan_joint(bad)
+    with pytest.raises(InputDataError):
+        ladder(terminals=[[0, 99], [0, 3]])
+    with pytest.raises(InputDataError):
+        ladder(duct_cost=np.zeros((1, 8)))
+
+
+@pytest.mark.parametrize("seed", [3, 7, 11, 21, 42])
+def test_heuristic_close_to_milp_optimum(seed):
+    p = random_problem(seed, n_operators=2 + seed % 4)
+    plan = plan_joint(p, options=DesignOptions(objective="linear"))
+    exact = solve_milp(p, time_limit=120)
+    for k in range(p.n_operators):
+        assert connects(p, plan.use, k)
+        assert connects(p, exact.use, k)
+    assert exact.cost <= plan.linear_cost + 1e-6 or not exact.optimal
+    # loose: the benchmark (benchmarks/design_milp.py) shows the mean gap
+    assert plan.linear_cost <= exact.cost * 1.05
+    lb = lower_bound(p)
+    assert lb <= exact.cost + 1e-6
+    assert lb <= plan.cost + 1e-6
+
+
+def test_deterministic_and_not_mutating():
+    p = random_problem(5, n_operators=3)
+    before = p.duct_cost.copy()
+    a = plan_joint(p)
+    b = plan_joint(p)
+    assert np.array_equal(a.use, b.use) and a.cost == b.cost
+    assert np.array_equal(p.duct_cost, before)
+
+
+def test_joint_never_worse_than_separate():
+    for seed in range(4):
+        p = random_problem(seed, n_operators=4)
+        joint = plan_joint(p)
+        separate = sum(plan_alone(p, op).cost for op in p.operators)
+        assert joint.cost <= separate + 1e-6
+        assert joint.linear_cost == pytest.approx(linear_cost(p, joint.use))
+        assert evaluate(p, joint.use).cost == pytest.approx(joint.cost)
