@@ -101,7 +101,6 @@ def match_aerial(edges: Any, lines: Any = None, poles: Any = None, *, buffer_m: 
     CRSError
         When the layers are not in the edges' projected CRS.
     """
-    import geopandas as gpd
     import shapely
 
     m = len(edges)

@@ -11,6 +11,9 @@ Methods (:data:`METHODS`):
 * ``proportional_standalone`` - in proportion to each operator's stand-alone cost;
 * ``shapley`` - the Shapley value, exact over every coalition (up to :data:`MAX_SHAPLEY_PLAYERS`).
 
+:func:`segment_shapley` is a cross-check on fixed routes: the per-segment (airport-game)
+Shapley value of the joint plan.
+
 :func:`core_violations` lists the coalitions that pay more under an allocation than they
 would pay planning alone (the allocation is in the core when the list is empty).
 """
@@ -20,7 +23,9 @@ import itertools
 import logging
 import math
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
 
 from connectivity.errors import ConfigError, InputDataError
 
@@ -202,3 +207,50 @@ def allocation_frame(allocation: Allocation) -> "pd.DataFrame":  # noqa: F821
     df.index.name = "operator"
     df.loc["total"] = [sum(allocation.shares[m].values()) for m in METHODS]
     return df.reset_index()
+
+
+def segment_shapley(problem: Any, plan: Any) -> dict[str, float]:
+    """Cross-check: Shapley value of every trench segment on the fixed routes of ``plan`` (THB).
+
+    For nested needs this is the airport-game rule of Littlechild and Owen (1973): each
+    segment's cost increments are split equally among the operators that need them; here
+    each used edge is its own game over the operators whose ducts it carries (trench by
+    occupancy mode with per-metre manholes, plus each one's own ducts). The shares, which
+    sum to the plan's linear cost, are scaled to the plan's total (discrete manholes and
+    contingency included). Unlike :func:`shapley` the routes are not re-planned per
+    coalition, so no operator is credited for the detours it would avoid alone.
+
+    Parameters
+    ----------
+    problem, plan
+        A :class:`connectivity.design.DesignProblem` and a :class:`connectivity.design.JointPlan` of it.
+    """
+    K = problem.n_operators
+    use = plan.use
+    tel = np.array([k == "telecom" for k in problem.kinds])
+    per_m = problem.length_m / problem.manhole_spacing_m
+    shares = np.zeros(K)
+    fact = [math.factorial(i) for i in range(K + 1)]
+    for e in np.flatnonzero(use.any(axis=0)):
+        users = [k for k in range(K) if use[k, e]]
+        n = len(users)
+
+        def cost(sub: tuple[int, ...]) -> float:
+            if not sub:
+                return 0.0
+            t = any(tel[k] for k in sub)
+            p = any(not tel[k] for k in sub)
+            mode = 2 if (t and p) else (0 if t else 1)
+            mh = (problem.manhole_cost[0] if t else 0.0) + (problem.manhole_cost[1] if p else 0.0)
+            return float(problem.trench[e, mode] + mh * per_m[e] + sum(problem.duct_cost[k, e] for k in sub))
+
+        for i, k in enumerate(users):
+            others = users[:i] + users[i + 1:]
+            for r in range(n):
+                w = fact[r] * fact[n - r - 1] / fact[n]
+                for sub in itertools.combinations(others, r):
+                    shares[k] += w * (cost(tuple(sorted(sub + (k,)))) - cost(sub))
+    total = plan.cost * problem.contingency_factor
+    s = shares.sum()
+    scale = total / s if s > 0 else 0.0
+    return {op: float(shares[k] * scale) for k, op in enumerate(problem.operators)}

@@ -160,7 +160,8 @@ def bill_of_quantities(problem: "DesignProblem", plan: "JointPlan", costs: "Edge
                        highway: Sequence[Any] | None = None,
                        diameters_mm: Sequence[int] | None = None) -> list[dict[str, Any]]:
     """Bill of quantities of a plan: rows with ``item``, ``category``, ``unit``, ``quantity``,
-    ``unit_cost_thb``, ``cost_thb`` and ``operator`` ('' when shared).
+    ``unit_cost_thb``, ``cost_thb`` and ``operator`` (the owner of ducts; the group's
+    operators for manholes; 'all' for shared trench, crossings and contingency).
 
     Trench by type and road class (metres), crossing bores, the joint-trench surcharge,
     each operator's ducts (duct-metres), manholes per group, and the contingency. The rows
@@ -186,21 +187,23 @@ def bill_of_quantities(problem: "DesignProblem", plan: "JointPlan", costs: "Edge
         groups[key][0] += float(problem.length_m[e])
         groups[key][1] += float(costs.main[e, col])
     for (cat, ttype, h, lab), (q, c) in sorted(groups.items()):
+        if q <= 0 and c == 0:
+            continue   # zero-length lead-ins (a site on the road)
         rows.append(dict(item=f"trench {ttype}, {h} ({lab})", category="trench", unit="m", quantity=q,
-                         unit_cost_thb=c / q if q else 0.0, cost_thb=c, operator=""))
+                         unit_cost_thb=c / q if q else 0.0, cost_thb=c, operator="all"))
     bores = float(costs.bores[used].sum() - sum(1.0 for e in used if costs.trench_type[e, 1] == "hdd"))
     crossing = float(costs.crossing[used].sum())
     if crossing > 0:
         rows.append(dict(item="HDD crossing under major road (half bore per side-road end)", category="crossing",
                          unit="bore", quantity=bores, unit_cost_thb=crossing / bores if bores else 0.0,
-                         cost_thb=crossing, operator=""))
+                         cost_thb=crossing, operator="all"))
     joint = used[modes[used] == 2]
     if len(joint):
         q = float(problem.length_m[joint].sum())
         c = float(costs.surcharge[joint].sum())
         rows.append(dict(item=f"joint trench extra width (>= {model.separation_mm:g} mm power/telecom separation)",
                          category="joint_surcharge", unit="m", quantity=q, unit_cost_thb=c / q if q else 0.0,
-                         cost_thb=c, operator=""))
+                         cost_thb=c, operator="all"))
     for k, op in enumerate(problem.operators):
         if not plan.use[k].any():
             continue
@@ -212,12 +215,14 @@ def bill_of_quantities(problem: "DesignProblem", plan: "JointPlan", costs: "Edge
     for i, (g, lay) in enumerate(plan_manholes(problem, plan).items()):
         if lay.count:
             price = problem.manhole_cost[i]
+            ops = ",".join(sorted(problem.operators[k] for k in range(problem.n_operators)
+                                  if problem.kinds[k] == g and plan.use[k].any()))
             rows.append(dict(item=f"manhole ({g})", category="manhole", unit="each", quantity=float(lay.count),
-                             unit_cost_thb=price, cost_thb=price * lay.count, operator=""))
+                             unit_cost_thb=price, cost_thb=price * lay.count, operator=ops))
     subtotal = sum(r["cost_thb"] for r in rows)
     pct = (problem.contingency_factor - 1.0) * 100.0
     rows.append(dict(item=f"contingency ({pct:g}%)", category="contingency", unit="THB", quantity=subtotal,
-                     unit_cost_thb=pct / 100.0, cost_thb=subtotal * pct / 100.0, operator=""))
+                     unit_cost_thb=pct / 100.0, cost_thb=subtotal * pct / 100.0, operator="all"))
     total = subtotal * problem.contingency_factor
     if abs(total - plan.cost * problem.contingency_factor) > 0.01:
         logger.warning("bill of quantities %.2f THB differs from plan cost %.2f THB", total,
@@ -268,8 +273,8 @@ def duct_frame(edges: Any, problem: "DesignProblem", plan: "JointPlan", costs: "
 def manhole_frame(edges: Any, nodes: Any, problem: "DesignProblem", plan: "JointPlan", *, crs: Any) -> Any:
     """Manholes of a plan as points: ``manhole_id`` ('MH1', ...), ``reason``
     (junction|spacing|site), ``group`` (telecom|power), ``operators`` (of the group whose
-    ducts pass), ``cost_thb`` (incl. contingency), ``node_id`` (-1 inside a run) and
-    ``edge_id`` (-1 at nodes)."""
+    ducts pass), ``segment_id`` (the duct segment of :func:`duct_frame` holding a spacing
+    manhole; null at nodes) and ``cost_thb`` (incl. contingency)."""
     import geopandas as gpd
     import pandas as pd
     import shapely
@@ -279,6 +284,7 @@ def manhole_frame(edges: Any, nodes: Any, problem: "DesignProblem", plan: "Joint
     node_geoms = np.asarray(nodes.geometry.values)
     edge_geoms = np.asarray(edges.geometry.values)
     f = problem.contingency_factor
+    segment_of = {int(e): i + 1 for i, e in enumerate(np.flatnonzero(plan.use.any(axis=0)))}
     for gi, (g, lay) in enumerate(plan_manholes(problem, plan).items()):
         price = problem.manhole_cost[gi] * f
         ks = [k for k in range(problem.n_operators) if problem.kinds[k] == g]
@@ -290,16 +296,17 @@ def manhole_frame(edges: Any, nodes: Any, problem: "DesignProblem", plan: "Joint
                 at_node.setdefault(n, set()).update(ops.split(","))
         for n, reason in zip(lay.node_id.tolist(), lay.node_reason.tolist()):
             recs.append({"reason": reason, "group": g, "operators": ",".join(sorted(at_node.get(n, ()))),
-                         "cost_thb": price, "node_id": int(n), "edge_id": -1})
+                         "cost_thb": price, "segment_id": pd.NA})
             geoms.append(node_geoms[n])
         for e, off in zip(lay.spacing_edge.tolist(), lay.spacing_offset_m.tolist()):
             line = edge_geoms[e]
             # the geometry may be a little longer or shorter than length_m: scale the offset
             L = float(problem.length_m[e]) or 1.0
             recs.append({"reason": "spacing", "group": g, "operators": on_edge.get(e, ""), "cost_thb": price,
-                         "node_id": -1, "edge_id": int(edges.index[e])})
+                         "segment_id": segment_of[int(e)]})
             geoms.append(shapely.line_interpolate_point(line, off / L, normalized=True))
-    df = pd.DataFrame(recs, columns=["reason", "group", "operators", "cost_thb", "node_id", "edge_id"])
+    df = pd.DataFrame(recs, columns=["reason", "group", "operators", "segment_id", "cost_thb"])
+    df["segment_id"] = df["segment_id"].astype("Int64")
     df.insert(0, "manhole_id", [f"MH{i}" for i in range(1, len(df) + 1)])
     return gpd.GeoDataFrame(df, geometry=geoms, crs=crs)
 

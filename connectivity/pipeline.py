@@ -206,9 +206,8 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
     f = problem.contingency_factor
     once = design.dig_once(table_c, names)
     bound = design.lower_bound(problem, time_limit=scenario.options.time_limit_s, plan=joint) * f
-    alloc = allocate.allocate(names, table_c.cost if table_c.complete else table_c,
-                              duct_metres=design.duct_metres(problem, joint), null=table_c.null) \
-        if table_c.complete else None
+    alloc = (allocate.allocate(names, table_c.cost, duct_metres=design.duct_metres(problem, joint),
+                               null=table_c.null) if table_c.complete else None)
     rows = boq.bill_of_quantities(problem, joint, ecosts, model, highway=table.highway,
                                   diameters_mm=[o.duct_diameter_mm for o in scenario.operators])
     ducts = boq.duct_frame(edges, problem, joint, ecosts, crs=net.crs)
@@ -231,6 +230,8 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
         "allocation": ({m: {o: round(v, 2) for o, v in alloc.shares[m].items()} for m in allocate.METHODS}
                        if alloc else {}),
         "in_core": dict(alloc.in_core) if alloc else {},
+        "allocation_cross_check": {"segment_shapley": {o: round(v, 2) for o, v in
+                                                       allocate.segment_shapley(problem, joint).items()}},
         "core_violations": ({m: [{"coalition": list(v.coalition), "pays": round(v.pays, 2), "alone": round(v.alone, 2)}
                                  for v in alloc.violations[m][:5]] for m in allocate.METHODS} if alloc else {}),
         "lower_bound": round(bound, 2),
@@ -242,10 +243,10 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
         "aerial_edges_matched": match.n_matched,
         "overhead_km_removed": round(removal.overhead_km_removed, 3),
         "poles_removable": removal.poles_removable,
-        "design_seconds": round(time.perf_counter() - t0, 3),
     }
     alloc_frame = allocate.allocation_frame(alloc) if alloc else pd.DataFrame(columns=["operator", *allocate.METHODS])
-    log.info("joint plan %.0f THB, separate %.0f THB, savings %.1f%%", total, once.separate_cost, once.savings_pct)
+    log.info("joint plan %.0f THB, separate %.0f THB, savings %.1f%% (design stage %.1f s)", total,
+             once.separate_cost, once.savings_pct, time.perf_counter() - t0)
     return DesignOutputs(ducts=ducts, manholes=manholes, boq=boq.boq_frame(rows), allocation=alloc_frame,
                          summary=summary, dropped=dropped)
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
+
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -97,3 +99,18 @@ def test_shapley_efficiency_and_symmetry_random_airport(needs_list):
             assert phi[a] == pytest.approx(phi[b])
     # airport games are concave: Shapley is in the core
     assert core_violations(phi, airport(needs), tol=1e-6) == []
+
+
+def test_segment_shapley_is_the_airport_rule_on_a_shared_path():
+    from connectivity.allocate import segment_shapley
+    from connectivity.design import evaluate, make_problem
+
+    # path 0-1-2: A needs 0-1, B needs 0-2 (both telecom, trench 100 per edge, no ducts or manholes)
+    p = make_problem(n_nodes=3, u=[0, 1], v=[1, 2], length_m=[10.0, 10.0],
+                     trench=np.array([[100.0, 100.0, 125.0]] * 2), operators=["A", "B"],
+                     kinds=["telecom", "telecom"], duct_cost=np.zeros((2, 2)), ducts=[1, 1],
+                     terminals=[[0, 1], [0, 2]])
+    plan = evaluate(p, np.array([[True, False], [True, True]]))
+    shares = segment_shapley(p, plan)
+    assert shares == pytest.approx({"A": 50.0, "B": 150.0})
+    assert sum(shares.values()) == pytest.approx(plan.cost)

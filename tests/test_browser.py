@@ -316,8 +316,13 @@ def test_scenario_cost_map(open_map, scenario_maps):
     _toggle(opened, f"{op} ducts")
     assert opened.layer_count(f"ducts:{op}") == carrying[op]
 
-    # hover the longest segment of that operator
+    # hover the longest segment of that operator, with the point layers (manholes, sites) hidden
+    # so that no marker lies over the middle of the segment
     mine = ducts[ducts["operators"].str.split(",").map(lambda ops: op in ops)]
+    for label in ("Manholes", "Sites connected", "Sites not connected"):
+        if opened.page.locator(".leaflet-control-layers-overlays label",
+                               has_text=re.compile(r"(^|\s)" + re.escape(label) + r"\s*$")).count():
+            _toggle(opened, label)
     row = mine.loc[mine["length_m"].idxmax()]
     opened.page.mouse.move(1, 1)
     text = _hover_segment(opened, f"ducts:{op}", int(row["segment_id"]))

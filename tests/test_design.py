@@ -127,3 +127,55 @@ def test_joint_never_worse_than_separate():
         assert joint.cost <= separate + 1e-6
         assert joint.linear_cost == pytest.approx(linear_cost(p, joint.use))
         assert evaluate(p, joint.use).cost == pytest.approx(joint.cost)
+
+
+def test_coalitions_identical_operators_pay_the_same_and_null_pays_nothing():
+    from connectivity.allocate import allocate
+    from connectivity.design import dig_once, duct_metres, plan_coalitions
+
+    base = random_problem(8, n_operators=3)
+    # operator 2 becomes a copy of operator 0 (same kind, ducts, sites); operator 3 has no sites
+    p = make_problem(n_nodes=base.n_nodes, u=base.u, v=base.v, length_m=base.length_m, trench=base.trench,
+                     operators=["A", "B", "A2", "NULL"], kinds=[base.kinds[0], base.kinds[1], base.kinds[0], "power"],
+                     duct_cost=np.vstack([base.duct_cost[0], base.duct_cost[1], base.duct_cost[0], base.duct_cost[1]]),
+                     ducts=[base.ducts[0], base.ducts[1], base.ducts[0], 1],
+                     terminals=[base.terminals[0], base.terminals[1], base.terminals[0], []],
+                     manhole_cost=base.manhole_cost, contingency_factor=1.1)
+    table = plan_coalitions(p)
+    assert table.players == ("A", "B", "A2") and table.null == ("NULL",)
+    assert table.cost[frozenset(["A"])] == pytest.approx(table.cost[frozenset(["A2"])])
+    # coalition costs never exceed the sum of two disjoint sub-coalitions by more than manhole rounding
+    grand = table.plans[frozenset(table.players)]
+    res = allocate(list(p.operators), table.cost, duct_metres=duct_metres(p, grand), null=table.null)
+    for method, shares in res.shares.items():
+        assert sum(shares.values()) == pytest.approx(table.cost[frozenset(table.players)], abs=0.01)
+        assert shares["NULL"] == 0.0
+    assert res.shares["shapley"]["A"] == pytest.approx(res.shares["shapley"]["A2"], abs=0.01)
+    once = dig_once(table, p.operators)
+    assert once.stand_alone["NULL"] == 0.0
+    assert once.joint_cost <= once.separate_cost
+    assert once.savings_pct == pytest.approx(100 * once.savings / once.separate_cost)
+
+
+def test_design_settings_and_terminals_by_operator():
+    import pandas as pd
+
+    from connectivity.design import DesignSettings, design_settings, terminals_by_operator
+    from connectivity.errors import ConfigError
+
+    assert design_settings(None) == DesignSettings()
+    s = design_settings({"underground_aerial": True, "rounds": 2, "aerial_buffer_m": 20}, "s.toml")
+    assert s.underground_aerial and s.rounds == 2 and s.aerial_buffer_m == 20.0
+    with pytest.raises(ConfigError, match="s.toml: \\[design\\] unknown key"):
+        design_settings({"round": 2}, "s.toml")
+    with pytest.raises(ConfigError, match="design.shapley"):
+        design_settings({"shapley": "yes"}, "s.toml")
+    # nodes 0-4 in component 0, 5-6 in component 1
+    comp = np.array([0, 0, 0, 0, 0, 1, 1])
+    sites = pd.DataFrame({"site_id": ["a", "b", "c", "d", "e", "f"], "operator": ["TOT", "TOT", "TOT", "CAT", "CAT", "PEA"],
+                          "kind": ["x", "x", "hub", "x", "x", "x"],
+                          "node_id": pd.array([0, 1, 5, 2, 6, 3], dtype="Int64")})
+    terms, dropped = terminals_by_operator(comp, sites, ["TOT", "CAT", "PEA", "MEA"])
+    assert terms["TOT"].tolist() == [0, 1]          # two sites in component 0 beat the hub alone
+    assert terms["CAT"].tolist() == [] and terms["PEA"].tolist() == [] and terms["MEA"].tolist() == []
+    assert sorted(dropped) == ["c", "d", "e", "f"]
