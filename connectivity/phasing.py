@@ -1198,9 +1198,9 @@ def forest_from_plan(ducts, edges, sites, *, manholes=None, buildings: Sequence[
         Sites with ``site_id``, ``operator``, ``kind`` (``hub`` = root), ``node_id``, ``connected``;
         only connected sites count.
     manholes
-        Optional manholes with ``cost_thb`` and ``node_id`` (>= 0 at a node) or ``edge_id``
-        (inside a run, ``node_id`` = -1), optional ``operators``: one inside a run adds to
-        its segment's cost; one at a node falls due with the first segment built there.
+        Optional manholes with ``cost_thb``, a place (see :func:`manhole_places`) and optional
+        ``operators``: one inside a run adds to its segment's cost; one at a node falls due
+        with the first segment built there, shared equally by its operators.
     buildings
         Buildings passed per segment (see :func:`buildings_per_segment`).
     cost_per_m_thb
@@ -1232,7 +1232,7 @@ def forest_from_plan(ducts, edges, sites, *, manholes=None, buildings: Sequence[
     else:
         raise InputDataError("phasing: ducts need `cost_thb` (or `length_m` and a cost per metre)")
     ops = [tuple(o for o in str(s).split(",") if o) if isinstance(s, str) else () for s in ducts["operators"]]
-    node_cost, node_ops = _manhole_costs(manholes, edge_id)
+    node_cost, node_ops = _manhole_costs(manholes, ducts, u, v)
     if node_cost is not None:
         cost = cost + node_cost.pop("segments")
     duct_cols = {c[len("ducts_"):]: ducts[c].fillna(0).to_numpy(np.int64)
@@ -1248,33 +1248,79 @@ def forest_from_plan(ducts, edges, sites, *, manholes=None, buildings: Sequence[
         node_cost_thb=node_cost, node_operators=node_ops)
 
 
-def _manhole_costs(manholes, edge_id: np.ndarray):
+def manhole_places(manholes, ducts, u: np.ndarray, v: np.ndarray, *, tolerance_m: float = 1.0):
+    """Where each manhole sits: ``(node, segment_row)``, -1 where not applicable.
+
+    A manhole inside a run names its segment (``segment_id`` of ``ducts``, or ``edge_id``);
+    one at a node names it (``node_id`` >= 0) or, failing that, is matched by geometry to
+    the nearest segment end within ``tolerance_m`` metres (segment geometry runs u -> v).
+
+    Raises
+    ------
+    InputDataError
+        A manhole on no node or segment of the plan.
+    """
+    import pandas as pd
+    import shapely
+
+    n = len(manholes)
+    node = np.full(n, -1, dtype=np.int64)
+    seg = np.full(n, -1, dtype=np.int64)
+
+    def column(name):
+        if name not in manholes.columns:
+            return [None] * n
+        return [None if pd.isna(x) else int(x) for x in manholes[name].tolist()]
+
+    row_of_edge = {int(e): i for i, e in enumerate(ducts["edge_id"].tolist())}
+    row_of_seg = {int(sid): i for i, sid in enumerate(ducts["segment_id"].tolist())} \
+        if "segment_id" in ducts.columns else {}
+    for i, (nd, e, sid) in enumerate(zip(column("node_id"), column("edge_id"), column("segment_id"))):
+        if nd is not None and nd >= 0:
+            node[i] = nd
+        elif sid is not None and sid in row_of_seg:
+            seg[i] = row_of_seg[sid]
+        elif e is not None and e in row_of_edge:
+            seg[i] = row_of_edge[e]
+    loose = np.flatnonzero((node < 0) & (seg < 0))
+    if len(loose) and len(ducts):
+        geoms = np.asarray(ducts.geometry.values)
+        ends = np.array([c for g in geoms for c in (shapely.get_coordinates(g)[0], shapely.get_coordinates(g)[-1])])
+        end_node = np.column_stack([u, v]).ravel()
+        pts = shapely.get_coordinates(np.asarray(manholes.geometry.values)[loose])
+        from scipy.spatial import cKDTree
+
+        dist, idx = cKDTree(ends[:, :2]).query(pts[:, :2])
+        ok = dist <= tolerance_m
+        node[loose[ok]] = end_node[idx[ok]]
+    bad = np.flatnonzero((node < 0) & (seg < 0))
+    if len(bad):
+        mid = manholes["manhole_id"].iloc[bad[0]] if "manhole_id" in manholes.columns else int(bad[0])
+        raise InputDataError(f"phasing: manhole {mid} is on no node or segment of the plan")
+    return node, seg
+
+
+def _manhole_costs(manholes, ducts, u: np.ndarray, v: np.ndarray):
     """``({node: THB, "segments": THB per segment}, {node: operators})`` from a manholes frame."""
     if manholes is None or len(manholes) == 0:
         return None, None
-    for col in ("cost_thb", "node_id"):
-        if col not in manholes.columns:
-            raise InputDataError(f"phasing: manholes need a `{col}` column")
-    row_of = {int(e): i for i, e in enumerate(edge_id.tolist())}
-    per_segment = np.zeros(len(edge_id))
+    if "cost_thb" not in manholes.columns:
+        raise InputDataError("phasing: manholes need a `cost_thb` column")
+    node, seg = manhole_places(manholes, ducts, u, v)
+    per_segment = np.zeros(len(ducts))
     node_cost: dict[Any, Any] = {}
     node_ops: dict[int, set] = {}
-    has_ops = "operators" in manholes.columns
-    edges_col = manholes["edge_id"].tolist() if "edge_id" in manholes.columns else [-1] * len(manholes)
-    for i, (node, edge, c) in enumerate(zip(manholes["node_id"].tolist(), edges_col, manholes["cost_thb"].tolist())):
+    ops = manholes["operators"].tolist() if "operators" in manholes.columns else [None] * len(manholes)
+    for nd, sg, c, o in zip(node.tolist(), seg.tolist(), manholes["cost_thb"].tolist(), ops):
         c = float(c) if c is not None and c == c else 0.0
-        if node is not None and node == node and int(node) >= 0:
-            node = int(node)
-            node_cost[node] = node_cost.get(node, 0.0) + c
-            if has_ops and isinstance(manholes["operators"].iloc[i], str):
-                node_ops.setdefault(node, set()).update(o for o in manholes["operators"].iloc[i].split(",") if o)
-        elif edge is not None and edge == edge and int(edge) in row_of:
-            per_segment[row_of[int(edge)]] += c
+        if nd >= 0:
+            node_cost[nd] = node_cost.get(nd, 0.0) + c
+            if isinstance(o, str):
+                node_ops.setdefault(nd, set()).update(x for x in o.split(",") if x)
         else:
-            raise InputDataError(f"phasing: manhole {manholes.iloc[i].get('manhole_id', i)} is on no node "
-                                 "or segment of the plan")
+            per_segment[sg] += c
     node_cost["segments"] = per_segment
-    return node_cost, {k: tuple(sorted(v)) for k, v in node_ops.items()}
+    return node_cost, {k: tuple(sorted(x)) for k, x in node_ops.items()}
 
 
 def phase_boq(ducts_with_phase, *, manholes=None, manhole_phase: np.ndarray | None = None,
@@ -1284,7 +1330,8 @@ def phase_boq(ducts_with_phase, *, manholes=None, manhole_phase: np.ndarray | No
     Per phase: one row per trench type ("trench and ducts", metres, the segments'
     ``cost_thb``) and one per manhole group (count, ``cost_thb``), with the BoQ columns
     ``item``, ``category`` (``phase``), ``unit``, ``quantity``, ``unit_cost_thb``,
-    ``cost_thb``, ``operator`` ('') and ``phase``. Unbuilt segments get no rows. A
+    ``cost_thb``, ``operator`` (``all`` for trench and ducts; the manholes' operators) and
+    ``phase``. Unbuilt segments get no rows. A
     manhole's phase is its segment's (inside a run) or the first phase building a segment
     at its node (``manhole_phase``, from :func:`manhole_phases`).
     """
@@ -1304,33 +1351,33 @@ def phase_boq(ducts_with_phase, *, manholes=None, manhole_phase: np.ndarray | No
             sel = in_k & (ttype == t)
             q, c = float(d.loc[sel, "length_m"].sum()), float(d.loc[sel, "cost_thb"].sum())
             rows.append(dict(item=f"{tag}: trench and ducts, {t}", category="phase", unit="m", quantity=q,
-                             unit_cost_thb=c / q if q else 0.0, cost_thb=c, operator="", phase=k))
+                             unit_cost_thb=c / q if q else 0.0, cost_thb=c, operator="all", phase=k))
         if m_phase is not None:
             mk = manholes[m_phase == k]
             groups = mk["group"].astype(str) if "group" in mk.columns else pd.Series("all", index=mk.index)
             for grp in sorted(set(groups)):
                 sel = mk[groups == grp]
                 c = float(sel["cost_thb"].sum())
+                ops = sorted({o for v in (sel["operators"] if "operators" in sel.columns else [])
+                              if isinstance(v, str) for o in v.split(",") if o})
                 rows.append(dict(item=f"{tag}: manhole ({grp})", category="phase", unit="each", quantity=float(len(sel)),
-                                 unit_cost_thb=c / len(sel), cost_thb=c, operator="", phase=k))
+                                 unit_cost_thb=c / len(sel), cost_thb=c, operator=",".join(ops) or "all", phase=k))
     out = pd.DataFrame(rows, columns=["item", "category", "unit", "quantity", "unit_cost_thb", "cost_thb", "operator",
                                       "phase"])
     return out.astype({"phase": "Int64"})
 
 
-def manhole_phases(forest: PlanForest, result: Phasing, manholes) -> np.ndarray:
-    """Phase of each manhole row (0 = unbuilt): its segment's (inside a run, ``node_id`` = -1),
-    or the first phase building a segment at its node."""
-    by_edge = dict(zip(forest.edge_id.tolist(), result.phase.tolist()))
+def manhole_phases(forest: PlanForest, result: Phasing, places: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Phase of each manhole (0 = unbuilt) from :func:`manhole_places` (segment rows in forest
+    order): its segment's inside a run, or the first phase building a segment at its node."""
     first: dict[int, int] = {}
     for a, b, p in zip(forest.u.tolist(), forest.v.tolist(), result.phase.tolist()):
         if p > 0:
             for x in (a, b):
                 first[x] = min(first.get(x, p), p)
-    nodes = manholes["node_id"].tolist()
-    edges_col = manholes["edge_id"].tolist() if "edge_id" in manholes.columns else [-1] * len(manholes)
-    return np.array([first.get(int(n), 0) if n is not None and n == n and int(n) >= 0 else by_edge.get(int(e), 0)
-                     for n, e in zip(nodes, edges_col)], dtype=np.int64)
+    node, seg = places
+    return np.array([first.get(nd, 0) if nd >= 0 else int(result.phase[sg]) for nd, sg in zip(node.tolist(), seg.tolist())],
+                    dtype=np.int64)
 
 
 def phase_columns(ducts, sites, forest: PlanForest, result: Phasing):
@@ -1416,7 +1463,8 @@ def phase_frames(ducts, sites, edges, phases: Sequence[PhaseSpec], *, manholes=N
     if buildings is not None:
         result = count_buildings_by_phase(result, *building_pairs(ducts, buildings, pass_distance_m=pass_distance_m))
     new_ducts, _ = phase_columns(ducts, sites.iloc[:0], forest, result)
-    m_phase = manhole_phases(forest, result, manholes) if manholes is not None and len(manholes) else None
+    m_phase = manhole_phases(forest, result, manhole_places(manholes, ducts, forest.u, forest.v)) \
+        if manholes is not None and len(manholes) else None
     boq_ducts = new_ducts if "cost_thb" in ducts.columns else \
         new_ducts.assign(cost_thb=ducts["length_m"].to_numpy(float) * float(cost_per_m_thb))
     boq = phase_boq(boq_ducts, manholes=manholes, manhole_phase=m_phase, names=[p.name for p in phases])

@@ -546,6 +546,7 @@ def test_node_costs_fall_due_with_the_first_segment_at_the_node():
 
 def test_phase_frames_with_manholes(fixtures):
     import geopandas as gpd
+    import pandas as pd
     from shapely.geometry import Point
 
     from connectivity.config import load_scenario
@@ -577,3 +578,14 @@ def test_phase_frames_with_manholes(fixtures):
     bad = manholes.assign(node_id=-1, edge_id=-5)
     with pytest.raises(InputDataError, match="manhole MH0"):
         ph.phase_frames(ducts, plan.sites, plan.network.edges, specs, manholes=bad)
+    # the design stage's schema: segment_id inside runs, a point at the node otherwise
+    nodes = plan.network.nodes
+    by_geometry = gpd.GeoDataFrame({
+        "manhole_id": manholes["manhole_id"], "group": manholes["group"], "operators": manholes["operators"],
+        "cost_thb": manholes["cost_thb"],
+        "segment_id": pd.array([pd.NA] * len(site_nodes) + [int(ducts["segment_id"].iloc[0])], dtype="Int64")},
+        geometry=list(nodes.geometry.loc[site_nodes]) + [ducts.geometry.iloc[0].interpolate(0.5, normalized=True)],
+        crs=ducts.crs)
+    again = ph.phase_frames(ducts, plan.sites, plan.network.edges, specs, manholes=by_geometry)
+    assert again.manhole_phase.tolist() == out.manhole_phase.tolist()
+    assert [p.cost_thb for p in again.phasing.phases] == pytest.approx([p.cost_thb for p in r.phases])
