@@ -25,6 +25,8 @@ from connectivity.output import deterministic_html_ids, write_csv, write_geojson
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
+ROAD_FIELDS = ("u", "v", "length_m", "highway", "name", "ref", "surface", "lanes", "width_m", "bridge", "tunnel",
+               "osm_id", "component")
 STAGES = ("load", "network", "sites", "plan", "design", "coverage", "phasing", "write")
 
 
@@ -293,6 +295,9 @@ def _write_files(result: plan.Plan, out: Path) -> list[Path]:
         layers["manholes"] = result.layers["manholes"]
     if result.coverage is not None:
         layers["coverage"] = result.coverage.hexagons
+    if result.layers.get("roads") is not None:  # the road network the plan was routed on
+        roads = result.layers["roads"]
+        layers["roads"] = roads[[c for c in ROAD_FIELDS if c in roads] + ["geometry"]].reset_index()
     written = []
     for name, frame in layers.items():
         written.append(out / f"{name}.geojson")

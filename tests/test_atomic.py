@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from connectivity.atomic import atomic_dir, atomic_path, write_text
+from tests.test_determinism import drop_timing
 from tests.conftest import FIXTURES, REPO
 
 TINY = FIXTURES / "tiny.toml"
@@ -82,8 +83,8 @@ def _snapshot(out: Path) -> dict[str, object]:
         text = p.read_text(encoding="utf-8")
         if p.suffix in (".geojson", ".json"):
             data = json.loads(text)
-            if p.name == "summary.json":  # timings differ from run to run
-                data = {k: v for k, v in data.items() if not k.endswith("seconds")}
+            if p.name == "summary.json":
+                data = drop_timing(data)
             snap[p.name] = data
         elif p.suffix == ".html":
             assert text.rstrip().endswith("</html>"), f"{p} is cut short"

@@ -218,3 +218,57 @@ def test_export_geometry_round_trip(tmp_path_factory, points, boxes, fmt):
             assert shapely.equals_exact(shapely.normalize(src), shapely.normalize(g), tolerance=1e-7)
             if fmt != "shp":  # Shapefile rings follow the Shapefile rule (exterior clockwise)
                 assert g.exterior.is_ccw
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(scenarios())
+def test_plan_folder_figures_add_up(tmp_path_factory, case):
+    """The whole pipeline on files: summary.json agrees with the layers; once the design stage
+    writes them, the BoQ sums to the total cost, every allocation method shares out exactly the
+    total, and an operator without ducts pays nothing."""
+    import pandas as pd
+
+    from connectivity.config import load_scenario
+    from connectivity.errors import InfeasibleError
+    from connectivity.pipeline import run, write_outputs
+    from tests.conftest import FIXTURES
+
+    roads, sites, max_d = case
+    d = tmp_path_factory.mktemp("scenario")
+    (d / "roads.geojson").write_text(roads.to_crs("EPSG:4326").to_json())
+    ll = sites.to_crs("EPSG:4326")
+    pd.DataFrame({"site_id": ll["site_id"], "operator": ll["operator"], "kind": ll["kind"],
+                  "lon": ll.geometry.x if len(ll) else [], "lat": ll.geometry.y if len(ll) else []}
+                 ).to_csv(d / "sites.csv", index=False)
+    (d / "s.toml").write_text(f'name = "random"\n[inputs]\nroads = "roads.geojson"\n'
+                              + ('sites = "sites.csv"\n' if len(sites) else "")
+                              + f'operators = "{FIXTURES / "operators.toml"}"\n'
+                              f'[options]\ncrs = "{CRS}"\nmax_site_distance_m = {max_d}\n')
+    try:
+        result = run(load_scenario(d / "s.toml"))
+    except InfeasibleError as exc:
+        assert len(sites) and "none of the" in str(exc)
+        return
+    out = d / "plan"
+    write_outputs(result, out)
+    summary = json.loads((out / "summary.json").read_text())
+    ducts = json.loads((out / "ducts.geojson").read_text())["features"]
+    site_feats = json.loads((out / "sites.geojson").read_text())["features"]
+    assert summary["sites_total"] == len(site_feats) == len(sites)
+    assert summary["sites_connected"] == sum(f["properties"]["connected"] for f in site_feats)
+    assert summary["trench_length_m"] == pytest.approx(sum(f["properties"]["length_m"] for f in ducts), abs=0.02)
+    assert {s["site_id"] for s in summary["sites_not_connected"]} == \
+        {f["properties"]["site_id"] for f in site_feats if not f["properties"]["connected"]}
+    total = summary.get("total_cost")
+    if (out / "boq.csv").is_file() and total is not None:
+        boq = pd.read_csv(out / "boq.csv")
+        assert boq["cost_thb"].sum() == pytest.approx(total, abs=0.05)
+    if (out / "allocation.csv").is_file() and total is not None:
+        alloc = pd.read_csv(out / "allocation.csv").set_index("operator")
+        shares = alloc.drop(index="total", errors="ignore")
+        with_ducts = {o for f in ducts for o in str(f["properties"]["operators"]).split(",") if o}
+        for method in shares.columns:
+            assert shares[method].sum() == pytest.approx(total, abs=0.05), method
+            for op in set(shares.index) - with_ducts:
+                assert shares.at[op, method] == pytest.approx(0.0, abs=0.01), (method, op)
