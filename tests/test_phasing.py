@@ -505,6 +505,11 @@ def test_chiang_mai_two_phases(shared_data):
 
     G = nx.Graph(list(zip(edges["u"], edges["v"])))
     assert hub in G and nx.is_connected(G)
+    # the greedy quick win against the exact optimum under the same budget (the joint plan is a tree here)
+    forest = ph.forest_from_plan(ducts, plan.network.edges, plan.sites, manholes=plan.layers.get("manholes"))
+    if forest.n_segments == len(set(forest.u.tolist()) | set(forest.v.tolist())) - 1:
+        optimum, _ = ph.optimal_first_phase(forest, ph.PhaseSpec("q", first["budget_thb"]), time_limit_s=120)
+        assert first["sites_connected"] >= 0.9 * optimum
     # each phase's cumulative buildings passed is the coverage of phases 1..k
     from connectivity import coverage
 
