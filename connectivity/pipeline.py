@@ -2,7 +2,7 @@
 
 This is the only module that knows the order of the stages:
 load -> network -> sites -> design (costs, aerial, joint plan, coalitions, allocation,
-manholes, bill of quantities) -> coverage -> outputs.
+manholes, bill of quantities) -> coverage -> phasing -> outputs.
 """
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from connectivity import aerial, allocate, boq, costs, coverage, design, load, network, plan, sites as sites_mod
+from connectivity import aerial, allocate, boq, costs, coverage, design, load, network, phasing, plan, sites as sites_mod
 from connectivity.config import Scenario
 from connectivity.atomic import atomic_dir
-from connectivity.errors import InfeasibleError, InputDataError
+from connectivity.errors import ConfigError, InfeasibleError, InputDataError
 from connectivity.output import deterministic_html_ids, write_csv, write_geojson, write_json
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 ROAD_FIELDS = ("u", "v", "length_m", "highway", "name", "ref", "surface", "lanes", "width_m", "bridge", "tunnel",
                "osm_id", "component")
-STAGES = ("load", "network", "sites", "plan", "design", "coverage", "write")
+STAGES = ("load", "network", "sites", "plan", "design", "coverage", "phasing", "write")
 
 
 def _noop(_: str) -> None:
@@ -78,6 +78,7 @@ def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
     """
     started = time.perf_counter()
     opts = scenario.options
+    phase_specs = _phase_specs(scenario)  # check the phases before the long work
     progress("load")
     layers = load_layers(scenario)
     progress("network")
@@ -121,9 +122,49 @@ def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
     summary["coverage"] = cov.summary
     summary["seconds"] = round(time.perf_counter() - started, 3)
     other["manholes"] = res.manholes
-    return plan.Plan(name=scenario.name, network=net_sites, ducts=ducts, sites=final_sites, summary=summary,
-                     layers={"roads": net.edges, **other}, operators=tuple(o.name for o in scenario.operators),
-                     coverage=cov, tables={"boq": res.boq, "allocation": res.allocation})
+    result = plan.Plan(name=scenario.name, network=net_sites, ducts=ducts, sites=final_sites, summary=summary,
+                       layers={"roads": net.edges, **other}, operators=tuple(o.name for o in scenario.operators),
+                       coverage=cov, tables={"boq": res.boq, "allocation": res.allocation})
+    if phase_specs:
+        progress("phasing")
+        result = _phased(scenario, result, phase_specs)
+    return result
+
+
+def _phase_specs(scenario: Scenario) -> tuple[phasing.PhaseSpec, ...]:
+    """The scenario's ``[[phases]]``, checked (empty when it has none)."""
+    raw = scenario.extra.get("phases")
+    if raw is None:
+        return ()
+    source = str(scenario.path) if scenario.path else "<scenario>"
+    return phasing.parse_phases(raw, source=source, operators=[o.name for o in scenario.operators])
+
+
+def _phased(scenario: Scenario, result: plan.Plan, specs: tuple[phasing.PhaseSpec, ...]) -> plan.Plan:
+    """The plan with a ``phase`` per duct segment, ``phases``/``phases_unbuilt`` in the summary."""
+    source = str(scenario.path) if scenario.path else "<scenario>"
+    flat = phasing.fallback_cost_per_m(scenario.extra.get("phases"), source=source)
+    if "cost_thb" not in result.ducts.columns and flat is None:
+        raise ConfigError(f"{source}: phases[0].cost_per_m_thb: needed to measure the budgets, "
+                          "the plan's segments carry no cost_thb")
+    manholes = result.layers.get("manholes")
+    out = phasing.phase_frames(result.ducts, result.sites, result.network.edges, specs, manholes=manholes,
+                               buildings=result.layers.get("buildings"),
+                               pass_distance_m=scenario.options.pass_distance_m, cost_per_m_thb=flat)
+    summary = {**result.summary, **out.phasing.summary()}
+    if "cost_thb" not in result.ducts.columns:
+        summary["phases_cost_basis"] = f"length_m x {flat:g} THB/m (phases[0].cost_per_m_thb; no cost model)"
+    tables = dict(result.tables)
+    boq = tables.get("boq")
+    if boq is not None and phasing.boq_with_phase(boq, out.ducts) is not None:
+        tables["boq"] = phasing.boq_with_phase(boq, out.ducts)  # rows per segment: their segment's phase
+    elif boq is not None:  # aggregated rows: the whole plan (phase empty), then per-phase rows
+        tables["boq"] = pd.concat([boq.assign(phase=pd.array([pd.NA] * len(boq), dtype="Int64")), out.boq],
+                                  ignore_index=True)
+    else:
+        tables["boq"] = out.boq
+    ducts = out.ducts
+    return replace(result, ducts=ducts, summary=summary, tables=tables)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1471 @@
+"""Phasing stage: split a full duct plan into budgeted phases that keep dig-once.
+
+The full plan is a set of duct segments (usually a forest: one tree per road
+component). Phasing gives every segment one phase number (or leaves it unbuilt):
+
+* dig-once: a segment is built in exactly one phase, with every duct any operator
+  needs on it, so a later phase never reopens a trench;
+* connectivity: the segments of phases ``1..k`` form, in every component of the plan,
+  subnetworks that each reach a root (an operator's hub; in a component without a hub
+  the site cluster phasing starts from), so every phase hangs off the hubs or an
+  earlier phase;
+* budgets: the cost of phase ``k`` (THB) never exceeds its budget. Unspent budget is
+  not carried over to the next phase.
+
+The rule is greedy and deterministic. While something fits the phase's remaining
+budget it adds the cheapest path from the built network to the unbuilt node whose path
+has the best marginal value per baht (value: sites connected, buildings passed or
+operator-weighted sites), or the whole branch with the best value per baht when that
+is denser and fits; a site counts as connected once its node is joined to the built
+network. Because ratio greedy alone can miss one valuable but expensive branch (the
+knapsack trap), each phase is also grown after first making one of the few most
+valuable or best-ratio moves, and the most valuable run is kept.
+
+Sites count on the union of all operators' ducts: a site is connected when the plan's
+segments join it to a root, whichever operators' ducts those segments carry.
+
+The core works on plain arrays (:func:`make_forest`, :func:`phase_plan`);
+:func:`phase_frames` is the one call the pipeline makes on the plan's frames.
+
+Scenario format (``Scenario.extra["phases"]``, checked by :func:`parse_phases`)::
+
+    [[phases]]
+    name = "Quick win"
+    budget_thb = 11_000_000        # required but in the last phase (omitted: the rest)
+    end = "2027-06-30"             # informative
+    priority = "sites"             # sites | buildings | operators (per baht)
+    # weights = { TOT = 2.0 }      # priority = "operators": weight per operator (default 1)
+    # cost_per_m_thb = 3000        # first phase only: flat THB/m when the plan has no costs
+
+    [[phases]]
+    name = "Rest"
+"""
+from __future__ import annotations
+
+import heapq
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from connectivity.errors import ConfigError, InputDataError
+
+log = logging.getLogger(__name__)
+
+PRIORITIES = ("sites", "buildings", "operators")
+PHASE_KEYS = {"name", "budget_thb", "end", "priority", "weights", "cost_per_m_thb"}
+UNBUILT_COLOUR = "#9e9e9e"
+# Colour-blind safe qualitative palette (Okabe & Ito, 2008), phase 1 first.
+PHASE_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+_TOL = 1e-9
+
+
+# --------------------------------------------------------------------------- options
+
+
+@dataclass(frozen=True)
+class PhaseSpec:
+    """One phase of a roll-out.
+
+    Attributes
+    ----------
+    name
+        Label used in summaries and maps.
+    budget_thb
+        Most the phase may cost (THB); ``None`` (last phase only) = whatever is left.
+    end
+        Planned end date as written in the scenario (ISO date string), informative only.
+    priority
+        ``"sites"`` (sites connected per baht, default), ``"buildings"`` (buildings passed
+        per baht) or ``"operators"`` (sites weighted by operator per baht).
+    weights
+        ``(operator, weight)`` pairs for ``priority = "operators"``; operators not named weigh 1.
+    """
+
+    name: str
+    budget_thb: float | None
+    end: str | None = None
+    priority: str = "sites"
+    weights: tuple[tuple[str, float], ...] = ()
+
+
+def parse_phases(value: Any, *, source: str = "<scenario>", operators: Iterable[str] = ()) -> tuple[PhaseSpec, ...]:
+    """Validate a scenario's raw ``[[phases]]`` list (``Scenario.extra["phases"]``).
+
+    Each table takes ``name`` (default ``"Phase k"``), ``budget_thb`` (required but in the
+    last phase, > 0), ``end`` (string), ``priority`` (one of :data:`PRIORITIES`) and
+    ``weights`` (table operator -> positive number, for ``priority = "operators"``).
+
+    Raises
+    ------
+    ConfigError
+        One line naming the key at fault.
+    """
+    known = set(operators)
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{source}: phases must be a non-empty list of [[phases]] tables")
+    specs = []
+    for i, table in enumerate(value):
+        where = f"{source}: phases[{i}]"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: must be a table")
+        unknown = sorted(set(table) - PHASE_KEYS)
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(PHASE_KEYS))}")
+        name = table.get("name", f"Phase {i + 1}")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{where}.name: must be a non-empty string")
+        budget = table.get("budget_thb")
+        if budget is None:
+            if i != len(value) - 1:
+                raise ConfigError(f"{where}.budget_thb: required (only the last phase may omit it to take the rest)")
+        elif isinstance(budget, bool) or not isinstance(budget, (int, float)) or not (0 < budget < math.inf):
+            raise ConfigError(f"{where}.budget_thb: must be a positive number of THB, got {budget!r}")
+        end = table.get("end")
+        if end is not None and not isinstance(end, str):
+            end = str(end)  # TOML dates arrive as datetime.date
+        priority = table.get("priority", "sites")
+        if priority not in PRIORITIES:
+            raise ConfigError(f"{where}.priority: must be one of {', '.join(PRIORITIES)}, got {priority!r}")
+        weights = table.get("weights", {})
+        if not isinstance(weights, dict):
+            raise ConfigError(f"{where}.weights: must be a table of operator = weight")
+        for op, w in weights.items():
+            if known and op not in known:
+                raise ConfigError(f"{where}.weights.{op}: unknown operator; known: {', '.join(sorted(known))}")
+            if isinstance(w, bool) or not isinstance(w, (int, float)) or not (0 <= w < math.inf):
+                raise ConfigError(f"{where}.weights.{op}: must be a non-negative number, got {w!r}")
+        if weights and priority != "operators":
+            raise ConfigError(f"{where}.weights: only used with priority = \"operators\"")
+        specs.append(PhaseSpec(name=name, budget_thb=None if budget is None else float(budget), end=end,
+                               priority=priority, weights=tuple(sorted((k, float(w)) for k, w in weights.items()))))
+    for i, table in enumerate(value[1:], start=1):
+        if "cost_per_m_thb" in table:
+            raise ConfigError(f"{source}: phases[{i}].cost_per_m_thb: give it in the first phase only")
+    fallback_cost_per_m(value, source=source)
+    names = [s.name for s in specs]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ConfigError(f"{source}: phases: duplicate name(s) {', '.join(dupes)}")
+    return tuple(specs)
+
+
+def fallback_cost_per_m(value: Any, *, source: str = "<scenario>") -> float | None:
+    """The flat trench cost per metre (THB/m) of the first ``[[phases]]`` table, if given.
+
+    Budgets are measured with it only while the plan's segments carry no ``cost_thb``
+    (a plan made without a cost model).
+    """
+    if not isinstance(value, list) or not value or not isinstance(value[0], dict):
+        return None
+    cost = value[0].get("cost_per_m_thb")
+    if cost is None:
+        return None
+    if isinstance(cost, bool) or not isinstance(cost, (int, float)) or not (0 < cost < math.inf):
+        raise ConfigError(f"{source}: phases[0].cost_per_m_thb: must be a positive number of THB per metre, got {cost!r}")
+    return float(cost)
+
+
+# --------------------------------------------------------------------------- input
+
+
+@dataclass(frozen=True)
+class PlanForest:
+    """The full plan as plain arrays (build with :func:`make_forest`).
+
+    Attributes
+    ----------
+    edge_id, u, v
+        Per segment: edge id and end node ids (int64).
+    cost_thb
+        Per segment: the whole trench plus ducts cost (THB, >= 0).
+    operators
+        Per segment: the operators with ducts in it (sorted tuples).
+    buildings
+        Per segment: buildings passed (count; each building counted on one segment only).
+    site_id, site_node, site_operator, site_hub
+        Per connected site: id, node id, operator and whether it is a hub (a root).
+    allocation_thb
+        ``(n_segments, n_operators)``: each segment's cost split over ``allocation_operators``
+        (rows sum to ``cost_thb``).
+    allocation_operators
+        Column names of ``allocation_thb`` and ``node_allocation_thb``.
+    node_id, node_cost_thb
+        Costs paid at nodes (THB, e.g. manholes at junctions and sites): due in the phase
+        that builds the first segment at the node.
+    node_allocation_thb
+        ``(len(node_id), n_operators)``: each node cost split over ``allocation_operators``.
+    """
+
+    edge_id: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    cost_thb: np.ndarray
+    operators: tuple[tuple[str, ...], ...]
+    buildings: np.ndarray
+    site_id: tuple[str, ...]
+    site_node: np.ndarray
+    site_operator: tuple[str, ...]
+    site_hub: np.ndarray
+    allocation_thb: np.ndarray
+    allocation_operators: tuple[str, ...]
+    node_id: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    node_cost_thb: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    node_allocation_thb: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+
+    @property
+    def n_segments(self) -> int:
+        return len(self.edge_id)
+
+    @property
+    def total_cost_thb(self) -> float:
+        """Cost of the whole plan: segments and node costs (THB)."""
+        return float(self.cost_thb.sum() + self.node_cost_thb.sum())
+
+
+def duct_share_allocation(cost_thb: np.ndarray, operators: Sequence[Sequence[str]], *,
+                          ducts: Mapping[str, Sequence[int]] | None = None) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Split each segment's cost over its operators by duct share (the plan's proportional rule).
+
+    Parameters
+    ----------
+    cost_thb
+        Cost per segment (THB).
+    operators
+        Operators per segment.
+    ducts
+        Ducts per operator per segment (``{"TOT": [...], ...}``); without it every
+        operator on a segment counts one duct (an equal split). A segment without
+        operators is charged to ``"unallocated"``.
+
+    Returns
+    -------
+    (matrix, names)
+        ``matrix[i, j]`` = THB of segment ``i`` charged to operator ``names[j]``.
+    """
+    cost = np.asarray(cost_thb, dtype=float)
+    names = sorted({op for ops in operators for op in ops} | set(ducts or {}))
+    if any(len(ops) == 0 for ops in operators):
+        names.append("unallocated")
+    col = {n: j for j, n in enumerate(names)}
+    out = np.zeros((len(cost), len(names)))
+    for i, ops in enumerate(operators):
+        if not ops:
+            out[i, col["unallocated"]] = cost[i]
+            continue
+        share = np.array([float(ducts[op][i]) if ducts and op in ducts else 1.0 for op in ops])
+        if share.sum() <= 0:
+            share = np.ones(len(ops))
+        for op, s in zip(ops, share / share.sum()):
+            out[i, col[op]] += cost[i] * s
+    return out, tuple(names)
+
+
+def make_forest(*, edge_id: Sequence[int], u: Sequence[int], v: Sequence[int], cost_thb: Sequence[float],
+                operators: Sequence[Sequence[str]] | None = None, buildings: Sequence[int] | None = None,
+                site_node: Sequence[int] = (), site_operator: Sequence[str] | None = None,
+                site_hub: Sequence[bool] | None = None, site_id: Sequence[str] | None = None,
+                ducts: Mapping[str, Sequence[int]] | None = None,
+                allocation_thb: np.ndarray | None = None,
+                allocation_operators: Sequence[str] | None = None,
+                node_cost_thb: Mapping[int, float] | None = None,
+                node_operators: Mapping[int, Sequence[str]] | None = None) -> PlanForest:
+    """Check and pack the plan's arrays into a :class:`PlanForest`.
+
+    Parameters
+    ----------
+    edge_id, u, v, cost_thb
+        Per segment: edge id, end nodes, cost (THB, finite, >= 0).
+    operators
+        Per segment: operators with ducts in it (default: none).
+    buildings
+        Per segment: buildings passed (default 0).
+    site_node, site_operator, site_hub, site_id
+        Per connected site: node, operator, hub flag, id.
+    ducts
+        Ducts per operator per segment, for the default duct-share allocation.
+    allocation_thb, allocation_operators
+        A ready per-segment allocation (e.g. from ``allocate.py``) to use instead.
+    node_cost_thb
+        Cost due at a node (THB, e.g. its manholes) when the first segment there is built;
+        nodes off the plan's segments are ignored.
+    node_operators
+        Operators sharing a node's cost equally (default: the operators of the segments
+        at the node).
+
+    Raises
+    ------
+    InputDataError
+        Arrays of different lengths, negative or non-finite costs, a segment from a node
+        to itself, or a repeated edge id.
+    """
+    edge_id = np.asarray(edge_id, dtype=np.int64)
+    n = len(edge_id)
+    u = np.asarray(u, dtype=np.int64)
+    v = np.asarray(v, dtype=np.int64)
+    cost = np.asarray(cost_thb, dtype=float)
+    for name, arr in (("u", u), ("v", v), ("cost_thb", cost)):
+        if len(arr) != n:
+            raise InputDataError(f"phasing: {name} has {len(arr)} values for {n} segments")
+    if n and (not np.all(np.isfinite(cost)) or cost.min() < 0):
+        bad = int(edge_id[np.flatnonzero(~np.isfinite(cost) | (cost < 0))[0]])
+        raise InputDataError(f"phasing: edge {bad}: cost_thb must be finite and >= 0")
+    if np.any(u == v):
+        raise InputDataError(f"phasing: edge {int(edge_id[np.flatnonzero(u == v)[0]])} is a loop (u == v)")
+    if len(np.unique(edge_id)) != n:
+        raise InputDataError("phasing: repeated edge_id in the plan's segments")
+    ops = tuple(tuple(sorted(o)) for o in operators) if operators is not None else ((),) * n
+    if len(ops) != n:
+        raise InputDataError(f"phasing: operators has {len(ops)} values for {n} segments")
+    bld = np.zeros(n, dtype=np.int64) if buildings is None else np.asarray(buildings, dtype=np.int64)
+    if len(bld) != n or (n and bld.min() < 0):
+        raise InputDataError("phasing: buildings must be one count >= 0 per segment")
+    s_node = np.asarray(site_node, dtype=np.int64)
+    k = len(s_node)
+    s_op = tuple(site_operator) if site_operator is not None else ("",) * k
+    s_hub = np.zeros(k, dtype=bool) if site_hub is None else np.asarray(site_hub, dtype=bool)
+    s_id = tuple(str(s) for s in site_id) if site_id is not None else tuple(f"site-{i}" for i in range(k))
+    if not (len(s_op) == len(s_hub) == len(s_id) == k):
+        raise InputDataError("phasing: site arrays differ in length")
+    if allocation_thb is None:
+        alloc, names = duct_share_allocation(cost, ops, ducts=ducts)
+    else:
+        alloc = np.asarray(allocation_thb, dtype=float)
+        names = tuple(allocation_operators or ())
+        if alloc.shape != (n, len(names)):
+            raise InputDataError(f"phasing: allocation_thb must be {n} x {len(names)}, got {alloc.shape}")
+    on_plan = set(u.tolist()) | set(v.tolist())
+    node_cost = {int(k): float(c) for k, c in (node_cost_thb or {}).items()}
+    for node, c in node_cost.items():
+        if not (math.isfinite(c) and c >= 0):
+            raise InputDataError(f"phasing: node {node}: node cost must be finite and >= 0, got {c!r}")
+    off = sorted(set(node_cost) - on_plan)
+    if off:
+        log.warning("phasing: %d node cost(s) off the plan's segments ignored (e.g. node %d)", len(off), off[0])
+    n_id = np.array(sorted(set(node_cost) & on_plan), dtype=np.int64)
+    n_cost = np.array([node_cost[int(x)] for x in n_id], dtype=float)
+    at_node: dict[int, set] = {}
+    for a, b, o in zip(u.tolist(), v.tolist(), ops):
+        at_node.setdefault(a, set()).update(o)
+        at_node.setdefault(b, set()).update(o)
+    payers = [tuple(sorted((node_operators or {}).get(int(x)) or at_node.get(int(x), ()))) for x in n_id]
+    extra = sorted({op for p in payers for op in p} - set(names))
+    if any(not p for p in payers) and "unallocated" not in names:
+        extra.append("unallocated")
+    names = list(names) + extra
+    alloc = np.hstack([alloc, np.zeros((n, len(extra)))])
+    col = {nm: j for j, nm in enumerate(names)}
+    n_alloc = np.zeros((len(n_id), len(names)))
+    for i, p in enumerate(payers):
+        for op in p or ("unallocated",):
+            n_alloc[i, col[op]] += n_cost[i] / max(len(p), 1)
+    return PlanForest(edge_id=edge_id, u=u, v=v, cost_thb=cost, operators=ops, buildings=bld,
+                      site_id=s_id, site_node=s_node, site_operator=s_op, site_hub=s_hub,
+                      allocation_thb=alloc, allocation_operators=tuple(names),
+                      node_id=n_id, node_cost_thb=n_cost, node_allocation_thb=n_alloc)
+
+
+# --------------------------------------------------------------------------- output
+
+
+@dataclass(frozen=True)
+class PhaseFigures:
+    """Figures of one phase (THB, counts); ``cumulative_*`` include every earlier phase."""
+
+    number: int
+    name: str
+    budget_thb: float | None
+    end: str | None
+    priority: str
+    cost_thb: float
+    segments: int
+    sites_connected: int
+    buildings_passed: int
+    cumulative_cost_thb: float
+    cumulative_sites_connected: int
+    cumulative_buildings_passed: int
+    allocation_thb: dict[str, float]
+    site_ids: tuple[str, ...]
+    sites_per_operator: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def sites_per_million_thb(self) -> float | None:
+        """Sites connected per million THB (``None`` for a phase that costs nothing)."""
+        return self.sites_connected / self.cost_thb * 1e6 if self.cost_thb > 0 else None
+
+
+@dataclass(frozen=True)
+class Unbuilt:
+    """What the budgets leave out: segment count, their cost (THB), the sites not connected."""
+
+    segments: int
+    cost_thb: float
+    buildings_passed: int
+    site_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Phasing:
+    """Result of :func:`phase_plan`.
+
+    Attributes
+    ----------
+    phase
+        Per segment (order of the :class:`PlanForest`): phase number 1..K, 0 = unbuilt.
+    site_phase
+        Per site: phase in which it gets connected, 0 = not connected.
+    phases
+        Figures per phase.
+    unbuilt
+        What no phase builds.
+    roots
+        Node ids the phases grow from (hubs, and the chosen start of hub-less components).
+    """
+
+    phase: np.ndarray
+    site_phase: np.ndarray
+    phases: tuple[PhaseFigures, ...]
+    unbuilt: Unbuilt
+    roots: tuple[int, ...] = field(default=())
+
+    def phase_or_none(self) -> list[int | None]:
+        """Per segment: phase number, or ``None`` when unbuilt."""
+        return [int(p) if p > 0 else None for p in self.phase]
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready ``{"phases": [...], "phases_unbuilt": {...}}`` for ``summary.json``."""
+        rows = []
+        for f in self.phases:
+            rows.append({
+                "phase": f.number, "name": f.name, "end": f.end, "priority": f.priority,
+                "budget_thb": None if f.budget_thb is None else round(f.budget_thb, 2),
+                "cost_thb": round(f.cost_thb, 2), "segments": f.segments,
+                "sites_connected": f.sites_connected, "sites_per_operator": dict(f.sites_per_operator),
+                "buildings_passed": f.buildings_passed,
+                "sites_per_million_thb": None if f.sites_per_million_thb is None else round(f.sites_per_million_thb, 4),
+                "cumulative": {"cost_thb": round(f.cumulative_cost_thb, 2),
+                               "sites_connected": f.cumulative_sites_connected,
+                               "buildings_passed": f.cumulative_buildings_passed},
+                "allocation_thb": {k: round(v, 2) for k, v in f.allocation_thb.items()},
+            })
+        u = self.unbuilt
+        return {"phases": rows,
+                "phases_unbuilt": {"segments": u.segments, "cost_thb": round(u.cost_thb, 2),
+                                   "buildings_passed": u.buildings_passed, "sites": list(u.site_ids)}}
+
+
+def phase_colours(phase: Sequence[int | None]) -> list[str]:
+    """Hex colour per segment for a map layer coloured by phase (unbuilt: grey).
+
+    Parameters
+    ----------
+    phase
+        Phase number per segment (1..K); 0, ``None`` or NA = unbuilt.
+    """
+    out = []
+    for p in phase:
+        try:
+            k = int(p)
+        except (TypeError, ValueError):
+            k = 0
+        out.append(PHASE_COLOURS[(k - 1) % len(PHASE_COLOURS)] if k > 0 else UNBUILT_COLOUR)
+    return out
+
+
+# --------------------------------------------------------------------------- core
+
+
+class _Graph:
+    """Adjacency of the plan's segments over nodes relabelled 0..N-1."""
+
+    def __init__(self, forest: PlanForest):
+        nodes, inv = np.unique(np.concatenate([forest.u, forest.v, forest.site_node]), return_inverse=True)
+        m = forest.n_segments
+        self.nodes = nodes
+        self.a = inv[:m]
+        self.b = inv[m:2 * m]
+        self.site_local = inv[2 * m:]
+        self.n = len(nodes)
+        self.adj: list[list[tuple[int, int]]] = [[] for _ in range(self.n)]
+        for e in range(m):
+            self.adj[self.a[e]].append((int(self.b[e]), e))
+            self.adj[self.b[e]].append((int(self.a[e]), e))
+        self.cost = forest.cost_thb
+        self.cost_list = forest.cost_thb.tolist()
+        self.node_cost = np.zeros(self.n)
+        if len(forest.node_id):
+            pos = np.searchsorted(nodes, forest.node_id)
+            self.node_cost[pos] = forest.node_cost_thb
+        self.node_cost_list = self.node_cost.tolist()
+        comp = np.full(self.n, -1, dtype=np.int64)
+        for start in range(self.n):
+            if comp[start] >= 0:
+                continue
+            comp[start] = start
+            stack = [start]
+            while stack:
+                x = stack.pop()
+                for y, _ in self.adj[x]:
+                    if comp[y] < 0:
+                        comp[y] = start
+                        stack.append(y)
+        self.comp = comp
+
+
+@dataclass
+class _State:
+    built_node: np.ndarray      # bool per local node
+    seg_phase: np.ndarray       # int per segment
+    started: set                # components with something built (or a hub)
+    paid: np.ndarray = None     # bool per local node: its node cost is paid (a segment there is built)
+
+    def __post_init__(self):
+        if self.paid is None:
+            self.paid = np.zeros(len(self.built_node), dtype=bool)
+
+
+def _values(forest: PlanForest, g: _Graph, spec: PhaseSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Value per node, value per segment and site count per node for a phase's priority."""
+    sites = np.zeros(g.n)
+    np.add.at(sites, g.site_local, 1.0)
+    seg_val = np.zeros(forest.n_segments)
+    if spec.priority == "sites":
+        node_val = sites.copy()
+    elif spec.priority == "buildings":
+        node_val = np.zeros(g.n)
+        seg_val = forest.buildings.astype(float)
+    else:
+        w = dict(spec.weights)
+        node_val = np.zeros(g.n)
+        np.add.at(node_val, g.site_local, np.array([w.get(op, 1.0) for op in forest.site_operator], dtype=float))
+    return node_val, seg_val, sites
+
+
+def _frontier(g: _Graph, state: _State, pending: dict[int, int], node_val, seg_val, sites):
+    """Cheapest path from the built network to every unbuilt node (multi-source Dijkstra).
+
+    Returns ``(order, dist, pred_seg, pred_node, value, nsites)`` for reached unbuilt nodes.
+    ``pending`` maps an unstarted hub-less component to its chosen root, whose own value
+    counts with the first path built there.
+    """
+    n = g.n
+    inf = math.inf
+    dist = [inf] * n
+    pred_seg = [-1] * n
+    pred_node = [-1] * n
+    val = [0.0] * n
+    cnt = [0.0] * n
+    built = state.built_node.tolist()
+    seg_built = state.seg_phase.tolist()
+    nv, sv, st_, cost, adj = node_val.tolist(), seg_val.tolist(), sites.tolist(), g.cost_list, g.adj
+    ncost = g.node_cost_list
+    paid = state.paid.tolist()
+    sources = [int(x) for x in np.flatnonzero(state.built_node)] + [int(r) for r in pending.values()]
+    heap: list[tuple[float, int]] = []
+    for x in sources:
+        dist[x] = 0.0 if paid[x] else ncost[x]  # a hub's own manhole is due with its first segment
+        heap.append((dist[x], x))
+    for root in pending.values():
+        val[root] = nv[root]
+        cnt[root] = st_[root]
+    heapq.heapify(heap)
+    done = [False] * n
+    order = []
+    while heap:
+        d, x = heapq.heappop(heap)
+        if done[x]:
+            continue
+        done[x] = True
+        e = pred_seg[x]
+        if e >= 0:
+            p = pred_node[x]
+            val[x] = val[p] + nv[x] + sv[e]
+            cnt[x] = cnt[p] + st_[x]
+            order.append(x)
+        for y, e in adj[x]:
+            if seg_built[e] or done[y] or built[y]:
+                continue
+            nd = d + cost[e] + ncost[y]
+            if nd < dist[y] or (nd == dist[y] and x < pred_node[y]):
+                dist[y] = nd
+                pred_seg[y] = e
+                pred_node[y] = x
+                heapq.heappush(heap, (nd, y))
+    return (np.array(order, dtype=np.int64), np.array(dist), np.array(pred_seg, dtype=np.int64),
+            np.array(pred_node, dtype=np.int64), np.array(val), np.array(cnt))
+
+
+def _closing_segments(g: _Graph, state: _State) -> np.ndarray:
+    """Unbuilt segments whose two ends are already built (cycle-closing segments)."""
+    return np.flatnonzero((state.seg_phase == 0) & state.built_node[g.a] & state.built_node[g.b])
+
+
+def _build_segment(g: _Graph, state: _State, e: int, phase: int) -> float:
+    """Mark segment ``e`` built in ``phase``; returns its cost with the node costs it makes due (THB)."""
+    state.seg_phase[e] = phase
+    cost = float(g.cost[e])
+    for x in (g.a[e], g.b[e]):
+        if not state.paid[x]:
+            state.paid[x] = True
+            cost += g.node_cost[x]
+    return cost
+
+
+def _build_path(g: _Graph, state: _State, pending: dict[int, int], target: int, pred_seg, pred_node,
+                phase: int) -> float:
+    """Mark the path to ``target`` built in ``phase``; returns its cost (THB)."""
+    cost = 0.0
+    x = target
+    while pred_seg[x] >= 0 and not state.built_node[x]:
+        e = pred_seg[x]
+        cost += _build_segment(g, state, e, phase)
+        state.built_node[x] = True
+        x = pred_node[x]
+    state.built_node[x] = True  # the root of a component that starts here
+    c = int(g.comp[target])
+    if c in pending:
+        del pending[c]
+    state.started.add(c)
+    return cost
+
+
+def _fits(cost: float, budget: float) -> bool:
+    return cost <= budget * (1 + _TOL) + 1e-6
+
+
+def _candidates(g: _Graph, state: _State, pending: dict[int, int], left: float, vals):
+    """Every move that fits ``left`` (THB): ``(ratio_key, value_key, move)``, plus the frontier arrays.
+
+    A move is ``("path", node)`` (the cheapest path from the built network to ``node``)
+    or ``("close", segment)`` (a segment whose two ends are built).
+    """
+    node_val, seg_val, sites = vals
+    frontier = _frontier(g, state, pending, node_val, seg_val, sites)
+    order, dist, _, _, val, cnt = frontier
+    dist, val, cnt = dist.tolist(), val.tolist(), cnt.tolist()
+    out = []
+    for x in order.tolist():
+        c = dist[x]
+        if _fits(c, left):
+            v, s = val[x], cnt[x]
+            out.append(((_ratio(v, c), _ratio(s, c), -c, -x), (v, s, -c, -x), ("path", x)))
+    for e in _closing_segments(g, state).tolist():
+        c = g.cost[e] + sum(g.node_cost[x] for x in (g.a[e], g.b[e]) if not state.paid[x])
+        if _fits(c, left):
+            v = seg_val[e]
+            out.append(((_ratio(v, c), 0.0, -c, -g.n - e), (v, 0.0, -c, -g.n - e), ("close", e)))
+    return out, frontier
+
+
+def _apply(g: _Graph, state: _State, pending: dict[int, int], move, frontier, phase: int) -> float:
+    """Build ``move`` in ``phase``; returns its cost (THB)."""
+    _, _, pred_seg, pred_node, _, _ = frontier
+    kind, what = move
+    if kind == "path":
+        return _build_path(g, state, pending, what, pred_seg, pred_node, phase)
+    if kind == "branch":
+        # parents first: each node hangs off the built part or an earlier one
+        return sum(_build_path(g, state, pending, x, pred_seg, pred_node, phase) for x in what)
+    return _build_segment(g, state, what, phase)
+
+
+def _greedy_phase(g: _Graph, state: _State, pending: dict[int, int], budget: float, vals, phase: int,
+                  *, first=None) -> float:
+    """Grow the built network within ``budget`` (THB) by best value per baht; returns the amount spent.
+
+    ``first`` is a move to make before the greedy (see :func:`_candidates`).
+    """
+    node_val, seg_val, sites = vals
+    spent = 0.0
+    if first is not None:
+        frontier = _frontier(g, state, pending, node_val, seg_val, sites)
+        spent += _apply(g, state, pending, first, frontier, phase)
+    while True:
+        left = budget - spent
+        cands, frontier = _candidates(g, state, pending, left, vals)
+        best = max(cands, key=lambda c: c[0]) if cands else None
+        best_key, move = (best[0], best[2]) if best else (None, None)
+        order, _, pred_seg, pred_node, _, _ = frontier
+        if len(order):
+            dense = _densest_branch(g, order, pred_seg, pred_node, node_val, seg_val, sites, pending, left,
+                                    best_key[0] if best_key else 0.0, frontier[1])
+            if dense is not None and (best_key is None or dense[0] > best_key):
+                move = ("branch", dense[1])
+        if move is None:
+            return spent
+        spent += _apply(g, state, pending, move, frontier, phase)
+
+
+def _densest_branch(g: _Graph, order, pred_seg, pred_node, node_val, seg_val, sites, pending: dict[int, int],
+                    left: float, floor: float, dist):
+    """The subtree hanging off the built network with the most value per baht, if it fits ``left``.
+
+    Dinkelbach iteration on the cheapest-path forest: for a ratio ``lam`` every unbuilt
+    node weighs ``value - lam * cost`` of itself and the segment to its parent; the best
+    rooted subtree keeps the children of positive total. Starts from ``floor`` (the best
+    path ratio) and returns ``(key, nodes parents-first)`` or ``None``.
+    """
+    if not math.isfinite(floor):
+        return None  # a free path with value already beats any branch
+    order_l = order.tolist()
+    pos = {x: i for i, x in enumerate(order_l)}
+    roots_val = {r: node_val[r] for r in pending.values()}
+    parent = pred_node.tolist()
+    kids: dict[int, list[int]] = {}
+    for x in order_l:
+        kids.setdefault(parent[x], []).append(x)
+    nv, sv, st_, cost, ps = node_val.tolist(), seg_val.tolist(), sites.tolist(), g.cost_list, pred_seg.tolist()
+    ncost = g.node_cost_list
+    own = {x: (nv[x] + sv[ps[x]], cost[ps[x]] + ncost[x], st_[x]) for x in order_l}
+    backwards = order_l[::-1]
+    lam = floor
+    found = None
+    for _ in range(20):
+        bw, bv, bc, bs = {}, {}, {}, {}
+        for x in backwards:
+            v, c, n = own[x]
+            w = v - lam * c
+            for y in kids.get(x, ()):
+                if bw[y] > 1e-12:
+                    w, v, c, n = w + bw[y], v + bv[y], c + bc[y], n + bs[y]
+            bw[x], bv[x], bc[x], bs[x] = w, v, c, n
+        tops = [x for x in order_l if parent[x] not in pos]
+        best = None
+        for x in tops:
+            extra = roots_val.get(parent[x], 0.0)
+            due = float(dist[parent[x]])  # the source's own node cost, when still unpaid
+            w, c = bw[x] + extra - lam * due, bc[x] + due
+            if c <= 0 or w <= 1e-12:
+                continue
+            key = (w, -x)
+            if best is None or key > best[0]:
+                best = (key, x, extra, due)
+        if best is None:
+            break
+        x, extra, due = best[1], best[2], best[3]
+        ratio = (bv[x] + extra) / (bc[x] + due)
+        if ratio <= lam * (1 + 1e-12):
+            break
+        lam = ratio
+        if _fits(bc[x] + due, left):
+            nodes, stack = [], [x]
+            while stack:
+                y = stack.pop()
+                nodes.append(y)
+                stack.extend(z for z in kids.get(y, ()) if bw[z] > 1e-12)
+            nodes.sort(key=pos.__getitem__)
+            found = ((ratio, _ratio(bs[x], bc[x] + due), -(bc[x] + due), -x), nodes)
+    return found
+
+
+def _ratio(value: float, cost: float) -> float:
+    if cost <= 0:
+        return math.inf if value > 0 else 0.0
+    return value / cost
+
+
+def _value_of(state_before: _State, state_after: _State, g: _Graph, vals) -> float:
+    node_val, seg_val, _ = vals
+    new_nodes = state_after.built_node & ~state_before.built_node
+    new_segs = (state_after.seg_phase > 0) & (state_before.seg_phase == 0)
+    return float(node_val[new_nodes].sum() + seg_val[new_segs].sum())
+
+
+def _copy(state: _State) -> _State:
+    return _State(state.built_node.copy(), state.seg_phase.copy(), set(state.started), state.paid.copy())
+
+
+def _best_phase(g: _Graph, state: _State, pending: dict[int, int], budget: float, vals,
+                phase: int, *, starts: int) -> tuple[_State, dict[int, int]]:
+    """The most valuable of several greedy runs from the same state.
+
+    Runs: the plain greedy, then greedy runs that first make one of the ``starts`` most
+    valuable moves or one of the ``starts`` best value-per-baht moves (a guard against
+    the knapsack trap of ratio greedy: one valuable, expensive branch).
+    """
+    cands, _ = _candidates(g, state, pending, budget, vals)
+    firsts: list = [None]
+    for rank in (lambda c: c[1], lambda c: c[0]):
+        for c in sorted(cands, key=rank, reverse=True)[:starts]:
+            if c[2] not in firsts:
+                firsts.append(c[2])
+    best = None
+    for i, first in enumerate(firsts):
+        s, p = _copy(state), dict(pending)
+        spent = _greedy_phase(g, s, p, budget, vals, phase, first=first)
+        key = (_value_of(state, s, g, vals), -spent, -i)
+        if best is None or key > best[0]:
+            best = (key, s, p)
+    return best[1], best[2]
+
+
+def _choose_roots(g: _Graph, forest: PlanForest, hub_nodes: set[int], spec: PhaseSpec,
+                  *, candidates: int = 8, starts: int = 5,
+                  budgets: Mapping[int, float] | None = None) -> dict[int, int]:
+    """A root for every component without a hub: the site node from which phase 1 does best.
+
+    Site nodes are ranked by the value reachable within the phase-1 budget (or the
+    component's share of it, ``budgets``) along the plan; the best ``candidates`` are
+    tried with the phase-1 greedy on the component alone.
+    """
+    vals = _values(forest, g, spec)
+    node_val = vals[0]
+    hub_comps = {int(g.comp[x]) for x in hub_nodes}
+    site_nodes = sorted(set(int(x) for x in g.site_local))
+    by_comp: dict[int, list[int]] = {}
+    for x in site_nodes:
+        c = int(g.comp[x])
+        if c not in hub_comps:
+            by_comp.setdefault(c, []).append(x)
+    budget = math.inf if spec.budget_thb is None else spec.budget_thb
+    roots = {}
+    for c in sorted(set(int(x) for x in g.comp[g.a]) - hub_comps - set(by_comp)):
+        roots[c] = int(np.flatnonzero(g.comp == c)[0])  # no site at all: start at its first node
+    empty = _State(np.zeros(g.n, dtype=bool), np.zeros(forest.n_segments, dtype=np.int64), set())
+    full = budget
+    for c, nodes in sorted(by_comp.items()):
+        if len(nodes) == 1:
+            roots[c] = nodes[0]
+            continue
+        budget = budgets.get(c, full) if budgets else full
+        ranked = []
+        for x in nodes:
+            order, dist, pred_seg, *_ = _frontier(g, empty, {c: x}, *vals)
+            near = order[dist[order] <= budget]
+            ranked.append((float(node_val[near].sum() + vals[1][pred_seg[near]].sum() + node_val[x]), -x))
+        ranked.sort(reverse=True)
+        best = None
+        for _, neg in ranked[:candidates]:
+            x = -neg
+            s, _ = _best_phase(g, empty, {c: x}, budget, vals, 1, starts=starts)
+            key = (_value_of(empty, s, g, vals), -x)
+            if best is None or key > best[0]:
+                best = (key, x)
+        roots[c] = best[1]
+    return roots
+
+
+def _hubless_roots(g: _Graph, forest: PlanForest, state: _State, hub_nodes: set[int], touched: np.ndarray,
+                   spec: PhaseSpec, *, starts: int) -> dict[int, int]:
+    """Roots of the hub-less components, chosen for phase 1.
+
+    First each component is judged with the whole phase-1 budget; when phase 1 then
+    shares its budget among several components, the roots are chosen again with each
+    component's share (plus what is left) and kept if phase 1 delivers more.
+    """
+    pending = {c: r for c, r in _choose_roots(g, forest, hub_nodes, spec, starts=starts).items() if touched[r]}
+    if not pending or spec.budget_thb is None:
+        return pending
+    vals = _values(forest, g, spec)
+
+    def run(roots):
+        s, _ = _best_phase(g, state, dict(roots), spec.budget_thb, vals, 1, starts=starts)
+        return s, _value_of(state, s, g, vals)
+
+    first, value = run(pending)
+    seg_comp = g.comp[g.a]
+    built = first.seg_phase == 1
+    left = spec.budget_thb - float(g.cost[built].sum())
+    shares = {c: float(g.cost[built & (seg_comp == c)].sum()) + left for c in pending}
+    again = {c: r for c, r in _choose_roots(g, forest, hub_nodes, spec, starts=starts, budgets=shares).items()
+             if c in pending}
+    if again != pending and run(again)[1] > value:
+        return again
+    return pending
+
+
+def phase_plan(forest: PlanForest, phases: Sequence[PhaseSpec], *, starts: int = 5) -> Phasing:
+    """Split the plan into budgeted phases keeping dig-once and connectivity.
+
+    Parameters
+    ----------
+    forest
+        The full plan (see :func:`make_forest`).
+    phases
+        Phases in order; budgets in THB.
+    starts
+        Besides the plain greedy, each phase is also grown after first making one of the
+        ``starts`` most valuable or best value-per-baht moves; the most valuable run wins.
+        0 = plain greedy only (fastest).
+
+    Returns
+    -------
+    Phasing
+        Phase per segment and per site, figures per phase, what stays unbuilt. When the
+        budgets cover the plan every segment is built and the phase figures add up to the
+        plan's cost, sites and buildings.
+
+    Raises
+    ------
+    ConfigError
+        No phases, or a budget-less phase that is not the last.
+    """
+    if not phases:
+        raise ConfigError("phases: at least one phase is needed")
+    if isinstance(starts, bool) or not isinstance(starts, int) or starts < 0:
+        raise ConfigError(f"phase_plan: starts must be an integer >= 0, got {starts!r}")
+    for i, p in enumerate(phases[:-1]):
+        if p.budget_thb is None:
+            raise ConfigError(f"phases[{i}].budget_thb: required (only the last phase may omit it)")
+    g = _Graph(forest)
+    hub_nodes = {int(x) for x, h in zip(g.site_local, forest.site_hub) if h}
+    touched = np.zeros(g.n, dtype=bool)
+    touched[g.a] = touched[g.b] = True
+    built = np.zeros(g.n, dtype=bool)
+    built[list(hub_nodes)] = True
+    # sites on nodes no segment touches have nothing to wait for
+    built[~touched] = True
+    state = _State(built, np.zeros(forest.n_segments, dtype=np.int64), {int(g.comp[x]) for x in hub_nodes})
+    pending = _hubless_roots(g, forest, state, hub_nodes, touched, phases[0], starts=starts)
+    roots = sorted(int(g.nodes[x]) for x in hub_nodes | set(pending.values()))
+    node_phase = np.where(built, 1, 0).astype(np.int64)
+    for k, spec in enumerate(phases, start=1):
+        budget = math.inf if spec.budget_thb is None else spec.budget_thb
+        vals = _values(forest, g, spec)
+        before = state.built_node.copy()
+        state, pending = _best_phase(g, state, pending, budget, vals, k, starts=starts)
+        node_phase[state.built_node & ~before] = k
+        log.info("phase %d (%s): %.0f THB of %s", k, spec.name,
+                 forest.cost_thb[state.seg_phase == k].sum(), "unlimited" if spec.budget_thb is None else f"{budget:.0f}")
+    site_phase = node_phase[g.site_local] if len(g.site_local) else np.zeros(0, dtype=np.int64)
+    return _figures(forest, phases, state.seg_phase, site_phase, roots)
+
+
+def node_phases(forest: PlanForest, seg_phase: np.ndarray) -> np.ndarray:
+    """Phase in which each node cost (``forest.node_id``) falls due: the first phase building a
+    segment at the node (0 = never)."""
+    first = {}
+    for a, b, p in zip(forest.u.tolist(), forest.v.tolist(), np.asarray(seg_phase).tolist()):
+        if p > 0:
+            for x in (a, b):
+                if x not in first or p < first[x]:
+                    first[x] = p
+    return np.array([first.get(int(x), 0) for x in forest.node_id], dtype=np.int64)
+
+
+def _figures(forest: PlanForest, phases: Sequence[PhaseSpec], seg_phase: np.ndarray,
+             site_phase: np.ndarray, roots: list[int]) -> Phasing:
+    rows = []
+    cum_cost, cum_sites, cum_bld = 0.0, 0, 0
+    n_phase = node_phases(forest, seg_phase)
+    for k, spec in enumerate(phases, start=1):
+        in_k = seg_phase == k
+        due = n_phase == k
+        cost = float(forest.cost_thb[in_k].sum() + forest.node_cost_thb[due].sum())
+        sites = int((site_phase == k).sum())
+        bld = int(forest.buildings[in_k].sum())
+        cum_cost, cum_sites, cum_bld = cum_cost + cost, cum_sites + sites, cum_bld + bld
+        alloc = forest.allocation_thb[in_k].sum(axis=0) + forest.node_allocation_thb[due].sum(axis=0) \
+            if forest.allocation_thb.shape[1] else np.zeros(0)
+        rows.append(PhaseFigures(
+            number=k, name=spec.name, budget_thb=spec.budget_thb, end=spec.end, priority=spec.priority,
+            cost_thb=cost, segments=int(in_k.sum()), sites_connected=sites, buildings_passed=bld,
+            cumulative_cost_thb=cum_cost, cumulative_sites_connected=cum_sites, cumulative_buildings_passed=cum_bld,
+            allocation_thb={op: float(a) for op, a in zip(forest.allocation_operators, alloc)},
+            site_ids=tuple(s for s, p in zip(forest.site_id, site_phase) if p == k),
+            sites_per_operator={op: sum(1 for o, p in zip(forest.site_operator, site_phase) if p == k and o == op)
+                                for op in sorted(set(forest.site_operator))}))
+    out = seg_phase == 0
+    unbuilt = Unbuilt(segments=int(out.sum()),
+                      cost_thb=float(forest.cost_thb[out].sum() + forest.node_cost_thb[n_phase == 0].sum()),
+                      buildings_passed=int(forest.buildings[out].sum()),
+                      site_ids=tuple(s for s, p in zip(forest.site_id, site_phase) if p == 0))
+    if unbuilt.segments:
+        log.warning("budgets leave %d segments (%.0f THB) and %d sites unbuilt",
+                    unbuilt.segments, unbuilt.cost_thb, len(unbuilt.site_ids))
+    return Phasing(phase=seg_phase.copy(), site_phase=np.asarray(site_phase, dtype=np.int64), phases=tuple(rows),
+                   unbuilt=unbuilt, roots=tuple(roots))
+
+
+def phase_value(forest: PlanForest, phasing: Phasing, spec: PhaseSpec, *, phase: int = 1) -> float:
+    """Value that ``phase`` delivers under ``spec``'s priority (sites, buildings or weighted sites)."""
+    if spec.priority == "sites":
+        per_site = np.ones(len(forest.site_id))
+    elif spec.priority == "operators":
+        w = dict(spec.weights)
+        per_site = np.array([w.get(op, 1.0) for op in forest.site_operator], dtype=float)
+    else:
+        per_site = np.zeros(len(forest.site_id))
+    seg_val = forest.buildings.astype(float) if spec.priority == "buildings" else np.zeros(forest.n_segments)
+    return float(per_site[phasing.site_phase == phase].sum() + seg_val[phasing.phase == phase].sum())
+
+
+def optimal_first_phase(forest: PlanForest, spec: PhaseSpec, *,
+                        time_limit_s: float | None = None) -> tuple[float, np.ndarray]:
+    """Exact best first phase under ``spec``'s budget, by a MILP (HiGHS via ``scipy.optimize.milp``).
+
+    Maximise the value built (sites, buildings or weighted sites, as the priority says)
+    subject to cost (segments and the node costs they make due) <= budget (THB) and every built part of a component forming one
+    subtree that holds the component's hub (a hub-less component may start anywhere,
+    but a lone node without a built segment counts for nothing). Meant for checking the
+    greedy on small instances.
+
+    Returns
+    -------
+    (value, built)
+        Optimal value and a boolean mask of the segments built.
+
+    Raises
+    ------
+    InputDataError
+        A component of the plan holds a cycle or more than one hub.
+    ConfigError
+        ``spec`` has no budget.
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import lil_matrix
+
+    if spec.budget_thb is None:
+        raise ConfigError("optimal_first_phase: the phase needs a budget_thb")
+    g = _Graph(forest)
+    m, n = forest.n_segments, g.n
+    comps = sorted(set(int(c) for c in g.comp))
+    seg_comp = g.comp[g.a]
+    for c in comps:
+        if (seg_comp == c).sum() != (g.comp == c).sum() - 1:
+            raise InputDataError(f"optimal_first_phase: the plan component at node {int(g.nodes[c])} is not a tree")
+    node_val, seg_val, _ = _values(forest, g, spec)
+    hubs = np.zeros(n, dtype=bool)
+    hubs[g.site_local[forest.site_hub]] = True
+    for c in comps:
+        if hubs[g.comp == c].sum() > 1:
+            raise InputDataError(f"optimal_first_phase: the plan component at node {int(g.nodes[c])} has several hubs")
+    touched = np.zeros(n, dtype=bool)
+    touched[g.a] = touched[g.b] = True
+    hub_list = np.flatnonzero(hubs & touched)
+    h = len(hub_list)
+    hub_edges = [(j, e) for j, x in enumerate(hub_list) for _, e in g.adj[x]]
+    # variables: x (segments), y (nodes built), w (a hub's node cost is due)
+    rows = 2 * m + n + len(comps) + len(hub_edges) + 1
+    A = lil_matrix((rows, m + n + h))
+    lo, hi = np.full(rows, -np.inf), np.zeros(rows)
+    r = 0
+    for e in range(m):
+        for end in (g.a[e], g.b[e]):
+            A[r, e], A[r, m + end] = 1, -1          # x_e <= y_end
+            r += 1
+    for x in range(n):
+        if touched[x] and not hubs[x]:
+            A[r, m + x] = 1                       # y_x <= sum of its segments
+            for _, e in g.adj[x]:
+                A[r, e] = -1
+        r += 1
+    for c in comps:
+        A[r, m + np.flatnonzero(g.comp == c)] = 1   # nodes - segments <= 1: one subtree
+        A[r, np.flatnonzero(seg_comp == c)] = -1
+        hi[r] = 1
+        r += 1
+    for j, e in hub_edges:
+        A[r, e], A[r, m + n + j] = 1, -1               # x_e <= w_hub
+        r += 1
+    A[r, :m] = forest.cost_thb
+    A[r, m:m + n] = np.where(hubs, 0.0, g.node_cost)  # a node's cost is due once it is built
+    A[r, m + n:] = g.node_cost[hub_list]
+    hi[r] = spec.budget_thb
+    lb = np.zeros(m + n + h)
+    ub = np.ones(m + n + h)
+    lb[m + np.flatnonzero(hubs | ~touched)] = 1       # hubs and untouched site nodes exist already
+    objective = -np.concatenate([seg_val, node_val, np.zeros(h)])
+    options = {"time_limit": time_limit_s} if time_limit_s else {}
+    res = milp(objective, constraints=LinearConstraint(A.tocsr(), lo, hi), integrality=np.ones(m + n + h),
+               bounds=Bounds(lb, ub), options=options)
+    if res.x is None:
+        raise InputDataError(f"optimal_first_phase: HiGHS found no solution ({res.message})")
+    x = np.round(res.x).astype(bool)
+    return float(-res.fun), x[:m]
+
+
+# --------------------------------------------------------------------------- plan frames
+
+
+def phase_legend(names: Sequence[str | PhaseSpec | PhaseFigures]) -> list[tuple[str, str]]:
+    """``(label, colour)`` per phase (in order, phase 1 first), then ``("Unbuilt", grey)``, for a map legend.
+
+    ``names`` are phase names, or the :class:`PhaseSpec` / :class:`PhaseFigures` of the phases.
+    """
+    rows = []
+    for i, p in enumerate(names, start=1):
+        name = p if isinstance(p, str) else p.name
+        rows.append((f"{i}. {name}", PHASE_COLOURS[(i - 1) % len(PHASE_COLOURS)]))
+    return rows + [("Unbuilt", UNBUILT_COLOUR)]
+
+
+def _check_metric(ducts, buildings) -> None:
+    from connectivity.errors import CRSError
+
+    for what, frame in (("ducts", ducts), ("buildings", buildings)):
+        if frame.crs is None or frame.crs.is_geographic:
+            raise CRSError(f"phasing: {what} must be in a projected CRS in metres, got {frame.crs}")
+    if ducts.crs != buildings.crs:
+        raise CRSError(f"phasing: ducts ({ducts.crs}) and buildings ({buildings.crs}) differ in CRS")
+
+
+def buildings_per_segment(ducts, buildings, *, pass_distance_m: float = 20.0) -> np.ndarray:
+    """Buildings passed per duct segment, each building counted once, on its nearest segment.
+
+    A building is passed when its footprint lies within ``pass_distance_m`` metres of a
+    segment (the coverage stage's rule), so the counts add up to the buildings passed by
+    the whole plan.
+
+    Parameters
+    ----------
+    ducts, buildings
+        GeoDataFrames in the same projected CRS (metres).
+
+    Raises
+    ------
+    CRSError
+        A layer is not in a projected CRS, or the two CRS differ.
+    """
+    import shapely
+
+    counts = np.zeros(len(ducts), dtype=np.int64)
+    if len(ducts) == 0 or buildings is None or len(buildings) == 0:
+        return counts
+    _check_metric(ducts, buildings)
+    tree = shapely.STRtree(np.asarray(ducts.geometry.values))
+    _, seg = tree.query_nearest(np.asarray(buildings.geometry.values), max_distance=pass_distance_m, all_matches=False)
+    np.add.at(counts, seg, 1)
+    return counts
+
+
+def building_pairs(ducts, buildings, *, pass_distance_m: float = 20.0) -> tuple[np.ndarray, np.ndarray]:
+    """Every (building row, segment row) pair closer than ``pass_distance_m`` metres.
+
+    Raises
+    ------
+    CRSError
+        A layer is not in a projected CRS, or the two CRS differ.
+    """
+    import shapely
+
+    if len(ducts) == 0 or buildings is None or len(buildings) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    _check_metric(ducts, buildings)
+    tree = shapely.STRtree(np.asarray(ducts.geometry.values))
+    b, seg = tree.query(np.asarray(buildings.geometry.values), predicate="dwithin", distance=pass_distance_m)
+    return b.astype(np.int64), seg.astype(np.int64)
+
+
+def count_buildings_by_phase(result: Phasing, building: np.ndarray, segment: np.ndarray) -> Phasing:
+    """``result`` with buildings passed counted exactly: each building in the first phase that passes it.
+
+    The planning values use one segment per building (the nearest); a building near
+    segments of two phases is passed as soon as the earlier phase is built, which this
+    count follows, so each phase's cumulative figure equals the coverage of phases 1..k.
+
+    Parameters
+    ----------
+    building, segment
+        Pairs from :func:`building_pairs` (segment rows in the order of ``result.phase``).
+    """
+    from dataclasses import replace
+
+    building = np.asarray(building, dtype=np.int64)
+    segment = np.asarray(segment, dtype=np.int64)
+    n_b = int(building.max()) + 1 if len(building) else 0
+    phase = result.phase[segment].astype(float)
+    phase[phase == 0] = np.inf
+    first = np.full(n_b, np.inf)
+    np.minimum.at(first, building, phase)
+    passed_by_plan = np.zeros(n_b, dtype=bool)
+    passed_by_plan[building] = True
+    rows, cum = [], 0
+    for f in result.phases:
+        k = int((first == f.number).sum())
+        cum += k
+        rows.append(replace(f, buildings_passed=k, cumulative_buildings_passed=cum))
+    unbuilt = replace(result.unbuilt, buildings_passed=int((passed_by_plan & ~np.isfinite(first)).sum()))
+    return replace(result, phases=tuple(rows), unbuilt=unbuilt)
+
+
+def forest_from_plan(ducts, edges, sites, *, manholes=None, buildings: Sequence[int] | None = None,
+                     cost_per_m_thb: float | None = None,
+                     allocation_thb: np.ndarray | None = None,
+                     allocation_operators: Sequence[str] | None = None) -> PlanForest:
+    """The :class:`PlanForest` of a plan's frames (segment order = ``ducts`` row order).
+
+    Parameters
+    ----------
+    ducts
+        Duct segments: ``edge_id``, ``operators`` (comma-separated), ``cost_thb`` (THB; or
+        ``length_m`` with ``cost_per_m_thb``), optional ``u``/``v`` and ``ducts_<OP>``.
+    edges
+        The network's edges (index ``edge_id``, columns ``u``, ``v``) for segments without ``u``/``v``.
+    sites
+        Sites with ``site_id``, ``operator``, ``kind`` (``hub`` = root), ``node_id``, ``connected``;
+        only connected sites count.
+    manholes
+        Optional manholes with ``cost_thb``, a place (see :func:`manhole_places`) and optional
+        ``operators``: one inside a run adds to its segment's cost; one at a node falls due
+        with the first segment built there, shared equally by its operators.
+    buildings
+        Buildings passed per segment (see :func:`buildings_per_segment`).
+    cost_per_m_thb
+        Flat cost per metre (THB/m) used when ``ducts`` has no ``cost_thb``.
+    allocation_thb, allocation_operators
+        A ready per-segment cost allocation; default: by duct share (``ducts_<OP>``),
+        else an equal split among a segment's operators.
+
+    Raises
+    ------
+    InputDataError
+        A needed column is missing.
+    """
+    if "edge_id" not in ducts.columns or "operators" not in ducts.columns:
+        raise InputDataError("phasing: ducts need `edge_id` and `operators` columns")
+    edge_id = ducts["edge_id"].to_numpy(np.int64)
+    if {"u", "v"} <= set(ducts.columns):
+        u, v = ducts["u"].to_numpy(np.int64), ducts["v"].to_numpy(np.int64)
+    else:
+        missing = sorted(set(edge_id.tolist()) - set(edges.index.tolist()))
+        if missing:
+            raise InputDataError(f"phasing: duct edge_id {missing[0]} is not in the network")
+        uv = edges.loc[edge_id, ["u", "v"]]
+        u, v = uv["u"].to_numpy(np.int64), uv["v"].to_numpy(np.int64)
+    if "cost_thb" in ducts.columns:
+        cost = ducts["cost_thb"].to_numpy(float)
+    elif cost_per_m_thb is not None and "length_m" in ducts.columns:
+        cost = ducts["length_m"].to_numpy(float) * float(cost_per_m_thb)
+    else:
+        raise InputDataError("phasing: ducts need `cost_thb` (or `length_m` and a cost per metre)")
+    ops = [tuple(o for o in str(s).split(",") if o) if isinstance(s, str) else () for s in ducts["operators"]]
+    node_cost, node_ops = _manhole_costs(manholes, ducts, u, v)
+    if node_cost is not None:
+        cost = cost + node_cost.pop("segments")
+    duct_cols = {c[len("ducts_"):]: ducts[c].fillna(0).to_numpy(np.int64)
+                 for c in ducts.columns if c.startswith("ducts_")}
+    on = sites[sites["connected"].astype(bool) & sites["node_id"].notna()] if len(sites) else sites
+    return make_forest(
+        edge_id=edge_id, u=u, v=v, cost_thb=cost, operators=ops, buildings=buildings,
+        site_node=on["node_id"].to_numpy(np.int64) if len(on) else [],
+        site_operator=on["operator"].astype(str).tolist() if len(on) else [],
+        site_hub=(on["kind"] == "hub").to_numpy(bool) if len(on) else [],
+        site_id=on["site_id"].astype(str).tolist() if len(on) else [],
+        ducts=duct_cols or None, allocation_thb=allocation_thb, allocation_operators=allocation_operators,
+        node_cost_thb=node_cost, node_operators=node_ops)
+
+
+def manhole_places(manholes, ducts, u: np.ndarray, v: np.ndarray, *, tolerance_m: float = 1.0):
+    """Where each manhole sits: ``(node, segment_row)``, -1 where not applicable.
+
+    A manhole inside a run names its segment (``segment_id`` of ``ducts``, or ``edge_id``);
+    one at a node names it (``node_id`` >= 0) or, failing that, is matched by geometry to
+    the nearest segment end within ``tolerance_m`` metres (segment geometry runs u -> v).
+
+    Raises
+    ------
+    InputDataError
+        A manhole on no node or segment of the plan.
+    """
+    import pandas as pd
+    import shapely
+
+    n = len(manholes)
+    node = np.full(n, -1, dtype=np.int64)
+    seg = np.full(n, -1, dtype=np.int64)
+
+    def column(name):
+        if name not in manholes.columns:
+            return [None] * n
+        return [None if pd.isna(x) else int(x) for x in manholes[name].tolist()]
+
+    row_of_edge = {int(e): i for i, e in enumerate(ducts["edge_id"].tolist())}
+    row_of_seg = {int(sid): i for i, sid in enumerate(ducts["segment_id"].tolist())} \
+        if "segment_id" in ducts.columns else {}
+    for i, (nd, e, sid) in enumerate(zip(column("node_id"), column("edge_id"), column("segment_id"))):
+        if nd is not None and nd >= 0:
+            node[i] = nd
+        elif sid is not None and sid in row_of_seg:
+            seg[i] = row_of_seg[sid]
+        elif e is not None and e in row_of_edge:
+            seg[i] = row_of_edge[e]
+    loose = np.flatnonzero((node < 0) & (seg < 0))
+    if len(loose) and len(ducts):
+        geoms = np.asarray(ducts.geometry.values)
+        ends = np.array([c for g in geoms for c in (shapely.get_coordinates(g)[0], shapely.get_coordinates(g)[-1])])
+        end_node = np.column_stack([u, v]).ravel()
+        pts = shapely.get_coordinates(np.asarray(manholes.geometry.values)[loose])
+        from scipy.spatial import cKDTree
+
+        dist, idx = cKDTree(ends[:, :2]).query(pts[:, :2])
+        ok = dist <= tolerance_m
+        node[loose[ok]] = end_node[idx[ok]]
+    bad = np.flatnonzero((node < 0) & (seg < 0))
+    if len(bad):
+        mid = manholes["manhole_id"].iloc[bad[0]] if "manhole_id" in manholes.columns else int(bad[0])
+        raise InputDataError(f"phasing: manhole {mid} is on no node or segment of the plan")
+    return node, seg
+
+
+def _manhole_costs(manholes, ducts, u: np.ndarray, v: np.ndarray):
+    """``({node: THB, "segments": THB per segment}, {node: operators})`` from a manholes frame."""
+    if manholes is None or len(manholes) == 0:
+        return None, None
+    if "cost_thb" not in manholes.columns:
+        raise InputDataError("phasing: manholes need a `cost_thb` column")
+    node, seg = manhole_places(manholes, ducts, u, v)
+    per_segment = np.zeros(len(ducts))
+    node_cost: dict[Any, Any] = {}
+    node_ops: dict[int, set] = {}
+    ops = manholes["operators"].tolist() if "operators" in manholes.columns else [None] * len(manholes)
+    for nd, sg, c, o in zip(node.tolist(), seg.tolist(), manholes["cost_thb"].tolist(), ops):
+        c = float(c) if c is not None and c == c else 0.0
+        if nd >= 0:
+            node_cost[nd] = node_cost.get(nd, 0.0) + c
+            if isinstance(o, str):
+                node_ops.setdefault(nd, set()).update(x for x in o.split(",") if x)
+        else:
+            per_segment[sg] += c
+    node_cost["segments"] = per_segment
+    return node_cost, {k: tuple(sorted(x)) for k, x in node_ops.items()}
+
+
+def phase_boq(ducts_with_phase, *, manholes=None, manhole_phase: np.ndarray | None = None,
+              names: Sequence[str] = ()):
+    """Per-phase rows of a bill of quantities (when the plan's BoQ rows are aggregated).
+
+    Per phase: one row per trench type ("trench and ducts", metres, the segments'
+    ``cost_thb``) and one per manhole group (count, ``cost_thb``), with the BoQ columns
+    ``item``, ``category`` (``phase``), ``unit``, ``quantity``, ``unit_cost_thb``,
+    ``cost_thb``, ``operator`` (``all`` for trench and ducts; the manholes' operators) and
+    ``phase``. Unbuilt segments get no rows. A
+    manhole's phase is its segment's (inside a run) or the first phase building a segment
+    at its node (``manhole_phase``, from :func:`manhole_phases`).
+    """
+    import pandas as pd
+
+    d = ducts_with_phase[ducts_with_phase["phase"].notna()]
+    rows = []
+    ttype = d["trench_type"].fillna("trench").astype(str) if "trench_type" in d.columns else pd.Series("trench", index=d.index)
+    label = {k: names[k - 1] for k in range(1, len(names) + 1)}
+    m_phase = np.asarray(manhole_phase) if manholes is not None and len(manholes) and manhole_phase is not None \
+        else None
+    phases = sorted(set(int(p) for p in d["phase"]) | (set(int(p) for p in m_phase if p > 0) if m_phase is not None else set()))
+    for k in phases:
+        tag = f"phase {k}" + (f" ({label[k]})" if k in label else "")
+        in_k = d["phase"] == k
+        for t in sorted(set(ttype[in_k])):
+            sel = in_k & (ttype == t)
+            q, c = float(d.loc[sel, "length_m"].sum()), float(d.loc[sel, "cost_thb"].sum())
+            rows.append(dict(item=f"{tag}: trench and ducts, {t}", category="phase", unit="m", quantity=q,
+                             unit_cost_thb=c / q if q else 0.0, cost_thb=c, operator="all", phase=k))
+        if m_phase is not None:
+            mk = manholes[m_phase == k]
+            groups = mk["group"].astype(str) if "group" in mk.columns else pd.Series("all", index=mk.index)
+            for grp in sorted(set(groups)):
+                sel = mk[groups == grp]
+                c = float(sel["cost_thb"].sum())
+                ops = sorted({o for v in (sel["operators"] if "operators" in sel.columns else [])
+                              if isinstance(v, str) for o in v.split(",") if o})
+                rows.append(dict(item=f"{tag}: manhole ({grp})", category="phase", unit="each", quantity=float(len(sel)),
+                                 unit_cost_thb=c / len(sel), cost_thb=c, operator=",".join(ops) or "all", phase=k))
+    out = pd.DataFrame(rows, columns=["item", "category", "unit", "quantity", "unit_cost_thb", "cost_thb", "operator",
+                                      "phase"])
+    return out.astype({"phase": "Int64"})
+
+
+def manhole_phases(forest: PlanForest, result: Phasing, places: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Phase of each manhole (0 = unbuilt) from :func:`manhole_places` (segment rows in forest
+    order): its segment's inside a run, or the first phase building a segment at its node."""
+    first: dict[int, int] = {}
+    for a, b, p in zip(forest.u.tolist(), forest.v.tolist(), result.phase.tolist()):
+        if p > 0:
+            for x in (a, b):
+                first[x] = min(first.get(x, p), p)
+    node, seg = places
+    return np.array([first.get(nd, 0) if nd >= 0 else int(result.phase[sg]) for nd, sg in zip(node.tolist(), seg.tolist())],
+                    dtype=np.int64)
+
+
+def phase_columns(ducts, sites, forest: PlanForest, result: Phasing):
+    """``ducts`` and ``sites`` with a nullable integer ``phase`` column (NA = unbuilt / not connected).
+
+    ``ducts`` rows must be in the order the forest was made from; returns new frames.
+    """
+    import pandas as pd
+
+    if len(ducts) != forest.n_segments:
+        raise InputDataError(f"phasing: {len(ducts)} duct rows for {forest.n_segments} phased segments")
+    seg = ducts.assign(phase=pd.array([p if p > 0 else pd.NA for p in result.phase.tolist()], dtype="Int64"))
+    by_id = {s: int(p) for s, p in zip(forest.site_id, result.site_phase) if p > 0}
+    site_phase = pd.array([by_id.get(str(s), pd.NA) for s in sites["site_id"]], dtype="Int64") if len(sites) \
+        else pd.array([], dtype="Int64")
+    return seg, sites.assign(phase=site_phase)
+
+
+def boq_with_phase(boq, ducts_with_phase, *, key: str = "edge_id"):
+    """A bill of quantities with a ``phase`` column.
+
+    Rows that name a segment (column ``key``, e.g. ``edge_id`` or ``segment_id``) take
+    that segment's phase. When the BoQ has no such column (rows aggregated over the plan),
+    returns ``None``: use :func:`phase_boq` for per-phase rows instead.
+    """
+    if key not in boq.columns:
+        return None
+    lookup = dict(zip(ducts_with_phase[key], ducts_with_phase["phase"]))
+    import pandas as pd
+
+    return boq.assign(phase=pd.array([lookup.get(k, pd.NA) for k in boq[key]], dtype="Int64"))
+
+
+@dataclass(frozen=True)
+class PhasedFrames:
+    """What :func:`phase_frames` returns.
+
+    Attributes
+    ----------
+    ducts
+        The ducts with a nullable integer ``phase`` column (NA = unbuilt).
+    phasing
+        The :class:`Phasing` (``phasing.summary()`` for ``summary.json``).
+    manhole_phase
+        Phase of each manhole row (0 = unbuilt), or ``None`` without manholes.
+    boq
+        Per-phase bill of quantities rows (see :func:`phase_boq`).
+    """
+
+    ducts: Any
+    phasing: Phasing
+    manhole_phase: np.ndarray | None
+    boq: Any
+
+
+def phase_frames(ducts, sites, edges, phases: Sequence[PhaseSpec], *, manholes=None, buildings=None,
+                 pass_distance_m: float = 20.0, cost_per_m_thb: float | None = None,
+                 allocation_thb: np.ndarray | None = None,
+                 allocation_operators: Sequence[str] | None = None) -> PhasedFrames:
+    """Phase a plan given as frames: the one call the pipeline makes.
+
+    Parameters
+    ----------
+    ducts, sites, edges, manholes
+        As for :func:`forest_from_plan` (projected CRS, metres; costs in THB).
+    phases
+        From :func:`parse_phases`.
+    buildings
+        Building footprints (same CRS as ``ducts``) for buildings passed per segment.
+    pass_distance_m
+        A building within this distance of a segment is passed (metres).
+    cost_per_m_thb, allocation_thb, allocation_operators
+        See :func:`forest_from_plan`.
+    """
+    per_segment = buildings_per_segment(ducts, buildings, pass_distance_m=pass_distance_m) \
+        if buildings is not None else None
+    forest = forest_from_plan(ducts, edges, sites, manholes=manholes, buildings=per_segment,
+                              cost_per_m_thb=cost_per_m_thb, allocation_thb=allocation_thb,
+                              allocation_operators=allocation_operators)
+    if "cost_thb" in ducts.columns and cost_per_m_thb is not None:
+        log.info("phasing: segments carry cost_thb; the flat cost per metre is not used")
+    result = phase_plan(forest, phases)
+    if buildings is not None:
+        result = count_buildings_by_phase(result, *building_pairs(ducts, buildings, pass_distance_m=pass_distance_m))
+    new_ducts, _ = phase_columns(ducts, sites.iloc[:0], forest, result)
+    m_phase = manhole_phases(forest, result, manhole_places(manholes, ducts, forest.u, forest.v)) \
+        if manholes is not None and len(manholes) else None
+    boq_ducts = new_ducts if "cost_thb" in ducts.columns else \
+        new_ducts.assign(cost_thb=ducts["length_m"].to_numpy(float) * float(cost_per_m_thb))
+    boq = phase_boq(boq_ducts, manholes=manholes, manhole_phase=m_phase, names=[p.name for p in phases])
+    return PhasedFrames(ducts=new_ducts, phasing=result, manhole_phase=m_phase, boq=boq)
