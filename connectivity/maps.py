@@ -783,6 +783,11 @@ def cost_map(
         vmin, vmax = 0.0, 1.0
     colormap = cm.LinearColormap(list(COST_COLOURS), vmin=vmin, vmax=vmax)
     cols["colour"] = _binned_colours(per_m, colormap, vmin, vmax, UNKNOWN_COST_COLOUR)
+    phased = "phase" in ducts.columns and ducts["phase"].notna().any()
+    if phased:
+        from connectivity import phasing
+
+        cols["phase_colour"] = _cat(phasing.phase_colours(ducts["phase"].tolist()))
     duct_data = _dataset(ducts, "ducts", "line", cols, simplify_m=1.0)
     C.PlanData("ducts", duct_data).add_to(m)
     duct_style = {"weight": 4, "opacity": 0.9, "lineCap": "round"}
@@ -795,6 +800,9 @@ def cost_map(
     if not in_listed.all():
         C.PlanLayer({**base, "key": "ducts:other", "filter": {"col": "operators", "none": listed}},
                     name=_label("Other ducts")).add_to(m)
+    if phased:
+        C.PlanLayer({**base, "key": "ducts:phase", "color": "phase_colour"},
+                    name=_label("Ducts by phase", phasing.PHASE_COLOURS[0]), show=False).add_to(m)
 
     # manholes
     mh_cols = {
@@ -830,6 +838,11 @@ def cost_map(
     if len(finite) < len(per_m) and len(finite):
         legend += f'<div><span class="sw" style="background:{UNKNOWN_COST_COLOUR}"></span>cost unknown</div>'
 
+    if phased:
+        n = int(pd.to_numeric(ducts["phase"], errors="coerce").fillna(0).max())
+        legend += "<div><b>Phases</b></div>" + "".join(
+            f'<div><span class="sw" style="background:{c}"></span>{html.escape(t)}</div>'
+            for t, c in phasing.phase_legend([f"Phase {k}" for k in range(1, n + 1)]))
     _finish(C, m, title=title, legend=legend)
     logger.info("cost map: %d segments, %d manholes, %d sites", len(ducts), len(manholes), len(sites))
     return m

@@ -119,6 +119,20 @@ def test_unlisted_operators_go_to_other_layer(plan):
     assert "#ff0000" in page
 
 
+def test_phased_plan_gets_a_phase_layer_and_legend(plan):
+    from connectivity import phasing
+
+    unphased = plan["ducts"].drop(columns="phase", errors="ignore")
+    assert '"key":"ducts:phase"' not in maps.cost_map(unphased, plan["manholes"], plan["sites"],
+                                                      operators=list(OPERATORS)).get_root().render()
+    ducts = plan["ducts"].assign(phase=[1 if i % 3 else 2 for i in range(len(plan["ducts"]))])
+    page = maps.cost_map(ducts, plan["manholes"], plan["sites"], operators=list(OPERATORS)).get_root().render()
+    assert '"key":"ducts:phase"' in page and "Ducts by phase" in page
+    colours = _embedded(page, "ducts")["cols"]["phase_colour"]
+    assert [colours["t"][i] for i in colours["v"]] == phasing.phase_colours(ducts["phase"].tolist())
+    assert "Phase 1" in page and "Phase 2" in page
+
+
 def test_coverage_map_layers(plan, coverage_html):
     for key in ("hexagons", "buildings:passed", "buildings:not_passed", "ducts", "sites:connected"):
         assert f'"key":"{key}"' in coverage_html
