@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/maps.py [--segments 100000] [--out /tmp/maps-bench]
+    python benchmarks/maps.py [--segments 100000] [--out DIR]  (default: a temporary folder)
 
 Builds a synthetic grid plan (see ``tests/maps_fixtures.py``), runs the coverage
 analysis, writes both maps and opens each in headless Chromium
@@ -14,6 +14,7 @@ under 5 s for 100,000 segments.
 from __future__ import annotations
 
 import argparse
+import tempfile
 import sys
 import time
 from pathlib import Path
@@ -51,7 +52,7 @@ def main(argv=None) -> None:
     parser.add_argument("--segments", type=int, default=100_000)
     parser.add_argument("--buildings-per-block", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=Path("/tmp/maps-bench"))
+    parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "maps-bench")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
 

@@ -743,23 +743,10 @@ def _valid(problem: DesignProblem, g: _Graph, use: np.ndarray, act: list[int]) -
 
 
 def _connects(g: _Graph, edges: np.ndarray, terms: set[int]) -> bool:
+    """Whether ``edges`` join all of ``terms`` (node ids)."""
     if len(terms) < 2:
         return True
-    inc: dict[int, list[int]] = {}
-    for e in edges.tolist():
-        inc.setdefault(int(g.u[e]), []).append(e)
-        inc.setdefault(int(g.v[e]), []).append(e)
-    start = next(iter(terms))
-    seen = {start}
-    stack = [start]
-    while stack:
-        x = stack.pop()
-        for e in inc.get(x, ()):
-            y = g.other(e, x)
-            if y not in seen:
-                seen.add(y)
-                stack.append(y)
-    return terms <= seen
+    return terms <= _component(g, edges.tolist(), next(iter(terms)))
 
 
 def _backbone(problem: DesignProblem, g: _Graph, groups: list[list[int]], opt: DesignOptions,
