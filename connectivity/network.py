@@ -345,20 +345,25 @@ def attach_sites(net: Network, sites: gpd.GeoDataFrame, *, max_distance_m: float
         feet = shapely.line_interpolate_point(line, along)
         stops: dict[float, int] = {}
         cut_at: dict[float, float] = {}  # exact distance of each stop (the key is rounded to 1 cm)
+        split_at: dict[float, shapely.Point] = {}  # the split node of each stop
         for k in np.lexsort((group, along)):
             s_i, d, foot = int(group[k]), float(along[k]), feet[k]
             if d <= 0.01:
                 at = int(rec["u"])
+                foot = net.nodes.geometry.loc[at]  # the lead-in starts exactly at its node
             elif d >= line.length - 0.01:
                 at = int(rec["v"])
+                foot = net.nodes.geometry.loc[at]
             else:
                 key = round(d, 2)
                 if key not in stops:
                     stops[key] = next_node
                     cut_at[key] = float(d)
+                    split_at[key] = foot
                     new_nodes.append(("split", foot))
                     next_node += 1
                 at = stops[key]
+                foot = split_at[key]
             site_node = next_node
             new_nodes.append(("site", pts[s_i]))
             next_node += 1
