@@ -272,3 +272,16 @@ def test_plan_folder_figures_add_up(tmp_path_factory, case):
             assert shares[method].sum() == pytest.approx(total, abs=0.05), method
             for op in set(shares.index) - with_ducts:
                 assert shares.at[op, method] == pytest.approx(0.0, abs=0.01), (method, op)
+
+
+def test_lead_in_starts_at_its_node_when_the_foot_is_a_road_end():
+    """Found by test_figures_add_up: a site whose foot falls within 1 cm of a road end joins that
+    node, and its lead-in must start exactly there (it started at the foot, 1 mm away)."""
+    lines = [((500040, 2077000), (500080, 2077000)), ((500080, 2077000), (500080, 2077040))]
+    roads = gpd.GeoDataFrame({"highway": ["residential"] * 2}, geometry=[shapely.LineString(c) for c in lines], crs=CRS)
+    sites = gpd.GeoDataFrame({"site_id": ["S0", "S1"], "operator": "TOT", "kind": "site", "name": ""},
+                             geometry=[shapely.Point(500030, 2077000.004), shapely.Point(500100, 2077000.001)], crs=CRS)
+    net, ducts, final, tree = make_plan(roads, sites, 40.0)
+    lead = net.edges[net.edges["kind"] == "lead_in"]
+    for u, g in zip(lead["u"], lead.geometry):
+        assert g.coords[0] == net.nodes.geometry.loc[u].coords[0]
