@@ -114,10 +114,7 @@ def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
     progress("coverage")
     cov = coverage.analyse(ducts, other.get("buildings"), final_sites, pass_distance_m=opts.pass_distance_m,
                            h3_resolution=opts.h3_resolution, total_cost_thb=res.summary["total_cost"])
-    tree = plan.TreeResult(edge_ids=ducts["edge_id"].to_numpy(np.int64), cost=res.summary["total_cost"],
-                           lower_bound=res.summary["lower_bound"])
-    summary = _summary(scenario, net, ducts, final_sites, tree, started)
-    summary.pop("steiner", None)
+    summary = _summary(scenario, net, ducts, final_sites)
     summary.update(res.summary)
     summary["coverage"] = cov.summary
     summary["seconds"] = round(time.perf_counter() - started, 3)
@@ -253,7 +250,8 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
                          summary=summary, dropped=dropped)
 
 
-def _summary(scenario, net, ducts, sites, tree, started) -> dict:
+def _summary(scenario, net, ducts, sites) -> dict:
+    """Network and site figures of a plan (the design stage adds costs, ``run`` the timing)."""
     unreachable = sites.loc[~sites["connected"], ["site_id", "status"]]
     roads = net.edges
     return {
@@ -267,8 +265,6 @@ def _summary(scenario, net, ducts, sites, tree, started) -> dict:
         "sites_not_connected": [{"site_id": s, "status": st} for s, st in unreachable.itertuples(index=False)],
         "sites_per_operator": {op: {"total": int(len(g)), "connected": int(g["connected"].sum())}
                                for op, g in sites.groupby("operator", sort=True)},
-        "steiner": {"cost": round(tree.cost, 2), "lower_bound": round(tree.lower_bound, 2)},
-        "seconds": round(time.perf_counter() - started, 3),
         "attribution": load.OSM_ATTRIBUTION,
     }
 

@@ -25,7 +25,7 @@ import logging
 import numpy as np
 from numba import njit
 
-from connectivity.steiner.heuristics import mst_prune
+from connectivity.steiner.heuristics import _find, mst_prune
 from connectivity.steiner.paths import heap_pop as _hpop
 from connectivity.steiner.paths import heap_push as _hpush
 from connectivity.steiner.paths import voronoi
@@ -91,15 +91,13 @@ def _tree_structure(n, indptr, head, arc_e, is_term, tree):
 
 
 @njit(cache=True)
-def _find(jump, x):
-    r = x
-    while jump[r] != r:
-        r = jump[r]
-    while jump[x] != r:
-        nx = jump[x]
-        jump[x] = r
-        x = nx
-    return r
+def _key_nodes(n, order, is_term, tdeg, root):
+    """Key nodes of a tree: terminals, branching nodes (degree >= 3) and the root."""
+    is_key = np.zeros(n, np.bool_)
+    for v in order:
+        if is_term[v] or tdeg[v] >= 3 or v == root:
+            is_key[v] = True
+    return is_key
 
 
 @njit(cache=True)
@@ -117,10 +115,7 @@ def key_path_round(n, indptr, head, arc_w, arc_e, eu, ev, ew, is_term, tree):
     in_tree = tdeg > 0
     if root < 0:
         return in_tree, 0.0
-    is_key = np.zeros(n, np.bool_)
-    for v in order:
-        if is_term[v] or tdeg[v] >= 3 or v == root:
-            is_key[v] = True
+    is_key = _key_nodes(n, order, is_term, tdeg, root)
     # lower key node of each node's key path (pid), upper key node (kpar), path costs
     pid = np.full(n, -1, np.int64)
     kpar = np.full(n, -1, np.int64)
@@ -309,10 +304,7 @@ def key_vertex_round(n, indptr, head, arc_w, arc_e, eu, ev, ew, is_term, tree, m
     in_tree = tdeg > 0
     if root < 0:
         return in_tree, 0.0
-    is_key = np.zeros(n, np.bool_)
-    for v in order:
-        if is_term[v] or tdeg[v] >= 3 or v == root:
-            is_key[v] = True
+    is_key = _key_nodes(n, order, is_term, tdeg, root)
     pid = np.full(n, -1, np.int64)
     kpar = np.full(n, -1, np.int64)
     kdepth = np.zeros(n, np.int64)
