@@ -163,7 +163,7 @@ class Allocation:
 
 def allocate(operators: Sequence[str], cost: CostTable | Callable[[frozenset], float], *,
              duct_metres: Mapping[str, float], null: Sequence[str] = (), tol: float = 0.01,
-             coalitions: bool = True) -> Allocation:
+             coalitions: bool = True, shapley_shares: Mapping[str, float] | None = None) -> Allocation:
     """Run every method of :data:`METHODS` and check each against the core.
 
     Parameters
@@ -180,7 +180,10 @@ def allocate(operators: Sequence[str], cost: CostTable | Callable[[frozenset], f
         THB tolerance of the core check.
     coalitions
         The table holds every coalition. Without (only single operators and the grand
-        coalition), the Shapley value and the core check are left out.
+        coalition), the coalition Shapley value and the core check are left out.
+    shapley_shares
+        Without every coalition: the ``shapley`` shares to report instead (e.g. the
+        segment-level value of :func:`segment_shapley`), THB per operator.
     """
     null_set = set(null)
     players = [p for p in operators if p not in null_set]
@@ -195,6 +198,8 @@ def allocate(operators: Sequence[str], cost: CostTable | Callable[[frozenset], f
     }
     if coalitions:
         shares["shapley"] = shapley(players, c)
+    elif shapley_shares is not None:
+        shares["shapley"] = {p: float(shapley_shares.get(p, 0.0)) for p in players}
     methods = [m for m in METHODS if m in shares]
     full = {m: {p: float(shares[m].get(p, 0.0)) for p in operators} for m in methods}
     if not coalitions:

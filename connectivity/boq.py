@@ -1,152 +1,29 @@
-"""Manholes (pull points) and the bill of quantities of a joint duct plan.
+"""The bill of quantities of a joint duct plan and its duct and manhole frames.
 
-Manholes are placed per group (telecom, power: they never share a chamber) on the
-network formed by the group's ducts: at every site connection (a terminal of an operator
-of the group), at every junction (a node of degree >= 3), and along every continuous run
-between those so that no two pull points are more than ``spacing_m`` apart
-(MIL-HDBK-1012/3: about 140 m). The rule of at most two 90-degree bends between pull
-points is not modelled (road geometry bends are not classified).
+Manholes are placed by :mod:`connectivity.design.manholes` (per group, at sites,
+junctions and every ``spacing_m`` along runs); this module prices and lists them.
 """
 from __future__ import annotations
 
 import logging
-import math
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
+from connectivity.design.manholes import ManholeLayout, place_manholes
+from connectivity.design.problem import GROUPS, DesignProblem, JointPlan, group_presence, group_terminals
+
 if TYPE_CHECKING:  # pragma: no cover
     from connectivity.costs import CostModel, EdgeCosts
-    from connectivity.design import DesignProblem, JointPlan
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class ManholeLayout:
-    """Pull points of one group.
-
-    Attributes
-    ----------
-    node_id, node_reason
-        Manholes at nodes: node ids (int64) and reasons ('site' or 'junction').
-    spacing_edge, spacing_offset_m
-        Manholes inside runs: the edge holding each and its distance from the edge's ``u``
-        end (metres).
-    """
-
-    node_id: np.ndarray
-    node_reason: np.ndarray
-    spacing_edge: np.ndarray
-    spacing_offset_m: np.ndarray
-
-    @property
-    def count(self) -> int:
-        return len(self.node_id) + len(self.spacing_edge)
-
-
-def _runs(n_used_edges: np.ndarray, u: np.ndarray, v: np.ndarray, key: set[int],
-          adj: dict[int, list[int]]) -> list[list[tuple[int, bool]]]:
-    """Maximal paths between key nodes: lists of (edge id, forward u->v)."""
-    seen: set[int] = set()
-    runs: list[list[tuple[int, bool]]] = []
-
-    def walk(start: int, e: int) -> list[tuple[int, bool]]:
-        run = []
-        node = start
-        while True:
-            seen.add(e)
-            fwd = int(u[e]) == node
-            run.append((e, fwd))
-            node = int(v[e]) if fwd else int(u[e])
-            if node in key:
-                return run
-            nxt = [f for f in adj[node] if f not in seen]
-            if not nxt:
-                return run
-            e = nxt[0]
-
-    for k in sorted(key):
-        for e in adj.get(k, []):
-            if e not in seen:
-                runs.append(walk(k, e))
-    for e in n_used_edges:  # cycles of degree-2 nodes without a key node
-        e = int(e)
-        if e not in seen:
-            start = int(u[e])
-            key.add(start)
-            runs.append(walk(start, e))
-    return runs
-
-
-def place_manholes(u: Sequence[int], v: Sequence[int], length_m: Sequence[float], used: np.ndarray,
-                   terminals: Sequence[int], *, spacing_m: float) -> ManholeLayout:
-    """Place the pull points of one group on the edges ``used`` (bool mask over edges).
-
-    Parameters
-    ----------
-    u, v, length_m
-        Edge end nodes and lengths (metres).
-    used
-        Boolean mask of the edges carrying the group's ducts.
-    terminals
-        Site connections of the group (node ids); those on a used edge get a manhole.
-    spacing_m
-        Maximum distance between pull points along a run (metres).
-
-    Returns
-    -------
-    ManholeLayout
-        A run of length L between two node manholes gets ``ceil(L / spacing_m) - 1``
-        evenly spaced manholes.
-    """
-    u = np.asarray(u, dtype=np.int64)
-    v = np.asarray(v, dtype=np.int64)
-    length_m = np.asarray(length_m, dtype=float)
-    edges = np.flatnonzero(np.asarray(used, dtype=bool))
-    adj: dict[int, list[int]] = defaultdict(list)
-    for e in edges:
-        adj[int(u[e])].append(int(e))
-        adj[int(v[e])].append(int(e))
-    nodes = set(adj)
-    sites = {int(t) for t in terminals} & nodes
-    junctions = {n for n in nodes if len(adj[n]) >= 3} - sites
-    key = sites | junctions | {n for n in nodes if len(adj[n]) == 1}
-    node_ids = sorted(sites | junctions)
-    reasons = np.array(["site" if n in sites else "junction" for n in node_ids], dtype=object)
-    sp_edge: list[int] = []
-    sp_off: list[float] = []
-    for run in _runs(edges, u, v, set(key), adj):
-        total = float(sum(length_m[e] for e, _ in run))
-        k = max(0, math.ceil(total / spacing_m - 1e-9) - 1)
-        if k == 0:
-            continue
-        step = total / (k + 1)
-        targets = [step * (i + 1) for i in range(k)]
-        pos = 0.0
-        ti = 0
-        for e, fwd in run:
-            L = float(length_m[e])
-            while ti < len(targets) and targets[ti] <= pos + L + 1e-9:
-                along = min(max(targets[ti] - pos, 0.0), L)
-                sp_edge.append(int(e))
-                sp_off.append(along if fwd else L - along)
-                ti += 1
-            pos += L
-    # nodes of degree 1 that are not sites (should not occur in pruned trees) get no manhole
-    return ManholeLayout(node_id=np.array(node_ids, dtype=np.int64), node_reason=reasons,
-                         spacing_edge=np.array(sp_edge, dtype=np.int64),
-                         spacing_offset_m=np.array(sp_off, dtype=float))
-
-
 # --------------------------------------------------------------------------- plan layouts
 
-def plan_manholes(problem: "DesignProblem", plan: "JointPlan") -> dict[str, ManholeLayout]:
+def plan_manholes(problem: DesignProblem, plan: JointPlan) -> dict[str, ManholeLayout]:
     """Manhole layout of each group of a plan ('telecom', 'power')."""
-    from connectivity.design import GROUPS, group_presence, group_terminals
-
     has = dict(zip(GROUPS, group_presence(problem, plan.use)))
     out = {}
     for g in GROUPS:
@@ -156,7 +33,7 @@ def plan_manholes(problem: "DesignProblem", plan: "JointPlan") -> dict[str, Manh
     return out
 
 
-def bill_of_quantities(problem: "DesignProblem", plan: "JointPlan", costs: "EdgeCosts", model: "CostModel", *,
+def bill_of_quantities(problem: DesignProblem, plan: JointPlan, costs: "EdgeCosts", model: "CostModel", *,
                        highway: Sequence[Any] | None = None,
                        diameters_mm: Sequence[int] | None = None) -> list[dict[str, Any]]:
     """Bill of quantities of a plan: rows with ``item``, ``category``, ``unit``, ``quantity``,
@@ -232,7 +109,7 @@ def bill_of_quantities(problem: "DesignProblem", plan: "JointPlan", costs: "Edge
 
 # --------------------------------------------------------------------------- frames for outputs
 
-def duct_frame(edges: Any, problem: "DesignProblem", plan: "JointPlan", costs: "EdgeCosts", *, crs: Any) -> Any:
+def duct_frame(edges: Any, problem: DesignProblem, plan: JointPlan, costs: "EdgeCosts", *, crs: Any) -> Any:
     """Duct segments of a plan, one row per edge with ducts (GeoDataFrame in ``crs``).
 
     Columns: ``segment_id``, ``edge_id``, ``length_m``, ``operators`` (sorted, comma-separated),
@@ -270,7 +147,7 @@ def duct_frame(edges: Any, problem: "DesignProblem", plan: "JointPlan", costs: "
     return gpd.GeoDataFrame(pd.DataFrame(rows, columns=cols), geometry=list(geom), crs=crs)
 
 
-def manhole_frame(edges: Any, nodes: Any, problem: "DesignProblem", plan: "JointPlan", *, crs: Any) -> Any:
+def manhole_frame(edges: Any, nodes: Any, problem: DesignProblem, plan: JointPlan, *, crs: Any) -> Any:
     """Manholes of a plan as points: ``manhole_id`` ('MH1', ...), ``reason``
     (junction|spacing|site), ``group`` (telecom|power), ``operators`` (of the group whose
     ducts pass), ``segment_id`` (the duct segment of :func:`duct_frame` holding a spacing

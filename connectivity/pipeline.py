@@ -103,7 +103,8 @@ def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
                     ", ".join(map(str, alone[:10])) + (" ..." if len(alone) > 10 else ""))
     other = {k: getattr(layers, k).to_crs(net.crs) for k in ("buildings", "poles", "lines") if len(getattr(layers, k))}
     progress("design")
-    res = design_stage(scenario, net_sites, attached, reachable, lines=other.get("lines"), poles=other.get("poles"))
+    res = design_stage(scenario, net_sites, attached, reachable, lines=other.get("lines"), poles=other.get("poles"),
+                       progress=progress)
     if res.dropped:
         log.warning("%d site(s) have no other site of their operator in their road component (an operator's "
                     "ducts only join its own sites), not connected: %s",
@@ -177,7 +178,8 @@ class DesignOutputs:
 
 
 def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoDataFrame, reachable: pd.Series, *,
-                 lines: gpd.GeoDataFrame | None = None, poles: gpd.GeoDataFrame | None = None) -> DesignOutputs:
+                 lines: gpd.GeoDataFrame | None = None, poles: gpd.GeoDataFrame | None = None,
+                 progress: Progress = _noop) -> DesignOutputs:
     """Costs, aerial corridors, joint plan, coalitions, allocation, manholes and BoQ of the attached sites."""
     settings = design.design_settings(scenario.extra.get("design"), str(scenario.path or "<scenario>"))
     model = costs.load_cost_model(scenario.cost_model)
@@ -196,17 +198,22 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
     opts = design.DesignOptions(rounds=settings.rounds, orders=settings.orders,
                                 time_limit=scenario.options.time_limit_s, quality=scenario.options.quality)
     t0 = time.perf_counter()
-    grand = design.plan_joint(problem, options=opts)
-    if settings.shapley:
-        table_c = design.plan_coalitions(problem, options=opts, grand=grand)
-    else:
-        table_c = design.plan_coalitions(problem, options=opts, grand=grand, max_players=0)
+    deadline = design.Deadline(scenario.options.time_limit_s)
+    grand = design.plan_joint(problem, options=opts, deadline=deadline)
+    max_players = design.MAX_COALITION_PLAYERS if settings.shapley else 0
+
+    def coalitions_done(done: int, total: int) -> None:
+        progress(f"design: coalitions {done}/{total}")
+
+    table_c = design.plan_coalitions(problem, options=opts, grand=grand, max_players=max_players,
+                                     deadline=deadline, progress=coalitions_done, workers=settings.workers)
     joint = table_c.plans.get(frozenset(table_c.players), grand)
     f = problem.contingency_factor
     once = design.dig_once(table_c, names)
     bound = design.lower_bound(problem, time_limit=scenario.options.time_limit_s, plan=joint) * f
+    segment = allocate.segment_shapley(problem, joint)
     alloc = allocate.allocate(names, table_c.cost, duct_metres=design.duct_metres(problem, joint),
-                              null=table_c.null, coalitions=table_c.complete)
+                              null=table_c.null, coalitions=table_c.complete, shapley_shares=segment)
     rows = boq.bill_of_quantities(problem, joint, ecosts, model, highway=table.highway,
                                   diameters_mm=[o.duct_diameter_mm for o in scenario.operators])
     ducts = boq.duct_frame(edges, problem, joint, ecosts, crs=net.crs)
@@ -228,8 +235,9 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
                            "manholes": round(joint.manhole_cost * f, 2)},
         "allocation": {m: {o: round(v, 2) for o, v in shares.items()} for m, shares in alloc.shares.items()},
         "in_core": dict(alloc.in_core),
-        "allocation_cross_check": {"segment_shapley": {o: round(v, 2) for o, v in
-                                                       allocate.segment_shapley(problem, joint).items()}},
+        "shapley_method": ("coalitions: exact Shapley value over every coalition's plan" if table_c.complete else
+                           "segment: airport-game Shapley value on the joint plan's routes"),
+        "allocation_cross_check": {"segment_shapley": {o: round(v, 2) for o, v in segment.items()}},
         "core_violations": {m: [{"coalition": list(v.coalition), "pays": round(v.pays, 2), "alone": round(v.alone, 2)}
                                 for v in vs[:5]] for m, vs in alloc.violations.items()},
         "lower_bound": round(bound, 2),

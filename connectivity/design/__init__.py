@@ -1,0 +1,27 @@
+"""The design stage: the joint multi-operator duct network (a Steiner forest with a shared
+trench), its coalitions and dig-once savings, lower bounds and exact small-instance plans.
+
+Modules, one concern each (data flows down the list):
+
+* :mod:`.manholes` - pull points of a group's network;
+* :mod:`.problem` - :class:`DesignProblem`, the single trench-mode pricing, :func:`evaluate`;
+* :mod:`.heuristic` - :func:`plan_joint` on the Steiner engine (:mod:`connectivity.steiner`);
+* :mod:`.coalitions` - every coalition's plan, :func:`dig_once`;
+* :mod:`.bounds` - :func:`lower_bound`;
+* :mod:`.milp` - :func:`solve_milp` (HiGHS, small instances);
+* :mod:`.frames` - adapters from the scenario's frames and ``[design]`` table;
+* :mod:`.instances` - random small instances for tests and benchmarks.
+"""
+from connectivity.design.bounds import lower_bound
+from connectivity.design.coalitions import MAX_COALITION_PLAYERS, CoalitionTable, DigOnce, dig_once, plan_coalitions
+from connectivity.design.frames import DesignSettings, build_problem, design_settings, terminals_by_operator
+from connectivity.design.heuristic import Deadline, DesignOptions, plan_alone, plan_joint
+from connectivity.design.instances import random_problem
+from connectivity.design.milp import MilpResult, solve_milp
+from connectivity.design.problem import (GROUPS, DesignProblem, JointPlan, duct_metres, evaluate, group_presence,
+                                         group_terminals, linear_cost, make_problem)
+
+__all__ = ["GROUPS", "MAX_COALITION_PLAYERS", "CoalitionTable", "Deadline", "DesignOptions", "DesignProblem", "DesignSettings", "DigOnce",
+           "JointPlan", "MilpResult", "build_problem", "design_settings", "dig_once", "duct_metres", "evaluate",
+           "group_presence", "group_terminals", "linear_cost", "lower_bound", "make_problem", "plan_alone",
+           "plan_coalitions", "plan_joint", "random_problem", "solve_milp", "terminals_by_operator"]

@@ -1,0 +1,219 @@
+"""Every coalition's plan, for dig-once savings and the Shapley value.
+
+Coalition plans are built from what is already known rather than from scratch: each
+stand-alone tree is the engine's best of a fresh solve and a warm start from the joint
+plan's tree of that operator; every other coalition starts from the joint plan restricted
+to it and from the union of its sub-coalitions' plans, then improves on the candidate
+subgraph of the joint plan. Finally a bigger coalition's plan restricted to a smaller one,
+and the union of two complementary sub-plans, are tried as plans of it. So the table is
+consistent: a coalition never costs more than the best plan found for a superset
+restricted to it, nor more than its parts planned apart (up to the manholes a union adds).
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from connectivity.design.heuristic import (Deadline, DesignOptions, operator_tree, plan_joint,
+                                           workspace)
+from connectivity.design.problem import DesignProblem, JointPlan, evaluate, standalone_weights
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+MAX_COALITION_PLAYERS = 8   # 2^8 - 1 = 255 plans: the exact Shapley value up to this many operators
+
+
+@dataclass(frozen=True)
+class CoalitionTable:
+    """The best plan found for every coalition of the operators with sites.
+
+    Attributes
+    ----------
+    players
+        Operators with ducts to lay (the others are null players).
+    null
+        Operators without sites.
+    cost
+        coalition (frozenset of names) -> THB including contingency; the empty set costs 0.
+    plans
+        coalition -> its :class:`JointPlan` (costs before contingency).
+    complete
+        Every coalition was planned (False beyond ``max_players``: singletons and grand only).
+    """
+
+    players: tuple[str, ...]
+    null: tuple[str, ...]
+    cost: dict[frozenset, float]
+    plans: dict[frozenset, JointPlan]
+    complete: bool
+
+    def __call__(self, coalition: frozenset) -> float:
+        """Cost of a coalition (null players ignored), THB including contingency."""
+        return self.cost[frozenset(coalition) & frozenset(self.players)]
+
+
+def _restrict(use: np.ndarray, members: Sequence[int]) -> np.ndarray:
+    out = np.zeros_like(use)
+    out[list(members)] = use[list(members)]
+    return out
+
+
+def _plan_one(args: tuple) -> JointPlan:
+    """One coalition's plan on the workspace problem (a picklable task for a pool)."""
+    problem, ops, options, initial, alone, seconds = args
+    return plan_joint(problem, operators=ops, options=options, initial=initial, alone=alone,
+                      deadline=Deadline(seconds))
+
+
+def plan_coalitions(problem: DesignProblem, *, options: DesignOptions = DesignOptions(),
+                    grand: JointPlan | None = None, max_players: int = MAX_COALITION_PLAYERS, workers: int = 1,
+                    deadline: Deadline | None = None, progress: Progress | None = None) -> CoalitionTable:
+    """Plan every coalition of the operators with sites (2^n - 1 plans, n <= ``max_players``).
+
+    Parameters
+    ----------
+    options
+        Effort: the same for every coalition as for the joint plan.
+    grand
+        The joint plan of all operators (planned here when not given).
+    max_players
+        Above this many operators with sites only stand-alone and joint plans are made
+        (``complete`` is False).
+    workers
+        Processes for the coalitions of one size (1 = serial; results are identical).
+    deadline
+        Budget shared with the rest of the design stage.
+    progress
+        Called with (coalitions done, coalitions in all).
+    """
+    K = problem.n_operators
+    act = [k for k in range(K) if problem.active(k)]
+    names = {k: problem.operators[k] for k in act}
+    null = tuple(problem.operators[k] for k in range(K) if k not in act)
+    deadline = deadline or Deadline(options.time_limit)
+    if grand is None:
+        grand = plan_joint(problem, options=options, deadline=deadline)
+    complete = len(act) <= max_players
+    if complete:
+        subsets = [tuple(s) for r in range(1, len(act) + 1) for s in itertools.combinations(act, r)]
+    else:
+        logger.warning("%d operators with sites: only stand-alone and joint plans (no exact Shapley value)", len(act))
+        subsets = [(k,) for k in act] + [tuple(act)]
+    total = len(subsets)
+    plans: dict[tuple, JointPlan] = {}
+    alone: dict[int, np.ndarray] = {}
+    for k in act:   # stand-alone: the better of a fresh solve and the joint tree of k, on the whole graph
+        alone[k] = operator_tree(problem, k, standalone_weights(problem, k), options=options,
+                                 initial=np.flatnonzero(grand.use[k]))
+        use = np.zeros_like(grand.use)
+        use[k, alone[k]] = True
+        plans[(k,)] = evaluate(problem, use)
+    if progress:
+        progress(len(plans), total)
+    stack = np.zeros_like(grand.use)
+    for k in act:
+        stack[k, alone[k]] = True
+    ws = workspace(problem, [grand.use, stack], options)
+    local_alone = {k: np.flatnonzero(ws.to_local(stack)[k]) for k in act}
+    middle = [s for s in subsets if 1 < len(s) < len(act)]
+    for size in sorted({len(s) for s in middle}):
+        level = [s for s in middle if len(s) == size]
+        tasks = []
+        for s in level:
+            initial = [_restrict(grand.use, s)]
+            for i in s:
+                rest = tuple(k for k in s if k != i)
+                if rest in plans:
+                    initial.append(plans[rest].use | plans[(i,)].use)
+            tasks.append((ws.problem, [names[k] for k in s], options, [ws.to_local(x) for x in initial],
+                          {k: local_alone[k] for k in s}, _left(deadline)))
+        if workers > 1 and len(tasks) > 1:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                results = list(pool.map(_plan_one, tasks))
+        else:
+            results = [_plan_one(t) for t in tasks]
+        for s, res in zip(level, results):
+            plans[s] = evaluate(problem, ws.to_full(res.use, problem.n_edges))
+        if progress:
+            progress(len(plans), total)
+    plans[tuple(act)] = grand
+    _make_consistent(problem, plans)
+    if progress:
+        progress(total, total)
+    f = problem.contingency_factor
+    cost = {frozenset(): 0.0}
+    out_plans = {}
+    for s, p in plans.items():
+        key = frozenset(names[k] for k in s)
+        cost[key] = p.cost * f
+        out_plans[key] = p
+    return CoalitionTable(players=tuple(names[k] for k in act), null=null, cost=cost, plans=out_plans,
+                          complete=complete)
+
+
+def _left(deadline: Deadline) -> float | None:
+    if deadline.limit is None:
+        return None
+    import time
+    return max(0.0, deadline.limit - (time.perf_counter() - deadline.start))
+
+
+def _make_consistent(problem: DesignProblem, plans: dict[tuple, JointPlan]) -> None:
+    """Improve coalition plans in place with restricted supersets and unions of parts,
+    until no plan improves (monotone costs, subadditive up to manholes)."""
+    changed = True
+    while changed:
+        changed = False
+        for s in sorted(plans, key=len, reverse=True):   # top-down: restrict bigger plans
+            for t, pt in list(plans.items()):
+                if len(t) > len(s) and set(s) <= set(t):
+                    cand = evaluate(problem, _restrict(pt.use, s))
+                    if cand.cost < plans[s].cost - 1e-6:
+                        plans[s], changed = cand, True
+        for s in sorted(plans, key=len):                   # bottom-up: unions of complementary parts
+            if len(s) < 2:
+                continue
+            for r in range(1, len(s) // 2 + 1):
+                for a in itertools.combinations(s, r):
+                    b = tuple(k for k in s if k not in a)
+                    if a in plans and b in plans:
+                        cand = evaluate(problem, plans[a].use | plans[b].use)
+                        if cand.cost < plans[s].cost - 1e-6:
+                            plans[s], changed = cand, True
+
+
+@dataclass(frozen=True)
+class DigOnce:
+    """Joint plan versus every operator trenching alone (THB including contingency).
+
+    Attributes
+    ----------
+    joint_cost, separate_cost
+        Cost of the joint plan and the sum of the stand-alone plans.
+    savings, savings_pct
+        ``separate_cost - joint_cost`` and that as a percentage of ``separate_cost``.
+    stand_alone
+        Operator -> cost of its plan alone (0 for operators without sites).
+    """
+
+    joint_cost: float
+    separate_cost: float
+    savings: float
+    savings_pct: float
+    stand_alone: dict[str, float]
+
+
+def dig_once(table: CoalitionTable, operators: Sequence[str]) -> DigOnce:
+    """Dig-once comparison from a coalition table (all ``operators``, null ones at 0)."""
+    stand = {op: (table.cost[frozenset([op])] if op in table.players else 0.0) for op in operators}
+    joint = table.cost[frozenset(table.players)]
+    separate = float(sum(stand.values()))
+    savings = separate - joint
+    return DigOnce(joint_cost=joint, separate_cost=separate, savings=savings,
+                   savings_pct=100.0 * savings / separate if separate > 0 else 0.0, stand_alone=stand)

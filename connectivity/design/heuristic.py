@@ -1,0 +1,376 @@
+"""The joint plan heuristic: Steiner trees from :mod:`connectivity.steiner`, improved by
+re-planning one operator (or a pair on a shared backbone) at a time.
+
+Starts: every operator's stand-alone tree; sequential plans (each operator in turn on the
+trenches already dug); shared backbones (one Steiner tree over all terminals, and one per
+group, each operator keeping the sub-tree it needs); and any given plans. The best starts
+are then improved in rounds: each operator's tree is re-solved under its incremental
+weights (its ducts plus the trench and manholes it would add where others already dig),
+warm-started from its current tree, and kept only when the total falls.
+
+On large graphs the rounds run on a candidate subgraph, the union of the starts' edges
+(every corridor any start found worth digging), so a round costs a few milliseconds
+instead of a full-graph solve. All costs THB before contingency; all times seconds.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from dataclasses import dataclass, field, replace
+from typing import Sequence
+
+import numpy as np
+
+from connectivity import steiner
+from connectivity.design.problem import (GROUPS, DesignProblem, JointPlan, evaluate, group_presence,
+                                         incremental_weights, linear_cost, standalone_weights)
+from connectivity.errors import InfeasibleError
+from connectivity.steiner.trees import clean_tree, connects
+
+logger = logging.getLogger(__name__)
+
+_IMPROVE_STARTS = 10   # improvement rounds run from this many of the best starts
+
+
+@dataclass(frozen=True)
+class DesignOptions:
+    """Effort of :func:`plan_joint`.
+
+    Attributes
+    ----------
+    rounds
+        Maximum improvement rounds per start (each re-solves every operator once).
+    orders
+        Number of operator orders tried for the sequential starts (>= 1).
+    time_limit
+        Seconds for the whole design stage (None = no limit): once spent, running
+        improvement rounds stop and the best plan so far is kept.
+    quality
+        Ask the Steiner engine for its best effort (slower).
+    seed
+        Seed of the engine and of the random orders (deterministic).
+    objective
+        'exact' (manholes counted) or 'linear' (per-metre manholes) to pick the best plan.
+    pair_moves
+        In each round also re-plan every pair of operators on one shared backbone tree
+        (others fixed); lets two operators move to a new shared corridor together.
+    candidate_edges
+        Graphs with more edges are improved on the candidate subgraph (union of the
+        starts' edges) rather than on the whole graph.
+    """
+
+    rounds: int = 4
+    orders: int = 2
+    time_limit: float | None = None
+    quality: bool = False
+    seed: int = 0
+    objective: str = "exact"
+    pair_moves: bool = True
+    candidate_edges: int = 20_000
+
+
+@dataclass
+class Deadline:
+    """Wall-clock budget shared by every call of one design stage (seconds)."""
+
+    limit: float | None
+    start: float = field(default_factory=time.perf_counter)
+
+    def expired(self) -> bool:
+        return self.limit is not None and time.perf_counter() - self.start > self.limit
+
+
+# --------------------------------------------------------------------------- trees
+
+def operator_tree(problem: DesignProblem, k: int, weights: np.ndarray, *, options: DesignOptions,
+                  seed: int | None = None, initial: np.ndarray | None = None) -> np.ndarray:
+    """Operator ``k``'s tree (edge ids) under ``weights`` (THB per edge), with its required
+    edges, from the Steiner engine; never costlier than ``initial`` when that connects the
+    operator's terminals (a warm start).
+
+    Raises
+    ------
+    InfeasibleError
+        When the operator's terminals are not connected by the network.
+    """
+    forced = problem.required_edges(k)
+    terms = problem.tree_terminals(k)
+    if len(terms) < 2 and not len(forced):
+        return np.zeros(0, dtype=np.int64)
+    w = weights.copy()
+    w[forced] = 0.0
+    try:
+        res = steiner.solve(problem.n_nodes, problem.u, problem.v, w, terms, time_limit=None,
+                            quality=options.quality, seed=options.seed if seed is None else seed)
+    except InfeasibleError as exc:
+        raise InfeasibleError(f"operator {problem.operators[k]}: its sites are not all connected "
+                              f"by the road network ({exc})") from None
+    best = clean_tree(problem.u, problem.v, w, np.concatenate([res.edges, forced]), terms)
+    if initial is not None and len(initial) and connects(problem.u, problem.v, initial, terms):
+        warm = clean_tree(problem.u, problem.v, w, np.concatenate([initial, forced]), terms)
+        if float(w[warm].sum()) < float(w[best].sum()) - 1e-9:
+            best = warm
+    return best
+
+
+def _backbone(problem: DesignProblem, groups: list[list[int]], opt: DesignOptions,
+              base: np.ndarray | None = None, seed: int | None = None) -> np.ndarray | None:
+    """One shared Steiner tree per list of operators; each operator keeps its sub-tree.
+
+    Operators outside ``groups`` keep their ducts of ``base``; their trenches count as dug.
+    Returns None when some list's terminals are not connected.
+    """
+    use = (np.zeros((problem.n_operators, problem.n_edges), dtype=bool) if base is None
+           else np.asarray(base, dtype=bool).copy())
+    for ks in groups:
+        use[ks] = False
+    for ks in groups:
+        terms = np.unique(np.concatenate([problem.tree_terminals(k) for k in ks]))
+        if len(terms) < 2:
+            continue
+        probe = np.zeros_like(use)
+        probe[ks] = True
+        has_t, has_p = group_presence(problem, probe)
+        others_t, others_p = group_presence(problem, use)
+        w = (problem.mode_cost(has_t | others_t, has_p | others_p) - problem.mode_cost(others_t, others_p)
+             + problem.duct_cost[ks].sum(axis=0))
+        w = np.maximum(w, 0.0)
+        forced = np.unique(np.concatenate([problem.required_edges(k) for k in ks]))
+        w[forced] = 0.0
+        try:
+            res = steiner.solve(problem.n_nodes, problem.u, problem.v, w, terms, quality=opt.quality,
+                                seed=opt.seed if seed is None else seed)
+        except InfeasibleError:
+            return None
+        tree = np.concatenate([res.edges, forced])
+        for k in ks:
+            use[k, clean_tree(problem.u, problem.v, w, np.concatenate([tree, problem.required_edges(k)]),
+                              problem.tree_terminals(k))] = True
+    return use
+
+
+def _valid(problem: DesignProblem, use: np.ndarray, act: Sequence[int]) -> bool:
+    """Each active operator's edges connect its terminals and include its required edges."""
+    for k in act:
+        if not use[k, problem.required_edges(k)].all():
+            return False
+        if not connects(problem.u, problem.v, np.flatnonzero(use[k]), problem.tree_terminals(k)):
+            return False
+    return True
+
+
+# --------------------------------------------------------------------------- starts
+
+def _starts(problem: DesignProblem, act: list[int], opt: DesignOptions,
+            alone: dict[int, np.ndarray] | None = None) -> list[np.ndarray]:
+    """Starting use matrices: stand-alone trees, sequential plans, shared backbones."""
+    K, m = problem.n_operators, problem.n_edges
+    empty = np.zeros((K, m), dtype=bool)
+    stand = empty.copy()
+    for k in act:
+        tree = alone[k] if alone and k in alone else operator_tree(problem, k, standalone_weights(problem, k),
+                                                                  options=opt)
+        stand[k, tree] = True
+    starts = [stand]
+    if len(act) == 1:
+        return starts
+    cost = {k: float(standalone_weights(problem, k)[stand[k]].sum()) for k in act}
+    base = sorted(act, key=lambda k: (-cost[k], k))
+    orders = [base, base[::-1]]
+    rng = np.random.default_rng(opt.seed)
+    while len(orders) < opt.orders:
+        orders.append([act[i] for i in rng.permutation(len(act))])
+    seen = set()
+    for order in orders[:max(1, opt.orders)]:
+        if tuple(order) in seen:
+            continue
+        seen.add(tuple(order))
+        use = empty.copy()
+        for k in order:
+            use[k, operator_tree(problem, k, incremental_weights(problem, use, k), options=opt)] = True
+        starts.append(use)
+    for group_sets in ([act], [[k for k in act if problem.kinds[k] == g] for g in GROUPS]):
+        sets = [s for s in group_sets if s]
+        if group_sets is not None and len(sets) == 1 and len(starts) > len(seen) + 1:
+            continue   # one group only: its backbone is the all-operator one, already tried
+        use = _backbone(problem, sets, opt)
+        if use is not None:
+            starts.append(use)
+    return starts
+
+
+# --------------------------------------------------------------------------- improvement
+
+def _improve(problem: DesignProblem, act: list[int], use: np.ndarray, opt: DesignOptions,
+             deadline: Deadline) -> np.ndarray:
+    """Rounds of single-operator (and pair) re-planning; a move is kept when the linear
+    cost falls."""
+    cur = linear_cost(problem, use)
+    for r in range(max(1, opt.rounds)):
+        if deadline.expired():
+            break
+        changed = False
+        for k in (act if r % 2 == 0 else act[::-1]):
+            w = incremental_weights(problem, use, k)
+            tree = operator_tree(problem, k, w, options=opt, seed=opt.seed + r + 1, initial=np.flatnonzero(use[k]))
+            cand = use.copy()
+            cand[k] = False
+            cand[k, tree] = True
+            val = linear_cost(problem, cand)
+            if val < cur - 1e-7 * max(1.0, cur):
+                use, cur, changed = cand, val, True
+        if opt.pair_moves and len(act) > 2:
+            for k1, k2 in itertools.combinations(act, 2):
+                if deadline.expired():
+                    break
+                cand = _backbone(problem, [[k1, k2]], opt, base=use, seed=opt.seed + r + 1)
+                if cand is None:
+                    continue
+                val = linear_cost(problem, cand)
+                if val < cur - 1e-7 * max(1.0, cur):
+                    use, cur, changed = cand, val, True
+        if not changed:
+            break
+    return use
+
+
+def _score(problem: DesignProblem, use: np.ndarray, objective: str) -> float:
+    return evaluate(problem, use).cost if objective == "exact" else linear_cost(problem, use)
+
+
+# --------------------------------------------------------------------------- candidate subgraph
+
+@dataclass(frozen=True)
+class Workspace:
+    """A problem restricted to candidate edges, and the map back to the full problem.
+
+    Attributes
+    ----------
+    problem
+        The restricted problem (its own node and edge ids) or the full one.
+    edges, nodes
+        Full-problem edge and node id of each restricted edge and node (None: the full problem).
+    """
+
+    problem: DesignProblem
+    edges: np.ndarray | None = None
+    nodes: np.ndarray | None = None
+
+    def to_local(self, use: np.ndarray) -> np.ndarray:
+        return use if self.edges is None else use[:, self.edges]
+
+    def to_full(self, use: np.ndarray, m: int) -> np.ndarray:
+        if self.edges is None:
+            return use
+        out = np.zeros((use.shape[0], m), dtype=bool)
+        out[:, self.edges] = use
+        return out
+
+
+def restrict(problem: DesignProblem, edges: np.ndarray) -> Workspace:
+    """The problem on ``edges`` only (nodes relabelled to those the edges touch and the
+    terminals); every operator's terminals and required edges must lie on them."""
+    edges = np.unique(np.asarray(edges, dtype=np.int64))
+    terms = np.concatenate([problem.terminals[k] for k in range(problem.n_operators)] + [np.zeros(0, np.int64)])
+    nodes = np.unique(np.concatenate([problem.u[edges], problem.v[edges], terms]))
+    local = lambda x: np.searchsorted(nodes, x)  # noqa: E731
+    pos = {int(e): i for i, e in enumerate(edges)}
+    req = (tuple(np.array([pos[int(e)] for e in r], dtype=np.int64) for r in problem.required)
+           if problem.required else ())
+    sub = replace(problem, n_nodes=len(nodes), u=local(problem.u[edges]), v=local(problem.v[edges]),
+                  length_m=problem.length_m[edges], trench=problem.trench[edges],
+                  duct_cost=problem.duct_cost[:, edges], terminals=tuple(local(t) for t in problem.terminals),
+                  required=req)
+    sub.__dict__.pop("_mode_table", None)
+    return Workspace(problem=sub, edges=edges, nodes=nodes)
+
+
+def workspace(problem: DesignProblem, plans: Sequence[np.ndarray], opt: DesignOptions) -> Workspace:
+    """The full problem when small, else the problem on the union of ``plans``' edges."""
+    if problem.n_edges <= opt.candidate_edges:
+        return Workspace(problem)
+    used = np.zeros(problem.n_edges, dtype=bool)
+    for use in plans:
+        used |= use.any(axis=0)
+    for r in problem.required:
+        used[r] = True
+    return restrict(problem, np.flatnonzero(used))
+
+
+# --------------------------------------------------------------------------- joint plan
+
+def plan_joint(problem: DesignProblem, *, operators: Sequence[str] | None = None,
+               options: DesignOptions = DesignOptions(), initial: Sequence[np.ndarray] = (),
+               alone: dict[int, np.ndarray] | None = None, deadline: Deadline | None = None) -> JointPlan:
+    """Plan the ducts of ``operators`` (default: all) sharing trenches, heuristically.
+
+    Parameters
+    ----------
+    problem
+        The instance.
+    operators
+        Names of the coalition to plan; others get no ducts.
+    options
+        Effort and objective, see :class:`DesignOptions`.
+    initial
+        Extra starting use matrices ``(K, m)`` (rows outside the coalition are ignored;
+        matrices that do not connect every member's terminals are skipped).
+    alone
+        Operator index -> its stand-alone tree (edge ids), when already known.
+    deadline
+        Shared budget of the design stage (default: ``options.time_limit`` from now).
+
+    Returns
+    -------
+    JointPlan
+        Never costlier (in the chosen objective) than the best valid start.
+
+    Raises
+    ------
+    InfeasibleError
+        When an operator's terminals are not connected by the network.
+    """
+    K, m = problem.n_operators, problem.n_edges
+    members = list(range(K)) if operators is None else sorted(problem.index(o) for o in operators)
+    act = [k for k in members if problem.active(k)]
+    if not act:
+        return evaluate(problem, np.zeros((K, m), dtype=bool))
+    deadline = deadline or Deadline(options.time_limit)
+    t0 = time.perf_counter()
+    mask = np.zeros(K, dtype=bool)
+    mask[act] = True
+    starts = _starts(problem, act, options, alone)
+    for init in initial:
+        init = np.asarray(init, dtype=bool) & mask[:, None]
+        if _valid(problem, init, act):
+            starts.append(init)
+    ws = workspace(problem, starts, options)
+    local = [ws.to_local(s) for s in starts]
+    ranked = sorted(range(len(local)), key=lambda i: (linear_cost(ws.problem, local[i]), i))
+    best_use, best = None, float("inf")
+    for i in ranked[:_IMPROVE_STARTS] if len(act) > 1 else ranked[:1]:
+        use = _improve(ws.problem, act, local[i], options, deadline) if len(act) > 1 else local[i]
+        full = ws.to_full(use, m)
+        score = _score(problem, full, options.objective)
+        if score < best - 1e-9:
+            best_use, best = full, score
+    plan = evaluate(problem, best_use)
+    logger.info("joint plan of %s: %.0f THB (%d starts, %d of %d edges searched, %.2f s)",
+                ",".join(problem.operators[k] for k in act), plan.cost, len(starts), ws.problem.n_edges, m,
+                time.perf_counter() - t0)
+    return plan
+
+
+def plan_alone(problem: DesignProblem, operator: str, *, options: DesignOptions = DesignOptions(),
+               initial: np.ndarray | None = None) -> JointPlan:
+    """The operator planned alone: its own tree, paying its own trench (THB, before contingency).
+
+    ``initial`` (edge ids, e.g. its tree in the joint plan) is a warm start: the result is
+    never costlier than it.
+    """
+    k = problem.index(operator)
+    use = np.zeros((problem.n_operators, problem.n_edges), dtype=bool)
+    if problem.active(k):
+        use[k, operator_tree(problem, k, standalone_weights(problem, k), options=options, initial=initial)] = True
+    return evaluate(problem, use)
