@@ -199,15 +199,14 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
                                 time_limit=scenario.options.time_limit_s, quality=scenario.options.quality)
     t0 = time.perf_counter()
     deadline = design.Deadline(scenario.options.time_limit_s)
-    grand = design.plan_joint(problem, options=opts, deadline=deadline)
     max_players = design.MAX_COALITION_PLAYERS if settings.shapley else 0
 
     def coalitions_done(done: int, total: int) -> None:
         progress(f"design: coalitions {done}/{total}")
 
-    table_c = design.plan_coalitions(problem, options=opts, grand=grand, max_players=max_players,
-                                     deadline=deadline, progress=coalitions_done, workers=settings.workers)
-    joint = table_c.plans.get(frozenset(table_c.players), grand)
+    table_c = design.plan_coalitions(problem, options=opts, max_players=max_players, deadline=deadline,
+                                     progress=coalitions_done, workers=settings.workers)
+    joint = table_c.plans[frozenset(table_c.players)]
     f = problem.contingency_factor
     once = design.dig_once(table_c, names)
     bound = design.lower_bound(problem, time_limit=scenario.options.time_limit_s, plan=joint) * f

@@ -97,8 +97,12 @@ def plan_coalitions(problem: DesignProblem, *, options: DesignOptions = DesignOp
     names = {k: problem.operators[k] for k in act}
     null = tuple(problem.operators[k] for k in range(K) if k not in act)
     deadline = deadline or Deadline(options.time_limit)
+    alone: dict[int, np.ndarray] = {}
+    for k in act:   # stand-alone trees on the whole graph, warm from the joint plan's when known
+        alone[k] = operator_tree(problem, k, standalone_weights(problem, k), options=options,
+                                 initial=None if grand is None else np.flatnonzero(grand.use[k]))
     if grand is None:
-        grand = plan_joint(problem, options=options, deadline=deadline)
+        grand = plan_joint(problem, options=options, alone=alone, deadline=deadline)
     complete = len(act) <= max_players
     if complete:
         subsets = [tuple(s) for r in range(1, len(act) + 1) for s in itertools.combinations(act, r)]
@@ -106,21 +110,27 @@ def plan_coalitions(problem: DesignProblem, *, options: DesignOptions = DesignOp
         logger.warning("%d operators with sites: only stand-alone and joint plans (no exact Shapley value)", len(act))
         subsets = [(k,) for k in act] + [tuple(act)]
     total = len(subsets)
+    stack = np.zeros_like(grand.use)
+    for k in act:
+        stack[k, alone[k]] = True
+    ws = workspace(problem, [grand.use, stack], options)
     plans: dict[tuple, JointPlan] = {}
-    alone: dict[int, np.ndarray] = {}
-    for k in act:   # stand-alone: the better of a fresh solve and the joint tree of k, on the whole graph
-        alone[k] = operator_tree(problem, k, standalone_weights(problem, k), options=options,
-                                 initial=np.flatnonzero(grand.use[k]))
+    for k in act:   # and the joint plan's tree of k improved under k's own weights
+        if ws.edges is not None:
+            sub = ws.problem
+            warm = operator_tree(sub, k, standalone_weights(sub, k), options=options,
+                                 initial=np.flatnonzero(ws.to_local(grand.use)[k]))
+            use = np.zeros((problem.n_operators, sub.n_edges), dtype=bool)
+            use[k, warm] = True
+            use = ws.to_full(use, problem.n_edges)
+            if standalone_weights(problem, k)[use[k]].sum() < standalone_weights(problem, k)[alone[k]].sum() - 1e-9:
+                alone[k] = np.flatnonzero(use[k])
         use = np.zeros_like(grand.use)
         use[k, alone[k]] = True
         plans[(k,)] = evaluate(problem, use)
     if progress:
         progress(len(plans), total)
-    stack = np.zeros_like(grand.use)
-    for k in act:
-        stack[k, alone[k]] = True
-    ws = workspace(problem, [grand.use, stack], options)
-    local_alone = {k: np.flatnonzero(ws.to_local(stack)[k]) for k in act}
+    local_alone = {k: np.flatnonzero(ws.to_local(plans[(k,)].use)[k]) for k in act}
     middle = [s for s in subsets if 1 < len(s) < len(act)]
     for size in sorted({len(s) for s in middle}):
         level = [s for s in middle if len(s) == size]

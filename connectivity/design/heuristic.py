@@ -57,7 +57,8 @@ class DesignOptions:
         (others fixed); lets two operators move to a new shared corridor together.
     candidate_edges
         Graphs with more edges are improved on the candidate subgraph (union of the
-        starts' edges) rather than on the whole graph.
+        starts' edges) rather than on the whole graph, from the best two starts only and
+        with one sequential order.
     """
 
     rounds: int = 4
@@ -67,7 +68,7 @@ class DesignOptions:
     seed: int = 0
     objective: str = "exact"
     pair_moves: bool = True
-    candidate_edges: int = 20_000
+    candidate_edges: int = 5_000
 
 
 @dataclass
@@ -179,10 +180,11 @@ def _starts(problem: DesignProblem, act: list[int], opt: DesignOptions,
     base = sorted(act, key=lambda k: (-cost[k], k))
     orders = [base, base[::-1]]
     rng = np.random.default_rng(opt.seed)
-    while len(orders) < opt.orders:
+    n_orders = max(1, opt.orders if m <= opt.candidate_edges else 1)
+    while len(orders) < n_orders:
         orders.append([act[i] for i in rng.permutation(len(act))])
     seen = set()
-    for order in orders[:max(1, opt.orders)]:
+    for order in orders[:n_orders]:
         if tuple(order) in seen:
             continue
         seen.add(tuple(order))
@@ -345,11 +347,13 @@ def plan_joint(problem: DesignProblem, *, operators: Sequence[str] | None = None
         init = np.asarray(init, dtype=bool) & mask[:, None]
         if _valid(problem, init, act):
             starts.append(init)
+    starts = [s for i, s in enumerate(starts) if not any(np.array_equal(s, t) for t in starts[:i])]
     ws = workspace(problem, starts, options)
     local = [ws.to_local(s) for s in starts]
     ranked = sorted(range(len(local)), key=lambda i: (linear_cost(ws.problem, local[i]), i))
     best_use, best = None, float("inf")
-    for i in ranked[:_IMPROVE_STARTS] if len(act) > 1 else ranked[:1]:
+    n_improve = len(ranked) if m <= options.candidate_edges else _IMPROVE_STARTS
+    for i in ranked[:n_improve] if len(act) > 1 else ranked[:1]:
         use = _improve(ws.problem, act, local[i], options, deadline) if len(act) > 1 else local[i]
         full = ws.to_full(use, m)
         score = _score(problem, full, options.objective)
