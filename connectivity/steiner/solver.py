@@ -2,13 +2,18 @@
 
 Pipeline of :func:`solve`:
 
+0. fixed edges (``fixed_edges=``): weight 0 and their ends become
+   terminals; at the end they are merged into the tree (tree edges closing a
+   cycle with them dropped) and their weights added to cost and bound;
 1. validate, drop self-loops, keep the lightest parallel edge, keep the
-   terminals' component (``InfeasibleError`` if they are split);
+   terminals' component (``InfeasibleError`` if they are split); a warm
+   start (``initial=``) is cleaned/repaired on this simple graph;
 2. exact degree reductions (:mod:`.reduce`);
 3. dual ascent (:mod:`.bound`) for the lower bound, with a work cap
-   proportional to the graph size;
+   proportional to the graph size (skipped with ``bound=False``);
 4. candidate trees: the shortest-path heuristic on the dual's reduced costs
-   and on the weights from several roots, each followed by MST-prune;
+   and on the weights from several roots, each followed by MST-prune, plus
+   the warm start mapped onto the reduced graph;
 5. local search (key-path exchange + key-vertex elimination,
    :mod:`.localsearch`) on the best candidates;
 6. quality mode only: dual ascent from more roots, perturbed restarts and
@@ -145,8 +150,11 @@ def solve(n_nodes: int, edges_u, edges_v, weights, terminals, *, time_limit: flo
         ends) it is repaired by shortest paths in which its own nodes are
         free (a shortest-path heuristic with edges between its nodes at
         weight 0, then the same cleaning on the union). The cleaned warm
-        start is improved by the local search and competes with the
-        engine's own candidates: the result never costs more than it.
+        start competes with the engine's own candidate trees (it wins ties);
+        the cheapest candidates get the local search, so the result never
+        costs more than the cleaned warm start. It does not make the call
+        faster: it is a quality guarantee, e.g. between calls with slightly
+        changed weights.
     bound : bool
         Compute the dual-ascent lower bound (default). With False the dual
         ascent is skipped (about 5-20 % less time on large road graphs),
@@ -298,8 +306,9 @@ def _solve_reduced(red: Reduction, budget: _Budget, *, quality: bool, seed: int,
                    warm: np.ndarray | None = None):
     """Heuristic + bound on the reduced graph; returns (reduced edge ids, lower bound).
 
-    ``warm`` is an optional node mask of a warm-start tree; its MST-prune is a
-    candidate that always gets local search. Without ``bound`` the dual
+    ``warm`` is an optional node mask of a warm-start tree; its MST-prune is
+    one more candidate (first, so it wins ties); the cheapest candidates get
+    local search. Without ``bound`` the dual
     ascent is skipped (bound 0) and SPH on the weights from its root replaces
     the SPH on the dual's reduced costs.
     """
@@ -328,16 +337,14 @@ def _solve_reduced(red: Reduction, budget: _Budget, *, quality: bool, seed: int,
             break
         mask, _ = sph(g.indptr, g.head, g.arc_w, is_term, int(r), n_terms)
         cands.append(mst_prune(g.n, g.eu, g.ev, order, is_term, mask))
-    costs = np.array([_tree_cost(g, t) for t in cands])
-    n_improve = 1 if size > _BIG else 2
-    picks = list(np.argsort(costs, kind="stable")[:n_improve])
     if warm is not None:
         warm_tree = mst_prune(g.n, g.eu, g.ev, order, is_term, warm | is_term)
         if spans_terminals(g.n, g.eu, g.ev, is_term, warm_tree):
-            cands.append(warm_tree)
-            picks = [len(cands) - 1] + picks
+            cands.insert(0, warm_tree)  # first: wins ties
+    costs = np.array([_tree_cost(g, t) for t in cands])
+    n_improve = 1 if size > _BIG else 2
     best, best_cost = None, np.inf
-    for k in picks:
+    for k in np.argsort(costs, kind="stable")[:n_improve]:
         if best is not None and budget.left() < 0:
             break
         tree = improve(g, is_term, order, cands[k], budget)
