@@ -149,12 +149,13 @@ def solve(n_nodes: int, edges_u, edges_v, weights, terminals, *, time_limit: flo
         pruned); if that does not connect all terminals (and fixed-edge
         ends) it is repaired by shortest paths in which its own nodes are
         free (a shortest-path heuristic with edges between its nodes at
-        weight 0, then the same cleaning on the union). The cleaned warm
-        start competes with the engine's own candidate trees (it wins ties);
-        the cheapest candidates get the local search, so the result never
-        costs more than the cleaned warm start. It does not make the call
-        faster: it is a quality guarantee, e.g. between calls with slightly
-        changed weights.
+        weight 0, then the same cleaning on the union). When the cleaned
+        warm start is cheaper than all of the engine's own candidate trees it
+        is improved by the local search too (one more local search) and the
+        best tree wins: the result never costs more than the cleaned warm
+        start nor than the result without ``initial`` (same seed). It does
+        not make the call faster; it is a quality guarantee, e.g. between
+        calls with slightly changed weights.
     bound : bool
         Compute the dual-ascent lower bound (default). With False the dual
         ascent is skipped (about 5-20 % less time on large road graphs),
@@ -306,9 +307,9 @@ def _solve_reduced(red: Reduction, budget: _Budget, *, quality: bool, seed: int,
                    warm: np.ndarray | None = None):
     """Heuristic + bound on the reduced graph; returns (reduced edge ids, lower bound).
 
-    ``warm`` is an optional node mask of a warm-start tree; its MST-prune is
-    one more candidate (first, so it wins ties); the cheapest candidates get
-    local search. Without ``bound`` the dual
+    ``warm`` is an optional node mask of a warm-start tree; its MST-prune
+    gets local search too when it is cheaper than every own candidate (the
+    own candidates that get local search are the same as without it). Without ``bound`` the dual
     ascent is skipped (bound 0) and SPH on the weights from its root replaces
     the SPH on the dual's reduced costs.
     """
@@ -337,14 +338,17 @@ def _solve_reduced(red: Reduction, budget: _Budget, *, quality: bool, seed: int,
             break
         mask, _ = sph(g.indptr, g.head, g.arc_w, is_term, int(r), n_terms)
         cands.append(mst_prune(g.n, g.eu, g.ev, order, is_term, mask))
-    if warm is not None:
-        warm_tree = mst_prune(g.n, g.eu, g.ev, order, is_term, warm | is_term)
-        if spans_terminals(g.n, g.eu, g.ev, is_term, warm_tree):
-            cands.insert(0, warm_tree)  # first: wins ties
     costs = np.array([_tree_cost(g, t) for t in cands])
     n_improve = 1 if size > _BIG else 2
+    picks = list(np.argsort(costs, kind="stable")[:n_improve])
+    if warm is not None:
+        warm_tree = mst_prune(g.n, g.eu, g.ev, order, is_term, warm | is_term)
+        if (spans_terminals(g.n, g.eu, g.ev, is_term, warm_tree)
+                and _tree_cost(g, warm_tree) < costs.min()):
+            cands.append(warm_tree)
+            picks = [len(cands) - 1] + picks
     best, best_cost = None, np.inf
-    for k in np.argsort(costs, kind="stable")[:n_improve]:
+    for k in picks:
         if best is not None and budget.left() < 0:
             break
         tree = improve(g, is_term, order, cands[k], budget)

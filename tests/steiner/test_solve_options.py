@@ -176,6 +176,7 @@ def test_warm_start_never_worse_than_cleaned_input(seed):
     warm = solve(n, eu, ev, w2, terms, initial=base.edges, seed=seed)
     check_tree(n, eu, ev, w2, terms, warm)
     assert warm.cost <= cleaned_cost(n, eu, ev, w2, terms, base.edges) + 1e-9
+    assert warm.cost <= solve(n, eu, ev, w2, terms, seed=seed).cost + 1e-9
     # a near-optimal warm start on the same weights is kept or beaten
     again = solve(n, eu, ev, w, terms, initial=base.edges, seed=seed + 1)
     check_tree(n, eu, ev, w, terms, again)
