@@ -100,3 +100,45 @@ def prune_leaves(n, eu, ev, is_term, chosen, deg):
                     sp += 1
                 break
     return chosen
+
+
+@njit(cache=True)
+def merge_fixed(n, eu, ev, fixed, tree_edges, is_term):
+    """Union of required edges and a tree, as one connected subgraph without avoidable cycles.
+
+    Every edge of ``fixed`` is kept (even when the fixed edges form cycles);
+    the edges of ``tree_edges`` are added in the given order unless they close
+    a cycle, then non-terminal leaves are removed (ends of fixed edges are
+    expected to be terminals, so fixed edges are never removed).
+
+    Returns
+    -------
+    chosen : bool array over edges
+    """
+    parent = np.arange(n)
+    chosen = np.zeros(len(eu), np.bool_)
+    deg = np.zeros(n, np.int64)
+    for i in range(len(fixed)):
+        e = fixed[i]
+        if chosen[e]:
+            continue
+        chosen[e] = True
+        deg[eu[e]] += 1
+        deg[ev[e]] += 1
+        ra = _find(parent, eu[e])
+        rb = _find(parent, ev[e])
+        if ra != rb:
+            parent[ra] = rb
+    for i in range(len(tree_edges)):
+        e = tree_edges[i]
+        if chosen[e]:
+            continue
+        ra = _find(parent, eu[e])
+        rb = _find(parent, ev[e])
+        if ra == rb:
+            continue
+        parent[ra] = rb
+        chosen[e] = True
+        deg[eu[e]] += 1
+        deg[ev[e]] += 1
+    return prune_leaves(n, eu, ev, is_term, chosen, deg)

