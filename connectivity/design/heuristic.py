@@ -96,23 +96,18 @@ def operator_tree(problem: DesignProblem, k: int, weights: np.ndarray, *, option
         When the operator's terminals are not connected by the network.
     """
     forced = problem.required_edges(k)
-    terms = problem.tree_terminals(k)
-    if len(terms) < 2 and not len(forced):
+    if len(np.unique(problem.terminals[k])) < 2 and not len(forced):
         return np.zeros(0, dtype=np.int64)
-    w = weights.copy()
-    w[forced] = 0.0
+    if initial is not None and not len(initial):
+        initial = None
     try:
-        res = steiner.solve(problem.n_nodes, problem.u, problem.v, w, terms, time_limit=None,
-                            quality=options.quality, seed=options.seed if seed is None else seed)
+        res = steiner.solve(problem.n_nodes, problem.u, problem.v, weights, problem.terminals[k],
+                            quality=options.quality, seed=options.seed if seed is None else seed,
+                            fixed_edges=forced, initial=initial, bound=False)
     except InfeasibleError as exc:
         raise InfeasibleError(f"operator {problem.operators[k]}: its sites are not all connected "
                               f"by the road network ({exc})") from None
-    best = clean_tree(problem.u, problem.v, w, np.concatenate([res.edges, forced]), terms)
-    if initial is not None and len(initial) and connects(problem.u, problem.v, initial, terms):
-        warm = clean_tree(problem.u, problem.v, w, np.concatenate([initial, forced]), terms)
-        if float(w[warm].sum()) < float(w[best].sum()) - 1e-9:
-            best = warm
-    return best
+    return res.edges
 
 
 def _backbone(problem: DesignProblem, groups: list[list[int]], opt: DesignOptions,
@@ -127,7 +122,7 @@ def _backbone(problem: DesignProblem, groups: list[list[int]], opt: DesignOption
     for ks in groups:
         use[ks] = False
     for ks in groups:
-        terms = np.unique(np.concatenate([problem.tree_terminals(k) for k in ks]))
+        terms = np.unique(np.concatenate([problem.terminals[k] for k in ks]))
         if len(terms) < 2:
             continue
         probe = np.zeros_like(use)
@@ -138,13 +133,12 @@ def _backbone(problem: DesignProblem, groups: list[list[int]], opt: DesignOption
              + problem.duct_cost[ks].sum(axis=0))
         w = np.maximum(w, 0.0)
         forced = np.unique(np.concatenate([problem.required_edges(k) for k in ks]))
-        w[forced] = 0.0
         try:
             res = steiner.solve(problem.n_nodes, problem.u, problem.v, w, terms, quality=opt.quality,
-                                seed=opt.seed if seed is None else seed)
+                                seed=opt.seed if seed is None else seed, fixed_edges=forced, bound=False)
         except InfeasibleError:
             return None
-        tree = np.concatenate([res.edges, forced])
+        tree = res.edges
         for k in ks:
             use[k, clean_tree(problem.u, problem.v, w, np.concatenate([tree, problem.required_edges(k)]),
                               problem.tree_terminals(k))] = True
