@@ -19,8 +19,8 @@ def _progress_printer(enabled: bool):
 
     def show(stage: str) -> None:
         if enabled:
-            i = STAGES.index(stage) + 1 if stage in STAGES else 0
-            print(f"[{i}/{len(STAGES)}] {stage} ({time.perf_counter() - started:.1f} s)", file=sys.stderr, flush=True)
+            step = f"[{STAGES.index(stage) + 1}/{len(STAGES)}]" if stage in STAGES else "      "  # a step within a stage
+            print(f"{step} {stage} ({time.perf_counter() - started:.1f} s)", file=sys.stderr, flush=True)
 
     return show
 

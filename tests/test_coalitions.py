@@ -1,0 +1,101 @@
+"""Coalition plans: consistent costs, stand-alone plans as good as the joint one, Shapley."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from connectivity.allocate import segment_shapley, shapley
+from connectivity.design import (DesignOptions, evaluate, make_problem, plan_coalitions, plan_joint, random_problem,
+                                 solve_milp)
+from connectivity.design.coalitions import _restrict
+
+SEEDS = range(300, 312)
+
+
+def _table(seed, n_operators=3):
+    p = random_problem(seed, n_operators=n_operators, rows=5, cols=6, terminals=(2, 4))
+    return p, plan_coalitions(p)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_coalition_costs_monotone_and_subadditive(seed):
+    p, table = _table(seed, n_operators=2 + seed % 3)
+    players = table.players
+    coalitions = [frozenset(s) for r in range(1, len(players) + 1) for s in itertools.combinations(players, r)]
+    for s in coalitions:
+        for t in coalitions:
+            if s < t:   # a bigger coalition's plan restricted to s is a plan of s
+                assert table.cost[s] <= table.cost[t] + 1e-6
+        for r in range(1, len(s)):
+            for a in itertools.combinations(sorted(s), r):
+                a = frozenset(a)
+                union = evaluate(p, table.plans[a].use | table.plans[s - a].use).cost * p.contingency_factor
+                assert table.cost[s] <= union + 1e-6   # never above its parts planned apart
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_coalition_plans_never_worse_than_the_joint_plan_restricted(seed):
+    p, table = _table(seed)
+    grand = table.plans[frozenset(table.players)]
+    idx = {o: p.index(o) for o in table.players}
+    for s, plan in table.plans.items():
+        restricted = evaluate(p, _restrict(grand.use, [idx[o] for o in s]))
+        assert plan.cost <= restricted.cost + 1e-6
+        for k in range(p.n_operators):   # only members lay ducts
+            assert plan.use[k].any() == (p.operators[k] in s and len(p.terminals[k]) >= 2)
+
+
+@pytest.mark.parametrize("seed", range(320, 328))
+def test_stand_alone_plans_optimal_on_small_instances(seed):
+    p, table = _table(seed)
+    for o in table.players:
+        exact = solve_milp(p, operators=[o], time_limit=60)
+        assert exact.optimal
+        assert table.plans[frozenset([o])].linear_cost <= exact.cost * 1.02 + 1e-6
+
+
+def test_shapley_shares_sum_to_the_joint_cost():
+    p, table = _table(7, n_operators=4)
+    shares = shapley(list(table.players), table.cost)
+    assert sum(shares.values()) == pytest.approx(table.cost[frozenset(table.players)])
+
+
+def nested_path(n_ops=3):
+    """A street 0-1-2-3 from the hub; operator i needs the hub and node i + 1 (nested needs)."""
+    m = 3
+    trench = np.column_stack([[1000.0, 600.0, 300.0]] * 3)
+    duct = np.full((n_ops, m), 50.0)
+    return make_problem(n_nodes=4, u=[0, 1, 2], v=[1, 2, 3], length_m=[100.0] * m, trench=trench,
+                        operators=[f"T{i}" for i in range(n_ops)], kinds=["telecom"] * n_ops, duct_cost=duct,
+                        ducts=[1] * n_ops, terminals=[[0, i + 1] for i in range(n_ops)])
+
+
+def test_segment_and_coalition_shapley_agree_on_nested_demands():
+    p = nested_path()
+    table = plan_coalitions(p)
+    joint = table.plans[frozenset(table.players)]
+    coal = shapley(list(table.players), table.cost)
+    seg = segment_shapley(p, joint)
+    for o in table.players:
+        assert coal[o] == pytest.approx(seg[o])
+    # the airport rule by hand: edge 0 split three ways, edge 1 two ways, edge 2 to T2 alone
+    assert seg["T0"] == pytest.approx(1000 / 3 + 50)
+    assert seg["T2"] == pytest.approx(1000 / 3 + 600 / 2 + 300 + 150)
+
+
+def test_parallel_coalitions_equal_serial():
+    p = random_problem(11, n_operators=4, rows=5, cols=6, terminals=(2, 4))
+    serial = plan_coalitions(p)
+    parallel = plan_coalitions(p, workers=2)
+    assert serial.cost == parallel.cost
+    for s in serial.plans:
+        assert np.array_equal(serial.plans[s].use, parallel.plans[s].use)
+
+
+def test_joint_plan_from_stand_alone_trees_matches_fresh_plan():
+    p = random_problem(5, n_operators=3, rows=6, cols=6, terminals=(3, 5))
+    table = plan_coalitions(p)
+    fresh = plan_joint(p, options=DesignOptions())
+    assert table.cost[frozenset(table.players)] <= fresh.cost * p.contingency_factor + 1e-6
