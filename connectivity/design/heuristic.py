@@ -30,7 +30,7 @@ from connectivity.steiner.trees import clean_tree, connects
 
 logger = logging.getLogger(__name__)
 
-_IMPROVE_STARTS = 10   # improvement rounds run from this many of the best starts
+_IMPROVE_STARTS = 2   # on large graphs improvement rounds run from this many of the best starts (all on small)
 
 
 @dataclass(frozen=True)
