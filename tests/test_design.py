@@ -179,3 +179,16 @@ def test_design_settings_and_terminals_by_operator():
     assert terms["TOT"].tolist() == [0, 1]          # two sites in component 0 beat the hub alone
     assert terms["CAT"].tolist() == [] and terms["PEA"].tolist() == [] and terms["MEA"].tolist() == []
     assert sorted(dropped) == ["c", "d", "e", "f"]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_manhole_count_equals_placed_manholes(seed):
+    from connectivity.design.manholes import count_manholes, place_manholes
+
+    rng = np.random.default_rng(seed)
+    p = random_problem(seed, n_operators=2, rows=6, cols=7)
+    used = rng.random(p.n_edges) < rng.uniform(0.2, 0.95)
+    terms = rng.choice(p.n_nodes, size=int(rng.integers(0, 8)), replace=False)
+    spacing = float(rng.uniform(40, 400))
+    placed = place_manholes(p.u, p.v, p.length_m, used, terms, spacing_m=spacing)
+    assert count_manholes(p.u, p.v, p.length_m, used, terms, spacing_m=spacing) == placed.count

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 
 @dataclass(frozen=True)
@@ -132,3 +134,34 @@ def place_manholes(u: Sequence[int], v: Sequence[int], length_m: Sequence[float]
     return ManholeLayout(node_id=np.array(node_ids, dtype=np.int64), node_reason=reasons,
                          spacing_edge=np.array(sp_edge, dtype=np.int64),
                          spacing_offset_m=np.array(sp_off, dtype=float))
+
+
+def count_manholes(u: np.ndarray, v: np.ndarray, length_m: np.ndarray, used: np.ndarray,
+                   terminals: Sequence[int], *, spacing_m: float) -> int:
+    """How many pull points :func:`place_manholes` places, without placing them (vectorised).
+
+    Runs are the connected pieces of the used edges once the network is cut at its key
+    nodes (sites, junctions, ends); a run of length L holds ``ceil(L / spacing_m) - 1``.
+    """
+    edges = np.flatnonzero(np.asarray(used, dtype=bool))
+    if len(edges) == 0:
+        return 0
+    eu, ev = np.asarray(u)[edges], np.asarray(v)[edges]
+    nodes, inv = np.unique(np.concatenate([eu, ev]), return_inverse=True)
+    a, b = inv[:len(edges)], inv[len(edges):]
+    deg = np.bincount(a, minlength=len(nodes)) + np.bincount(b, minlength=len(nodes))
+    site = np.isin(nodes, np.asarray(terminals, dtype=np.int64))
+    chambers = int(np.count_nonzero(site | (deg >= 3)))
+    through = ~site & (deg == 2)          # a run passes through these nodes
+    ends = np.concatenate([a, b])
+    ids = np.concatenate([np.arange(len(edges)), np.arange(len(edges))])
+    order = np.argsort(ends, kind="stable")
+    ends, ids = ends[order], ids[order]
+    pairs = through[ends]
+    first = ids[pairs][0::2]
+    second = ids[pairs][1::2]
+    m = len(edges)
+    _, run = connected_components(coo_matrix((np.ones(len(first)), (first, second)), shape=(m, m)), directed=False)
+    run_len = np.bincount(run, weights=np.asarray(length_m, dtype=float)[edges])
+    inner = np.maximum(np.ceil(run_len / spacing_m - 1e-9).astype(np.int64) - 1, 0)
+    return chambers + int(inner.sum())

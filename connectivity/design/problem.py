@@ -23,7 +23,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from connectivity.design.manholes import place_manholes
+from connectivity.design.manholes import count_manholes
 from connectivity.errors import ConfigError, InputDataError
 
 GROUPS = ("telecom", "power")
@@ -265,9 +265,8 @@ def evaluate(problem: DesignProblem, use: np.ndarray) -> JointPlan:
             counts.append(0)
             continue
         ks = [k for k in range(problem.n_operators) if problem.kinds[k] == g and use[k].any()]
-        lay = place_manholes(problem.u, problem.v, problem.length_m, present,
-                             group_terminals(problem, g, ks), spacing_m=problem.manhole_spacing_m)
-        counts.append(lay.count)
+        counts.append(count_manholes(problem.u, problem.v, problem.length_m, present,
+                                     group_terminals(problem, g, ks), spacing_m=problem.manhole_spacing_m))
     manhole = counts[0] * problem.manhole_cost[0] + counts[1] * problem.manhole_cost[1]
     return JointPlan(use=use, cost=trench + duct + manhole, linear_cost=linear_cost(problem, use),
                      trench_cost=trench, duct_cost=duct, manhole_cost=manhole,
