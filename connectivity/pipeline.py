@@ -242,6 +242,7 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
         "lower_bound": round(bound, 2),
         "gap_pct": round(100.0 * (total / bound - 1.0), 3) if bound > 0 else 0.0,
         "manholes": {"total": int(len(manholes)), **{g: int(n_mh.get(g, 0)) for g in design.GROUPS}},
+        "networks_per_operator": {o: len(problem.terminal_groups(k)) for k, o in enumerate(problem.operators)},
         "trench_length_m": round(float(problem.length_m[joint.use.any(axis=0)].sum()), 2),
         "shared_trench_m": round(float(problem.length_m[joint.use.sum(axis=0) >= 2].sum()), 2),
         "duct_m": {o: round(v, 2) for o, v in design.duct_metres(problem, joint).items()},

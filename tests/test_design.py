@@ -172,13 +172,31 @@ def test_design_settings_and_terminals_by_operator():
         design_settings({"shapley": "yes"}, "s.toml")
     # nodes 0-4 in component 0, 5-6 in component 1
     comp = np.array([0, 0, 0, 0, 0, 1, 1])
-    sites = pd.DataFrame({"site_id": ["a", "b", "c", "d", "e", "f"], "operator": ["TOT", "TOT", "TOT", "CAT", "CAT", "PEA"],
-                          "kind": ["x", "x", "hub", "x", "x", "x"],
-                          "node_id": pd.array([0, 1, 5, 2, 6, 3], dtype="Int64")})
+    sites = pd.DataFrame({"site_id": ["a", "b", "c", "d", "e", "f", "g", "h"],
+                          "operator": ["TOT", "TOT", "TOT", "CAT", "CAT", "PEA", "TOT", "PEA"],
+                          "kind": ["x", "x", "hub", "x", "x", "x", "x", "x"],
+                          "node_id": pd.array([0, 1, 5, 2, 6, 3, 6, 3], dtype="Int64")})
     terms, dropped = terminals_by_operator(comp, sites, ["TOT", "CAT", "PEA", "MEA"])
-    assert terms["TOT"].tolist() == [0, 1]          # two sites in component 0 beat the hub alone
-    assert terms["CAT"].tolist() == [] and terms["PEA"].tolist() == [] and terms["MEA"].tolist() == []
-    assert sorted(dropped) == ["c", "d", "e", "f"]
+    assert terms["TOT"].tolist() == [0, 1, 5, 6]    # a network in each component, the hub's in the second
+    assert terms["CAT"].tolist() == [] and terms["MEA"].tolist() == []
+    assert terms["PEA"].tolist() == [3]              # two sites at one node: nothing to join, not dropped
+    assert sorted(dropped) == ["d", "e"]            # CAT's sites are alone in their components
+
+
+def test_operator_with_sites_in_two_components_gets_two_networks():
+    # component A: path 0-1-2-3; component B: path 4-5-6 (no road between them)
+    u, v = [0, 1, 2, 4, 5], [1, 2, 3, 5, 6]
+    m = len(u)
+    trench = np.full((m, 3), 1000.0)
+    p = make_problem(n_nodes=7, u=u, v=v, length_m=[100.0] * m, trench=trench, operators=["TOT", "PEA"],
+                     kinds=["telecom", "power"], duct_cost=np.full((2, m), 10.0), ducts=[1, 1],
+                     terminals=[[0, 3, 4, 6], [1, 3]])
+    assert [g.tolist() for g in p.terminal_groups(0)] == [[0, 3], [4, 6]]
+    plan = plan_joint(p)
+    assert plan.use[0].all()                 # both of TOT's networks built
+    assert plan.use[1].tolist() == [False, True, True, False, False]
+    exact = solve_milp(p)
+    assert plan.linear_cost == pytest.approx(exact.cost)
 
 
 @pytest.mark.parametrize("seed", range(40))

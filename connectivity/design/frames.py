@@ -119,29 +119,20 @@ def terminals_by_operator(node_component: np.ndarray, sites: Any, operators: Seq
                           ) -> tuple[dict[str, np.ndarray], list[str]]:
     """Operator -> terminal node ids from attached sites; sites its ducts cannot reach are dropped.
 
-    An operator's ducts form one tree, so only its sites in one road component can be
-    joined: the component holding most of its sites (then the one with its hub, then the
-    lowest id); an operator left with a single site gets no terminal. Returns the
-    terminals and the ``site_id`` of dropped sites.
+    An operator gets one duct network per road component holding two or more of its sites
+    (joined to its hub where the hub is in that component); a site that is the operator's
+    only one in its component has nothing to join and is dropped. Returns the terminals
+    and the ``site_id`` of dropped sites.
     """
     out: dict[str, np.ndarray] = {}
     dropped: list[str] = []
     att = sites[sites["node_id"].notna()]
     for op in operators:
         rows = att[att["operator"] == op]
-        if len(rows) == 0:
-            out[op] = np.zeros(0, dtype=np.int64)
-            continue
         nodes = rows["node_id"].to_numpy(np.int64)
         comp = node_component[nodes]
-        hub = (rows["kind"] == "hub").to_numpy() if "kind" in rows else np.zeros(len(rows), bool)
-        counts: dict[int, tuple] = {}
-        for c in np.unique(comp):
-            counts[int(c)] = (int((comp == c).sum()), bool(hub[comp == c].any()), -int(c))
-        best = max(counts, key=lambda c: counts[c])
-        keep = comp == best
-        if keep.sum() < 2:   # a single site: nothing for its ducts to join
-            keep[:] = False
+        _, inverse, counts = np.unique(comp, return_inverse=True, return_counts=True)
+        keep = counts[inverse] >= 2
         dropped += rows.loc[~keep, "site_id"].astype(str).tolist()
         out[op] = np.unique(nodes[keep])
     return out, dropped

@@ -96,34 +96,37 @@ def operator_tree(problem: DesignProblem, k: int, weights: np.ndarray, *, option
         When the operator's terminals are not connected by the network.
     """
     forced = problem.required_edges(k)
-    if len(np.unique(problem.terminals[k])) < 2 and not len(forced):
-        return np.zeros(0, dtype=np.int64)
-    if initial is not None and not len(initial):
-        initial = None
-    try:
-        res = steiner.solve(problem.n_nodes, problem.u, problem.v, weights, problem.terminals[k],
-                            quality=options.quality, seed=options.seed if seed is None else seed,
-                            fixed_edges=forced, initial=initial, bound=False)
-    except InfeasibleError as exc:
-        raise InfeasibleError(f"operator {problem.operators[k]}: its sites are not all connected "
-                              f"by the road network ({exc})") from None
-    return res.edges
+    comp = problem.node_component
+    trees = []
+    for group in problem.terminal_groups(k):   # one network per road component
+        c = comp[group[0]]
+        fixed = forced[comp[problem.u[forced]] == c]
+        warm = None if initial is None or not len(initial) else initial[comp[problem.u[initial]] == c]
+        try:
+            res = steiner.solve(problem.n_nodes, problem.u, problem.v, weights, group, quality=options.quality,
+                                seed=options.seed if seed is None else seed, fixed_edges=fixed,
+                                initial=warm if warm is not None and len(warm) else None, bound=False)
+        except InfeasibleError as exc:
+            raise InfeasibleError(f"operator {problem.operators[k]}: its sites are not all connected "
+                                  f"by the road network ({exc})") from None
+        trees.append(res.edges)
+    return np.unique(np.concatenate(trees)) if trees else np.zeros(0, dtype=np.int64)
 
 
 def _backbone(problem: DesignProblem, groups: list[list[int]], opt: DesignOptions,
-              base: np.ndarray | None = None, seed: int | None = None) -> np.ndarray | None:
+              base: np.ndarray | None = None, seed: int | None = None) -> np.ndarray:
     """One shared Steiner tree per list of operators; each operator keeps its sub-tree.
 
     Operators outside ``groups`` keep their ducts of ``base``; their trenches count as dug.
-    Returns None when some list's terminals are not connected.
+    One tree per road component holding two or more of the list's nodes.
     """
     use = (np.zeros((problem.n_operators, problem.n_edges), dtype=bool) if base is None
            else np.asarray(base, dtype=bool).copy())
     for ks in groups:
         use[ks] = False
     for ks in groups:
-        terms = np.unique(np.concatenate([problem.terminals[k] for k in ks]))
-        if len(terms) < 2:
+        groups = _merged_groups(problem, ks)
+        if not groups:
             continue
         probe = np.zeros_like(use)
         probe[ks] = True
@@ -133,24 +136,35 @@ def _backbone(problem: DesignProblem, groups: list[list[int]], opt: DesignOption
              + problem.duct_cost[ks].sum(axis=0))
         w = np.maximum(w, 0.0)
         forced = np.unique(np.concatenate([problem.required_edges(k) for k in ks]))
-        try:
+        comp = problem.node_component
+        tree = []
+        for terms in groups:
+            fixed = forced[comp[problem.u[forced]] == comp[terms[0]]]
             res = steiner.solve(problem.n_nodes, problem.u, problem.v, w, terms, quality=opt.quality,
-                                seed=opt.seed if seed is None else seed, fixed_edges=forced, bound=False)
-        except InfeasibleError:
-            return None
-        tree = res.edges
+                                seed=opt.seed if seed is None else seed, fixed_edges=fixed, bound=False)
+            tree.append(res.edges)
+        tree = np.concatenate(tree)
         for k in ks:
             use[k, clean_tree(problem.u, problem.v, w, np.concatenate([tree, problem.required_edges(k)]),
                               problem.tree_terminals(k))] = True
     return use
 
 
+def _merged_groups(problem: DesignProblem, ks: Sequence[int]) -> list[np.ndarray]:
+    """The nodes several operators join, per road component (components with >= 2 nodes)."""
+    terms = np.unique(np.concatenate([problem.tree_terminals(k) for k in ks]))
+    comp = problem.node_component[terms]
+    groups = [terms[comp == c] for c in np.unique(comp)]
+    return [g for g in groups if len(g) >= 2]
+
+
 def _valid(problem: DesignProblem, use: np.ndarray, act: Sequence[int]) -> bool:
-    """Each active operator's edges connect its terminals and include its required edges."""
+    """Each active operator's edges join its nodes in every component and hold its required edges."""
     for k in act:
         if not use[k, problem.required_edges(k)].all():
             return False
-        if not connects(problem.u, problem.v, np.flatnonzero(use[k]), problem.tree_terminals(k)):
+        edges = np.flatnonzero(use[k])
+        if not all(connects(problem.u, problem.v, edges, g) for g in problem.terminal_groups(k)):
             return False
     return True
 
@@ -190,9 +204,7 @@ def _starts(problem: DesignProblem, act: list[int], opt: DesignOptions,
         sets = [s for s in group_sets if s]
         if group_sets is not None and len(sets) == 1 and len(starts) > len(seen) + 1:
             continue   # one group only: its backbone is the all-operator one, already tried
-        use = _backbone(problem, sets, opt)
-        if use is not None:
-            starts.append(use)
+        starts.append(_backbone(problem, sets, opt))
     return starts
 
 
@@ -221,8 +233,6 @@ def _improve(problem: DesignProblem, act: list[int], use: np.ndarray, opt: Desig
                 if deadline.expired():
                     break
                 cand = _backbone(problem, [[k1, k2]], opt, base=use, seed=opt.seed + r + 1)
-                if cand is None:
-                    continue
                 val = linear_cost(problem, cand)
                 if val < cur - 1e-7 * max(1.0, cur):
                     use, cur, changed = cand, val, True
@@ -332,6 +342,11 @@ def plan_joint(problem: DesignProblem, *, operators: Sequence[str] | None = None
     act = [k for k in members if problem.active(k)]
     if not act:
         return evaluate(problem, np.zeros((K, m), dtype=bool))
+    for k in act:
+        stranded = problem.stranded_terminals(k)
+        if len(stranded):
+            raise InfeasibleError(f"operator {problem.operators[k]}: its sites are not all connected by the road "
+                                  f"network (node {int(stranded[0])} shares no road component with its other sites)")
     deadline = deadline or Deadline(options.time_limit)
     t0 = time.perf_counter()
     mask = np.zeros(K, dtype=bool)

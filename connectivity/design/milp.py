@@ -56,9 +56,10 @@ def solve_milp(problem: DesignProblem, *, operators: Sequence[str] | None = None
     mode_cost = problem.mode_table()
     commodities = []
     for k in act:
-        terms = sorted(set(problem.terminals[k].tolist()) | problem.forced_nodes(k))
-        for t in terms[1:]:
-            commodities.append((k, terms[0], t))
+        for group in problem.terminal_groups(k):   # one network per road component
+            terms = sorted(group.tolist())
+            for t in terms[1:]:
+                commodities.append((k, terms[0], t))
     nw, nx_ = 3 * m, len(act) * m
     nf = len(commodities) * 2 * m
     nvar = nw + nx_ + nf

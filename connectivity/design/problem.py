@@ -22,6 +22,8 @@ from functools import cached_property
 from typing import Iterable, Sequence
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from connectivity.design.manholes import count_manholes
 from connectivity.errors import ConfigError, InputDataError
@@ -101,9 +103,34 @@ class DesignProblem:
         """Nodes operator ``k``'s ducts must join: its terminals and its required edges' ends."""
         return np.unique(np.concatenate([self.terminals[k], np.array(sorted(self.forced_nodes(k)), dtype=np.int64)]))
 
+    @cached_property
+    def node_component(self) -> np.ndarray:
+        """Road network component (connected part of the edges) of every node."""
+        n = self.n_nodes
+        graph = coo_matrix((np.ones(self.n_edges), (self.u, self.v)), shape=(n, n))
+        return connected_components(graph, directed=False)[1]
+
+    def terminal_groups(self, k: int) -> list[np.ndarray]:
+        """Operator ``k``'s nodes to join (:meth:`tree_terminals`) split by road component:
+        one network per component holding two or more of them."""
+        terms = self.tree_terminals(k)
+        comp = self.node_component[terms]
+        groups = [terms[comp == c] for c in np.unique(comp)]
+        return [g for g in groups if len(g) >= 2]
+
+    def stranded_terminals(self, k: int) -> np.ndarray:
+        """Operator ``k``'s terminals alone in their road component while it has others
+        elsewhere: no duct of it can reach them."""
+        terms = self.tree_terminals(k)
+        if len(terms) < 2:
+            return np.zeros(0, dtype=np.int64)
+        comp = self.node_component[terms]
+        _, inverse, counts = np.unique(comp, return_inverse=True, return_counts=True)
+        return terms[counts[inverse] == 1]
+
     def active(self, k: int) -> bool:
-        """Whether operator ``k`` needs any duct (>= 2 terminals or a required edge)."""
-        return len(np.unique(self.terminals[k])) >= 2 or len(self.required_edges(k)) > 0
+        """Whether operator ``k`` needs any duct (two or more nodes to join)."""
+        return len(self.tree_terminals(k)) >= 2
 
     def mode_table(self) -> np.ndarray:
         """``(m, 3)`` linear cost (THB) of each edge in modes telecom, power, joint: trench
