@@ -2,8 +2,8 @@
 
 Python API::
 
-    from connectivity import load_scenario, run, write_outputs
-    plan = run(load_scenario("data/scenarios/chiang_mai_nimman.toml"))
+    from connectivity import example_scenario, load_scenario, run, write_outputs
+    plan = run(load_scenario(example_scenario("chiang_mai_nimman")))   # or a scenario TOML path
     write_outputs(plan, "maps/chiang_mai_nimman")
 
 Names are imported lazily so that ``connectivity.steiner`` stays usable without geopandas.
@@ -11,9 +11,10 @@ Names are imported lazily so that ``connectivity.steiner`` stays usable without 
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["load_scenario", "run", "write_outputs", "ConnectivityError"]
+__all__ = ["example_scenario", "load_scenario", "run", "write_outputs", "ConnectivityError"]
 
 _LAZY = {
+    "example_scenario": ("connectivity.config", "example_scenario"),
     "load_scenario": ("connectivity.config", "load_scenario"),
     "run": ("connectivity.pipeline", "run"),
     "write_outputs": ("connectivity.pipeline", "write_outputs"),

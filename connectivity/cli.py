@@ -7,9 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-from connectivity.errors import ConnectivityError
+from connectivity.errors import ConfigError, ConnectivityError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _progress_printer(enabled: bool):
@@ -26,13 +25,16 @@ def _progress_printer(enabled: bool):
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from connectivity.config import load_scenario
+    from connectivity.config import example_scenario, load_scenario
     from connectivity.pipeline import run, write_outputs
 
     overrides = {k: getattr(args, k) for k in ("osm", "roads", "sites", "pois", "buildings", "poles", "lines")
                  if getattr(args, k) is not None}
-    scenario = load_scenario(args.scenario, **overrides)
-    out = Path(args.out) if args.out else REPO_ROOT / "maps" / Path(args.scenario).stem
+    if (args.scenario is None) == (args.example is None):
+        raise ConfigError("give a scenario TOML or --example NAME (one of them)")
+    path = Path(args.scenario) if args.scenario else example_scenario(args.example)
+    scenario = load_scenario(path, **overrides)
+    out = Path(args.out) if args.out else Path.cwd() / "maps" / (args.example or path.stem)
     show = _progress_printer(not args.quiet and sys.stderr.isatty())
     result = run(scenario, progress=show)
     show("write")
@@ -59,8 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("plan", help="plan the duct network of a scenario TOML")
-    p.add_argument("scenario", help="scenario TOML file")
-    p.add_argument("--out", help="output folder (default: maps/<scenario name>/)")
+    p.add_argument("scenario", nargs="?", help="scenario TOML file")
+    p.add_argument("--example", metavar="NAME",
+                   help="plan an example shipped with the package instead (chiang_mai_nimman)")
+    p.add_argument("--out", help="output folder (default: ./maps/<scenario file name>/)")
     for name in ("osm", "roads", "sites", "pois", "buildings", "poles", "lines"):
         p.add_argument(f"--{name}", help=f"override the scenario's inputs.{name} file")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")

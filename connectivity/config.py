@@ -13,7 +13,7 @@ from typing import Any
 
 from connectivity.errors import ConfigError
 
-PACKAGE_DATA = Path(__file__).resolve().parent.parent / "data"
+PACKAGE_DATA = Path(__file__).resolve().parent / "data"   # installed with the package (wheel included)
 OPERATOR_KINDS = ("telecom", "power")
 
 
@@ -343,6 +343,28 @@ def parse_scenario(data: dict[str, Any], path: Path | None, *, base: Path | None
         cost_model=cost_model, options=_options(options, source), hubs=hubs,
         extra={k: data[k] for k in ("design", "phases", "coverage") if k in data},
     )
+
+
+EXAMPLES = PACKAGE_DATA / "examples"
+
+
+def example_names() -> list[str]:
+    """Names of the example scenarios shipped with the package (folders of ``data/examples``)."""
+    return sorted(p.name for p in EXAMPLES.iterdir() if (p / "scenario.toml").is_file()) if EXAMPLES.is_dir() else []
+
+
+def example_scenario(name: str) -> Path:
+    """Path of the packaged example scenario ``name`` (e.g. ``chiang_mai_nimman``).
+
+    Raises
+    ------
+    ConfigError
+        When no example has that name (the message lists the examples).
+    """
+    path = EXAMPLES / name / "scenario.toml"
+    if name not in example_names():
+        raise ConfigError(f"no example named {name!r}; examples: {', '.join(example_names()) or 'none'}")
+    return path
 
 
 def load_scenario(path: str | Path, **overrides: Any) -> Scenario:

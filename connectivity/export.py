@@ -42,7 +42,7 @@ from connectivity.output import COORD_DECIMALS, geojson_dict
 
 log = logging.getLogger(__name__)
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "data" / "schema" / "plan_schema.toml"
+SCHEMA_PATH = Path(__file__).resolve().parent / "data" / "schema" / "plan_schema.toml"
 FORMATS = ("geojson", "gpkg", "csv", "shp")
 OPERATOR_LAYERS = ("ducts", "trench", "manholes", "sites")  # filtered to one operator
 CONTEXT_LAYERS = ("coverage", "roads")  # exported whole

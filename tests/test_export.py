@@ -348,7 +348,7 @@ def test_schema_documents_every_field():
             assert f.type in ("string", "integer", "real", "boolean"), (name, f.name)
             assert f.description and f.shp and len(f.shp.replace("*", "")) <= 10
         assert len({f.shp for f in spec.fields}) == len(spec.fields)
-    assert (REPO / "data" / "schema" / "README.md").is_file()
+    assert (REPO / "connectivity" / "data" / "schema" / "README.md").is_file()
 
 
 def test_long_operator_names_get_unique_shapefile_fields():

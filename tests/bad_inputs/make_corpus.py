@@ -46,7 +46,7 @@ def zip_bytes() -> bytes:
 
 
 def _negative_costs() -> str:
-    default = HERE.parent.parent / "data" / "costs" / "default.toml"
+    default = HERE.parent.parent / "connectivity" / "data" / "costs" / "default.toml"
     if default.is_file():
         text = default.read_text(encoding="utf-8")
     else:  # before the cost model is merged: keep the committed copy
