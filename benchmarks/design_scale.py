@@ -22,7 +22,7 @@ set to ``--repo`` (so that checkout's package is imported, not the pip-installed
 ``connectivity`` entry point would import the editable install instead), under
 ``/usr/bin/time -v`` for the peak RSS. One untimed warm-up run per row (numba caches, file
 cache), then the best of ``--repeat`` runs. Printed per row: wall seconds of the whole
-command (interpreter start-up included), ``design_seconds`` and ``gap_pct`` from
+command (interpreter start-up included) and its CPU seconds (user + system), ``design_seconds`` and ``gap_pct`` from
 ``summary.json``, total cost (THB), peak RSS, road edges after noding and network components
 (``summary.json``), sites connected / total, and the seconds of each stage (read from the
 CLI's progress lines, which it prints when stderr is a terminal: the benchmark gives it a
@@ -38,7 +38,8 @@ Baseline (commit 84b6b3c, this machine, 2026-11-26)
 ---------------------------------------------------
 The machine was shared with other agents (load average 5-7 on 2 cores during the runs), so
 the wall seconds are inflated, up to about 2x; the same 20k town planned in-process at lower
-load took 112 s (design 111 s). ``cpu_s`` was added after run 1.
+load took 112 s (design 111 s). ``cpu_s`` was added after runs 1 and 2. 300k was not run
+(100k already times out).
 
 Run 1 (``--sizes cm 20k --repeat 2 --timeout 900``, 14:27)::
 
@@ -54,6 +55,13 @@ Run 2 (``--sizes 100k --no-warmup --timeout 900``, 14:42; numba caches warm from
 
       row   wall_s  design_s  gap_pct  cost_MTHB  rss_MiB    edges  comps      sites  target_s  met  stages_s
      100k  timeout         -        -          -        -        -      -          -         -    -
+
+Run 3 (``--sizes cm 20k --repeat 1 --timeout 900``, 14:57, load average 3.7-5; ``cpu_s`` well
+below ``wall_s`` shows the waiting for a core)::
+
+      row   wall_s   cpu_s  design_s  gap_pct  cost_MTHB  rss_MiB    edges  comps      sites  target_s  met  stages_s
+       cm     17.3     9.7       7.6    54.37       83.7      288     2051     11      75/76         3   NO  load 4.7 network 0.4 sites 0.1 plan 0.1 design 7.7 coverage 0.0 write 1.8
+      20k    181.0    98.8     172.8    57.49      928.8      374    20214     74    303/303        10   NO  load 0.2 network 1.3 sites 0.2 plan 0.0 design 173.1 coverage 0.3 write 3.8
 
 Road edges after noding (load + noding + network only, no design): 20k town 20,214 (74
 components), 100k town 100,138 (334), 300k town 300,669 (1,032; noding 50 s, 0.8 GiB).
