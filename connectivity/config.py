@@ -91,6 +91,10 @@ class Options:
         Sites farther than this from every road are reported and not connected.
     node_tolerance_m
         Road-line ends and crossings closer than this are merged when noding vector roads.
+    site_merge_m
+        Sites closer than this (metres) are one location: one site node and one lead-in
+        trench shared by every operator with a site there (a building that is a site of
+        several operators). 0 gives every site its own lead-in.
     highway_exclude
         OSM highway classes never used for ducts.
     """
@@ -98,6 +102,7 @@ class Options:
     crs: str = "auto"
     max_site_distance_m: float = 300.0
     node_tolerance_m: float = 1.0
+    site_merge_m: float = 1.0
     highway_exclude: tuple[str, ...] = (
         "footway", "path", "steps", "cycleway", "pedestrian", "track", "bridleway",
         "bus_stop", "corridor", "elevator", "proposed", "construction", "platform",
@@ -285,6 +290,11 @@ def _options(table: dict[str, Any], source: str) -> Options:
             if not isinstance(value, bool):
                 raise ConfigError(f"{where}: must be true or false")
             kw[key] = value
+        elif key == "site_merge_m":
+            if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+                    or not 0 <= value <= 1000):
+                raise ConfigError(f"{where}: must be a number of metres from 0 to 1000 (0: no merging), got {value!r}")
+            kw[key] = float(value)
         elif key == "h3_resolution":
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 15:
                 raise ConfigError(f"{where}: must be an integer from 0 to 15")

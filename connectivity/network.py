@@ -14,6 +14,7 @@ import pandas as pd
 import shapely
 import shapely.ops
 from scipy.sparse import coo_matrix
+from scipy.spatial import cKDTree
 from scipy.sparse.csgraph import connected_components
 
 from connectivity.errors import CRSError, InputDataError
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 
 NODE_DIGITS = 3  # node coordinates are matched at 1 mm
 EDGE_COLUMNS = ("u", "v", "length_m", "highway", "name", "ref", "surface", "lanes", "width_m",
-                "bridge", "tunnel", "layer", "osm_id", "kind", "site_id", "component")
+                "bridge", "tunnel", "layer", "osm_id", "kind", "site_id", "site_ids", "component")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,10 @@ class Network:
     edges
         Index ``edge_id`` (0..m-1); see :data:`EDGE_COLUMNS`. ``u < v``; ``length_m`` in metres;
         ``kind`` is ``road`` or ``lead_in``; geometry runs from node ``u`` to node ``v``.
+        A lead-in serves one site location: ``site_id`` is the first of its sites (by
+        ``site_id``; the site node stands at that site's point) and ``site_ids`` the tuple
+        of all of them, sorted (co-located sites of several operators share one lead-in);
+        both are None on road edges.
     crs
         The projected CRS, e.g. ``EPSG:32647``.
     """
@@ -249,7 +254,7 @@ def _edge_frame(u, v, length, attrs: pd.DataFrame, geoms, crs) -> gpd.GeoDataFra
         "bridge": [_yes(x) for x in col("bridge")], "tunnel": [_yes(x) for x in col("tunnel")],
         "layer": col("layer"), "osm_id": col("osm_id"),
         "kind": attrs["kind"].tolist() if "kind" in attrs else ["road"] * len(u),
-        "site_id": col("site_id"),
+        "site_id": col("site_id"), "site_ids": col("site_ids"),
         "component": np.zeros(len(u), dtype=np.int64),
     }
     edges = gpd.GeoDataFrame(data, geometry=list(geoms), crs=crs)
@@ -292,13 +297,42 @@ def roads_network(roads: gpd.GeoDataFrame, *, crs: str = "auto", tolerance_m: fl
 
 
 # --------------------------------------------------------------------------- sites
-def attach_sites(net: Network, sites: gpd.GeoDataFrame, *, max_distance_m: float) -> tuple[Network, gpd.GeoDataFrame]:
+def site_locations(sites: gpd.GeoDataFrame, merge_m: float) -> np.ndarray:
+    """For each site, the row of the first site (by ``site_id``) of its location.
+
+    Sites closer than ``merge_m`` (metres, projected coordinates) are one location, and
+    so, transitively, are chains of such sites: the locations are the connected components
+    of the "closer than ``merge_m``" graph, so the result does not depend on the row order.
+    ``merge_m = 0`` keeps every site a location of its own.
+    """
+    n = len(sites)
+    if n == 0 or merge_m <= 0:
+        return np.arange(n, dtype=np.int64)
+    geoms = np.asarray(sites.geometry.values)
+    xy = np.column_stack([shapely.get_x(geoms), shapely.get_y(geoms)])
+    ok = np.flatnonzero(np.isfinite(xy).all(axis=1))   # a missing point merges with nothing
+    pairs = ok[cKDTree(xy[ok]).query_pairs(r=merge_m, output_type="ndarray")] if len(ok) else np.zeros((0, 2), int)
+    comp = component_of_nodes(n, pairs[:, 0], pairs[:, 1])
+    by_id = np.argsort(sites["site_id"].astype(str).to_numpy(), kind="stable")
+    first = np.full(int(comp.max()) + 1, -1, dtype=np.int64)
+    for i in by_id[::-1]:   # the last write wins: the lowest site_id of each location
+        first[comp[i]] = i
+    return first[comp]
+
+
+def attach_sites(net: Network, sites: gpd.GeoDataFrame, *, max_distance_m: float,
+                 merge_m: float = 0.0) -> tuple[Network, gpd.GeoDataFrame]:
     """Join sites to the network through the foot of the perpendicular on the nearest road edge.
 
-    The nearest road edge is split at the foot point (a new ``split`` node, unless the
-    foot is within 1 cm of an existing node); the site becomes a ``site`` node joined by a
-    ``lead_in`` edge whose length is the perpendicular distance. Sites farther than
-    ``max_distance_m`` from every road get ``status = "too_far"`` and no node.
+    Sites closer than ``merge_m`` to each other (transitively, :func:`site_locations`) are
+    one location: a building that is a site of several operators, or sites of two
+    operators a few centimetres apart. Each location is attached once, from the point of
+    its first site by ``site_id``: the nearest road edge is split at the foot point (a new
+    ``split`` node, unless the foot is within 1 cm of an existing node); the location
+    becomes a ``site`` node joined by one ``lead_in`` edge whose length is the perpendicular
+    distance, shared by every operator with a site there (one trench, each operator its
+    own ducts). Locations farther than ``max_distance_m`` from every road get
+    ``status = "too_far"`` and no node.
 
     Parameters
     ----------
@@ -306,40 +340,53 @@ def attach_sites(net: Network, sites: gpd.GeoDataFrame, *, max_distance_m: float
         Points with a unique ``site_id``, in the network's CRS.
     max_distance_m
         Largest site-to-road distance (metres) that still joins a site.
+    merge_m
+        Sites closer than this (metres) share one site node and lead-in; 0 attaches every
+        site on its own.
 
     Returns
     -------
-    The new network and the sites with ``node_id`` (Int64), ``lead_in_m`` and ``status``.
+    The new network and the sites (one row each, own geometry) with ``node_id`` (Int64,
+    shared by the sites of one location), ``lead_in_m`` (of the location's lead-in) and
+    ``status``.
     """
     if sites.crs is None or sites.crs.to_string() != net.crs:
         raise CRSError(f"sites are in {sites.crs}, the network in {net.crs}")
     sites = sites.reset_index(drop=True)
+    loc_first = site_locations(sites, merge_m)
+    locs, loc_of = np.unique(loc_first, return_inverse=True)   # location l stands at site locs[l]
+    loc_of = loc_of.ravel()
+    all_ids = sites["site_id"].tolist()
+    members: list[list] = [[] for _ in range(len(locs))]
+    for i in np.argsort(sites["site_id"].astype(str).to_numpy(), kind="stable"):
+        members[loc_of[i]].append(all_ids[i])
+    if len(locs) < len(sites):
+        log.info("%d sites at %d locations (sites closer than %g m share one lead-in)",
+                 len(sites), len(locs), merge_m)
     road = net.edges[net.edges["kind"] == "road"]
     road_geoms = np.asarray(road.geometry.values)
-    pts = np.asarray(sites.geometry.values)
+    pts = np.asarray(sites.geometry.values)[locs]
     tree = shapely.STRtree(road_geoms)
-    (site_idx, hit), dist = tree.query_nearest(pts, max_distance=max_distance_m, return_distance=True, all_matches=False)
-    edge_of_site = np.full(len(sites), -1, dtype=np.int64)
-    lead = np.full(len(sites), np.nan)
-    edge_of_site[site_idx] = road.index.to_numpy()[hit]
-    lead[site_idx] = dist
-    node_ids = pd.array([pd.NA] * len(sites), dtype="Int64")
-    status = np.where(edge_of_site >= 0, "attached", "too_far").astype(object)
+    (loc_idx, hit), dist = tree.query_nearest(pts, max_distance=max_distance_m, return_distance=True, all_matches=False)
+    edge_of_loc = np.full(len(locs), -1, dtype=np.int64)
+    lead = np.full(len(locs), np.nan)
+    edge_of_loc[loc_idx] = road.index.to_numpy()[hit]
+    lead[loc_idx] = dist
+    loc_node = np.full(len(locs), -1, dtype=np.int64)
 
     new_nodes: list[tuple[str, shapely.Point]] = []
     replaced: set[int] = set()
     new_edges: list[dict] = []
     next_node = len(net.nodes)
-    touched = np.unique(edge_of_site[edge_of_site >= 0])
+    touched = np.unique(edge_of_loc[edge_of_loc >= 0])
     records = net.edges.loc[touched].drop(columns="geometry").to_dict("index")
     lines_of = dict(zip(touched.tolist(), net.edges.geometry.loc[touched]))
-    site_ids = sites["site_id"].tolist()
-    order = np.lexsort((np.arange(len(sites)), edge_of_site))
-    order = order[edge_of_site[order] >= 0]
-    bounds_idx = np.flatnonzero(np.r_[True, np.diff(edge_of_site[order]) != 0, True]) if len(order) else np.zeros(1, int)
+    order = np.lexsort((np.arange(len(locs)), edge_of_loc))
+    order = order[edge_of_loc[order] >= 0]
+    bounds_idx = np.flatnonzero(np.r_[True, np.diff(edge_of_loc[order]) != 0, True]) if len(order) else np.zeros(1, int)
     for start, stop in zip(bounds_idx[:-1], bounds_idx[1:]):
         group = order[start:stop]
-        eid = int(edge_of_site[group[0]])
+        eid = int(edge_of_loc[group[0]])
         rec, line = records[eid], lines_of[eid]
         along = shapely.line_locate_point(line, pts[group])
         feet = shapely.line_interpolate_point(line, along)
@@ -347,7 +394,7 @@ def attach_sites(net: Network, sites: gpd.GeoDataFrame, *, max_distance_m: float
         cut_at: dict[float, float] = {}  # exact distance of each stop (the key is rounded to 1 cm)
         split_at: dict[float, shapely.Point] = {}  # the split node of each stop
         for k in np.lexsort((group, along)):
-            s_i, d, foot = int(group[k]), float(along[k]), feet[k]
+            l_i, d, foot = int(group[k]), float(along[k]), feet[k]
             if d <= 0.01:
                 at = int(rec["u"])
                 foot = net.nodes.geometry.loc[at]  # the lead-in starts exactly at its node
@@ -365,12 +412,13 @@ def attach_sites(net: Network, sites: gpd.GeoDataFrame, *, max_distance_m: float
                 at = stops[key]
                 foot = split_at[key]
             site_node = next_node
-            new_nodes.append(("site", pts[s_i]))
+            new_nodes.append(("site", pts[l_i]))
             next_node += 1
-            node_ids[s_i] = site_node
+            loc_node[l_i] = site_node
             new_edges.append({"u": at, "v": site_node,  # at < site_node: the site node is the newest
-                              "geometry": shapely.LineString([foot, pts[s_i]]),
-                              "kind": "lead_in", "site_id": site_ids[s_i], "highway": "lead_in"})
+                              "geometry": shapely.LineString([foot, pts[l_i]]),
+                              "kind": "lead_in", "site_id": all_ids[locs[l_i]], "site_ids": tuple(members[l_i]),
+                              "highway": "lead_in"})
         if stops:
             replaced.add(eid)
             cuts = sorted(stops.items())
@@ -380,7 +428,10 @@ def attach_sites(net: Network, sites: gpd.GeoDataFrame, *, max_distance_m: float
                 piece = shapely.ops.substring(line, d0, d1)
                 new_edges.append({**rec, "u": min(a, b), "v": max(a, b),
                                   "geometry": piece if a < b else shapely.reverse(piece)})
-    sites = sites.assign(node_id=node_ids, lead_in_m=lead, status=status)
+    node_of_site = loc_node[loc_of]
+    node_ids = pd.array([int(x) if x >= 0 else pd.NA for x in node_of_site], dtype="Int64")
+    status = np.where(node_of_site >= 0, "attached", "too_far").astype(object)
+    sites = sites.assign(node_id=node_ids, lead_in_m=lead[loc_of], status=status)
     if (status == "too_far").any():
         far = sites.loc[status == "too_far", "site_id"].tolist()
         log.warning("%d site(s) farther than %.0f m from any road, not connected: %s",
@@ -392,6 +443,8 @@ def attach_sites(net: Network, sites: gpd.GeoDataFrame, *, max_distance_m: float
     nodes = gpd.GeoDataFrame(nodes, geometry="geometry", crs=net.crs)
     nodes.index.name = "node_id"
     kept = net.edges.drop(index=sorted(replaced))
+    if "site_ids" not in kept:   # a network built before lead-ins had site_ids
+        kept = kept.assign(site_ids=None)
     add = gpd.GeoDataFrame(new_edges, geometry="geometry", crs=net.crs)
     add["length_m"] = add.geometry.length
     for c in ("bridge", "tunnel"):

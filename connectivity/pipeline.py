@@ -88,7 +88,8 @@ def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
     all_sites = scenario_sites(scenario, layers, net.crs)
     if len(all_sites) == 0:
         log.warning("no sites to connect")
-    net_sites, attached = network.attach_sites(net, all_sites, max_distance_m=opts.max_site_distance_m)
+    net_sites, attached = network.attach_sites(net, all_sites, max_distance_m=opts.max_site_distance_m,
+                                                 merge_m=opts.site_merge_m)
     progress("plan")
     reachable = plan.reachable_terminals(net_sites, attached)
     alone = attached.loc[~reachable & (attached["status"] != "too_far"), "site_id"].tolist()

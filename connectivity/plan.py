@@ -42,11 +42,16 @@ class TreeResult:
 
 
 def reachable_terminals(net: Network, sites: gpd.GeoDataFrame) -> pd.Series:
-    """Whether each attached site shares its road component with at least one other site."""
+    """Whether each attached site shares its road component with at least one other site location.
+
+    Co-located sites share a site node (:func:`connectivity.network.attach_sites`): sites at
+    one node alone in their component have nothing to be joined to.
+    """
     attached = sites["node_id"].notna()
     comp = pd.Series(-1, index=sites.index, dtype=np.int64)
-    comp[attached] = net.nodes["component"].to_numpy()[sites.loc[attached, "node_id"].to_numpy(np.int64)]
-    counts = comp[attached].value_counts()
+    nodes = sites.loc[attached, "node_id"].to_numpy(np.int64)
+    comp[attached] = net.nodes["component"].to_numpy()[nodes]
+    counts = pd.Series(nodes).groupby(comp[attached].to_numpy()).nunique()
     return attached & comp.map(counts).fillna(0).gt(1)
 
 
