@@ -57,7 +57,7 @@ def _connected_subsets(p, k):
     return out
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(12))
 def test_bound_below_brute_force_optimum(seed):
     p = random_problem(100 + seed, n_operators=2, rows=2, cols=3, terminals=(2, 3))
     options = [_connected_subsets(p, k) for k in range(p.n_operators)]
@@ -94,3 +94,32 @@ def test_no_operator_gives_zero():
     q = make_problem(n_nodes=p.n_nodes, u=p.u, v=p.v, length_m=p.length_m, trench=p.trench, operators=p.operators,
                      kinds=p.kinds, duct_cost=p.duct_cost, ducts=p.ducts, terminals=[[1], []])
     assert certify(q).value == 0.0
+
+
+def _comb(seed):
+    """A comb with site leaves (road degree 1), one cycle and short and long edges: the
+    junction and segment arguments of the manhole bound are exercised."""
+    from connectivity.design import make_problem
+    rng = np.random.default_rng(seed)
+    u = [0, 1, 2, 0, 0, 1, 2, 3]
+    v = [1, 2, 3, 3, 4, 5, 6, 7]
+    m = len(u)
+    length = rng.uniform(20, 320, size=m).round(1)
+    base = length * rng.uniform(500, 3000, size=m)
+    trench = np.column_stack([base, base * rng.uniform(1.0, 1.3, size=m), base * rng.uniform(1.3, 1.6, size=m)])
+    kinds = [["telecom", "telecom"], ["telecom", "power"]][seed % 2]
+    leaves = [4, 5, 6, 7]
+    terms = [rng.choice(leaves, size=int(rng.integers(2, 5)), replace=False) for _ in kinds]
+    duct = length[None, :] * rng.uniform(50, 400, size=(2, 1))
+    return make_problem(n_nodes=8, u=u, v=v, length_m=length, trench=trench, operators=["A", "B"], kinds=kinds,
+                        duct_cost=duct, ducts=[1, 2], terminals=terms, manhole_cost=(45000.0, 120000.0),
+                        manhole_spacing_m=140.0)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_bound_below_brute_force_optimum_comb(seed):
+    p = _comb(seed)
+    options = [_connected_subsets(p, k) for k in range(p.n_operators)]
+    best = min(evaluate(p, np.vstack(combo)).cost for combo in itertools.product(*options))
+    b = certify(p, plan_joint(p))
+    assert b.value <= best * (1 + TOL)

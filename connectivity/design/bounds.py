@@ -137,10 +137,12 @@ class Bound:
 
 #: Largest LP (active operators x directed arcs) certify() runs; above it only the Lagrangian bounds.
 LP_MAX_ARC_VARIABLES = 6_000
+#: Largest instance (edges) on which certify() also runs the per-metre Lagrangian.
+EXACT_VARIANT_MAX_EDGES = 20_000
 
 
 def certify(problem: DesignProblem, plan: JointPlan | None = None, *, time_limit: float | None = None,
-            operators: Sequence[str] | None = None, seed: int = 0, iterations: int = 60) -> Bound:
+            operators: Sequence[str] | None = None, seed: int = 0, iterations: int | None = None) -> Bound:
     """Certified lower bound (THB, before contingency) on the exact cost of every plan.
 
     The best of these valid bounds (each is a lower bound on its own, see the functions):
@@ -154,8 +156,10 @@ def certify(problem: DesignProblem, plan: JointPlan | None = None, *, time_limit
     * on small instances (at most :data:`LP_MAX_ARC_VARIABLES` operator arcs) the LP
       relaxation of :func:`lp_bound` (directed cuts, HiGHS), when its cut loop finishes.
 
-    ``iterations`` subgradient steps each (``time_limit`` stops them early; then the result
-    depends on timing). ``method`` names the bound that won.
+    ``iterations`` subgradient steps each (default 60, fewer on large instances: about
+    1.2 M operator-edges of Steiner solves in all, at least 8; ``time_limit`` stops them
+    early, and then the result depends on timing); the second Lagrangian only up to
+    :data:`EXACT_VARIANT_MAX_EDGES` edges. ``method`` names the bound that won.
     """
     t0 = time.perf_counter()
     K = problem.n_operators
@@ -164,12 +168,14 @@ def certify(problem: DesignProblem, plan: JointPlan | None = None, *, time_limit
     if not act:
         return Bound(0.0, "no operator needs ducts", 0.0)
     part = None if time_limit is None else time_limit / 3
+    if iterations is None:
+        iterations = int(min(60, max(8, 1_200_000 // (problem.n_edges * len(act)))))
     cands = []
     val = lagrangian_bound(problem, operators=operators, plan=plan, objective="sites", iterations=iterations,
                            time_limit=part, seed=seed)
     cands.append((val, ("Lagrangian relaxation of the shared trench (subgradient, Steiner dual-ascent bound per "
                         "operator) + manhole count bound (sites, junctions, long edges)")))
-    if _trench_monotone(problem):
+    if _trench_monotone(problem) and problem.n_edges <= EXACT_VARIANT_MAX_EDGES:
         val = lagrangian_bound(problem, operators=operators, plan=plan, objective="exact", iterations=iterations,
                                time_limit=part, seed=seed)
         cands.append((val, ("Lagrangian relaxation of the shared trench (subgradient, Steiner dual-ascent bound per "
@@ -182,6 +188,62 @@ def certify(problem: DesignProblem, plan: JointPlan | None = None, *, time_limit
     return Bound(float(value), method, time.perf_counter() - t0)
 
 
+def _pruned_graph(problem: DesignProblem, act: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Edges a pruned plan can use (dead-end trees without a tree terminal removed) and the
+    mask of break nodes (tree terminals, forced nodes)."""
+    n, u, v = problem.n_nodes, problem.u, problem.v
+    brk = np.zeros(n, dtype=bool)
+    for k in act:
+        brk[problem.tree_terminals(k)] = True
+    alive = u != v
+    while True:
+        deg = np.bincount(np.concatenate([u[alive], v[alive]]), minlength=n)
+        leaf = (deg == 1) & ~brk
+        drop = alive & (leaf[u] | leaf[v])
+        if not drop.any():
+            return alive, brk
+        alive &= ~drop
+
+
+def _segment_chambers(problem: DesignProblem, act: list[int]) -> np.ndarray:
+    """Per edge, its length share of the chambers inside its *segment*: a maximal chain of
+    usable edges (:func:`_pruned_graph`) through nodes of usable degree 2 that are no tree
+    terminal. A pruned plan uses a segment whole or not at all (else an operator tree had
+    a leaf inside it), and inside one run, so a run holds at least the sum over its
+    segments of ``(ceil(L / s) - 1)+`` chambers (``ceil(a) + ceil(b) - 1 <= ceil(a + b)``).
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n, m, u, v = problem.n_nodes, problem.n_edges, problem.u, problem.v
+    alive, brk = _pruned_graph(problem, act)
+    deg = np.bincount(np.concatenate([u[alive], v[alive]]), minlength=n)
+    through = (deg == 2) & ~brk
+    # edges sharing a through node are in the same segment
+    ids = np.flatnonzero(alive)
+    pairs = []
+    for ends in (u, v):
+        x = ends[ids]
+        sel = through[x]
+        pairs.append(np.column_stack([x[sel], ids[sel]]))
+    pairs = np.vstack(pairs)
+    order = np.lexsort((pairs[:, 1], pairs[:, 0]))
+    pairs = pairs[order]
+    first = pairs[0::2, 1] if len(pairs) else np.zeros(0, dtype=np.int64)
+    second = pairs[1::2, 1] if len(pairs) else np.zeros(0, dtype=np.int64)
+    G = coo_matrix((np.ones(len(first)), (first, second)), shape=(m, m))
+    _, label = connected_components(G, directed=False)
+    seg_len = np.bincount(label, weights=np.where(alive, problem.length_m, 0.0), minlength=m)
+    # a segment without a break node at either end is a closed loop no pruned plan uses
+    has_end = np.zeros(m, dtype=bool)
+    for ends in (u, v):
+        has_end[label[alive & ~through[ends]]] = True
+    s = problem.manhole_spacing_m
+    chambers = np.where(has_end, np.maximum(np.ceil(seg_len / s - 1e-6) - 1.0, 0.0), 0.0)
+    L = seg_len[label]
+    return np.where(alive & (L > 0), chambers[label] * problem.length_m / np.where(L > 0, L, 1.0), 0.0)
+
+
 def _junctions_needed(problem: DesignProblem, act: list[int], g: int) -> int:
     """Junction chambers every pruned plan (see :func:`lp_bound`) has in group ``g``.
 
@@ -189,14 +251,16 @@ def _junctions_needed(problem: DesignProblem, act: list[int], g: int) -> int:
     operator) ``sum_v (deg v - 2) = 2 (m - n) >= -2 c``. Leaves give -1 each and every
     site of road degree 1 is a leaf; through nodes give 0; a site of road degree ``D``
     gives at most ``D - 2``; so junctions (non-site nodes of degree >= 3, at most ``D_max``
-    with ``D_max`` the largest road degree of a non-site node) number at least
+    with ``D_max`` the largest road degree of a non-site node) number at least (degrees
+    in the graph of :func:`_pruned_graph`, which holds every pruned plan)
     ``(S_1 - 2 K_g - sum_sites (D - 2)+) / (D_max - 2)``.
     """
     ks = [k for k in act if problem.group_index(k) == g]
     if not ks:
         return 0
     sites = group_terminals(problem, GROUPS[g], ks)
-    deg = np.bincount(np.concatenate([problem.u, problem.v]), minlength=problem.n_nodes)
+    alive, _ = _pruned_graph(problem, act)   # pruned plans use only these edges
+    deg = np.bincount(np.concatenate([problem.u[alive], problem.v[alive]]), minlength=problem.n_nodes)
     other = np.ones(problem.n_nodes, dtype=bool)
     other[sites] = False
     dmax = int(deg[other].max()) if other.any() else 0
@@ -493,10 +557,13 @@ def _edge_mode_costs(problem: DesignProblem, act: list[int], objective: str,
         # chambers >= the group's sites + sum over its edges of (ceil(l / s) - 1)+
         const = sum(problem.manhole_cost[i] * len(group_terminals(problem, g, act)) for i, g in enumerate(GROUPS))
         inner = np.maximum(np.ceil(problem.length_m / problem.manhole_spacing_m - 1e-6) - 1.0, 0.0)
-        t, p = problem.manhole_cost
-        table = problem.trench.astype(float) + np.column_stack([t * inner, p * inner, (t + p) * inner])
         if _trench_monotone(problem):
             const += sum(problem.manhole_cost[i] * _junctions_needed(problem, act, i) for i in range(2))
+            # per segment (not max per edge: a segment's count already covers its edges')
+            alive, _ = _pruned_graph(problem, act)
+            inner = np.where(alive, _segment_chambers(problem, act), inner)
+        t, p = problem.manhole_cost
+        table = problem.trench.astype(float) + np.column_stack([t * inner, p * inner, (t + p) * inner])
         return table, float(const)
     table = problem.mode_table().copy()
     if objective != "exact":
