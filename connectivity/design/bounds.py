@@ -250,10 +250,10 @@ def _junctions_needed(problem: DesignProblem, act: list[int], g: int) -> int:
     In a group network (``n`` nodes, ``m`` edges, ``c <= K_g`` components, one tree per
     operator) ``sum_v (deg v - 2) = 2 (m - n) >= -2 c``. Leaves give -1 each and every
     site of road degree 1 is a leaf; through nodes give 0; a site of road degree ``D``
-    gives at most ``D - 2``; so junctions (non-site nodes of degree >= 3, at most ``D_max``
-    with ``D_max`` the largest road degree of a non-site node) number at least (degrees
-    in the graph of :func:`_pruned_graph`, which holds every pruned plan)
-    ``(S_1 - 2 K_g - sum_sites (D - 2)+) / (D_max - 2)``.
+    gives at most ``D - 2``; so the junctions (non-site nodes of degree >= 3, each giving
+    at most its degree - 2) give at least ``S_1 - 2 K_g - sum_sites (D - 2)+``: there are
+    at least as many as the fewest non-site nodes whose ``degree - 2`` reach that sum
+    (degrees in the graph of :func:`_pruned_graph`, which holds every pruned plan).
     """
     ks = [k for k in act if problem.group_index(k) == g]
     if not ks:
@@ -263,11 +263,12 @@ def _junctions_needed(problem: DesignProblem, act: list[int], g: int) -> int:
     deg = np.bincount(np.concatenate([problem.u[alive], problem.v[alive]]), minlength=problem.n_nodes)
     other = np.ones(problem.n_nodes, dtype=bool)
     other[sites] = False
-    dmax = int(deg[other].max()) if other.any() else 0
     excess = int((deg[sites] == 1).sum()) - 2 * len(ks) - int(np.maximum(deg[sites] - 2, 0).sum())
-    if dmax <= 2 or excess <= 0:
+    room = np.sort(np.maximum(deg[other] - 2, 0))[::-1]   # what each candidate junction can add
+    if excess <= 0 or not room.any():
         return 0
-    return int(np.ceil(excess / (dmax - 2) - 1e-9))
+    # fewest nodes whose room reaches the excess (largest first)
+    return int(min(np.searchsorted(np.cumsum(room), excess) + 1, int((room > 0).sum())))
 
 
 def _trench_monotone(problem: DesignProblem) -> bool:
