@@ -148,8 +148,8 @@ def certify(problem: DesignProblem, plan: JointPlan | None = None, *, time_limit
     The best of these valid bounds (each is a lower bound on its own, see the functions):
 
     * ``lagrangian_bound(objective='sites')``: trench + ducts + per group one chamber per
-      site, the junctions every plan needs and ``ceil(l / s) - 1`` chambers inside each
-      edge longer than the spacing; trench sharing by Lagrangian relaxation with
+      site, the junctions every pruned plan needs and ``ceil(L / s) - 1`` chambers inside
+      each road segment (chain through degree-2 nodes) of length ``L``; trench sharing by Lagrangian relaxation with
       subgradient steps, per operator the Steiner engine's dual-ascent bound;
     * ``lagrangian_bound(objective='exact')``: the same relaxation with manholes per metre
       and the ``nodes - edges`` count of :func:`lp_bound` (node multipliers from ``plan``);
@@ -174,7 +174,7 @@ def certify(problem: DesignProblem, plan: JointPlan | None = None, *, time_limit
     val = lagrangian_bound(problem, operators=operators, plan=plan, objective="sites", iterations=iterations,
                            time_limit=part, seed=seed)
     cands.append((val, ("Lagrangian relaxation of the shared trench (subgradient, Steiner dual-ascent bound per "
-                        "operator) + manhole count bound (sites, junctions, long edges)")))
+                        "operator) + manhole count bound (sites, junctions, long road segments)")))
     if _trench_monotone(problem) and problem.n_edges <= EXACT_VARIANT_MAX_EDGES:
         val = lagrangian_bound(problem, operators=operators, plan=plan, objective="exact", iterations=iterations,
                                time_limit=part, seed=seed)
