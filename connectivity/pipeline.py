@@ -210,7 +210,7 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
     joint = table_c.plans[frozenset(table_c.players)]
     f = problem.contingency_factor
     once = design.dig_once(table_c, names)
-    bound = design.lower_bound(problem, time_limit=scenario.options.time_limit_s, plan=joint) * f
+    bound = design.bounds.certify(problem, joint, time_limit=scenario.options.time_limit_s).value * f
     segment = allocate.segment_shapley(problem, joint)
     alloc = allocate.allocate(names, table_c.cost, duct_metres=design.duct_metres(problem, joint),
                               null=table_c.null, coalitions=table_c.complete, shapley_shares=segment)

@@ -1,6 +1,8 @@
 """Lower bounds on the cost of any joint plan (THB, before contingency)."""
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -111,4 +113,574 @@ def _share_ascent(problem: DesignProblem, act: list[int], c: dict[int, np.ndarra
     return best
 
 
-# --------------------------------------------------------------------------- exact MILP
+
+# --------------------------------------------------------------------------- certified bound (LP relaxation)
+
+@dataclass(frozen=True)
+class Bound:
+    """A certified lower bound on the cost of every joint plan.
+
+    Attributes
+    ----------
+    value
+        THB before contingency; no plan costs less (exact cost, manholes counted one by one).
+    method
+        How it was obtained (human-readable).
+    seconds
+        Wall time spent.
+    """
+
+    value: float
+    method: str
+    seconds: float
+
+
+#: Largest LP (active operators x directed arcs) certify() runs; above it only the Lagrangian bounds.
+LP_MAX_ARC_VARIABLES = 6_000
+#: Largest instance (edges) on which certify() also runs the per-metre Lagrangian.
+EXACT_VARIANT_MAX_EDGES = 20_000
+
+
+def certify(problem: DesignProblem, plan: JointPlan | None = None, *, time_limit: float | None = None,
+            operators: Sequence[str] | None = None, seed: int = 0, iterations: int | None = None) -> Bound:
+    """Certified lower bound (THB, before contingency) on the exact cost of every plan.
+
+    The best of these valid bounds (each is a lower bound on its own, see the functions):
+
+    * ``lagrangian_bound(objective='sites')``: trench + ducts + per group one chamber per
+      site, the junctions every pruned plan needs and ``ceil(L / s) - 1`` chambers inside
+      each road segment (chain through degree-2 nodes) of length ``L``; trench sharing by Lagrangian relaxation with
+      subgradient steps, per operator the Steiner engine's dual-ascent bound;
+    * ``lagrangian_bound(objective='exact')``: the same relaxation with manholes per metre
+      and the ``nodes - edges`` count of :func:`lp_bound` (node multipliers from ``plan``);
+    * on small instances (at most :data:`LP_MAX_ARC_VARIABLES` operator arcs) the LP
+      relaxation of :func:`lp_bound` (directed cuts, HiGHS), when its cut loop finishes.
+
+    ``iterations`` subgradient steps each (default 60, fewer on large instances: about
+    1.2 M operator-edges of Steiner solves in all, at least 8; ``time_limit`` stops them
+    early, and then the result depends on timing); the second Lagrangian only up to
+    :data:`EXACT_VARIANT_MAX_EDGES` edges. ``method`` names the bound that won.
+    """
+    t0 = time.perf_counter()
+    K = problem.n_operators
+    members = list(range(K)) if operators is None else sorted(problem.index(o) for o in operators)
+    act = [k for k in members if problem.active(k)]
+    if not act:
+        return Bound(0.0, "no operator needs ducts", 0.0)
+    part = None if time_limit is None else time_limit / 3
+    if iterations is None:
+        iterations = int(min(60, max(8, 1_200_000 // (problem.n_edges * len(act)))))
+    cands = []
+    val = lagrangian_bound(problem, operators=operators, plan=plan, objective="sites", iterations=iterations,
+                           time_limit=part, seed=seed)
+    cands.append((val, ("Lagrangian relaxation of the shared trench (subgradient, Steiner dual-ascent bound per "
+                        "operator) + manhole count bound (sites, junctions, long road segments)")))
+    if _trench_monotone(problem) and problem.n_edges <= EXACT_VARIANT_MAX_EDGES:
+        val = lagrangian_bound(problem, operators=operators, plan=plan, objective="exact", iterations=iterations,
+                               time_limit=part, seed=seed)
+        cands.append((val, ("Lagrangian relaxation of the shared trench (subgradient, Steiner dual-ascent bound per "
+                            "operator) + manholes per metre and per node")))
+        if len(act) * 2 * problem.n_edges <= LP_MAX_ARC_VARIABLES:
+            lp = lp_bound(problem, operators=operators, objective="exact", time_limit=part)
+            if lp is not None and lp[1]:
+                cands.append((lp[0], "LP relaxation (directed cuts, HiGHS) + manholes per metre and per node"))
+    value, method = max(cands, key=lambda c: c[0])
+    return Bound(float(value), method, time.perf_counter() - t0)
+
+
+def _pruned_graph(problem: DesignProblem, act: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Edges a pruned plan can use (dead-end trees without a tree terminal removed) and the
+    mask of break nodes (tree terminals, forced nodes)."""
+    n, u, v = problem.n_nodes, problem.u, problem.v
+    brk = np.zeros(n, dtype=bool)
+    for k in act:
+        brk[problem.tree_terminals(k)] = True
+    alive = u != v
+    while True:
+        deg = np.bincount(np.concatenate([u[alive], v[alive]]), minlength=n)
+        leaf = (deg == 1) & ~brk
+        drop = alive & (leaf[u] | leaf[v])
+        if not drop.any():
+            return alive, brk
+        alive &= ~drop
+
+
+def _segment_chambers(problem: DesignProblem, act: list[int]) -> np.ndarray:
+    """Per edge, its length share of the chambers inside its *segment*: a maximal chain of
+    usable edges (:func:`_pruned_graph`) through nodes of usable degree 2 that are no tree
+    terminal. A pruned plan uses a segment whole or not at all (else an operator tree had
+    a leaf inside it), and inside one run, so a run holds at least the sum over its
+    segments of ``(ceil(L / s) - 1)+`` chambers (``ceil(a) + ceil(b) - 1 <= ceil(a + b)``).
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n, m, u, v = problem.n_nodes, problem.n_edges, problem.u, problem.v
+    alive, brk = _pruned_graph(problem, act)
+    deg = np.bincount(np.concatenate([u[alive], v[alive]]), minlength=n)
+    through = (deg == 2) & ~brk
+    # edges sharing a through node are in the same segment
+    ids = np.flatnonzero(alive)
+    pairs = []
+    for ends in (u, v):
+        x = ends[ids]
+        sel = through[x]
+        pairs.append(np.column_stack([x[sel], ids[sel]]))
+    pairs = np.vstack(pairs)
+    order = np.lexsort((pairs[:, 1], pairs[:, 0]))
+    pairs = pairs[order]
+    first = pairs[0::2, 1] if len(pairs) else np.zeros(0, dtype=np.int64)
+    second = pairs[1::2, 1] if len(pairs) else np.zeros(0, dtype=np.int64)
+    G = coo_matrix((np.ones(len(first)), (first, second)), shape=(m, m))
+    _, label = connected_components(G, directed=False)
+    seg_len = np.bincount(label, weights=np.where(alive, problem.length_m, 0.0), minlength=m)
+    # a segment without a break node at either end is a closed loop no pruned plan uses
+    has_end = np.zeros(m, dtype=bool)
+    for ends in (u, v):
+        has_end[label[alive & ~through[ends]]] = True
+    s = problem.manhole_spacing_m
+    chambers = np.where(has_end, np.maximum(np.ceil(seg_len / s - 1e-6) - 1.0, 0.0), 0.0)
+    L = seg_len[label]
+    return np.where(alive & (L > 0), chambers[label] * problem.length_m / np.where(L > 0, L, 1.0), 0.0)
+
+
+def _junctions_needed(problem: DesignProblem, act: list[int], g: int) -> int:
+    """Junction chambers every pruned plan (see :func:`lp_bound`) has in group ``g``.
+
+    In a group network (``n`` nodes, ``m`` edges, ``c <= K_g`` components, one tree per
+    operator) ``sum_v (deg v - 2) = 2 (m - n) >= -2 c``. Leaves give -1 each and every
+    site of road degree 1 is a leaf; through nodes give 0; a site of road degree ``D``
+    gives at most ``D - 2``; so the junctions (non-site nodes of degree >= 3, each giving
+    at most its degree - 2) give at least ``S_1 - 2 K_g - sum_sites (D - 2)+``: there are
+    at least as many as the fewest non-site nodes whose ``degree - 2`` reach that sum
+    (degrees in the graph of :func:`_pruned_graph`, which holds every pruned plan).
+    """
+    ks = [k for k in act if problem.group_index(k) == g]
+    if not ks:
+        return 0
+    sites = group_terminals(problem, GROUPS[g], ks)
+    alive, _ = _pruned_graph(problem, act)   # pruned plans use only these edges
+    deg = np.bincount(np.concatenate([problem.u[alive], problem.v[alive]]), minlength=problem.n_nodes)
+    other = np.ones(problem.n_nodes, dtype=bool)
+    other[sites] = False
+    excess = int((deg[sites] == 1).sum()) - 2 * len(ks) - int(np.maximum(deg[sites] - 2, 0).sum())
+    room = np.sort(np.maximum(deg[other] - 2, 0))[::-1]   # what each candidate junction can add
+    if excess <= 0 or not room.any():
+        return 0
+    # fewest nodes whose room reaches the excess (largest first)
+    return int(min(np.searchsorted(np.cumsum(room), excess) + 1, int((room > 0).sum())))
+
+
+def _trench_monotone(problem: DesignProblem) -> bool:
+    t = problem.trench
+    return bool(np.all(t[:, 2] >= np.maximum(t[:, 0], t[:, 1]) - 1e-9) and np.all(t >= 0))
+
+
+def lp_bound(problem: DesignProblem, *, operators: Sequence[str] | None = None, objective: str = "exact",
+             time_limit: float | None = None, max_rounds: int = 200) -> tuple[float, bool] | None:
+    """LP relaxation of a directed-cut model of the joint problem (HiGHS, cutting planes).
+
+    Returns ``(bound, complete)``: ``bound`` is the optimum of the last LP solved to
+    optimality (every LP of the loop is a relaxation of the integer model below, so each
+    optimum is a valid bound); ``complete`` says no violated cut was left. ``None`` when
+    no LP was solved in time.
+
+    Model. For each active operator ``k`` with root ``r_k`` (its first tree terminal),
+    arcs ``z[k, a]`` in both directions of every edge (``x[k, e] = z[k, uv] + z[k, vu]``);
+    trench modes ``y[e, mode]`` with ``sum_mode y <= 1`` and ``x[k, e] <= y[e, kind(k)] +
+    y[e, joint]``; cuts ``z[k](delta_in(W)) >= 1`` for every node set ``W`` holding a tree
+    terminal of ``k`` but not ``r_k`` (separated by max-flow on ``z``); in-degree ``<= 1``
+    (``= 1`` at terminals, ``0`` at the root), ``z[k, vw] <= z[k](delta_in(v))`` and, at
+    non-terminals, ``z[k](delta_in(v)) <= z[k](delta_out(v))``; required edges ``x = 1``.
+    Linear objective: ``mode_table . y + duct . x``.
+
+    Exact objective (manholes one by one). Claim: for every plan there is a *pruned* plan
+    (every operator's edges form a tree whose leaves are its tree terminals) costing no
+    more. Proof: drop a non-required edge closing a cycle of an operator, or ending in a
+    leaf that is not one of its tree terminals; its ducts go, the trench mode of the edge
+    can only fall (needs joint >= single >= 0, checked by :func:`certify`), and the
+    group's chamber count does not grow when an edge leaves its network (a junction that
+    becomes a through node loses its chamber and its two runs merge: ``ceil(a + b) <=
+    ceil(a) + ceil(b)``; a split run keeps at most its chambers: ``ceil(a) + ceil(b) - 2
+    <= ceil(a + b + l) - 1``; sites stay). In a pruned plan a group network with ``n``
+    nodes, ``m`` edges and length ``L`` has no chamberless key node but the forced ends
+    of required edges (``F``: degree-1 nodes are tree terminals, and a component that is
+    a cycle of through nodes would hold a whole tree without terminals, at most one per
+    such operator), so with ``R`` runs, ``S`` sites, ``J`` junctions and run lengths
+    ``L_r``, counting each run's two ends at key nodes,
+
+        chambers = S + J + sum_r (ceil(L_r / s) - 1)+ >= S + J + L / s - R
+                 = L / s + n - m - F
+
+    (non-key nodes have degree 2: ``1 - deg / 2 = 0``; key nodes with a chamber count
+    ``1 - deg / 2`` each). So the integer model with trench + ducts + ``c_g (L_g / s + n_g
+    - m_g - F_g)`` is below the exact cost of every pruned plan; its linear terms:
+    ``mode_table`` (holds ``c_g l / s``) minus ``c_g`` per edge of the group network,
+    plus ``c_g`` per node ``q[g, v] >= presence of g on every edge at v`` (``q = 1`` at
+    the group's sites), presence ``y[e, g] + y[e, joint] <= sum_{k in g} x[k, e]``.
+    """
+    import highspy
+    from scipy.sparse import csr_matrix, vstack
+
+    t0 = time.perf_counter()
+    K, m, n = problem.n_operators, problem.n_edges, problem.n_nodes
+    members = list(range(K)) if operators is None else sorted(problem.index(o) for o in operators)
+    act = [k for k in members if problem.active(k)]
+    if not act:
+        return 0.0, True
+    exact = objective == "exact"
+    u, v = problem.u, problem.v
+    table = problem.mode_table()
+    cg = problem.manhole_cost
+    gi = {k: problem.group_index(k) for k in act}
+    groups = sorted({gi[k] for k in act})
+    # columns: y (3m) | z per operator (2m each: arc 2e = u->v, 2e+1 = v->u) | q per group (n each)
+    ny = 3 * m
+    zoff = {k: ny + i * 2 * m for i, k in enumerate(act)}
+    qoff = {g: ny + len(act) * 2 * m + i * n for i, g in enumerate(groups)} if exact else {}
+    ncol = ny + len(act) * 2 * m + (len(groups) * n if exact else 0)
+    cost = np.zeros(ncol)
+    lo = np.zeros(ncol)
+    hi = np.ones(ncol)
+    ycost = table.copy()
+    const = 0.0
+    if exact:
+        ycost[:, 0] -= cg[0]
+        ycost[:, 1] -= cg[1]
+        ycost[:, 2] -= cg[0] + cg[1]
+    cost[:ny] = ycost.ravel()
+    for g in (0, 1):   # a group without operators: its mode (and the joint one) is never needed
+        if g not in groups:
+            hi[g:ny:3] = 0.0
+            hi[2:ny:3] = 0.0
+    terms = {}
+    for k in act:
+        cost[zoff[k]:zoff[k] + 2 * m] = np.repeat(problem.duct_cost[k], 2)
+        terms[k] = problem.tree_terminals(k)
+    if exact:
+        for g in groups:
+            cost[qoff[g]:qoff[g] + n] = cg[g]
+            ks = [k for k in act if gi[k] == g]
+            sites = group_terminals(problem, GROUPS[g], ks)
+            lo[qoff[g] + sites] = 1.0
+            forced = set().union(*(problem.forced_nodes(k) for k in ks)) - set(sites.tolist())
+            const -= cg[g] * (len(forced) + sum(1 for k in ks if len(problem.terminals[k]) == 0))
+    rows_i: list[np.ndarray] = []
+    rows_j: list[np.ndarray] = []
+    rows_v: list[np.ndarray] = []
+    rlo: list[np.ndarray] = []
+    rhi: list[np.ndarray] = []
+    nrow = 0
+
+    def add(ri, cj, vals, lb, ub):
+        """Rows given as COO with local row ids 0..len(lb)-1."""
+        nonlocal nrow
+        rows_i.append(np.asarray(ri, dtype=np.int64) + nrow)
+        rows_j.append(np.asarray(cj, dtype=np.int64))
+        rows_v.append(np.asarray(vals, dtype=float))
+        rlo.append(np.asarray(lb, dtype=float))
+        rhi.append(np.asarray(ub, dtype=float))
+        nrow += len(lb)
+
+    e = np.arange(m)
+    inf = highspy.kHighsInf
+    add(np.repeat(e, 3), np.arange(ny), np.ones(ny), np.full(m, -inf), np.ones(m))
+    # arc heads/tails: arc 2e: u->v, 2e+1: v->u
+    tail = np.empty(2 * m, dtype=np.int64)
+    head = np.empty(2 * m, dtype=np.int64)
+    tail[0::2], head[0::2] = u, v
+    tail[1::2], head[1::2] = v, u
+    arcs = np.arange(2 * m)
+    for k in act:
+        z0 = zoff[k]
+        g = gi[k]
+        # x[k,e] - y[e,g] - y[e,J] <= 0
+        add(np.concatenate([e, e, e, e]), np.concatenate([z0 + 2 * e, z0 + 2 * e + 1, 3 * e + g, 3 * e + 2]),
+            np.concatenate([np.ones(2 * m), -np.ones(2 * m)]), np.full(m, -inf), np.zeros(m))
+        root = int(terms[k][0])
+        is_term = np.zeros(n, dtype=bool)
+        is_term[terms[k]] = True
+        # in-degree: 0 at root, 1 at other terminals, <= 1 elsewhere
+        ilo = np.where(is_term, 1.0, 0.0)
+        ihi = np.ones(n)
+        ilo[root] = ihi[root] = 0.0
+        add(head, z0 + arcs, np.ones(2 * m), ilo, ihi)
+        # z[vw] <= in(v) for v != root
+        sel = tail != root
+        a_sel = arcs[sel]
+        ri = np.arange(len(a_sel))
+        # in-arcs of tail(a): arcs b with head(b) == tail(a)
+        order = np.argsort(head, kind="stable")
+        starts = np.searchsorted(head[order], np.arange(n + 1))
+        ri_l, cj_l, vv_l = [ri], [z0 + a_sel], [np.ones(len(a_sel))]
+        for j, a in enumerate(a_sel.tolist()):
+            ins = order[starts[tail[a]]:starts[tail[a] + 1]]
+            ri_l.append(np.full(len(ins), j))
+            cj_l.append(z0 + ins)
+            vv_l.append(-np.ones(len(ins)))
+        add(np.concatenate(ri_l), np.concatenate(cj_l), np.concatenate(vv_l), np.full(len(a_sel), -inf),
+            np.zeros(len(a_sel)))
+        # in(v) <= out(v) at non-terminals
+        nt = np.flatnonzero(~is_term)
+        pos = -np.ones(n, dtype=np.int64)
+        pos[nt] = np.arange(len(nt))
+        hsel = pos[head] >= 0
+        tsel = pos[tail] >= 0
+        add(np.concatenate([pos[head[hsel]], pos[tail[tsel]]]), np.concatenate([z0 + arcs[hsel], z0 + arcs[tsel]]),
+            np.concatenate([np.ones(hsel.sum()), -np.ones(tsel.sum())]), np.full(len(nt), -inf), np.zeros(len(nt)))
+        req = problem.required_edges(k)
+        if len(req):
+            add(np.repeat(np.arange(len(req)), 2), np.concatenate([[z0 + 2 * r, z0 + 2 * r + 1] for r in req.tolist()]),
+                np.ones(2 * len(req)), np.ones(len(req)), np.full(len(req), inf))
+    if exact:
+        for g in groups:
+            ks = [k for k in act if gi[k] == g]
+            for mode in (g, 2):
+                # y[e,mode] <= sum_{k in g} x[k,e]
+                cols = [3 * e + mode] + [zoff[k] + 2 * e for k in ks] + [zoff[k] + 2 * e + 1 for k in ks]
+                vals = [np.ones(m)] + [-np.ones(m)] * (2 * len(ks))
+                add(np.tile(e, 1 + 2 * len(ks)), np.concatenate(cols), np.concatenate(vals), np.full(m, -inf),
+                    np.zeros(m))
+            # q[g,end] >= y[e,g] + y[e,J] for both ends
+            for ends in (u, v):
+                add(np.concatenate([e, e, e]), np.concatenate([qoff[g] + ends, 3 * e + g, 3 * e + 2]),
+                    np.concatenate([np.ones(m), -np.ones(2 * m)]), np.zeros(m), np.full(m, inf))
+    from scipy.sparse import coo_matrix
+    A = coo_matrix((np.concatenate(rows_v), (np.concatenate(rows_i), np.concatenate(rows_j))),
+                   shape=(nrow, ncol)).tocsr()
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("random_seed", 0)
+    h.setOptionValue("threads", 1)
+    h.addCols(ncol, cost, lo, hi, 0, np.zeros(1, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0))
+    h.addRows(nrow, np.concatenate(rlo), np.concatenate(rhi), A.nnz, A.indptr.astype(np.int32),
+              A.indices.astype(np.int32), A.data)
+    blo, bhi = np.concatenate(rlo), np.concatenate(rhi)
+    best: float | None = None
+    complete = False
+    seen: set[tuple[int, bytes]] = set()
+    for _ in range(max_rounds):
+        if time_limit is not None:
+            left = time_limit - (time.perf_counter() - t0)
+            if left <= 0:
+                break
+            h.setOptionValue("time_limit", float(left))
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            break
+        sol = h.getSolution()
+        x = np.asarray(sol.col_value)
+        # weak duality with the solver's row duals (either sign convention): valid whatever
+        # the LP tolerances, and equal to the LP optimum up to them
+        ydual = np.asarray(sol.row_dual)
+        val = max(_dual_value(A, blo, bhi, cost, lo, hi, ydual), _dual_value(A, blo, bhi, cost, lo, hi, -ydual))
+        best = val + const - 1e-9 * abs(val)
+        cuts = []
+        for k in act:
+            zk = np.clip(x[zoff[k]:zoff[k] + 2 * m], 0.0, 1.0)
+            for inside in _separate(zk, tail, head, n, int(terms[k][0]), terms[k]):
+                key = (k, np.packbits(inside).tobytes())
+                if key in seen:
+                    continue
+                seen.add(key)
+                cuts.append(zoff[k] + np.flatnonzero(inside[head] & ~inside[tail]))
+        if not cuts:
+            complete = True
+            break
+        starts = np.zeros(len(cuts) + 1, dtype=np.int32)
+        starts[1:] = np.cumsum([len(c) for c in cuts])
+        idx = np.concatenate(cuts).astype(np.int32)
+        h.addRows(len(cuts), np.ones(len(cuts)), np.full(len(cuts), inf), len(idx), starts[:-1], idx,
+                  np.ones(len(idx)))
+        cut_rows = csr_matrix((np.ones(len(idx)), idx, starts), shape=(len(cuts), ncol))
+        A = vstack([A, cut_rows]).tocsr()
+        blo = np.concatenate([blo, np.ones(len(cuts))])
+        bhi = np.concatenate([bhi, np.full(len(cuts), inf)])
+    if best is None:
+        return None
+    return max(best, 0.0), complete
+
+
+def _dual_value(A, rlo, rhi, c, lo, hi, y) -> float:
+    """Lagrangian dual value of ``min c x : rlo <= A x <= rhi, lo <= x <= hi`` at row
+    multipliers ``y`` (a valid lower bound on the LP optimum for every ``y``)."""
+    yp = np.where(np.isfinite(rlo), np.maximum(y, 0.0), 0.0)
+    ym = np.where(np.isfinite(rhi), np.maximum(-y, 0.0), 0.0)
+    yy = yp - ym
+    d = c - A.T @ yy
+    rows = float(np.dot(yp, np.where(np.isfinite(rlo), rlo, 0.0)) - np.dot(ym, np.where(np.isfinite(rhi), rhi, 0.0)))
+    return rows + float(np.minimum(d * lo, d * hi).sum())
+
+
+def _separate(z: np.ndarray, tail: np.ndarray, head: np.ndarray, n: int, root: int, terminals: np.ndarray, *,
+              nested: int = 8, scale: int = 1_000_000) -> list[np.ndarray]:
+    """Node sets ``W`` (bool masks: terminal inside, root outside) whose in-arcs carry less
+    than 1 of ``z``: per terminal, the min cut next to the root and the one next to the
+    terminal (back cut) of a max flow, then up to ``nested`` more min cuts after raising
+    the capacity of the arcs already cut to 1 (nested cuts)."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import breadth_first_order, maximum_flow
+
+    out = []
+    loop = tail != head
+    base = np.floor(z * scale).astype(np.int64)
+    for t in terminals.tolist():
+        if t == root:
+            continue
+        cap = base.copy()
+        for _ in range(nested + 1):
+            keep = loop & (cap > 0)
+            G = csr_matrix((cap[keep].astype(np.int32), (tail[keep], head[keep])), shape=(n, n))
+            G.sum_duplicates()
+            res = maximum_flow(G, root, t, method="dinic")
+            if res.flow_value >= scale * (1 - 1e-4):
+                break
+            resid = (G - res.flow).tocsr()
+            resid.data = (resid.data > 0).astype(np.int8)
+            resid.eliminate_zeros()
+            src = np.zeros(n, dtype=bool)
+            src[breadth_first_order(resid, root, directed=True, return_predecessors=False)] = True
+            snk = np.zeros(n, dtype=bool)
+            snk[breadth_first_order(resid.T.tocsr(), t, directed=True, return_predecessors=False)] = True
+            crossing = snk[head] & ~snk[tail]
+            if z[crossing].sum() >= 1 - 1e-6:
+                break
+            out.append(snk)
+            cap[crossing] = scale
+    return out
+
+
+def _edge_mode_costs(problem: DesignProblem, act: list[int], objective: str,
+                     plan: JointPlan | None = None) -> tuple[np.ndarray, float]:
+    """Per edge and mode, the cost the Lagrangian charges for the trench (and manholes), and
+    a constant (THB); see :func:`lagrangian_bound`."""
+    if objective == "sites":
+        # chambers >= the group's sites + sum over its edges of (ceil(l / s) - 1)+
+        const = sum(problem.manhole_cost[i] * len(group_terminals(problem, g, act)) for i, g in enumerate(GROUPS))
+        inner = np.maximum(np.ceil(problem.length_m / problem.manhole_spacing_m - 1e-6) - 1.0, 0.0)
+        if _trench_monotone(problem):
+            const += sum(problem.manhole_cost[i] * _junctions_needed(problem, act, i) for i in range(2))
+            # per segment (not max per edge: a segment's count already covers its edges')
+            alive, _ = _pruned_graph(problem, act)
+            inner = np.where(alive, _segment_chambers(problem, act), inner)
+        t, p = problem.manhole_cost
+        table = problem.trench.astype(float) + np.column_stack([t * inner, p * inner, (t + p) * inner])
+        return table, float(const)
+    table = problem.mode_table().copy()
+    if objective != "exact":
+        return table, 0.0
+    n = problem.n_nodes
+    u, v = problem.u, problem.v
+    deg = np.bincount(np.concatenate([u, v]), minlength=n).astype(float)
+    const = 0.0
+    groups = sorted({problem.group_index(k) for k in act})
+    for g in groups:
+        ks = [k for k in act if problem.group_index(k) == g]
+        sites = group_terminals(problem, GROUPS[g], ks)
+        c = problem.manhole_cost[g]
+        # node multipliers mu[v, e] (sum over e at v = c): spread over the plan's group
+        # edges at v where the plan's group network touches v, else over all road edges
+        on = np.zeros(problem.n_edges, dtype=bool)
+        if plan is not None:
+            on = plan.use[ks].any(axis=0)
+        pdeg = np.bincount(np.concatenate([u[on], v[on]]), minlength=n).astype(float)
+        touched = pdeg > 0
+        site = np.zeros(n, dtype=bool)
+        site[sites] = True
+
+        shares = [np.where(site[x], 0.0, np.where(touched[x], on / np.maximum(pdeg[x], 1.0),
+                                                   1.0 / np.maximum(deg[x], 1.0))) for x in (u, v)]
+        credit = c * (shares[0] + shares[1] - 1.0)
+        table[:, g] += credit
+        table[:, 2] += credit
+        forced = set().union(*(problem.forced_nodes(k) for k in ks)) - set(sites.tolist())
+        const += c * (len(sites) - len(forced) - sum(1 for k in ks if len(problem.terminals[k]) == 0))
+    return table, const
+
+
+def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None = None, plan: JointPlan | None = None,
+                     objective: str = "exact", iterations: int = 60, time_limit: float | None = None,
+                     seed: int = 0) -> float:
+    """Lagrangian bound (THB): the coupling ``x[k, e] <= y[e, kind(k)] + y[e, joint]`` of the
+    model of :func:`lp_bound` dualised with multipliers ``lam[k, e] >= 0``:
+
+        L(lam) = sum_k LB_k(duct_k + lam_k) + sum_e min(0, T_t - Lam_t, T_p - Lam_p, T_j - Lam_t - Lam_p) + C
+
+    with ``Lam_g(e)`` the sum of ``lam`` over the group's operators, ``LB_k`` the Steiner
+    engine's valid (dual-ascent) lower bound, and ``T`` the per-edge mode cost: the linear
+    ``mode_table`` for ``objective='linear'``; for the exact objective the node terms of
+    :func:`lp_bound` are dualised too (``q[g, v] >= presence`` with multipliers ``c_g /
+    deg(v)`` on the road edges at each non-site node ``v``, so ``q`` drops out), which
+    leaves ``T = mode_table - c_g (1 - 1/deg(u) - 1/deg(v))`` per group in the mode (site
+    ends give no credit) and ``C = sum_g c_g (sites - F_g)`` (``F_g`` as in
+    :func:`lp_bound`). Weak duality makes every ``L(lam)`` a valid bound; ``lam`` starts
+    from each group's mode cost split among its operators (among the plan's users of an
+    edge when ``plan`` is given), and moves by projected subgradient steps (Polyak step
+    towards the plan's cost, or 1.05 x the best bound). Returns the best value seen.
+    """
+    t0 = time.perf_counter()
+    K, m = problem.n_operators, problem.n_edges
+    members = list(range(K)) if operators is None else sorted(problem.index(o) for o in operators)
+    act = [k for k in members if problem.active(k)]
+    if not act:
+        return 0.0
+    T, const = _edge_mode_costs(problem, act, objective, plan)
+    gi = np.array([problem.group_index(k) for k in act])
+    Tpos = np.maximum(T, 0.0)
+    # start: each group's single-mode cost split among its operators (plan users first),
+    # scaled so that both groups together fit in the joint mode
+    lam = np.zeros((len(act), m))
+    for g in (0, 1):
+        rows = np.flatnonzero(gi == g)
+        if not len(rows):
+            continue
+        w = np.ones((len(rows), m))
+        if plan is not None:
+            users = plan.use[[act[i] for i in rows]].astype(float)
+            w = np.where(users.sum(axis=0) > 0, users, w)
+        lam[rows] = Tpos[:, g] * w / w.sum(axis=0)
+    both = (gi == 0).any() and (gi == 1).any()
+    if both:
+        fit = np.minimum(1.0, Tpos[:, 2] / np.maximum(Tpos[:, 0] + Tpos[:, 1], 1e-12))
+        lam *= fit
+    target = None if plan is None else float(plan.cost if objective == "exact" else plan.linear_cost)
+    best = -np.inf
+    terms = {k: problem.tree_terminals(k) for k in act}
+    theta = 1.0
+    stall = 0
+    for it in range(max(1, iterations)):
+        if time_limit is not None and it > 0 and time.perf_counter() - t0 > time_limit:
+            break
+        total = const
+        xs = np.zeros((len(act), m))
+        for i, k in enumerate(act):
+            res = steiner.solve(problem.n_nodes, problem.u, problem.v, problem.duct_cost[k] + lam[i], terms[k],
+                                time_limit=None if time_limit is None else max(1.0, time_limit / 10), seed=seed)
+            total += float(res.lower_bound)
+            xs[i, res.edges] = 1.0
+            for r in problem.required_edges(k).tolist():
+                xs[i, r] = 1.0
+        lt = lam[gi == 0].sum(axis=0)
+        lp_ = lam[gi == 1].sum(axis=0)
+        opts = np.column_stack([np.zeros(m), T[:, 0] - lt, T[:, 1] - lp_, T[:, 2] - lt - lp_])
+        if not (gi == 0).any():
+            opts[:, 1] = opts[:, 3] = np.inf
+        if not (gi == 1).any():
+            opts[:, 2] = opts[:, 3] = np.inf
+        choice = np.argmin(opts, axis=1)
+        total += float(opts[np.arange(m), choice].sum())
+        if total > best + 1e-9 * abs(best if np.isfinite(best) else 0.0):
+            best, stall = total, 0
+        else:
+            stall += 1
+            if stall >= 5:
+                theta, stall = theta / 2, 0
+        has = {0: np.isin(choice, (1, 3)), 1: np.isin(choice, (2, 3))}
+        grad = xs - np.array([has[g] for g in gi], dtype=float)
+        norm = float((grad ** 2).sum())
+        if norm == 0:
+            break
+        goal = target if target is not None and target > best else 1.05 * best + 1.0
+        step = theta * (goal - total) / norm
+        lam = np.maximum(0.0, lam + step * grad)
+    return max(float(best), 0.0)

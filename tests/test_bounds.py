@@ -1,0 +1,125 @@
+"""Certified lower bounds: never above any plan's exact cost, never below the old bound."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from connectivity.design import evaluate, lower_bound, plan_joint, random_problem, solve_milp
+from connectivity.design.bounds import Bound, certify, lagrangian_bound, lp_bound
+from connectivity.design.manholes import place_manholes
+
+TOL = 1e-6
+
+
+def _instances():
+    for seed in range(10):
+        yield seed, dict(n_operators=2 + seed % 3)
+    for seed in range(10, 16):
+        yield seed, dict(n_operators=2 + seed % 2, terminals=(3, 6))
+
+
+@pytest.mark.parametrize("seed,kw", list(_instances()))
+def test_bounds_below_optimum_and_plans(seed, kw):
+    p = random_problem(seed, **kw)
+    plan = plan_joint(p)
+    milp = solve_milp(p, time_limit=120)
+    exact_milp = evaluate(p, milp.use).cost
+    b = certify(p, plan)
+    assert isinstance(b, Bound) and b.method
+    assert b.value <= exact_milp * (1 + TOL) and b.value <= plan.cost * (1 + TOL)
+    # the linear relaxations are below the linear optimum
+    if milp.optimal:
+        lin = lp_bound(p, objective="linear")
+        assert lin is not None and lin[1]
+        assert lin[0] <= milp.cost * (1 + TOL)
+        assert lagrangian_bound(p, plan=plan, objective="linear") <= milp.cost * (1 + TOL)
+    for obj in ("exact", "sites"):
+        assert lagrangian_bound(p, plan=plan, objective=obj) <= min(exact_milp, plan.cost) * (1 + TOL)
+    # no regression against the former bound
+    assert b.value >= lower_bound(p, plan=plan) * (1 - TOL)
+
+
+def _connected_subsets(p, k):
+    """Every edge subset joining operator k's terminals (not only trees)."""
+    import networkx as nx
+    out = []
+    terms = p.terminals[k].tolist()
+    for r in range(1, p.n_edges + 1):
+        for sub in itertools.combinations(range(p.n_edges), r):
+            G = nx.Graph()
+            G.add_edges_from((int(p.u[e]), int(p.v[e])) for e in sub)
+            if all(t in G for t in terms) and all(nx.has_path(G, terms[0], t) for t in terms):
+                mask = np.zeros(p.n_edges, dtype=bool)
+                mask[list(sub)] = True
+                out.append(mask)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_bound_below_brute_force_optimum(seed):
+    p = random_problem(100 + seed, n_operators=2, rows=2, cols=3, terminals=(2, 3))
+    options = [_connected_subsets(p, k) for k in range(p.n_operators)]
+    best = min(evaluate(p, np.vstack(combo)).cost for combo in itertools.product(*options))
+    b = certify(p, plan_joint(p))
+    assert b.value <= best * (1 + TOL)
+
+
+def test_deterministic():
+    p = random_problem(4, n_operators=3, terminals=(3, 5))
+    plan = plan_joint(p)
+    a, b = certify(p, plan), certify(p, plan)
+    assert a.value == b.value and a.method == b.method
+
+
+def test_chambers_never_grow_when_an_edge_leaves_the_network():
+    """The pruning argument of lp_bound: dropping an edge never adds a manhole."""
+    rng = np.random.default_rng(0)
+    for seed in range(40):
+        p = random_problem(seed, n_operators=2, rows=4, cols=5)
+        used = rng.random(p.n_edges) < 0.6
+        terms = rng.choice(p.n_nodes, size=4, replace=False)
+        sp = float(rng.choice([60.0, 140.0, 250.0]))
+        full = place_manholes(p.u, p.v, p.length_m, used, terms, spacing_m=sp)
+        for e in np.flatnonzero(used):
+            less = used.copy()
+            less[e] = False
+            assert place_manholes(p.u, p.v, p.length_m, less, terms, spacing_m=sp).count <= full.count
+
+
+def test_no_operator_gives_zero():
+    p = random_problem(1, n_operators=2)
+    from connectivity.design import make_problem
+    q = make_problem(n_nodes=p.n_nodes, u=p.u, v=p.v, length_m=p.length_m, trench=p.trench, operators=p.operators,
+                     kinds=p.kinds, duct_cost=p.duct_cost, ducts=p.ducts, terminals=[[1], []])
+    assert certify(q).value == 0.0
+
+
+def _comb(seed):
+    """A comb with site leaves (road degree 1), one cycle and short and long edges: the
+    junction and segment arguments of the manhole bound are exercised."""
+    from connectivity.design import make_problem
+    rng = np.random.default_rng(seed)
+    u = [0, 1, 2, 0, 0, 1, 2, 3]
+    v = [1, 2, 3, 3, 4, 5, 6, 7]
+    m = len(u)
+    length = rng.uniform(20, 320, size=m).round(1)
+    base = length * rng.uniform(500, 3000, size=m)
+    trench = np.column_stack([base, base * rng.uniform(1.0, 1.3, size=m), base * rng.uniform(1.3, 1.6, size=m)])
+    kinds = [["telecom", "telecom"], ["telecom", "power"]][seed % 2]
+    leaves = [4, 5, 6, 7]
+    terms = [rng.choice(leaves, size=int(rng.integers(2, 5)), replace=False) for _ in kinds]
+    duct = length[None, :] * rng.uniform(50, 400, size=(2, 1))
+    return make_problem(n_nodes=8, u=u, v=v, length_m=length, trench=trench, operators=["A", "B"], kinds=kinds,
+                        duct_cost=duct, ducts=[1, 2], terminals=terms, manhole_cost=(45000.0, 120000.0),
+                        manhole_spacing_m=140.0)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_bound_below_brute_force_optimum_comb(seed):
+    p = _comb(seed)
+    options = [_connected_subsets(p, k) for k in range(p.n_operators)]
+    best = min(evaluate(p, np.vstack(combo)).cost for combo in itertools.product(*options))
+    b = certify(p, plan_joint(p))
+    assert b.value <= best * (1 + TOL)
