@@ -210,7 +210,8 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
     joint = table_c.plans[frozenset(table_c.players)]
     f = problem.contingency_factor
     once = design.dig_once(table_c, names)
-    bound = design.bounds.certify(problem, joint, time_limit=scenario.options.time_limit_s).value * f
+    cert = design.certify(problem, joint, time_limit=deadline.left())
+    bound = cert.value * f
     segment = allocate.segment_shapley(problem, joint)
     alloc = allocate.allocate(names, table_c.cost, duct_metres=design.duct_metres(problem, joint),
                               null=table_c.null, coalitions=table_c.complete, shapley_shares=segment)
@@ -241,6 +242,8 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
         "core_violations": {m: [{"coalition": list(v.coalition), "pays": round(v.pays, 2), "alone": round(v.alone, 2)}
                                 for v in vs[:5]] for m, vs in alloc.violations.items()},
         "lower_bound": round(bound, 2),
+        "lower_bound_method": cert.method,
+        "plan_gaps": design.plan_gaps(problem, table_c, joint=cert, time_limit=deadline.left()),
         "gap_pct": round(100.0 * (total / bound - 1.0), 3) if bound > 0 else 0.0,
         "manholes": {"total": int(len(manholes)), **{g: int(n_mh.get(g, 0)) for g in design.GROUPS}},
         "networks_per_operator": {o: len(problem.terminal_groups(k)) for k, o in enumerate(problem.operators)},

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from connectivity.design import (DesignOptions, evaluate, linear_cost, lower_bound, make_problem,
+from connectivity.design import (DesignOptions, certify, evaluate, linear_cost, lower_bound, make_problem,
                                  plan_alone, plan_joint, random_problem, solve_milp)
 from connectivity.errors import InfeasibleError, InputDataError
 
@@ -197,6 +197,8 @@ def test_operator_with_sites_in_two_components_gets_two_networks():
     assert plan.use[1].tolist() == [False, True, True, False, False]
     exact = solve_milp(p)
     assert plan.linear_cost == pytest.approx(exact.cost)
+    assert lower_bound(p) <= exact.cost + 1e-6
+    assert certify(p, plan).value <= plan.cost + 1e-6
 
 
 @pytest.mark.parametrize("seed", range(40))

@@ -1,6 +1,9 @@
 """Lower bounds on the cost of any joint plan (THB, before contingency)."""
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import time
 from dataclasses import dataclass
 from typing import Sequence
@@ -8,7 +11,25 @@ from typing import Sequence
 import numpy as np
 
 from connectivity import steiner
+from connectivity.design.coalitions import CoalitionTable
 from connectivity.design.problem import GROUPS, DesignProblem, JointPlan, group_terminals
+
+
+def steiner_lower_bound(problem: DesignProblem, k: int, weights: np.ndarray, *, time_limit: float | None = None,
+                        seed: int = 0) -> tuple[float, np.ndarray]:
+    """The Steiner engine's lower bound on operator ``k``'s networks under ``weights`` (THB
+    per edge), summed over its road components (:meth:`DesignProblem.terminal_groups`),
+    required edges included as fixed; and the edges of the trees found."""
+    total, edges = 0.0, []
+    forced = problem.required_edges(k)
+    comp = problem.node_component
+    for group in problem.terminal_groups(k):
+        fixed = forced[comp[problem.u[forced]] == comp[group[0]]]
+        res = steiner.solve(problem.n_nodes, problem.u, problem.v, weights, group, time_limit=time_limit,
+                            seed=seed, fixed_edges=fixed, quick=True)
+        total += float(res.lower_bound)
+        edges.append(res.edges)
+    return total, (np.concatenate(edges) if edges else np.zeros(0, dtype=np.int64))
 
 
 def lower_bound(problem: DesignProblem, *, operators: Sequence[str] | None = None,
@@ -37,13 +58,12 @@ def lower_bound(problem: DesignProblem, *, operators: Sequence[str] | None = Non
     """
     K = problem.n_operators
     members = list(range(K)) if operators is None else sorted(problem.index(o) for o in operators)
-    act = [k for k in members if len(problem.terminals[k]) >= 2]
+    act = [k for k in members if problem.active(k)]
     if not act:
         return 0.0
 
     def lb(w, k):
-        return float(steiner.solve(problem.n_nodes, problem.u, problem.v, w, problem.terminals[k],
-                                   time_limit=time_limit, seed=seed).lower_bound)
+        return steiner_lower_bound(problem, k, w, time_limit=time_limit, seed=seed)[0]
 
     gi = {k: problem.group_index(k) for k in act}
 
@@ -95,11 +115,11 @@ def _share_ascent(problem: DesignProblem, act: list[int], c: dict[int, np.ndarra
         used = {}
         total = 0.0
         for k in act:
-            res = steiner.solve(problem.n_nodes, problem.u, problem.v, alpha[k] * c[k] + problem.duct_cost[k],
-                                problem.terminals[k], time_limit=time_limit, seed=seed)
-            total += float(res.lower_bound)
+            value, edges = steiner_lower_bound(problem, k, alpha[k] * c[k] + problem.duct_cost[k],
+                                               time_limit=time_limit, seed=seed)
+            total += value
             mask = np.zeros(problem.n_edges, dtype=bool)
-            mask[res.edges] = True
+            mask[edges] = True
             used[k] = mask
         best = max(best, total)
         users = sum(used[k].astype(float) for k in act)
@@ -136,9 +156,9 @@ class Bound:
 
 
 #: Largest LP (active operators x directed arcs) certify() runs; above it only the Lagrangian bounds.
-LP_MAX_ARC_VARIABLES = 6_000
+LP_MAX_ARC_VARIABLES = 2_000
 #: Largest instance (edges) on which certify() also runs the per-metre Lagrangian.
-EXACT_VARIANT_MAX_EDGES = 20_000
+EXACT_VARIANT_MAX_EDGES = 5_000
 
 
 def certify(problem: DesignProblem, plan: JointPlan | None = None, *, time_limit: float | None = None,
@@ -156,8 +176,8 @@ def certify(problem: DesignProblem, plan: JointPlan | None = None, *, time_limit
     * on small instances (at most :data:`LP_MAX_ARC_VARIABLES` operator arcs) the LP
       relaxation of :func:`lp_bound` (directed cuts, HiGHS), when its cut loop finishes.
 
-    ``iterations`` subgradient steps each (default 60, fewer on large instances: about
-    1.2 M operator-edges of Steiner solves in all, at least 8; ``time_limit`` stops them
+    ``iterations`` subgradient steps each (by default, fewer on large instances: about
+    0.8 M operator-edges of Steiner solves in all, at least 3, at most 120; ``time_limit`` stops them
     early, and then the result depends on timing); the second Lagrangian only up to
     :data:`EXACT_VARIANT_MAX_EDGES` edges. ``method`` names the bound that won.
     """
@@ -169,7 +189,7 @@ def certify(problem: DesignProblem, plan: JointPlan | None = None, *, time_limit
         return Bound(0.0, "no operator needs ducts", 0.0)
     part = None if time_limit is None else time_limit / 3
     if iterations is None:
-        iterations = int(min(60, max(8, 1_200_000 // (problem.n_edges * len(act)))))
+        iterations = int(min(120, max(3, 800_000 // (problem.n_edges * len(act)))))
     cands = []
     val = lagrangian_bound(problem, operators=operators, plan=plan, objective="sites", iterations=iterations,
                            time_limit=part, seed=seed)
@@ -180,7 +200,8 @@ def certify(problem: DesignProblem, plan: JointPlan | None = None, *, time_limit
                                time_limit=part, seed=seed)
         cands.append((val, ("Lagrangian relaxation of the shared trench (subgradient, Steiner dual-ascent bound per "
                             "operator) + manholes per metre and per node")))
-        if len(act) * 2 * problem.n_edges <= LP_MAX_ARC_VARIABLES:
+        one_tree = all(len(problem.terminal_groups(k)) == 1 for k in act)   # the LP roots one tree per operator
+        if one_tree and len(act) * 2 * problem.n_edges <= LP_MAX_ARC_VARIABLES:
             lp = lp_bound(problem, operators=operators, objective="exact", time_limit=part)
             if lp is not None and lp[1]:
                 cands.append((lp[0], "LP relaxation (directed cuts, HiGHS) + manholes per metre and per node"))
@@ -263,7 +284,8 @@ def _junctions_needed(problem: DesignProblem, act: list[int], g: int) -> int:
     deg = np.bincount(np.concatenate([problem.u[alive], problem.v[alive]]), minlength=problem.n_nodes)
     other = np.ones(problem.n_nodes, dtype=bool)
     other[sites] = False
-    excess = int((deg[sites] == 1).sum()) - 2 * len(ks) - int(np.maximum(deg[sites] - 2, 0).sum())
+    networks = sum(len(problem.terminal_groups(k)) for k in ks)   # trees: one per operator and component
+    excess = int((deg[sites] == 1).sum()) - 2 * networks - int(np.maximum(deg[sites] - 2, 0).sum())
     room = np.sort(np.maximum(deg[other] - 2, 0))[::-1]   # what each candidate junction can add
     if excess <= 0 or not room.any():
         return 0
@@ -274,6 +296,20 @@ def _junctions_needed(problem: DesignProblem, act: list[int], g: int) -> int:
 def _trench_monotone(problem: DesignProblem) -> bool:
     t = problem.trench
     return bool(np.all(t[:, 2] >= np.maximum(t[:, 0], t[:, 1]) - 1e-9) and np.all(t >= 0))
+
+
+@contextlib.contextmanager
+def _silent_stdout():
+    """Send what C code writes to the process's standard output to /dev/null meanwhile."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def lp_bound(problem: DesignProblem, *, operators: Sequence[str] | None = None, objective: str = "exact",
@@ -448,7 +484,8 @@ def lp_bound(problem: DesignProblem, *, operators: Sequence[str] | None = None, 
     from scipy.sparse import coo_matrix
     A = coo_matrix((np.concatenate(rows_v), (np.concatenate(rows_i), np.concatenate(rows_j))),
                    shape=(nrow, ncol)).tocsr()
-    h = highspy.Highs()
+    with _silent_stdout():   # HiGHS prints a banner on construction, whatever its options
+        h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("random_seed", 0)
     h.setOptionValue("threads", 1)
@@ -645,7 +682,6 @@ def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None 
         lam *= fit
     target = None if plan is None else float(plan.cost if objective == "exact" else plan.linear_cost)
     best = -np.inf
-    terms = {k: problem.tree_terminals(k) for k in act}
     theta = 1.0
     stall = 0
     for it in range(max(1, iterations)):
@@ -654,10 +690,10 @@ def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None 
         total = const
         xs = np.zeros((len(act), m))
         for i, k in enumerate(act):
-            res = steiner.solve(problem.n_nodes, problem.u, problem.v, problem.duct_cost[k] + lam[i], terms[k],
-                                time_limit=None if time_limit is None else max(1.0, time_limit / 10), seed=seed)
-            total += float(res.lower_bound)
-            xs[i, res.edges] = 1.0
+            value, edges = steiner_lower_bound(problem, k, problem.duct_cost[k] + lam[i], seed=seed,
+                                               time_limit=None if time_limit is None else max(1.0, time_limit / 10))
+            total += value
+            xs[i, edges] = 1.0
             for r in problem.required_edges(k).tolist():
                 xs[i, r] = 1.0
         lt = lam[gi == 0].sum(axis=0)
@@ -684,3 +720,42 @@ def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None 
         step = theta * (goal - total) / norm
         lam = np.maximum(0.0, lam + step * grad)
     return max(float(best), 0.0)
+
+
+#: Largest instance (edges) on which every coalition's plan gets its own bound (stand-alone and joint plans always do).
+COALITION_GAPS_MAX_EDGES = 20_000
+_COALITION_ITERATIONS = 15   # subgradient steps of a coalition's bound (the joint plan's gets more)
+
+
+def plan_gaps(problem: DesignProblem, table: CoalitionTable, *, joint: Bound | None = None,
+              time_limit: float | None = None) -> dict[str, dict]:
+    """Each plan behind the dig-once figures beside its own certified bound (THB incl. contingency).
+
+    Returns ``{"joint": row, "stand_alone": {op: row}, "coalitions": {"A+B": row}}`` with rows
+    ``{"cost", "lower_bound", "gap_pct"}``, so a reader sees whether the savings rest on plans
+    solved equally well. A stand-alone plan has no shared trench to relax: one Steiner bound
+    per network (one iteration). Coalitions between one operator and all of them only up to
+    :data:`COALITION_GAPS_MAX_EDGES` edges.
+    """
+    f = problem.contingency_factor
+
+    def row(plan: JointPlan, bound: float) -> dict:
+        cost, lb = plan.cost * f, bound * f
+        return {"cost": round(cost, 2), "lower_bound": round(lb, 2),
+                "gap_pct": round(100.0 * (cost / lb - 1.0), 3) if lb > 0 else 0.0}
+
+    grand = frozenset(table.players)
+    out: dict[str, dict] = {"stand_alone": {}, "coalitions": {}}
+    if grand in table.plans:
+        jb = joint or certify(problem, table.plans[grand], time_limit=time_limit)
+        out["joint"] = row(table.plans[grand], jb.value)
+    for s, plan in sorted(table.plans.items(), key=lambda kv: (len(kv[0]), sorted(kv[0]))):
+        if s == grand:
+            continue
+        if len(s) == 1:
+            (op,) = s
+            out["stand_alone"][op] = row(plan, certify(problem, plan, operators=[op], iterations=1).value)
+        elif problem.n_edges <= COALITION_GAPS_MAX_EDGES:
+            bound = certify(problem, plan, operators=sorted(s), time_limit=time_limit, iterations=_COALITION_ITERATIONS)
+            out["coalitions"]["+".join(sorted(s))] = row(plan, bound.value)
+    return out

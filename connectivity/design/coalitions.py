@@ -142,7 +142,7 @@ def plan_coalitions(problem: DesignProblem, *, options: DesignOptions = DesignOp
                 if rest in plans:
                     initial.append(plans[rest].use | plans[(i,)].use)
             tasks.append((ws.problem, [names[k] for k in s], options, [ws.to_local(x) for x in initial],
-                          {k: local_alone[k] for k in s}, _left(deadline)))
+                          {k: local_alone[k] for k in s}, deadline.left()))
         if workers > 1 and len(tasks) > 1:
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 results = list(pool.map(_plan_one, tasks))
@@ -165,13 +165,6 @@ def plan_coalitions(problem: DesignProblem, *, options: DesignOptions = DesignOp
         out_plans[key] = p
     return CoalitionTable(players=tuple(names[k] for k in act), null=null, cost=cost, plans=out_plans,
                           complete=complete)
-
-
-def _left(deadline: Deadline) -> float | None:
-    if deadline.limit is None:
-        return None
-    import time
-    return max(0.0, deadline.limit - (time.perf_counter() - deadline.start))
 
 
 def _make_consistent(problem: DesignProblem, plans: dict[tuple, JointPlan]) -> None:

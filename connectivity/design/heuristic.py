@@ -81,6 +81,10 @@ class Deadline:
     def expired(self) -> bool:
         return self.limit is not None and time.perf_counter() - self.start > self.limit
 
+    def left(self) -> float | None:
+        """Seconds left (None: no limit; never below 0)."""
+        return None if self.limit is None else max(0.0, self.limit - (time.perf_counter() - self.start))
+
 
 # --------------------------------------------------------------------------- trees
 

@@ -106,7 +106,7 @@ def _validate(n_nodes, edges_u, edges_v, weights, terminals):
 
 def solve(n_nodes: int, edges_u, edges_v, weights, terminals, *, time_limit: float | None = None,
           quality: bool = False, seed: int = 0, fixed_edges=None, initial=None,
-          bound: bool = True) -> SteinerResult:
+          bound: bool = True, quick: bool = False) -> SteinerResult:
     """Find a near-optimal Steiner tree and a lower bound on the optimum.
 
     Parameters
@@ -161,6 +161,10 @@ def solve(n_nodes: int, edges_u, edges_v, weights, terminals, *, time_limit: flo
         ascent is skipped (about 5-20 % less time on large road graphs),
         ``lower_bound`` is 0.0 and the tree can differ from the one with
         ``bound=True`` (the dual's reduced costs seed one candidate tree).
+    quick : bool
+        Return the tree of the shortest-path heuristic on the dual's reduced
+        costs only (no other roots, no local search): for callers that need
+        the lower bound and any good tree, e.g. subgradient steps. Needs ``bound``.
 
     Returns
     -------
@@ -208,7 +212,8 @@ def solve(n_nodes: int, edges_u, edges_v, weights, terminals, *, time_limit: flo
         lb_red, red_edges = 0.0, None
     else:
         warm_red = None if warm_nodes is None else warm_nodes[red.node_map]
-        red_edges, lb_red = _solve_reduced(red, budget, quality=quality, seed=seed, bound=bound, warm=warm_red)
+        red_edges, lb_red = _solve_reduced(red, budget, quality=quality, seed=seed, bound=bound, warm=warm_red,
+                                           quick=quick and bound)
         simple_edges = expand(red, red_edges)
     edges = _with_fixed(n, eu, ev, fixed, np.sort(orig_kept[simple_edges]), is_term)
     cost = float(ew[edges].sum())
@@ -304,7 +309,7 @@ def _terminal_component(g, su, sv, sw, orig, terms, *, has_fixed=False):
 
 
 def _solve_reduced(red: Reduction, budget: _Budget, *, quality: bool, seed: int, bound: bool = True,
-                   warm: np.ndarray | None = None):
+                   warm: np.ndarray | None = None, quick: bool = False):
     """Heuristic + bound on the reduced graph; returns (reduced edge ids, lower bound).
 
     ``warm`` is an optional node mask of a warm-start tree; its MST-prune
@@ -331,6 +336,8 @@ def _solve_reduced(red: Reduction, budget: _Budget, *, quality: bool, seed: int,
     # candidate trees: SPH on the reduced costs of the dual, SPH from several roots
     mask, _ = sph(g.indptr, g.head, rc, is_term, da_root, n_terms)
     cands.append(mst_prune(g.n, g.eu, g.ev, order, is_term, mask))
+    if quick:
+        return orig[np.nonzero(cands[0])[0]], float(lb)
     n_roots = min(n_terms, max(2, int(_SPH_WORK // max(size, 1))), _MAX_ROOTS)
     roots = rng.choice(red.terminals, size=n_roots, replace=False)
     for r in roots:

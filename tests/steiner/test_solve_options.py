@@ -224,3 +224,23 @@ def test_bound_false_gives_zero_bound_and_valid_tree(seed):
     assert res.cost <= 1.05 * with_bound.cost
     fixed = solve(n, eu, ev, w, terms, bound=False, fixed_edges=[7])
     assert fixed.lower_bound == 0.0 and 7 in fixed.edges
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances_with_fixed())
+def test_quick_mode_bound_valid_and_tree_connected(inst):
+    n, eu, ev, w, terms, fixed = inst
+    res = solve(n, eu, ev, w, terms, fixed_edges=fixed, quick=True)
+    check_connected_subgraph(n, eu, ev, w, terms, fixed, res)
+    opt = constrained_optimum(n, eu, ev, w, terms, fixed)
+    assert res.lower_bound <= opt + 1e-9 <= res.cost + 2e-9
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_quick_mode_same_bound_as_full_solve(seed):
+    n, eu, ev, w, terms = _grid(25, 12, seed)
+    quick = solve(n, eu, ev, w, terms, quick=True, seed=seed)
+    full = solve(n, eu, ev, w, terms, seed=seed)
+    check_tree(n, eu, ev, w, terms, quick)
+    assert quick.cost >= full.cost - 1e-9            # no local search: never better than the full solve
+    assert quick.lower_bound == pytest.approx(min(full.lower_bound, quick.cost))
