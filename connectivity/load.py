@@ -7,11 +7,11 @@ that touches the network (Overpass through osmnx) and the only one that reads OS
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from itertools import chain
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import geopandas as gpd
 import numpy as np
@@ -199,9 +199,12 @@ def _road_edges(col: _Collector, path: Path) -> gpd.GeoDataFrame:
     * ways are cut at endpoints, and pieces that meet end to end at a non-endpoint (two
       ways continuing each other with the same tags) are merged into one edge, whose
       ``osm_id`` is the first way of the set of merged ways, as osmnx lists them;
-    * an edge runs from its endpoint with the lower node id; closed rings touching no
-      endpoint are dropped (osmnx ``remove_rings``); a loop back to the same endpoint is
-      kept once per direction, as osmnx did (the network stage merges the two).
+    * closed rings touching no endpoint are dropped (osmnx ``remove_rings``); a loop back
+      to the same endpoint is kept once per direction, as osmnx did (the network stage
+      merges the two);
+    * rows come in the order, and run in the direction, of osmnx's edge table (see
+      :func:`_osmnx_order`): the design heuristics break ties by edge order, so the same
+      order keeps plans identical to the ones the osmnx route gave.
 
     Ways that use a node missing from the file are skipped with a warning naming them.
     """
@@ -252,7 +255,7 @@ def _road_edges(col: _Collector, path: Path) -> gpd.GeoDataFrame:
     start_is_endpoint = endpoint[sn].tolist()
     sn_l, en_l = sn.tolist(), en.tolist()
     visited = np.zeros(len(cs), dtype=bool)
-    paths: list[list[tuple[int, bool]]] = []
+    walks: list[list[tuple[int, bool]]] = []
     for c in range(len(cs)):
         if visited[c] or not (start_is_endpoint[c] or end_is_endpoint[c]):
             continue
@@ -265,23 +268,16 @@ def _road_edges(col: _Collector, path: Path) -> gpd.GeoDataFrame:
             a, b = ends_at[en_l[cur] if fwd else sn_l[cur]]
             nxt = b if a == (cur, 1 if fwd else 0) else a
             cur, fwd = nxt[0], nxt[1] == 0
-        # osmnx kept each edge once, as it runs from the endpoint that comes first in the
-        # file (OSM files list nodes by id); a loop back to its endpoint once per direction
-        first, last = walk[0], walk[-1]
-        a = sn_l[first[0]] if first[1] else en_l[first[0]]
-        b = en_l[last[0]] if last[1] else sn_l[last[0]]
-        back = [(c, not f) for c, f in reversed(walk)]
-        if a == b:
-            paths.extend((walk, back))
-        else:
-            paths.append(walk if node_ids[a] < node_ids[b] else back)
+        walks.append(walk)
     if not visited.all():
         log.debug("%s: dropped %d way pieces forming isolated rings", path.name, int((~visited).sum()))
+    rows = _osmnx_order(walks, node, node_ids, endpoint, ea, eb, seg, way_of, cs, ce, sn_l, en_l)
 
     cs_l, ce_l = cs.tolist(), ce.tolist()
     chain_way = way_of[cs].tolist()
-    pieces, owner, first_way = [], [], []
-    for k, walk in enumerate(paths):
+    pieces, owner, first_way, tags = [], [], [], []
+    for k, (w, forward) in enumerate(rows):
+        walk = walks[w] if forward else [(c, not f) for c, f in reversed(walks[w])]
         ways = []
         for j, (c, fwd) in enumerate(walk):
             idx = np.arange(cs_l[c], ce_l[c] + 1) if fwd else np.arange(ce_l[c], cs_l[c] - 1, -1)
@@ -289,15 +285,78 @@ def _road_edges(col: _Collector, path: Path) -> gpd.GeoDataFrame:
             owner.append(np.full(len(idx) - (j > 0), k))
             ways.append(col.way_ids[chain_way[c]])
         # osmnx lists the distinct ways of a merged edge as list(set(...)); we kept the first
-        first_way.append(ways[0] if len(set(ways)) == 1 else list(set(ways))[0])
+        first_way.append(next(iter(set(ways))))
+        tags.append(col.way_tags[chain_way[walk[0][0]]])
+    if not rows:
+        raise InputDataError(f"{path}: no roads (the highway=* ways only form closed rings) in this OSM file")
     allpos = np.concatenate(pieces)
     geoms = shapely.linestrings(xy[allpos], indices=np.concatenate(owner))
-    tags = [col.way_tags[chain_way[walk[0][0]]] for walk in paths]
     out = {"osm_id": [f"way/{w}" for w in first_way]}
     for j, name in enumerate(SIMPLIFY_KEEP):
         out[name] = [t[j] for t in tags]
     out = {c: out[c] for c in ("osm_id",) + ROAD_COLUMNS[:-1]}
     return gpd.GeoDataFrame(out, geometry=geoms, crs=WGS84)
+
+
+def _osmnx_order(walks, node, node_ids, endpoint, ea, eb, seg, way_of, cs, ce, sn_l, en_l) -> list[tuple[int, bool]]:
+    """The order (and direction) in which osmnx's simplified graph listed the edges ``walks``.
+
+    Replays what ``graph_from_xml`` + ``simplify_graph`` + :func:`roads_from_graph` did to the
+    adjacency of a networkx ``MultiDiGraph``: segments are inserted way by way (forward, then
+    reversed); simplified paths are appended per endpoint, endpoints taken in the iteration
+    order of the Python set osmnx built from the node ids, successors in adjacency order;
+    edges are listed per node (nodes by id, as OSM files list them), neighbour by neighbour,
+    key by key, and ``(u, v, key)`` and ``(v, u, key)`` count once. Returns ``(walk, forward)``.
+    """
+    start = [sn_l[w[0][0]] if w[0][1] else en_l[w[0][0]] for w in walks]
+    stop = [en_l[w[-1][0]] if w[-1][1] else sn_l[w[-1][0]] for w in walks]
+    # chain of each segment, walk of each chain
+    chain_of_seg = np.searchsorted(cs, seg, side="right") - 1
+    walk_of_chain = np.full(len(cs), -1)
+    for k, walk in enumerate(walks):
+        for c, _ in walk:
+            walk_of_chain[c] = k
+    seg_walk = walk_of_chain[chain_of_seg]
+    nseg = np.zeros(len(walks), dtype=np.int64)
+    np.add.at(nseg, seg_walk[seg_walk >= 0], 1)
+    # directed segments in insertion order (way by way: forward ones, then reversed ones)
+    m = len(seg)
+    src, dst = np.r_[ea, eb], np.r_[eb, ea]
+    order = np.lexsort((np.r_[seg, seg], np.r_[np.zeros(m, np.int8), np.ones(m, np.int8)], np.r_[way_of[seg], way_of[seg]]))
+    order = order[endpoint[src[order]]]
+    raw: dict[int, dict[int, list[int]]] = {}
+    for i, u, v in zip(order.tolist(), src[order].tolist(), dst[order].tolist()):
+        raw.setdefault(u, {}).setdefault(v, []).append(i)
+    seg_walk_l = seg_walk.tolist()
+    adj: dict[int, dict[int, list[tuple[int, bool]]]] = {}
+    for u, nbrs in raw.items():
+        adj[u] = {v: [(seg_walk_l[i % m], start[seg_walk_l[i % m]] == u) for i in ids]
+                  for v, ids in nbrs.items() if endpoint[v]}
+    # simplified paths, found from each end: (endpoint, first node after it) -> (walk, forward)
+    first_step = {}
+    for k, walk in enumerate(walks):
+        if nseg[k] > 1:
+            c, f = walk[0]
+            first_step[(start[k], int(node[cs[c] + 1] if f else node[ce[c] - 1]))] = (k, True)
+            c, f = walk[-1]
+            first_step[(stop[k], int(node[ce[c] - 1] if f else node[cs[c] + 1]))] = (k, False)
+    ids = node_ids.tolist()
+    index = {n: i for i, n in enumerate(ids)}
+    for n in {ids[i] for i in np.flatnonzero(endpoint).tolist()}:
+        u = index[n]
+        for s in raw.get(u, ()):
+            if not endpoint[s]:
+                k, forward = first_step[(u, s)]
+                adj[u].setdefault(stop[k] if forward else start[k], []).append((k, forward))
+    rows, seen = [], set()
+    for u in sorted(adj):
+        for v, recs in adj[u].items():
+            for key, rec in enumerate(recs):
+                undirected = (min(u, v), max(u, v), key)
+                if undirected not in seen:
+                    seen.add(undirected)
+                    rows.append(rec)
+    return rows
 
 
 def _first(value):
