@@ -175,7 +175,9 @@ def _scan_osm(path: Path, highway_exclude: frozenset[str]) -> _Collector:
 
     col = _Collector(highway_exclude)
     try:
-        for obj in osmium.FileProcessor(str(path)).with_locations().with_areas():
+        # untagged nodes still give ways their locations, but never reach Python
+        fp = osmium.FileProcessor(str(path)).with_locations().with_areas().with_filter(osmium.filter.EmptyTagFilter())
+        for obj in fp:
             if obj.is_node():
                 col.node(obj)
             elif obj.is_way():
