@@ -7,10 +7,11 @@ that touches the network (Overpass through osmnx) and the only one that reads OS
 from __future__ import annotations
 
 import logging
-import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
-from typing import Iterable
 
 import geopandas as gpd
 import numpy as np
@@ -29,6 +30,7 @@ ROAD_COLUMNS = ("highway", "name", "ref", "surface", "lanes", "width", "bridge",
 SIMPLIFY_KEEP = ("highway", "name", "ref", "surface", "lanes", "width", "bridge", "tunnel", "layer")
 POI_KEYS = ("amenity", "office", "power", "telecom", "man_made", "building", "healthcare",
             "government", "communication:mobile_phone", "tower:type", "name", "operator", "voltage")
+_NAN = float("nan")
 POLE_TAGS = {"power": {"pole", "tower", "portal"}}
 LINE_TAGS = {"power": {"line", "minor_line", "cable"}, "telecom": {"line", "cable"}}
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".fgb", ".gml", ".kml"}
@@ -109,8 +111,12 @@ class _Collector:
 
     def __init__(self, highway_exclude: frozenset[str]):
         self.highway_exclude = highway_exclude
-        self.highway_nodes: set[int] = set()
         self.highway_ways = 0
+        # highway ways: id, SIMPLIFY_KEEP tag values, node refs, lon/lat (NaN where the node is missing)
+        self.way_ids: list[int] = []
+        self.way_tags: list[tuple] = []
+        self.way_refs: list[list[int]] = []
+        self.way_coords: list[list[tuple[float, float]]] = []
         self.pois: list[dict] = []
         self.buildings: list[dict] = []
         self.poles: list[dict] = []
@@ -134,7 +140,15 @@ class _Collector:
         hw = tags.get("highway")
         if hw and hw not in self.highway_exclude and tags.get("area") != "yes":
             self.highway_ways += 1
-            self.highway_nodes.update(n.ref for n in w.nodes)
+            self.way_ids.append(w.id)
+            self.way_tags.append(tuple(tags.get(k) for k in SIMPLIFY_KEEP))
+            refs, coords = [], []
+            for n in w.nodes:
+                refs.append(n.ref)
+                loc = n.location
+                coords.append((loc.lon, loc.lat) if loc.valid() else (_NAN, _NAN))
+            self.way_refs.append(refs)
+            self.way_coords.append(coords)
         kind = _line_kind(tags)
         if kind and len(w.nodes) >= 2:
             geom = wkb.loads(self.factory.create_linestring(w), hex=True)
@@ -161,7 +175,9 @@ def _scan_osm(path: Path, highway_exclude: frozenset[str]) -> _Collector:
 
     col = _Collector(highway_exclude)
     try:
-        for obj in osmium.FileProcessor(str(path)).with_locations().with_areas():
+        # untagged nodes still give ways their locations, but never reach Python
+        fp = osmium.FileProcessor(str(path)).with_locations().with_areas().with_filter(osmium.filter.EmptyTagFilter())
+        for obj in fp:
             if obj.is_node():
                 col.node(obj)
             elif obj.is_way():
@@ -173,19 +189,176 @@ def _scan_osm(path: Path, highway_exclude: frozenset[str]) -> _Collector:
     return col
 
 
-def _write_highway_xml(path: Path, col: _Collector, out: Path) -> None:
-    """Write the highway ways of ``path`` and the nodes they use to an .osm XML file."""
-    import osmium
+def _road_edges(col: _Collector, path: Path) -> gpd.GeoDataFrame:
+    """Road edges between graph nodes, built from the highway ways the scan collected.
 
-    with osmium.SimpleWriter(str(out)) as writer:
-        for obj in osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY):
-            if obj.is_node():
-                if obj.id in col.highway_nodes:
-                    writer.add_node(obj)
-            elif obj.is_way():
-                hw = obj.tags.get("highway")
-                if hw and hw not in col.highway_exclude and obj.tags.get("area") != "yes":
-                    writer.add_way(obj)
+    This is the graph osmnx built from the same ways (``bidirectional=True``, then
+    ``simplify_graph(edge_attrs_differ=SIMPLIFY_KEEP)``), without osmnx:
+
+    * a node is an *endpoint* unless it has exactly two neighbours, through exactly two
+      way segments carrying the same :data:`SIMPLIFY_KEEP` tag values (so dead ends,
+      junctions, parallel segments and attribute changes all stay);
+    * ways are cut at endpoints, and pieces that meet end to end at a non-endpoint (two
+      ways continuing each other with the same tags) are merged into one edge, whose
+      ``osm_id`` is the first way of the set of merged ways, as osmnx lists them;
+    * closed rings touching no endpoint are dropped (osmnx ``remove_rings``); a loop back
+      to the same endpoint is kept once per direction, as osmnx did (the network stage
+      merges the two);
+    * rows come in the order, and run in the direction, of osmnx's edge table (see
+      :func:`_osmnx_order`): the design heuristics break ties by edge order, so the same
+      order keeps plans identical to the ones the osmnx route gave.
+
+    Ways that use a node missing from the file are skipped with a warning naming them.
+    """
+    lens = np.fromiter((len(r) for r in col.way_refs), np.int64, len(col.way_refs))
+    refs = np.fromiter(chain.from_iterable(col.way_refs), np.int64, int(lens.sum()))
+    xy = np.array(list(chain.from_iterable(col.way_coords)), dtype=float).reshape(-1, 2)
+    way_of = np.repeat(np.arange(len(lens)), lens)
+    bad = np.unique(way_of[np.isnan(xy[:, 0])])
+    if len(bad):
+        names = ", ".join(f"way/{col.way_ids[i]}" for i in bad[:10]) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
+        log.warning("%s: skipped %d highway way(s) that use nodes missing from the file: %s", path, len(bad), names)
+    keep = ~np.isin(way_of, bad)
+    # drop consecutive repeats of a node within a way (as osmnx does)
+    keep[1:] &= ~((way_of[1:] == way_of[:-1]) & (refs[1:] == refs[:-1]))
+    refs, xy, way_of = refs[keep], xy[keep], way_of[keep]
+    seg = np.flatnonzero(way_of[1:] == way_of[:-1])  # segment p -> p + 1
+    if len(seg) == 0:
+        raise InputDataError(f"{path}: no roads (no highway=* way with two usable nodes) in this OSM file")
+    node_ids, node = np.unique(refs, return_inverse=True)
+    node = node.ravel()
+    n = len(node_ids)
+    ea, eb = node[seg], node[seg + 1]
+    _, group = np.unique(np.array([repr(t) for t in col.way_tags]), return_inverse=True)
+    eg = group.ravel()[way_of[seg]]
+    incidences = np.bincount(ea, minlength=n) + np.bincount(eb, minlength=n)
+    pairs = np.unique(np.column_stack([np.minimum(ea, eb), np.maximum(ea, eb)]), axis=0)
+    neighbours = np.bincount(pairs.ravel(), minlength=n)
+    gmin = np.full(n, np.iinfo(np.int64).max)
+    gmax = np.full(n, -1)
+    for ends in (ea, eb):
+        np.minimum.at(gmin, ends, eg)
+        np.maximum.at(gmax, ends, eg)
+    endpoint = ~((incidences == 2) & (neighbours == 2) & (gmin == gmax))
+
+    # chains: pieces of ways between consecutive cut positions (endpoints and way ends)
+    way_start = np.r_[True, way_of[1:] != way_of[:-1]]
+    way_end = np.r_[way_of[1:] != way_of[:-1], True]
+    cuts = np.flatnonzero(endpoint[node] | way_start | way_end)
+    same = way_of[cuts[:-1]] == way_of[cuts[1:]]
+    cs, ce = cuts[:-1][same], cuts[1:][same]
+    sn, en = node[cs], node[ce]
+    ends_at: dict[int, list[tuple[int, int]]] = {}
+    for c in np.flatnonzero(~endpoint[sn]).tolist():
+        ends_at.setdefault(int(sn[c]), []).append((c, 0))
+    for c in np.flatnonzero(~endpoint[en]).tolist():
+        ends_at.setdefault(int(en[c]), []).append((c, 1))
+    end_is_endpoint = endpoint[en].tolist()
+    start_is_endpoint = endpoint[sn].tolist()
+    sn_l, en_l = sn.tolist(), en.tolist()
+    visited = np.zeros(len(cs), dtype=bool)
+    walks: list[list[tuple[int, bool]]] = []
+    for c in range(len(cs)):
+        if visited[c] or not (start_is_endpoint[c] or end_is_endpoint[c]):
+            continue
+        cur, fwd, walk = c, start_is_endpoint[c], []
+        while True:
+            visited[cur] = True
+            walk.append((cur, fwd))
+            if end_is_endpoint[cur] if fwd else start_is_endpoint[cur]:
+                break
+            a, b = ends_at[en_l[cur] if fwd else sn_l[cur]]
+            nxt = b if a == (cur, 1 if fwd else 0) else a
+            cur, fwd = nxt[0], nxt[1] == 0
+        walks.append(walk)
+    if not visited.all():
+        log.debug("%s: dropped %d way pieces forming isolated rings", path.name, int((~visited).sum()))
+    rows = _osmnx_order(walks, node, node_ids, endpoint, ea, eb, seg, way_of, cs, ce, sn_l, en_l)
+
+    cs_l, ce_l = cs.tolist(), ce.tolist()
+    chain_way = way_of[cs].tolist()
+    pieces, owner, first_way, tags = [], [], [], []
+    for k, (w, forward) in enumerate(rows):
+        walk = walks[w] if forward else [(c, not f) for c, f in reversed(walks[w])]
+        ways = []
+        for j, (c, fwd) in enumerate(walk):
+            idx = np.arange(cs_l[c], ce_l[c] + 1) if fwd else np.arange(ce_l[c], cs_l[c] - 1, -1)
+            pieces.append(idx if j == 0 else idx[1:])
+            owner.append(np.full(len(idx) - (j > 0), k))
+            ways.append(col.way_ids[chain_way[c]])
+        # osmnx lists the distinct ways of a merged edge as list(set(...)); we kept the first
+        first_way.append(next(iter(set(ways))))
+        tags.append(col.way_tags[chain_way[walk[0][0]]])
+    if not rows:
+        raise InputDataError(f"{path}: no roads (the highway=* ways only form closed rings) in this OSM file")
+    allpos = np.concatenate(pieces)
+    geoms = shapely.linestrings(xy[allpos], indices=np.concatenate(owner))
+    out = {"osm_id": [f"way/{w}" for w in first_way]}
+    for j, name in enumerate(SIMPLIFY_KEEP):
+        out[name] = [t[j] for t in tags]
+    out = {c: out[c] for c in ("osm_id",) + ROAD_COLUMNS[:-1]}
+    return gpd.GeoDataFrame(out, geometry=geoms, crs=WGS84)
+
+
+def _osmnx_order(walks, node, node_ids, endpoint, ea, eb, seg, way_of, cs, ce, sn_l, en_l) -> list[tuple[int, bool]]:
+    """The order (and direction) in which osmnx's simplified graph listed the edges ``walks``.
+
+    Replays what ``graph_from_xml`` + ``simplify_graph`` + :func:`roads_from_graph` did to the
+    adjacency of a networkx ``MultiDiGraph``: segments are inserted way by way (forward, then
+    reversed); simplified paths are appended per endpoint, endpoints taken in the iteration
+    order of the Python set osmnx built from the node ids, successors in adjacency order;
+    edges are listed per node (nodes by id, as OSM files list them), neighbour by neighbour,
+    key by key, and ``(u, v, key)`` and ``(v, u, key)`` count once. Returns ``(walk, forward)``.
+    """
+    start = [sn_l[w[0][0]] if w[0][1] else en_l[w[0][0]] for w in walks]
+    stop = [en_l[w[-1][0]] if w[-1][1] else sn_l[w[-1][0]] for w in walks]
+    # chain of each segment, walk of each chain
+    chain_of_seg = np.searchsorted(cs, seg, side="right") - 1
+    walk_of_chain = np.full(len(cs), -1)
+    for k, walk in enumerate(walks):
+        for c, _ in walk:
+            walk_of_chain[c] = k
+    seg_walk = walk_of_chain[chain_of_seg]
+    nseg = np.zeros(len(walks), dtype=np.int64)
+    np.add.at(nseg, seg_walk[seg_walk >= 0], 1)
+    # directed segments in insertion order (way by way: forward ones, then reversed ones)
+    m = len(seg)
+    src, dst = np.r_[ea, eb], np.r_[eb, ea]
+    order = np.lexsort((np.r_[seg, seg], np.r_[np.zeros(m, np.int8), np.ones(m, np.int8)], np.r_[way_of[seg], way_of[seg]]))
+    order = order[endpoint[src[order]]]
+    raw: dict[int, dict[int, list[int]]] = {}
+    for i, u, v in zip(order.tolist(), src[order].tolist(), dst[order].tolist()):
+        raw.setdefault(u, {}).setdefault(v, []).append(i)
+    seg_walk_l = seg_walk.tolist()
+    adj: dict[int, dict[int, list[tuple[int, bool]]]] = {}
+    for u, nbrs in raw.items():
+        adj[u] = {v: [(seg_walk_l[i % m], start[seg_walk_l[i % m]] == u) for i in ids]
+                  for v, ids in nbrs.items() if endpoint[v]}
+    # simplified paths, found from each end: (endpoint, first node after it) -> (walk, forward)
+    first_step = {}
+    for k, walk in enumerate(walks):
+        if nseg[k] > 1:
+            c, f = walk[0]
+            first_step[(start[k], int(node[cs[c] + 1] if f else node[ce[c] - 1]))] = (k, True)
+            c, f = walk[-1]
+            first_step[(stop[k], int(node[ce[c] - 1] if f else node[cs[c] + 1]))] = (k, False)
+    ids = node_ids.tolist()
+    index = {n: i for i, n in enumerate(ids)}
+    for n in {ids[i] for i in np.flatnonzero(endpoint).tolist()}:
+        u = index[n]
+        for s in raw.get(u, ()):
+            if not endpoint[s]:
+                k, forward = first_step[(u, s)]
+                adj[u].setdefault(stop[k] if forward else start[k], []).append((k, forward))
+    rows, seen = [], set()
+    for u in sorted(adj):
+        for v, recs in adj[u].items():
+            for key, rec in enumerate(recs):
+                undirected = (min(u, v), max(u, v), key)
+                if undirected not in seen:
+                    seen.add(undirected)
+                    rows.append(rec)
+    return rows
 
 
 def _first(value):
@@ -195,12 +368,21 @@ def _first(value):
     return value
 
 
-def _configure_osmnx() -> None:
-    """No cache (never write one beside read-only data) and keep every road tag we cost by."""
+@contextmanager
+def _osmnx_settings() -> Iterator[None]:
+    """Within the block: no osmnx cache (never write one beside read-only data) and every
+    road tag we cost by kept on the edges. osmnx's settings are restored afterwards, so
+    the library leaves the process's osmnx configuration as it found it (issue #11)."""
     import osmnx as ox
 
+    saved = {"use_cache": ox.settings.use_cache, "useful_tags_way": ox.settings.useful_tags_way}
     ox.settings.use_cache = False
     ox.settings.useful_tags_way = sorted(set(ox.settings.useful_tags_way) | set(SIMPLIFY_KEEP))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(ox.settings, name, value)
 
 
 def roads_from_graph(G) -> gpd.GeoDataFrame:
@@ -229,31 +411,23 @@ def roads_from_graph(G) -> gpd.GeoDataFrame:
 def read_osm(path: str | Path, *, highway_exclude: Iterable[str] = ()) -> OsmLayers:
     """Read roads, POIs, buildings, poles and overhead lines from an ``.osm`` or ``.osm.pbf`` file.
 
-    Only ``highway=*`` ways (minus ``highway_exclude``) become roads: pyosmium filters them
-    into a temporary XML file that osmnx turns into a simplified graph, so building outlines
-    and power lines never become edges.
+    Only ``highway=*`` ways (minus ``highway_exclude`` and ``area=yes``) become roads, cut
+    into edges at junctions, dead ends and wherever the road tags we cost by change (see
+    :func:`_road_edges`; the same edges osmnx's simplified graph gave), in one pyosmium
+    pass without osmnx. Building outlines and power lines never become edges.
 
     Raises
     ------
     InputDataError
-        When the file is missing, unreadable, or holds no road.
+        When the file is missing, unreadable, or holds no road. Highway ways that use
+        nodes missing from the file are skipped with a warning naming them.
     """
-    import osmnx as ox
-
     path = _check_file(Path(path))
     exclude = frozenset(highway_exclude)
     col = _scan_osm(path, exclude)
     if col.highway_ways == 0:
         raise InputDataError(f"{path}: no roads (no highway=* way) in this OSM file")
-    with tempfile.TemporaryDirectory(prefix="connectivity-") as tmp:
-        xml = Path(tmp) / "highways.osm"
-        _write_highway_xml(path, col, xml)
-        _configure_osmnx()
-        G = ox.graph_from_xml(xml, bidirectional=True, simplify=False, retain_all=True)
-    # Simplify, but keep a node wherever the road attributes change, so that every edge has
-    # one highway class, surface, bridge/tunnel status (costs depend on them).
-    G = ox.simplify_graph(G, edge_attrs_differ=list(SIMPLIFY_KEEP))
-    roads = roads_from_graph(G)
+    roads = _road_edges(col, path)
     log.info("%s: %d highway ways -> %d road edges", path.name, col.highway_ways, len(roads))
     return OsmLayers(
         roads=roads,
@@ -285,24 +459,24 @@ def download_osm(*, bbox: tuple[float, float, float, float] | None = None, place
 
     if (bbox is None) == (place is None):
         raise InputDataError("download_osm needs exactly one of bbox or place")
-    _configure_osmnx()
     exclude = set(highway_exclude)
-    try:
-        if bbox is not None:
-            G = ox.graph_from_bbox(bbox, network_type="all", simplify=False, retain_all=True)
-        else:
-            G = ox.graph_from_place(place, network_type="all", simplify=False, retain_all=True)
-        G = ox.simplify_graph(G, edge_attrs_differ=list(SIMPLIFY_KEEP))
-    except Exception as exc:  # network errors, nothing found
-        raise InputDataError(f"could not download OSM roads for {bbox or place!r}: {exc}") from None
-    roads = roads_from_graph(G)
-    roads = roads[~roads["highway"].isin(exclude)].reset_index(drop=True)
-    tags = {k: True for k in ("amenity", "office", "power", "telecom", "building")}
-    tags["man_made"] = ["mast", "tower"]
-    try:
-        feats = (ox.features_from_bbox(bbox, tags) if bbox is not None else ox.features_from_place(place, tags))
-    except Exception:  # osmnx raises when nothing matches
-        feats = _empty(["osm_id"])
+    with _osmnx_settings():
+        try:
+            if bbox is not None:
+                G = ox.graph_from_bbox(bbox, network_type="all", simplify=False, retain_all=True)
+            else:
+                G = ox.graph_from_place(place, network_type="all", simplify=False, retain_all=True)
+            G = ox.simplify_graph(G, edge_attrs_differ=list(SIMPLIFY_KEEP))
+        except Exception as exc:  # network errors, nothing found
+            raise InputDataError(f"could not download OSM roads for {bbox or place!r}: {exc}") from None
+        roads = roads_from_graph(G)
+        roads = roads[~roads["highway"].isin(exclude)].reset_index(drop=True)
+        tags = {k: True for k in ("amenity", "office", "power", "telecom", "building")}
+        tags["man_made"] = ["mast", "tower"]
+        try:
+            feats = (ox.features_from_bbox(bbox, tags) if bbox is not None else ox.features_from_place(place, tags))
+        except Exception:  # osmnx raises when nothing matches
+            feats = _empty(["osm_id"])
     return _layers_from_features(roads, feats)
 
 

@@ -1,13 +1,95 @@
+import logging
+
 import geopandas as gpd
 import osmium
+import pandas as pd
 import pytest
 import shapely
 
+from connectivity import load
 from connectivity.config import Options
 from connectivity.errors import CRSError, InputDataError
 from connectivity.load import read_osm, read_road_lines, read_vector
 
 EXCLUDE = Options().highway_exclude
+
+# A handwritten network with the cases the edge builder must get right (lon/lat near Chiang Mai):
+#  201 (1-2-3) and 202 (3-4-5): same tags, continue each other at 3 -> one merged edge 1..5
+#  203 (5-6-7): same highway but a surface tag -> node 5 stays (attribute change)
+#  204 (6-7): a second way over the segment 6-7 -> parallel edges, 6 and 7 are junctions
+#  205 (7-8-9-10-7): a closed way hanging off 7 -> a self-loop at 7
+#  206 (20-21-22-20): an isolated ring -> no edge (osmnx drops rings without endpoints)
+#  207 (2-30): a dead-end spur -> 2 is a junction, 30 a dead end
+#  208 (40-40-41): a repeated node -> one segment
+#  209 (3-...): highway=footway, excluded by the default options
+RICH_NODES = {1: (98.9600, 18.79), 2: (98.9610, 18.79), 3: (98.9620, 18.79), 4: (98.9630, 18.79),
+              5: (98.9640, 18.79), 6: (98.9650, 18.79), 7: (98.9660, 18.79), 8: (98.9670, 18.7905),
+              9: (98.9670, 18.7895), 10: (98.9665, 18.7890), 20: (98.9600, 18.80), 21: (98.9610, 18.80),
+              22: (98.9605, 18.801), 30: (98.9610, 18.791), 40: (98.9700, 18.79), 41: (98.9700, 18.791),
+              50: (98.9620, 18.789)}
+RICH_WAYS = [(201, [1, 2, 3], {"highway": "residential", "name": "Soi 1"}),
+             (202, [3, 4, 5], {"highway": "residential", "name": "Soi 1"}),
+             (203, [5, 6, 7], {"highway": "residential", "name": "Soi 1", "surface": "asphalt"}),
+             (204, [6, 7], {"highway": "service"}),
+             (205, [7, 8, 9, 10, 7], {"highway": "service", "name": "Loop"}),
+             (206, [20, 21, 22, 20], {"highway": "residential"}),
+             (207, [2, 30], {"highway": "tertiary", "bridge": "yes", "width": "6"}),
+             (208, [40, 40, 41], {"highway": "unclassified"}),
+             (209, [3, 50], {"highway": "footway"})]
+
+
+def write_osm(path, nodes, ways):
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6" generator="test">']
+    lines += [f'<node id="{i}" lat="{lat}" lon="{lon}"/>' for i, (lon, lat) in sorted(nodes.items())]
+    for wid, refs, tags in ways:
+        nds = "".join(f'<nd ref="{r}"/>' for r in refs)
+        tg = "".join(f'<tag k="{k}" v="{v}"/>' for k, v in tags.items())
+        lines.append(f'<way id="{wid}">{nds}{tg}</way>')
+    path.write_text("\n".join(lines + ["</osm>"]))
+    return path
+
+
+def to_pbf(src, dst):
+    with osmium.SimpleWriter(str(dst)) as w:
+        for obj in osmium.FileProcessor(str(src)):
+            if obj.is_node():
+                w.add_node(obj)
+            elif obj.is_way():
+                w.add_way(obj)
+    return dst
+
+
+def osmnx_roads(path, exclude, tmp_dir):
+    """The former route, kept here as the reference: highway ways -> XML -> osmnx graph -> simplify."""
+    import osmnx as ox
+
+    tmp = tmp_dir / (path.name + ".highways.osm")
+    with osmium.SimpleWriter(str(tmp)) as writer:
+        keep, ways = set(), set()
+        for obj in osmium.FileProcessor(str(path), osmium.osm.WAY):
+            hw = obj.tags.get("highway")
+            if hw and hw not in exclude and obj.tags.get("area") != "yes":
+                keep.update(n.ref for n in obj.nodes)
+                ways.add(obj.id)
+        for obj in osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY):
+            if obj.is_node() and obj.id in keep:
+                writer.add_node(obj)
+            elif obj.is_way() and obj.id in ways:
+                writer.add_way(obj)
+    with load._osmnx_settings():
+        G = ox.graph_from_xml(tmp, bidirectional=True, simplify=False, retain_all=True)
+        G = ox.simplify_graph(G, edge_attrs_differ=list(load.SIMPLIFY_KEEP))
+        return load.roads_from_graph(G)
+
+
+def rows(roads, undirected=False, ordered=False):
+    """The road rows (attributes and exact geometry), as a sorted list unless ``ordered``."""
+    out = []
+    for rec in roads.itertuples(index=False):
+        vals = tuple(None if pd.isna(v) else str(v) for v in rec[:-1])
+        geom = shapely.normalize(rec[-1]) if undirected else rec[-1]
+        out.append(vals + (geom.wkb_hex,))
+    return out if ordered else sorted(out, key=repr)
 
 
 def test_read_osm_keeps_highways_only(fixtures):
@@ -33,17 +115,106 @@ def test_read_osm_keeps_road_attributes(fixtures):
 
 
 def test_read_osm_pbf_equals_xml(fixtures, tmp_path):
-    pbf = tmp_path / "tiny.osm.pbf"
-    with osmium.SimpleWriter(str(pbf)) as w:
-        for obj in osmium.FileProcessor(str(fixtures / "tiny.osm")):
-            if obj.is_node():
-                w.add_node(obj)
-            elif obj.is_way():
-                w.add_way(obj)
-    a = read_osm(fixtures / "tiny.osm", highway_exclude=EXCLUDE).roads
-    b = read_osm(pbf, highway_exclude=EXCLUDE).roads
-    assert sorted(a["osm_id"]) == sorted(b["osm_id"])
-    assert a.to_crs(32647).length.sum() == pytest.approx(b.to_crs(32647).length.sum())
+    for src in (fixtures / "tiny.osm", write_osm(tmp_path / "rich.osm", RICH_NODES, RICH_WAYS)):
+        a = read_osm(src, highway_exclude=EXCLUDE).roads
+        b = read_osm(to_pbf(src, tmp_path / (src.stem + ".osm.pbf")), highway_exclude=EXCLUDE).roads
+        assert len(a) > 0 and rows(a) == rows(b)
+
+
+def test_read_osm_matches_the_osmnx_route(fixtures, tmp_path):
+    for src in (fixtures / "tiny.osm", write_osm(tmp_path / "rich.osm", RICH_NODES, RICH_WAYS)):
+        new = read_osm(src, highway_exclude=EXCLUDE).roads
+        old = osmnx_roads(src, EXCLUDE, tmp_path)
+        assert list(new.columns) == list(old.columns) and new.crs == old.crs
+        # same rows, same geometry direction, same order (design heuristics break ties by edge order)
+        assert rows(new, ordered=True) == rows(old, ordered=True)
+
+
+def test_read_osm_matches_the_osmnx_route_on_chiang_mai(shared_data, tmp_path):
+    src = shared_data / "osm" / "chiang_mai" / "chiang_mai_nimman_cmu_2023-02-27.osm"
+    if not src.is_file():
+        pytest.skip("Chiang Mai extract not available")
+    new = read_osm(src, highway_exclude=EXCLUDE).roads
+    old = osmnx_roads(src, EXCLUDE, tmp_path)
+    assert len(new) == len(old)
+    assert rows(new, ordered=True) == rows(old, ordered=True)
+    assert set(zip(new["osm_id"], new["highway"])) == set(zip(old["osm_id"], old["highway"]))
+
+
+def test_read_osm_edges_of_the_rich_fixture(tmp_path):
+    """Facts of RICH_WAYS worked out by hand (see the comment above RICH_NODES)."""
+    roads = read_osm(write_osm(tmp_path / "rich.osm", RICH_NODES, RICH_WAYS), highway_exclude=EXCLUDE).roads
+    coords = [[(round(x, 4), round(y, 4)) for x, y in g.coords] for g in roads.geometry]
+    node = {xy: i for i, xy in RICH_NODES.items()}
+    paths = sorted((r, [node[c] for c in cs]) for r, cs in zip(roads["osm_id"], coords))
+    assert paths == [("way/201", [1, 2]), ("way/201", [2, 3, 4, 5]), ("way/203", [5, 6]), ("way/203", [6, 7]),
+                     ("way/204", [6, 7]), ("way/205", [7, 8, 9, 10, 7]), ("way/205", [7, 10, 9, 8, 7]),
+                     ("way/207", [2, 30]), ("way/208", [40, 41])]
+    assert set(roads.loc[roads["osm_id"] == "way/203", "surface"]) == {"asphalt"}
+    assert roads.loc[roads["osm_id"] == "way/207", ["bridge", "width"]].values.tolist() == [["yes", "6"]]
+
+
+def test_read_osm_splits_where_road_tags_change(tmp_path):
+    nodes = {1: (98.96, 18.79), 2: (98.961, 18.79), 3: (98.962, 18.79)}
+    same = write_osm(tmp_path / "same.osm", nodes, [(1, [1, 2], {"highway": "residential"}),
+                                                     (2, [2, 3], {"highway": "residential"})])
+    roads = read_osm(same).roads
+    assert len(roads) == 1 and len(roads.geometry.iloc[0].coords) == 3  # one street, two ways
+    for key, value in (("surface", "gravel"), ("bridge", "yes"), ("highway", "tertiary"), ("lanes", "2")):
+        tags = {"highway": "residential", key: value}
+        f = write_osm(tmp_path / f"{key}.osm", nodes, [(1, [1, 2], {"highway": "residential"}), (2, [2, 3], tags)])
+        roads = read_osm(f).roads
+        assert sorted(roads["osm_id"]) == ["way/1", "way/2"], key
+        assert roads.loc[roads["osm_id"] == "way/2", key].tolist() == [value]
+
+
+def test_read_osm_skips_ways_with_missing_nodes(tmp_path, caplog):
+    nodes = {1: (98.96, 18.79), 2: (98.961, 18.79), 3: (98.962, 18.79)}
+    f = write_osm(tmp_path / "cut.osm", nodes, [(10, [1, 2], {"highway": "residential"}),
+                                                (11, [2, 3, 99], {"highway": "residential"})])
+    with caplog.at_level(logging.WARNING, logger="connectivity.load"):
+        roads = read_osm(f).roads
+    assert roads["osm_id"].tolist() == ["way/10"]
+    assert "way/11" in caplog.text and "cut.osm" in caplog.text and "way/10" not in caplog.text
+    only = write_osm(tmp_path / "only.osm", nodes, [(11, [2, 99], {"highway": "residential"})])
+    with pytest.raises(InputDataError, match=r"only\.osm.*no roads"):
+        read_osm(only)
+
+
+def test_osmnx_settings_are_left_as_found(monkeypatch, fixtures):
+    import osmnx as ox
+
+    tags = ["highway", "name"]
+    monkeypatch.setattr(ox.settings, "use_cache", True)
+    monkeypatch.setattr(ox.settings, "useful_tags_way", tags)
+    read_osm(fixtures / "tiny.osm", highway_exclude=EXCLUDE)
+    assert ox.settings.use_cache is True and ox.settings.useful_tags_way is tags
+
+    # download_osm, offline: osmnx's download replaced by the fixture read through osmnx
+    seen = {}
+    real = ox.graph_from_xml
+
+    def fake_bbox(bbox, **kwargs):
+        seen.update(use_cache=ox.settings.use_cache, tags=set(ox.settings.useful_tags_way))
+        return real(fixtures / "tiny.osm", bidirectional=True, simplify=False, retain_all=True)
+
+    def no_features(*args, **kwargs):
+        raise ValueError("nothing here")
+
+    monkeypatch.setattr(ox, "graph_from_bbox", fake_bbox)
+    monkeypatch.setattr(ox, "features_from_bbox", no_features)
+    layers = load.download_osm(bbox=(98.95, 18.78, 98.97, 18.80), highway_exclude=EXCLUDE)
+    assert seen["use_cache"] is False and set(load.SIMPLIFY_KEEP) <= seen["tags"]
+    assert "asphalt" in set(layers.roads["surface"].dropna())  # surface is kept only inside the scope
+    assert ox.settings.use_cache is True and ox.settings.useful_tags_way is tags
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("offline")
+
+    monkeypatch.setattr(ox, "graph_from_bbox", offline)
+    with pytest.raises(InputDataError, match="could not download"):
+        load.download_osm(bbox=(98.95, 18.78, 98.97, 18.80))
+    assert ox.settings.use_cache is True and ox.settings.useful_tags_way is tags
 
 
 def test_read_osm_without_roads_is_an_error(tmp_path):
@@ -114,3 +285,10 @@ def test_partner_lines_need_line_geometry(tmp_path):
                                                          shapely.Point(98.9, 18.8)], crs=4326).to_file(f)
     with pytest.raises(InputDataError, match="row 2: expected LineString"):
         read_assets(f, geometry="LineString")
+
+
+def test_read_osm_with_only_a_closed_ring_is_an_error(tmp_path):
+    nodes = {1: (98.96, 18.79), 2: (98.961, 18.79), 3: (98.9605, 18.791)}
+    f = write_osm(tmp_path / "ring.osm", nodes, [(1, [1, 2, 3, 1], {"highway": "residential"})])
+    with pytest.raises(InputDataError, match=r"ring\.osm.*no roads"):
+        read_osm(f)
