@@ -243,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     if not pkg.startswith(str(repo)):
         print(f"warning: {repo} does not provide the imported connectivity package", file=sys.stderr)
     work = Path(tempfile.mkdtemp(prefix="design-scale-"))
-    ops_file = repo / "data" / "operators" / "default.toml"
+    ops_file = next((p for p in (repo / "connectivity" / "data" / "operators" / "default.toml",
+                                 repo / "data" / "operators" / "default.toml") if p.is_file()), Path("-"))
     rows: list[tuple[str, Path, int | None]] = []
     for name in args.sizes:
         if name == "cm":

@@ -257,7 +257,9 @@ def make_town(folder: str | Path, *, edges_target: int, n_sites: int, operators=
         i = min(nx - 1, c + k)
         lon, lat = to_wgs.transform(Xf[nid[i, c]] + 12.0, Yf[nid[i, c]] + 10.0)
         hubs[op] = (round(lon, 7), round(lat, 7))
-    ops_src = Path(operators_file) if operators_file else REPO / "data" / "operators" / "default.toml"
+    ops_src = Path(operators_file) if operators_file else next(
+        p for p in (REPO / "connectivity" / "data" / "operators" / "default.toml",   # packaged (now)
+                    REPO / "data" / "operators" / "default.toml") if p.is_file())       # before issue 11
     shutil.copyfile(ops_src, folder / "operators.toml")
     scenario = folder / "town.toml"
     hub_lines = "\n".join(f"{op} = [{lon}, {lat}]" for op, (lon, lat) in hubs.items())

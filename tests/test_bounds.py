@@ -123,3 +123,16 @@ def test_bound_below_brute_force_optimum_comb(seed):
     best = min(evaluate(p, np.vstack(combo)).cost for combo in itertools.product(*options))
     b = certify(p, plan_joint(p))
     assert b.value <= best * (1 + TOL)
+
+
+@pytest.mark.parametrize("seed", range(20, 32))
+def test_routing_bound_below_the_linear_optimum(seed):
+    from connectivity.design import routing_bound
+
+    p = random_problem(seed, n_operators=2 + seed % 3, terminals=(2, 5))
+    plan = plan_joint(p)
+    exact = solve_milp(p, time_limit=60)
+    assert exact.optimal
+    bound = routing_bound(p, plan)
+    assert 0 < bound <= exact.cost + TOL * max(1.0, exact.cost)
+    assert plan.linear_cost / bound - 1 < 0.25   # a bound worth printing on the optimised objective
