@@ -153,7 +153,7 @@ def plan_coalitions(problem: DesignProblem, *, options: DesignOptions = DesignOp
         if progress:
             progress(len(plans), total)
     plans[tuple(act)] = grand
-    _make_consistent(problem, plans)
+    _make_consistent(problem, plans, options.objective)
     if progress:
         progress(total, total)
     f = problem.contingency_factor
@@ -167,9 +167,13 @@ def plan_coalitions(problem: DesignProblem, *, options: DesignOptions = DesignOp
                           complete=complete)
 
 
-def _make_consistent(problem: DesignProblem, plans: dict[tuple, JointPlan]) -> None:
+def _make_consistent(problem: DesignProblem, plans: dict[tuple, JointPlan], objective: str = "exact") -> None:
     """Improve coalition plans in place with restricted supersets and unions of parts,
-    until no plan improves (monotone costs, subadditive up to manholes)."""
+    until no plan improves in ``objective`` ('exact' or 'linear'; monotone costs,
+    subadditive up to manholes)."""
+    def score(plan: JointPlan) -> float:
+        return plan.cost if objective == "exact" else plan.linear_cost
+
     changed = True
     while changed:
         changed = False
@@ -177,7 +181,7 @@ def _make_consistent(problem: DesignProblem, plans: dict[tuple, JointPlan]) -> N
             for t, pt in list(plans.items()):
                 if len(t) > len(s) and set(s) <= set(t):
                     cand = evaluate(problem, _restrict(pt.use, s))
-                    if cand.cost < plans[s].cost - 1e-6:
+                    if score(cand) < score(plans[s]) - 1e-6:
                         plans[s], changed = cand, True
         for s in sorted(plans, key=len):                   # bottom-up: unions of complementary parts
             if len(s) < 2:
@@ -187,7 +191,7 @@ def _make_consistent(problem: DesignProblem, plans: dict[tuple, JointPlan]) -> N
                     b = tuple(k for k in s if k not in a)
                     if a in plans and b in plans:
                         cand = evaluate(problem, plans[a].use | plans[b].use)
-                        if cand.cost < plans[s].cost - 1e-6:
+                        if score(cand) < score(plans[s]) - 1e-6:
                             plans[s], changed = cand, True
 
 

@@ -68,6 +68,9 @@ def simplify(n: int, eu: np.ndarray, ev: np.ndarray, ew: np.ndarray) -> tuple[np
     a = np.minimum(eu[idx], ev[idx])
     b = np.maximum(eu[idx], ev[idx])
     key = a * np.int64(max(n, 1)) + b
+    by_key = np.sort(key)
+    if len(by_key) < 2 or np.all(by_key[1:] != by_key[:-1]):   # already simple (the usual road graph)
+        return a, b, ew[idx], idx
     order = np.lexsort((idx, ew[idx], key))
     key_sorted = key[order]
     first = np.ones(len(order), dtype=bool)
