@@ -1,0 +1,273 @@
+"""The money a decision needs: cost ranges of the chosen plan and rent versus build.
+
+Pure functions on plain data (lists of dicts, mappings, numbers); no planning here.
+
+* :func:`cost_range` - a Monte Carlo over the unit-cost ranges of the cost model
+  (triangular distributions, fixed seed, vectorised): the plan's bill of quantities
+  (:func:`connectivity.boq.bill_of_quantities`, whose rows carry ``terms`` =
+  ``{cost key: THB at the mode}``) is re-priced with every draw. Each term scales with its
+  unit cost (``THB x draw / mode``); the contingency row is ``percent x subtotal`` of the
+  draw. Gives P10/P50/P90 of the total, of every BoQ item and of every operator's share
+  (its allocation share x draw total / mode total). The routes stay those of the plan
+  priced on the mode: the ranges say how sure the price of *this* plan is.
+* :func:`tornado` - for each ranged unit cost, the total at its low and at its high with
+  every other cost at its mode, sorted by swing.
+* :func:`rent_vs_build` - per operator, the net present value of building its share
+  against renting the same sub-duct-km, and the break-even rent.
+
+Draws of the costs of one cost-model table (e.g. every ``open_cut.*`` class) move together
+(one uniform number per table and draw: one contractor market); tables are independent.
+Approximation: the joint-trench surcharge scales with ``joint_trench.surcharge_fraction``
+only, not with the open-cut price drawn for the trench it widens.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+ESTIMATE_CLASS = ("AACE Class 5 (concept screening, 0-2% project definition; expected range -20..-50% to "
+                  "+30..+100%, AACE International RP 18R-97): a plan from OSM roads and public unit costs; at best "
+                  "Class 4 with the utilities' records and contractors' quotes")
+DEFAULT_DRAWS = 2000
+DEFAULT_SEED = 13
+PERCENTILES = (10, 50, 90)
+CONTINGENCY_KEY = "contingency.percent"
+RENT_COLUMNS = ("npv_build", "npv_rent", "break_even_rent_per_km_month", "choice")
+"""Columns :func:`rent_vs_build` gives per operator (also added to ``allocation.csv``)."""
+
+
+def _table_of(key: str) -> str:
+    """The cost-model table of a dotted key (``duct.per_m.100`` -> ``duct.per_m``)."""
+    return key.rsplit(".", 1)[0]
+
+
+def triangular(u: np.ndarray, low: np.ndarray, mode: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Inverse CDF of triangular distributions at uniform numbers ``u`` (broadcast).
+
+    Degenerate ranges (low = high) give the mode; unlike ``numpy.random.triangular`` this
+    accepts them.
+    """
+    low, mode, high = (np.asarray(a, dtype=float) for a in (low, mode, high))
+    width = high - low
+    safe = np.where(width > 0, width, 1.0)
+    fc = np.where(width > 0, (mode - low) / safe, 0.5)
+    left = low + np.sqrt(np.clip(u * width * (mode - low), 0.0, None))
+    right = high - np.sqrt(np.clip((1.0 - u) * width * (high - mode), 0.0, None))
+    x = np.where(u < fc, left, right)
+    return np.where(width > 0, x, mode)
+
+
+def _quantiles(x: np.ndarray) -> dict[str, float]:
+    q = np.percentile(x, PERCENTILES, axis=0)
+    return {f"p{p}": round(float(v), 2) for p, v in zip(PERCENTILES, q)}
+
+
+def _check_ranges(ranges: Mapping[str, Sequence[float]]) -> dict[str, tuple[float, float, float]]:
+    out = {}
+    for k, r in ranges.items():
+        lo, mo, hi = (float(x) for x in r)
+        if not (0.0 <= lo <= mo <= hi) or not np.isfinite(hi):
+            raise ValueError(f"cost range {k}: need 0 <= low <= mode <= high, got {lo}, {mo}, {hi}")
+        out[k] = (lo, mo, hi)
+    return out
+
+
+class _Priced:
+    """The BoQ as a matrix: item x cost key (THB at the mode), plus the contingency."""
+
+    def __init__(self, rows: Sequence[Mapping[str, Any]], ranges: Mapping[str, tuple[float, float, float]]):
+        self.items = [item_label(r) for r in rows if r.get("category") != "contingency"]
+        cont = [r for r in rows if r.get("category") == "contingency"]
+        self.contingency_item = item_label(cont[0]) if cont else None
+        priced = [r for r in rows if r.get("category") != "contingency"]
+        keys = sorted({k for r in priced for k in _terms(r)} & set(ranges))
+        self.keys = keys
+        self.base = np.zeros(len(priced))   # THB of each item that no range moves
+        self.coef = np.zeros((len(priced), len(keys)))  # THB per unit of each key's ratio
+        col = {k: j for j, k in enumerate(keys)}
+        for i, r in enumerate(priced):
+            for k, thb in _terms(r).items():
+                if k in col and ranges[k][1] > 0:
+                    self.coef[i, col[k]] += thb
+                else:
+                    self.base[i] += thb
+        self.mode = np.array([ranges[k][1] for k in keys])
+        cpct = ranges.get(CONTINGENCY_KEY)
+        if cont and cpct is None:  # no range given: the rate of the row itself
+            rate = float(cont[0].get("unit_cost_thb", 0.0)) * 100.0
+            cpct = (rate, rate, rate)
+        self.contingency = cpct if cont else (0.0, 0.0, 0.0)
+
+    def price(self, values: np.ndarray, pct: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Item costs ``(n, items)`` and contingency ``(n,)`` for unit costs ``values`` ``(n, keys)``."""
+        ratio = np.divide(values, self.mode, out=np.ones_like(values), where=self.mode > 0)
+        items = self.base[None, :] + ratio @ self.coef.T
+        return items, items.sum(axis=1) * pct / 100.0
+
+
+def item_label(row: Mapping[str, Any]) -> str:
+    """Key of a BoQ row in ``cost_range()["by_item"]``: its item, and its operator(s) unless shared."""
+    op = str(row.get("operator") or "all")
+    return str(row["item"]) if op == "all" else f"{row['item']} [{op}]"
+
+
+def _terms(row: Mapping[str, Any]) -> Mapping[str, float]:
+    terms = row.get("terms")
+    if terms is None:  # a row without terms: fixed at its cost
+        return {"": float(row.get("cost_thb", 0.0))}
+    rest = float(row.get("cost_thb", 0.0)) - sum(terms.values())
+    return {**terms, "": rest} if abs(rest) > 1e-6 else terms
+
+
+def cost_range(rows: Sequence[Mapping[str, Any]], ranges: Mapping[str, Sequence[float]], *,
+               shares: Mapping[str, float] | None = None, draws: int = DEFAULT_DRAWS,
+               seed: int = DEFAULT_SEED) -> dict[str, Any]:
+    """P10/P50/P90 of the plan's total, of every BoQ item and of every operator's share.
+
+    Parameters
+    ----------
+    rows
+        Bill-of-quantities rows (``item``, ``category``, ``cost_thb`` and ``terms``).
+    ranges
+        ``{cost key: (low, mode, high)}`` (``CostModel.ranges``); keys the rows do not use
+        are ignored, terms whose key has no range stay at their cost.
+    shares
+        Each operator's allocation of the total at the mode (THB).
+    draws, seed
+        Number of draws and the seed of ``numpy.random.default_rng``.
+
+    Returns
+    -------
+    dict
+        ``{"total": {"p10", "p50", "p90"}, "by_operator", "by_item", "mode_total",
+        "draws", "seed", "estimate_class", "method"}``.
+    """
+    if draws < 1:
+        raise ValueError(f"draws must be at least 1, got {draws}")
+    rg = _check_ranges(ranges)
+    p = _Priced(rows, rg)
+    tables = sorted({_table_of(k) for k in p.keys} | {_table_of(CONTINGENCY_KEY)})
+    rng = np.random.default_rng(seed)
+    u = rng.random((draws, len(tables)))
+    tcol = {t: j for j, t in enumerate(tables)}
+    cols = [tcol[_table_of(k)] for k in p.keys]
+    lo = np.array([rg[k][0] for k in p.keys])
+    hi = np.array([rg[k][2] for k in p.keys])
+    values = triangular(u[:, cols], lo, p.mode, hi) if p.keys else np.zeros((draws, 0))
+    pct = triangular(u[:, tcol[_table_of(CONTINGENCY_KEY)]], *p.contingency)
+    items, cont = p.price(values, pct)
+    total = items.sum(axis=1) + cont
+    mode_items, mode_cont = p.price(p.mode[None, :], np.array([p.contingency[1]]))
+    mode_total = float(mode_items.sum() + mode_cont[0])
+    by_item: dict[str, Any] = {}
+    for j, name in enumerate(p.items):  # items of the same name (rare) are summed
+        by_item.setdefault(name, np.zeros(draws))
+        by_item[name] = by_item[name] + items[:, j]
+    if p.contingency_item is not None:
+        by_item[p.contingency_item] = cont
+    scale = total / mode_total if mode_total > 0 else np.ones(draws)
+    return {
+        "total": _quantiles(total),
+        "mode_total": round(mode_total, 2),
+        "by_operator": {op: _quantiles(float(s) * scale) for op, s in (shares or {}).items()},
+        "by_item": {k: _quantiles(v) for k, v in by_item.items()},
+        "draws": int(draws),
+        "seed": int(seed),
+        "estimate_class": ESTIMATE_CLASS,
+        "method": ("Monte Carlo over the cost model's {low, mode, high} unit costs (triangular; the costs of one "
+                   "table move together), re-pricing the chosen plan's bill of quantities; operator shares "
+                   "scaled by draw total / mode total"),
+    }
+
+
+def tornado(rows: Sequence[Mapping[str, Any]], ranges: Mapping[str, Sequence[float]]) -> list[dict[str, Any]]:
+    """Total at each ranged unit cost's low and high, the others at their mode, widest swing first.
+
+    Only keys the rows use and whose range is not degenerate are listed.
+    """
+    rg = _check_ranges(ranges)
+    p = _Priced(rows, rg)
+    cpct = p.contingency
+    out = []
+    for j, k in enumerate(p.keys):
+        lo, mo, hi = rg[k]
+        if lo == hi:
+            continue
+        vals = np.tile(p.mode, (2, 1))
+        vals[:, j] = (lo, hi)
+        items, cont = p.price(vals, np.array([cpct[1], cpct[1]]))
+        t = items.sum(axis=1) + cont
+        out.append({"cost": k, "low": round(float(t[0]), 2), "high": round(float(t[1]), 2)})
+    if cpct[0] != cpct[2] and p.contingency_item is not None:
+        items, _ = p.price(p.mode[None, :], np.array([cpct[1]]))
+        sub = float(items.sum())
+        out.append({"cost": CONTINGENCY_KEY, "low": round(sub * (1 + cpct[0] / 100), 2),
+                    "high": round(sub * (1 + cpct[2] / 100), 2)})
+    out.sort(key=lambda r: (-(r["high"] - r["low"]), r["cost"]))
+    return out
+
+
+def total_at(rows: Sequence[Mapping[str, Any]], ranges: Mapping[str, Sequence[float]],
+             values: Mapping[str, float]) -> float:
+    """The plan's total with the unit costs ``values`` (``{key: THB}``), the others at their mode.
+
+    ``ranges`` give the modes the rows were priced with (e.g. all lows: ``{k: r[0]}``).
+    """
+    rg = _check_ranges(ranges)
+    p = _Priced(rows, rg)
+    vals = np.array([[float(values.get(k, rg[k][1])) for k in p.keys]]).reshape(1, len(p.keys))
+    pct = float(values.get(CONTINGENCY_KEY, p.contingency[1]))
+    items, cont = p.price(vals, np.array([pct]))
+    return round(float(items.sum() + cont[0]), 2)
+
+
+def annuity_factor(rate: float, years: int) -> float:
+    """Present value of 1 paid at the end of each year 1..``years`` at discount ``rate``."""
+    if years <= 0:
+        return 0.0
+    if rate == 0:
+        return float(years)
+    return float((1.0 - (1.0 + rate) ** -years) / rate)
+
+
+def rent_vs_build(shares: Mapping[str, float], duct_m: Mapping[str, float], trench_m: Mapping[str, float], *,
+                  rent_per_km_month: float, discount_rate: float, horizon_years: int,
+                  maintenance_per_km_year: float) -> dict[str, dict[str, Any]]:
+    """Per operator with a share: build its share, or rent the same sub-duct-km?
+
+    Build: its allocation share paid at year 0, then ``maintenance_per_km_year`` x its trench
+    km at the end of every year 1..``horizon_years``. Rent: its duct-metres / 1000 x
+    ``rent_per_km_month`` x 12 at the end of every year. Both discounted at
+    ``discount_rate``; NPVs are costs (THB, positive). The break-even rent (THB per
+    sub-duct-km per month) makes the two equal; ``choice`` is the cheaper ("build" on a tie).
+
+    Parameters
+    ----------
+    shares
+        THB each operator pays of the joint plan (operators without a positive share are left out).
+    duct_m, trench_m
+        Each operator's duct-metres (sub-duct-metres) and trench metres in the plan.
+    """
+    a = annuity_factor(discount_rate, horizon_years)
+    out = {}
+    for op, share in shares.items():
+        share = float(share)
+        if share <= 0:
+            continue
+        sub_km = float(duct_m.get(op, 0.0)) / 1000.0
+        npv_build = share + maintenance_per_km_year * float(trench_m.get(op, 0.0)) / 1000.0 * a
+        npv_rent = sub_km * rent_per_km_month * 12.0 * a
+        be = npv_build / (sub_km * 12.0 * a) if sub_km > 0 and a > 0 else None
+        out[op] = {"npv_build": round(npv_build, 2), "npv_rent": round(npv_rent, 2),
+                   "break_even_rent_per_km_month": round(be, 2) if be is not None else None,
+                   "choice": "build" if npv_build <= npv_rent else "rent"}
+    return out
+
+
+def allocation_shares(allocation: Mapping[str, Mapping[str, float]]) -> tuple[str, dict[str, float]]:
+    """The sharing rule the economics uses (Shapley, else proportional by duct-metres) and its shares."""
+    for method in ("shapley", "proportional_ducts", "proportional_standalone", "equal"):
+        if method in allocation:
+            return method, {o: float(v) for o, v in allocation[method].items()}
+    return "", {}
