@@ -271,3 +271,140 @@ def allocation_shares(allocation: Mapping[str, Mapping[str, float]]) -> tuple[st
         if method in allocation:
             return method, {o: float(v) for o, v in allocation[method].items()}
     return "", {}
+
+
+# --------------------------------------------------------------------------- plans side by side
+
+def headline(summary: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
+    """The headline figures of a plan's ``summary.json``: ``{figure: (unit, value)}`` (None when absent)."""
+    cov = summary.get("coverage") or {}
+    rng = (summary.get("cost_range") or {}).get("total") or {}
+    km = summary.get("trench_length_m")
+    shared = summary.get("shared_trench_m")
+    out: dict[str, tuple[str, Any]] = {
+        "sites_connected": ("sites", summary.get("sites_connected")),
+        "sites_total": ("sites", summary.get("sites_total")),
+        "trench_km": ("km", round(km / 1000.0, 3) if km is not None else None),
+        "shared_trench_km": ("km", round(shared / 1000.0, 3) if shared is not None else None),
+        "total_cost": ("THB", summary.get("total_cost")),
+        "cost_p10": ("THB", rng.get("p10")),
+        "cost_p50": ("THB", rng.get("p50")),
+        "cost_p90": ("THB", rng.get("p90")),
+        "separate_total_cost": ("THB", summary.get("separate_total_cost")),
+        "savings": ("THB", summary.get("savings")),
+        "savings_pct": ("%", summary.get("savings_pct")),
+        "gap_pct": ("%", summary.get("gap_pct")),
+        "buildings_passed": ("buildings", cov.get("buildings_passed")),
+        "buildings_passed_pct": ("%", round(cov["buildings_passed_pct"], 3)
+                                 if cov.get("buildings_passed_pct") is not None else None),
+        "cost_per_building_passed": ("THB", round(cov["cost_per_building_passed"], 2)
+                                     if cov.get("cost_per_building_passed") is not None else None),
+        "overhead_km_removed": ("km", summary.get("overhead_km_removed")),
+        "poles_removable": ("poles", summary.get("poles_removable")),
+    }
+    rule, shares = allocation_shares(summary.get("allocation") or {})
+    for op, v in shares.items():
+        out[f"share_{op}"] = (f"THB ({rule})", round(v, 2))
+    for op, r in (summary.get("rent_vs_build") or {}).items():
+        out[f"rent_or_build_{op}"] = ("", r.get("choice"))
+    return out
+
+
+def compare_rows(plans: Sequence[tuple[str, Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """One row per headline figure, one column per plan (``(name, summary)`` pairs, in order)."""
+    heads = [(name, headline(s)) for name, s in plans]
+    figures: list[str] = []
+    units: dict[str, str] = {}
+    for _, h in heads:
+        for k, (unit, _) in h.items():
+            if k not in units:
+                figures.append(k)
+                units[k] = unit
+    return [{"figure": k, "unit": units[k], **{name: h.get(k, ("", None))[1] for name, h in heads}}
+            for k in figures]
+
+
+def compare_html(rows: Sequence[Mapping[str, Any]], names: Sequence[str], *, title: str = "Plans side by side") -> str:
+    """A self-contained HTML page (no scripts, no external requests) of :func:`compare_rows`."""
+    from html import escape
+
+    def cell(v: Any) -> str:
+        if v is None:
+            return ""
+        if isinstance(v, float):
+            return f"{v:,.2f}" if abs(v) < 1000 else f"{v:,.0f}"
+        if isinstance(v, int):
+            return f"{v:,}"
+        return escape(str(v))
+
+    head = "".join(f"<th>{escape(n)}</th>" for n in names)
+    body = "\n".join(f"<tr><td>{escape(r['figure'])}</td><td>{escape(r['unit'])}</td>"
+                     + "".join(f"<td class=n>{cell(r.get(n))}</td>" for n in names) + "</tr>" for r in rows)
+    return (f"<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8><title>{escape(title)}</title>\n"
+            "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+            "td,th{border:1px solid #bbb;padding:3px 8px}td.n{text-align:right}"
+            "tr:nth-child(even){background:#f4f4f4}</style></head><body>\n"
+            f"<h1>{escape(title)}</h1>\n<table><thead><tr><th>figure</th><th>unit</th>{head}</tr></thead>\n"
+            f"<tbody>\n{body}\n</tbody></table>\n<p>Cost ranges: {escape(ESTIMATE_CLASS)}.</p>\n"
+            "<p>Map data © OpenStreetMap contributors.</p>\n</body></html>\n")
+
+
+def compare(plan_dirs: Sequence[str], out_dir: str) -> list[str]:
+    """Write ``compare.csv`` and ``compare.html`` of the plan folders' ``summary.json`` into ``out_dir``.
+
+    Raises
+    ------
+    InputDataError
+        When a folder has no readable ``summary.json``.
+    """
+    import json
+    from pathlib import Path
+
+    import pandas as pd
+
+    from connectivity.errors import InputDataError
+    from connectivity.output import write_csv, write_text
+
+    plans = []
+    for d in plan_dirs:
+        p = Path(d) / "summary.json"
+        try:
+            summary = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputDataError(f"{p}: cannot read the plan summary ({exc.__class__.__name__})") from None
+        name = str(summary.get("scenario") or Path(d).name)
+        if name in {n for n, _ in plans}:
+            name = f"{name} ({Path(d).name})"
+        plans.append((name, summary))
+    rows = compare_rows(plans)
+    names = [n for n, _ in plans]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(pd.DataFrame(rows, columns=["figure", "unit", *names], dtype=object), out / "compare.csv")
+    write_text(out / "compare.html", compare_html(rows, names))
+    return [str(out / "compare.csv"), str(out / "compare.html")]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m connectivity.economics compare PLAN_DIR PLAN_DIR ... [--out DIR]``."""
+    import argparse
+
+    from connectivity.errors import InputDataError
+
+    ap = argparse.ArgumentParser(prog="python -m connectivity.economics")
+    sub = ap.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("compare", help="headline figures of plan folders side by side (CSV and HTML)")
+    c.add_argument("plans", nargs="+", help="plan folders (with summary.json)")
+    c.add_argument("--out", default="compare", help="output folder (default: ./compare)")
+    args = ap.parse_args(argv)
+    try:
+        for path in compare(args.plans, args.out):
+            print(path)
+    except InputDataError as exc:
+        print(f"error: {exc}")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

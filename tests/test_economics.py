@@ -197,3 +197,33 @@ def test_break_even_rent_makes_the_npvs_equal():
     again = economics.rent_vs_build({"A": 5e6}, {"A": 3200.0}, {"A": 1600.0}, rent_per_km_month=be, **kw)["A"]
     assert again["npv_rent"] == pytest.approx(again["npv_build"], abs=1.0)
     assert out["choice"] == ("build" if be < 9325.0 else "rent")
+
+
+# --------------------------------------------------------------------------- plans side by side
+
+def test_compare_two_plans(tmp_path):
+    import json
+
+    a = {"scenario": "A", "sites_connected": 5, "sites_total": 6, "trench_length_m": 1500.0, "total_cost": 1e6,
+         "cost_range": {"total": {"p10": 9e5, "p50": 1.1e6, "p90": 1.4e6}}, "savings_pct": 12.5,
+         "allocation": {"equal": {"X": 5e5, "Y": 5e5}, "shapley": {"X": 4e5, "Y": 6e5}},
+         "rent_vs_build": {"X": {"choice": "build"}}, "coverage": {"buildings_passed_pct": 10.0}}
+    b = {"scenario": "A", "sites_connected": 4, "trench_length_m": 900.0, "total_cost": 7e5,
+         "allocation": {"proportional_ducts": {"X": 7e5}}}
+    for name, s in (("a", a), ("b", b)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "summary.json").write_text(json.dumps(s))
+    paths = economics.compare([str(tmp_path / "a"), str(tmp_path / "b")], str(tmp_path / "cmp"))
+    import pandas as pd
+
+    df = pd.read_csv(paths[0]).set_index("figure")
+    assert list(df.columns) == ["unit", "A", "A (b)"]
+    assert float(df.loc["trench_km", "A"]) == 1.5 and float(df.loc["trench_km", "A (b)"]) == 0.9
+    assert float(df.loc["cost_p90", "A"]) == 1.4e6 and pd.isna(df.loc["cost_p90", "A (b)"])
+    assert float(df.loc["share_Y", "A"]) == 6e5 and float(df.loc["share_X", "A (b)"]) == 7e5
+    assert df.loc["sites_connected", "A"] == "5"   # integers stay integers
+    assert df.loc["rent_or_build_X", "A"] == "build"
+    html = (tmp_path / "cmp" / "compare.html").read_text()
+    assert "<script" not in html and "http" not in html.replace("© OpenStreetMap", "")
+    assert "Class 5" in html and "1,400,000" in html
+    assert economics.main(["compare", str(tmp_path / "nope"), "--out", str(tmp_path / "x")]) == 2
