@@ -38,7 +38,10 @@ def bill_of_quantities(problem: DesignProblem, plan: JointPlan, costs: "EdgeCost
                        diameters_mm: Sequence[int] | None = None) -> list[dict[str, Any]]:
     """Bill of quantities of a plan: rows with ``item``, ``category``, ``unit``, ``quantity``,
     ``unit_cost_thb``, ``cost_thb`` and ``operator`` (the owner of ducts; the group's
-    operators for manholes; 'all' for shared trench, crossings and contingency).
+    operators for manholes; 'all' for shared trench, crossings and contingency), plus
+    ``cost_key`` (the cost-model keys the row is priced with, '+'-joined, e.g.
+    ``open_cut.residential``) and ``terms`` (``{cost key: THB}`` summing to ``cost_thb``;
+    not a CSV column), which :mod:`connectivity.economics` re-prices over the cost ranges.
 
     Trench by type and road class (metres), crossing bores, the joint-trench surcharge,
     each operator's ducts (duct-metres), manholes per group, and the contingency. The rows
@@ -57,54 +60,87 @@ def bill_of_quantities(problem: DesignProblem, plan: JointPlan, costs: "EdgeCost
     hw = np.asarray(highway, dtype=object) if highway is not None else np.full(problem.n_edges, None, dtype=object)
     label = {0: "telecom", 1: "power", 2: "joint"}
     groups: dict[tuple, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    group_terms: dict[tuple, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for e in used:
         md = int(modes[e])
         col = md if md < 2 else 1
-        key = ("trench", str(costs.trench_type[e, md]), str(hw[e] or "road"), label[md])
+        ttype = str(costs.trench_type[e, md])
+        key = ("trench", ttype, str(hw[e] or "road"), label[md])
+        c = float(costs.main[e, col])
         groups[key][0] += float(problem.length_m[e])
-        groups[key][1] += float(costs.main[e, col])
-    for (cat, ttype, h, lab), (q, c) in sorted(groups.items()):
+        groups[key][1] += c
+        for k, part in _trench_terms(model, ttype, hw[e], c).items():
+            group_terms[key][k] += part
+    for key, (q, c) in sorted(groups.items()):
+        cat, ttype, h, lab = key
         if q <= 0 and c == 0:
             continue   # zero-length lead-ins (a site on the road)
-        rows.append(dict(item=f"trench {ttype}, {h} ({lab})", category="trench", unit="m", quantity=q,
-                         unit_cost_thb=c / q if q else 0.0, cost_thb=c, operator="all"))
+        rows.append(_with_terms(dict(item=f"trench {ttype}, {h} ({lab})", category="trench", unit="m", quantity=q,
+                                     unit_cost_thb=c / q if q else 0.0, cost_thb=c, operator="all"),
+                                group_terms[key]))
     bores = float(costs.bores[used].sum() - sum(1.0 for e in used if costs.trench_type[e, 1] == "hdd"))
     crossing = float(costs.crossing[used].sum())
     if crossing > 0:
-        rows.append(dict(item="HDD crossing under major road (half bore per side-road end)", category="crossing",
-                         unit="bore", quantity=bores, unit_cost_thb=crossing / bores if bores else 0.0,
-                         cost_thb=crossing, operator="all"))
+        mob = bores * model.hdd_mobilisation
+        rows.append(_with_terms(dict(item="HDD crossing under major road (half bore per side-road end)",
+                                     category="crossing", unit="bore", quantity=bores,
+                                     unit_cost_thb=crossing / bores if bores else 0.0, cost_thb=crossing,
+                                     operator="all"),
+                                {"hdd.per_m": crossing - mob, "hdd.mobilisation_per_bore": mob}))
     joint = used[modes[used] == 2]
     if len(joint):
         q = float(problem.length_m[joint].sum())
         c = float(costs.surcharge[joint].sum())
-        rows.append(dict(item=f"joint trench extra width (>= {model.separation_mm:g} mm power/telecom separation)",
-                         category="joint_surcharge", unit="m", quantity=q, unit_cost_thb=c / q if q else 0.0,
-                         cost_thb=c, operator="all"))
+        rows.append(_with_terms(dict(item=f"joint trench extra width (>= {model.separation_mm:g} mm "
+                                          "power/telecom separation)",
+                                     category="joint_surcharge", unit="m", quantity=q,
+                                     unit_cost_thb=c / q if q else 0.0, cost_thb=c, operator="all"),
+                                {"joint_trench.surcharge_fraction": c}))
     for k, op in enumerate(problem.operators):
         if not plan.use[k].any():
             continue
         metres = float(problem.length_m[plan.use[k]].sum()) * int(problem.ducts[k])
         c = float(problem.duct_cost[k, plan.use[k]].sum())
         d = f"{int(diameters_mm[k])} mm " if diameters_mm is not None else ""
-        rows.append(dict(item=f"duct {d}({int(problem.ducts[k])} per trench)", category="duct", unit="duct-m",
-                         quantity=metres, unit_cost_thb=c / metres if metres else 0.0, cost_thb=c, operator=op))
+        row = dict(item=f"duct {d}({int(problem.ducts[k])} per trench)", category="duct", unit="duct-m",
+                   quantity=metres, unit_cost_thb=c / metres if metres else 0.0, cost_thb=c, operator=op)
+        rows.append(_with_terms(row, {model.duct_key(int(diameters_mm[k])): c} if diameters_mm is not None else {}))
     for i, (g, lay) in enumerate(plan_manholes(problem, plan).items()):
         if lay.count:
             price = problem.manhole_cost[i]
             ops = ",".join(sorted(problem.operators[k] for k in range(problem.n_operators)
                                   if problem.kinds[k] == g and plan.use[k].any()))
-            rows.append(dict(item=f"manhole ({g})", category="manhole", unit="each", quantity=float(lay.count),
-                             unit_cost_thb=price, cost_thb=price * lay.count, operator=ops))
+            rows.append(_with_terms(dict(item=f"manhole ({g})", category="manhole", unit="each",
+                                         quantity=float(lay.count), unit_cost_thb=price, cost_thb=price * lay.count,
+                                         operator=ops), {f"manhole.{g}": price * lay.count}))
     subtotal = sum(r["cost_thb"] for r in rows)
     pct = (problem.contingency_factor - 1.0) * 100.0
-    rows.append(dict(item=f"contingency ({pct:g}%)", category="contingency", unit="THB", quantity=subtotal,
-                     unit_cost_thb=pct / 100.0, cost_thb=subtotal * pct / 100.0, operator="all"))
+    rows.append(_with_terms(dict(item=f"contingency ({pct:g}%)", category="contingency", unit="THB",
+                                 quantity=subtotal, unit_cost_thb=pct / 100.0, cost_thb=subtotal * pct / 100.0,
+                                 operator="all"), {"contingency.percent": subtotal * pct / 100.0}))
     total = subtotal * problem.contingency_factor
     if abs(total - plan.cost * problem.contingency_factor) > 0.01:
         logger.warning("bill of quantities %.2f THB differs from plan cost %.2f THB", total,
                        plan.cost * problem.contingency_factor)
     return rows
+
+
+def _trench_terms(model: "CostModel", ttype: str, highway: Any, cost: float) -> dict[str, float]:
+    """The cost-model keys behind the trench cost ``cost`` of one edge of type ``ttype``."""
+    if ttype == "micro_trench":
+        return {"micro_trench.per_m": cost}
+    if ttype == "hdd":  # a structure: one bore along the edge
+        mob = min(cost, model.hdd_mobilisation)
+        return {"hdd.per_m": cost - mob, "hdd.mobilisation_per_bore": mob}
+    return {model.open_cut_key(highway): cost}
+
+
+def _with_terms(row: dict[str, Any], terms: dict[str, float]) -> dict[str, Any]:
+    """``row`` with ``terms`` (cost key -> THB, zero terms dropped) and ``cost_key``."""
+    terms = {k: float(v) for k, v in terms.items() if v}
+    row["cost_key"] = "+".join(sorted(terms))
+    row["terms"] = terms
+    return row
 
 
 # --------------------------------------------------------------------------- frames for outputs
@@ -188,7 +224,7 @@ def manhole_frame(edges: Any, nodes: Any, problem: DesignProblem, plan: JointPla
     return gpd.GeoDataFrame(df, geometry=geoms, crs=crs)
 
 
-BOQ_COLUMNS = ("item", "category", "unit", "quantity", "unit_cost_thb", "cost_thb", "operator")
+BOQ_COLUMNS = ("item", "category", "unit", "quantity", "unit_cost_thb", "cost_thb", "operator", "cost_key")
 
 
 def boq_frame(rows: list[dict[str, Any]]) -> Any:

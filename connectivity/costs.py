@@ -34,6 +34,12 @@ MODES = ("telecom", "power", "joint")
 
 TRENCH_TYPES = ("open_cut", "micro_trench", "hdd", "corridor_reuse")
 
+RANGED = ("open_cut.*", "micro_trench.per_m", "hdd.per_m", "hdd.mobilisation_per_bore", "duct.per_m.*",
+          "manhole.telecom", "manhole.power", "joint_trench.surcharge_fraction", "contingency.percent",
+          "rent.per_subduct_km_month", "rent.subsidised_per_km_month", "rent.maintenance_per_km_year")
+"""Keys that may be a ``{low, mode, high}`` table instead of a number (``*``: every key of the table)."""
+_RANGE_KEYS = {"low", "mode", "high", "source"}
+
 _META = {"source", "date"}
 
 
@@ -91,6 +97,34 @@ class CostModel:
     reuse_discount: float
     contingency_pct: float
     sources: tuple[tuple[str, str, str], ...] = ()  # (table, source, date)
+    ranges: tuple[tuple[str, float, float, float], ...] = ()
+    """``(key, low, mode, high)`` of every unit cost that may carry a range (:data:`RANGED`);
+    a plain number has low = mode = high. The plan is priced on the mode."""
+    rent_per_subduct_km_month: float = 0.0
+    rent_subsidised_per_km_month: float = 0.0
+    discount_rate: float = 0.0
+    horizon_years: int = 0
+    maintenance_per_km_year: float = 0.0
+
+    def open_cut_key(self, highway: str | None) -> str:
+        """The cost-model key (``open_cut.<class>``) of the open-cut price of a highway class."""
+        table = dict(self.open_cut_per_m)
+        return f"open_cut.{highway}" if highway and str(highway) in table else "open_cut.default"
+
+    def duct_key(self, diameter_mm: int) -> str:
+        """The cost-model key (``duct.per_m.<mm>``) of the duct price of ``diameter_mm``."""
+        for d, _ in self.duct_per_m:
+            if d >= diameter_mm:
+                return f"duct.per_m.{d}"
+        self.duct_price(diameter_mm)  # raises
+        return ""  # pragma: no cover
+
+    def range_of(self, key: str) -> tuple[float, float, float]:
+        """``(low, mode, high)`` of a unit cost key (KeyError when it has none)."""
+        for k, lo, mo, hi in self.ranges:
+            if k == key:
+                return lo, mo, hi
+        raise KeyError(key)
 
     def open_cut(self, highway: str | None) -> float:
         """Open-cut THB per metre for a highway class."""
@@ -145,17 +179,44 @@ def _table(data: dict[str, Any], key: str, source: str, allowed: set[str] | None
     return table
 
 
+def _ranged(where: str, key: str) -> str | None:
+    """The dotted cost key of ``where``/``key`` when it may carry a range, else None."""
+    table = where.rsplit(": ", 1)[-1]
+    dotted = f"{table}.{key}"
+    return dotted if dotted in RANGED or f"{table}.*" in RANGED else None
+
+
 def _number(table: dict[str, Any], key: str, where: str, *, positive: bool = False,
-            maximum: float | None = None) -> float:
+            maximum: float | None = None, ranges: dict[str, tuple[float, float, float]] | None = None) -> float:
+    """A number, or the mode of a ``{low, mode, high}`` range (recorded in ``ranges``)."""
     if key not in table:
         raise ConfigError(f"{where}.{key} is missing")
     value = table[key]
+    dotted = _ranged(where, key)
+    if isinstance(value, dict):
+        if dotted is None or ranges is None:
+            raise ConfigError(f"{where}.{key} must be a number (a {{low, mode, high}} range is allowed for unit "
+                              f"costs only), got {value!r}")
+        unknown = sorted(set(value) - _RANGE_KEYS)
+        missing = [k for k in ("low", "mode", "high") if k not in value]
+        if unknown or missing:
+            raise ConfigError(f"{where}.{key} must be a number or a table of low, mode, high (and source); "
+                              + (f"unknown {', '.join(unknown)}" if unknown else f"missing {', '.join(missing)}"))
+        lo, mo, hi = (_number(value, k, f"{where}.{key}", maximum=maximum) for k in ("low", "mode", "high"))
+        if not lo <= mo <= hi:
+            raise ConfigError(f"{where}.{key} must have low <= mode <= high, got low={lo:g}, mode={mo:g}, high={hi:g}")
+        if positive and mo == 0:
+            raise ConfigError(f"{where}.{key}.mode must be positive, got {mo!r}")
+        ranges[dotted] = (lo, mo, hi)
+        return mo
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ConfigError(f"{where}.{key} must be a number, got {value!r}")
     if value < 0 or (positive and value == 0):
         raise ConfigError(f"{where}.{key} must be {'positive' if positive else 'non-negative'}, got {value!r}")
     if maximum is not None and value > maximum:
         raise ConfigError(f"{where}.{key} must be at most {maximum:g}, got {value!r}")
+    if dotted is not None and ranges is not None:
+        ranges[dotted] = (float(value),) * 3
     return float(value)
 
 
@@ -166,10 +227,11 @@ def _strings(table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _price_table(table: dict[str, Any], where: str, *, positive: bool = False) -> tuple[tuple[str, float], ...]:
+def _price_table(table: dict[str, Any], where: str, *, positive: bool = False,
+                 ranges: dict[str, tuple[float, float, float]] | None = None) -> tuple[tuple[str, float], ...]:
     if "default" not in table:
         raise ConfigError(f"{where}.default is missing")
-    return tuple((k, _number(table, k, where, positive=positive)) for k in table if k not in _META)
+    return tuple((k, _number(table, k, where, positive=positive, ranges=ranges)) for k in table if k not in _META)
 
 
 def parse_cost_model(data: dict[str, Any], source: str) -> CostModel:
@@ -182,7 +244,7 @@ def parse_cost_model(data: dict[str, Any], source: str) -> CostModel:
         ``source`` and ``date``; the message names ``source`` and the key.
     """
     tables = {"currency", "open_cut", "surface", "lanes", "micro_trench", "hdd", "duct",
-              "manhole", "joint_trench", "reuse", "contingency"}
+              "manhole", "joint_trench", "reuse", "contingency", "rent"}
     unknown = sorted(set(data) - tables)
     if unknown:
         raise ConfigError(f"{source}: unknown table(s) {', '.join(unknown)}; allowed: {', '.join(sorted(tables))}")
@@ -190,8 +252,9 @@ def parse_cost_model(data: dict[str, Any], source: str) -> CostModel:
     if cur.get("code") != "THB":
         raise ConfigError(f"{source}: currency.code must be 'THB', got {cur.get('code')!r}")
     usd = _number(cur, "usd_to_thb", f"{source}: currency", positive=True)
+    rg: dict[str, tuple[float, float, float]] = {}
     oc = _table(data, "open_cut", source, None)
-    open_cut = _price_table(oc, f"{source}: open_cut", positive=True)
+    open_cut = _price_table(oc, f"{source}: open_cut", positive=True, ranges=rg)
     sf = _table(data, "surface", source, None)
     surface = _price_table(sf, f"{source}: surface", positive=True)
     ln = _table(data, "lanes", source, {"reference_lanes", "per_extra_lane", "lane_width_m"})
@@ -213,12 +276,26 @@ def parse_cost_model(data: dict[str, Any], source: str) -> CostModel:
             d = int(k)
         except ValueError:
             raise ConfigError(f"{source}: duct.per_m.{k}: key must be a diameter in mm") from None
-        ducts.append((d, _number(per_m, k, f"{source}: duct.per_m", positive=True)))
+        ducts.append((d, _number(per_m, k, f"{source}: duct.per_m", positive=True, ranges=rg)))
     mh = _table(data, "manhole", source, {"spacing_m", "telecom", "power"})
     jt = _table(data, "joint_trench", source, {"separation_mm", "surcharge_fraction"})
     ru = _table(data, "reuse", source, {"discount"})
     ct = _table(data, "contingency", source, {"percent"})
-    sources = tuple((t, str(data[t]["source"]), str(data[t]["date"])) for t in sorted(tables))
+    rent: dict[str, Any] = {}
+    if "rent" in data:  # optional: rent versus build needs it
+        rt = _table(data, "rent", source, {"per_subduct_km_month", "subsidised_per_km_month", "discount_rate",
+                                           "horizon_years", "maintenance_per_km_year"})
+        w = f"{source}: rent"
+        horizon = _number(rt, "horizon_years", w, positive=True, maximum=200.0)
+        if horizon != int(horizon):
+            raise ConfigError(f"{w}.horizon_years must be a whole number of years, got {horizon:g}")
+        rent = dict(rent_per_subduct_km_month=_number(rt, "per_subduct_km_month", w, positive=True, ranges=rg),
+                    rent_subsidised_per_km_month=(_number(rt, "subsidised_per_km_month", w, ranges=rg)
+                                                  if "subsidised_per_km_month" in rt else 0.0),
+                    discount_rate=_number(rt, "discount_rate", w, maximum=1.0),
+                    horizon_years=int(horizon),
+                    maintenance_per_km_year=_number(rt, "maintenance_per_km_year", w, ranges=rg))
+    sources = tuple((t, str(data[t]["source"]), str(data[t]["date"])) for t in sorted(tables) if t in data)
     return CostModel(
         path=source,
         currency="THB",
@@ -229,23 +306,26 @@ def parse_cost_model(data: dict[str, Any], source: str) -> CostModel:
         reference_lanes=_number(ln, "reference_lanes", w, positive=True),
         per_extra_lane=_number(ln, "per_extra_lane", w),
         lane_width_m=_number(ln, "lane_width_m", w, positive=True),
-        micro_trench_per_m=_number(mt, "per_m", f"{source}: micro_trench", positive=True),
+        micro_trench_per_m=_number(mt, "per_m", f"{source}: micro_trench", positive=True, ranges=rg),
         micro_trench_highways=_strings(mt, "highways", f"{source}: micro_trench"),
-        hdd_per_m=_number(hdd, "per_m", f"{source}: hdd", positive=True),
-        hdd_mobilisation=_number(hdd, "mobilisation_per_bore", f"{source}: hdd"),
+        hdd_per_m=_number(hdd, "per_m", f"{source}: hdd", positive=True, ranges=rg),
+        hdd_mobilisation=_number(hdd, "mobilisation_per_bore", f"{source}: hdd", ranges=rg),
         hdd_cross_highways=_strings(hdd, "cross_highways", f"{source}: hdd"),
         hdd_structures=structures,
         default_crossing_m=_number(hdd, "default_crossing_m", f"{source}: hdd", positive=True),
         crossing_margin_m=_number(hdd, "crossing_margin_m", f"{source}: hdd"),
         duct_per_m=tuple(sorted(ducts)),
         manhole_spacing_m=_number(mh, "spacing_m", f"{source}: manhole", positive=True),
-        manhole_telecom=_number(mh, "telecom", f"{source}: manhole"),
-        manhole_power=_number(mh, "power", f"{source}: manhole"),
+        manhole_telecom=_number(mh, "telecom", f"{source}: manhole", ranges=rg),
+        manhole_power=_number(mh, "power", f"{source}: manhole", ranges=rg),
         separation_mm=_number(jt, "separation_mm", f"{source}: joint_trench", positive=True),
-        joint_surcharge_fraction=_number(jt, "surcharge_fraction", f"{source}: joint_trench", maximum=10.0),
+        joint_surcharge_fraction=_number(jt, "surcharge_fraction", f"{source}: joint_trench", maximum=10.0,
+                                         ranges=rg),
         reuse_discount=_number(ru, "discount", f"{source}: reuse", maximum=1.0),
-        contingency_pct=_number(ct, "percent", f"{source}: contingency", maximum=1000.0),
+        contingency_pct=_number(ct, "percent", f"{source}: contingency", maximum=1000.0, ranges=rg),
         sources=sources,
+        ranges=tuple((k, *v) for k, v in rg.items()),
+        **rent,
     )
 
 

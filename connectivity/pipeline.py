@@ -16,7 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from connectivity import aerial, allocate, boq, costs, coverage, design, load, network, phasing, plan, sites as sites_mod
+from connectivity import aerial, allocate, boq, costs, coverage, design, economics, load, network, phasing, plan, sites as sites_mod
 from connectivity.config import Scenario
 from connectivity.atomic import atomic_dir
 from connectivity.errors import ConfigError, InfeasibleError, InputDataError
@@ -258,11 +258,29 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
         "poles_removable": removal.poles_removable,
         "design_seconds": round(time.perf_counter() - t0, 3),   # timing: the only field that varies run to run
     }
+    summary.update(_economics(model, rows, alloc.shares, design.duct_metres(problem, joint),
+                              {o: float(problem.length_m[joint.use[k]].sum()) for k, o in enumerate(names)}))
     alloc_frame = allocate.allocation_frame(alloc)
+    for col in economics.RENT_COLUMNS:  # rent versus build per operator (empty on the total row)
+        alloc_frame[col] = [summary["rent_vs_build"].get(o, {}).get(col) for o in alloc_frame["operator"]]
     log.info("joint plan %.0f THB, separate %.0f THB, savings %.1f%% (design stage %.1f s)", total,
              once.separate_cost, once.savings_pct, time.perf_counter() - t0)
     return DesignOutputs(ducts=ducts, manholes=manholes, boq=boq.boq_frame(rows), allocation=alloc_frame,
                          summary=summary, dropped=dropped)
+
+
+def _economics(model: costs.CostModel, rows: list, shares: dict, duct_m: dict, trench_m: dict) -> dict:
+    """``cost_range``, ``tornado`` and ``rent_vs_build`` of the chosen plan (summary keys)."""
+    ranges = {k: (lo, mo, hi) for k, lo, mo, hi in model.ranges}
+    method, share = economics.allocation_shares(shares)
+    out = {"cost_range": {**economics.cost_range(rows, ranges, shares=share), "by_operator_rule": method},
+           "tornado": economics.tornado(rows, ranges), "rent_vs_build": {}}
+    if model.rent_per_subduct_km_month > 0:
+        out["rent_vs_build"] = economics.rent_vs_build(
+            share, duct_m, trench_m, rent_per_km_month=model.rent_per_subduct_km_month,
+            discount_rate=model.discount_rate, horizon_years=model.horizon_years,
+            maintenance_per_km_year=model.maintenance_per_km_year)
+    return out
 
 
 def _summary(scenario, net, ducts, sites) -> dict:

@@ -1,0 +1,410 @@
+"""The money a decision needs: cost ranges of the chosen plan and rent versus build.
+
+Pure functions on plain data (lists of dicts, mappings, numbers); no planning here.
+
+* :func:`cost_range` - a Monte Carlo over the unit-cost ranges of the cost model
+  (triangular distributions, fixed seed, vectorised): the plan's bill of quantities
+  (:func:`connectivity.boq.bill_of_quantities`, whose rows carry ``terms`` =
+  ``{cost key: THB at the mode}``) is re-priced with every draw. Each term scales with its
+  unit cost (``THB x draw / mode``); the contingency row is ``percent x subtotal`` of the
+  draw. Gives P10/P50/P90 of the total, of every BoQ item and of every operator's share
+  (its allocation share x draw total / mode total). The routes stay those of the plan
+  priced on the mode: the ranges say how sure the price of *this* plan is.
+* :func:`tornado` - for each ranged unit cost, the total at its low and at its high with
+  every other cost at its mode, sorted by swing.
+* :func:`rent_vs_build` - per operator, the net present value of building its share
+  against renting the same sub-duct-km, and the break-even rent.
+
+Draws of the costs of one cost-model table (e.g. every ``open_cut.*`` class) move together
+(one uniform number per table and draw: one contractor market); tables are independent.
+Approximation: the joint-trench surcharge scales with ``joint_trench.surcharge_fraction``
+only, not with the open-cut price drawn for the trench it widens.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+ESTIMATE_CLASS = ("AACE Class 5 (concept screening, 0-2% project definition; expected range -20..-50% to "
+                  "+30..+100%, AACE International RP 18R-97): a plan from OSM roads and public unit costs; at best "
+                  "Class 4 with the utilities' records and contractors' quotes")
+DEFAULT_DRAWS = 2000
+DEFAULT_SEED = 13
+PERCENTILES = (10, 50, 90)
+CONTINGENCY_KEY = "contingency.percent"
+RENT_COLUMNS = ("npv_build", "npv_rent", "break_even_rent_per_km_month", "choice")
+"""Columns :func:`rent_vs_build` gives per operator (also added to ``allocation.csv``)."""
+
+
+def _table_of(key: str) -> str:
+    """The cost-model table of a dotted key (``duct.per_m.100`` -> ``duct.per_m``)."""
+    return key.rsplit(".", 1)[0]
+
+
+def triangular(u: np.ndarray, low: np.ndarray, mode: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Inverse CDF of triangular distributions at uniform numbers ``u`` (broadcast).
+
+    Degenerate ranges (low = high) give the mode; unlike ``numpy.random.triangular`` this
+    accepts them.
+    """
+    low, mode, high = (np.asarray(a, dtype=float) for a in (low, mode, high))
+    width = high - low
+    safe = np.where(width > 0, width, 1.0)
+    fc = np.where(width > 0, (mode - low) / safe, 0.5)
+    left = low + np.sqrt(np.clip(u * width * (mode - low), 0.0, None))
+    right = high - np.sqrt(np.clip((1.0 - u) * width * (high - mode), 0.0, None))
+    x = np.where(u < fc, left, right)
+    return np.where(width > 0, x, mode)
+
+
+def _quantiles(x: np.ndarray) -> dict[str, float]:
+    q = np.percentile(x, PERCENTILES, axis=0)
+    return {f"p{p}": round(float(v), 2) for p, v in zip(PERCENTILES, q)}
+
+
+def _check_ranges(ranges: Mapping[str, Sequence[float]]) -> dict[str, tuple[float, float, float]]:
+    out = {}
+    for k, r in ranges.items():
+        lo, mo, hi = (float(x) for x in r)
+        if not (0.0 <= lo <= mo <= hi) or not np.isfinite(hi):
+            raise ValueError(f"cost range {k}: need 0 <= low <= mode <= high, got {lo}, {mo}, {hi}")
+        out[k] = (lo, mo, hi)
+    return out
+
+
+class _Priced:
+    """The BoQ as a matrix: item x cost key (THB at the mode), plus the contingency."""
+
+    def __init__(self, rows: Sequence[Mapping[str, Any]], ranges: Mapping[str, tuple[float, float, float]]):
+        self.items = [item_label(r) for r in rows if r.get("category") != "contingency"]
+        cont = [r for r in rows if r.get("category") == "contingency"]
+        self.contingency_item = item_label(cont[0]) if cont else None
+        priced = [r for r in rows if r.get("category") != "contingency"]
+        keys = sorted({k for r in priced for k in _terms(r)} & set(ranges))
+        self.keys = keys
+        self.base = np.zeros(len(priced))   # THB of each item that no range moves
+        self.coef = np.zeros((len(priced), len(keys)))  # THB per unit of each key's ratio
+        col = {k: j for j, k in enumerate(keys)}
+        for i, r in enumerate(priced):
+            for k, thb in _terms(r).items():
+                if k in col and ranges[k][1] > 0:
+                    self.coef[i, col[k]] += thb
+                else:
+                    self.base[i] += thb
+        self.mode = np.array([ranges[k][1] for k in keys])
+        cpct = ranges.get(CONTINGENCY_KEY)
+        if cont and cpct is None:  # no range given: the rate of the row itself
+            rate = float(cont[0].get("unit_cost_thb", 0.0)) * 100.0
+            cpct = (rate, rate, rate)
+        self.contingency = cpct if cont else (0.0, 0.0, 0.0)
+
+    def price(self, values: np.ndarray, pct: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Item costs ``(n, items)`` and contingency ``(n,)`` for unit costs ``values`` ``(n, keys)``."""
+        ratio = np.divide(values, self.mode, out=np.ones_like(values), where=self.mode > 0)
+        items = self.base[None, :] + ratio @ self.coef.T
+        return items, items.sum(axis=1) * pct / 100.0
+
+
+def item_label(row: Mapping[str, Any]) -> str:
+    """Key of a BoQ row in ``cost_range()["by_item"]``: its item, and its operator(s) unless shared."""
+    op = str(row.get("operator") or "all")
+    return str(row["item"]) if op == "all" else f"{row['item']} [{op}]"
+
+
+def _terms(row: Mapping[str, Any]) -> Mapping[str, float]:
+    terms = row.get("terms")
+    if terms is None:  # a row without terms: fixed at its cost
+        return {"": float(row.get("cost_thb", 0.0))}
+    rest = float(row.get("cost_thb", 0.0)) - sum(terms.values())
+    return {**terms, "": rest} if abs(rest) > 1e-6 else terms
+
+
+def cost_range(rows: Sequence[Mapping[str, Any]], ranges: Mapping[str, Sequence[float]], *,
+               shares: Mapping[str, float] | None = None, draws: int = DEFAULT_DRAWS,
+               seed: int = DEFAULT_SEED) -> dict[str, Any]:
+    """P10/P50/P90 of the plan's total, of every BoQ item and of every operator's share.
+
+    Parameters
+    ----------
+    rows
+        Bill-of-quantities rows (``item``, ``category``, ``cost_thb`` and ``terms``).
+    ranges
+        ``{cost key: (low, mode, high)}`` (``CostModel.ranges``); keys the rows do not use
+        are ignored, terms whose key has no range stay at their cost.
+    shares
+        Each operator's allocation of the total at the mode (THB).
+    draws, seed
+        Number of draws and the seed of ``numpy.random.default_rng``.
+
+    Returns
+    -------
+    dict
+        ``{"total": {"p10", "p50", "p90"}, "by_operator", "by_item", "mode_total",
+        "draws", "seed", "estimate_class", "method"}``.
+    """
+    if draws < 1:
+        raise ValueError(f"draws must be at least 1, got {draws}")
+    rg = _check_ranges(ranges)
+    p = _Priced(rows, rg)
+    tables = sorted({_table_of(k) for k in p.keys} | {_table_of(CONTINGENCY_KEY)})
+    rng = np.random.default_rng(seed)
+    u = rng.random((draws, len(tables)))
+    tcol = {t: j for j, t in enumerate(tables)}
+    cols = [tcol[_table_of(k)] for k in p.keys]
+    lo = np.array([rg[k][0] for k in p.keys])
+    hi = np.array([rg[k][2] for k in p.keys])
+    values = triangular(u[:, cols], lo, p.mode, hi) if p.keys else np.zeros((draws, 0))
+    pct = triangular(u[:, tcol[_table_of(CONTINGENCY_KEY)]], *p.contingency)
+    items, cont = p.price(values, pct)
+    total = items.sum(axis=1) + cont
+    mode_items, mode_cont = p.price(p.mode[None, :], np.array([p.contingency[1]]))
+    mode_total = float(mode_items.sum() + mode_cont[0])
+    by_item: dict[str, Any] = {}
+    for j, name in enumerate(p.items):  # items of the same name (rare) are summed
+        by_item.setdefault(name, np.zeros(draws))
+        by_item[name] = by_item[name] + items[:, j]
+    if p.contingency_item is not None:
+        by_item[p.contingency_item] = cont
+    scale = total / mode_total if mode_total > 0 else np.ones(draws)
+    return {
+        "total": _quantiles(total),
+        "mode_total": round(mode_total, 2),
+        "by_operator": {op: _quantiles(float(s) * scale) for op, s in (shares or {}).items()},
+        "by_item": {k: _quantiles(v) for k, v in by_item.items()},
+        "draws": int(draws),
+        "seed": int(seed),
+        "estimate_class": ESTIMATE_CLASS,
+        "method": ("Monte Carlo over the cost model's {low, mode, high} unit costs (triangular; the costs of one "
+                   "table move together), re-pricing the chosen plan's bill of quantities; operator shares "
+                   "scaled by draw total / mode total"),
+    }
+
+
+def tornado(rows: Sequence[Mapping[str, Any]], ranges: Mapping[str, Sequence[float]]) -> list[dict[str, Any]]:
+    """Total at each ranged unit cost's low and high, the others at their mode, widest swing first.
+
+    Only keys the rows use and whose range is not degenerate are listed.
+    """
+    rg = _check_ranges(ranges)
+    p = _Priced(rows, rg)
+    cpct = p.contingency
+    out = []
+    for j, k in enumerate(p.keys):
+        lo, mo, hi = rg[k]
+        if lo == hi:
+            continue
+        vals = np.tile(p.mode, (2, 1))
+        vals[:, j] = (lo, hi)
+        items, cont = p.price(vals, np.array([cpct[1], cpct[1]]))
+        t = items.sum(axis=1) + cont
+        out.append({"cost": k, "low": round(float(t[0]), 2), "high": round(float(t[1]), 2)})
+    if cpct[0] != cpct[2] and p.contingency_item is not None:
+        items, _ = p.price(p.mode[None, :], np.array([cpct[1]]))
+        sub = float(items.sum())
+        out.append({"cost": CONTINGENCY_KEY, "low": round(sub * (1 + cpct[0] / 100), 2),
+                    "high": round(sub * (1 + cpct[2] / 100), 2)})
+    out.sort(key=lambda r: (-(r["high"] - r["low"]), r["cost"]))
+    return out
+
+
+def total_at(rows: Sequence[Mapping[str, Any]], ranges: Mapping[str, Sequence[float]],
+             values: Mapping[str, float]) -> float:
+    """The plan's total with the unit costs ``values`` (``{key: THB}``), the others at their mode.
+
+    ``ranges`` give the modes the rows were priced with (e.g. all lows: ``{k: r[0]}``).
+    """
+    rg = _check_ranges(ranges)
+    p = _Priced(rows, rg)
+    vals = np.array([[float(values.get(k, rg[k][1])) for k in p.keys]]).reshape(1, len(p.keys))
+    pct = float(values.get(CONTINGENCY_KEY, p.contingency[1]))
+    items, cont = p.price(vals, np.array([pct]))
+    return round(float(items.sum() + cont[0]), 2)
+
+
+def annuity_factor(rate: float, years: int) -> float:
+    """Present value of 1 paid at the end of each year 1..``years`` at discount ``rate``."""
+    if years <= 0:
+        return 0.0
+    if rate == 0:
+        return float(years)
+    return float((1.0 - (1.0 + rate) ** -years) / rate)
+
+
+def rent_vs_build(shares: Mapping[str, float], duct_m: Mapping[str, float], trench_m: Mapping[str, float], *,
+                  rent_per_km_month: float, discount_rate: float, horizon_years: int,
+                  maintenance_per_km_year: float) -> dict[str, dict[str, Any]]:
+    """Per operator with a share: build its share, or rent the same sub-duct-km?
+
+    Build: its allocation share paid at year 0, then ``maintenance_per_km_year`` x its trench
+    km at the end of every year 1..``horizon_years``. Rent: its duct-metres / 1000 x
+    ``rent_per_km_month`` x 12 at the end of every year. Both discounted at
+    ``discount_rate``; NPVs are costs (THB, positive). The break-even rent (THB per
+    sub-duct-km per month) makes the two equal; ``choice`` is the cheaper ("build" on a tie).
+
+    Parameters
+    ----------
+    shares
+        THB each operator pays of the joint plan (operators without a positive share are left out).
+    duct_m, trench_m
+        Each operator's duct-metres (sub-duct-metres) and trench metres in the plan.
+    """
+    a = annuity_factor(discount_rate, horizon_years)
+    out = {}
+    for op, share in shares.items():
+        share = float(share)
+        if share <= 0:
+            continue
+        sub_km = float(duct_m.get(op, 0.0)) / 1000.0
+        npv_build = share + maintenance_per_km_year * float(trench_m.get(op, 0.0)) / 1000.0 * a
+        npv_rent = sub_km * rent_per_km_month * 12.0 * a
+        be = npv_build / (sub_km * 12.0 * a) if sub_km > 0 and a > 0 else None
+        out[op] = {"npv_build": round(npv_build, 2), "npv_rent": round(npv_rent, 2),
+                   "break_even_rent_per_km_month": round(be, 2) if be is not None else None,
+                   "choice": "build" if npv_build <= npv_rent else "rent"}
+    return out
+
+
+def allocation_shares(allocation: Mapping[str, Mapping[str, float]]) -> tuple[str, dict[str, float]]:
+    """The sharing rule the economics uses (Shapley, else proportional by duct-metres) and its shares."""
+    for method in ("shapley", "proportional_ducts", "proportional_standalone", "equal"):
+        if method in allocation:
+            return method, {o: float(v) for o, v in allocation[method].items()}
+    return "", {}
+
+
+# --------------------------------------------------------------------------- plans side by side
+
+def headline(summary: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
+    """The headline figures of a plan's ``summary.json``: ``{figure: (unit, value)}`` (None when absent)."""
+    cov = summary.get("coverage") or {}
+    rng = (summary.get("cost_range") or {}).get("total") or {}
+    km = summary.get("trench_length_m")
+    shared = summary.get("shared_trench_m")
+    out: dict[str, tuple[str, Any]] = {
+        "sites_connected": ("sites", summary.get("sites_connected")),
+        "sites_total": ("sites", summary.get("sites_total")),
+        "trench_km": ("km", round(km / 1000.0, 3) if km is not None else None),
+        "shared_trench_km": ("km", round(shared / 1000.0, 3) if shared is not None else None),
+        "total_cost": ("THB", summary.get("total_cost")),
+        "cost_p10": ("THB", rng.get("p10")),
+        "cost_p50": ("THB", rng.get("p50")),
+        "cost_p90": ("THB", rng.get("p90")),
+        "separate_total_cost": ("THB", summary.get("separate_total_cost")),
+        "savings": ("THB", summary.get("savings")),
+        "savings_pct": ("%", summary.get("savings_pct")),
+        "gap_pct": ("%", summary.get("gap_pct")),
+        "buildings_passed": ("buildings", cov.get("buildings_passed")),
+        "buildings_passed_pct": ("%", round(cov["buildings_passed_pct"], 3)
+                                 if cov.get("buildings_passed_pct") is not None else None),
+        "cost_per_building_passed": ("THB", round(cov["cost_per_building_passed"], 2)
+                                     if cov.get("cost_per_building_passed") is not None else None),
+        "overhead_km_removed": ("km", summary.get("overhead_km_removed")),
+        "poles_removable": ("poles", summary.get("poles_removable")),
+    }
+    rule, shares = allocation_shares(summary.get("allocation") or {})
+    for op, v in shares.items():
+        out[f"share_{op}"] = (f"THB ({rule})", round(v, 2))
+    for op, r in (summary.get("rent_vs_build") or {}).items():
+        out[f"rent_or_build_{op}"] = ("", r.get("choice"))
+    return out
+
+
+def compare_rows(plans: Sequence[tuple[str, Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """One row per headline figure, one column per plan (``(name, summary)`` pairs, in order)."""
+    heads = [(name, headline(s)) for name, s in plans]
+    figures: list[str] = []
+    units: dict[str, str] = {}
+    for _, h in heads:
+        for k, (unit, _) in h.items():
+            if k not in units:
+                figures.append(k)
+                units[k] = unit
+    return [{"figure": k, "unit": units[k], **{name: h.get(k, ("", None))[1] for name, h in heads}}
+            for k in figures]
+
+
+def compare_html(rows: Sequence[Mapping[str, Any]], names: Sequence[str], *, title: str = "Plans side by side") -> str:
+    """A self-contained HTML page (no scripts, no external requests) of :func:`compare_rows`."""
+    from html import escape
+
+    def cell(v: Any) -> str:
+        if v is None:
+            return ""
+        if isinstance(v, float):
+            return f"{v:,.2f}" if abs(v) < 1000 else f"{v:,.0f}"
+        if isinstance(v, int):
+            return f"{v:,}"
+        return escape(str(v))
+
+    head = "".join(f"<th>{escape(n)}</th>" for n in names)
+    body = "\n".join(f"<tr><td>{escape(r['figure'])}</td><td>{escape(r['unit'])}</td>"
+                     + "".join(f"<td class=n>{cell(r.get(n))}</td>" for n in names) + "</tr>" for r in rows)
+    return (f"<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8><title>{escape(title)}</title>\n"
+            "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+            "td,th{border:1px solid #bbb;padding:3px 8px}td.n{text-align:right}"
+            "tr:nth-child(even){background:#f4f4f4}</style></head><body>\n"
+            f"<h1>{escape(title)}</h1>\n<table><thead><tr><th>figure</th><th>unit</th>{head}</tr></thead>\n"
+            f"<tbody>\n{body}\n</tbody></table>\n<p>Cost ranges: {escape(ESTIMATE_CLASS)}.</p>\n"
+            "<p>Map data © OpenStreetMap contributors.</p>\n</body></html>\n")
+
+
+def compare(plan_dirs: Sequence[str], out_dir: str) -> list[str]:
+    """Write ``compare.csv`` and ``compare.html`` of the plan folders' ``summary.json`` into ``out_dir``.
+
+    Raises
+    ------
+    InputDataError
+        When a folder has no readable ``summary.json``.
+    """
+    import json
+    from pathlib import Path
+
+    import pandas as pd
+
+    from connectivity.errors import InputDataError
+    from connectivity.output import write_csv, write_text
+
+    plans = []
+    for d in plan_dirs:
+        p = Path(d) / "summary.json"
+        try:
+            summary = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputDataError(f"{p}: cannot read the plan summary ({exc.__class__.__name__})") from None
+        name = str(summary.get("scenario") or Path(d).name)
+        if name in {n for n, _ in plans}:
+            name = f"{name} ({Path(d).name})"
+        plans.append((name, summary))
+    rows = compare_rows(plans)
+    names = [n for n, _ in plans]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(pd.DataFrame(rows, columns=["figure", "unit", *names], dtype=object), out / "compare.csv")
+    write_text(out / "compare.html", compare_html(rows, names))
+    return [str(out / "compare.csv"), str(out / "compare.html")]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m connectivity.economics compare PLAN_DIR PLAN_DIR ... [--out DIR]``."""
+    import argparse
+
+    from connectivity.errors import InputDataError
+
+    ap = argparse.ArgumentParser(prog="python -m connectivity.economics")
+    sub = ap.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("compare", help="headline figures of plan folders side by side (CSV and HTML)")
+    c.add_argument("plans", nargs="+", help="plan folders (with summary.json)")
+    c.add_argument("--out", default="compare", help="output folder (default: ./compare)")
+    args = ap.parse_args(argv)
+    try:
+        for path in compare(args.plans, args.out):
+            print(path)
+    except InputDataError as exc:
+        print(f"error: {exc}")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,229 @@
+"""Cost ranges (Monte Carlo, tornado) and rent versus build (issue 13)."""
+from __future__ import annotations
+
+import tomllib
+
+import numpy as np
+import pytest
+
+from connectivity import economics
+from connectivity.boq import bill_of_quantities
+from connectivity.config import OperatorSpec
+from connectivity.costs import DEFAULT_COST_MODEL, edge_costs, load_cost_model, make_edge_table, parse_cost_model
+from connectivity.design import build_problem, plan_joint
+from connectivity.errors import ConfigError
+
+
+def raw():
+    with DEFAULT_COST_MODEL.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def ranges_of(model):
+    return {k: (lo, mo, hi) for k, lo, mo, hi in model.ranges}
+
+
+@pytest.fixture(scope="module")
+def plan_rows():
+    """A small joint plan (bridge, primary road crossing, shared trench) and its BoQ rows."""
+    model = load_cost_model()
+    u = [0, 1, 2, 3, 1, 4]
+    v = [1, 2, 3, 0, 4, 5]
+    table = make_edge_table(u, v, [120, 200, 80, 150, 60, 400],
+                            highway=["residential", "primary", "service", "residential", "lead_in", "tertiary"],
+                            surface=["asphalt"] * 6, bridge=[False, False, True, False, False, False])
+    costs = edge_costs(model, table)
+    ops = [OperatorSpec("TOT", "telecom", ducts=2, duct_diameter_mm=100),
+           OperatorSpec("CAT", "telecom", ducts=2, duct_diameter_mm=100),
+           OperatorSpec("PEA", "power", ducts=4, duct_diameter_mm=125)]
+    p = build_problem(model, table, costs, n_nodes=6, operators=ops,
+                      terminals={"TOT": [0, 2], "CAT": [0, 5], "PEA": [0, 2, 4]})
+    plan = plan_joint(p)
+    rows = bill_of_quantities(p, plan, costs, model, highway=table.highway, diameters_mm=[100, 100, 125])
+    return model, rows, plan.cost * model.contingency_factor
+
+
+def degenerate(ranges):
+    return {k: (mo, mo, mo) for k, (lo, mo, hi) in ranges.items()}
+
+
+# --------------------------------------------------------------------------- cost model parsing
+
+def test_default_model_keeps_modes_and_has_ranges():
+    model = load_cost_model()
+    r = ranges_of(model)
+    assert r["open_cut.residential"] == (2065.0, 2450.0, 5180.0)
+    assert r["hdd.per_m"] == (1155.0, 2300.0, 3430.0)
+    assert r["hdd.mobilisation_per_bore"] == (35000.0, 61250.0, 87500.0)
+    assert r["micro_trench.per_m"] == (805.0, 1260.0, 1715.0)
+    assert model.open_cut("residential") == 2450.0 and model.hdd_per_m == 2300.0
+    assert r["contingency.percent"] == (10.0, 10.0, 10.0)   # a number: low = mode = high
+    assert model.rent_per_subduct_km_month == 9325.0 and model.horizon_years == 20
+
+
+def test_numbers_and_triples_parse_alike():
+    data = raw()
+    data["hdd"]["per_m"] = 2300.0
+    a = parse_cost_model(data, "a.toml")
+    data["hdd"]["per_m"] = {"low": 2000.0, "mode": 2300.0, "high": 2600.0, "source": "quote"}
+    b = parse_cost_model(data, "b.toml")
+    assert a.hdd_per_m == b.hdd_per_m == 2300.0
+    assert a.range_of("hdd.per_m") == (2300.0,) * 3 and b.range_of("hdd.per_m") == (2000.0, 2300.0, 2600.0)
+
+
+@pytest.mark.parametrize("table,key,value,match", [
+    ("hdd", "per_m", {"low": 2400.0, "mode": 2300.0, "high": 2600.0}, "hdd.per_m must have low <= mode <= high"),
+    ("hdd", "per_m", {"low": 2000.0, "mode": 2300.0, "high": 2200.0}, "hdd.per_m must have low <= mode <= high"),
+    ("manhole", "telecom", {"low": -1.0, "mode": 2300.0, "high": 2600.0}, "manhole.telecom.low must be non-negative"),
+    ("open_cut", "residential", {"low": 1.0, "mode": 2.0}, "open_cut.residential .*missing high"),
+    ("open_cut", "residential", {"low": 1.0, "mode": 2.0, "high": 3.0, "max": 4}, "unknown max"),
+    ("manhole", "spacing_m", {"low": 100.0, "mode": 140.0, "high": 150.0}, "manhole.spacing_m must be a number"),
+    ("rent", "per_subduct_km_month", -5.0, "rent.per_subduct_km_month must be positive"),
+])
+def test_bad_ranges_name_file_and_key(table, key, value, match):
+    data = raw()
+    data[table][key] = value
+    with pytest.raises(ConfigError, match=match) as err:
+        parse_cost_model(data, "costs.toml")
+    msg = str(err.value)
+    assert msg.startswith("costs.toml: ") and "\n" not in msg
+
+
+def test_rent_table_is_optional():
+    data = raw()
+    del data["rent"]
+    model = parse_cost_model(data, "old.toml")
+    assert model.rent_per_subduct_km_month == 0.0
+
+
+# --------------------------------------------------------------------------- bill of quantities terms
+
+def test_boq_terms_sum_to_row_costs(plan_rows):
+    model, rows, total = plan_rows
+    for r in rows:
+        assert sum(r["terms"].values()) == pytest.approx(r["cost_thb"])
+        assert r["cost_key"] == "+".join(sorted(r["terms"]))
+        assert set(r["terms"]) <= set(ranges_of(model))
+    keys = {k for r in rows for k in r["terms"]}
+    assert {"open_cut.residential", "hdd.per_m", "hdd.mobilisation_per_bore", "duct.per_m.100",
+            "duct.per_m.125", "contingency.percent"} <= keys
+
+
+# --------------------------------------------------------------------------- Monte Carlo
+
+def test_degenerate_ranges_give_the_plan_total(plan_rows):
+    model, rows, total = plan_rows
+    out = economics.cost_range(rows, degenerate(ranges_of(model)), shares={"TOT": total / 4, "PEA": total * 3 / 4})
+    for p in ("p10", "p50", "p90"):
+        assert out["total"][p] == pytest.approx(total, abs=0.01)
+    assert out["by_operator"]["PEA"]["p10"] == out["by_operator"]["PEA"]["p90"] == pytest.approx(total * 3 / 4, abs=0.01)
+    for r in rows:
+        q = out["by_item"][economics.item_label(r)]
+        assert q["p10"] == q["p90"] == pytest.approx(r["cost_thb"], abs=0.01)
+    assert out["mode_total"] == pytest.approx(total, abs=0.01)
+    assert economics.tornado(rows, degenerate(ranges_of(model))) == []
+
+
+def test_same_seed_same_figures_other_seed_others(plan_rows):
+    model, rows, _ = plan_rows
+    r = ranges_of(model)
+    a = economics.cost_range(rows, r, seed=1, draws=500)
+    b = economics.cost_range(rows, r, seed=1, draws=500)
+    c = economics.cost_range(rows, r, seed=2, draws=500)
+    assert a == b
+    assert a["total"] != c["total"]
+    assert a["draws"] == 500 and a["seed"] == 1 and "Class 5" in a["estimate_class"]
+
+
+def test_percentiles_ordered_and_mode_between_extremes(plan_rows):
+    model, rows, total = plan_rows
+    r = ranges_of(model)
+    out = economics.cost_range(rows, r)
+    t = out["total"]
+    assert t["p10"] <= t["p50"] <= t["p90"]
+    for q in list(out["by_item"].values()) + list(out["by_operator"].values()):
+        assert q["p10"] <= q["p50"] <= q["p90"]
+    low_all = economics.total_at(rows, r, {k: lo for k, (lo, mo, hi) in r.items()})
+    high_all = economics.total_at(rows, r, {k: hi for k, (lo, mo, hi) in r.items()})
+    assert economics.total_at(rows, r, {}) == pytest.approx(total, abs=0.01)
+    assert low_all < total < high_all
+    assert low_all <= t["p10"] and t["p90"] <= high_all
+
+
+def test_triangular_draws_match_the_distribution():
+    u = np.random.default_rng(0).random(200_000)
+    x = economics.triangular(u, 1.0, 2.0, 4.0)
+    assert x.min() >= 1.0 and x.max() <= 4.0
+    assert x.mean() == pytest.approx((1 + 2 + 4) / 3, rel=5e-3)
+    assert np.all(economics.triangular(u[:5], 3.0, 3.0, 3.0) == 3.0)
+
+
+def test_tornado_sorted_by_swing_and_brackets_the_mode(plan_rows):
+    model, rows, total = plan_rows
+    t = economics.tornado(rows, ranges_of(model))
+    assert t and all(set(e) == {"cost", "low", "high"} for e in t)
+    swings = [e["high"] - e["low"] for e in t]
+    assert swings == sorted(swings, reverse=True)
+    for e in t:
+        assert e["low"] <= total + 0.01 and e["high"] >= total - 0.01
+    # hdd.per_m: only the drilled metres of the plan move, by (high - mode) x metres x contingency
+    hdd = next(e for e in t if e["cost"] == "hdd.per_m")
+    drilled = sum(r["terms"].get("hdd.per_m", 0.0) for r in rows) / model.hdd_per_m
+    assert hdd["high"] - total == pytest.approx(drilled * (3430.0 - 2300.0) * model.contingency_factor, rel=1e-6)
+
+
+# --------------------------------------------------------------------------- rent versus build
+
+def test_npv_matches_a_hand_calculation():
+    # 1 km of 2 sub-ducts (2,000 duct-m), 1.5 km of trench, share 1,000,000 THB, 3 years at 10%
+    out = economics.rent_vs_build({"A": 1_000_000.0, "B": 0.0}, {"A": 2000.0}, {"A": 1500.0},
+                                  rent_per_km_month=9000.0, discount_rate=0.10, horizon_years=3,
+                                  maintenance_per_km_year=20000.0)
+    assert set(out) == {"A"}   # no share, no decision
+    a = 1 / 1.1 + 1 / 1.1 ** 2 + 1 / 1.1 ** 3                      # 2.486852...
+    build = 1_000_000 + 1.5 * 20000 * a                             # 1,074,605.56
+    rent = 2 * 9000 * 12 * a                                         # 537,152.52
+    assert out["A"]["npv_build"] == pytest.approx(build, abs=0.01)
+    assert out["A"]["npv_build"] == pytest.approx(1_074_605.56, abs=0.01)
+    assert out["A"]["npv_rent"] == pytest.approx(rent, abs=0.01)
+    assert out["A"]["choice"] == "rent"
+    assert economics.annuity_factor(0.0, 5) == 5.0
+
+
+def test_break_even_rent_makes_the_npvs_equal():
+    kw = dict(discount_rate=0.08, horizon_years=20, maintenance_per_km_year=20000.0)
+    out = economics.rent_vs_build({"A": 5e6}, {"A": 3200.0}, {"A": 1600.0}, rent_per_km_month=9325.0, **kw)["A"]
+    be = out["break_even_rent_per_km_month"]
+    again = economics.rent_vs_build({"A": 5e6}, {"A": 3200.0}, {"A": 1600.0}, rent_per_km_month=be, **kw)["A"]
+    assert again["npv_rent"] == pytest.approx(again["npv_build"], abs=1.0)
+    assert out["choice"] == ("build" if be < 9325.0 else "rent")
+
+
+# --------------------------------------------------------------------------- plans side by side
+
+def test_compare_two_plans(tmp_path):
+    import json
+
+    a = {"scenario": "A", "sites_connected": 5, "sites_total": 6, "trench_length_m": 1500.0, "total_cost": 1e6,
+         "cost_range": {"total": {"p10": 9e5, "p50": 1.1e6, "p90": 1.4e6}}, "savings_pct": 12.5,
+         "allocation": {"equal": {"X": 5e5, "Y": 5e5}, "shapley": {"X": 4e5, "Y": 6e5}},
+         "rent_vs_build": {"X": {"choice": "build"}}, "coverage": {"buildings_passed_pct": 10.0}}
+    b = {"scenario": "A", "sites_connected": 4, "trench_length_m": 900.0, "total_cost": 7e5,
+         "allocation": {"proportional_ducts": {"X": 7e5}}}
+    for name, s in (("a", a), ("b", b)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "summary.json").write_text(json.dumps(s))
+    paths = economics.compare([str(tmp_path / "a"), str(tmp_path / "b")], str(tmp_path / "cmp"))
+    import pandas as pd
+
+    df = pd.read_csv(paths[0]).set_index("figure")
+    assert list(df.columns) == ["unit", "A", "A (b)"]
+    assert float(df.loc["trench_km", "A"]) == 1.5 and float(df.loc["trench_km", "A (b)"]) == 0.9
+    assert float(df.loc["cost_p90", "A"]) == 1.4e6 and pd.isna(df.loc["cost_p90", "A (b)"])
+    assert float(df.loc["share_Y", "A"]) == 6e5 and float(df.loc["share_X", "A (b)"]) == 7e5
+    assert df.loc["sites_connected", "A"] == "5"   # integers stay integers
+    assert df.loc["rent_or_build_X", "A"] == "build"
+    html = (tmp_path / "cmp" / "compare.html").read_text()
+    assert "<script" not in html and "http" not in html.replace("© OpenStreetMap", "")
+    assert "Class 5" in html and "1,400,000" in html
+    assert economics.main(["compare", str(tmp_path / "nope"), "--out", str(tmp_path / "x")]) == 2
