@@ -99,7 +99,7 @@ def plan_coalitions(problem: DesignProblem, *, options: DesignOptions = DesignOp
     deadline = deadline or Deadline(options.time_limit)
     alone: dict[int, np.ndarray] = {}
     for k in act:   # stand-alone trees on the whole graph, warm from the joint plan's when known
-        alone[k] = operator_tree(problem, k, standalone_weights(problem, k), options=options,
+        alone[k] = operator_tree(problem, k, standalone_weights(problem, k), options=options, certified=True,
                                  initial=None if grand is None else np.flatnonzero(grand.use[k]))
     if grand is None:
         grand = plan_joint(problem, options=options, alone=alone, deadline=deadline)
@@ -118,7 +118,7 @@ def plan_coalitions(problem: DesignProblem, *, options: DesignOptions = DesignOp
     for k in act:   # and the joint plan's tree of k improved under k's own weights
         if ws.edges is not None:
             sub = ws.problem
-            warm = operator_tree(sub, k, standalone_weights(sub, k), options=options,
+            warm = operator_tree(sub, k, standalone_weights(sub, k), options=options, certified=True,
                                  initial=np.flatnonzero(ws.to_local(grand.use)[k]))
             use = np.zeros((problem.n_operators, sub.n_edges), dtype=bool)
             use[k, warm] = True

@@ -89,10 +89,11 @@ class Deadline:
 # --------------------------------------------------------------------------- trees
 
 def operator_tree(problem: DesignProblem, k: int, weights: np.ndarray, *, options: DesignOptions,
-                  seed: int | None = None, initial: np.ndarray | None = None) -> np.ndarray:
+                  seed: int | None = None, initial: np.ndarray | None = None, certified: bool = False) -> np.ndarray:
     """Operator ``k``'s tree (edge ids) under ``weights`` (THB per edge), with its required
     edges, from the Steiner engine; never costlier than ``initial`` when that connects the
-    operator's terminals (a warm start).
+    operator's terminals (a warm start). ``certified`` runs the engine's dual ascent too: its
+    reduced costs seed one more candidate tree (for stand-alone trees, solved once each).
 
     Raises
     ------
@@ -109,7 +110,7 @@ def operator_tree(problem: DesignProblem, k: int, weights: np.ndarray, *, option
         try:
             res = steiner.solve(problem.n_nodes, problem.u, problem.v, weights, group, quality=options.quality,
                                 seed=options.seed if seed is None else seed, fixed_edges=fixed,
-                                initial=warm if warm is not None and len(warm) else None, bound=False)
+                                initial=warm if warm is not None and len(warm) else None, bound=certified)
         except InfeasibleError as exc:
             raise InfeasibleError(f"operator {problem.operators[k]}: its sites are not all connected "
                                   f"by the road network ({exc})") from None
@@ -183,7 +184,7 @@ def _starts(problem: DesignProblem, act: list[int], opt: DesignOptions,
     stand = empty.copy()
     for k in act:
         tree = alone[k] if alone and k in alone else operator_tree(problem, k, standalone_weights(problem, k),
-                                                                  options=opt)
+                                                                  options=opt, certified=True)
         stand[k, tree] = True
     starts = [stand]
     if len(act) == 1:
