@@ -188,6 +188,9 @@ def run_plan(repo: Path, scenario: Path, timeout: float) -> Run:
         run.status, run.error = "error", (lines[-1] if lines else f"exit code {proc.returncode}")[:200]
     else:
         run.summary = json.loads(summary.read_text())
+        timings = plan_dir / "timings.json"   # run times live here since issue 12 (summary.json is reproducible)
+        if timings.is_file():
+            run.summary.update(json.loads(timings.read_text()))
     shutil.rmtree(out, ignore_errors=True)
     return run
 
