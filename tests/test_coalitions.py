@@ -99,3 +99,17 @@ def test_joint_plan_from_stand_alone_trees_matches_fresh_plan():
     table = plan_coalitions(p)
     fresh = plan_joint(p, options=DesignOptions())
     assert table.cost[frozenset(table.players)] <= fresh.cost * p.contingency_factor + 1e-6
+
+
+def test_spent_time_limit_still_gives_valid_plans():
+    from connectivity.design import Deadline
+    from connectivity.design.heuristic import _valid
+
+    p = random_problem(21, n_operators=3, rows=6, cols=6, terminals=(3, 5))
+    opts = DesignOptions(time_limit=0.0)
+    table = plan_coalitions(p, options=opts, deadline=Deadline(0.0))   # no improvement round may start
+    assert len(table.plans) == 7 and table.complete
+    for s, plan in table.plans.items():
+        members = [p.index(o) for o in s]
+        assert _valid(p, plan.use, [k for k in members if p.active(k)])   # every member's sites joined
+        assert not plan.use[[k for k in range(p.n_operators) if k not in members]].any()
