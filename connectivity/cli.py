@@ -26,7 +26,7 @@ def _progress_printer(enabled: bool):
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from connectivity.config import example_scenario, load_scenario
-    from connectivity.pipeline import run, write_outputs
+    from connectivity.pipeline import check_output, run, write_outputs
 
     overrides = {k: getattr(args, k) for k in ("osm", "roads", "sites", "pois", "buildings", "poles", "lines")
                  if getattr(args, k) is not None}
@@ -35,6 +35,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     path = Path(args.scenario) if args.scenario else example_scenario(args.example)
     scenario = load_scenario(path, **overrides)
     out = Path(args.out) if args.out else Path.cwd() / "maps" / (args.example or path.stem)
+    check_output(scenario, out)  # before any work: never replace an input or unrelated files
     show = _progress_printer(not args.quiet and sys.stderr.isatty())
     result = run(scenario, progress=show)
     show("write")

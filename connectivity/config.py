@@ -126,6 +126,7 @@ class Scenario:
     options: Options = field(default_factory=Options)
     hubs: dict[str, tuple[float, float]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    operators_path: Path | None = None
 
     def operator(self, name: str) -> OperatorSpec:
         for op in self.operators:
@@ -351,7 +352,7 @@ def parse_scenario(data: dict[str, Any], path: Path | None, *, base: Path | None
     return Scenario(
         name=name, path=path, inputs=inputs, operators=operators, province=province,
         cost_model=cost_model, options=_options(options, source), hubs=hubs,
-        extra={k: data[k] for k in ("design", "phases", "coverage") if k in data},
+        extra={k: data[k] for k in ("design", "phases", "coverage") if k in data}, operators_path=ops_path,
     )
 
 

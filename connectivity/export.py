@@ -39,6 +39,7 @@ from connectivity.atomic import atomic_path, write_text
 from connectivity.errors import ConfigError, InputDataError
 from connectivity.load import OSM_ATTRIBUTION, WGS84
 from connectivity.output import COORD_DECIMALS, geojson_dict
+from connectivity.outdir import check_output_folder
 
 log = logging.getLogger(__name__)
 
@@ -577,8 +578,12 @@ def export(plan_dir: str | Path, out: str | Path, *, fmt: str, operator: str | N
             out = out / (f"{_safe_name(operator)}.{fmt}" if operator else f"{_safe_name(plan.path.name)}.gpkg")
         if not out.parent.is_dir():
             raise ConfigError(f"{out.parent}: output folder does not exist")
+        if out.resolve() in {p.resolve() for p in plan.path.iterdir()}:
+            raise ConfigError(f"{out}: is a file of the plan folder being exported; choose another --out")
     elif out.exists() and not out.is_dir():
         raise ConfigError(f"{out}: must be a folder for {fmt} exports, but it is a file")
+    else:  # never into the plan folder itself; the folder must be writable (before any work)
+        check_output_folder(out, inputs=[plan.path], what="--out folder")
     if fmt == "gpkg":
         return [_write_gpkg(plan, operator, out)]
     if fmt == "geojson":

@@ -28,6 +28,12 @@ Progress = Callable[[str], None]
 ROAD_FIELDS = ("u", "v", "length_m", "highway", "name", "ref", "surface", "lanes", "width_m", "bridge", "tunnel",
                "osm_id", "component")
 STAGES = ("load", "network", "sites", "plan", "design", "coverage", "phasing", "write")
+# Every name a plan folder can hold (see _write_files): the output-folder guard replaces a
+# folder holding these only (connectivity.outdir.check_output_folder).
+PLAN_FILES = frozenset({
+    "ducts.geojson", "sites.geojson", "manholes.geojson", "coverage.geojson", "roads.geojson",
+    "map.html", "cost_map.html", "coverage_map.html", "boq.csv", "allocation.csv", "summary.json", "timings.json",
+})
 
 
 def _noop(_: str) -> None:
@@ -279,6 +285,21 @@ def _summary(scenario, net, ducts, sites) -> dict:
                                for op, g in sites.groupby("operator", sort=True)},
         "attribution": load.OSM_ATTRIBUTION,
     }
+
+
+def scenario_inputs(scenario: Scenario) -> list[Path]:
+    """Every file a run of ``scenario`` reads (the scenario file first), for the output-folder guard."""
+    inp = scenario.inputs
+    files = [scenario.path, inp.osm, inp.roads, inp.pois, inp.sites, inp.poles, inp.lines, inp.buildings,
+             scenario.cost_model, scenario.operators_path]
+    return [Path(f) for f in files if f is not None]
+
+
+def check_output(scenario: Scenario, out_dir: str | Path) -> Path:
+    """Refuse (one-line ConfigError) an output folder that would replace an input or unrelated files."""
+    from connectivity.outdir import check_output_folder
+
+    return check_output_folder(out_dir, inputs=scenario_inputs(scenario), own_names=PLAN_FILES, what="--out folder")
 
 
 def write_outputs(result: plan.Plan, out_dir: str | Path) -> list[Path]:

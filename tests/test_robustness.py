@@ -101,6 +101,12 @@ CASES = {
     "export: unknown operator": ("export {B}/plan_good --format gpkg --operator ACME", ["plan_good", "unknown operator 'ACME'", "TOT"]),
     "export: output folder missing": ("export {B}/plan_good --format geojson --operator TOT --out {B}/no_such_dir/x.geojson",
                                       ["no_such_dir", "does not exist"]),
+    # output folders (the guard: before any work, nothing changed)
+    "--out: the scenario's own folder": ("plan {R} --out {B}", ["bad_inputs", "contains the input"]),
+    "--out: a parent of the inputs": ("plan {R} --out {B}/..", ["tests/bad_inputs/..", "contains the input"]),
+    "--out: an existing file": ("plan {R} --out {B}/good_roads.geojson", ["good_roads.geojson", "is an input"]),
+    "--out: folder with foreign files": ("plan {R} --out {B}/folder.osm", ["folder.osm", "did not write", ".keep"]),
+    "export: into the plan folder": ("export {B}/plan_good --format csv --out {B}/plan_good", ["plan_good", "is an input"]),
     "export: not a folder": ("export {B}/malformed.toml --format gpkg", ["malformed.toml", "not a directory"]),
 }
 
@@ -187,3 +193,95 @@ def test_warnings_still_shown_when_the_plan_succeeds(tmp_path):
                         "--out", str(tmp_path / "out"), "--quiet"], capture_output=True, text=True, timeout=300, cwd=REPO)
     assert r.returncode == 0
     assert r.stderr.startswith("connectivity: WARNING:") and "S5" in r.stderr
+
+
+# ---------------------------------------------------------------- the output-folder guard
+def _snapshot(folder):
+    return {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("where,words", [
+    ("scenario folder", ["contains the input", "tiny.toml"]),
+    ("parent of the inputs", ["contains the input"]),
+    ("an input file", ["is an input"]),
+    ("working directory", ["current working directory"]),
+    ("repository root", ["source repository"]),
+    ("foreign files", ["holds files this command did not write", "notes.txt"]),
+    ("not writable", ["not writable"]),
+])
+def test_output_folder_guard(where, words, tmp_path, monkeypatch, capsys):
+    """A wrong --out is refused with one line and exit 2 before any work; no input or other file changes."""
+    import shutil
+    scen = tmp_path / "scen"
+    shutil.copytree(FIXTURES, scen)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    foreign = tmp_path / "old"
+    foreign.mkdir()
+    (foreign / "ducts.geojson").write_text("mine")
+    (foreign / "notes.txt").write_text("mine")
+    out = {"scenario folder": scen, "parent of the inputs": tmp_path, "an input file": scen / "sites.csv",
+           "working directory": cwd, "repository root": REPO, "foreign files": foreign,
+           "not writable": tmp_path / "ro" / "out"}[where]
+    if where == "not writable":  # a file where a folder is needed (a read-only folder does not stop root)
+        (tmp_path / "ro").write_text("a file")
+    before = _snapshot(tmp_path)
+    rc = main(["plan", str(scen / "tiny.toml"), "--sites", str(scen / "sites.csv"), "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("connectivity: error:") and str(out) in lines[0], err
+    for w in words:
+        assert w in lines[0], (w, lines[0])
+    assert _snapshot(tmp_path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["scen", "cwd", "old"] + (["ro"] if where == "not writable" else []))
+
+
+def test_output_folder_guard_relative_dot(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["plan", str(TINY), "--out", ".", "--quiet"]) == 2
+    assert "current working directory" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_previous_plan_folder_is_replaced_and_stale_siblings_cleaned(tmp_path, capsys):
+    """A plan folder may be replaced by a new plan; hidden leftovers of killed runs of the same
+    output (exactly atomic_dir's names) are removed, others are left alone."""
+    out = tmp_path / "out"
+    assert main(["plan", str(TINY), "--out", str(out), "--quiet"]) == 0
+    stale = [tmp_path / ".out.ab_cd123.tmp", tmp_path / ".out.zz9_0000.old"]
+    kept = [tmp_path / ".out.tmp", tmp_path / ".out2.ab_cd123.tmp", tmp_path / ".out.abc.tmp", tmp_path / "x.tmp"]
+    for d in stale + kept:
+        d.mkdir()
+        (d / "f").write_text("x")
+    assert main(["plan", str(TINY), "--out", str(out), "--quiet"]) == 0
+    assert not any(d.exists() for d in stale)
+    assert all((d / "f").exists() for d in kept)
+
+
+def test_stale_folder_in_use_is_kept(tmp_path):
+    """A temporary folder locked by a live run (a concurrent plan of the same output) is not removed."""
+    from connectivity.atomic import _lock, clean_stale
+    busy = tmp_path / ".out.busy0000.tmp"
+    busy.mkdir()
+    fd = _lock(busy)
+    try:
+        assert clean_stale(tmp_path / "out") == []
+        assert busy.is_dir()
+    finally:
+        import os
+        os.close(fd)
+    assert clean_stale(tmp_path / "out") == [busy] and not busy.exists()
+
+
+def test_export_refuses_the_plan_folder_as_out(tmp_path, capsys):
+    import shutil
+    plan = tmp_path / "plan"
+    shutil.copytree(BAD / "plan_good", plan)
+    before = _snapshot(tmp_path)
+    assert main(["export", str(plan), "--format", "csv", "--out", str(plan)]) == 2
+    assert main(["export", str(plan), "--format", "geojson", "--operator", "TOT", "--out", str(plan / "sites.geojson")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(ln.startswith("connectivity: error:") for ln in err)
+    assert _snapshot(tmp_path) == before
