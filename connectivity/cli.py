@@ -43,7 +43,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     s = result.summary
     if not args.quiet:
         print(f"{scenario.name}: {s['sites_connected']} of {s['sites_total']} sites connected, "
-              f"{s['trench_length_m'] / 1000:.2f} km of trench, {s['seconds']:.1f} s -> {out}")
+              f"{s['trench_length_m'] / 1000:.2f} km of trench, {result.timings.get('seconds', 0.0):.1f} s -> {out}")
     return 0
 
 

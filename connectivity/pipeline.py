@@ -7,6 +7,7 @@ manholes, bill of quantities) -> coverage -> phasing -> outputs.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -124,12 +125,14 @@ def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
                            h3_resolution=opts.h3_resolution, total_cost_thb=res.summary["total_cost"])
     summary = _summary(scenario, net, ducts, final_sites)
     summary.update(res.summary)
+    if isinstance(summary.get("cost_model"), dict) and summary["cost_model"].get("path"):
+        summary["cost_model"] = {**summary["cost_model"], "path": portable_path(summary["cost_model"]["path"], scenario)}
     summary["coverage"] = cov.summary
-    summary["seconds"] = round(time.perf_counter() - started, 3)
     other["manholes"] = res.manholes
     result = plan.Plan(name=scenario.name, network=net_sites, ducts=ducts, sites=final_sites, summary=summary,
                        layers={"roads": net.edges, **other}, operators=tuple(o.name for o in scenario.operators),
-                       coverage=cov, tables={"boq": res.boq, "allocation": res.allocation})
+                       coverage=cov, tables={"boq": res.boq, "allocation": res.allocation},
+                       timings={"seconds": round(time.perf_counter() - started, 3), "design_seconds": res.seconds})
     if phase_specs:
         progress("phasing")
         result = _phased(scenario, result, phase_specs)
@@ -182,6 +185,7 @@ class DesignOutputs:
     allocation: pd.DataFrame
     summary: dict
     dropped: list
+    seconds: float = 0.0  # wall-clock time of the design stage (timings.json, not the summary)
 
 
 def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoDataFrame, reachable: pd.Series, *,
@@ -259,13 +263,12 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
         "aerial_edges_matched": match.n_matched,
         "overhead_km_removed": round(removal.overhead_km_removed, 3),
         "poles_removable": removal.poles_removable,
-        "design_seconds": round(time.perf_counter() - t0, 3),   # timing: the only field that varies run to run
     }
     alloc_frame = allocate.allocation_frame(alloc)
     log.info("joint plan %.0f THB, separate %.0f THB, savings %.1f%% (design stage %.1f s)", total,
              once.separate_cost, once.savings_pct, time.perf_counter() - t0)
     return DesignOutputs(ducts=ducts, manholes=manholes, boq=boq.boq_frame(rows), allocation=alloc_frame,
-                         summary=summary, dropped=dropped)
+                         summary=summary, dropped=dropped, seconds=round(time.perf_counter() - t0, 3))
 
 
 def _summary(scenario, net, ducts, sites) -> dict:
@@ -285,6 +288,16 @@ def _summary(scenario, net, ducts, sites) -> dict:
                                for op, g in sites.groupby("operator", sort=True)},
         "attribution": load.OSM_ATTRIBUTION,
     }
+
+
+def portable_path(path: str | Path, scenario: Scenario) -> str:
+    """``path`` as written into reproducible files: the file name for a file shipped with the
+    package, else relative to the scenario's folder ('/' separators), never absolute."""
+    p = Path(path).resolve()
+    package = Path(__file__).resolve().parent
+    if package in p.parents or scenario.path is None:
+        return p.name
+    return Path(os.path.relpath(p, Path(scenario.path).resolve().parent)).as_posix()
 
 
 def scenario_inputs(scenario: Scenario) -> list[Path]:
@@ -350,4 +363,7 @@ def _write_files(result: plan.Plan, out: Path) -> list[Path]:
             write_csv(table, written[-1])
     written.append(out / "summary.json")
     write_json(result.summary, written[-1])
+    if result.timings:  # wall-clock times: the only file that differs between two runs
+        written.append(out / "timings.json")
+        write_json(result.timings, written[-1])
     return written
