@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -213,10 +214,12 @@ def parse_operators(data: dict[str, Any], source: str) -> tuple[OperatorSpec, ..
             sites=_rules(t.get("sites", []), f"{where}: sites"),
             hub=_rules(t.get("hub", []), f"{where}: hub"),
         ))
-    names = [o.name for o in ops]
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    keys = [unicodedata.normalize("NFC", o.name).casefold() for o in ops]  # 'TOT' and 'tot': one operator
+    dupes = sorted({o.name for o, k in zip(ops, keys) if keys.count(k) > 1})
     if dupes:
-        raise ConfigError(f"{source}: duplicate operator name(s) {', '.join(dupes)}")
+        same_case = len({unicodedata.normalize("NFC", n) for n in dupes}) < len(dupes) or len(dupes) == 1
+        raise ConfigError(f"{source}: duplicate operator name(s) {', '.join(dupes)}"
+                          + ("" if same_case else " (names may not differ only by case)"))
     return tuple(ops)
 
 

@@ -81,3 +81,14 @@ def test_bad_operator_tables(table, message):
 def test_duplicate_operator_names():
     with pytest.raises(ConfigError, match="duplicate"):
         parse_operators({"operators": [{"name": "X", "kind": "power"}, {"name": "X", "kind": "telecom"}]}, "o")
+
+
+def test_operators_differing_only_by_case_refused(tmp_path):
+    from connectivity.config import load_operators
+    from connectivity.errors import ConfigError
+    f = tmp_path / "ops.toml"
+    f.write_text('[[operators]]\nname = "TOT"\nkind = "telecom"\n\n[[operators]]\nname = "tot"\nkind = "telecom"\n')
+    with pytest.raises(ConfigError) as e:
+        load_operators(f)
+    msg = str(e.value)
+    assert "ops.toml" in msg and "TOT" in msg and "tot" in msg and "case" in msg and "\n" not in msg

@@ -47,6 +47,8 @@ CASES = {
     # operators TOML
     "unknown operator kind": ("plan {B}/scenario_operators_unknown_kind.toml", ["operators_unknown_kind.toml", "water"]),
     "duplicate operator": ("plan {B}/scenario_operators_duplicate.toml", ["operators_duplicate.toml", "duplicate operator", "TOT"]),
+    "operators differing only by case": ("plan {B}/scenario_operators_case.toml",
+                                         ["operators_case.toml", "duplicate operator", "TOT, tot", "case"]),
     "absurd duct count": ("plan {B}/scenario_operators_absurd.toml", ["operators_absurd_ducts.toml", "ducts", "100000"]),
     "unknown operator key": ("plan {B}/scenario_operators_unknown_key.toml", ["operators_unknown_key.toml", "colour"]),
     # cost model

@@ -93,6 +93,8 @@ FILES: dict[str, str | bytes] = {
     "operators_duplicate.toml": '[[operators]]\nname = "TOT"\nkind = "telecom"\n\n[[operators]]\nname = "TOT"\nkind = "power"\n',
     "operators_absurd_ducts.toml": '[[operators]]\nname = "TOT"\nkind = "telecom"\nducts = 100000\n',
     "operators_unknown_key.toml": '[[operators]]\nname = "TOT"\nkind = "telecom"\ncolour = "blue"\n',
+    "operators_case.toml": '[[operators]]\nname = "TOT"\nkind = "telecom"\n\n[[operators]]\nname = "tot"\nkind = "telecom"\n',
+    "scenario_operators_case.toml": scenario().replace("../fixtures/operators.toml", "operators_case.toml"),
     "scenario_operators_unknown_kind.toml": scenario().replace("../fixtures/operators.toml", "operators_unknown_kind.toml"),
     "scenario_operators_duplicate.toml": scenario().replace("../fixtures/operators.toml", "operators_duplicate.toml"),
     "scenario_operators_absurd.toml": scenario().replace("../fixtures/operators.toml", "operators_absurd_ducts.toml"),
