@@ -7,6 +7,7 @@ that touches the network (Overpass through osmnx) and the only one that reads OS
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -523,12 +524,14 @@ def read_vector(path: str | Path, *, layer: str | None = None, crs: str | None =
     """
     path = _check_file(Path(path))
     if path.suffix.lower() in {".csv", ".txt"}:
-        return _read_csv_points(path, crs=crs)
+        return normalise_geometries(_read_csv_points(path, crs=crs), path)
     if path.suffix.lower() not in VECTOR_SUFFIXES:
         raise InputDataError(f"{path}: unsupported file type {path.suffix!r}; "
                              f"use CSV or one of {', '.join(sorted(VECTOR_SUFFIXES))}")
     try:
-        gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
+        with warnings.catch_warnings():  # NaN/inf coordinates: reported below as one line, not as a warning
+            warnings.filterwarnings("ignore", message="invalid value encountered", category=RuntimeWarning)
+            gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
     except Exception as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputDataError(f"{path}: not a readable vector file ({msg})") from None
@@ -536,21 +539,44 @@ def read_vector(path: str | Path, *, layer: str | None = None, crs: str | None =
         if crs is None:
             raise CRSError(f"{path}: the file states no CRS; give one")
         gdf = gdf.set_crs(crs)
-    _check_geometries(gdf, path)
-    return gdf
+    return normalise_geometries(gdf, path)
 
 
-def _check_geometries(gdf: gpd.GeoDataFrame, path: Path) -> None:
+def normalise_geometries(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
+    """The one geometry normaliser of every file read (roads, sites, POIs, buildings, poles, lines):
+    Z (and M) coordinates dropped, so every geometry is 2D; missing, empty, non-finite (NaN,
+    infinity), invalid and out-of-range geometries refused with one line naming the file and
+    the row (the feature's number in the file, 1-based; in a CSV, the file line)."""
+    csv = path.suffix.lower() in {".csv", ".txt"}
+    offset = 2 if csv else 1  # CSV: the header is line 1
+
+    def where(row: int) -> str:
+        return f"{path}: line {row + offset}" if csv else f"{path}: row {row + offset}"
+
     geoms = gdf.geometry
     missing = geoms.isna() | geoms.is_empty
     if missing.any():
         row = int(np.flatnonzero(missing.to_numpy())[0])
-        raise InputDataError(f"{path}: row {row + 1}: missing or empty geometry")
+        raise InputDataError(f"{where(row)}: missing or empty geometry")
+    values = np.asarray(geoms.values)
+    xy, index = shapely.get_coordinates(values, return_index=True)
+    bad = ~np.isfinite(xy).all(axis=1)
+    if bad.any():
+        row = int(index[np.flatnonzero(bad)[0]])
+        raise InputDataError(f"{where(row)}: non-finite coordinate (NaN or infinity) in its geometry")
+    if shapely.has_z(values).any():
+        gdf = gdf.set_geometry(gpd.GeoSeries(shapely.force_2d(values), index=gdf.index, crs=gdf.crs))
+    _check_geometries(gdf, path, where)
+    return gdf
+
+
+def _check_geometries(gdf: gpd.GeoDataFrame, path: Path, where) -> None:
+    geoms = gdf.geometry
     invalid = ~geoms.is_valid
     if invalid.any():
         row = int(np.flatnonzero(invalid.to_numpy())[0])
         reason = shapely.is_valid_reason(geoms.iloc[row])
-        raise InputDataError(f"{path}: row {row + 1}: invalid geometry ({reason})")
+        raise InputDataError(f"{where(row)}: invalid geometry ({reason})")
     if gdf.crs is not None and gdf.crs.is_geographic and len(gdf):
         bounds = geoms.total_bounds
         if not (-180 <= bounds[0] <= bounds[2] <= 180 and -90 <= bounds[1] <= bounds[3] <= 90):

@@ -71,6 +71,7 @@ CASES = {
     "one-point line": ("plan {R} --roads {B}/roads_one_point_line.geojson", ["roads_one_point_line.geojson", "point array"]),
     "swapped lat/lon roads": ("plan {R} --roads {B}/roads_swapped_latlon.geojson", ["roads_swapped_latlon.geojson", "longitude/latitude range"]),
     "metres in a GeoJSON (degrees)": ("plan {R} --roads {B}/roads_in_metres.geojson", ["roads_in_metres.geojson", "does not match its coordinates"]),
+    "NaN in a road line": ("plan {R} --roads {B}/roads_nan.geojson", ["roads_nan.geojson", "row 3", "non-finite coordinate"]),
     "PNG named .geojson": ("plan {R} --roads {B}/roads_png.geojson", ["roads_png.geojson", "not a readable vector file"]),
     "CSV named .geojson": ("plan {R} --roads {B}/roads_not_json.geojson", ["roads_not_json.geojson", "not a readable vector file"]),
     # site files
@@ -88,6 +89,7 @@ CASES = {
     "binary named .csv": ("plan {T} --sites {B}/sites_not_text.csv", ["sites_not_text.csv", "not a readable CSV"]),
     "unterminated quote": ("plan {T} --sites {B}/sites_ragged.csv", ["sites_ragged.csv", "not a readable CSV"]),
     "polygon sites": ("plan {T} --sites {B}/sites_polygons.geojson", ["sites_polygons.geojson", "must be points"]),
+    "infinite site coordinate": ("plan {T} --sites {B}/sites_infinite.geojson", ["sites_infinite.geojson", "row 2", "non-finite"]),
     "self-intersecting geometry": ("plan {T} --sites {B}/sites_bowtie.geojson", ["sites_bowtie.geojson", "invalid geometry", "Self-intersection"]),
     "every site outside the road area": ("plan {T} --sites {B}/sites_outside_road_area.csv",
                                          ["sites_outside_road_area.csv", "none of the 2", "2 farther than 200 m"]),
@@ -144,7 +146,7 @@ def test_bad_input(template, words, tmp_path, capsys):
     assert_one_line_error(rc, capsys.readouterr().err, words, out)
 
 
-@pytest.mark.parametrize("case", ["PNG named .osm", "duplicate site ids", "every site outside the road area",
+@pytest.mark.parametrize("case", ["PNG named .osm", "duplicate site ids", "NaN in a road line", "infinite site coordinate", "every site outside the road area",
                                   "sites unreachable from each other", "export: PNG as ducts.geojson"])
 def test_bad_input_in_a_subprocess(case, tmp_path):
     """The same through the installed entry point: no traceback even outside pytest's capture."""
@@ -287,3 +289,47 @@ def test_export_refuses_the_plan_folder_as_out(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(ln.startswith("connectivity: error:") for ln in err)
     assert _snapshot(tmp_path) == before
+
+
+def test_z_coordinates_are_dropped(tmp_path):
+    """Road lines and site points with a Z coordinate plan like their 2D twins (no warning, no error)."""
+    import json as _json
+    def fc(features):
+        return _json.dumps({"type": "FeatureCollection", "features": features})
+    grid = _json.loads((BAD / "good_roads.geojson").read_text())
+    for f in grid["features"]:
+        f["geometry"]["coordinates"] = [[x, y, 312.5] for x, y in f["geometry"]["coordinates"]]
+    roads = tmp_path / "roads3d.geojson"
+    roads.write_text(_json.dumps(grid))
+    sites = tmp_path / "sites3d.geojson"
+    sites.write_text(fc([{"type": "Feature", "properties": {"site_id": s, "operator": "TOT"},
+                          "geometry": {"type": "Point", "coordinates": [x, y, 300.0]}}
+                         for s, x, y in (("A", 98.9605, 18.7901), ("B", 98.9612, 18.7915))]))
+    r = subprocess.run([sys.executable, "-m", "connectivity.cli", "plan", str(ROADS), "--roads", str(roads), "--sites", str(sites),
+                        "--out", str(tmp_path / "out"), "--quiet"], capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    summary = _json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["sites_connected"] == 2
+    for name in ("ducts", "sites", "roads"):
+        for f in _json.loads((tmp_path / "out" / f"{name}.geojson").read_text())["features"]:
+            coords = f["geometry"]["coordinates"]
+            first = coords if isinstance(coords[0], float) else coords[0]
+            assert len(first) == 2, (name, coords)
+
+
+def test_geometry_normaliser_unit():
+    import geopandas as gpd
+    import shapely
+    from connectivity.errors import InputDataError
+    from connectivity.load import normalise_geometries
+    from pathlib import Path
+    g = gpd.GeoDataFrame(geometry=[shapely.LineString([(0, 0, 1), (1, 1, 2)]), shapely.Point(1, 2, 3)], crs="EPSG:32647")
+    out = normalise_geometries(g, Path("x.geojson"))
+    assert not shapely.has_z(out.geometry.values).any()
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # shapely warns when making the bad line itself
+        bad_line = shapely.LineString([(0, 0), (float("nan"), 1)])
+    bad = gpd.GeoDataFrame(geometry=[shapely.Point(1, 2), bad_line], crs="EPSG:32647")
+    with pytest.raises(InputDataError, match=r"x.geojson: row 2: non-finite"):
+        normalise_geometries(bad, Path("x.geojson"))

@@ -119,6 +119,7 @@ FILES: dict[str, str | bytes] = {
     "roads_one_point_line.geojson": fc([line(c) for c in GRID[:2]] + [line([[98.96, 18.79]])]),
     "roads_swapped_latlon.geojson": fc([line([[y, x] for x, y in c]) for c in GRID]),
     "roads_in_metres.geojson": fc([line([[x * 1000, y * 1000] for x, y in c]) for c in GRID]),
+    "roads_nan.geojson": fc([line(c) for c in GRID[:2]] + [line([[98.96, 18.79], [float("nan"), 18.79]])]),
     "roads_png.geojson": png_bytes(),
     "roads_not_json.geojson": "highway,name\nresidential,Soi 1\n",
     # ---- site files (for tests/fixtures/tiny.toml)
@@ -138,6 +139,9 @@ FILES: dict[str, str | bytes] = {
     "sites_polygons.geojson": fc([{"type": "Feature", "properties": {"site_id": "S1", "operator": "TOT"},
                                    "geometry": {"type": "Polygon", "coordinates": [[[98.961, 18.79], [98.962, 18.79],
                                                                                      [98.962, 18.791], [98.961, 18.79]]]}}]),
+    "sites_infinite.geojson": fc([{"type": "Feature", "properties": {"site_id": f"S{i}", "operator": "TOT"},
+                                   "geometry": {"type": "Point", "coordinates": xy}}
+                                  for i, xy in enumerate([[98.9615, 18.7904], [98.9605, float("inf")]], start=1)]),
     "sites_bowtie.geojson": fc([{"type": "Feature", "properties": {"site_id": "S1", "operator": "TOT"},
                                  "geometry": {"type": "Polygon", "coordinates": [[[98.961, 18.79], [98.962, 18.791],
                                                                                    [98.962, 18.79], [98.961, 18.791],
