@@ -95,6 +95,12 @@ CASES = {
                                          ["sites_outside_road_area.csv", "none of the 2", "2 farther than 200 m"]),
     "a lone site": ("plan {T} --sites {B}/sites_unreachable.csv", ["sites_unreachable.csv", "none of the 1", "1 without another site"]),
     "sites unreachable from each other": ("plan {B}/two_islands.toml", ["sites_two_islands.csv", "none of the 2", "2 without another site"]),
+    # Steiner instance files
+    "steiner: disconnected terminals": ("steiner {B}/steiner_disconnected.stp",
+                                        ["steiner_disconnected.stp", "not all connected", "terminal 4", "terminal 1"]),
+    "steiner: weights that overflow": ("steiner {B}/steiner_overflow.stp", ["steiner_overflow.stp", "weights too large"]),
+    "steiner: node count beyond int64": ("steiner {B}/steiner_int64_nodes.stp", ["steiner_int64_nodes.stp:2", "too large"]),
+    "steiner: node count beyond memory": ("steiner {B}/steiner_huge_nodes.gr", ["steiner_huge_nodes.gr:2", "Nodes 5000000000"]),
     # plan folders for export
     "export: PNG as ducts.geojson": ("export {B}/plan_png_ducts --format gpkg", ["plan_png_ducts/ducts.geojson", "not a GeoJSON"]),
     "export: no sites.geojson": ("export {B}/plan_missing_sites --format csv", ["plan_missing_sites", "sites.geojson is missing"]),
@@ -117,6 +123,8 @@ CASES = {
 
 def _argv(template: str, out) -> list[str]:
     args = template.format(B=BAD, T=TINY, R=ROADS).split()
+    if args[0] == "steiner":  # prints JSON, writes no file
+        return args
     return [*args, *([] if "--out" in args else ["--out", str(out)]), *(["--quiet"] if args[0] == "plan" else [])]
 
 
@@ -146,7 +154,8 @@ def test_bad_input(template, words, tmp_path, capsys):
     assert_one_line_error(rc, capsys.readouterr().err, words, out)
 
 
-@pytest.mark.parametrize("case", ["PNG named .osm", "duplicate site ids", "NaN in a road line", "infinite site coordinate", "every site outside the road area",
+@pytest.mark.parametrize("case", ["PNG named .osm", "duplicate site ids", "NaN in a road line", "infinite site coordinate",
+                                  "steiner: weights that overflow", "steiner: node count beyond int64", "every site outside the road area",
                                   "sites unreachable from each other", "export: PNG as ducts.geojson"])
 def test_bad_input_in_a_subprocess(case, tmp_path):
     """The same through the installed entry point: no traceback even outside pytest's capture."""

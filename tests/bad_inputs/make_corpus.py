@@ -150,6 +150,15 @@ FILES: dict[str, str | bytes] = {
     "roads_two_islands.geojson": fc([line(c) for c in GRID] + [line([[98.9700, 18.7900], [98.9720, 18.7900]])]),
     "two_islands.toml": scenario('roads = "roads_two_islands.geojson"\nsites = "sites_two_islands.csv"\n'),
     "sites_two_islands.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,98.9605,18.7901\nS2,TOT,school,98.9710,18.7901\n",
+    # ---- Steiner instance files (`connectivity steiner`)
+    "steiner_disconnected.stp": "SECTION Graph\nNodes 4\nEdges 2\nE 1 2 1\nE 3 4 1\nEND\n\n"
+                                "SECTION Terminals\nTerminals 2\nT 1\nT 4\nEND\n\nEOF\n",
+    "steiner_overflow.stp": "SECTION Graph\nNodes 3\nEdges 2\nE 1 2 1e308\nE 2 3 1e308\nEND\n\n"
+                            "SECTION Terminals\nTerminals 2\nT 1\nT 3\nEND\n\nEOF\n",
+    "steiner_int64_nodes.stp": "SECTION Graph\nNodes 99999999999999999999999\nEdges 1\nE 1 2 1\nEND\n\n"
+                               "SECTION Terminals\nTerminals 2\nT 1\nT 2\nEND\n\nEOF\n",
+    "steiner_huge_nodes.gr": "SECTION Graph\nNodes 5000000000\nEdges 1\nE 1 2 1\nEND\n\n"
+                             "SECTION Terminals\nTerminals 2\nT 1\nT 2\nEND\n\nEOF\n",
     "sites_unreachable.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,98.9615,18.7904\n",
 }
 
