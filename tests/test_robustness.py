@@ -27,6 +27,7 @@ CASES = {
     # scenario TOML
     "malformed TOML": ("plan {B}/malformed.toml", ["malformed.toml", "not valid TOML", "line 2"]),
     "binary named .toml": ("plan {B}/png.toml", ["png.toml", "not a text TOML file"]),
+    "UTF-16 scenario TOML": ("plan {B}/utf16.toml", ["utf16.toml", "UTF-16", "UTF-8"]),
     "unknown scenario key": ("plan {B}/unknown_key.toml", ["unknown_key.toml", "unknown key(s) colour"]),
     "unknown option": ("plan {B}/unknown_option.toml", ["unknown_option.toml", "max_site_dist"]),
     "unknown input": ("plan {B}/unknown_input.toml", ["unknown_input.toml", "streets"]),

@@ -88,6 +88,7 @@ FILES: dict[str, str | bytes] = {
     "scenario_operators_province_string.toml": scenario().replace("../fixtures/operators.toml", "operators_province_string.toml"),
     "missing_sites_file.toml": scenario('osm = "../fixtures/tiny.osm"\nsites = "no_such_sites.csv"\n'),
     "png.toml": png_bytes(),
+    "utf16.toml": scenario().encode("utf-16"),  # UTF-16 with its byte order mark (a UTF-8 BOM is read cleanly)
     # ---- operators TOML
     "operators_unknown_kind.toml": '[[operators]]\nname = "TOT"\nkind = "water"\n',
     "operators_duplicate.toml": '[[operators]]\nname = "TOT"\nkind = "telecom"\n\n[[operators]]\nname = "TOT"\nkind = "power"\n',
