@@ -77,6 +77,8 @@ CASES = {
     "CSV named .geojson": ("plan {R} --roads {B}/roads_not_json.geojson", ["roads_not_json.geojson", "not a readable vector file"]),
     # site files
     "duplicate site ids": ("plan {T} --sites {B}/sites_duplicate_ids.csv", ["sites_duplicate_ids.csv", "duplicate site_id", "'S1'"]),
+    "UTF-16 ';' CSV with Site_ID, duplicate": ("plan {T} --sites {B}/sites_utf16_semicolon_duplicate.csv",
+                                                ["sites_utf16_semicolon_duplicate.csv", "line 3", "duplicate site_id", "'S1'"]),
     "unknown operator": ("plan {T} --sites {B}/sites_unknown_operator.csv", ["sites_unknown_operator.csv", "'ACME'", "unknown operator"]),
     "no coordinates": ("plan {T} --sites {B}/sites_no_coordinates.csv", ["sites_no_coordinates.csv", "no coordinates"]),
     "non-numeric coordinate": ("plan {T} --sites {B}/sites_non_numeric.csv", ["sites_non_numeric.csv", "non-numeric"]),
@@ -85,7 +87,7 @@ CASES = {
     "missing operator column": ("plan {T} --sites {B}/sites_missing_operator.csv", ["sites_missing_operator.csv", "operator"]),
     "sites header only": ("plan {T} --sites {B}/sites_header_only.csv", ["sites_header_only.csv", "no sites"]),
     "empty sites file": ("plan {T} --sites {B}/sites_empty.csv", ["sites_empty.csv", "file is empty"]),
-    "empty site id": ("plan {T} --sites {B}/sites_empty_id.csv", ["sites_empty_id.csv", "row 2", "empty site_id"]),
+    "empty site id": ("plan {T} --sites {B}/sites_empty_id.csv", ["sites_empty_id.csv", "line 3", "empty site_id"]),
     "x/y without CRS": ("plan {T} --sites {B}/sites_xy_without_crs.csv", ["sites_xy_without_crs.csv", "CRS"]),
     "binary named .csv": ("plan {T} --sites {B}/sites_not_text.csv", ["sites_not_text.csv", "not a readable CSV"]),
     "unterminated quote": ("plan {T} --sites {B}/sites_ragged.csv", ["sites_ragged.csv", "not a readable CSV"]),
@@ -343,3 +345,44 @@ def test_geometry_normaliser_unit():
     bad = gpd.GeoDataFrame(geometry=[shapely.Point(1, 2), bad_line], crs="EPSG:32647")
     with pytest.raises(InputDataError, match=r"x.geojson: row 2: non-finite"):
         normalise_geometries(bad, Path("x.geojson"))
+
+
+# ---------------------------------------------------------------- one CSV reader: encodings, delimiters, headers
+@pytest.mark.parametrize("variant", ["utf-8", "utf-8-sig", "cp874", "utf-16", "utf-16-le", "semicolon", "tab",
+                                     "Site_ID header"])
+def test_csv_reader_variants(variant, tmp_path):
+    from connectivity.config import load_operators
+    from connectivity.sites import read_sites
+    ops = load_operators(FIXTURES / "operators.toml")
+    text = "site_id,operator,kind,name,lon,lat\nS1,TOT,office,โรงเรียนบ้านเหนือ,98.9615,18.7904\nS2,CAT,school,ที่ว่าการ,98.9605,18.7915\n"
+    encoding = "utf-8"
+    if variant in ("utf-8-sig", "cp874", "utf-16", "utf-16-le"):
+        encoding = variant
+    elif variant == "semicolon":
+        text = text.replace(",", ";").replace("98.9615", "98.9615").replace("18.7904", "18.7904")
+    elif variant == "tab":
+        text = text.replace(",", "\t")
+    elif variant == "Site_ID header":
+        text = text.replace("site_id,operator,kind,name,lon,lat", "Site_ID,Operator,KIND,Name,Lon,LAT")
+    f = tmp_path / "sites.csv"
+    f.write_bytes(text.encode(encoding))
+    got = read_sites(f, ops)
+    assert list(got["site_id"]) == ["S1", "S2"] and list(got["operator"]) == ["TOT", "CAT"]
+    assert list(got["name"]) == ["โรงเรียนบ้านเหนือ", "ที่ว่าการ"]
+    assert got.geometry.iloc[0].x == pytest.approx(98.9615) and got.geometry.iloc[1].y == pytest.approx(18.7915)
+
+
+def test_csv_messages_count_file_lines(tmp_path):
+    """In a CSV, every message names the file line (the header is line 1), whichever check fails."""
+    from connectivity.config import load_operators
+    from connectivity.errors import InputDataError
+    from connectivity.sites import read_sites
+    ops = load_operators(FIXTURES / "operators.toml")
+    head = "site_id,operator,lon,lat\n"
+    for body, words in [("A,TOT,98.96,18.79\nB,TOT,north,18.79\n", "line 3: missing or non-numeric"),
+                        ("A,TOT,98.96,18.79\nA,TOT,98.96,18.79\n", "line 3: duplicate site_id"),
+                        ("A,ACME,98.96,18.79\n", "line 2: site 'A' has unknown operator")]:
+        f = tmp_path / "s.csv"
+        f.write_text(head + body)
+        with pytest.raises(InputDataError, match=words):
+            read_sites(f, ops)

@@ -125,6 +125,9 @@ FILES: dict[str, str | bytes] = {
     "roads_not_json.geojson": "highway,name\nresidential,Soi 1\n",
     # ---- site files (for tests/fixtures/tiny.toml)
     "sites_duplicate_ids.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,98.9615,18.7904\nS2,CAT,school,98.9605,18.7915\nS1,PEA,hospital,98.9615,18.7918\n",
+    # UTF-16, ';' as delimiter, `Site_ID` header: read as any CSV, then the duplicate is found
+    "sites_utf16_semicolon_duplicate.csv": "Site_ID;Operator;Kind;Lon;Lat\nS1;TOT;office;98.9615;18.7904\n"
+                                           "S1;CAT;school;98.9605;18.7915\n".encode("utf-16"),
     "sites_unknown_operator.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,98.9615,18.7904\nS2,ACME,school,98.9605,18.7915\n",
     "sites_no_coordinates.csv": "site_id,operator,kind\nS1,TOT,office\n",
     "sites_non_numeric.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,98.9615,north\n",
