@@ -131,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except OSError as exc:
         failed_on_input = True
-        print(f"connectivity: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        where = exc.filename or getattr(args, "out", None) or getattr(args, "file", None) or "output"
+        print(f"connectivity: error: {where}: {exc.strerror or exc}", file=sys.stderr)  # e.g. a full disk names --out
         return 2
     except KeyboardInterrupt:
         print("connectivity: interrupted", file=sys.stderr)

@@ -386,3 +386,17 @@ def test_csv_messages_count_file_lines(tmp_path):
         f.write_text(head + body)
         with pytest.raises(InputDataError, match=words):
             read_sites(f, ops)
+
+
+def test_full_disk_names_the_output(tmp_path, monkeypatch, capsys):
+    """An OSError without a file name (ENOSPC from a write) still names the output in its one line."""
+    import errno
+    from connectivity import pipeline
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(pipeline, "write_outputs", full)
+    out = tmp_path / "out"
+    assert main(["plan", str(TINY), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"connectivity: error: {out}: No space left on device"
