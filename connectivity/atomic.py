@@ -2,11 +2,17 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on POSIX: no locks, stale folders are left alone
+    fcntl = None
 
 
 @contextmanager
@@ -41,7 +47,8 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     the new complete folder; never a mix. Entries of the old folder that the new one does
     not have (files put there by other tools) are carried over as hard links (copies across
     file systems). On failure the temporary folder is deleted and ``path`` is left alone.
-    A process killed mid-way leaves only hidden ``.<name>.*.tmp`` siblings behind.
+    A process killed mid-way leaves only hidden ``.<name>.*.tmp`` (or ``.old``) siblings behind;
+    the next run for the same ``path`` removes them (:func:`clean_stale`).
     """
     path = Path(path).absolute()
     if path.is_symlink():  # replace the folder the link points to, keep the link
@@ -49,7 +56,8 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists() and not path.is_dir():
         raise NotADirectoryError(20, "not a directory", str(path))
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    clean_stale(path)
+    tmp, lock = _locked_tmp_dir(path)
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)  # mkdtemp creates 0700; give the usual folder mode
@@ -71,6 +79,73 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        if lock is not None:
+            os.close(lock)
+
+
+def _stale_name(path: Path) -> re.Pattern:
+    """The names :func:`atomic_dir` gives its temporary siblings of ``path`` (``mkdtemp``'s 8 random characters)."""
+    return re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}\.(tmp|old)")
+
+
+def _lock(folder: Path) -> int | None:
+    """An open descriptor of ``folder`` holding an exclusive lock on it; None if another process holds it."""
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _locked_tmp_dir(path: Path) -> tuple[Path, int | None]:
+    """A new temporary sibling folder of ``path``, locked for as long as this process lives
+    (the lock tells :func:`clean_stale` of another run that the folder is in use)."""
+    while True:
+        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+        if fcntl is None:
+            return tmp, None
+        try:
+            fd = _lock(tmp)
+        except FileNotFoundError:  # removed by another run's clean_stale between mkdtemp and open
+            continue
+        if fd is None:
+            continue  # another run's clean_stale holds it and is removing it
+        try:
+            if os.path.samestat(os.fstat(fd), os.stat(tmp)):
+                return tmp, fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+
+
+def clean_stale(path: str | Path) -> list[Path]:
+    """Remove the hidden ``.<name>.XXXXXXXX.tmp`` / ``.old`` siblings of ``path`` that killed runs of
+    :func:`atomic_dir` left behind; returns them. Only folders named exactly as :func:`atomic_dir`
+    names them for this ``path`` are touched, and a ``.tmp`` folder only when no live process
+    holds its lock (a run writing the same output at this moment keeps its folder)."""
+    path = Path(path).absolute()
+    if fcntl is None or not path.parent.is_dir():
+        return []
+    pattern = _stale_name(path)
+    removed = []
+    for entry in sorted(path.parent.iterdir()):
+        if not pattern.fullmatch(entry.name) or entry.is_symlink() or not entry.is_dir():
+            continue
+        try:
+            fd = _lock(entry)
+        except OSError:
+            continue
+        if fd is None:
+            continue  # in use by a running process
+        try:
+            shutil.rmtree(entry, ignore_errors=True)
+        finally:
+            os.close(fd)
+        removed.append(entry)
+    return removed
 
 
 def _link_or_copy(src: str | Path, dst: str | Path) -> None:

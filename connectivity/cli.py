@@ -26,7 +26,7 @@ def _progress_printer(enabled: bool):
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from connectivity.config import example_scenario, load_scenario
-    from connectivity.pipeline import run, write_outputs
+    from connectivity.pipeline import check_output, run, write_outputs
 
     overrides = {k: getattr(args, k) for k in ("osm", "roads", "sites", "pois", "buildings", "poles", "lines")
                  if getattr(args, k) is not None}
@@ -35,6 +35,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     path = Path(args.scenario) if args.scenario else example_scenario(args.example)
     scenario = load_scenario(path, **overrides)
     out = Path(args.out) if args.out else Path.cwd() / "maps" / (args.example or path.stem)
+    check_output(scenario, out)  # before any work: never replace an input or unrelated files
     show = _progress_printer(not args.quiet and sys.stderr.isatty())
     result = run(scenario, progress=show)
     show("write")
@@ -42,7 +43,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     s = result.summary
     if not args.quiet:
         print(f"{scenario.name}: {s['sites_connected']} of {s['sites_total']} sites connected, "
-              f"{s['trench_length_m'] / 1000:.2f} km of trench, {s['seconds']:.1f} s -> {out}")
+              f"{s['trench_length_m'] / 1000:.2f} km of trench, {result.timings.get('seconds', 0.0):.1f} s -> {out}")
     return 0
 
 
@@ -50,6 +51,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     from connectivity.export import export
 
     written = export(args.plan_dir, args.out, fmt=args.format, operator=args.operator)
+    if not args.quiet:
+        print(f"{len(written)} file(s) written -> {args.out}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from connectivity.economics import compare
+
+    written = compare(args.plans, args.out)
     if not args.quiet:
         print(f"{len(written)} file(s) written -> {args.out}")
     return 0
@@ -76,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", required=True, help="output file (geojson with --operator, gpkg) or folder")
     e.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     e.set_defaults(func=cmd_export)
+    c = sub.add_parser("compare", help="headline figures of plan folders side by side (compare.csv, compare.html)")
+    c.add_argument("plans", metavar="PLAN_DIR", nargs="+", help="plan folders written by `connectivity plan`")
+    c.add_argument("--out", required=True, help="output folder for compare.csv and compare.html")
+    c.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    c.set_defaults(func=cmd_compare)
     try:
         from connectivity.steiner import cli as steiner_cli
     except ImportError:
@@ -130,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except OSError as exc:
         failed_on_input = True
-        print(f"connectivity: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        where = exc.filename or getattr(args, "out", None) or getattr(args, "file", None) or "output"
+        print(f"connectivity: error: {where}: {exc.strerror or exc}", file=sys.stderr)  # e.g. a full disk names --out
         return 2
     except KeyboardInterrupt:
         print("connectivity: interrupted", file=sys.stderr)

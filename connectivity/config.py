@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -126,6 +127,7 @@ class Scenario:
     options: Options = field(default_factory=Options)
     hubs: dict[str, tuple[float, float]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    operators_path: Path | None = None
 
     def operator(self, name: str) -> OperatorSpec:
         for op in self.operators:
@@ -140,8 +142,15 @@ def read_toml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{path}: file not found")
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    if data.startswith(b"\xef\xbb\xbf"):  # UTF-8 byte order mark (Windows editors): read the text after it
+        data = data[3:]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError(f"{path}: not a text TOML file (UTF-16; save it as UTF-8)")
+    try:
+        return tomllib.loads(data.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except UnicodeDecodeError:
@@ -212,10 +221,12 @@ def parse_operators(data: dict[str, Any], source: str) -> tuple[OperatorSpec, ..
             sites=_rules(t.get("sites", []), f"{where}: sites"),
             hub=_rules(t.get("hub", []), f"{where}: hub"),
         ))
-    names = [o.name for o in ops]
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    keys = [unicodedata.normalize("NFC", o.name).casefold() for o in ops]  # 'TOT' and 'tot': one operator
+    dupes = sorted({o.name for o, k in zip(ops, keys) if keys.count(k) > 1})
     if dupes:
-        raise ConfigError(f"{source}: duplicate operator name(s) {', '.join(dupes)}")
+        same_case = len({unicodedata.normalize("NFC", n) for n in dupes}) < len(dupes) or len(dupes) == 1
+        raise ConfigError(f"{source}: duplicate operator name(s) {', '.join(dupes)}"
+                          + ("" if same_case else " (names may not differ only by case)"))
     return tuple(ops)
 
 
@@ -351,7 +362,7 @@ def parse_scenario(data: dict[str, Any], path: Path | None, *, base: Path | None
     return Scenario(
         name=name, path=path, inputs=inputs, operators=operators, province=province,
         cost_model=cost_model, options=_options(options, source), hubs=hubs,
-        extra={k: data[k] for k in ("design", "phases", "coverage") if k in data},
+        extra={k: data[k] for k in ("design", "phases", "coverage") if k in data}, operators_path=ops_path,
     )
 
 

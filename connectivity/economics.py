@@ -365,6 +365,9 @@ def compare(plan_dirs: Sequence[str], out_dir: str) -> list[str]:
     from connectivity.errors import InputDataError
     from connectivity.output import write_csv, write_text
 
+    from connectivity.outdir import check_output_folder
+
+    check_output_folder(out_dir, inputs=plan_dirs, what="--out folder")   # never into a plan folder read here
     plans = []
     for d in plan_dirs:
         p = Path(d) / "summary.json"
@@ -383,28 +386,3 @@ def compare(plan_dirs: Sequence[str], out_dir: str) -> list[str]:
     write_csv(pd.DataFrame(rows, columns=["figure", "unit", *names], dtype=object), out / "compare.csv")
     write_text(out / "compare.html", compare_html(rows, names))
     return [str(out / "compare.csv"), str(out / "compare.html")]
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m connectivity.economics compare PLAN_DIR PLAN_DIR ... [--out DIR]``."""
-    import argparse
-
-    from connectivity.errors import InputDataError
-
-    ap = argparse.ArgumentParser(prog="python -m connectivity.economics")
-    sub = ap.add_subparsers(dest="command", required=True)
-    c = sub.add_parser("compare", help="headline figures of plan folders side by side (CSV and HTML)")
-    c.add_argument("plans", nargs="+", help="plan folders (with summary.json)")
-    c.add_argument("--out", default="compare", help="output folder (default: ./compare)")
-    args = ap.parse_args(argv)
-    try:
-        for path in compare(args.plans, args.out):
-            print(path)
-    except InputDataError as exc:
-        print(f"error: {exc}")
-        return 2
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

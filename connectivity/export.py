@@ -18,6 +18,7 @@ the whole plan folder has been read and checked; every file is written atomicall
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -25,6 +26,7 @@ import os
 import re
 import tempfile
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -39,6 +41,7 @@ from connectivity.atomic import atomic_path, write_text
 from connectivity.errors import ConfigError, InputDataError
 from connectivity.load import OSM_ATTRIBUTION, WGS84
 from connectivity.output import COORD_DECIMALS, geojson_dict
+from connectivity.outdir import check_output_folder
 
 log = logging.getLogger(__name__)
 
@@ -367,8 +370,40 @@ def operator_view(plan: PlanFolder, operator: str) -> dict[str, gpd.GeoDataFrame
     return {k: v for k, v in ((k, out.get(k)) for k in OPERATOR_LAYERS) if v is not None}
 
 
-def _safe_name(operator: str) -> str:
-    return re.sub(r"[^\w.-]", "_", operator)
+def _safe_name(name: str) -> str:
+    """``name`` made safe as a file or layer name: NFC, Unicode letters, marks (Thai vowels and
+    tones) and digits kept, with ``.``, ``-`` and ``_``; anything else (``/``, spaces, ...) -> ``_``."""
+    name = unicodedata.normalize("NFC", name)
+    safe = "".join(c if unicodedata.category(c)[0] in "LMN" or c in "._-" else "_" for c in name)
+    if not safe.strip("._") or safe[0] == ".":
+        safe = "_" + safe  # never hidden, never empty or only dots
+    return safe
+
+
+def operator_file_names(operators) -> dict[str, str]:
+    """The one naming function for files, folders and layers per operator: operator -> name.
+
+    Names are :func:`_safe_name` of the operator; operators whose names would collide after
+    that, or differ only by case (``AIS/3BB`` and ``AIS 3BB``; ``TOT`` and ``tot``: the same
+    file on case-insensitive file systems and the same GeoPackage table), each get a suffix
+    made from their exact name (``AIS_3BB-1a2b3c``): distinct, and the same in every run.
+    """
+    ops = sorted(set(operators))
+    base = {op: _safe_name(op) for op in ops}
+    groups: dict[str, list[str]] = {}
+    for op in ops:
+        groups.setdefault(base[op].casefold(), []).append(op)
+    names = {}
+    for op in ops:
+        if len(groups[base[op].casefold()]) == 1:
+            names[op] = base[op]
+        else:
+            names[op] = f"{base[op]}-{hashlib.sha1(op.encode('utf-8')).hexdigest()[:6]}"
+    folded = [n.casefold() for n in names.values()]
+    if len(set(folded)) != len(folded):  # a suffixed name equal to another operator's plain name
+        clash = sorted(op for op, n in names.items() if folded.count(n.casefold()) > 1)
+        raise ConfigError(f"operators {', '.join(map(repr, clash))} map to the same export file name; rename one")
+    return names
 
 
 # --------------------------------------------------------------------------- writing
@@ -414,7 +449,7 @@ def _gpkg_layers(plan: PlanFolder, operator: str | None) -> dict[str, gpd.GeoDat
     if operator is None:
         for op in plan.operators:
             for k, v in operator_view(plan, op).items():
-                layers[f"{_safe_name(op)}_{k}"] = v
+                layers[f"{operator_file_names(plan.operators)[op]}_{k}"] = v
     return layers
 
 
@@ -570,26 +605,31 @@ def export(plan_dir: str | Path, out: str | Path, *, fmt: str, operator: str | N
     operators = [operator] if operator is not None else list(plan.operators)
     for op in operators:
         operator_view(plan, op)  # unknown operator: fail before writing anything
+    names = operator_file_names([*plan.operators, *operators])
     out = Path(out)
     single_file = fmt == "gpkg" or (fmt == "geojson" and operator is not None)
     if single_file:
         if out.is_dir():
-            out = out / (f"{_safe_name(operator)}.{fmt}" if operator else f"{_safe_name(plan.path.name)}.gpkg")
+            out = out / (f"{names[operator]}.{fmt}" if operator else f"{_safe_name(plan.path.name)}.gpkg")
         if not out.parent.is_dir():
             raise ConfigError(f"{out.parent}: output folder does not exist")
+        if out.resolve() in {p.resolve() for p in plan.path.iterdir()}:
+            raise ConfigError(f"{out}: is a file of the plan folder being exported; choose another --out")
     elif out.exists() and not out.is_dir():
         raise ConfigError(f"{out}: must be a folder for {fmt} exports, but it is a file")
+    else:  # never into the plan folder itself; the folder must be writable (before any work)
+        check_output_folder(out, inputs=[plan.path], what="--out folder")
     if fmt == "gpkg":
         return [_write_gpkg(plan, operator, out)]
     if fmt == "geojson":
         if operator is not None:
             return [_write_geojson(plan, operator, out)]
         out.mkdir(parents=True, exist_ok=True)
-        return [_write_geojson(plan, op, out / f"{_safe_name(op)}.geojson") for op in operators]
+        return [_write_geojson(plan, op, out / f"{names[op]}.geojson") for op in operators]
     writer = _write_csv_folder if fmt == "csv" else _write_shp_folder
     if operator is not None:
         return writer(plan, operator, out)
     written = []
     for op in operators:
-        written += writer(plan, op, out / _safe_name(op))
+        written += writer(plan, op, out / names[op])
     return written

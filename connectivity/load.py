@@ -6,7 +6,9 @@ that touches the network (Overpass through osmnx) and the only one that reads OS
 """
 from __future__ import annotations
 
+import io
 import logging
+import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -522,13 +524,15 @@ def read_vector(path: str | Path, *, layer: str | None = None, crs: str | None =
         When the file is missing, unreadable, has no coordinates, or has bad geometries.
     """
     path = _check_file(Path(path))
-    if path.suffix.lower() in {".csv", ".txt"}:
-        return _read_csv_points(path, crs=crs)
+    if path.suffix.lower() in CSV_SUFFIXES:
+        return normalise_geometries(_read_csv_points(path, crs=crs), path)
     if path.suffix.lower() not in VECTOR_SUFFIXES:
         raise InputDataError(f"{path}: unsupported file type {path.suffix!r}; "
                              f"use CSV or one of {', '.join(sorted(VECTOR_SUFFIXES))}")
     try:
-        gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
+        with warnings.catch_warnings():  # NaN/inf coordinates: reported below as one line, not as a warning
+            warnings.filterwarnings("ignore", message="invalid value encountered", category=RuntimeWarning)
+            gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
     except Exception as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputDataError(f"{path}: not a readable vector file ({msg})") from None
@@ -536,21 +540,41 @@ def read_vector(path: str | Path, *, layer: str | None = None, crs: str | None =
         if crs is None:
             raise CRSError(f"{path}: the file states no CRS; give one")
         gdf = gdf.set_crs(crs)
-    _check_geometries(gdf, path)
-    return gdf
+    return normalise_geometries(gdf, path)
 
 
-def _check_geometries(gdf: gpd.GeoDataFrame, path: Path) -> None:
+def normalise_geometries(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
+    """The one geometry normaliser of every file read (roads, sites, POIs, buildings, poles, lines):
+    Z (and M) coordinates dropped, so every geometry is 2D; missing, empty, non-finite (NaN,
+    infinity), invalid and out-of-range geometries refused with one line naming the file and
+    the row (the feature's number in the file, 1-based; in a CSV, the file line)."""
+    def where(row: int) -> str:
+        return row_label(path, row)
+
     geoms = gdf.geometry
     missing = geoms.isna() | geoms.is_empty
     if missing.any():
         row = int(np.flatnonzero(missing.to_numpy())[0])
-        raise InputDataError(f"{path}: row {row + 1}: missing or empty geometry")
+        raise InputDataError(f"{where(row)}: missing or empty geometry")
+    values = np.asarray(geoms.values)
+    xy, index = shapely.get_coordinates(values, return_index=True)
+    bad = ~np.isfinite(xy).all(axis=1)
+    if bad.any():
+        row = int(index[np.flatnonzero(bad)[0]])
+        raise InputDataError(f"{where(row)}: non-finite coordinate (NaN or infinity) in its geometry")
+    if shapely.has_z(values).any():
+        gdf = gdf.set_geometry(gpd.GeoSeries(shapely.force_2d(values), index=gdf.index, crs=gdf.crs))
+    _check_geometries(gdf, path, where)
+    return gdf
+
+
+def _check_geometries(gdf: gpd.GeoDataFrame, path: Path, where) -> None:
+    geoms = gdf.geometry
     invalid = ~geoms.is_valid
     if invalid.any():
         row = int(np.flatnonzero(invalid.to_numpy())[0])
         reason = shapely.is_valid_reason(geoms.iloc[row])
-        raise InputDataError(f"{path}: row {row + 1}: invalid geometry ({reason})")
+        raise InputDataError(f"{where(row)}: invalid geometry ({reason})")
     if gdf.crs is not None and gdf.crs.is_geographic and len(gdf):
         bounds = geoms.total_bounds
         if not (-180 <= bounds[0] <= bounds[2] <= 180 and -90 <= bounds[1] <= bounds[3] <= 90):
@@ -558,11 +582,69 @@ def _check_geometries(gdf: gpd.GeoDataFrame, path: Path) -> None:
                            f"({gdf.crs.to_string()}) does not match its coordinates")
 
 
-def _read_csv_points(path: Path, *, crs: str | None) -> gpd.GeoDataFrame:
+CSV_SUFFIXES = {".csv", ".txt"}
+CSV_COLUMNS = ("site_id", "id", "operator", "kind", "name", "owner", "lon", "lat", "longitude", "latitude", "x", "y", "crs")
+
+
+def row_label(path: Path, i: int) -> str:
+    """Where row ``i`` (0-based, of the data) of ``path`` is, said the same way in every message:
+    ``line N`` in a CSV (the file line, the header being line 1), ``row N`` (the feature's 1-based
+    number) in any other file."""
+    return f"{path}: line {i + 2}" if path.suffix.lower() in CSV_SUFFIXES else f"{path}: row {i + 1}"
+
+
+def _decode_text(data: bytes, path: Path) -> str:
+    """The text of a CSV file: UTF-8 (with or without BOM), UTF-16 (BOM, or plainly ASCII-range
+    text with NUL high bytes) or Windows-874 (Thai); binary data refused."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        candidates = ["utf-8-sig"]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        candidates = ["utf-16"]
+    elif len(data) >= 4 and len(data) % 2 == 0 and data[1::2].count(0) > len(data) // 4:
+        candidates = ["utf-16-le"]
+    elif len(data) >= 4 and len(data) % 2 == 0 and data[0::2].count(0) > len(data) // 4:
+        candidates = ["utf-16-be"]
+    else:
+        candidates = ["utf-8", "cp874"]
+    for enc in candidates:
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        if any(c in text for c in "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0e\x0f\x10\x1a\x1b\x7f"):
+            break  # decodes, but is binary data
+        return text
+    raise InputDataError(f"{path}: not a readable CSV file (not text in UTF-8, UTF-16 or Windows-874)")
+
+
+def read_csv_table(path: str | Path) -> pd.DataFrame:
+    """The one CSV reader: any of the encodings of :func:`_decode_text`, ``,``, ``;`` or tab as
+    delimiter (whichever the header line holds most of), every cell as text, and the known
+    column names (``site_id``, ``operator``, ``lon``, ...) matched case-insensitively."""
+    path = Path(path)
     try:
-        df = pd.read_csv(path, dtype={"site_id": str, "id": str})
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputDataError(f"{path}: cannot read ({exc.strerror})") from None
+    text = _decode_text(data, path)
+    header = text.lstrip("\ufeff").split("\n", 1)[0]
+    counts = {d: header.count(d) for d in (",", ";", "\t")}
+    sep = max(counts, key=lambda d: (counts[d], d == ","))
+    try:
+        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputDataError(f"{path}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
+    rename, seen = {}, set()
+    for c in df.columns:
+        key = str(c).strip().lower()
+        if key in CSV_COLUMNS and key not in seen:
+            rename[c] = key
+            seen.add(key)
+    return df.rename(columns=rename)
+
+
+def _read_csv_points(path: Path, *, crs: str | None) -> gpd.GeoDataFrame:
+    df = read_csv_table(path)
     cols = {c.lower(): c for c in df.columns}
     if "lon" in cols and "lat" in cols:
         xcol, ycol, point_crs = cols["lon"], cols["lat"], WGS84
@@ -580,12 +662,12 @@ def _read_csv_points(path: Path, *, crs: str | None) -> gpd.GeoDataFrame:
     bad = x.isna() | y.isna() | ~np.isfinite(x) | ~np.isfinite(y)
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputDataError(f"{path}: row {row + 2}: missing or non-numeric coordinates")
+        raise InputDataError(f"{row_label(path, row)}: missing or non-numeric coordinates")
     if point_crs == WGS84:
         outside = (x.abs() > 180) | (y.abs() > 90)
         if outside.any():
             row = int(np.flatnonzero(outside.to_numpy())[0])
-            raise InputDataError(f"{path}: row {row + 2}: lon/lat ({x.iloc[row]}, {y.iloc[row]}) out of range")
+            raise InputDataError(f"{row_label(path, row)}: lon/lat ({x.iloc[row]}, {y.iloc[row]}) out of range")
     try:
         gdf = gpd.GeoDataFrame(df.drop(columns=[xcol, ycol]), geometry=gpd.points_from_xy(x, y), crs=point_crs)
     except Exception as exc:  # pyproj rejects the CRS string
@@ -614,7 +696,7 @@ def read_assets(path: str | Path, *, geometry: str, crs: str | None = None) -> g
     wrong = (gdf.geom_type != geometry).to_numpy()
     if wrong.any():
         row = int(np.flatnonzero(wrong)[0])
-        raise InputDataError(f"{path}: row {row + 1}: expected {geometry} geometry, found {gdf.geom_type.iloc[row]}")
+        raise InputDataError(f"{row_label(path, row)}: expected {geometry} geometry, found {gdf.geom_type.iloc[row]}")
     kind = gdf["kind"].astype(str) if "kind" in gdf else pd.Series(["pole" if geometry == "Point" else "line"] * len(gdf))
     ids = gdf["id"].astype(str) if "id" in gdf else pd.Series([f"{path.stem}/{i + 1}" for i in range(len(gdf))])
     return gpd.GeoDataFrame({"osm_id": ids.to_numpy(), "kind": kind.to_numpy(), "owner": gdf["owner"].fillna("").astype(str).to_numpy()},

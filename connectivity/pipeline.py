@@ -7,6 +7,7 @@ manholes, bill of quantities) -> coverage -> phasing -> outputs.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,6 +29,12 @@ Progress = Callable[[str], None]
 ROAD_FIELDS = ("u", "v", "length_m", "highway", "name", "ref", "surface", "lanes", "width_m", "bridge", "tunnel",
                "osm_id", "component")
 STAGES = ("load", "network", "sites", "plan", "design", "coverage", "phasing", "write")
+# Every name a plan folder can hold (see _write_files): the output-folder guard replaces a
+# folder holding these only (connectivity.outdir.check_output_folder).
+PLAN_FILES = frozenset({
+    "ducts.geojson", "sites.geojson", "manholes.geojson", "coverage.geojson", "roads.geojson",
+    "map.html", "cost_map.html", "coverage_map.html", "boq.csv", "allocation.csv", "summary.json", "timings.json",
+})
 
 
 def _noop(_: str) -> None:
@@ -118,12 +125,14 @@ def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
                            h3_resolution=opts.h3_resolution, total_cost_thb=res.summary["total_cost"])
     summary = _summary(scenario, net, ducts, final_sites)
     summary.update(res.summary)
+    if isinstance(summary.get("cost_model"), dict) and summary["cost_model"].get("path"):
+        summary["cost_model"] = {**summary["cost_model"], "path": portable_path(summary["cost_model"]["path"], scenario)}
     summary["coverage"] = cov.summary
-    summary["seconds"] = round(time.perf_counter() - started, 3)
     other["manholes"] = res.manholes
     result = plan.Plan(name=scenario.name, network=net_sites, ducts=ducts, sites=final_sites, summary=summary,
                        layers={"roads": net.edges, **other}, operators=tuple(o.name for o in scenario.operators),
-                       coverage=cov, tables={"boq": res.boq, "allocation": res.allocation})
+                       coverage=cov, tables={"boq": res.boq, "allocation": res.allocation},
+                       timings={"seconds": round(time.perf_counter() - started, 3), "design_seconds": res.seconds})
     if phase_specs:
         progress("phasing")
         result = _phased(scenario, result, phase_specs)
@@ -176,6 +185,7 @@ class DesignOutputs:
     allocation: pd.DataFrame
     summary: dict
     dropped: list
+    seconds: float = 0.0  # wall-clock time of the design stage (timings.json, not the summary)
 
 
 def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoDataFrame, reachable: pd.Series, *,
@@ -256,7 +266,6 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
         "aerial_edges_matched": match.n_matched,
         "overhead_km_removed": round(removal.overhead_km_removed, 3),
         "poles_removable": removal.poles_removable,
-        "design_seconds": round(time.perf_counter() - t0, 3),   # timing: the only field that varies run to run
     }
     summary.update(_economics(model, rows, alloc.shares, design.duct_metres(problem, joint),
                               {o: float(problem.length_m[joint.use[k]].sum()) for k, o in enumerate(names)}))
@@ -266,7 +275,7 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
     log.info("joint plan %.0f THB, separate %.0f THB, savings %.1f%% (design stage %.1f s)", total,
              once.separate_cost, once.savings_pct, time.perf_counter() - t0)
     return DesignOutputs(ducts=ducts, manholes=manholes, boq=boq.boq_frame(rows), allocation=alloc_frame,
-                         summary=summary, dropped=dropped)
+                         summary=summary, dropped=dropped, seconds=round(time.perf_counter() - t0, 3))
 
 
 def _economics(model: costs.CostModel, rows: list, shares: dict, duct_m: dict, trench_m: dict) -> dict:
@@ -300,6 +309,31 @@ def _summary(scenario, net, ducts, sites) -> dict:
                                for op, g in sites.groupby("operator", sort=True)},
         "attribution": load.OSM_ATTRIBUTION,
     }
+
+
+def portable_path(path: str | Path, scenario: Scenario) -> str:
+    """``path`` as written into reproducible files: the file name for a file shipped with the
+    package, else relative to the scenario's folder ('/' separators), never absolute."""
+    p = Path(path).resolve()
+    package = Path(__file__).resolve().parent
+    if package in p.parents or scenario.path is None:
+        return p.name
+    return Path(os.path.relpath(p, Path(scenario.path).resolve().parent)).as_posix()
+
+
+def scenario_inputs(scenario: Scenario) -> list[Path]:
+    """Every file a run of ``scenario`` reads (the scenario file first), for the output-folder guard."""
+    inp = scenario.inputs
+    files = [scenario.path, inp.osm, inp.roads, inp.pois, inp.sites, inp.poles, inp.lines, inp.buildings,
+             scenario.cost_model, scenario.operators_path]
+    return [Path(f) for f in files if f is not None]
+
+
+def check_output(scenario: Scenario, out_dir: str | Path) -> Path:
+    """Refuse (one-line ConfigError) an output folder that would replace an input or unrelated files."""
+    from connectivity.outdir import check_output_folder
+
+    return check_output_folder(out_dir, inputs=scenario_inputs(scenario), own_names=PLAN_FILES, what="--out folder")
 
 
 def write_outputs(result: plan.Plan, out_dir: str | Path) -> list[Path]:
@@ -350,4 +384,7 @@ def _write_files(result: plan.Plan, out: Path) -> list[Path]:
             write_csv(table, written[-1])
     written.append(out / "summary.json")
     write_json(result.summary, written[-1])
+    if result.timings:  # wall-clock times: the only file that differs between two runs
+        written.append(out / "timings.json")
+        write_json(result.timings, written[-1])
     return written

@@ -54,6 +54,9 @@ class Plan:
         Names of the scenario's operators, in the order of the operator file.
     coverage
         The :class:`connectivity.coverage.Coverage` of the plan (set by the coverage stage).
+    timings
+        Wall-clock seconds of the run (``seconds``) and of its design stage (``design_seconds``),
+        written to ``timings.json``, kept out of ``summary`` so that it is reproducible.
     """
 
     name: str
@@ -65,3 +68,4 @@ class Plan:
     tables: dict = field(default_factory=dict)
     operators: tuple[str, ...] = ()
     coverage: Any = None
+    timings: dict = field(default_factory=dict)  # wall-clock seconds (timings.json): not reproducible

@@ -11,7 +11,7 @@ import shapely
 
 from connectivity.config import OperatorSpec
 from connectivity.errors import InputDataError
-from connectivity.load import WGS84, read_vector
+from connectivity.load import WGS84, read_vector, row_label
 
 log = logging.getLogger(__name__)
 
@@ -94,21 +94,21 @@ def read_sites(path: str | Path, operators: tuple[OperatorSpec, ...], *, crs: st
     kinds = set(gdf.geom_type.unique())
     if kinds - {"Point"}:
         bad = int(np.flatnonzero((gdf.geom_type != "Point").to_numpy())[0])
-        raise InputDataError(f"{path}: row {bad + 1}: sites must be points, found {gdf.geom_type.iloc[bad]}")
+        raise InputDataError(f"{row_label(path, bad)}: sites must be points, found {gdf.geom_type.iloc[bad]}")
     no_id = gdf["site_id"].isna().to_numpy()  # astype(str) keeps NaN as NaN in pandas >= 2
     gdf = gdf.assign(site_id=gdf["site_id"].astype(str).str.strip())
     empty = gdf["site_id"].isin(["", "nan", "None"]) | no_id
     if empty.any():
-        raise InputDataError(f"{path}: row {int(np.flatnonzero(empty.to_numpy())[0]) + 1}: empty site_id")
+        raise InputDataError(f"{row_label(path, int(np.flatnonzero(empty.to_numpy())[0]))}: empty site_id")
     dup = gdf["site_id"].duplicated()
     if dup.any():
         row = int(np.flatnonzero(dup.to_numpy())[0])
-        raise InputDataError(f"{path}: row {row + 1}: duplicate site_id {gdf['site_id'].iloc[row]!r}")
+        raise InputDataError(f"{row_label(path, row)}: duplicate site_id {gdf['site_id'].iloc[row]!r}")
     known = {o.name for o in operators}
     unknown = ~gdf["operator"].astype(str).isin(known)
     if unknown.any():
         row = int(np.flatnonzero(unknown.to_numpy())[0])
-        raise InputDataError(f"{path}: row {row + 1}: site {gdf['site_id'].iloc[row]!r} has unknown operator "
+        raise InputDataError(f"{row_label(path, row)}: site {gdf['site_id'].iloc[row]!r} has unknown operator "
                              f"{gdf['operator'].iloc[row]!r} (known: {', '.join(sorted(known))})")
     kind = gdf["kind"].astype(str) if "kind" in gdf else pd.Series(["site"] * len(gdf), index=gdf.index)
     name = gdf["name"].fillna("").astype(str) if "name" in gdf else pd.Series([""] * len(gdf), index=gdf.index)

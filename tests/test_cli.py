@@ -89,7 +89,7 @@ def test_unknown_operator_in_sites(fixtures, tmp_path):
     f.write_text("site_id,operator,lon,lat\nA,ACME,98.961,18.791\n")
     out = tmp_path / "out"
     _assert_clean_failure(run_cli("plan", fixtures / "tiny.toml", "--sites", f, "--out", out), out,
-                          "row 1", "ACME")
+                          "line 2", "ACME")
 
 
 def test_quiet_prints_nothing_and_summary_line_otherwise(fixtures, tmp_path):

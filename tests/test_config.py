@@ -81,3 +81,33 @@ def test_bad_operator_tables(table, message):
 def test_duplicate_operator_names():
     with pytest.raises(ConfigError, match="duplicate"):
         parse_operators({"operators": [{"name": "X", "kind": "power"}, {"name": "X", "kind": "telecom"}]}, "o")
+
+
+def test_operators_differing_only_by_case_refused(tmp_path):
+    from connectivity.config import load_operators
+    from connectivity.errors import ConfigError
+    f = tmp_path / "ops.toml"
+    f.write_text('[[operators]]\nname = "TOT"\nkind = "telecom"\n\n[[operators]]\nname = "tot"\nkind = "telecom"\n')
+    with pytest.raises(ConfigError) as e:
+        load_operators(f)
+    msg = str(e.value)
+    assert "ops.toml" in msg and "TOT" in msg and "tot" in msg and "case" in msg and "\n" not in msg
+
+
+def test_toml_with_utf8_bom_reads_cleanly(tmp_path):
+    """Scenario, operators and cost files saved by Windows editors (UTF-8 with a BOM) read as without it."""
+    from connectivity.config import load_scenario, read_toml
+    from connectivity.costs import load_cost_model
+    from tests.conftest import FIXTURES, REPO
+    for name in ("tiny.toml", "operators.toml", "tiny.osm"):
+        data = (FIXTURES / name).read_bytes()
+        (tmp_path / name).write_bytes(b"\xef\xbb\xbf" + data if name.endswith(".toml") else data)
+    s = load_scenario(tmp_path / "tiny.toml")
+    assert s.name == "tiny" and [o.name for o in s.operators]
+    costs = tmp_path / "costs.toml"
+    costs.write_bytes(b"\xef\xbb\xbf" + (REPO / "connectivity" / "data" / "costs" / "default.toml").read_bytes())
+    assert load_cost_model(costs).usd_to_thb > 0
+    (tmp_path / "u16.toml").write_bytes('name = "x"\n'.encode("utf-16"))
+    from connectivity.errors import ConfigError
+    with pytest.raises(ConfigError, match="UTF-16"):
+        read_toml(tmp_path / "u16.toml")

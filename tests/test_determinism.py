@@ -1,8 +1,8 @@
 """Determinism: the same scenario planned twice (separate processes, different hash seeds)
 gives byte-identical files, map.html included; exports of the same plan are identical too.
 
-Excluded on purpose: ``summary.json``'s ``seconds`` and ``*_seconds`` fields (wall-clock
-times), compared after removing them; GeoPackage and Shapefile files carry write timestamps
+Excluded on purpose: ``timings.json`` (wall-clock times: ``seconds``, ``design_seconds``),
+which only holds run times; ``summary.json`` holds none and no absolute path; GeoPackage and Shapefile files carry write timestamps
 (gpkg_contents.last_change, the DBF header date), so they are compared by content.
 """
 from __future__ import annotations
@@ -34,22 +34,52 @@ def _plan(scenario, out, hash_seed, *extra):
                     *extra], check=True, cwd=REPO, env=env, timeout=600, capture_output=True)
 
 
+def _no_timing_or_absolute_path(data, where="summary.json"):
+    """No wall-clock field and no absolute path anywhere in ``data``."""
+    if isinstance(data, dict):
+        for k, v in data.items():
+            assert not (k == "seconds" or k.endswith("_seconds")), f"{where}: {k} is a run time"
+            _no_timing_or_absolute_path(v, f"{where}.{k}")
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            _no_timing_or_absolute_path(v, f"{where}[{i}]")
+    elif isinstance(data, str):
+        assert not os.path.isabs(data) and not re.match(r"^[A-Za-z]:[\\/]", data), f"{where}: absolute path {data}"
+
+
 def _assert_same_outputs(a, b):
     names = sorted(p.name for p in a.iterdir())
     assert names == sorted(p.name for p in b.iterdir())
-    assert {"ducts.geojson", "sites.geojson", "summary.json", "map.html"} <= set(names)
+    assert {"ducts.geojson", "sites.geojson", "summary.json", "map.html", "timings.json"} <= set(names)
     for name in names:
         x, y = (a / name).read_bytes(), (b / name).read_bytes()
-        if name == "summary.json":
-            sx, sy = json.loads(x), json.loads(y)
-            assert "seconds" in sx  # if timing moves out of the summary, drop the exclusion
-            assert drop_timing(sx) == drop_timing(sy)
-            # and byte-identical apart from the timing lines
-            timing = re.compile(r'^\s*"(seconds|\w+_seconds)": ')
-            strip = lambda t: [ln for ln in t.decode().splitlines() if not timing.match(ln)]
-            assert strip(x) == strip(y)
+        if name == "timings.json":  # the one file with run times: same keys, any values
+            tx, ty = json.loads(x), json.loads(y)
+            assert set(tx) == set(ty) == {"seconds", "design_seconds"}
+            assert all(isinstance(v, (int, float)) and v >= 0 for v in tx.values())
         else:
             assert x == y, f"{name} differs between two runs"
+    _no_timing_or_absolute_path(json.loads((a / "summary.json").read_text()))
+
+
+def test_summary_paths_are_portable(tmp_path):
+    """The cost model path is relative to the scenario (or the file name of the packaged default)."""
+    costs = tmp_path / "model" / "costs.toml"
+    costs.parent.mkdir()
+    costs.write_text((REPO / "connectivity" / "data" / "costs" / "default.toml").read_text(encoding="utf-8"))
+    scen = tmp_path / "scen" / "s.toml"
+    scen.parent.mkdir()
+    text = (FIXTURES / "tiny.toml").read_text(encoding="utf-8")
+    text = text.replace("[inputs]\n", f'[inputs]\ncost_model = "../model/costs.toml"\n')
+    for name in ("tiny.osm", "operators.toml", "sites.csv"):
+        text = text.replace(f'"{name}"', f'"{(FIXTURES / name).as_posix()}"')
+    scen.write_text(text, encoding="utf-8")
+    _plan(scen, tmp_path / "a", 1)
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert summary["cost_model"]["path"] == "../model/costs.toml"
+    _no_timing_or_absolute_path(summary)
+    _plan(FIXTURES / "tiny.toml", tmp_path / "b", 1)
+    assert json.loads((tmp_path / "b" / "summary.json").read_text())["cost_model"]["path"] == "default.toml"
 
 
 @pytest.mark.parametrize("scenario,extra", [

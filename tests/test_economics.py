@@ -226,4 +226,9 @@ def test_compare_two_plans(tmp_path):
     html = (tmp_path / "cmp" / "compare.html").read_text()
     assert "<script" not in html and "http" not in html.replace("© OpenStreetMap", "")
     assert "Class 5" in html and "1,400,000" in html
-    assert economics.main(["compare", str(tmp_path / "nope"), "--out", str(tmp_path / "x")]) == 2
+    from connectivity.cli import main
+
+    assert main(["compare", str(tmp_path / "nope"), "--out", str(tmp_path / "x")]) == 2   # one-line error
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "a")]) == 2
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "c2"), "-q"]) == 0
+    assert (tmp_path / "c2" / "compare.html").is_file()

@@ -472,3 +472,63 @@ def test_manholes_chosen_by_their_operators_field(full_plan, tmp_path):
     (d / "manholes.geojson").write_text(json.dumps(data))
     layers = read_back(export(d, tmp_path / "tot.geojson", fmt="geojson", operator="TOT")[0], "geojson")
     assert sorted(layers["manholes"]["manhole_id"]) == ["M0", "M1", "M3"]
+
+
+# ---------------------------------------------------------------- one naming function for files per operator
+TRICKY = ["AIS/3BB", "AIS 3BB", "TOT", "tot", "ทีโอที", "กฟภ."]
+
+
+def _tricky_plan(folder):
+    """A hand-made plan folder whose operators collide after sanitising or differ only by case."""
+    def feature(geom, **props):
+        return {"type": "Feature", "properties": props, "geometry": geom}
+    sites, ducts = [], []
+    for i, op in enumerate(TRICKY):
+        x = 98.96 + 0.001 * i
+        sites.append(feature({"type": "Point", "coordinates": [x, 18.79]}, site_id=f"S{i}", operator=op, kind="office",
+                             status="connected", connected=True))
+        ducts.append(feature({"type": "LineString", "coordinates": [[x, 18.79], [x, 18.791]]}, segment_id=i + 1,
+                             length_m=111.2, operators=op))
+    folder.mkdir()
+    for name, feats in (("sites", sites), ("ducts", ducts)):
+        (folder / f"{name}.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": feats}),
+                                                encoding="utf-8")
+    return folder
+
+
+def test_operator_file_names_distinct_deterministic_and_thai_kept():
+    import unicodedata
+    from connectivity.export import operator_file_names
+    names = operator_file_names(TRICKY)
+    assert len({n.casefold() for n in names.values()}) == len(TRICKY)
+    assert names == operator_file_names(list(reversed(TRICKY)))  # order of the operators does not matter
+    assert names["ทีโอที"] == unicodedata.normalize("NFC", "ทีโอที")  # vowel marks kept
+    assert names["กฟภ."] == "กฟภ."
+    assert names["AIS/3BB"].startswith("AIS_3BB-") and names["AIS 3BB"].startswith("AIS_3BB-")
+    assert names["TOT"].startswith("TOT-") and names["tot"].startswith("tot-")
+    assert all("/" not in n and " " not in n and not n.startswith(".") for n in names.values())
+    assert operator_file_names(["../x", "..", ""]) == {"../x": ".._x".replace("..", "_..", 1), "..": "_..", "": "_"}
+
+
+@pytest.mark.parametrize("fmt", ["geojson", "csv", "shp", "gpkg"])
+def test_export_every_operator_gets_its_own_file(fmt, tmp_path):
+    from connectivity.export import operator_file_names
+    plan = _tricky_plan(tmp_path / "plan")
+    out = tmp_path / ("all.gpkg" if fmt == "gpkg" else "out")
+    written = export(plan, out, fmt=fmt)
+    names = operator_file_names(TRICKY)
+    if fmt == "gpkg":
+        layers = {n for n, _ in pyogrio.list_layers(written[0])}
+        for op in TRICKY:
+            got = pyogrio.read_dataframe(written[0], layer=f"{names[op]}_sites")
+            assert list(got["operator"]) == [op]
+        assert len({n for n in layers if n.endswith("_sites")}) == len(TRICKY) and "sites" in layers
+        return
+    entries = sorted(p.name for p in out.iterdir())
+    assert len(entries) == len(TRICKY)
+    for op in TRICKY:
+        if fmt == "geojson":
+            data = json.loads((out / f"{names[op]}.geojson").read_text(encoding="utf-8"))
+            assert data["operator"] == op
+        else:
+            assert (out / names[op]).is_dir()

@@ -254,7 +254,7 @@ def test_read_vector_csv_xy_needs_crs(tmp_path):
 def test_read_vector_reports_bad_row(tmp_path):
     f = tmp_path / "s.csv"
     f.write_text("site_id,operator,lon,lat\nA,TOT,98.9,18.8\nB,TOT,,18.8\n")
-    with pytest.raises(InputDataError, match="row 3"):
+    with pytest.raises(InputDataError, match="line 3"):
         read_vector(f)
 
 

@@ -27,6 +27,7 @@ CASES = {
     # scenario TOML
     "malformed TOML": ("plan {B}/malformed.toml", ["malformed.toml", "not valid TOML", "line 2"]),
     "binary named .toml": ("plan {B}/png.toml", ["png.toml", "not a text TOML file"]),
+    "UTF-16 scenario TOML": ("plan {B}/utf16.toml", ["utf16.toml", "UTF-16", "UTF-8"]),
     "unknown scenario key": ("plan {B}/unknown_key.toml", ["unknown_key.toml", "unknown key(s) colour"]),
     "unknown option": ("plan {B}/unknown_option.toml", ["unknown_option.toml", "max_site_dist"]),
     "unknown input": ("plan {B}/unknown_input.toml", ["unknown_input.toml", "streets"]),
@@ -47,6 +48,8 @@ CASES = {
     # operators TOML
     "unknown operator kind": ("plan {B}/scenario_operators_unknown_kind.toml", ["operators_unknown_kind.toml", "water"]),
     "duplicate operator": ("plan {B}/scenario_operators_duplicate.toml", ["operators_duplicate.toml", "duplicate operator", "TOT"]),
+    "operators differing only by case": ("plan {B}/scenario_operators_case.toml",
+                                         ["operators_case.toml", "duplicate operator", "TOT, tot", "case"]),
     "absurd duct count": ("plan {B}/scenario_operators_absurd.toml", ["operators_absurd_ducts.toml", "ducts", "100000"]),
     "unknown operator key": ("plan {B}/scenario_operators_unknown_key.toml", ["operators_unknown_key.toml", "colour"]),
     # cost model
@@ -69,10 +72,13 @@ CASES = {
     "one-point line": ("plan {R} --roads {B}/roads_one_point_line.geojson", ["roads_one_point_line.geojson", "point array"]),
     "swapped lat/lon roads": ("plan {R} --roads {B}/roads_swapped_latlon.geojson", ["roads_swapped_latlon.geojson", "longitude/latitude range"]),
     "metres in a GeoJSON (degrees)": ("plan {R} --roads {B}/roads_in_metres.geojson", ["roads_in_metres.geojson", "does not match its coordinates"]),
+    "NaN in a road line": ("plan {R} --roads {B}/roads_nan.geojson", ["roads_nan.geojson", "row 3", "non-finite coordinate"]),
     "PNG named .geojson": ("plan {R} --roads {B}/roads_png.geojson", ["roads_png.geojson", "not a readable vector file"]),
     "CSV named .geojson": ("plan {R} --roads {B}/roads_not_json.geojson", ["roads_not_json.geojson", "not a readable vector file"]),
     # site files
     "duplicate site ids": ("plan {T} --sites {B}/sites_duplicate_ids.csv", ["sites_duplicate_ids.csv", "duplicate site_id", "'S1'"]),
+    "UTF-16 ';' CSV with Site_ID, duplicate": ("plan {T} --sites {B}/sites_utf16_semicolon_duplicate.csv",
+                                                ["sites_utf16_semicolon_duplicate.csv", "line 3", "duplicate site_id", "'S1'"]),
     "unknown operator": ("plan {T} --sites {B}/sites_unknown_operator.csv", ["sites_unknown_operator.csv", "'ACME'", "unknown operator"]),
     "no coordinates": ("plan {T} --sites {B}/sites_no_coordinates.csv", ["sites_no_coordinates.csv", "no coordinates"]),
     "non-numeric coordinate": ("plan {T} --sites {B}/sites_non_numeric.csv", ["sites_non_numeric.csv", "non-numeric"]),
@@ -81,16 +87,23 @@ CASES = {
     "missing operator column": ("plan {T} --sites {B}/sites_missing_operator.csv", ["sites_missing_operator.csv", "operator"]),
     "sites header only": ("plan {T} --sites {B}/sites_header_only.csv", ["sites_header_only.csv", "no sites"]),
     "empty sites file": ("plan {T} --sites {B}/sites_empty.csv", ["sites_empty.csv", "file is empty"]),
-    "empty site id": ("plan {T} --sites {B}/sites_empty_id.csv", ["sites_empty_id.csv", "row 2", "empty site_id"]),
+    "empty site id": ("plan {T} --sites {B}/sites_empty_id.csv", ["sites_empty_id.csv", "line 3", "empty site_id"]),
     "x/y without CRS": ("plan {T} --sites {B}/sites_xy_without_crs.csv", ["sites_xy_without_crs.csv", "CRS"]),
     "binary named .csv": ("plan {T} --sites {B}/sites_not_text.csv", ["sites_not_text.csv", "not a readable CSV"]),
     "unterminated quote": ("plan {T} --sites {B}/sites_ragged.csv", ["sites_ragged.csv", "not a readable CSV"]),
     "polygon sites": ("plan {T} --sites {B}/sites_polygons.geojson", ["sites_polygons.geojson", "must be points"]),
+    "infinite site coordinate": ("plan {T} --sites {B}/sites_infinite.geojson", ["sites_infinite.geojson", "row 2", "non-finite"]),
     "self-intersecting geometry": ("plan {T} --sites {B}/sites_bowtie.geojson", ["sites_bowtie.geojson", "invalid geometry", "Self-intersection"]),
     "every site outside the road area": ("plan {T} --sites {B}/sites_outside_road_area.csv",
                                          ["sites_outside_road_area.csv", "none of the 2", "2 farther than 200 m"]),
     "a lone site": ("plan {T} --sites {B}/sites_unreachable.csv", ["sites_unreachable.csv", "none of the 1", "1 without another site"]),
     "sites unreachable from each other": ("plan {B}/two_islands.toml", ["sites_two_islands.csv", "none of the 2", "2 without another site"]),
+    # Steiner instance files
+    "steiner: disconnected terminals": ("steiner {B}/steiner_disconnected.stp",
+                                        ["steiner_disconnected.stp", "not all connected", "terminal 4", "terminal 1"]),
+    "steiner: weights that overflow": ("steiner {B}/steiner_overflow.stp", ["steiner_overflow.stp", "weights too large"]),
+    "steiner: node count beyond int64": ("steiner {B}/steiner_int64_nodes.stp", ["steiner_int64_nodes.stp:2", "too large"]),
+    "steiner: node count beyond memory": ("steiner {B}/steiner_huge_nodes.gr", ["steiner_huge_nodes.gr:2", "Nodes 5000000000"]),
     # plan folders for export
     "export: PNG as ducts.geojson": ("export {B}/plan_png_ducts --format gpkg", ["plan_png_ducts/ducts.geojson", "not a GeoJSON"]),
     "export: no sites.geojson": ("export {B}/plan_missing_sites --format csv", ["plan_missing_sites", "sites.geojson is missing"]),
@@ -101,12 +114,20 @@ CASES = {
     "export: unknown operator": ("export {B}/plan_good --format gpkg --operator ACME", ["plan_good", "unknown operator 'ACME'", "TOT"]),
     "export: output folder missing": ("export {B}/plan_good --format geojson --operator TOT --out {B}/no_such_dir/x.geojson",
                                       ["no_such_dir", "does not exist"]),
+    # output folders (the guard: before any work, nothing changed)
+    "--out: the scenario's own folder": ("plan {R} --out {B}", ["bad_inputs", "contains the input"]),
+    "--out: a parent of the inputs": ("plan {R} --out {B}/..", ["tests/bad_inputs/..", "contains the input"]),
+    "--out: an existing file": ("plan {R} --out {B}/good_roads.geojson", ["good_roads.geojson", "is an input"]),
+    "--out: folder with foreign files": ("plan {R} --out {B}/folder.osm", ["folder.osm", "did not write", ".keep"]),
+    "export: into the plan folder": ("export {B}/plan_good --format csv --out {B}/plan_good", ["plan_good", "is an input"]),
     "export: not a folder": ("export {B}/malformed.toml --format gpkg", ["malformed.toml", "not a directory"]),
 }
 
 
 def _argv(template: str, out) -> list[str]:
     args = template.format(B=BAD, T=TINY, R=ROADS).split()
+    if args[0] == "steiner":  # prints JSON, writes no file
+        return args
     return [*args, *([] if "--out" in args else ["--out", str(out)]), *(["--quiet"] if args[0] == "plan" else [])]
 
 
@@ -136,7 +157,8 @@ def test_bad_input(template, words, tmp_path, capsys):
     assert_one_line_error(rc, capsys.readouterr().err, words, out)
 
 
-@pytest.mark.parametrize("case", ["PNG named .osm", "duplicate site ids", "every site outside the road area",
+@pytest.mark.parametrize("case", ["PNG named .osm", "duplicate site ids", "NaN in a road line", "infinite site coordinate",
+                                  "steiner: weights that overflow", "steiner: node count beyond int64", "every site outside the road area",
                                   "sites unreachable from each other", "export: PNG as ducts.geojson"])
 def test_bad_input_in_a_subprocess(case, tmp_path):
     """The same through the installed entry point: no traceback even outside pytest's capture."""
@@ -187,3 +209,194 @@ def test_warnings_still_shown_when_the_plan_succeeds(tmp_path):
                         "--out", str(tmp_path / "out"), "--quiet"], capture_output=True, text=True, timeout=300, cwd=REPO)
     assert r.returncode == 0
     assert r.stderr.startswith("connectivity: WARNING:") and "S5" in r.stderr
+
+
+# ---------------------------------------------------------------- the output-folder guard
+def _snapshot(folder):
+    return {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("where,words", [
+    ("scenario folder", ["contains the input", "tiny.toml"]),
+    ("parent of the inputs", ["contains the input"]),
+    ("an input file", ["is an input"]),
+    ("working directory", ["current working directory"]),
+    ("repository root", ["source repository"]),
+    ("foreign files", ["holds files this command did not write", "notes.txt"]),
+    ("not writable", ["not writable"]),
+])
+def test_output_folder_guard(where, words, tmp_path, monkeypatch, capsys):
+    """A wrong --out is refused with one line and exit 2 before any work; no input or other file changes."""
+    import shutil
+    scen = tmp_path / "scen"
+    shutil.copytree(FIXTURES, scen)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    foreign = tmp_path / "old"
+    foreign.mkdir()
+    (foreign / "ducts.geojson").write_text("mine")
+    (foreign / "notes.txt").write_text("mine")
+    out = {"scenario folder": scen, "parent of the inputs": tmp_path, "an input file": scen / "sites.csv",
+           "working directory": cwd, "repository root": REPO, "foreign files": foreign,
+           "not writable": tmp_path / "ro" / "out"}[where]
+    if where == "not writable":  # a file where a folder is needed (a read-only folder does not stop root)
+        (tmp_path / "ro").write_text("a file")
+    before = _snapshot(tmp_path)
+    rc = main(["plan", str(scen / "tiny.toml"), "--sites", str(scen / "sites.csv"), "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("connectivity: error:") and str(out) in lines[0], err
+    for w in words:
+        assert w in lines[0], (w, lines[0])
+    assert _snapshot(tmp_path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["scen", "cwd", "old"] + (["ro"] if where == "not writable" else []))
+
+
+def test_output_folder_guard_relative_dot(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["plan", str(TINY), "--out", ".", "--quiet"]) == 2
+    assert "current working directory" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_previous_plan_folder_is_replaced_and_stale_siblings_cleaned(tmp_path, capsys):
+    """A plan folder may be replaced by a new plan; hidden leftovers of killed runs of the same
+    output (exactly atomic_dir's names) are removed, others are left alone."""
+    out = tmp_path / "out"
+    assert main(["plan", str(TINY), "--out", str(out), "--quiet"]) == 0
+    stale = [tmp_path / ".out.ab_cd123.tmp", tmp_path / ".out.zz9_0000.old"]
+    kept = [tmp_path / ".out.tmp", tmp_path / ".out2.ab_cd123.tmp", tmp_path / ".out.abc.tmp", tmp_path / "x.tmp"]
+    for d in stale + kept:
+        d.mkdir()
+        (d / "f").write_text("x")
+    assert main(["plan", str(TINY), "--out", str(out), "--quiet"]) == 0
+    assert not any(d.exists() for d in stale)
+    assert all((d / "f").exists() for d in kept)
+
+
+def test_stale_folder_in_use_is_kept(tmp_path):
+    """A temporary folder locked by a live run (a concurrent plan of the same output) is not removed."""
+    from connectivity.atomic import _lock, clean_stale
+    busy = tmp_path / ".out.busy0000.tmp"
+    busy.mkdir()
+    fd = _lock(busy)
+    try:
+        assert clean_stale(tmp_path / "out") == []
+        assert busy.is_dir()
+    finally:
+        import os
+        os.close(fd)
+    assert clean_stale(tmp_path / "out") == [busy] and not busy.exists()
+
+
+def test_export_refuses_the_plan_folder_as_out(tmp_path, capsys):
+    import shutil
+    plan = tmp_path / "plan"
+    shutil.copytree(BAD / "plan_good", plan)
+    before = _snapshot(tmp_path)
+    assert main(["export", str(plan), "--format", "csv", "--out", str(plan)]) == 2
+    assert main(["export", str(plan), "--format", "geojson", "--operator", "TOT", "--out", str(plan / "sites.geojson")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(ln.startswith("connectivity: error:") for ln in err)
+    assert _snapshot(tmp_path) == before
+
+
+def test_z_coordinates_are_dropped(tmp_path):
+    """Road lines and site points with a Z coordinate plan like their 2D twins (no warning, no error)."""
+    import json as _json
+    def fc(features):
+        return _json.dumps({"type": "FeatureCollection", "features": features})
+    grid = _json.loads((BAD / "good_roads.geojson").read_text())
+    for f in grid["features"]:
+        f["geometry"]["coordinates"] = [[x, y, 312.5] for x, y in f["geometry"]["coordinates"]]
+    roads = tmp_path / "roads3d.geojson"
+    roads.write_text(_json.dumps(grid))
+    sites = tmp_path / "sites3d.geojson"
+    sites.write_text(fc([{"type": "Feature", "properties": {"site_id": s, "operator": "TOT"},
+                          "geometry": {"type": "Point", "coordinates": [x, y, 300.0]}}
+                         for s, x, y in (("A", 98.9605, 18.7901), ("B", 98.9612, 18.7915))]))
+    r = subprocess.run([sys.executable, "-m", "connectivity.cli", "plan", str(ROADS), "--roads", str(roads), "--sites", str(sites),
+                        "--out", str(tmp_path / "out"), "--quiet"], capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    summary = _json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["sites_connected"] == 2
+    for name in ("ducts", "sites", "roads"):
+        for f in _json.loads((tmp_path / "out" / f"{name}.geojson").read_text())["features"]:
+            coords = f["geometry"]["coordinates"]
+            first = coords if isinstance(coords[0], float) else coords[0]
+            assert len(first) == 2, (name, coords)
+
+
+def test_geometry_normaliser_unit():
+    import geopandas as gpd
+    import shapely
+    from connectivity.errors import InputDataError
+    from connectivity.load import normalise_geometries
+    from pathlib import Path
+    g = gpd.GeoDataFrame(geometry=[shapely.LineString([(0, 0, 1), (1, 1, 2)]), shapely.Point(1, 2, 3)], crs="EPSG:32647")
+    out = normalise_geometries(g, Path("x.geojson"))
+    assert not shapely.has_z(out.geometry.values).any()
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # shapely warns when making the bad line itself
+        bad_line = shapely.LineString([(0, 0), (float("nan"), 1)])
+    bad = gpd.GeoDataFrame(geometry=[shapely.Point(1, 2), bad_line], crs="EPSG:32647")
+    with pytest.raises(InputDataError, match=r"x.geojson: row 2: non-finite"):
+        normalise_geometries(bad, Path("x.geojson"))
+
+
+# ---------------------------------------------------------------- one CSV reader: encodings, delimiters, headers
+@pytest.mark.parametrize("variant", ["utf-8", "utf-8-sig", "cp874", "utf-16", "utf-16-le", "semicolon", "tab",
+                                     "Site_ID header"])
+def test_csv_reader_variants(variant, tmp_path):
+    from connectivity.config import load_operators
+    from connectivity.sites import read_sites
+    ops = load_operators(FIXTURES / "operators.toml")
+    text = "site_id,operator,kind,name,lon,lat\nS1,TOT,office,โรงเรียนบ้านเหนือ,98.9615,18.7904\nS2,CAT,school,ที่ว่าการ,98.9605,18.7915\n"
+    encoding = "utf-8"
+    if variant in ("utf-8-sig", "cp874", "utf-16", "utf-16-le"):
+        encoding = variant
+    elif variant == "semicolon":
+        text = text.replace(",", ";").replace("98.9615", "98.9615").replace("18.7904", "18.7904")
+    elif variant == "tab":
+        text = text.replace(",", "\t")
+    elif variant == "Site_ID header":
+        text = text.replace("site_id,operator,kind,name,lon,lat", "Site_ID,Operator,KIND,Name,Lon,LAT")
+    f = tmp_path / "sites.csv"
+    f.write_bytes(text.encode(encoding))
+    got = read_sites(f, ops)
+    assert list(got["site_id"]) == ["S1", "S2"] and list(got["operator"]) == ["TOT", "CAT"]
+    assert list(got["name"]) == ["โรงเรียนบ้านเหนือ", "ที่ว่าการ"]
+    assert got.geometry.iloc[0].x == pytest.approx(98.9615) and got.geometry.iloc[1].y == pytest.approx(18.7915)
+
+
+def test_csv_messages_count_file_lines(tmp_path):
+    """In a CSV, every message names the file line (the header is line 1), whichever check fails."""
+    from connectivity.config import load_operators
+    from connectivity.errors import InputDataError
+    from connectivity.sites import read_sites
+    ops = load_operators(FIXTURES / "operators.toml")
+    head = "site_id,operator,lon,lat\n"
+    for body, words in [("A,TOT,98.96,18.79\nB,TOT,north,18.79\n", "line 3: missing or non-numeric"),
+                        ("A,TOT,98.96,18.79\nA,TOT,98.96,18.79\n", "line 3: duplicate site_id"),
+                        ("A,ACME,98.96,18.79\n", "line 2: site 'A' has unknown operator")]:
+        f = tmp_path / "s.csv"
+        f.write_text(head + body)
+        with pytest.raises(InputDataError, match=words):
+            read_sites(f, ops)
+
+
+def test_full_disk_names_the_output(tmp_path, monkeypatch, capsys):
+    """An OSError without a file name (ENOSPC from a write) still names the output in its one line."""
+    import errno
+    from connectivity import pipeline
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(pipeline, "write_outputs", full)
+    out = tmp_path / "out"
+    assert main(["plan", str(TINY), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"connectivity: error: {out}: No space left on device"

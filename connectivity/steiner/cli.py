@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 
-from connectivity.errors import ConnectivityError
+from connectivity.errors import ConnectivityError, InputDataError
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +64,10 @@ def run(args: argparse.Namespace) -> int:
         If the terminals are not connected.
     """
     from connectivity.steiner import read_instance, solve
+    from connectivity.steiner.instance import check_connected
 
     inst = read_instance(args.file)
+    check_connected(inst, args.file)  # the file's name and 1-based ids in the message
     res = solve(inst.n_nodes, inst.edges_u, inst.edges_v, inst.weights, inst.terminals,
                 time_limit=args.time_limit, quality=args.quality, seed=getattr(args, "seed", 0))
     gap = res.gap
@@ -78,7 +81,10 @@ def run(args: argparse.Namespace) -> int:
         "gap_pct": round(100.0 * gap, 4) if gap != float("inf") else None,
         "seconds": round(res.seconds, 4),
     }
-    print(json.dumps(out))
+    if not all(math.isfinite(v) for v in (res.cost, res.lower_bound)):  # never print Infinity/NaN
+        raise InputDataError(f"{args.file}: the tree's cost or bound is not a finite number "
+                             "(edge weights too large); scale the weights down")
+    print(json.dumps(out, allow_nan=False))
     return 0
 
 

@@ -34,6 +34,17 @@ from connectivity.errors import InputDataError
 logger = logging.getLogger(__name__)
 
 _MAGIC = "33D32945"
+MAX_NODES = 100_000_000  # far above SteinLib and PACE instances; node arrays must fit int64 and memory
+BYTES_PER_NODE = 200  # what the solver keeps per node (CSR, labels, distances, ...), a generous estimate
+MAX_WEIGHT_TOTAL = 1e300  # sums of weights (paths, trees, bounds) stay finite below this
+
+
+def _memory_bytes() -> int | None:
+    try:
+        import os
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -106,7 +117,14 @@ class _Parser:
     def graph_line(self, parts: list[str]) -> None:
         key = parts[0].lower()
         if key == "nodes":
-            self.n_nodes = self.count(parts)
+            n = self.count(parts)
+            if n > MAX_NODES:
+                raise self.fail(f"Nodes {n} is too large (at most {MAX_NODES:,} nodes)")
+            memory = _memory_bytes()
+            if memory is not None and n * BYTES_PER_NODE > memory:
+                raise self.fail(f"Nodes {n} does not fit in memory ({memory / 2**30:.1f} GiB; "
+                                f"about {BYTES_PER_NODE} bytes per node)")
+            self.n_nodes = n
         elif key == "edges" or key == "arcs":
             self.n_edges = self.count(parts)
         elif key == "e":
@@ -210,12 +228,38 @@ def read_instance(path: str | Path) -> SteinerInstance:
     except UnicodeDecodeError:
         raise InputDataError(f"{path}:{parser.lineno + 1}: not a text file (bad UTF-8)") from None
     terms = np.unique(np.asarray(parser.terms, dtype=np.int64))
+    weights = np.asarray(parser.ew, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        total = float(np.sum(weights)) if len(weights) else 0.0
+    if not total <= MAX_WEIGHT_TOTAL:
+        raise InputDataError(f"{path}: edge weights too large: their sum ({total:g}) exceeds {MAX_WEIGHT_TOTAL:g}, "
+                             "so tree costs would overflow; scale the weights down")
     logger.debug("read %s: %d nodes, %d edges, %d terminals", path, parser.n_nodes, len(parser.eu), len(terms))
     return SteinerInstance(
         name=path.stem,
         n_nodes=int(parser.n_nodes),
         edges_u=np.asarray(parser.eu, dtype=np.int64),
         edges_v=np.asarray(parser.ev, dtype=np.int64),
-        weights=np.asarray(parser.ew, dtype=np.float64),
+        weights=weights,
         terminals=terms,
     )
+
+
+def check_connected(inst: SteinerInstance, path: str | Path) -> None:
+    """Raise :class:`InfeasibleError` naming ``path`` (ids 1-based, as in the file) when the
+    terminals of ``inst`` are not all in one connected component."""
+    from connectivity.errors import InfeasibleError
+
+    if len(inst.terminals) < 2:
+        return
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = inst.n_nodes
+    graph = coo_matrix((np.ones(len(inst.edges_u), dtype=np.int64), (inst.edges_u, inst.edges_v)), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    first = label[inst.terminals[0]]
+    for t in inst.terminals[1:].tolist():
+        if label[t] != first:
+            raise InfeasibleError(f"{path}: terminals are not all connected: terminal {t + 1} is not in the "
+                                  f"component of terminal {int(inst.terminals[0]) + 1} (node ids as in the file)")

@@ -88,11 +88,14 @@ FILES: dict[str, str | bytes] = {
     "scenario_operators_province_string.toml": scenario().replace("../fixtures/operators.toml", "operators_province_string.toml"),
     "missing_sites_file.toml": scenario('osm = "../fixtures/tiny.osm"\nsites = "no_such_sites.csv"\n'),
     "png.toml": png_bytes(),
+    "utf16.toml": scenario().encode("utf-16"),  # UTF-16 with its byte order mark (a UTF-8 BOM is read cleanly)
     # ---- operators TOML
     "operators_unknown_kind.toml": '[[operators]]\nname = "TOT"\nkind = "water"\n',
     "operators_duplicate.toml": '[[operators]]\nname = "TOT"\nkind = "telecom"\n\n[[operators]]\nname = "TOT"\nkind = "power"\n',
     "operators_absurd_ducts.toml": '[[operators]]\nname = "TOT"\nkind = "telecom"\nducts = 100000\n',
     "operators_unknown_key.toml": '[[operators]]\nname = "TOT"\nkind = "telecom"\ncolour = "blue"\n',
+    "operators_case.toml": '[[operators]]\nname = "TOT"\nkind = "telecom"\n\n[[operators]]\nname = "tot"\nkind = "telecom"\n',
+    "scenario_operators_case.toml": scenario().replace("../fixtures/operators.toml", "operators_case.toml"),
     "scenario_operators_unknown_kind.toml": scenario().replace("../fixtures/operators.toml", "operators_unknown_kind.toml"),
     "scenario_operators_duplicate.toml": scenario().replace("../fixtures/operators.toml", "operators_duplicate.toml"),
     "scenario_operators_absurd.toml": scenario().replace("../fixtures/operators.toml", "operators_absurd_ducts.toml"),
@@ -117,10 +120,14 @@ FILES: dict[str, str | bytes] = {
     "roads_one_point_line.geojson": fc([line(c) for c in GRID[:2]] + [line([[98.96, 18.79]])]),
     "roads_swapped_latlon.geojson": fc([line([[y, x] for x, y in c]) for c in GRID]),
     "roads_in_metres.geojson": fc([line([[x * 1000, y * 1000] for x, y in c]) for c in GRID]),
+    "roads_nan.geojson": fc([line(c) for c in GRID[:2]] + [line([[98.96, 18.79], [float("nan"), 18.79]])]),
     "roads_png.geojson": png_bytes(),
     "roads_not_json.geojson": "highway,name\nresidential,Soi 1\n",
     # ---- site files (for tests/fixtures/tiny.toml)
     "sites_duplicate_ids.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,98.9615,18.7904\nS2,CAT,school,98.9605,18.7915\nS1,PEA,hospital,98.9615,18.7918\n",
+    # UTF-16, ';' as delimiter, `Site_ID` header: read as any CSV, then the duplicate is found
+    "sites_utf16_semicolon_duplicate.csv": "Site_ID;Operator;Kind;Lon;Lat\nS1;TOT;office;98.9615;18.7904\n"
+                                           "S1;CAT;school;98.9605;18.7915\n".encode("utf-16"),
     "sites_unknown_operator.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,98.9615,18.7904\nS2,ACME,school,98.9605,18.7915\n",
     "sites_no_coordinates.csv": "site_id,operator,kind\nS1,TOT,office\n",
     "sites_non_numeric.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,98.9615,north\n",
@@ -136,6 +143,9 @@ FILES: dict[str, str | bytes] = {
     "sites_polygons.geojson": fc([{"type": "Feature", "properties": {"site_id": "S1", "operator": "TOT"},
                                    "geometry": {"type": "Polygon", "coordinates": [[[98.961, 18.79], [98.962, 18.79],
                                                                                      [98.962, 18.791], [98.961, 18.79]]]}}]),
+    "sites_infinite.geojson": fc([{"type": "Feature", "properties": {"site_id": f"S{i}", "operator": "TOT"},
+                                   "geometry": {"type": "Point", "coordinates": xy}}
+                                  for i, xy in enumerate([[98.9615, 18.7904], [98.9605, float("inf")]], start=1)]),
     "sites_bowtie.geojson": fc([{"type": "Feature", "properties": {"site_id": "S1", "operator": "TOT"},
                                  "geometry": {"type": "Polygon", "coordinates": [[[98.961, 18.79], [98.962, 18.791],
                                                                                    [98.962, 18.79], [98.961, 18.791],
@@ -144,6 +154,15 @@ FILES: dict[str, str | bytes] = {
     "roads_two_islands.geojson": fc([line(c) for c in GRID] + [line([[98.9700, 18.7900], [98.9720, 18.7900]])]),
     "two_islands.toml": scenario('roads = "roads_two_islands.geojson"\nsites = "sites_two_islands.csv"\n'),
     "sites_two_islands.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,98.9605,18.7901\nS2,TOT,school,98.9710,18.7901\n",
+    # ---- Steiner instance files (`connectivity steiner`)
+    "steiner_disconnected.stp": "SECTION Graph\nNodes 4\nEdges 2\nE 1 2 1\nE 3 4 1\nEND\n\n"
+                                "SECTION Terminals\nTerminals 2\nT 1\nT 4\nEND\n\nEOF\n",
+    "steiner_overflow.stp": "SECTION Graph\nNodes 3\nEdges 2\nE 1 2 1e308\nE 2 3 1e308\nEND\n\n"
+                            "SECTION Terminals\nTerminals 2\nT 1\nT 3\nEND\n\nEOF\n",
+    "steiner_int64_nodes.stp": "SECTION Graph\nNodes 99999999999999999999999\nEdges 1\nE 1 2 1\nEND\n\n"
+                               "SECTION Terminals\nTerminals 2\nT 1\nT 2\nEND\n\nEOF\n",
+    "steiner_huge_nodes.gr": "SECTION Graph\nNodes 5000000000\nEdges 1\nE 1 2 1\nEND\n\n"
+                             "SECTION Terminals\nTerminals 2\nT 1\nT 2\nEND\n\nEOF\n",
     "sites_unreachable.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,98.9615,18.7904\n",
 }
 

@@ -41,3 +41,52 @@ def test_module_entry_point_exit_codes(tmp_path):
     res = subprocess.run(env_cmd + [str(bad)], capture_output=True, text=True, cwd=REPO)
     assert res.returncode == 2
     assert res.stderr.strip() == f"connectivity: error: {bad}:3: node id 'x' is not an integer"
+
+
+def _stp(tmp_path, name, nodes, edges, terminals):
+    f = tmp_path / name
+    f.write_text(f"SECTION Graph\nNodes {nodes}\nEdges {len(edges)}\n" + "".join(f"E {u} {v} {w}\n" for u, v, w in edges)
+                 + f"END\nSECTION Terminals\nTerminals {len(terminals)}\n" + "".join(f"T {t}\n" for t in terminals)
+                 + "END\nEOF\n")
+    return f
+
+
+def test_never_prints_infinity_or_nan(tmp_path):
+    """Weights whose sums overflow are refused (exit 2, the file named), never printed as Infinity."""
+    f = _stp(tmp_path, "big.stp", 3, [(1, 2, "1e308"), (2, 3, "1e308")], [1, 3])
+    r = subprocess.run([sys.executable, "-m", "connectivity.steiner", str(f)], capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 2 and r.stdout == ""
+    assert "big.stp" in r.stderr and "too large" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    ok = _stp(tmp_path, "ok.stp", 3, [(1, 2, "1e290"), (2, 3, "1e290")], [1, 3])
+    r = subprocess.run([sys.executable, "-m", "connectivity.steiner", str(ok)], capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    assert "Infinity" not in r.stdout and "NaN" not in r.stdout
+    assert json.loads(r.stdout)["cost"] == 2e290
+
+
+def test_disconnected_names_file_and_one_based_ids(tmp_path):
+    f = _stp(tmp_path, "split.stp", 5, [(1, 2, 1), (2, 3, 1), (4, 5, 1)], [2, 5])
+    r = subprocess.run([sys.executable, "-m", "connectivity.cli", "steiner", str(f)], capture_output=True, text=True,
+                       cwd=REPO)
+    assert r.returncode == 2 and r.stdout == ""
+    line = r.stderr.strip()
+    assert "\n" not in line and "split.stp" in line and "terminal 5" in line and "terminal 2" in line, line
+
+
+def test_node_counts_too_large(tmp_path):
+    for nodes in ("9" * 30, str(2**63), "5000000000"):
+        f = _stp(tmp_path, "huge.stp", nodes, [(1, 2, 1)], [1, 2])
+        r = subprocess.run([sys.executable, "-m", "connectivity.steiner", str(f)], capture_output=True, text=True,
+                           cwd=REPO, timeout=60)
+        assert r.returncode == 2, r.stderr
+        assert "huge.stp:2" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_node_count_beyond_memory(tmp_path, monkeypatch):
+    import pytest
+    from connectivity.errors import InputDataError
+    from connectivity.steiner import instance
+    monkeypatch.setattr(instance, "_memory_bytes", lambda: 2**30)
+    f = _stp(tmp_path, "mem.stp", 50_000_000, [(1, 2, 1)], [1, 2])
+    with pytest.raises(InputDataError, match=r"mem.stp:2: Nodes 50000000 does not fit in memory"):
+        instance.read_instance(f)
