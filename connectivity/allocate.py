@@ -59,21 +59,21 @@ def equal_split(players: Sequence[str], total: float, *, null: Sequence[str] = (
 
 
 def proportional(players: Sequence[str], total: float, weights: Mapping[str, float]) -> dict[str, float]:
-    """``total`` (THB) split in proportion to non-negative ``weights`` (missing = 0).
+    """``total`` (THB) split in proportion to non-negative ``weights`` (missing = 0); split
+    equally when every weight is zero (e.g. no duct-metre at all: every site on its road,
+    only chambers to pay).
 
     Raises
     ------
     InputDataError
-        On a negative weight, or all weights zero while ``total`` is not.
+        On a negative or NaN weight.
     """
     w = {p: float(weights.get(p, 0.0)) for p in players}
     if any(x < 0 or math.isnan(x) for x in w.values()):
         raise InputDataError(f"negative or NaN weight in proportional allocation: {w}")
     s = sum(w.values())
     if s <= 0:
-        if abs(total) > 1e-9:
-            raise InputDataError("proportional allocation: all weights are zero")
-        return {p: 0.0 for p in players}
+        return equal_split(players, total)
     return {p: total * w[p] / s for p in players}
 
 

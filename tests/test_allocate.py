@@ -79,8 +79,8 @@ def test_proportional_and_equal_edge_cases():
     assert proportional(["A", "B"], 10.0, {"A": 1.0, "B": 3.0}) == {"A": 2.5, "B": 7.5}
     with pytest.raises(InputDataError):
         proportional(["A"], 10.0, {"A": -1.0})
-    with pytest.raises(InputDataError):
-        proportional(["A"], 10.0, {"A": 0.0})
+    # all weights zero (no duct-metre at all): an equal split, never an error mid-plan
+    assert proportional(["A", "B"], 10.0, {"A": 0.0}) == {"A": 5.0, "B": 5.0}
     with pytest.raises(InputDataError, match="no entry"):
         shapley(["A", "B"], {frozenset(["A"]): 1.0})
     with pytest.raises(ConfigError):
