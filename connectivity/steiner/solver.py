@@ -33,6 +33,7 @@ import numpy as np
 
 from connectivity.errors import InfeasibleError, InputDataError
 from connectivity.steiner.bound import dual_ascent
+from connectivity.steiner.exact import dreyfus_wagner
 from connectivity.steiner.graph import CSRGraph, build_csr, simplify
 from connectivity.steiner.heuristics import merge_fixed, mst_prune
 from connectivity.steiner.localsearch import improve, spans_terminals
@@ -214,6 +215,9 @@ def solve(n_nodes: int, edges_u, edges_v, weights, terminals, *, time_limit: flo
         warm_red = None if warm_nodes is None else warm_nodes[red.node_map]
         red_edges, lb_red = _solve_reduced(red, budget, quality=quality, seed=seed, bound=bound, warm=warm_red,
                                            quick=quick and bound)
+        if not quick and not len(fixed) and len(red.terminals) <= _EXACT_MAX_TERMINALS and red.n <= _EXACT_MAX_NODES:
+            red_edges = _exact_reduced(red)   # few terminals: Dreyfus-Wagner, the optimum
+            lb_red = None
         simple_edges = expand(red, red_edges)
     edges = _with_fixed(n, eu, ev, fixed, np.sort(orig_kept[simple_edges]), is_term)
     cost = float(ew[edges].sum())
@@ -224,14 +228,20 @@ def solve(n_nodes: int, edges_u, edges_v, weights, terminals, *, time_limit: flo
             edges, cost = warm, warm_cost
     if not bound:
         lower = 0.0
-    elif red_edges is None:
-        lower = cost  # the reductions solved the problem exactly
+    elif red_edges is None or lb_red is None:
+        lower = cost  # the reductions (or the exact programme) solved the problem exactly
     else:
         red_fixed = float(sw[expand(red, np.zeros(0, np.int64))].sum())
         lower = min(cost, _safe_bound(fixed_w + red_fixed + lb_red, ew))
     secs = time.perf_counter() - start
     logger.info("steiner: cost %.6g, lower bound %.6g, %.3f s", cost, lower, secs)
     return SteinerResult(edges=edges, cost=cost, lower_bound=lower, seconds=secs)
+
+
+def _exact_reduced(red: Reduction) -> np.ndarray:
+    """An optimal tree of the reduced graph (ids into its edge list) by Dreyfus-Wagner."""
+    su, sv, sw, orig = simplify(red.n, red.eu, red.ev, red.ew)
+    return orig[dreyfus_wagner(red.n, su, sv, sw, red.terminals)]
 
 
 def _edge_ids(ids, m: int, name: str) -> np.ndarray:
@@ -438,6 +448,8 @@ _NOISE = 0.15      # relative weight noise of perturbed restarts (quality mode)
 _POOL = 8          # elite trees kept for recombination
 _SPH_WORK = 4e5    # node+edge visits spent on SPH roots in default mode
 _MAX_ROOTS = 16
+_EXACT_MAX_TERMINALS = 6   # Dreyfus-Wagner (3^t n) on reduced graphs with at most this many terminals
+_EXACT_MAX_NODES = 5_000   # ... and nodes
 _BIG = 20_000     # above this many nodes+edges only the best tree gets local search
 
 

@@ -153,3 +153,32 @@ def test_time_limit_still_returns_valid_tree():
     n, eu, ev, w, terms = _grid(40, 2)
     res = solve(n, eu, ev, w, terms, time_limit=0.0)
     check_tree(n, eu, ev, w, terms, res)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_instances())
+def test_few_terminals_solved_exactly(inst):
+    """Up to six terminals after reductions: Dreyfus-Wagner gives the optimum and proves it."""
+    n, eu, ev, w, terms = inst
+    if len(np.unique(terms)) > 6:
+        return
+    res = solve(n, eu, ev, w, terms)
+    check_tree(n, eu, ev, w, terms, res)
+    opt = brute_force(n, eu, ev, w, terms)
+    assert res.cost == pytest.approx(opt, abs=1e-9)
+    assert res.lower_bound == pytest.approx(opt, abs=1e-9)
+
+
+def test_dreyfus_wagner_on_a_grid_matches_brute_force():
+    from connectivity.steiner.exact import dreyfus_wagner
+
+    rng = np.random.default_rng(3)
+    side = 4
+    idx = np.arange(side * side).reshape(side, side)
+    eu = np.concatenate([idx[:, :-1].ravel(), idx[:-1, :].ravel()])
+    ev = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel()])
+    for _ in range(5):
+        w = rng.integers(1, 20, len(eu)).astype(float)
+        terms = rng.choice(side * side, size=5, replace=False)
+        tree = dreyfus_wagner(side * side, eu, ev, w, terms)
+        assert w[tree].sum() == pytest.approx(brute_force(side * side, eu, ev, w, terms))
