@@ -1,9 +1,9 @@
 """Certified lower bounds of the joint design: the former bound against :func:`certify`.
 
-Usage: ``python benchmarks/design_bound.py [--instances 8] [--cm /tmp/cm_problem.pkl] [--scenario S.toml] [--no-cm]``
+Usage: ``python benchmarks/design_bound.py [--instances 8] [--scenario S.toml] [--no-scenario]``
 
-For the Chiang Mai scenario (a pickled :class:`DesignProblem` when the file exists, else
-built with the pipeline's own steps from ``--scenario``) and small random
+For a scenario (default: the packaged Chiang Mai example; its design problem built with the
+pipeline's own steps) and small random
 instances: the former bound (:func:`lower_bound`), the new certified bound, the plan's
 exact cost, the certified gaps ``plan / bound - 1`` (old and new), seconds and method.
 All money before contingency.
@@ -11,7 +11,6 @@ All money before contingency.
 from __future__ import annotations
 
 import argparse
-import pickle
 import time
 from pathlib import Path
 
@@ -19,14 +18,10 @@ from connectivity.design import DesignOptions, lower_bound, plan_joint, random_p
 from connectivity.design.bounds import certify
 
 
-def _chiang_mai(path: str, scenario_path: str | None):
-    """The pickled problem, else the one pipeline.design_stage builds for the scenario."""
-    if Path(path).exists():
-        with open(path, "rb") as fh:
-            return pickle.load(fh)
-    if scenario_path is None:
-        raise SystemExit(f"{path} missing: pass --scenario (the Chiang Mai scenario TOML)")
-    from connectivity import aerial, costs, design, network, pipeline, plan
+def _scenario_problem(scenario_path: Path):
+    """The design problem ``pipeline.design_stage`` builds for a scenario (the stages before it, then
+    :func:`connectivity.pipeline.design_problem`)."""
+    from connectivity import network, pipeline, plan
     from connectivity.config import load_scenario
 
     scenario = load_scenario(scenario_path)
@@ -35,24 +30,12 @@ def _chiang_mai(path: str, scenario_path: str | None):
     tolerance = None if layers.roads_noded else opts.node_tolerance_m
     net = network.roads_network(layers.roads, crs=opts.crs, tolerance_m=tolerance)
     sites = pipeline.scenario_sites(scenario, layers, net.crs)
-    net, attached = network.attach_sites(net, sites, max_distance_m=opts.max_site_distance_m)
+    net, attached = network.attach_sites(net, sites, max_distance_m=opts.max_site_distance_m,
+                                         merge_m=opts.site_merge_m)
     reachable = plan.reachable_terminals(net, attached)
     lines = layers.lines.to_crs(net.crs) if len(layers.lines) else None
     poles = layers.poles.to_crs(net.crs) if len(layers.poles) else None
-    # the first lines of pipeline.design_stage
-    settings = design.design_settings(scenario.extra.get("design"), str(scenario.path or "<scenario>"))
-    model = costs.load_cost_model(scenario.cost_model)
-    kinds = {o.name: o.kind for o in scenario.operators}
-    match = aerial.match_aerial(net.edges, lines, poles, buffer_m=settings.aerial_buffer_m, operator_kinds=kinds)
-    table = costs.edge_table_from_frame(net.edges, reuse=match.matched if settings.aerial_reuse else None)
-    ecosts = costs.edge_costs(model, table)
-    names = [o.name for o in scenario.operators]
-    terminals, _ = design.terminals_by_operator(net.nodes["component"].to_numpy(), attached[reachable], names)
-    active = [n for n in names if len(terminals[n]) >= 2]
-    required = (aerial.required_corridors(match, operators=scenario.operators, active=active)
-                if settings.underground_aerial else None)
-    return design.build_problem(model, table, ecosts, n_nodes=len(net.nodes), operators=scenario.operators,
-                                terminals=terminals, required=required)
+    return pipeline.design_problem(scenario, net, attached, reachable, lines=lines, poles=poles).problem
 
 
 def row(name, problem, time_limit):
@@ -75,16 +58,18 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--instances", type=int, default=8)
     ap.add_argument("--seed", type=int, default=2000)
-    ap.add_argument("--cm", default="/tmp/cm_problem.pkl")
-    ap.add_argument("--scenario", default=None, help="Chiang Mai scenario TOML when --cm does not exist")
-    ap.add_argument("--no-cm", action="store_true")
+    ap.add_argument("--scenario", default=None, help="scenario TOML (default: the packaged Chiang Mai example)")
+    ap.add_argument("--no-scenario", action="store_true", help="random instances only")
     ap.add_argument("--time-limit", type=float, default=60.0)
     args = ap.parse_args(argv)
     print("THB incl. contingency; gaps certified: plan / bound - 1")
     print(f"{'instance':>12} {'edges':>6} {'terms':>5} {'plan':>14} {'old bound':>14} {'new bound':>14} "
           f"{'old %':>7} {'new %':>7} {'plan s':>6} {'old s':>6} {'new s':>6}  method")
-    if not args.no_cm:
-        row("chiang_mai", _chiang_mai(args.cm, args.scenario), args.time_limit)
+    if not args.no_scenario:
+        from connectivity.config import example_scenario
+
+        path = Path(args.scenario) if args.scenario else example_scenario("chiang_mai_nimman")
+        row(path.parent.name if path.name == "scenario.toml" else path.stem, _scenario_problem(path), args.time_limit)
     for i in range(args.instances):
         seed = args.seed + i
         p = random_problem(seed, n_operators=2 + i % 3, rows=5 + i % 3, cols=6, terminals=(2, 4 + i % 3))

@@ -23,7 +23,6 @@ import json
 import logging
 import math
 import os
-import re
 import tempfile
 import tomllib
 import unicodedata

@@ -18,7 +18,7 @@ from scipy.spatial import cKDTree
 from scipy.sparse.csgraph import connected_components
 
 from connectivity.errors import CRSError, InputDataError
-from connectivity.load import ROAD_COLUMNS, ensure_projected
+from connectivity.load import ensure_projected
 
 log = logging.getLogger(__name__)
 

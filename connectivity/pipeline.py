@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Callable
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from connectivity import aerial, allocate, boq, costs, coverage, design, economics, load, network, phasing, plan, sites as sites_mod
@@ -188,16 +187,28 @@ class DesignOutputs:
     seconds: float = 0.0  # wall-clock time of the design stage (timings.json, not the summary)
 
 
-def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoDataFrame, reachable: pd.Series, *,
-                 lines: gpd.GeoDataFrame | None = None, poles: gpd.GeoDataFrame | None = None,
-                 progress: Progress = _noop) -> DesignOutputs:
-    """Costs, aerial corridors, joint plan, coalitions, allocation, manholes and BoQ of the attached sites."""
+@dataclass(frozen=True)
+class DesignInputs:
+    """The design problem of a scenario and what it was priced from (see :func:`design_problem`)."""
+
+    problem: design.DesignProblem
+    settings: design.DesignSettings
+    model: costs.CostModel
+    match: aerial.AerialMatch
+    table: costs.EdgeTable
+    ecosts: costs.EdgeCosts
+    dropped: list
+
+
+def design_problem(scenario: Scenario, net: network.Network, attached: gpd.GeoDataFrame, reachable: pd.Series, *,
+                   lines: gpd.GeoDataFrame | None = None, poles: gpd.GeoDataFrame | None = None) -> DesignInputs:
+    """Price the network (cost model, aerial corridors) and build the :class:`design.DesignProblem`
+    of the attached, reachable sites; ``dropped`` are the sites no duct of their operator can reach."""
     settings = design.design_settings(scenario.extra.get("design"), str(scenario.path or "<scenario>"))
     model = costs.load_cost_model(scenario.cost_model)
-    edges = net.edges
     kinds = {o.name: o.kind for o in scenario.operators}
-    match = aerial.match_aerial(edges, lines, poles, buffer_m=settings.aerial_buffer_m, operator_kinds=kinds)
-    table = costs.edge_table_from_frame(edges, reuse=match.matched if settings.aerial_reuse else None)
+    match = aerial.match_aerial(net.edges, lines, poles, buffer_m=settings.aerial_buffer_m, operator_kinds=kinds)
+    table = costs.edge_table_from_frame(net.edges, reuse=match.matched if settings.aerial_reuse else None)
     ecosts = costs.edge_costs(model, table)
     names = [o.name for o in scenario.operators]
     terminals, dropped = design.terminals_by_operator(net.nodes["component"].to_numpy(), attached[reachable], names)
@@ -206,6 +217,19 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
                 if settings.underground_aerial else None)
     problem = design.build_problem(model, table, ecosts, n_nodes=len(net.nodes), operators=scenario.operators,
                                    terminals=terminals, required=required)
+    return DesignInputs(problem=problem, settings=settings, model=model, match=match, table=table, ecosts=ecosts,
+                        dropped=dropped)
+
+
+def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoDataFrame, reachable: pd.Series, *,
+                 lines: gpd.GeoDataFrame | None = None, poles: gpd.GeoDataFrame | None = None,
+                 progress: Progress = _noop) -> DesignOutputs:
+    """Costs, aerial corridors, joint plan, coalitions, allocation, manholes and BoQ of the attached sites."""
+    inputs = design_problem(scenario, net, attached, reachable, lines=lines, poles=poles)
+    problem, settings, model, match, table, ecosts, dropped = (
+        inputs.problem, inputs.settings, inputs.model, inputs.match, inputs.table, inputs.ecosts, inputs.dropped)
+    edges = net.edges
+    names = [o.name for o in scenario.operators]
     opts = design.DesignOptions(rounds=settings.rounds, orders=settings.orders,
                                 time_limit=scenario.options.time_limit_s, quality=scenario.options.quality)
     t0 = time.perf_counter()

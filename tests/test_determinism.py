@@ -70,7 +70,7 @@ def test_summary_paths_are_portable(tmp_path):
     scen = tmp_path / "scen" / "s.toml"
     scen.parent.mkdir()
     text = (FIXTURES / "tiny.toml").read_text(encoding="utf-8")
-    text = text.replace("[inputs]\n", f'[inputs]\ncost_model = "../model/costs.toml"\n')
+    text = text.replace("[inputs]\n", '[inputs]\ncost_model = "../model/costs.toml"\n')
     for name in ("tiny.osm", "operators.toml", "sites.csv"):
         text = text.replace(f'"{name}"', f'"{(FIXTURES / name).as_posix()}"')
     scen.write_text(text, encoding="utf-8")

@@ -248,7 +248,7 @@ def test_plan_folder_figures_add_up(tmp_path_factory, case):
     pd.DataFrame({"site_id": ll["site_id"], "operator": ll["operator"], "kind": ll["kind"],
                   "lon": ll.geometry.x if len(ll) else [], "lat": ll.geometry.y if len(ll) else []}
                  ).to_csv(d / "sites.csv", index=False)
-    (d / "s.toml").write_text(f'name = "random"\n[inputs]\nroads = "roads.geojson"\n'
+    (d / "s.toml").write_text('name = "random"\n[inputs]\nroads = "roads.geojson"\n'
                               + ('sites = "sites.csv"\n' if len(sites) else "")
                               + f'operators = "{FIXTURES / "operators.toml"}"\n'
                               f'[options]\ncrs = "{CRS}"\nmax_site_distance_m = {max_d}\n')

@@ -122,6 +122,49 @@ def sph(indptr, head, arc_w, is_term, root, n_terms):
     return in_tree, reached
 
 
+@njit(cache=True, inline="always")
+def _lazy_push(hk, hv, size, v, key):
+    """Push ``(key, v)`` on a lazy min-heap (no decrease-key: a node may sit there several
+    times, stale copies are skipped on pop); returns the new size."""
+    i = size
+    while i > 0:
+        q = (i - 1) >> 1
+        if hk[q] <= key:
+            break
+        hk[i] = hk[q]
+        hv[i] = hv[q]
+        i = q
+    hk[i] = key
+    hv[i] = v
+    return size + 1
+
+
+@njit(cache=True, inline="always")
+def _lazy_pop(hk, hv, size):
+    """Pop the minimum of a lazy min-heap; returns (node, key, new size)."""
+    u = hv[0]
+    du = hk[0]
+    size -= 1
+    if size > 0:  # sift the last entry down from the root
+        lk = hk[size]
+        lv = hv[size]
+        i = 0
+        while True:
+            c = 2 * i + 1
+            if c >= size:
+                break
+            if c + 1 < size and hk[c + 1] < hk[c]:
+                c += 1
+            if hk[c] >= lk:
+                break
+            hk[i] = hk[c]
+            hv[i] = hv[c]
+            i = c
+        hk[i] = lk
+        hv[i] = lv
+    return u, du, size
+
+
 @njit(cache=True)
 def voronoi(indptr, head, arc_w, is_base):
     """Multi-source Dijkstra from every node with ``is_base``.
@@ -152,26 +195,7 @@ def voronoi(indptr, head, arc_w, is_base):
             hv[size] = v
             size += 1
     while size > 0:
-        u = hv[0]
-        du = hk[0]
-        size -= 1
-        if size > 0:  # sift the last entry down from the root
-            lk = hk[size]
-            lv = hv[size]
-            i = 0
-            while True:
-                c = 2 * i + 1
-                if c >= size:
-                    break
-                if c + 1 < size and hk[c + 1] < hk[c]:
-                    c += 1
-                if hk[c] >= lk:
-                    break
-                hk[i] = hk[c]
-                hv[i] = hv[c]
-                i = c
-            hk[i] = lk
-            hv[i] = lv
+        u, du, size = _lazy_pop(hk, hv, size)
         if du > dist[u]:
             continue  # stale entry
         bu = base[u]
@@ -182,17 +206,7 @@ def voronoi(indptr, head, arc_w, is_base):
                 dist[v] = nd
                 base[v] = bu
                 pred_arc[v] = p
-                i = size  # push (sift up)
-                size += 1
-                while i > 0:
-                    q = (i - 1) >> 1
-                    if hk[q] <= nd:
-                        break
-                    hk[i] = hk[q]
-                    hv[i] = hv[q]
-                    i = q
-                hk[i] = nd
-                hv[i] = v
+                size = _lazy_push(hk, hv, size, v, nd)
     return base, dist, pred_arc
 
 
