@@ -56,9 +56,7 @@ log = logging.getLogger(__name__)
 
 PRIORITIES = ("sites", "buildings", "operators")
 PHASE_KEYS = {"name", "budget_thb", "end", "priority", "weights", "cost_per_m_thb"}
-UNBUILT_COLOUR = "#9e9e9e"
 # Colour-blind safe qualitative palette (Okabe & Ito, 2008), phase 1 first.
-PHASE_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 _TOL = 1e-9
 
 
@@ -454,24 +452,6 @@ class Phasing:
         return {"phases": rows,
                 "phases_unbuilt": {"segments": u.segments, "cost_thb": round(u.cost_thb, 2),
                                    "buildings_passed": u.buildings_passed, "sites": list(u.site_ids)}}
-
-
-def phase_colours(phase: Sequence[int | None]) -> list[str]:
-    """Hex colour per segment for a map layer coloured by phase (unbuilt: grey).
-
-    Parameters
-    ----------
-    phase
-        Phase number per segment (1..K); 0, ``None`` or NA = unbuilt.
-    """
-    out = []
-    for p in phase:
-        try:
-            k = int(p)
-        except (TypeError, ValueError):
-            k = 0
-        out.append(PHASE_COLOURS[(k - 1) % len(PHASE_COLOURS)] if k > 0 else UNBUILT_COLOUR)
-    return out
 
 
 # --------------------------------------------------------------------------- core
@@ -1078,18 +1058,6 @@ def optimal_first_phase(forest: PlanForest, spec: PhaseSpec, *,
 
 
 # --------------------------------------------------------------------------- plan frames
-
-
-def phase_legend(names: Sequence[str | PhaseSpec | PhaseFigures]) -> list[tuple[str, str]]:
-    """``(label, colour)`` per phase (in order, phase 1 first), then ``("Unbuilt", grey)``, for a map legend.
-
-    ``names`` are phase names, or the :class:`PhaseSpec` / :class:`PhaseFigures` of the phases.
-    """
-    rows = []
-    for i, p in enumerate(names, start=1):
-        name = p if isinstance(p, str) else p.name
-        rows.append((f"{i}. {name}", PHASE_COLOURS[(i - 1) % len(PHASE_COLOURS)]))
-    return rows + [("Unbuilt", UNBUILT_COLOUR)]
 
 
 def _check_metric(ducts, buildings) -> None:

@@ -129,7 +129,7 @@ def test_phased_plan_gets_a_phase_layer_and_legend(plan):
     page = maps.cost_map(ducts, plan["manholes"], plan["sites"], operators=list(OPERATORS)).get_root().render()
     assert '"key":"ducts:phase"' in page and "Ducts by phase" in page
     colours = _embedded(page, "ducts")["cols"]["phase_colour"]
-    assert [colours["t"][i] for i in colours["v"]] == phasing.phase_colours(ducts["phase"].tolist())
+    assert [colours["t"][i] for i in colours["v"]] == maps.phase_colours(ducts["phase"].tolist())
     assert "Phase 1" in page and "Phase 2" in page
 
 
@@ -306,3 +306,19 @@ def test_multipart_geometries_round_trip(plan):
 
     lines = _embedded(page, "ducts")
     assert lines["pc"] == [2, 1] and len(_decode(lines)) == 3
+
+
+def test_phase_colours_and_legend():
+    c = maps.phase_colours([1, 2, None, 0, 9])
+    assert c[:2] == list(maps.PHASE_COLOURS[:2])
+    assert c[2] == c[3] == maps.UNBUILT_COLOUR
+    assert c[4] == maps.PHASE_COLOURS[0]   # colours cycle after eight phases
+    from connectivity.phasing import PhaseSpec
+    assert maps.phase_legend(["Quick win", PhaseSpec("Rest", None)]) == [
+        ("1. Quick win", maps.PHASE_COLOURS[0]), ("2. Rest", maps.PHASE_COLOURS[1]), ("Unbuilt", maps.UNBUILT_COLOUR)]
+
+
+def test_page_assets_come_from_package_files():
+    page = maps._page_assets()
+    assert maps._static("maps.js").strip() in page and maps._static("maps.css").strip() in page
+    assert "window.__connectivity" in maps._static("maps.js")

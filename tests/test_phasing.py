@@ -182,13 +182,7 @@ def test_segment_without_operator_is_unallocated():
     assert m.tolist() == [[5.0, 5.0, 0.0], [0.0, 0.0, 6.0]]
 
 
-def test_phase_colours():
-    c = ph.phase_colours([1, 2, None, 0, 9])
-    assert c[:2] == list(ph.PHASE_COLOURS[:2])
-    assert c[2] == c[3] == ph.UNBUILT_COLOUR
-    assert c[4] == ph.PHASE_COLOURS[0]
-    assert ph.phase_legend(["Quick win", ph.PhaseSpec("Rest", None)]) == [
-        ("1. Quick win", ph.PHASE_COLOURS[0]), ("2. Rest", ph.PHASE_COLOURS[1]), ("Unbuilt", ph.UNBUILT_COLOUR)]
+def test_single_phase_without_budget_builds_everything():
     assert ph.phase_plan(_forest([(0, 1)], [1.0], [0, 1], hubs={0}),
                          [ph.PhaseSpec("p", None)]).phase_or_none() == [1]
 
