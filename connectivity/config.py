@@ -10,7 +10,7 @@ import tomllib
 import unicodedata
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Mapping
 
 from connectivity.errors import ConfigError
 
@@ -114,6 +114,188 @@ class Options:
     h3_resolution: int = 9
 
 
+# --------------------------------------------------------------------------- [design]
+
+
+@dataclass(frozen=True)
+class DesignSettings:
+    """The scenario's ``[design]`` table.
+
+    Attributes
+    ----------
+    underground_aerial
+        Require the road edges along overhead lines / pole rows in the plan (their owner,
+        or the first operator of the line's group, takes them underground).
+    aerial_reuse
+        Price trench along overhead lines / pole rows as a reused corridor (cost model
+        ``reuse.discount``).
+    aerial_buffer_m
+        Distance from the road centre line within which a line or pole follows the road (m).
+    pole_distance_m
+        A pole this close to planned trench on a matched edge can be removed (m).
+    rounds, orders
+        Effort of the joint heuristic (see :class:`DesignOptions`).
+    shapley
+        Plan every coalition for the Shapley value and the core check (up to
+        :data:`MAX_COALITION_PLAYERS` operators with sites; above, or when false, the
+        segment-level (airport game) Shapley value of the joint plan's routes).
+    workers
+        Processes planning coalitions of one size at once (1 = serial).
+    """
+
+    underground_aerial: bool = False
+    aerial_reuse: bool = True
+    aerial_buffer_m: float = 15.0
+    pole_distance_m: float = 10.0
+    rounds: int = 4
+    orders: int = 3
+    shapley: bool = True
+    workers: int = 1
+
+
+def design_settings(table: Mapping[str, Any] | None, source: str = "<scenario>") -> DesignSettings:
+    """Parse a scenario's ``[design]`` table (unknown keys are errors).
+
+    Raises
+    ------
+    ConfigError
+        On an unknown key or a value of the wrong type, naming ``source`` and the key.
+    """
+    from dataclasses import fields
+
+    table = dict(table or {})
+    allowed = {f.name: f for f in fields(DesignSettings)}
+    unknown = sorted(set(table) - set(allowed))
+    if unknown:
+        raise ConfigError(f"{source}: [design] unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+    kw: dict[str, Any] = {}
+    for key, value in table.items():
+        default = getattr(DesignSettings(), key)
+        where = f"{source}: design.{key}"
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where} must be true or false")
+        elif isinstance(default, int):
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
+                raise ConfigError(f"{where} must be an integer from 1 to 100")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 10_000:
+            raise ConfigError(f"{where} must be a positive number of metres")
+        kw[key] = float(value) if isinstance(default, float) else value
+    return DesignSettings(**kw)
+
+
+# --------------------------------------------------------------------------- [[phases]]
+
+PRIORITIES = ("sites", "buildings", "operators")
+PHASE_KEYS = {"name", "budget_thb", "end", "priority", "weights", "cost_per_m_thb"}
+
+
+@dataclass(frozen=True)
+class PhaseSpec:
+    """One phase of a roll-out.
+
+    Attributes
+    ----------
+    name
+        Label used in summaries and maps.
+    budget_thb
+        Most the phase may cost (THB); ``None`` (last phase only) = whatever is left.
+    end
+        Planned end date as written in the scenario (ISO date string), informative only.
+    priority
+        ``"sites"`` (sites connected per baht, default), ``"buildings"`` (buildings passed
+        per baht) or ``"operators"`` (sites weighted by operator per baht).
+    weights
+        ``(operator, weight)`` pairs for ``priority = "operators"``; operators not named weigh 1.
+    """
+
+    name: str
+    budget_thb: float | None
+    end: str | None = None
+    priority: str = "sites"
+    weights: tuple[tuple[str, float], ...] = ()
+
+
+def parse_phases(value: Any, *, source: str = "<scenario>", operators: Iterable[str] = ()) -> tuple[PhaseSpec, ...]:
+    """Validate a scenario's ``[[phases]]`` list (becomes ``Scenario.phases``).
+
+    Each table takes ``name`` (default ``"Phase k"``), ``budget_thb`` (required but in the
+    last phase, > 0), ``end`` (string), ``priority`` (one of :data:`PRIORITIES`) and
+    ``weights`` (table operator -> positive number, for ``priority = "operators"``).
+
+    Raises
+    ------
+    ConfigError
+        One line naming the key at fault.
+    """
+    known = set(operators)
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{source}: phases must be a non-empty list of [[phases]] tables")
+    specs = []
+    for i, table in enumerate(value):
+        where = f"{source}: phases[{i}]"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: must be a table")
+        unknown = sorted(set(table) - PHASE_KEYS)
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(PHASE_KEYS))}")
+        name = table.get("name", f"Phase {i + 1}")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{where}.name: must be a non-empty string")
+        budget = table.get("budget_thb")
+        if budget is None:
+            if i != len(value) - 1:
+                raise ConfigError(f"{where}.budget_thb: required (only the last phase may omit it to take the rest)")
+        elif isinstance(budget, bool) or not isinstance(budget, (int, float)) or not (0 < budget < math.inf):
+            raise ConfigError(f"{where}.budget_thb: must be a positive number of THB, got {budget!r}")
+        end = table.get("end")
+        if end is not None and not isinstance(end, str):
+            end = str(end)  # TOML dates arrive as datetime.date
+        priority = table.get("priority", "sites")
+        if priority not in PRIORITIES:
+            raise ConfigError(f"{where}.priority: must be one of {', '.join(PRIORITIES)}, got {priority!r}")
+        weights = table.get("weights", {})
+        if not isinstance(weights, dict):
+            raise ConfigError(f"{where}.weights: must be a table of operator = weight")
+        for op, w in weights.items():
+            if known and op not in known:
+                raise ConfigError(f"{where}.weights.{op}: unknown operator; known: {', '.join(sorted(known))}")
+            if isinstance(w, bool) or not isinstance(w, (int, float)) or not (0 <= w < math.inf):
+                raise ConfigError(f"{where}.weights.{op}: must be a non-negative number, got {w!r}")
+        if weights and priority != "operators":
+            raise ConfigError(f"{where}.weights: only used with priority = \"operators\"")
+        specs.append(PhaseSpec(name=name, budget_thb=None if budget is None else float(budget), end=end,
+                               priority=priority, weights=tuple(sorted((k, float(w)) for k, w in weights.items()))))
+    for i, table in enumerate(value[1:], start=1):
+        if "cost_per_m_thb" in table:
+            raise ConfigError(f"{source}: phases[{i}].cost_per_m_thb: give it in the first phase only")
+    fallback_cost_per_m(value, source=source)
+    names = [s.name for s in specs]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ConfigError(f"{source}: phases: duplicate name(s) {', '.join(dupes)}")
+    return tuple(specs)
+
+
+def fallback_cost_per_m(value: Any, *, source: str = "<scenario>") -> float | None:
+    """The flat trench cost per metre (THB/m) of the first ``[[phases]]`` table, if given.
+
+    Budgets are measured with it only while the plan's segments carry no ``cost_thb``
+    (a plan made without a cost model).
+    """
+    if not isinstance(value, list) or not value or not isinstance(value[0], dict):
+        return None
+    cost = value[0].get("cost_per_m_thb")
+    if cost is None:
+        return None
+    if isinstance(cost, bool) or not isinstance(cost, (int, float)) or not (0 < cost < math.inf):
+        raise ConfigError(f"{source}: phases[0].cost_per_m_thb: must be a positive number of THB per metre, got {cost!r}")
+    return float(cost)
+
+
+# --------------------------------------------------------------------------- scenario
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A planning scenario: inputs, operators, cost model and options."""
@@ -126,8 +308,10 @@ class Scenario:
     cost_model: Path | None = None
     options: Options = field(default_factory=Options)
     hubs: dict[str, tuple[float, float]] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
     operators_path: Path | None = None
+    design: DesignSettings = field(default_factory=DesignSettings)
+    phases: tuple[PhaseSpec, ...] = ()
+    phase_cost_per_m_thb: float | None = None
 
     def operator(self, name: str) -> OperatorSpec:
         for op in self.operators:
@@ -316,14 +500,14 @@ def _options(table: dict[str, Any], source: str) -> Options:
     return replace(defaults, **kw)
 
 
-SCENARIO_KEYS = {"name", "province", "inputs", "options", "hubs", "design", "phases", "coverage"}
+SCENARIO_KEYS = {"name", "province", "inputs", "options", "hubs", "design", "phases"}
 
 
 def parse_scenario(data: dict[str, Any], path: Path | None, *, base: Path | None = None) -> Scenario:
     """Build a :class:`Scenario` from a parsed scenario TOML.
 
-    Sections other than ``name``, ``province``, ``inputs``, ``options`` and ``hubs``
-    (``design``, ``phases``, ``coverage``) are kept raw in ``Scenario.extra`` for the stage that owns them.
+    Every section is checked here, before any work: ``[design]`` becomes
+    :class:`DesignSettings`, ``[[phases]]`` a tuple of :class:`PhaseSpec`.
     """
     source = str(path) if path else "<scenario>"
     base = base or (path.parent if path else Path.cwd())
@@ -359,10 +543,17 @@ def parse_scenario(data: dict[str, Any], path: Path | None, *, base: Path | None
     options = data.get("options", {})
     if not isinstance(options, dict):
         raise ConfigError(f"{source}: [options] must be a table")
+    design = data.get("design", {})
+    if not isinstance(design, dict):
+        raise ConfigError(f"{source}: [design] must be a table")
+    phases = data.get("phases")
+    names = [o.name for o in operators]
     return Scenario(
         name=name, path=path, inputs=inputs, operators=operators, province=province,
-        cost_model=cost_model, options=_options(options, source), hubs=hubs,
-        extra={k: data[k] for k in ("design", "phases", "coverage") if k in data}, operators_path=ops_path,
+        cost_model=cost_model, options=_options(options, source), hubs=hubs, operators_path=ops_path,
+        design=design_settings(design, source),
+        phases=() if phases is None else parse_phases(phases, source=source, operators=names),
+        phase_cost_per_m_thb=None if phases is None else fallback_cost_per_m(phases, source=source),
     )
 
 

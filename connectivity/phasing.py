@@ -27,7 +27,8 @@ segments join it to a root, whichever operators' ducts those segments carry.
 The core works on plain arrays (:func:`make_forest`, :func:`phase_plan`);
 :func:`phase_frames` is the one call the pipeline makes on the plan's frames.
 
-Scenario format (``Scenario.extra["phases"]``, checked by :func:`parse_phases`)::
+Scenario format (``Scenario.phases``, checked when the scenario is read by
+:func:`connectivity.config.parse_phases`)::
 
     [[phases]]
     name = "Quick win"
@@ -50,120 +51,15 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from connectivity.config import PRIORITIES, PhaseSpec, fallback_cost_per_m, parse_phases  # noqa: F401  (re-exported)
 from connectivity.errors import ConfigError, InputDataError
 
 log = logging.getLogger(__name__)
 
-PRIORITIES = ("sites", "buildings", "operators")
-PHASE_KEYS = {"name", "budget_thb", "end", "priority", "weights", "cost_per_m_thb"}
-# Colour-blind safe qualitative palette (Okabe & Ito, 2008), phase 1 first.
 _TOL = 1e-9
 
 
 # --------------------------------------------------------------------------- options
-
-
-@dataclass(frozen=True)
-class PhaseSpec:
-    """One phase of a roll-out.
-
-    Attributes
-    ----------
-    name
-        Label used in summaries and maps.
-    budget_thb
-        Most the phase may cost (THB); ``None`` (last phase only) = whatever is left.
-    end
-        Planned end date as written in the scenario (ISO date string), informative only.
-    priority
-        ``"sites"`` (sites connected per baht, default), ``"buildings"`` (buildings passed
-        per baht) or ``"operators"`` (sites weighted by operator per baht).
-    weights
-        ``(operator, weight)`` pairs for ``priority = "operators"``; operators not named weigh 1.
-    """
-
-    name: str
-    budget_thb: float | None
-    end: str | None = None
-    priority: str = "sites"
-    weights: tuple[tuple[str, float], ...] = ()
-
-
-def parse_phases(value: Any, *, source: str = "<scenario>", operators: Iterable[str] = ()) -> tuple[PhaseSpec, ...]:
-    """Validate a scenario's raw ``[[phases]]`` list (``Scenario.extra["phases"]``).
-
-    Each table takes ``name`` (default ``"Phase k"``), ``budget_thb`` (required but in the
-    last phase, > 0), ``end`` (string), ``priority`` (one of :data:`PRIORITIES`) and
-    ``weights`` (table operator -> positive number, for ``priority = "operators"``).
-
-    Raises
-    ------
-    ConfigError
-        One line naming the key at fault.
-    """
-    known = set(operators)
-    if not isinstance(value, list) or not value:
-        raise ConfigError(f"{source}: phases must be a non-empty list of [[phases]] tables")
-    specs = []
-    for i, table in enumerate(value):
-        where = f"{source}: phases[{i}]"
-        if not isinstance(table, dict):
-            raise ConfigError(f"{where}: must be a table")
-        unknown = sorted(set(table) - PHASE_KEYS)
-        if unknown:
-            raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(PHASE_KEYS))}")
-        name = table.get("name", f"Phase {i + 1}")
-        if not isinstance(name, str) or not name.strip():
-            raise ConfigError(f"{where}.name: must be a non-empty string")
-        budget = table.get("budget_thb")
-        if budget is None:
-            if i != len(value) - 1:
-                raise ConfigError(f"{where}.budget_thb: required (only the last phase may omit it to take the rest)")
-        elif isinstance(budget, bool) or not isinstance(budget, (int, float)) or not (0 < budget < math.inf):
-            raise ConfigError(f"{where}.budget_thb: must be a positive number of THB, got {budget!r}")
-        end = table.get("end")
-        if end is not None and not isinstance(end, str):
-            end = str(end)  # TOML dates arrive as datetime.date
-        priority = table.get("priority", "sites")
-        if priority not in PRIORITIES:
-            raise ConfigError(f"{where}.priority: must be one of {', '.join(PRIORITIES)}, got {priority!r}")
-        weights = table.get("weights", {})
-        if not isinstance(weights, dict):
-            raise ConfigError(f"{where}.weights: must be a table of operator = weight")
-        for op, w in weights.items():
-            if known and op not in known:
-                raise ConfigError(f"{where}.weights.{op}: unknown operator; known: {', '.join(sorted(known))}")
-            if isinstance(w, bool) or not isinstance(w, (int, float)) or not (0 <= w < math.inf):
-                raise ConfigError(f"{where}.weights.{op}: must be a non-negative number, got {w!r}")
-        if weights and priority != "operators":
-            raise ConfigError(f"{where}.weights: only used with priority = \"operators\"")
-        specs.append(PhaseSpec(name=name, budget_thb=None if budget is None else float(budget), end=end,
-                               priority=priority, weights=tuple(sorted((k, float(w)) for k, w in weights.items()))))
-    for i, table in enumerate(value[1:], start=1):
-        if "cost_per_m_thb" in table:
-            raise ConfigError(f"{source}: phases[{i}].cost_per_m_thb: give it in the first phase only")
-    fallback_cost_per_m(value, source=source)
-    names = [s.name for s in specs]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise ConfigError(f"{source}: phases: duplicate name(s) {', '.join(dupes)}")
-    return tuple(specs)
-
-
-def fallback_cost_per_m(value: Any, *, source: str = "<scenario>") -> float | None:
-    """The flat trench cost per metre (THB/m) of the first ``[[phases]]`` table, if given.
-
-    Budgets are measured with it only while the plan's segments carry no ``cost_thb``
-    (a plan made without a cost model).
-    """
-    if not isinstance(value, list) or not value or not isinstance(value[0], dict):
-        return None
-    cost = value[0].get("cost_per_m_thb")
-    if cost is None:
-        return None
-    if isinstance(cost, bool) or not isinstance(cost, (int, float)) or not (0 < cost < math.inf):
-        raise ConfigError(f"{source}: phases[0].cost_per_m_thb: must be a positive number of THB per metre, got {cost!r}")
-    return float(cost)
 
 
 # --------------------------------------------------------------------------- input

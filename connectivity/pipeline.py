@@ -84,7 +84,7 @@ def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
     """
     started = time.perf_counter()
     opts = scenario.options
-    phase_specs = _phase_specs(scenario)  # check the phases before the long work
+    phase_specs = scenario.phases  # checked when the scenario was read
     progress("load")
     layers = load_layers(scenario)
     progress("network")
@@ -138,19 +138,10 @@ def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
     return result
 
 
-def _phase_specs(scenario: Scenario) -> tuple[phasing.PhaseSpec, ...]:
-    """The scenario's ``[[phases]]``, checked (empty when it has none)."""
-    raw = scenario.extra.get("phases")
-    if raw is None:
-        return ()
-    source = str(scenario.path) if scenario.path else "<scenario>"
-    return phasing.parse_phases(raw, source=source, operators=[o.name for o in scenario.operators])
-
-
 def _phased(scenario: Scenario, result: plan.Plan, specs: tuple[phasing.PhaseSpec, ...]) -> plan.Plan:
     """The plan with a ``phase`` per duct segment, ``phases``/``phases_unbuilt`` in the summary."""
     source = str(scenario.path) if scenario.path else "<scenario>"
-    flat = phasing.fallback_cost_per_m(scenario.extra.get("phases"), source=source)
+    flat = scenario.phase_cost_per_m_thb
     if "cost_thb" not in result.ducts.columns and flat is None:
         raise ConfigError(f"{source}: phases[0].cost_per_m_thb: needed to measure the budgets, "
                           "the plan's segments carry no cost_thb")
@@ -204,7 +195,7 @@ def design_problem(scenario: Scenario, net: network.Network, attached: gpd.GeoDa
                    lines: gpd.GeoDataFrame | None = None, poles: gpd.GeoDataFrame | None = None) -> DesignInputs:
     """Price the network (cost model, aerial corridors) and build the :class:`design.DesignProblem`
     of the attached, reachable sites; ``dropped`` are the sites no duct of their operator can reach."""
-    settings = design.design_settings(scenario.extra.get("design"), str(scenario.path or "<scenario>"))
+    settings = scenario.design
     model = costs.load_cost_model(scenario.cost_model)
     kinds = {o.name: o.kind for o in scenario.operators}
     match = aerial.match_aerial(net.edges, lines, poles, buffer_m=settings.aerial_buffer_m, operator_kinds=kinds)

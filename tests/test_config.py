@@ -111,3 +111,31 @@ def test_toml_with_utf8_bom_reads_cleanly(tmp_path):
     from connectivity.errors import ConfigError
     with pytest.raises(ConfigError, match="UTF-16"):
         read_toml(tmp_path / "u16.toml")
+
+
+def test_design_and_phases_are_typed_and_checked_when_read(tmp_path):
+    from connectivity.config import DesignSettings, PhaseSpec
+
+    p = write(tmp_path, '[inputs]\nosm = "a.osm"\n[design]\nrounds = 2\nunderground_aerial = true\n'
+                        '[[phases]]\nname = "Quick"\nbudget_thb = 1e6\ncost_per_m_thb = 3000\n[[phases]]\nname = "Rest"\n')
+    sc = load_scenario(p)
+    assert sc.design == DesignSettings(rounds=2, underground_aerial=True)
+    assert sc.phases == (PhaseSpec("Quick", 1e6), PhaseSpec("Rest", None))
+    assert sc.phase_cost_per_m_thb == 3000.0
+    plain = load_scenario(write(tmp_path, '[inputs]\nosm = "a.osm"\n', "plain.toml"))
+    assert plain.design == DesignSettings() and plain.phases == () and plain.phase_cost_per_m_thb is None
+
+
+@pytest.mark.parametrize("section, match", [
+    ('[design]\nround = 2\n', r"\[design\] unknown key.*round"),
+    ('design = 3\n', r"\[design\] must be a table"),
+    ('[[phases]]\nname = "A"\nbudget_thb = -1\n', r"phases\[0\]\.budget_thb"),
+    ('[[phases]]\nname = "A"\npriority = "operators"\nweights = { XYZ = 2 }\n', r"weights\.XYZ: unknown operator"),
+    ('[coverage]\nbuffer_m = -5\n', r"unknown key.*coverage"),
+])
+def test_bad_sections_fail_when_the_scenario_is_read(tmp_path, section, match):
+    head = "" if section.startswith("[") else section
+    body = section if section.startswith("[") else ""
+    p = write(tmp_path, head + '[inputs]\nosm = "a.osm"\n' + body)
+    with pytest.raises(ConfigError, match=match):
+        load_scenario(p)

@@ -1,5 +1,6 @@
 """Adapters between the scenario's frames and the plain-array :class:`DesignProblem`:
-the problem from edge tables and costs, the ``[design]`` settings, terminals per operator.
+the problem from edge tables and costs, terminals per operator (the ``[design]`` settings
+are parsed with the scenario, :class:`connectivity.config.DesignSettings`).
 """
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from connectivity.config import DesignSettings, design_settings  # noqa: F401  (the [design] table, re-exported)
 from connectivity.design.problem import DesignProblem, make_problem
 from connectivity.errors import ConfigError
 
@@ -46,73 +48,6 @@ def build_problem(model: Any, table: Any, costs: Any, *, n_nodes: int, operators
                         manhole_spacing_m=model.manhole_spacing_m,
                         required=None if required is None else [required.get(o, ()) for o in names],
                         contingency_factor=model.contingency_factor)
-
-
-@dataclass(frozen=True)
-class DesignSettings:
-    """The scenario's ``[design]`` table.
-
-    Attributes
-    ----------
-    underground_aerial
-        Require the road edges along overhead lines / pole rows in the plan (their owner,
-        or the first operator of the line's group, takes them underground).
-    aerial_reuse
-        Price trench along overhead lines / pole rows as a reused corridor (cost model
-        ``reuse.discount``).
-    aerial_buffer_m
-        Distance from the road centre line within which a line or pole follows the road (m).
-    pole_distance_m
-        A pole this close to planned trench on a matched edge can be removed (m).
-    rounds, orders
-        Effort of the joint heuristic (see :class:`DesignOptions`).
-    shapley
-        Plan every coalition for the Shapley value and the core check (up to
-        :data:`MAX_COALITION_PLAYERS` operators with sites; above, or when false, the
-        segment-level (airport game) Shapley value of the joint plan's routes).
-    workers
-        Processes planning coalitions of one size at once (1 = serial).
-    """
-
-    underground_aerial: bool = False
-    aerial_reuse: bool = True
-    aerial_buffer_m: float = 15.0
-    pole_distance_m: float = 10.0
-    rounds: int = 4
-    orders: int = 3
-    shapley: bool = True
-    workers: int = 1
-
-
-def design_settings(table: Mapping[str, Any] | None, source: str = "<scenario>") -> DesignSettings:
-    """Parse a scenario's ``[design]`` table (unknown keys are errors).
-
-    Raises
-    ------
-    ConfigError
-        On an unknown key or a value of the wrong type, naming ``source`` and the key.
-    """
-    from dataclasses import fields
-
-    table = dict(table or {})
-    allowed = {f.name: f for f in fields(DesignSettings)}
-    unknown = sorted(set(table) - set(allowed))
-    if unknown:
-        raise ConfigError(f"{source}: [design] unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
-    kw: dict[str, Any] = {}
-    for key, value in table.items():
-        default = getattr(DesignSettings(), key)
-        where = f"{source}: design.{key}"
-        if isinstance(default, bool):
-            if not isinstance(value, bool):
-                raise ConfigError(f"{where} must be true or false")
-        elif isinstance(default, int):
-            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
-                raise ConfigError(f"{where} must be an integer from 1 to 100")
-        elif isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 10_000:
-            raise ConfigError(f"{where} must be a positive number of metres")
-        kw[key] = float(value) if isinstance(default, float) else value
-    return DesignSettings(**kw)
 
 
 def terminals_by_operator(node_component: np.ndarray, sites: Any, operators: Sequence[str]
