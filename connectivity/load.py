@@ -511,9 +511,47 @@ def _layers_from_features(roads: gpd.GeoDataFrame, feats: gpd.GeoDataFrame) -> O
 
 
 # --------------------------------------------------------------------------- vector / CSV files
-def read_vector(path: str | Path, *, layer: str | None = None, crs: str | None = None) -> gpd.GeoDataFrame:
+LAYER_GEOMETRY = {"roads": "LineString", "lines": "LineString", "sites": "Point", "pois": "Point",
+                  "poles": "Point", "buildings": "Polygon"}  # what a layer holds -> its geometry family
+
+
+def choose_layer(path: Path, what: str | None) -> str | None:
+    """The layer of a multi-layer file (GeoPackage, ...) that holds ``what`` (a key of
+    :data:`LAYER_GEOMETRY`): the only layer; else the only one of the right geometry family;
+    else the one of them named ``what``. None for a one-layer file.
+
+    Raises
+    ------
+    InputDataError
+        When no layer or more than one could be meant; the message lists the layers found.
+    """
+    import pyogrio
+
+    try:
+        layers = [(str(name), str(kind)) for name, kind in pyogrio.list_layers(path)]
+    except Exception:  # not a readable file: read_file says so
+        return None
+    if len(layers) <= 1:
+        return None
+    family = LAYER_GEOMETRY.get(what or "")
+    fits = [name for name, kind in layers if family and family in kind]
+    named = [name for name in fits if name.lower() == (what or "").lower()]
+    if len(fits) == 1 or len(named) == 1:
+        return (named or fits)[0]
+    found = ", ".join(f"{name} ({kind})" for name, kind in layers)
+    if not family:
+        raise InputDataError(f"{path}: {len(layers)} layers found: {found}; keep one layer in the file")
+    which = f"no {family} layer" if not fits else f"{len(fits)} {family} layers"
+    raise InputDataError(f"{path}: {len(layers)} layers found: {found}; cannot tell which holds the {what} "
+                         f"({which}): keep one {family} layer in the file or name it {what!r}")
+
+
+def read_vector(path: str | Path, *, layer: str | None = None, crs: str | None = None,
+                what: str | None = None) -> gpd.GeoDataFrame:
     """Read a vector file (GeoJSON, GeoPackage, Shapefile, ...) or a CSV of points.
 
+    A file of several layers is read at ``layer``, or at the layer :func:`choose_layer`
+    finds for ``what`` (``roads``, ``sites``, ... : a key of :data:`LAYER_GEOMETRY`).
     A CSV needs ``lon``/``lat`` columns (WGS84) or ``x``/``y`` columns plus ``crs`` (either as
     the argument or as a ``crs`` column). Empty and missing geometries are rejected with
     the row number.
@@ -529,6 +567,8 @@ def read_vector(path: str | Path, *, layer: str | None = None, crs: str | None =
     if path.suffix.lower() not in VECTOR_SUFFIXES:
         raise InputDataError(f"{path}: unsupported file type {path.suffix!r}; "
                              f"use CSV or one of {', '.join(sorted(VECTOR_SUFFIXES))}")
+    if layer is None:
+        layer = choose_layer(path, what)
     try:
         with warnings.catch_warnings():  # NaN/inf coordinates: reported below as one line, not as a warning
             warnings.filterwarnings("ignore", message="invalid value encountered", category=RuntimeWarning)
@@ -687,7 +727,7 @@ def read_assets(path: str | Path, *, geometry: str, crs: str | None = None) -> g
         On a missing owner column or a geometry of the wrong type (the row is named).
     """
     path = Path(path)
-    gdf = read_vector(path, crs=crs)
+    gdf = read_vector(path, crs=crs, what="poles" if geometry == "Point" else "lines")
     if "owner" not in gdf and "operator" in gdf:
         gdf = gdf.rename(columns={"operator": "owner"})
     if "owner" not in gdf:
@@ -709,7 +749,7 @@ def read_road_lines(path: str | Path) -> gpd.GeoDataFrame:
     The lines are not yet noded; :func:`connectivity.network.node_lines` does that.
     """
     path = Path(path)
-    gdf = read_vector(path)
+    gdf = read_vector(path, what="roads")
     if len(gdf) == 0:
         raise InputDataError(f"{path}: no roads (the layer is empty)")
     kinds = set(gdf.geom_type.unique())

@@ -55,9 +55,9 @@ def load_layers(scenario: Scenario) -> load.OsmLayers:
     else:
         raise InputDataError(f"{inp.osm}: " + ("is a folder, not a file" if inp.osm and inp.osm.is_dir() else "file not found"))
     if inp.pois is not None:
-        layers = replace(layers, pois=load.read_vector(inp.pois))
+        layers = replace(layers, pois=load.read_vector(inp.pois, what="pois"))
     if inp.buildings is not None:
-        layers = replace(layers, buildings=load.read_vector(inp.buildings))
+        layers = replace(layers, buildings=load.read_vector(inp.buildings, what="buildings"))
     if inp.poles is not None:
         layers = replace(layers, poles=load.read_assets(inp.poles, geometry="Point", crs=inp.crs))
     if inp.lines is not None:

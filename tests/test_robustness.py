@@ -400,3 +400,54 @@ def test_full_disk_names_the_output(tmp_path, monkeypatch, capsys):
     assert main(["plan", str(TINY), "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert err == f"connectivity: error: {out}: No space left on device"
+
+
+# ---------------------------------------------------------------- GeoPackages of several layers
+def _gpkg(path, layers):
+    """Write ``layers`` (name -> GeoDataFrame) into one GeoPackage, in order (the first is GDAL's default)."""
+    for i, (name, gdf) in enumerate(layers.items()):
+        gdf.to_file(path, layer=name, driver="GPKG", mode="w" if i == 0 else "a")
+    return path
+
+
+def _landmarks():
+    import geopandas as gpd
+    import shapely
+    return gpd.GeoDataFrame({"name": ["wat"]}, geometry=[shapely.Point(98.96, 18.79)], crs="EPSG:4326")
+
+
+def test_geopackage_roads_not_the_first_layer(tmp_path):
+    """The line layer is found whatever its place and name; no pyogrio warning on stderr."""
+    import geopandas as gpd
+    roads = gpd.read_file(BAD / "good_roads.geojson")
+    gpkg = _gpkg(tmp_path / "city.gpkg", {"landmarks": _landmarks(), "streets": roads})
+    r = subprocess.run([sys.executable, "-m", "connectivity.cli", "plan", str(ROADS), "--roads", str(gpkg),
+                        "--out", str(tmp_path / "out"), "--quiet"], capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    assert "layer" not in r.stderr and "Warning" not in r.stderr, r.stderr
+    network = json.loads((tmp_path / "out" / "summary.json").read_text())["network"]
+    assert network["edges"] > 0
+
+
+@pytest.mark.parametrize("layers,words", [
+    (("landmarks", "streets", "streets_old"), ["3 layers found", "landmarks (Point)", "streets (LineString)",
+                                               "streets_old (LineString)", "2 LineString layers", "name it 'roads'"]),
+    (("landmarks", "shops"), ["2 layers found", "no LineString layer"]),
+])
+def test_geopackage_without_a_clear_road_layer(layers, words, tmp_path, capsys):
+    import geopandas as gpd
+    roads = gpd.read_file(BAD / "good_roads.geojson")
+    gpkg = _gpkg(tmp_path / "city.gpkg", {name: roads if name.startswith("streets") else _landmarks() for name in layers})
+    out = tmp_path / "out"
+    rc = main(["plan", str(ROADS), "--roads", str(gpkg), "--out", str(out), "--quiet"])
+    assert_one_line_error(rc, capsys.readouterr().err, [str(gpkg), *words], out)
+
+
+def test_geopackage_layer_named_like_its_content_wins(tmp_path):
+    """Two line layers, one named 'roads': that one is read."""
+    import geopandas as gpd
+    from connectivity.load import choose_layer
+    roads = gpd.read_file(BAD / "good_roads.geojson")
+    gpkg = _gpkg(tmp_path / "city.gpkg", {"rivers": roads, "Roads": roads})
+    assert choose_layer(gpkg, "roads") == "Roads"
+    assert choose_layer(BAD / "good_roads.geojson", "roads") is None
