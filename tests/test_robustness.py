@@ -57,6 +57,10 @@ CASES = {
                                   marks=COSTS_PENDING),
     "missing costs": pytest.param("plan {B}/scenario_costs_missing.toml", ["costs_missing.toml", "missing"],
                                   marks=COSTS_PENDING),
+    "absurd manhole spacing": ("plan {B}/scenario_costs_absurd_spacing.toml",
+                               ["costs_absurd_spacing.toml", "manhole.spacing_m = 0.05 m", "impossible", "at least 5 m"]),
+    "a cost of 1e308": ("plan {B}/scenario_costs_overflow.toml",
+                        ["costs_overflow.toml", "open_cut.default = 1e+308 THB/m", "at most 1,000,000 THB/m"]),
     # OSM files
     "zip named .osm": ("plan {T} --osm {B}/zip.osm", ["zip.osm", "not a readable OSM file"]),
     "PNG named .osm": ("plan {T} --osm {B}/png.osm", ["png.osm", "not a readable OSM file"]),
@@ -542,3 +546,18 @@ def test_failed_features_download_when_the_sites_come_from_them(tmp_path, monkey
 def test_plan_from_files_has_no_warnings(tmp_path):
     assert main(["plan", str(TINY), "--out", str(tmp_path / "out"), "--quiet"]) == 0
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["warnings"] == []
+
+
+def test_implausible_cost_warns_and_plans(tmp_path):
+    """A manhole every 10 m is possible but implausible: the plan is made, one warning line names the key and file."""
+    costs = tmp_path / "costs.toml"
+    costs.write_text((BAD / "costs_absurd_spacing.toml").read_text().replace("spacing_m = 0.05", "spacing_m = 10.0"))
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(f'[inputs]\nosm = "{FIXTURES / "tiny.osm"}"\noperators = "{FIXTURES / "operators.toml"}"\n'
+                        f'cost_model = "{costs}"\n')
+    r = subprocess.run([sys.executable, "-m", "connectivity.cli", "plan", str(scenario), "--out", str(tmp_path / "out"), "--quiet"],
+                       capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    warned = [ln for ln in r.stderr.splitlines() if "spacing_m" in ln]
+    assert warned == [f"connectivity: WARNING: {costs}: manhole.spacing_m = 10 m is outside the plausible range 30-500 m; "
+                      "check the value"]
