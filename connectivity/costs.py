@@ -40,6 +40,35 @@ RANGED = ("open_cut.*", "micro_trench.per_m", "hdd.per_m", "hdd.mobilisation_per
 """Keys that may be a ``{low, mode, high}`` table instead of a number (``*``: every key of the table)."""
 _RANGE_KEYS = {"low", "mode", "high", "source"}
 
+LIMITS: dict[str, tuple[float, float, float, float, str]] = {
+    # key (``*``: every key of the table): (impossible below, plausible from, plausible to, impossible above, unit).
+    # Impossible values are errors; values outside the plausible range are priced but warned about (one line).
+    # Plausible ranges: DOMAIN.md's US contractor figures and Thai prices, widened about 4x either way; the
+    # impossible limits lie beyond even all-in power undergrounding (MEA 200-300 M THB/km = 300,000 THB/m).
+    "open_cut.*": (0.0, 500.0, 20_000.0, 1e6, "THB/m"),
+    "micro_trench.per_m": (0.0, 200.0, 10_000.0, 1e6, "THB/m"),
+    "hdd.per_m": (0.0, 300.0, 20_000.0, 1e6, "THB/m"),
+    "hdd.mobilisation_per_bore": (0.0, 0.0, 1e6, 1e8, "THB"),
+    "hdd.default_crossing_m": (0.0, 5.0, 200.0, 10_000.0, "m"),
+    "hdd.crossing_margin_m": (0.0, 0.0, 50.0, 1_000.0, "m"),
+    "duct.per_m.*": (0.0, 10.0, 5_000.0, 1e6, "THB/m"),
+    "manhole.telecom": (0.0, 5_000.0, 2e6, 1e8, "THB"),
+    "manhole.power": (0.0, 5_000.0, 2e6, 1e8, "THB"),
+    "manhole.spacing_m": (5.0, 30.0, 500.0, 100_000.0, "m"),
+    "surface.*": (0.0, 0.3, 3.0, 100.0, "x"),
+    "lanes.reference_lanes": (0.0, 1.0, 6.0, 100.0, "lanes"),
+    "lanes.per_extra_lane": (0.0, 0.0, 0.5, 10.0, "x"),
+    "lanes.lane_width_m": (0.5, 2.5, 5.0, 50.0, "m"),
+    "currency.usd_to_thb": (0.0, 20.0, 60.0, 10_000.0, "THB/USD"),
+    "joint_trench.separation_mm": (0.0, 100.0, 1_000.0, 10_000.0, "mm"),
+    "joint_trench.surcharge_fraction": (0.0, 0.0, 1.0, 10.0, "x"),
+    "contingency.percent": (0.0, 0.0, 50.0, 1_000.0, "%"),
+    "rent.per_subduct_km_month": (0.0, 1_000.0, 100_000.0, 1e8, "THB"),
+    "rent.subsidised_per_km_month": (0.0, 0.0, 100_000.0, 1e8, "THB"),
+    "rent.maintenance_per_km_year": (0.0, 0.0, 1e6, 1e9, "THB"),
+}
+"""Limits of the cost model's values, checked by :func:`check_limits`."""
+
 _META = {"source", "date"}
 
 
@@ -240,7 +269,8 @@ def parse_cost_model(data: dict[str, Any], source: str) -> CostModel:
     Raises
     ------
     ConfigError
-        On an unknown table or key, a missing or negative cost, or a table without
+        On an unknown table or key, a missing or negative cost, an impossible value
+        (:func:`check_limits`; implausible ones are warned about), or a table without
         ``source`` and ``date``; the message names ``source`` and the key.
     """
     tables = {"currency", "open_cut", "surface", "lanes", "micro_trench", "hdd", "duct",
@@ -296,7 +326,7 @@ def parse_cost_model(data: dict[str, Any], source: str) -> CostModel:
                     horizon_years=int(horizon),
                     maintenance_per_km_year=_number(rt, "maintenance_per_km_year", w, ranges=rg))
     sources = tuple((t, str(data[t]["source"]), str(data[t]["date"])) for t in sorted(tables) if t in data)
-    return CostModel(
+    model = CostModel(
         path=source,
         currency="THB",
         usd_to_thb=usd,
@@ -327,6 +357,71 @@ def parse_cost_model(data: dict[str, Any], source: str) -> CostModel:
         ranges=tuple((k, *v) for k, v in rg.items()),
         **rent,
     )
+    check_limits(model)
+    return model
+
+
+def _values(model: CostModel) -> dict[str, float]:
+    """Every value of ``model`` that :data:`LIMITS` bounds, by dotted key; a ranged unit cost
+    gives ``<key>.low``, ``<key>.mode`` and ``<key>.high``."""
+    out = {f"open_cut.{k}": v for k, v in model.open_cut_per_m}
+    out.update({f"surface.{k}": v for k, v in model.surface_factor})
+    out.update({f"duct.per_m.{d}": v for d, v in model.duct_per_m})
+    out.update({
+        "micro_trench.per_m": model.micro_trench_per_m, "hdd.per_m": model.hdd_per_m,
+        "hdd.mobilisation_per_bore": model.hdd_mobilisation, "hdd.default_crossing_m": model.default_crossing_m,
+        "hdd.crossing_margin_m": model.crossing_margin_m, "manhole.telecom": model.manhole_telecom,
+        "manhole.power": model.manhole_power, "manhole.spacing_m": model.manhole_spacing_m,
+        "lanes.reference_lanes": model.reference_lanes, "lanes.per_extra_lane": model.per_extra_lane,
+        "lanes.lane_width_m": model.lane_width_m, "currency.usd_to_thb": model.usd_to_thb,
+        "joint_trench.separation_mm": model.separation_mm,
+        "joint_trench.surcharge_fraction": model.joint_surcharge_fraction,
+        "contingency.percent": model.contingency_pct})
+    if model.horizon_years:  # the rent table is there
+        out.update({"rent.per_subduct_km_month": model.rent_per_subduct_km_month,
+                    "rent.subsidised_per_km_month": model.rent_subsidised_per_km_month,
+                    "rent.maintenance_per_km_year": model.maintenance_per_km_year})
+    for key, lo, mo, hi in model.ranges:
+        if lo != hi:
+            out.pop(key, None)
+            out.update({f"{key}.low": lo, f"{key}.mode": mo, f"{key}.high": hi})
+    return out
+
+
+def _limit_of(key: str) -> tuple[float, float, float, float, str] | None:
+    for k in (key, key.rsplit(".", 1)[0]):  # a range's .low/.mode/.high have their unit cost's limits
+        if k in LIMITS:
+            return LIMITS[k]
+        table = k.rsplit(".", 1)[0]
+        if f"{table}.*" in LIMITS:
+            return LIMITS[f"{table}.*"]
+    return None
+
+
+def check_limits(model: CostModel) -> list[str]:
+    """Check every value of ``model`` against :data:`LIMITS`; return one warning line per value
+    outside its plausible range (also logged).
+
+    Raises
+    ------
+    ConfigError
+        On the first impossible value: the message names the file, the key and the limit.
+    """
+    found = []
+    for key, value in _values(model).items():
+        limit = _limit_of(key)
+        if limit is None:
+            continue
+        low_bad, low_ok, high_ok, high_bad, unit = limit
+        if value < low_bad or value > high_bad:
+            side = f"at least {low_bad:,.10g}" if value < low_bad else f"at most {high_bad:,.10g}"
+            raise ConfigError(f"{model.path}: {key} = {value:,.10g} {unit} is impossible: it must be {side} {unit}")
+        if not low_ok <= value <= high_ok:
+            found.append(f"{model.path}: {key} = {value:,.10g} {unit} is outside the plausible range "
+                         f"{low_ok:,.10g}-{high_ok:,.10g} {unit}; check the value")
+    for line in found:
+        logger.warning("%s", line)
+    return found
 
 
 def load_cost_model(path: str | Path | None = None) -> CostModel:

@@ -18,11 +18,13 @@ the whole plan folder has been read and checked; every file is written atomicall
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
 import math
 import os
+import shutil
 import tempfile
 import tomllib
 import unicodedata
@@ -44,6 +46,7 @@ from connectivity.outdir import check_output_folder
 
 log = logging.getLogger(__name__)
 
+LOW_DISK_BYTES = 1 << 20  # a GDAL write failing with less than this free on the disk: the disk is full
 SCHEMA_PATH = Path(__file__).resolve().parent / "data" / "schema" / "plan_schema.toml"
 FORMATS = ("geojson", "gpkg", "csv", "shp")
 OPERATOR_LAYERS = ("ducts", "trench", "manholes", "sites")  # filtered to one operator
@@ -461,7 +464,13 @@ def _write_frame(frame: gpd.GeoDataFrame | pd.DataFrame, path: Path, *, driver: 
         if len(frame) == 0:
             kw["geometry_type"] = geometry_type or "Unknown"
     frame = frame.reset_index(drop=True)
-    pyogrio.write_dataframe(frame, path, layer=layer, driver=driver, **kw)
+    try:
+        pyogrio.write_dataframe(frame, path, layer=layer, driver=driver, **kw)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
+        # GDAL reports a full disk as some SQLite or driver failure; say what it is
+        if shutil.disk_usage(path.parent).free < LOW_DISK_BYTES:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)) from None  # the CLI names --out
+        raise
 
 
 def _write_gpkg(plan: PlanFolder, operator: str | None, path: Path) -> Path:
@@ -620,15 +629,34 @@ def export(plan_dir: str | Path, out: str | Path, *, fmt: str, operator: str | N
         check_output_folder(out, inputs=[plan.path], what="--out folder")
     if fmt == "gpkg":
         return [_write_gpkg(plan, operator, out)]
-    if fmt == "geojson":
-        if operator is not None:
-            return [_write_geojson(plan, operator, out)]
-        out.mkdir(parents=True, exist_ok=True)
-        return [_write_geojson(plan, op, out / f"{names[op]}.geojson") for op in operators]
-    writer = _write_csv_folder if fmt == "csv" else _write_shp_folder
-    if operator is not None:
-        return writer(plan, operator, out)
-    written = []
-    for op in operators:
-        written += writer(plan, op, out / names[op])
+    if fmt == "geojson" and operator is not None:
+        return [_write_geojson(plan, operator, out)]
+    return _write_folder(plan, fmt, operator, names, out)
+
+
+def _write_folder(plan: PlanFolder, fmt: str, operator: str | None, names: dict[str, str], out: Path) -> list[Path]:
+    """A folder export, whole or not at all: every file is written into a hidden staging folder
+    inside ``out`` first and moved into place only when all are written (a full disk or an
+    interrupt leaves ``out`` as it was; a folder this call created is removed again)."""
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        with tempfile.TemporaryDirectory(dir=out, prefix=".export-") as tmpdir:
+            stage = Path(tmpdir)
+            if fmt == "geojson":  # every operator (one operator's GeoJSON is a single file)
+                staged = [_write_geojson(plan, op, stage / f"{names[op]}.geojson") for op in plan.operators]
+            else:
+                writer = _write_csv_folder if fmt == "csv" else _write_shp_folder
+                staged = writer(plan, operator, stage) if operator is not None else [
+                    p for op in plan.operators for p in writer(plan, op, stage / names[op])]
+            written = []
+            for p in staged:
+                target = out / p.relative_to(stage)
+                target.parent.mkdir(exist_ok=True)
+                os.replace(p, target)  # each file whole; renames within one file system
+                written.append(target)
+    except BaseException:
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     return written

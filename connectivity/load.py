@@ -11,7 +11,7 @@ import logging
 import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import chain
 from pathlib import Path
 
@@ -56,6 +56,8 @@ class OsmLayers:
         Overhead power and telecom lines (LineString) with ``owner`` and ``kind``.
     roads_noded
         False when the roads are plain lines that must be split where they meet or cross.
+    warnings
+        One line each for what could not be loaded and was left out (``summary.json``: ``warnings``).
     """
 
     roads: gpd.GeoDataFrame
@@ -64,6 +66,7 @@ class OsmLayers:
     poles: gpd.GeoDataFrame
     lines: gpd.GeoDataFrame
     roads_noded: bool = True
+    warnings: tuple[str, ...] = ()
 
     @classmethod
     def from_road_lines(cls, roads: gpd.GeoDataFrame) -> "OsmLayers":
@@ -447,7 +450,8 @@ def _frame(rows: list[dict], columns: Iterable[str]) -> gpd.GeoDataFrame:
 
 
 def download_osm(*, bbox: tuple[float, float, float, float] | None = None, place: str | None = None,
-                 highway_exclude: Iterable[str] = ()) -> OsmLayers:
+                 highway_exclude: Iterable[str] = (), instead_of: Path | None = None,
+                 features_required: bool = False) -> OsmLayers:
     """Download roads, POIs, buildings, poles and lines for a bounding box or place name (needs internet).
 
     Parameters
@@ -456,30 +460,86 @@ def download_osm(*, bbox: tuple[float, float, float, float] | None = None, place
         ``(west, south, east, north)`` in degrees.
     place
         A place name that Nominatim resolves to a polygon.
+    instead_of
+        The local file this download stands in for (missing), named in the messages.
+    features_required
+        When the POIs are needed (the sites come from them), a failed download of the
+        features is an error; otherwise it is a warning (one line, also in
+        ``OsmLayers.warnings``) and the plan has no OSM buildings, poles or lines.
+
+    Raises
+    ------
+    InputDataError
+        Offline (the Overpass host does not resolve; found before osmnx's minute of waiting),
+        the download fails, or OpenStreetMap has no roads there: one line naming the area,
+        the missing file if any, and how to plan from a local file.
     """
     import osmnx as ox
+    from osmnx._errors import InsufficientResponseError, ResponseStatusCodeError
 
     if (bbox is None) == (place is None):
         raise InputDataError("download_osm needs exactly one of bbox or place")
+    area = f"bbox {tuple(bbox)}" if bbox is not None else f"place {place!r}"
+    lead = f"{instead_of}: file not found; downloading {area} instead" if instead_of else f"downloading {area}"
+    local = "give a local .osm or .osm.pbf extract ([inputs] osm or --osm FILE)"
+    host = _overpass_host()
     exclude = set(highway_exclude)
     with _osmnx_settings():
+        if not _resolves(host):
+            raise InputDataError(f"{lead} needs the internet, and {host} cannot be reached (offline?): {local}")
         try:
             if bbox is not None:
                 G = ox.graph_from_bbox(bbox, network_type="all", simplify=False, retain_all=True)
             else:
                 G = ox.graph_from_place(place, network_type="all", simplify=False, retain_all=True)
             G = ox.simplify_graph(G, edge_attrs_differ=list(SIMPLIFY_KEEP))
-        except Exception as exc:  # network errors, nothing found
-            raise InputDataError(f"could not download OSM roads for {bbox or place!r}: {exc}") from None
+        except InsufficientResponseError:
+            raise InputDataError(f"{lead}: OpenStreetMap has no roads there") from None
+        except (OSError, ResponseStatusCodeError, ValueError) as exc:  # requests' errors are OSErrors
+            raise InputDataError(f"{lead} failed ({_one_line(exc)}): {local}") from None
         roads = roads_from_graph(G)
         roads = roads[~roads["highway"].isin(exclude)].reset_index(drop=True)
         tags = {k: True for k in ("amenity", "office", "power", "telecom", "building")}
         tags["man_made"] = ["mast", "tower"]
+        warned: tuple[str, ...] = ()
         try:
             feats = (ox.features_from_bbox(bbox, tags) if bbox is not None else ox.features_from_place(place, tags))
-        except Exception:  # osmnx raises when nothing matches
+        except InsufficientResponseError:  # nothing matches the tags there
             feats = _empty(["osm_id"])
-    return _layers_from_features(roads, feats)
+        except (OSError, ResponseStatusCodeError) as exc:
+            failed = f"OSM features (POIs, buildings, poles, lines) of {area} not downloaded ({_one_line(exc)})"
+            if features_required:
+                raise InputDataError(f"{failed}; the sites come from the POIs: give a sites file or {local}") from None
+            warned = (f"{failed}: the plan has no OSM buildings, poles or lines",)
+            log.warning("%s", warned[0])
+            feats = _empty(["osm_id"])
+    layers = _layers_from_features(roads, feats)
+    return replace(layers, warnings=warned)
+
+
+def _overpass_host() -> str:
+    import osmnx as ox
+    from urllib.parse import urlparse
+
+    return urlparse(ox.settings.overpass_url).hostname or "overpass-api.de"
+
+
+def _resolves(host: str) -> bool:
+    """Whether ``host`` resolves (a DNS look-up: offline it fails at once, where osmnx would
+    wait a minute for the Overpass status before failing)."""
+    import socket
+
+    try:
+        socket.getaddrinfo(host, 443)
+    except OSError:
+        return False
+    return True
+
+
+def _one_line(exc: BaseException) -> str:
+    """A short description of a download error: its type, and its first line when short."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return type(exc).__name__ if not text or len(text) > 100 else f"{type(exc).__name__}: {text}"
 
 
 def _layers_from_features(roads: gpd.GeoDataFrame, feats: gpd.GeoDataFrame) -> OsmLayers:
@@ -511,9 +571,47 @@ def _layers_from_features(roads: gpd.GeoDataFrame, feats: gpd.GeoDataFrame) -> O
 
 
 # --------------------------------------------------------------------------- vector / CSV files
-def read_vector(path: str | Path, *, layer: str | None = None, crs: str | None = None) -> gpd.GeoDataFrame:
+LAYER_GEOMETRY = {"roads": "LineString", "lines": "LineString", "sites": "Point", "pois": "Point",
+                  "poles": "Point", "buildings": "Polygon"}  # what a layer holds -> its geometry family
+
+
+def choose_layer(path: Path, what: str | None) -> str | None:
+    """The layer of a multi-layer file (GeoPackage, ...) that holds ``what`` (a key of
+    :data:`LAYER_GEOMETRY`): the only layer; else the only one of the right geometry family;
+    else the one of them named ``what``. None for a one-layer file.
+
+    Raises
+    ------
+    InputDataError
+        When no layer or more than one could be meant; the message lists the layers found.
+    """
+    import pyogrio
+
+    try:
+        layers = [(str(name), str(kind)) for name, kind in pyogrio.list_layers(path)]
+    except Exception:  # not a readable file: read_file says so
+        return None
+    if len(layers) <= 1:
+        return None
+    family = LAYER_GEOMETRY.get(what or "")
+    fits = [name for name, kind in layers if family and family in kind]
+    named = [name for name in fits if name.lower() == (what or "").lower()]
+    if len(fits) == 1 or len(named) == 1:
+        return (named or fits)[0]
+    found = ", ".join(f"{name} ({kind})" for name, kind in layers)
+    if not family:
+        raise InputDataError(f"{path}: {len(layers)} layers found: {found}; keep one layer in the file")
+    which = f"no {family} layer" if not fits else f"{len(fits)} {family} layers"
+    raise InputDataError(f"{path}: {len(layers)} layers found: {found}; cannot tell which holds the {what} "
+                         f"({which}): keep one {family} layer in the file or name it {what!r}")
+
+
+def read_vector(path: str | Path, *, layer: str | None = None, crs: str | None = None,
+                what: str | None = None) -> gpd.GeoDataFrame:
     """Read a vector file (GeoJSON, GeoPackage, Shapefile, ...) or a CSV of points.
 
+    A file of several layers is read at ``layer``, or at the layer :func:`choose_layer`
+    finds for ``what`` (``roads``, ``sites``, ... : a key of :data:`LAYER_GEOMETRY`).
     A CSV needs ``lon``/``lat`` columns (WGS84) or ``x``/``y`` columns plus ``crs`` (either as
     the argument or as a ``crs`` column). Empty and missing geometries are rejected with
     the row number.
@@ -529,6 +627,8 @@ def read_vector(path: str | Path, *, layer: str | None = None, crs: str | None =
     if path.suffix.lower() not in VECTOR_SUFFIXES:
         raise InputDataError(f"{path}: unsupported file type {path.suffix!r}; "
                              f"use CSV or one of {', '.join(sorted(VECTOR_SUFFIXES))}")
+    if layer is None:
+        layer = choose_layer(path, what)
     try:
         with warnings.catch_warnings():  # NaN/inf coordinates: reported below as one line, not as a warning
             warnings.filterwarnings("ignore", message="invalid value encountered", category=RuntimeWarning)
@@ -687,7 +787,7 @@ def read_assets(path: str | Path, *, geometry: str, crs: str | None = None) -> g
         On a missing owner column or a geometry of the wrong type (the row is named).
     """
     path = Path(path)
-    gdf = read_vector(path, crs=crs)
+    gdf = read_vector(path, crs=crs, what="poles" if geometry == "Point" else "lines")
     if "owner" not in gdf and "operator" in gdf:
         gdf = gdf.rename(columns={"operator": "owner"})
     if "owner" not in gdf:
@@ -709,7 +809,7 @@ def read_road_lines(path: str | Path) -> gpd.GeoDataFrame:
     The lines are not yet noded; :func:`connectivity.network.node_lines` does that.
     """
     path = Path(path)
-    gdf = read_vector(path)
+    gdf = read_vector(path, what="roads")
     if len(gdf) == 0:
         raise InputDataError(f"{path}: no roads (the layer is empty)")
     kinds = set(gdf.geom_type.unique())

@@ -144,11 +144,19 @@ def _nearest_source(points: np.ndarray, geoms: np.ndarray, tolerance_m: float) -
 
 
 def _snap_ends(geoms: np.ndarray, tolerance_m: float) -> np.ndarray:
-    """Move line ends that stop short of (or overshoot onto) another line onto that line."""
+    """Move line ends that stop short of (or overshoot onto) another line onto that line.
+
+    The point an end moves to (or already lies on, in the other line's interior) is also
+    made a vertex of that line, so that both lines hold the very same coordinate: rounding
+    to the node grid then moves them alike and the junction is noded (rounding a point on
+    a segment and the segment's ends separately can leave them up to ~0.7 mm apart).
+    """
     if tolerance_m <= 0 or len(geoms) < 2:
         return geoms
     tree = shapely.STRtree(geoms)
     out = geoms.copy()
+    onto: dict[int, list[np.ndarray]] = {}  # line -> points to make vertices of it
+    first, last = shapely.get_coordinates(shapely.get_point(geoms, 0)), shapely.get_coordinates(shapely.get_point(geoms, -1))
     for which in (0, -1):
         ends = shapely.get_point(geoms, which)
         pairs = tree.query(ends, predicate="dwithin", distance=tolerance_m)
@@ -159,15 +167,45 @@ def _snap_ends(geoms: np.ndarray, tolerance_m: float) -> np.ndarray:
         moved: set[int] = set()
         for k in np.lexsort((pairs[1], d)):
             i, j = int(pairs[0, k]), int(pairs[1, k])
-            if i in moved or d[k] == 0:
-                moved.add(i)
+            if i in moved:
                 continue
-            target = shapely.line_interpolate_point(geoms[j], shapely.line_locate_point(geoms[j], ends[i]))
-            coords = shapely.get_coordinates(out[i])
-            coords[which] = shapely.get_coordinates(target)[0]
-            out[i] = shapely.LineString(coords)
             moved.add(i)
+            if d[k] == 0:
+                target = shapely.get_coordinates(ends[i])[0]
+                if (target == first[j]).all() or (target == last[j]).all():
+                    continue  # end to end: already one node
+            else:
+                at = shapely.line_interpolate_point(geoms[j], shapely.line_locate_point(geoms[j], ends[i]))
+                target = shapely.get_coordinates(at)[0]
+                coords = shapely.get_coordinates(out[i])
+                coords[which] = target
+                out[i] = shapely.LineString(coords)
+            onto.setdefault(j, []).append(target)
+    for j, points in onto.items():
+        out[j] = _with_vertices(out[j], np.array(points))
     return out
+
+
+def _with_vertices(line: shapely.LineString, points: np.ndarray) -> shapely.LineString:
+    """``line`` with ``points`` (on or within a few mm of it) inserted as vertices where they
+    lie along it; points equal to an existing vertex add nothing."""
+    coords = shapely.get_coordinates(line)
+    seg_len = np.hypot(*np.diff(coords, axis=0).T)
+    cum = np.r_[0.0, np.cumsum(seg_len)]
+    along = shapely.line_locate_point(line, shapely.points(points))
+    seg = np.clip(np.searchsorted(cum, along, side="right") - 1, 0, len(seg_len) - 1)
+    # Order: by segment, then by distance from the segment's start.
+    start_d = np.hypot(*(points - coords[seg]).T)
+    key = np.concatenate([np.arange(len(coords)) - 0.5, seg + 0.0])  # vertex k sorts before segment k's points
+    sub = np.concatenate([np.zeros(len(coords)), start_d])
+    allc = np.vstack([coords, points])
+    order = np.lexsort((sub, key))
+    merged = allc[order]
+    keep = np.r_[True, np.any(merged[1:] != merged[:-1], axis=1)]
+    merged = merged[keep]
+    if len(merged) == len(coords):
+        return line
+    return shapely.LineString(merged)
 
 
 # --------------------------------------------------------------------------- building

@@ -51,13 +51,14 @@ def load_layers(scenario: Scenario) -> load.OsmLayers:
         missing = inp.osm or inp.roads
         if missing is not None:
             log.warning("%s not found: downloading the same area from OpenStreetMap", missing)
-        layers = load.download_osm(bbox=inp.bbox, place=inp.place, highway_exclude=opts.highway_exclude)
+        layers = load.download_osm(bbox=inp.bbox, place=inp.place, highway_exclude=opts.highway_exclude,
+                                   instead_of=missing, features_required=inp.sites is None and inp.pois is None)
     else:
         raise InputDataError(f"{inp.osm}: " + ("is a folder, not a file" if inp.osm and inp.osm.is_dir() else "file not found"))
     if inp.pois is not None:
-        layers = replace(layers, pois=load.read_vector(inp.pois))
+        layers = replace(layers, pois=load.read_vector(inp.pois, what="pois"))
     if inp.buildings is not None:
-        layers = replace(layers, buildings=load.read_vector(inp.buildings))
+        layers = replace(layers, buildings=load.read_vector(inp.buildings, what="buildings"))
     if inp.poles is not None:
         layers = replace(layers, poles=load.read_assets(inp.poles, geometry="Point", crs=inp.crs))
     if inp.lines is not None:
@@ -127,6 +128,7 @@ def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
     if isinstance(summary.get("cost_model"), dict) and summary["cost_model"].get("path"):
         summary["cost_model"] = {**summary["cost_model"], "path": portable_path(summary["cost_model"]["path"], scenario)}
     summary["coverage"] = cov.summary
+    summary["warnings"] = list(layers.warnings)  # what could not be loaded and was left out
     other["manholes"] = res.manholes
     result = plan.Plan(name=scenario.name, network=net_sites, ducts=ducts, sites=final_sites, summary=summary,
                        layers={"roads": net.edges, **other}, operators=tuple(o.name for o in scenario.operators),

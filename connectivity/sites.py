@@ -83,7 +83,7 @@ def read_sites(path: str | Path, operators: tuple[OperatorSpec, ...], *, crs: st
         geometry that is not a point; the message names the file, row and id.
     """
     path = Path(path)
-    gdf = read_vector(path, crs=crs)
+    gdf = read_vector(path, crs=crs, what="sites")
     if len(gdf) == 0:
         raise InputDataError(f"{path}: no sites (the layer is empty)")
     if "site_id" not in gdf and "id" in gdf:

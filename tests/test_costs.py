@@ -108,3 +108,40 @@ def test_duct_costs(model):
     d = duct_costs(model, np.array([10.0, 20.0]), ducts=[2, 4], diameters_mm=[100, 125])
     assert d.shape == (2, 2)
     assert d[1, 1] == pytest.approx(4 * model.duct_price(125) * 20)
+
+
+@pytest.mark.parametrize("table,key,value,match", [
+    ("manhole", "spacing_m", 0.05, r"costs.toml: manhole.spacing_m = 0.05 m is impossible: it must be at least 5 m"),
+    ("open_cut", "residential", 2e6, r"costs.toml: open_cut.residential = 2,000,000 THB/m is impossible: .* at most 1,000,000"),
+    ("open_cut", "default", {"low": 2000.0, "mode": 3000.0, "high": 1e308}, r"open_cut.default.high = 1e\+308 THB/m"),
+    ("surface", "asphalt", 500.0, r"surface.asphalt = 500 x is impossible"),
+    ("manhole", "power", 1e12, r"manhole.power = 1e\+12 THB is impossible"),
+])
+def test_impossible_values_are_errors(table, key, value, match):
+    data = raw()
+    data[table][key] = value
+    with pytest.raises(ConfigError, match=match):
+        parse_cost_model(data, "costs.toml")
+
+
+@pytest.mark.parametrize("table,key,value,words", [
+    ("manhole", "spacing_m", 10.0, "manhole.spacing_m = 10 m is outside the plausible range 30-500 m"),
+    ("open_cut", "residential", 90_000.0, "open_cut.residential = 90,000 THB/m is outside the plausible range 500-20,000"),
+    ("contingency", "percent", 300.0, "contingency.percent = 300 % is outside the plausible range 0-50 %"),
+    ("currency", "usd_to_thb", 1.0, "currency.usd_to_thb = 1 THB/USD is outside"),
+])
+def test_implausible_values_warn_in_one_line(table, key, value, words, caplog):
+    data = raw()
+    data[table][key] = value
+    with caplog.at_level("WARNING"):
+        model = parse_cost_model(data, "costs.toml")
+    lines = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(lines) == 1 and lines[0].startswith(f"costs.toml: {words}") and lines[0].endswith("; check the value")
+    assert model is not None  # priced all the same
+
+
+def test_default_model_is_plausible(caplog):
+    from connectivity.costs import check_limits
+    with caplog.at_level("WARNING"):
+        assert check_limits(load_cost_model()) == []
+    assert not caplog.records

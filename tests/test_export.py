@@ -532,3 +532,50 @@ def test_export_every_operator_gets_its_own_file(fmt, tmp_path):
             assert data["operator"] == op
         else:
             assert (out / names[op]).is_dir()
+
+
+# --------------------------------------------------------------------------- a full disk
+def _disk_full_after(monkeypatch, n_writes):
+    """pyogrio's writer and the text writer fail with a full disk after ``n_writes`` writes; the disk reads full."""
+    import collections
+    import errno
+    import shutil
+    from connectivity import export as export_mod
+
+    Usage = collections.namedtuple("Usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: Usage(10 << 20, 10 << 20, 0))
+    count = {"n": 0}
+    real_frame, real_text = pyogrio.write_dataframe, export_mod.write_text
+
+    def frame(*a, **k):
+        count["n"] += 1
+        if count["n"] > n_writes:  # what GDAL's GeoPackage driver raised on a full tmpfs
+            raise pyogrio.errors.FeatureError("Could not add feature to layer at index 0: sqlite3_exec(INSERT INTO "
+                                              "gpkg_contents ...) failed: no such table: gpkg_contents")
+        return real_frame(*a, **k)
+
+    def text(*a, **k):
+        count["n"] += 1
+        if count["n"] > n_writes:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_text(*a, **k)
+    monkeypatch.setattr(pyogrio, "write_dataframe", frame)
+    monkeypatch.setattr(export_mod, "write_text", text)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("n_writes", [0, 2])
+def test_full_disk_is_one_line_and_leaves_nothing(fmt, n_writes, tiny_plan, tmp_path, monkeypatch, capsys):
+    """A disk that fills up during an export: exit 2, one line naming --out and the full disk; no file
+    (nor hidden temporary) is left, and a folder that already held other files keeps them only."""
+    _disk_full_after(monkeypatch, n_writes)
+    out = tmp_path / ("plan.gpkg" if fmt == "gpkg" else "exports")
+    rc = main(["export", str(tiny_plan), "--format", fmt, "--out", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and err == f"connectivity: error: {out}: No space left on device", err
+    assert list(tmp_path.iterdir()) == []
+    if fmt != "gpkg":  # into a folder of other files
+        out.mkdir()
+        (out / "notes.txt").write_text("mine")
+        assert main(["export", str(tiny_plan), "--format", fmt, "--out", str(out)]) == 2
+        assert [p.name for p in out.rglob("*")] == ["notes.txt"]

@@ -57,6 +57,10 @@ CASES = {
                                   marks=COSTS_PENDING),
     "missing costs": pytest.param("plan {B}/scenario_costs_missing.toml", ["costs_missing.toml", "missing"],
                                   marks=COSTS_PENDING),
+    "absurd manhole spacing": ("plan {B}/scenario_costs_absurd_spacing.toml",
+                               ["costs_absurd_spacing.toml", "manhole.spacing_m = 0.05 m", "impossible", "at least 5 m"]),
+    "a cost of 1e308": ("plan {B}/scenario_costs_overflow.toml",
+                        ["costs_overflow.toml", "open_cut.default = 1e+308 THB/m", "at most 1,000,000 THB/m"]),
     # OSM files
     "zip named .osm": ("plan {T} --osm {B}/zip.osm", ["zip.osm", "not a readable OSM file"]),
     "PNG named .osm": ("plan {T} --osm {B}/png.osm", ["png.osm", "not a readable OSM file"]),
@@ -400,3 +404,160 @@ def test_full_disk_names_the_output(tmp_path, monkeypatch, capsys):
     assert main(["plan", str(TINY), "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert err == f"connectivity: error: {out}: No space left on device"
+
+
+# ---------------------------------------------------------------- GeoPackages of several layers
+def _gpkg(path, layers):
+    """Write ``layers`` (name -> GeoDataFrame) into one GeoPackage, in order (the first is GDAL's default)."""
+    for i, (name, gdf) in enumerate(layers.items()):
+        gdf.to_file(path, layer=name, driver="GPKG", mode="w" if i == 0 else "a")
+    return path
+
+
+def _landmarks():
+    import geopandas as gpd
+    import shapely
+    return gpd.GeoDataFrame({"name": ["wat"]}, geometry=[shapely.Point(98.96, 18.79)], crs="EPSG:4326")
+
+
+def test_geopackage_roads_not_the_first_layer(tmp_path):
+    """The line layer is found whatever its place and name; no pyogrio warning on stderr."""
+    import geopandas as gpd
+    roads = gpd.read_file(BAD / "good_roads.geojson")
+    gpkg = _gpkg(tmp_path / "city.gpkg", {"landmarks": _landmarks(), "streets": roads})
+    r = subprocess.run([sys.executable, "-m", "connectivity.cli", "plan", str(ROADS), "--roads", str(gpkg),
+                        "--out", str(tmp_path / "out"), "--quiet"], capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    assert "layer" not in r.stderr and "Warning" not in r.stderr, r.stderr
+    network = json.loads((tmp_path / "out" / "summary.json").read_text())["network"]
+    assert network["edges"] > 0
+
+
+@pytest.mark.parametrize("layers,words", [
+    (("landmarks", "streets", "streets_old"), ["3 layers found", "landmarks (Point)", "streets (LineString)",
+                                               "streets_old (LineString)", "2 LineString layers", "name it 'roads'"]),
+    (("landmarks", "shops"), ["2 layers found", "no LineString layer"]),
+])
+def test_geopackage_without_a_clear_road_layer(layers, words, tmp_path, capsys):
+    import geopandas as gpd
+    roads = gpd.read_file(BAD / "good_roads.geojson")
+    gpkg = _gpkg(tmp_path / "city.gpkg", {name: roads if name.startswith("streets") else _landmarks() for name in layers})
+    out = tmp_path / "out"
+    rc = main(["plan", str(ROADS), "--roads", str(gpkg), "--out", str(out), "--quiet"])
+    assert_one_line_error(rc, capsys.readouterr().err, [str(gpkg), *words], out)
+
+
+def test_geopackage_layer_named_like_its_content_wins(tmp_path):
+    """Two line layers, one named 'roads': that one is read."""
+    import geopandas as gpd
+    from connectivity.load import choose_layer
+    roads = gpd.read_file(BAD / "good_roads.geojson")
+    gpkg = _gpkg(tmp_path / "city.gpkg", {"rivers": roads, "Roads": roads})
+    assert choose_layer(gpkg, "roads") == "Roads"
+    assert choose_layer(BAD / "good_roads.geojson", "roads") is None
+
+
+# ---------------------------------------------------------------- offline: a bbox / place download without internet
+def _bbox_scenario(tmp_path, *, osm=True, sites=True):
+    lines = ['name = "offline"', "[inputs]"]
+    if osm:
+        lines.append('osm = "no_such_extract.osm.pbf"')
+    if sites:
+        lines.append(f'sites = "{FIXTURES / "sites.csv"}"')
+    lines += ["bbox = [98.955, 18.785, 98.97, 18.80]", f'operators = "{FIXTURES / "operators.toml"}"']
+    (tmp_path / "bbox.toml").write_text("\n".join(lines) + "\n")
+    return tmp_path / "bbox.toml"
+
+
+def test_offline_bbox_fallback_is_one_line(tmp_path, monkeypatch, capsys):
+    """A missing extract with a bbox fallback, offline (the host does not resolve): one line naming the
+    missing file, that the internet is needed and how to use a local file; exit 2, at once."""
+    from connectivity import load
+    import osmnx as ox
+
+    def never(*a, **k):
+        raise AssertionError("no download may start offline")
+    monkeypatch.setattr(load, "_resolves", lambda host: False)
+    monkeypatch.setattr(ox, "graph_from_bbox", never)
+    out = tmp_path / "out"
+    rc = main(["plan", str(_bbox_scenario(tmp_path)), "--out", str(out), "--quiet"])
+    assert_one_line_error(rc, capsys.readouterr().err,
+                          [str(tmp_path / "no_such_extract.osm.pbf"), "file not found", "bbox (98.955, 18.785, 98.97, 18.8)",
+                           "needs the internet", "overpass-api.de cannot be reached", "--osm FILE"], out)
+
+
+def test_connection_error_during_the_download_is_one_line(tmp_path, monkeypatch, capsys):
+    """The host resolves but the download fails (requests' ConnectionError with its urllib chain): one short line."""
+    import requests
+    from connectivity import load
+    import osmnx as ox
+
+    def refused(*a, **k):
+        raise requests.exceptions.ConnectionError("HTTPSConnectionPool(host='overpass-api.de', port=443): Max retries "
+                                                  "exceeded with url: /api/interpreter (Caused by NewConnectionError("
+                                                  "'<urllib3.connection.HTTPSConnection object>: Failed to establish "
+                                                  "a new connection: [Errno 111] Connection refused'))")
+    monkeypatch.setattr(load, "_resolves", lambda host: True)
+    monkeypatch.setattr(ox, "graph_from_bbox", refused)
+    out = tmp_path / "out"
+    rc = main(["plan", str(_bbox_scenario(tmp_path, osm=False)), "--out", str(out), "--quiet"])
+    line = assert_one_line_error(rc, capsys.readouterr().err, ["downloading bbox", "failed (ConnectionError)", "--osm FILE"], out)
+    assert "urllib3" not in line and len(line) < 250
+
+
+def _fake_download(monkeypatch, features_error):
+    """osmnx's downloads replaced: the roads of the tiny fixture; the features raise ``features_error``."""
+    from connectivity import load
+    import osmnx as ox
+    real = ox.graph_from_xml
+    monkeypatch.setattr(load, "_resolves", lambda host: True)
+    monkeypatch.setattr(ox, "graph_from_bbox", lambda bbox, **k: real(FIXTURES / "tiny.osm", bidirectional=True,
+                                                                       simplify=False, retain_all=True))
+
+    def features(*a, **k):
+        raise features_error
+    monkeypatch.setattr(ox, "features_from_bbox", features)
+
+
+def test_failed_features_download_is_a_warning_and_in_the_summary(tmp_path, monkeypatch, caplog):
+    """Roads downloaded, the features (buildings ...) not: the plan is made, one warning line names what
+    failed, and summary.json lists it under `warnings` (not silently '0 buildings')."""
+    import requests
+    _fake_download(monkeypatch, requests.exceptions.ReadTimeout("read timed out"))
+    out = tmp_path / "out"
+    with caplog.at_level("WARNING"):
+        assert main(["plan", str(_bbox_scenario(tmp_path, osm=False)), "--out", str(out), "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["warnings"] == ["OSM features (POIs, buildings, poles, lines) of bbox (98.955, 18.785, 98.97, 18.8) "
+                                   "not downloaded (ReadTimeout: read timed out): the plan has no OSM buildings, poles or lines"]
+    assert summary["warnings"][0] in [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+
+
+def test_failed_features_download_when_the_sites_come_from_them(tmp_path, monkeypatch, capsys):
+    """No sites file: the sites would come from the POIs, so a failed features download is exit 2."""
+    import requests
+    _fake_download(monkeypatch, requests.exceptions.ConnectionError("reset"))
+    out = tmp_path / "out"
+    rc = main(["plan", str(_bbox_scenario(tmp_path, osm=False, sites=False)), "--out", str(out), "--quiet"])
+    assert_one_line_error(rc, capsys.readouterr().err, ["OSM features", "not downloaded (ConnectionError: reset)",
+                                                         "give a sites file"], out)
+
+
+def test_plan_from_files_has_no_warnings(tmp_path):
+    assert main(["plan", str(TINY), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["warnings"] == []
+
+
+def test_implausible_cost_warns_and_plans(tmp_path):
+    """A manhole every 10 m is possible but implausible: the plan is made, one warning line names the key and file."""
+    costs = tmp_path / "costs.toml"
+    costs.write_text((BAD / "costs_absurd_spacing.toml").read_text().replace("spacing_m = 0.05", "spacing_m = 10.0"))
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(f'[inputs]\nosm = "{FIXTURES / "tiny.osm"}"\noperators = "{FIXTURES / "operators.toml"}"\n'
+                        f'cost_model = "{costs}"\n')
+    r = subprocess.run([sys.executable, "-m", "connectivity.cli", "plan", str(scenario), "--out", str(tmp_path / "out"), "--quiet"],
+                       capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    warned = [ln for ln in r.stderr.splitlines() if "spacing_m" in ln]
+    assert warned == [f"connectivity: WARNING: {costs}: manhole.spacing_m = 10 m is outside the plausible range 30-500 m; "
+                      "check the value"]

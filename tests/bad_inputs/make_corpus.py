@@ -45,20 +45,25 @@ def zip_bytes() -> bytes:
     return buf.getvalue()
 
 
-def _negative_costs() -> str:
+def _costs_with(section: str, key: str, line: str) -> str:
+    """The default cost model with the line of ``key`` in ``section`` replaced by ``line``."""
     default = HERE.parent.parent / "connectivity" / "data" / "costs" / "default.toml"
     if default.is_file():
         text = default.read_text(encoding="utf-8")
     else:  # before the cost model is merged: keep the committed copy
         text = (HERE / "costs_negative.toml").read_text(encoding="utf-8")
-    out, section = [], ""
+    out, current = [], ""
     for ln in text.splitlines():
         if ln.startswith("["):
-            section = ln.strip()
-        if section == "[open_cut]" and ln.startswith("default ="):
-            ln = "default = -2800.0    # any other class (negative: the bad input)"
+            current = ln.strip()
+        if current == section and ln.startswith(f"{key} ="):
+            ln = line
         out.append(ln)
     return "\n".join(out) + "\n"
+
+
+def _negative_costs() -> str:
+    return _costs_with("[open_cut]", "default", "default = -2800.0    # any other class (negative: the bad input)")
 
 
 def scenario(inputs: str = 'osm = "../fixtures/tiny.osm"\n', options: str = "", top: str = "") -> str:
@@ -106,6 +111,10 @@ FILES: dict[str, str | bytes] = {
     "costs_missing.toml": '[currency]\ncode = "THB"\nusd_to_thb = 35.0\nsource = "test"\ndate = "2025-01-01"\n',
     "scenario_costs_negative.toml": scenario('osm = "../fixtures/tiny.osm"\ncost_model = "costs_negative.toml"\n'),
     "scenario_costs_missing.toml": scenario('osm = "../fixtures/tiny.osm"\ncost_model = "costs_missing.toml"\n'),
+    "costs_absurd_spacing.toml": _costs_with("[manhole]", "spacing_m", "spacing_m = 0.05   # a chamber every 5 cm (the bad input)"),
+    "costs_overflow.toml": _costs_with("[open_cut]", "default", "default = 1e308   # any other class (the bad input)"),
+    "scenario_costs_absurd_spacing.toml": scenario('osm = "../fixtures/tiny.osm"\ncost_model = "costs_absurd_spacing.toml"\n'),
+    "scenario_costs_overflow.toml": scenario('osm = "../fixtures/tiny.osm"\ncost_model = "costs_overflow.toml"\n'),
     # ---- OSM files
     "zip.osm": zip_bytes(),
     "png.osm": png_bytes(),
