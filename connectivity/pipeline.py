@@ -85,6 +85,8 @@ def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
     started = time.perf_counter()
     opts = scenario.options
     phase_specs = _phase_specs(scenario)  # check the phases before the long work
+    if scenario.extra.get("rent") is not None:  # and the rent settings
+        _rent_settings(scenario, costs.load_cost_model(scenario.cost_model))
     progress("load")
     layers = load_layers(scenario)
     progress("network")
@@ -292,7 +294,10 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
         "poles_removable": removal.poles_removable,
     }
     summary.update(_economics(model, rows, alloc.shares, design.duct_metres(problem, joint),
-                              {o: float(problem.length_m[joint.use[k]].sum()) for k, o in enumerate(names)}))
+                              {o: float(problem.length_m[joint.use[k]].sum()) for k, o in enumerate(names)},
+                              rent=_rent_settings(scenario, model),
+                              in_trench=economics.duct_metres_in_trench(joint.use, problem.length_m, problem.ducts,
+                                                                        problem.operators)))
     alloc_frame = allocate.allocation_frame(alloc)
     for col in economics.RENT_COLUMNS:  # rent versus build per operator (empty on the total row)
         alloc_frame[col] = [summary["rent_vs_build"].get(o, {}).get(col) for o in alloc_frame["operator"]]
@@ -302,17 +307,25 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
                          summary=summary, dropped=dropped, seconds=round(time.perf_counter() - t0, 3))
 
 
-def _economics(model: costs.CostModel, rows: list, shares: dict, duct_m: dict, trench_m: dict) -> dict:
-    """``cost_range``, ``tornado`` and ``rent_vs_build`` of the chosen plan (summary keys)."""
+def _rent_settings(scenario: Scenario, model: costs.CostModel | None) -> economics.RentSettings | None:
+    """The scenario's ``[rent]`` over the cost model's (checked; ``None``: no rent versus build)."""
+    return economics.rent_settings(scenario.extra.get("rent"), source=str(scenario.path or "<scenario>"),
+                                   operators=[o.name for o in scenario.operators], model=model)
+
+
+def _economics(model: costs.CostModel, rows: list, shares: dict, duct_m: dict, trench_m: dict, *,
+               rent: economics.RentSettings | None = None, in_trench: dict | None = None) -> dict:
+    """``cost_range``, ``tornado``, ``rent_settings`` and ``rent_vs_build`` of the chosen plan (summary keys)."""
     ranges = {k: (lo, mo, hi) for k, lo, mo, hi in model.ranges}
     method, share = economics.allocation_shares(shares)
     out = {"cost_range": {**economics.cost_range(rows, ranges, shares=share), "by_operator_rule": method},
            "tornado": economics.tornado(rows, ranges), "rent_vs_build": {}}
-    if model.rent_per_subduct_km_month > 0:
+    if rent is not None:
+        out["rent_settings"] = rent.summary()
         out["rent_vs_build"] = economics.rent_vs_build(
-            share, duct_m, trench_m, rent_per_km_month=model.rent_per_subduct_km_month,
-            discount_rate=model.discount_rate, horizon_years=model.horizon_years,
-            maintenance_per_km_year=model.maintenance_per_km_year)
+            share, duct_m, trench_m, rent_per_km_month=rent.rates(), discount_rate=rent.discount_rate,
+            horizon_years=rent.horizon_years, maintenance_per_km_year=rent.maintenance_per_km_year,
+            duct_m_in_trench=in_trench)
     return out
 
 
