@@ -306,7 +306,7 @@ def duct_metres_in_trench(use: np.ndarray, length_m: np.ndarray, ducts: Sequence
     use = np.asarray(use, dtype=bool)
     length = np.asarray(length_m, dtype=float)
     metres = (use * length[None, :]) @ use.T.astype(float)   # (owner, renter) trench metres in common
-    return {o: {r: round(float(metres[i, j] * ducts[j]), 2) for j, r in enumerate(operators)}
+    return {o: {r: float(metres[i, j] * ducts[j]) for j, r in enumerate(operators)}
             for i, o in enumerate(operators)}
 
 

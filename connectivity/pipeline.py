@@ -33,7 +33,10 @@ STAGES = ("load", "network", "sites", "plan", "design", "coverage", "phasing", "
 PLAN_FILES = frozenset({
     "ducts.geojson", "sites.geojson", "manholes.geojson", "coverage.geojson", "roads.geojson",
     "map.html", "cost_map.html", "coverage_map.html", "boq.csv", "allocation.csv", "summary.json", "timings.json",
+    "report.html", "tornado.png",
 })
+MAP_LABELS = {"map.html": "Roads, ducts and sites", "cost_map.html": "Cost per metre, manholes, operator layers",
+              "coverage_map.html": "Coverage: buildings passed per hexagon"}
 
 
 def _noop(_: str) -> None:
@@ -376,8 +379,9 @@ def check_output(scenario: Scenario, out_dir: str | Path) -> Path:
 def write_outputs(result: plan.Plan, out_dir: str | Path) -> list[Path]:
     """Write the plan's files into ``out_dir`` (created if needed); returns the paths written.
 
-    GeoJSON layers (``ducts``, ``sites``, ``coverage``), ``summary.json`` and three offline
-    maps: ``map.html`` (roads, ducts, sites), ``cost_map.html`` and ``coverage_map.html``.
+    GeoJSON layers (``ducts``, ``sites``, ``coverage``), ``summary.json``, three offline
+    maps: ``map.html`` (roads, ducts, sites), ``cost_map.html`` and ``coverage_map.html``, and
+    the report linking them, ``report.html`` (with its tornado chart, also ``tornado.png``).
     The files are written into a temporary sibling folder that then replaces ``out_dir``
     (:func:`connectivity.atomic.atomic_dir`): a killed run leaves the old complete output.
     """
@@ -385,6 +389,19 @@ def write_outputs(result: plan.Plan, out_dir: str | Path) -> list[Path]:
     with atomic_dir(out) as tmp, deterministic_html_ids():  # same plan -> same bytes, map.html too
         written = _write_files(result, tmp)
     return [out / p.relative_to(tmp) for p in written]
+
+
+def _write_report(result: plan.Plan, out: Path, *, maps: list[tuple[str, str]]) -> list[Path]:
+    """``report.html`` and ``tornado.png`` (:mod:`connectivity.report`) beside the maps they link to."""
+    from connectivity import report  # matplotlib and jinja2 stay out of the import path of the planning stages
+    from connectivity.atomic import atomic_path
+
+    written = []
+    for name, data in report.report_files(result, maps=maps).items():
+        with atomic_path(out / name) as tmp:
+            tmp.write_bytes(data)
+        written.append(out / name)
+    return written
 
 
 def _write_files(result: plan.Plan, out: Path) -> list[Path]:
@@ -421,6 +438,7 @@ def _write_files(result: plan.Plan, out: Path) -> list[Path]:
             write_csv(table, written[-1])
     written.append(out / "summary.json")
     write_json(result.summary, written[-1])
+    written += _write_report(result, out, maps=[(n, MAP_LABELS.get(n, n)) for n in pages])
     if result.timings:  # wall-clock times: the only file that differs between two runs
         written.append(out / "timings.json")
         write_json(result.timings, written[-1])
