@@ -482,8 +482,10 @@ def compare_rows(plans: Sequence[tuple[str, Mapping[str, Any]]]) -> list[dict[st
             for k in figures]
 
 
-def compare_html(rows: Sequence[Mapping[str, Any]], names: Sequence[str], *, title: str = "Plans side by side") -> str:
-    """A self-contained HTML page (no scripts, no external requests) of :func:`compare_rows`."""
+def compare_html(rows: Sequence[Mapping[str, Any]], names: Sequence[str], *, title: str = "Plans side by side",
+                 map_href: str | None = None) -> str:
+    """A self-contained HTML page (no scripts, no external requests) of :func:`compare_rows`;
+    ``map_href``: a relative link to the map of the plans."""
     from html import escape
 
     def cell(v: Any) -> str:
@@ -503,12 +505,17 @@ def compare_html(rows: Sequence[Mapping[str, Any]], names: Sequence[str], *, tit
             "td,th{border:1px solid #bbb;padding:3px 8px}td.n{text-align:right}"
             "tr:nth-child(even){background:#f4f4f4}</style></head><body>\n"
             f"<h1>{escape(title)}</h1>\n<table><thead><tr><th>figure</th><th>unit</th>{head}</tr></thead>\n"
-            f"<tbody>\n{body}\n</tbody></table>\n<p>Cost ranges: {escape(ESTIMATE_CLASS)}.</p>\n"
+            f"<tbody>\n{body}\n</tbody></table>\n"
+            + (f'<p>The plans on a map, one layer each: <a href="{escape(map_href)}">{escape(map_href)}</a>.</p>\n'
+               if map_href else "")
+            + f"<p>Cost ranges: {escape(ESTIMATE_CLASS)}.</p>\n"
             "<p>Map data © OpenStreetMap contributors.</p>\n</body></html>\n")
 
 
 def compare(plan_dirs: Sequence[str], out_dir: str) -> list[str]:
-    """Write ``compare.csv`` and ``compare.html`` of the plan folders' ``summary.json`` into ``out_dir``.
+    """Write ``compare.csv`` and ``compare.html`` of the plan folders' ``summary.json`` into ``out_dir``,
+    and ``compare_map.html`` (:func:`connectivity.maps.compare_map`, one layer per plan from its
+    ``ducts.geojson``; left out when no folder has one).
 
     Raises
     ------
@@ -539,8 +546,33 @@ def compare(plan_dirs: Sequence[str], out_dir: str) -> list[str]:
         plans.append((name, summary))
     rows = compare_rows(plans)
     names = [n for n, _ in plans]
+    layers = _plan_ducts(plan_dirs, names)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    write_csv(pd.DataFrame(rows, columns=["figure", "unit", *names], dtype=object), out / "compare.csv")
-    write_text(out / "compare.html", compare_html(rows, names))
-    return [str(out / "compare.csv"), str(out / "compare.html")]
+    written = [out / "compare.csv", out / "compare.html"]
+    write_csv(pd.DataFrame(rows, columns=["figure", "unit", *names], dtype=object), written[0])
+    if layers:
+        from connectivity import maps   # folium only when a map is drawn
+        from connectivity.output import deterministic_html_ids
+
+        with deterministic_html_ids():
+            written.append(maps.save_map(maps.compare_map(layers), out / "compare_map.html"))
+    write_text(written[1], compare_html(rows, names, map_href="compare_map.html" if layers else None))
+    return [str(p) for p in written]
+
+
+def _plan_ducts(plan_dirs: Sequence[str], names: Sequence[str]) -> list[tuple[str, Any]]:
+    """``(name, ducts)`` of every plan folder holding a ``ducts.geojson`` (others are logged and left out)."""
+    import logging
+    from pathlib import Path
+
+    from connectivity.load import read_vector
+
+    out = []
+    for d, name in zip(plan_dirs, names):
+        p = Path(d) / "ducts.geojson"
+        if not p.is_file():
+            logging.getLogger(__name__).warning("%s: no ducts.geojson, left off the compare map", d)
+            continue
+        out.append((name, read_vector(p)))   # bad files: one-line InputDataError naming the file
+    return out

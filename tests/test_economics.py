@@ -1,6 +1,7 @@
 """Cost ranges (Monte Carlo, tornado) and rent versus build (issue 13)."""
 from __future__ import annotations
 
+import re
 import tomllib
 
 import numpy as np
@@ -338,3 +339,42 @@ def test_plan_refuses_a_bad_rent_table_before_any_work(tmp_path, capsys):
     assert err == [f"connectivity: error: {scen}: [rent] unknown key(s) discount; allowed: discount_rate, "
                    "horizon_years, maintenance_per_km_year, operators, per_subduct_km_month"]
     assert not (tmp_path / "out").exists()
+
+
+def _plan_folder(folder, name, segments):
+    """A plan folder with a summary and ``segments`` duct lines (lon/lat pairs)."""
+    import json
+
+    import geopandas as gpd
+    import shapely
+
+    from connectivity.output import write_geojson
+
+    folder.mkdir()
+    (folder / "summary.json").write_text(json.dumps({"scenario": name, "total_cost": 1e6}))
+    ducts = gpd.GeoDataFrame({"segment_id": range(1, len(segments) + 1), "length_m": [100.0] * len(segments),
+                              "operators": ["A"] * len(segments)},
+                             geometry=[shapely.LineString(s) for s in segments], crs="EPSG:4326")
+    write_geojson(ducts, folder / "ducts.geojson")
+
+
+def test_compare_writes_a_map_with_one_layer_per_plan(tmp_path):
+    _plan_folder(tmp_path / "a", "Plan <A>", [[(98.96, 18.79), (98.961, 18.79)], [(98.961, 18.79), (98.961, 18.791)]])
+    _plan_folder(tmp_path / "b", "B", [[(98.96, 18.79), (98.96, 18.792)]])
+    (tmp_path / "c").mkdir()   # a plan folder without ducts: in the table, not on the map
+    (tmp_path / "c" / "summary.json").write_text('{"scenario": "C"}')
+    paths = economics.compare([str(tmp_path / d) for d in "abc"], str(tmp_path / "cmp"))
+    assert [p.rsplit("/", 1)[1] for p in paths] == ["compare.csv", "compare.html", "compare_map.html"]
+    page = (tmp_path / "cmp" / "compare_map.html").read_text(encoding="utf-8")
+    assert '"key":"plan:0"' in page and '"key":"plan:1"' in page and '"key":"plan:2"' not in page
+    assert "Plan <A>" not in page and "Plan \\u0026lt;A\\u0026gt;" in page   # escaped in the legend and layer label
+    assert "OpenStreetMap" in page and not re.search(r'src="https?:|<link[^>]*href="https?:', page)   # no CDN: offline
+    html = (tmp_path / "cmp" / "compare.html").read_text(encoding="utf-8")
+    assert '<a href="compare_map.html">' in html
+    first = page
+    economics.compare([str(tmp_path / d) for d in "abc"], str(tmp_path / "cmp2"))
+    assert (tmp_path / "cmp2" / "compare_map.html").read_text(encoding="utf-8") == first   # same plans, same bytes
+    # no plan with ducts: no map, no link
+    economics.compare([str(tmp_path / "c")], str(tmp_path / "cmp3"))
+    assert not (tmp_path / "cmp3" / "compare_map.html").exists()
+    assert "compare_map" not in (tmp_path / "cmp3" / "compare.html").read_text(encoding="utf-8")
