@@ -57,7 +57,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from connectivity.economics import compare
+    from connectivity.report import compare
 
     written = compare(args.plans, args.out)
     if not args.quiet:

@@ -432,6 +432,7 @@ def allocation_shares(allocation: Mapping[str, Mapping[str, float]]) -> tuple[st
 
 
 # --------------------------------------------------------------------------- plans side by side
+# (the figures; connectivity.report.compare writes the files)
 
 def headline(summary: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
     """The headline figures of a plan's ``summary.json``: ``{figure: (unit, value)}`` (None when absent)."""
@@ -480,99 +481,3 @@ def compare_rows(plans: Sequence[tuple[str, Mapping[str, Any]]]) -> list[dict[st
                 units[k] = unit
     return [{"figure": k, "unit": units[k], **{name: h.get(k, ("", None))[1] for name, h in heads}}
             for k in figures]
-
-
-def compare_html(rows: Sequence[Mapping[str, Any]], names: Sequence[str], *, title: str = "Plans side by side",
-                 map_href: str | None = None) -> str:
-    """A self-contained HTML page (no scripts, no external requests) of :func:`compare_rows`;
-    ``map_href``: a relative link to the map of the plans."""
-    from html import escape
-
-    def cell(v: Any) -> str:
-        if v is None:
-            return ""
-        if isinstance(v, float):
-            return f"{v:,.2f}" if abs(v) < 1000 else f"{v:,.0f}"
-        if isinstance(v, int):
-            return f"{v:,}"
-        return escape(str(v))
-
-    head = "".join(f"<th>{escape(n)}</th>" for n in names)
-    body = "\n".join(f"<tr><td>{escape(r['figure'])}</td><td>{escape(r['unit'])}</td>"
-                     + "".join(f"<td class=n>{cell(r.get(n))}</td>" for n in names) + "</tr>" for r in rows)
-    return (f"<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8><title>{escape(title)}</title>\n"
-            "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-            "td,th{border:1px solid #bbb;padding:3px 8px}td.n{text-align:right}"
-            "tr:nth-child(even){background:#f4f4f4}</style></head><body>\n"
-            f"<h1>{escape(title)}</h1>\n<table><thead><tr><th>figure</th><th>unit</th>{head}</tr></thead>\n"
-            f"<tbody>\n{body}\n</tbody></table>\n"
-            + (f'<p>The plans on a map, one layer each: <a href="{escape(map_href)}">{escape(map_href)}</a>.</p>\n'
-               if map_href else "")
-            + f"<p>Cost ranges: {escape(ESTIMATE_CLASS)}.</p>\n"
-            "<p>Map data © OpenStreetMap contributors.</p>\n</body></html>\n")
-
-
-def compare(plan_dirs: Sequence[str], out_dir: str) -> list[str]:
-    """Write ``compare.csv`` and ``compare.html`` of the plan folders' ``summary.json`` into ``out_dir``,
-    and ``compare_map.html`` (:func:`connectivity.maps.compare_map`, one layer per plan from its
-    ``ducts.geojson``; left out when no folder has one).
-
-    Raises
-    ------
-    InputDataError
-        When a folder has no readable ``summary.json``.
-    """
-    import json
-    from pathlib import Path
-
-    import pandas as pd
-
-    from connectivity.errors import InputDataError
-    from connectivity.output import write_csv, write_text
-
-    from connectivity.outdir import check_output_folder
-
-    check_output_folder(out_dir, inputs=plan_dirs, what="--out folder")   # never into a plan folder read here
-    plans = []
-    for d in plan_dirs:
-        p = Path(d) / "summary.json"
-        try:
-            summary = json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise InputDataError(f"{p}: cannot read the plan summary ({exc.__class__.__name__})") from None
-        name = str(summary.get("scenario") or Path(d).name)
-        if name in {n for n, _ in plans}:
-            name = f"{name} ({Path(d).name})"
-        plans.append((name, summary))
-    rows = compare_rows(plans)
-    names = [n for n, _ in plans]
-    layers = _plan_ducts(plan_dirs, names)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written = [out / "compare.csv", out / "compare.html"]
-    write_csv(pd.DataFrame(rows, columns=["figure", "unit", *names], dtype=object), written[0])
-    if layers:
-        from connectivity import maps   # folium only when a map is drawn
-        from connectivity.output import deterministic_html_ids
-
-        with deterministic_html_ids():
-            written.append(maps.save_map(maps.compare_map(layers), out / "compare_map.html"))
-    write_text(written[1], compare_html(rows, names, map_href="compare_map.html" if layers else None))
-    return [str(p) for p in written]
-
-
-def _plan_ducts(plan_dirs: Sequence[str], names: Sequence[str]) -> list[tuple[str, Any]]:
-    """``(name, ducts)`` of every plan folder holding a ``ducts.geojson`` (others are logged and left out)."""
-    import logging
-    from pathlib import Path
-
-    from connectivity.load import read_vector
-
-    out = []
-    for d, name in zip(plan_dirs, names):
-        p = Path(d) / "ducts.geojson"
-        if not p.is_file():
-            logging.getLogger(__name__).warning("%s: no ducts.geojson, left off the compare map", d)
-            continue
-        out.append((name, read_vector(p)))   # bad files: one-line InputDataError naming the file
-    return out

@@ -466,7 +466,7 @@ def test_report_opens_offline_with_every_section(browser, tiny_plans):
 def test_compare_map_draws_every_plan(open_map, tiny_plans, tmp_path):
     import geopandas as gpd
 
-    from connectivity.economics import compare
+    from connectivity.report import compare
 
     written = compare([str(d) for d in tiny_plans], str(tmp_path / "cmp"))
     assert str(tmp_path / "cmp" / "compare_map.html") in written

@@ -7,7 +7,7 @@ import tomllib
 import numpy as np
 import pytest
 
-from connectivity import economics
+from connectivity import economics, report
 from connectivity.boq import bill_of_quantities
 from connectivity.config import OperatorSpec
 from connectivity.costs import DEFAULT_COST_MODEL, edge_costs, load_cost_model, make_edge_table, parse_cost_model
@@ -214,7 +214,7 @@ def test_compare_two_plans(tmp_path):
     for name, s in (("a", a), ("b", b)):
         (tmp_path / name).mkdir()
         (tmp_path / name / "summary.json").write_text(json.dumps(s))
-    paths = economics.compare([str(tmp_path / "a"), str(tmp_path / "b")], str(tmp_path / "cmp"))
+    paths = report.compare([str(tmp_path / "a"), str(tmp_path / "b")], str(tmp_path / "cmp"))
     import pandas as pd
 
     df = pd.read_csv(paths[0]).set_index("figure")
@@ -363,7 +363,7 @@ def test_compare_writes_a_map_with_one_layer_per_plan(tmp_path):
     _plan_folder(tmp_path / "b", "B", [[(98.96, 18.79), (98.96, 18.792)]])
     (tmp_path / "c").mkdir()   # a plan folder without ducts: in the table, not on the map
     (tmp_path / "c" / "summary.json").write_text('{"scenario": "C"}')
-    paths = economics.compare([str(tmp_path / d) for d in "abc"], str(tmp_path / "cmp"))
+    paths = report.compare([str(tmp_path / d) for d in "abc"], str(tmp_path / "cmp"))
     assert [p.rsplit("/", 1)[1] for p in paths] == ["compare.csv", "compare.html", "compare_map.html"]
     page = (tmp_path / "cmp" / "compare_map.html").read_text(encoding="utf-8")
     assert '"key":"plan:0"' in page and '"key":"plan:1"' in page and '"key":"plan:2"' not in page
@@ -372,9 +372,9 @@ def test_compare_writes_a_map_with_one_layer_per_plan(tmp_path):
     html = (tmp_path / "cmp" / "compare.html").read_text(encoding="utf-8")
     assert '<a href="compare_map.html">' in html
     first = page
-    economics.compare([str(tmp_path / d) for d in "abc"], str(tmp_path / "cmp2"))
+    report.compare([str(tmp_path / d) for d in "abc"], str(tmp_path / "cmp2"))
     assert (tmp_path / "cmp2" / "compare_map.html").read_text(encoding="utf-8") == first   # same plans, same bytes
     # no plan with ducts: no map, no link
-    economics.compare([str(tmp_path / "c")], str(tmp_path / "cmp3"))
+    report.compare([str(tmp_path / "c")], str(tmp_path / "cmp3"))
     assert not (tmp_path / "cmp3" / "compare_map.html").exists()
     assert "compare_map" not in (tmp_path / "cmp3" / "compare.html").read_text(encoding="utf-8")
