@@ -428,17 +428,16 @@ def compare(plan_dirs: Sequence[str], out_dir: str) -> list[str]:
 
 
 def _plan_ducts(plan_dirs: Sequence[str], names: Sequence[str]) -> list[tuple[str, Any]]:
-    """``(name, ducts)`` of every plan folder holding a ``ducts.geojson`` (others are logged and left out)."""
+    """``(name, trench segments)`` of every plan folder holding a ``ducts.geojson``, read with
+    :func:`connectivity.export.read_plan` (folders without one are logged and left out)."""
     import logging
-    from pathlib import Path
 
-    from connectivity.load import read_vector
+    from connectivity.export import read_plan
 
     out = []
     for d, name in zip(plan_dirs, names):
-        p = Path(d) / "ducts.geojson"
-        if not p.is_file():
+        if not (Path(d) / "ducts.geojson").is_file():
             logging.getLogger(__name__).warning("%s: no ducts.geojson, left off the compare map", d)
             continue
-        out.append((name, read_vector(p)))   # bad files: one-line InputDataError naming the file
+        out.append((name, read_plan(d).layers["trench"]))   # bad files: one-line InputDataError naming the file
     return out

@@ -356,10 +356,14 @@ def _plan_folder(folder, name, segments):
                               "operators": ["A"] * len(segments)},
                              geometry=[shapely.LineString(s) for s in segments], crs="EPSG:4326")
     write_geojson(ducts, folder / "ducts.geojson")
+    write_geojson(gpd.GeoDataFrame({"site_id": ["s"], "operator": ["A"], "kind": ["k"], "status": ["connected"],
+                                    "connected": [True]},
+                                   geometry=[shapely.Point(segments[0][0])], crs="EPSG:4326"), folder / "sites.geojson")
 
 
 def test_compare_writes_a_map_with_one_layer_per_plan(tmp_path):
-    _plan_folder(tmp_path / "a", "Plan <A>", [[(98.96, 18.79), (98.961, 18.79)], [(98.961, 18.79), (98.961, 18.791)]])
+    _plan_folder(tmp_path / "a", "Plan <A>", [[(98.96, 18.79), (98.961, 18.79)], [(98.961, 18.79), (98.961, 18.791)],
+                                              [(98.961, 18.791), (98.961, 18.791)]])   # a zero-length lead-in, as plans have
     _plan_folder(tmp_path / "b", "B", [[(98.96, 18.79), (98.96, 18.792)]])
     (tmp_path / "c").mkdir()   # a plan folder without ducts: in the table, not on the map
     (tmp_path / "c" / "summary.json").write_text('{"scenario": "C"}')
