@@ -271,7 +271,11 @@ def rent_vs_build(shares: Mapping[str, float], duct_m: Mapping[str, float], tren
         (:func:`duct_metres_in_trench`); without it the owner figures are left out.
     """
     def rate(op: str) -> float:
-        return float(rent_per_km_month[op] if isinstance(rent_per_km_month, Mapping) else rent_per_km_month)
+        if not isinstance(rent_per_km_month, Mapping):
+            return float(rent_per_km_month)
+        if op not in rent_per_km_month:
+            raise ValueError(f"rent_per_km_month: no rent rate for operator {op}")
+        return float(rent_per_km_month[op])
 
     a = annuity_factor(discount_rate, horizon_years)
     out = {}
