@@ -470,6 +470,9 @@ def headline(summary: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
         out[f"share_{op}"] = (f"THB ({rule})", round(v, 2))
     for op, r in (summary.get("rent_vs_build") or {}).items():
         out[f"rent_or_build_{op}"] = ("", r.get("choice"))
+    for op, r in (summary.get("rent_vs_build") or {}).items():
+        if r.get("npv_owner_rent_income") is not None:
+            out[f"owner_rent_npv_{op}"] = ("THB", r["npv_owner_rent_income"])
     return out
 
 

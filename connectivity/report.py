@@ -156,7 +156,7 @@ def _data_uri(png: bytes) -> str:
 def _headline(s: Mapping[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for key, (unit, value) in economics.headline(s).items():
-        if key.startswith(("share_", "rent_or_build_")) or key not in _LABELS:
+        if key not in _LABELS:   # shares and rent figures have their own sections
             continue
         rows.append({"label": _LABELS[key], **_cell(value, unit, key)})
     return rows

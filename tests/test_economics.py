@@ -208,7 +208,8 @@ def test_compare_two_plans(tmp_path):
     a = {"scenario": "A", "sites_connected": 5, "sites_total": 6, "trench_length_m": 1500.0, "total_cost": 1e6,
          "cost_range": {"total": {"p10": 9e5, "p50": 1.1e6, "p90": 1.4e6}}, "savings_pct": 12.5,
          "allocation": {"equal": {"X": 5e5, "Y": 5e5}, "shapley": {"X": 4e5, "Y": 6e5}},
-         "rent_vs_build": {"X": {"choice": "build"}}, "coverage": {"buildings_passed_pct": 10.0}}
+         "rent_vs_build": {"X": {"choice": "build", "npv_owner_rent_income": 123.45}},
+         "coverage": {"buildings_passed_pct": 10.0}}
     b = {"scenario": "A", "sites_connected": 4, "trench_length_m": 900.0, "total_cost": 7e5,
          "allocation": {"proportional_ducts": {"X": 7e5}}}
     for name, s in (("a", a), ("b", b)):
@@ -224,6 +225,7 @@ def test_compare_two_plans(tmp_path):
     assert float(df.loc["share_Y", "A"]) == 6e5 and float(df.loc["share_X", "A (b)"]) == 7e5
     assert df.loc["sites_connected", "A"] == "5"   # integers stay integers
     assert df.loc["rent_or_build_X", "A"] == "build"
+    assert float(df.loc["owner_rent_npv_X", "A"]) == 123.45 and pd.isna(df.loc["owner_rent_npv_X", "A (b)"])
     html = (tmp_path / "cmp" / "compare.html").read_text()
     assert "<script" not in html and "http" not in html.replace("© OpenStreetMap", "")
     assert "Class 5" in html and "1,400,000" in html
