@@ -57,7 +57,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from connectivity.economics import compare
+    from connectivity.report import compare
 
     written = compare(args.plans, args.out)
     if not args.quiet:
@@ -86,9 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", required=True, help="output file (geojson with --operator, gpkg) or folder")
     e.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     e.set_defaults(func=cmd_export)
-    c = sub.add_parser("compare", help="headline figures of plan folders side by side (compare.csv, compare.html)")
+    c = sub.add_parser("compare", help="headline figures of plan folders side by side (compare.csv, compare.html, compare_map.html)")
     c.add_argument("plans", metavar="PLAN_DIR", nargs="+", help="plan folders written by `connectivity plan`")
-    c.add_argument("--out", required=True, help="output folder for compare.csv and compare.html")
+    c.add_argument("--out", required=True, help="output folder for compare.csv, compare.html and compare_map.html")
     c.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     c.set_defaults(func=cmd_compare)
     try:

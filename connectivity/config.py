@@ -312,6 +312,7 @@ class Scenario:
     design: DesignSettings = field(default_factory=DesignSettings)
     phases: tuple[PhaseSpec, ...] = ()
     phase_cost_per_m_thb: float | None = None
+    rent: dict[str, Any] | None = None   # the [rent] table; checked with the cost model by pipeline.run
 
     def operator(self, name: str) -> OperatorSpec:
         for op in self.operators:
@@ -500,14 +501,15 @@ def _options(table: dict[str, Any], source: str) -> Options:
     return replace(defaults, **kw)
 
 
-SCENARIO_KEYS = {"name", "province", "inputs", "options", "hubs", "design", "phases"}
+SCENARIO_KEYS = {"name", "province", "inputs", "options", "hubs", "design", "phases", "rent"}
 
 
 def parse_scenario(data: dict[str, Any], path: Path | None, *, base: Path | None = None) -> Scenario:
     """Build a :class:`Scenario` from a parsed scenario TOML.
 
     Every section is checked here, before any work: ``[design]`` becomes
-    :class:`DesignSettings`, ``[[phases]]`` a tuple of :class:`PhaseSpec`.
+    :class:`DesignSettings`, ``[[phases]]`` a tuple of :class:`PhaseSpec`; ``[rent]``
+    stays a table (``Scenario.rent``) that ``pipeline.run`` checks against the cost model first.
     """
     source = str(path) if path else "<scenario>"
     base = base or (path.parent if path else Path.cwd())
@@ -554,6 +556,7 @@ def parse_scenario(data: dict[str, Any], path: Path | None, *, base: Path | None
         design=design_settings(design, source),
         phases=() if phases is None else parse_phases(phases, source=source, operators=names),
         phase_cost_per_m_thb=None if phases is None else fallback_cost_per_m(phases, source=source),
+        rent=data.get("rent"),
     )
 
 

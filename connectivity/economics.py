@@ -13,7 +13,10 @@ Pure functions on plain data (lists of dicts, mappings, numbers); no planning he
 * :func:`tornado` - for each ranged unit cost, the total at its low and at its high with
   every other cost at its mode, sorted by swing.
 * :func:`rent_vs_build` - per operator, the net present value of building its share
-  against renting the same sub-duct-km, and the break-even rent.
+  against renting the same sub-duct-km, the break-even rent, and what it earns as the duct
+  owner if the others rent their sub-ducts in its trenches.
+* :func:`rent_settings` - the scenario's ``[rent]`` table (discount rate, horizon, rent rates
+  per operator) over the cost model's ``[rent]``.
 
 Draws of the costs of one cost-model table (e.g. every ``open_cut.*`` class) move together
 (one uniform number per table and draw: one contractor market); tables are independent.
@@ -22,9 +25,13 @@ only, not with the open-cut price drawn for the trench it widens.
 """
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+
+from connectivity.errors import ConfigError
 
 ESTIMATE_CLASS = ("AACE Class 5 (concept screening, 0-2% project definition; expected range -20..-50% to "
                   "+30..+100%, AACE International RP 18R-97): a plan from OSM roads and public unit costs; at best "
@@ -33,7 +40,8 @@ DEFAULT_DRAWS = 2000
 DEFAULT_SEED = 13
 PERCENTILES = (10, 50, 90)
 CONTINGENCY_KEY = "contingency.percent"
-RENT_COLUMNS = ("npv_build", "npv_rent", "break_even_rent_per_km_month", "choice")
+RENT_COLUMNS = ("npv_build", "npv_rent", "break_even_rent_per_km_month", "choice", "rent_per_km_month",
+                "owner_rent_income_per_year", "npv_owner_rent_income")
 """Columns :func:`rent_vs_build` gives per operator (also added to ``allocation.csv``)."""
 
 
@@ -232,15 +240,22 @@ def annuity_factor(rate: float, years: int) -> float:
 
 
 def rent_vs_build(shares: Mapping[str, float], duct_m: Mapping[str, float], trench_m: Mapping[str, float], *,
-                  rent_per_km_month: float, discount_rate: float, horizon_years: int,
-                  maintenance_per_km_year: float) -> dict[str, dict[str, Any]]:
+                  rent_per_km_month: float | Mapping[str, float], discount_rate: float, horizon_years: int,
+                  maintenance_per_km_year: float,
+                  duct_m_in_trench: Mapping[str, Mapping[str, float]] | None = None) -> dict[str, dict[str, Any]]:
     """Per operator with a share: build its share, or rent the same sub-duct-km?
 
     Build: its allocation share paid at year 0, then ``maintenance_per_km_year`` x its trench
-    km at the end of every year 1..``horizon_years``. Rent: its duct-metres / 1000 x
-    ``rent_per_km_month`` x 12 at the end of every year. Both discounted at
+    km at the end of every year 1..``horizon_years``. Rent: its duct-metres / 1000 x its
+    rent (THB per sub-duct-km per month) x 12 at the end of every year. Both discounted at
     ``discount_rate``; NPVs are costs (THB, positive). The break-even rent (THB per
     sub-duct-km per month) makes the two equal; ``choice`` is the cheaper ("build" on a tie).
+
+    The duct owner's side: if the operator builds and owns the trenches its ducts run in,
+    and every other operator rents its sub-ducts there, the owner earns
+    ``owner_rent_income_per_year`` = sum over the others of (their duct-metres in its
+    trenches / 1000 x their rent x 12) THB a year, ``npv_owner_rent_income`` over the
+    horizon at the discount rate (end-of-year payments, as the rent above).
 
     Parameters
     ----------
@@ -248,7 +263,20 @@ def rent_vs_build(shares: Mapping[str, float], duct_m: Mapping[str, float], tren
         THB each operator pays of the joint plan (operators without a positive share are left out).
     duct_m, trench_m
         Each operator's duct-metres (sub-duct-metres) and trench metres in the plan.
+    rent_per_km_month
+        THB per sub-duct-km per month an operator pays when it rents: one rate for all, or
+        ``{operator: rate}`` (every operator with ducts needs one).
+    duct_m_in_trench
+        ``{owner: {renter: duct-metres of the renter in the owner's trenches}}``
+        (:func:`duct_metres_in_trench`); without it the owner figures are left out.
     """
+    def rate(op: str) -> float:
+        if not isinstance(rent_per_km_month, Mapping):
+            return float(rent_per_km_month)
+        if op not in rent_per_km_month:
+            raise ValueError(f"rent_per_km_month: no rent rate for operator {op}")
+        return float(rent_per_km_month[op])
+
     a = annuity_factor(discount_rate, horizon_years)
     out = {}
     for op, share in shares.items():
@@ -257,12 +285,146 @@ def rent_vs_build(shares: Mapping[str, float], duct_m: Mapping[str, float], tren
             continue
         sub_km = float(duct_m.get(op, 0.0)) / 1000.0
         npv_build = share + maintenance_per_km_year * float(trench_m.get(op, 0.0)) / 1000.0 * a
-        npv_rent = sub_km * rent_per_km_month * 12.0 * a
+        npv_rent = sub_km * rate(op) * 12.0 * a
         be = npv_build / (sub_km * 12.0 * a) if sub_km > 0 and a > 0 else None
         out[op] = {"npv_build": round(npv_build, 2), "npv_rent": round(npv_rent, 2),
                    "break_even_rent_per_km_month": round(be, 2) if be is not None else None,
-                   "choice": "build" if npv_build <= npv_rent else "rent"}
+                   "choice": "build" if npv_build <= npv_rent else "rent",
+                   "rent_per_km_month": round(rate(op), 2)}
+        if duct_m_in_trench is not None:
+            income = sum(float(m) / 1000.0 * rate(r) * 12.0
+                         for r, m in sorted(duct_m_in_trench.get(op, {}).items()) if r != op and m > 0)
+            out[op]["owner_rent_income_per_year"] = round(income, 2)
+            out[op]["npv_owner_rent_income"] = round(income * a, 2)
     return out
+
+
+def duct_metres_in_trench(use: np.ndarray, length_m: np.ndarray, ducts: Sequence[int],
+                          operators: Sequence[str]) -> dict[str, dict[str, float]]:
+    """``{owner: {renter: duct-metres}}``: each operator's ducts x metres on the edges the owner uses.
+
+    ``use`` is ``(K, m)`` boolean (operator k's ducts on edge e), ``length_m`` ``(m,)`` metres,
+    ``ducts`` the ducts each operator lays in every trench it uses. The diagonal is the
+    operator's own duct-metres.
+    """
+    use = np.asarray(use, dtype=bool)
+    length = np.asarray(length_m, dtype=float)
+    metres = (use * length[None, :]) @ use.T.astype(float)   # (owner, renter) trench metres in common
+    return {o: {r: float(metres[i, j] * ducts[j]) for j, r in enumerate(operators)}
+            for i, o in enumerate(operators)}
+
+
+@dataclass(frozen=True)
+class RentSettings:
+    """Rent versus build settings: the scenario's ``[rent]`` over the cost model's ``[rent]``.
+
+    Attributes
+    ----------
+    discount_rate
+        Yearly discount rate (0.08 = 8 %).
+    horizon_years
+        Years of rent and maintenance (payments at the end of years 1..horizon).
+    maintenance_per_km_year
+        THB per trench-km per year the owner of a trench spends on it.
+    rent_per_km_month
+        ``((operator, THB per sub-duct-km per month), ...)`` each operator pays when it rents.
+    source
+        Where the figures come from (``"cost model"``, ``"scenario"`` or ``"scenario and cost model"``).
+    """
+
+    discount_rate: float
+    horizon_years: int
+    maintenance_per_km_year: float
+    rent_per_km_month: tuple[tuple[str, float], ...]
+    source: str
+
+    def rates(self) -> dict[str, float]:
+        return dict(self.rent_per_km_month)
+
+    def summary(self) -> dict[str, Any]:
+        """The settings as plain figures (``summary.json`` ``rent_settings``)."""
+        return {"discount_rate": self.discount_rate, "horizon_years": self.horizon_years,
+                "maintenance_per_km_year": self.maintenance_per_km_year,
+                "rent_per_km_month": self.rates(), "annuity_factor": round(
+                    annuity_factor(self.discount_rate, self.horizon_years), 6), "source": self.source}
+
+
+RENT_KEYS = ("discount_rate", "horizon_years", "maintenance_per_km_year", "per_subduct_km_month", "operators")
+"""Keys of a scenario's ``[rent]`` table (``operators``: a table of operator = THB per sub-duct-km per month)."""
+
+
+def _rent_number(value: Any, where: str, *, maximum: float, positive: bool = True) -> float:
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+            or not (0 < value <= maximum if positive else 0 <= value <= maximum)):
+        kind = "a positive number" if positive else "a number from 0"
+        raise ConfigError(f"{where}: must be {kind} up to {maximum:g}, got {value!r}")
+    return float(value)
+
+
+def rent_settings(table: Mapping[str, Any] | None, *, source: str, operators: Sequence[str],
+                  model: Any = None) -> RentSettings | None:
+    """Rent settings of a scenario: its ``[rent]`` table, else the cost model's ``[rent]``.
+
+    ``table`` keys (all optional): ``discount_rate`` (0..1), ``horizon_years`` (whole years
+    1..200), ``maintenance_per_km_year`` (THB), ``per_subduct_km_month`` (THB, every operator)
+    and ``operators`` (``{operator: THB per sub-duct-km per month}``, overriding both for the
+    operators named). ``model`` is a :class:`connectivity.costs.CostModel` (or ``None``).
+    Returns ``None`` when neither gives a rent rate and a horizon (no rent versus build).
+
+    Raises
+    ------
+    ConfigError
+        On an unknown key, an unknown operator or a value out of range, naming ``source``.
+    """
+    if table is not None and not isinstance(table, Mapping):
+        raise ConfigError(f"{source}: [rent] must be a table")
+    table = dict(table or {})
+    unknown = sorted(set(table) - set(RENT_KEYS))
+    if unknown:
+        raise ConfigError(f"{source}: [rent] unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(RENT_KEYS))}")
+    w = f"{source}: rent"
+    got: dict[str, Any] = {}
+    if "discount_rate" in table:
+        got["discount_rate"] = _rent_number(table["discount_rate"], f"{w}.discount_rate", maximum=1.0, positive=False)
+    if "horizon_years" in table:
+        h = table["horizon_years"]
+        if isinstance(h, bool) or not isinstance(h, int) or not 1 <= h <= 200:
+            raise ConfigError(f"{w}.horizon_years: must be a whole number of years from 1 to 200, got {h!r}")
+        got["horizon_years"] = int(h)
+    if "maintenance_per_km_year" in table:
+        got["maintenance_per_km_year"] = _rent_number(table["maintenance_per_km_year"],
+                                                      f"{w}.maintenance_per_km_year", maximum=1e9, positive=False)
+    if "per_subduct_km_month" in table:
+        got["per_subduct_km_month"] = _rent_number(table["per_subduct_km_month"], f"{w}.per_subduct_km_month",
+                                                   maximum=1e9)
+    per_op: dict[str, float] = {}
+    if "operators" in table:
+        ops = table["operators"]
+        if not isinstance(ops, dict):
+            raise ConfigError(f"{w}.operators: must be a table of operator = THB per sub-duct-km per month")
+        for name, v in ops.items():
+            if name not in operators:
+                raise ConfigError(f"{w}.operators.{name}: unknown operator; known: {', '.join(operators)}")
+            per_op[name] = _rent_number(v, f"{w}.operators.{name}", maximum=1e9)
+    has_model = model is not None and getattr(model, "horizon_years", 0) > 0
+    default_rate = got.get("per_subduct_km_month",
+                           model.rent_per_subduct_km_month if has_model and model.rent_per_subduct_km_month > 0 else None)
+    horizon = got.get("horizon_years", model.horizon_years if has_model else None)
+    if not table and not has_model:
+        return None
+    missing = [o for o in operators if o not in per_op and default_rate is None]
+    if horizon is None or missing:
+        need = (["horizon_years"] if horizon is None else []) + (
+            [f"per_subduct_km_month (or operators.{missing[0]})"] if missing else [])
+        raise ConfigError(f"{w}: needs {' and '.join(need)}: the cost model has no [rent] table")
+    from_scenario = [k in got for k in ("discount_rate", "horizon_years", "maintenance_per_km_year")]
+    from_scenario.append("per_subduct_km_month" in got or len(per_op) == len(operators))
+    return RentSettings(
+        discount_rate=got.get("discount_rate", model.discount_rate if has_model else 0.0),
+        horizon_years=int(horizon),
+        maintenance_per_km_year=got.get("maintenance_per_km_year", model.maintenance_per_km_year if has_model else 0.0),
+        rent_per_km_month=tuple((o, per_op.get(o, default_rate)) for o in operators),
+        source="scenario" if all(from_scenario) else "scenario and cost model" if table else "cost model")
 
 
 def allocation_shares(allocation: Mapping[str, Mapping[str, float]]) -> tuple[str, dict[str, float]]:
@@ -274,6 +436,7 @@ def allocation_shares(allocation: Mapping[str, Mapping[str, float]]) -> tuple[st
 
 
 # --------------------------------------------------------------------------- plans side by side
+# (the figures; connectivity.report.compare writes the files)
 
 def headline(summary: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
     """The headline figures of a plan's ``summary.json``: ``{figure: (unit, value)}`` (None when absent)."""
@@ -307,6 +470,9 @@ def headline(summary: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
         out[f"share_{op}"] = (f"THB ({rule})", round(v, 2))
     for op, r in (summary.get("rent_vs_build") or {}).items():
         out[f"rent_or_build_{op}"] = ("", r.get("choice"))
+    for op, r in (summary.get("rent_vs_build") or {}).items():
+        if r.get("npv_owner_rent_income") is not None:
+            out[f"owner_rent_npv_{op}"] = ("THB", r["npv_owner_rent_income"])
     return out
 
 
@@ -322,67 +488,3 @@ def compare_rows(plans: Sequence[tuple[str, Mapping[str, Any]]]) -> list[dict[st
                 units[k] = unit
     return [{"figure": k, "unit": units[k], **{name: h.get(k, ("", None))[1] for name, h in heads}}
             for k in figures]
-
-
-def compare_html(rows: Sequence[Mapping[str, Any]], names: Sequence[str], *, title: str = "Plans side by side") -> str:
-    """A self-contained HTML page (no scripts, no external requests) of :func:`compare_rows`."""
-    from html import escape
-
-    def cell(v: Any) -> str:
-        if v is None:
-            return ""
-        if isinstance(v, float):
-            return f"{v:,.2f}" if abs(v) < 1000 else f"{v:,.0f}"
-        if isinstance(v, int):
-            return f"{v:,}"
-        return escape(str(v))
-
-    head = "".join(f"<th>{escape(n)}</th>" for n in names)
-    body = "\n".join(f"<tr><td>{escape(r['figure'])}</td><td>{escape(r['unit'])}</td>"
-                     + "".join(f"<td class=n>{cell(r.get(n))}</td>" for n in names) + "</tr>" for r in rows)
-    return (f"<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8><title>{escape(title)}</title>\n"
-            "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-            "td,th{border:1px solid #bbb;padding:3px 8px}td.n{text-align:right}"
-            "tr:nth-child(even){background:#f4f4f4}</style></head><body>\n"
-            f"<h1>{escape(title)}</h1>\n<table><thead><tr><th>figure</th><th>unit</th>{head}</tr></thead>\n"
-            f"<tbody>\n{body}\n</tbody></table>\n<p>Cost ranges: {escape(ESTIMATE_CLASS)}.</p>\n"
-            "<p>Map data © OpenStreetMap contributors.</p>\n</body></html>\n")
-
-
-def compare(plan_dirs: Sequence[str], out_dir: str) -> list[str]:
-    """Write ``compare.csv`` and ``compare.html`` of the plan folders' ``summary.json`` into ``out_dir``.
-
-    Raises
-    ------
-    InputDataError
-        When a folder has no readable ``summary.json``.
-    """
-    import json
-    from pathlib import Path
-
-    import pandas as pd
-
-    from connectivity.errors import InputDataError
-    from connectivity.output import write_csv, write_text
-
-    from connectivity.outdir import check_output_folder
-
-    check_output_folder(out_dir, inputs=plan_dirs, what="--out folder")   # never into a plan folder read here
-    plans = []
-    for d in plan_dirs:
-        p = Path(d) / "summary.json"
-        try:
-            summary = json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise InputDataError(f"{p}: cannot read the plan summary ({exc.__class__.__name__})") from None
-        name = str(summary.get("scenario") or Path(d).name)
-        if name in {n for n, _ in plans}:
-            name = f"{name} ({Path(d).name})"
-        plans.append((name, summary))
-    rows = compare_rows(plans)
-    names = [n for n, _ in plans]
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    write_csv(pd.DataFrame(rows, columns=["figure", "unit", *names], dtype=object), out / "compare.csv")
-    write_text(out / "compare.html", compare_html(rows, names))
-    return [str(out / "compare.csv"), str(out / "compare.html")]

@@ -1,12 +1,14 @@
 """Interactive maps of a duct plan that work offline (single self-contained HTML).
 
-Two maps are built with folium:
+Three maps are built with folium:
 
 - :func:`cost_map`: duct segments coloured by cost per metre (THB/m), one layer per
   operator holding the segments that carry its ducts, manholes, sites connected and
   not connected.
 - :func:`coverage_map`: H3 hexagons coloured by the share of buildings passed,
   buildings passed / not passed, the duct network and the sites.
+- :func:`compare_map`: several plans' duct networks, one layer and one colour per plan
+  (``connectivity compare``).
 
 Offline by construction: Leaflet (JS, CSS and its images as data URIs) and jQuery
 are read from the ``xstatic-leaflet`` / ``xstatic-jquery`` packages and inlined;
@@ -54,7 +56,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["cost_map", "coverage_map", "save_map", "OSM_ATTRIBUTION"]
+__all__ = ["cost_map", "coverage_map", "compare_map", "save_map", "OSM_ATTRIBUTION"]
 
 OSM_ATTRIBUTION = (
     '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
@@ -763,6 +765,47 @@ def coverage_map(
     )
     _finish(C, m, title=title, legend=legend)
     logger.info("coverage map: %d hexagons, %d buildings, %d segments", len(hexagons), len(buildings), len(ducts))
+    return m
+
+
+PLAN_COLOURS = ("#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#a65628", "#f781bf", "#999999")
+
+
+def compare_map(
+    plans: Sequence[tuple[str, "gpd.GeoDataFrame"]],
+    *,
+    title: str = "Plans side by side",
+    tiles: bool = False,
+) -> "folium.Map":
+    """Map of several plans' duct segments, one layer (key ``plan:<i>``) and one colour per plan.
+
+    Parameters
+    ----------
+    plans
+        ``(name, ducts)`` per plan, in order; ducts as for :func:`cost_map` (``segment_id``,
+        ``length_m``, ``operators``; any CRS). A plan with no segments gets an empty layer.
+    title, tiles
+        As for :func:`cost_map`.
+    """
+    for name, ducts in plans:
+        _require(ducts, _DUCT_REQUIRED, f"ducts of {name}")
+    C = _folium_classes()
+    drawable = [(str(name), _keep_drawable(ducts, f"ducts of {name}")) for name, ducts in plans]
+    m = _new_map(C, tiles=tiles, bounds=_bounds(*(d for _, d in drawable)))
+    swatches = []
+    for i, (name, ducts) in enumerate(drawable):
+        colour = PLAN_COLOURS[i % len(PLAN_COLOURS)]
+        cols, _ = _duct_columns(ducts)
+        C.PlanData(f"plan{i}", _dataset(ducts, f"ducts of {name}", "line", cols, simplify_m=1.0)).add_to(m)
+        # later plans drawn thinner on top, so that shared routes show both colours
+        C.PlanLayer({"data": f"plan{i}", "key": f"plan:{i}", "title": [f"{name}: segment ", "segment_id"],
+                     "tooltip": _DUCT_TOOLTIP, "merge": _MERGE_LINES,
+                     "style": {"color": colour, "weight": max(7 - 2 * i, 2), "opacity": 0.85, "lineCap": "round"}},
+                    name=_label(name, colour)).add_to(m)
+        swatches.append(f'<div><span class="sw" style="background:{colour}"></span>{html.escape(name)}: '
+                        f"{pd.to_numeric(ducts['length_m'], errors='coerce').sum() / 1000:,.2f} km</div>")
+    _finish(C, m, title=title, legend="<div><b>Duct network per plan</b></div>" + "".join(swatches))
+    logger.info("compare map: %d plans", len(drawable))
     return m
 
 

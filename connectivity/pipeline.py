@@ -33,7 +33,10 @@ STAGES = ("load", "network", "sites", "plan", "design", "coverage", "phasing", "
 PLAN_FILES = frozenset({
     "ducts.geojson", "sites.geojson", "manholes.geojson", "coverage.geojson", "roads.geojson",
     "map.html", "cost_map.html", "coverage_map.html", "boq.csv", "allocation.csv", "summary.json", "timings.json",
+    "report.html", "tornado.png",
 })
+MAP_LABELS = {"map.html": "Roads, ducts and sites", "cost_map.html": "Cost per metre, manholes, operator layers",
+              "coverage_map.html": "Coverage: buildings passed per hexagon"}
 
 
 def _noop(_: str) -> None:
@@ -86,6 +89,8 @@ def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
     started = time.perf_counter()
     opts = scenario.options
     phase_specs = scenario.phases  # checked when the scenario was read
+    if scenario.rent is not None:  # the rent settings over the cost model's, before the long work
+        _rent_settings(scenario, costs.load_cost_model(scenario.cost_model))
     progress("load")
     layers = load_layers(scenario)
     progress("network")
@@ -285,7 +290,10 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
         "poles_removable": removal.poles_removable,
     }
     summary.update(_economics(model, rows, alloc.shares, design.duct_metres(problem, joint),
-                              {o: float(problem.length_m[joint.use[k]].sum()) for k, o in enumerate(names)}))
+                              {o: float(problem.length_m[joint.use[k]].sum()) for k, o in enumerate(names)},
+                              rent=_rent_settings(scenario, model),
+                              in_trench=economics.duct_metres_in_trench(joint.use, problem.length_m, problem.ducts,
+                                                                        problem.operators)))
     alloc_frame = allocate.allocation_frame(alloc)
     for col in economics.RENT_COLUMNS:  # rent versus build per operator (empty on the total row)
         alloc_frame[col] = [summary["rent_vs_build"].get(o, {}).get(col) for o in alloc_frame["operator"]]
@@ -295,17 +303,25 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
                          summary=summary, dropped=dropped, seconds=round(time.perf_counter() - t0, 3))
 
 
-def _economics(model: costs.CostModel, rows: list, shares: dict, duct_m: dict, trench_m: dict) -> dict:
-    """``cost_range``, ``tornado`` and ``rent_vs_build`` of the chosen plan (summary keys)."""
+def _rent_settings(scenario: Scenario, model: costs.CostModel | None) -> economics.RentSettings | None:
+    """The scenario's ``[rent]`` over the cost model's (checked; ``None``: no rent versus build)."""
+    return economics.rent_settings(scenario.rent, source=str(scenario.path or "<scenario>"),
+                                   operators=[o.name for o in scenario.operators], model=model)
+
+
+def _economics(model: costs.CostModel, rows: list, shares: dict, duct_m: dict, trench_m: dict, *,
+               rent: economics.RentSettings | None = None, in_trench: dict | None = None) -> dict:
+    """``cost_range``, ``tornado``, ``rent_settings`` and ``rent_vs_build`` of the chosen plan (summary keys)."""
     ranges = {k: (lo, mo, hi) for k, lo, mo, hi in model.ranges}
     method, share = economics.allocation_shares(shares)
     out = {"cost_range": {**economics.cost_range(rows, ranges, shares=share), "by_operator_rule": method},
            "tornado": economics.tornado(rows, ranges), "rent_vs_build": {}}
-    if model.rent_per_subduct_km_month > 0:
+    if rent is not None:
+        out["rent_settings"] = rent.summary()
         out["rent_vs_build"] = economics.rent_vs_build(
-            share, duct_m, trench_m, rent_per_km_month=model.rent_per_subduct_km_month,
-            discount_rate=model.discount_rate, horizon_years=model.horizon_years,
-            maintenance_per_km_year=model.maintenance_per_km_year)
+            share, duct_m, trench_m, rent_per_km_month=rent.rates(), discount_rate=rent.discount_rate,
+            horizon_years=rent.horizon_years, maintenance_per_km_year=rent.maintenance_per_km_year,
+            duct_m_in_trench=in_trench)
     return out
 
 
@@ -356,8 +372,9 @@ def check_output(scenario: Scenario, out_dir: str | Path) -> Path:
 def write_outputs(result: plan.Plan, out_dir: str | Path) -> list[Path]:
     """Write the plan's files into ``out_dir`` (created if needed); returns the paths written.
 
-    GeoJSON layers (``ducts``, ``sites``, ``coverage``), ``summary.json`` and three offline
-    maps: ``map.html`` (roads, ducts, sites), ``cost_map.html`` and ``coverage_map.html``.
+    GeoJSON layers (``ducts``, ``sites``, ``coverage``), ``summary.json``, three offline
+    maps: ``map.html`` (roads, ducts, sites), ``cost_map.html`` and ``coverage_map.html``, and
+    the report linking them, ``report.html`` (with its tornado chart, also ``tornado.png``).
     The files are written into a temporary sibling folder that then replaces ``out_dir``
     (:func:`connectivity.atomic.atomic_dir`): a killed run leaves the old complete output.
     """
@@ -365,6 +382,19 @@ def write_outputs(result: plan.Plan, out_dir: str | Path) -> list[Path]:
     with atomic_dir(out) as tmp, deterministic_html_ids():  # same plan -> same bytes, map.html too
         written = _write_files(result, tmp)
     return [out / p.relative_to(tmp) for p in written]
+
+
+def _write_report(result: plan.Plan, out: Path, *, maps: list[tuple[str, str]]) -> list[Path]:
+    """``report.html`` and ``tornado.png`` (:mod:`connectivity.report`) beside the maps they link to."""
+    from connectivity import report  # matplotlib and jinja2 stay out of the import path of the planning stages
+    from connectivity.atomic import atomic_path
+
+    written = []
+    for name, data in report.report_files(result, maps=maps).items():
+        with atomic_path(out / name) as tmp:
+            tmp.write_bytes(data)
+        written.append(out / name)
+    return written
 
 
 def _write_files(result: plan.Plan, out: Path) -> list[Path]:
@@ -401,6 +431,7 @@ def _write_files(result: plan.Plan, out: Path) -> list[Path]:
             write_csv(table, written[-1])
     written.append(out / "summary.json")
     write_json(result.summary, written[-1])
+    written += _write_report(result, out, maps=[(n, MAP_LABELS.get(n, n)) for n in pages])
     if result.timings:  # wall-clock times: the only file that differs between two runs
         written.append(out / "timings.json")
         write_json(result.timings, written[-1])

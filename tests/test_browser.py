@@ -388,3 +388,97 @@ def test_multipart_features_are_drawn(open_map, plan, tmp_path):
     pt = gpd.GeoSeries([shapely.Point(x0 + 25, y0 + 40)], crs=ducts.crs).to_crs(4326).iloc[0]
     text = _hover_pixel(opened, _pixel_of(opened, pt.y, pt.x), f"Segment {int(ducts['segment_id'].iloc[0])}\n")
     assert f"Operators: {ducts['operators'].iloc[0]}" in text
+
+
+# --------------------------------------------------------------------------- report and compare map
+
+
+@pytest.fixture(scope="module")
+def tiny_plans(tmp_path_factory):
+    """The tiny scenario planned twice (POI sites; the sites file), written with write_outputs."""
+    from conftest import FIXTURES
+    from connectivity.config import load_scenario
+    from connectivity.pipeline import run, write_outputs
+
+    out = tmp_path_factory.mktemp("tiny_plans")
+    dirs = []
+    for name, kw in (("poi", {}), ("file", {"sites": FIXTURES / "sites.csv"})):
+        write_outputs(run(load_scenario(FIXTURES / "tiny.toml", **kw)), out / name)
+        dirs.append(out / name)
+    return dirs
+
+
+def test_report_opens_offline_with_every_section(browser, tiny_plans):
+    import json
+
+    from connectivity.report import SECTIONS
+
+    folder = tiny_plans[0]
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    requests, errors = [], []
+
+    def route(r):
+        requests.append(r.request.url)
+        if r.request.url.startswith("file:"):
+            r.continue_()
+        else:
+            r.abort()
+
+    page.route("**/*", route)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    try:
+        page.goto((folder / "report.html").resolve().as_uri())
+        page.wait_for_load_state("load")
+        assert errors == []
+        assert [u for u in requests if not u.startswith("file:")] == []   # no request leaves the file
+        assert requests == [(folder / "report.html").resolve().as_uri()]   # the page itself only
+        assert page.evaluate("Array.from(document.querySelectorAll('section')).map(s => s.id)") == [
+            sid for sid, _ in SECTIONS]
+        for sid, title in SECTIONS:
+            assert page.locator(f"section#{sid} h2").inner_text() == title
+            assert page.locator(f"section#{sid}").is_visible()
+        # every image loaded (data URIs), the tornado drawn at its size
+        images = page.evaluate("Array.from(document.images).map(i => [i.id, i.complete, i.naturalWidth])")
+        assert images and all(done and width > 0 for _, done, width in images)
+        assert page.evaluate("document.getElementById('tornado-chart').naturalWidth") == 800
+        # figures as in summary.json
+        shown = page.locator("td[data-key='total_cost']").first.inner_text()
+        assert shown == f"{summary['total_cost']:,.0f} THB"
+        for op, r in summary["rent_vs_build"].items():
+            cell = page.locator(f"td[data-key='rent_vs_build.{op}.npv_build']")
+            assert float(cell.get_attribute("data-value")) == r["npv_build"]
+        # links to the maps beside it, which exist
+        hrefs = page.evaluate("Array.from(document.querySelectorAll('#maps a')).map(a => a.getAttribute('href'))")
+        assert hrefs == ["map.html", "cost_map.html", "coverage_map.html"]
+        assert all((folder / h).is_file() for h in hrefs)
+        assert "© OpenStreetMap contributors" in page.locator("footer").inner_text()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "report_tiny.png"), full_page=True)
+        page.emulate_media(media="print")   # the print layout hides the navigation
+        assert not page.locator("nav").is_visible()
+        assert page.locator("section#ranges").is_visible()
+    finally:
+        page.close()
+
+
+def test_compare_map_draws_every_plan(open_map, tiny_plans, tmp_path):
+    import geopandas as gpd
+
+    from connectivity.report import compare
+
+    written = compare([str(d) for d in tiny_plans], str(tmp_path / "cmp"))
+    assert str(tmp_path / "cmp" / "compare_map.html") in written
+    opened = open_map(tmp_path / "cmp" / "compare_map.html")
+    _check_common(opened)
+    for i, folder in enumerate(tiny_plans):
+        n = len(gpd.read_file(folder / "ducts.geojson"))
+        assert n > 0
+        assert opened.drawn(f"plan{i}", "segment_id") == n
+        assert opened.layer_count(f"plan:{i}") == n
+    labels = opened.page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+    assert [t.replace("■", "").strip() for t in labels] == ["tiny", "tiny (file)"]
+    opened.screenshot("compare_map_tiny")
+    _toggle(opened, "tiny")
+    assert opened.layer_count("plan:0") == 0 and opened.layer_count("plan:1") > 0

@@ -56,7 +56,7 @@ def test_wheel_holds_the_data_files(tmp_path):
     (wheel,) = tmp_path.glob("connectivity-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in ("connectivity/data/costs/default.toml", "connectivity/data/operators/default.toml",
-                   "connectivity/data/schema/plan_schema.toml",
+                   "connectivity/data/schema/plan_schema.toml", "connectivity/data/templates/report.html",
                    "connectivity/data/examples/chiang_mai_nimman/scenario.toml",
                    "connectivity/data/examples/chiang_mai_nimman/chiang_mai_nimman_cmu_2023-02-27.osm.pbf"):
         assert needed in names

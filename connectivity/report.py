@@ -1,0 +1,443 @@
+"""The plan report: ``report.html`` (one self-contained, offline, printable page) and ``tornado.png``;
+and plans side by side (``connectivity compare``: ``compare.csv``, ``compare.html``, ``compare_map.html``).
+
+Reads the :class:`connectivity.plan.Plan` in memory (its ``summary``, ``tables`` and
+``sites``), never the files of a plan folder; :func:`connectivity.pipeline.write_outputs`
+writes what it returns. Downstream of the economics, the bill of quantities and the
+allocation: it shows their figures, it computes none (the BoQ is only summed by item).
+
+The page is rendered from ``connectivity/data/templates/report.html`` (Jinja2,
+autoescaping: every value from the inputs, such as operator and site names, is HTML-escaped).
+It has no script and makes no request: the charts are PNG images embedded as data URIs,
+the maps are relative links to the files beside it. Charts are drawn with matplotlib's Agg
+canvas (no pyplot, no global state), its default style and no metadata in the PNG, so the
+same plan gives the same bytes.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import math
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+
+from connectivity import economics
+
+TEMPLATE = Path(__file__).resolve().parent / "data" / "templates" / "report.html"
+SECTIONS = (
+    ("headline", "Headline figures"),
+    ("costs", "Cost breakdown and bill of quantities"),
+    ("allocation", "Cost sharing and core check"),
+    ("rent", "Rent or build"),
+    ("ranges", "Cost ranges and tornado"),
+    ("phases", "Phases"),
+    ("coverage", "Coverage and sites"),
+    ("maps", "Maps"),
+)
+"""``(id, title)`` of every section of the report, in page order."""
+ATTRIBUTION = "© OpenStreetMap contributors"
+TORNADO_BARS = 12
+MAX_SITE_ROWS = 200
+
+_LABELS = {
+    "sites_connected": "Sites connected",
+    "sites_total": "Sites in the scenario",
+    "trench_km": "Trench",
+    "shared_trench_km": "Shared trench (two or more operators)",
+    "total_cost": "Total cost (joint plan, at the mode)",
+    "cost_p10": "Total cost P10",
+    "cost_p50": "Total cost P50",
+    "cost_p90": "Total cost P90",
+    "separate_total_cost": "Cost if every operator built alone",
+    "savings": "Savings of the shared trench",
+    "savings_pct": "Savings",
+    "gap_pct": "Gap to the lower bound (at most)",
+    "buildings_passed": "Buildings passed",
+    "buildings_passed_pct": "Buildings passed, share",
+    "cost_per_building_passed": "Cost per building passed",
+    "overhead_km_removed": "Overhead lines that can go underground",
+    "poles_removable": "Poles that can be removed",
+}
+_METHODS = {"equal": "equal", "proportional_ducts": "by duct-metres", "proportional_standalone": "by stand-alone cost",
+            "shapley": "Shapley"}
+
+
+# --------------------------------------------------------------------------- formatting
+
+def _missing(v: Any) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and not math.isfinite(v))
+
+
+def fmt(v: Any, unit: str = "") -> str:
+    """A figure as shown in the report: THB to the baht, km to the metre, % to 0.1, counts with separators."""
+    if _missing(v):
+        return "–"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, str):
+        return v
+    if unit == "%":
+        return f"{float(v):,.1f} %"
+    if unit == "km":
+        return f"{float(v):,.3f} km"
+    if unit == "m":
+        return f"{float(v):,.0f} m"
+    if unit.startswith("THB"):
+        return f"{float(v):,.0f} THB"
+    if isinstance(v, int) or float(v).is_integer():
+        return f"{int(v):,}"
+    return f"{float(v):,.2f}"
+
+
+def _num(v: Any) -> str:
+    """The raw value of a figure for the ``data-value`` attribute (as in ``summary.json``)."""
+    return "" if _missing(v) else repr(v) if isinstance(v, float) else str(v)
+
+
+def _cell(v: Any, unit: str = "", key: str = "") -> dict[str, str]:
+    return {"text": fmt(v, unit), "value": _num(v), "key": key}
+
+
+# --------------------------------------------------------------------------- charts
+
+def _png(fig) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})   # no version, no date: same bytes
+    return buf.getvalue()
+
+
+def tornado_png(tornado: Sequence[Mapping[str, Any]], mode_total_thb: float, *, bars: int = TORNADO_BARS) -> bytes:
+    """PNG of the unit costs that move the plan's total most (``summary["tornado"]``, widest first).
+
+    Each bar spans the total with that unit cost at its low and at its high (the others at
+    their mode), around the total at the mode (vertical line); million THB.
+    """
+    import matplotlib
+    import matplotlib.style
+    from matplotlib.figure import Figure
+
+    rows = list(tornado)[:bars]
+    with matplotlib.style.context("default"), matplotlib.rc_context({"font.family": "DejaVu Sans",
+                                                                       "svg.hashsalt": "connectivity"}):
+        fig = Figure(figsize=(8.0, 1.4 + 0.38 * max(len(rows), 1)))
+        ax = fig.add_subplot()
+        m = mode_total_thb / 1e6
+        if not rows:
+            ax.text(0.5, 0.5, "No unit cost of this plan has a range", ha="center", va="center")
+            ax.set_axis_off()
+        else:
+            y = list(range(len(rows)))[::-1]
+            lo = [r["low"] / 1e6 for r in rows]
+            hi = [r["high"] / 1e6 for r in rows]
+            ax.barh(y, [min(a, m) - m for a in lo], left=m, color="#4575b4", label="unit cost at its low")
+            ax.barh(y, [max(b, m) - m for b in hi], left=m, color="#d73027", label="unit cost at its high")
+            ax.axvline(m, color="#222222", linewidth=1)
+            ax.set_yticks(y, [str(r["cost"]) for r in rows])
+            ax.set_xlabel(f"total cost, million THB (at the mode: {m:,.3f})")
+            fig.suptitle("Which unit costs move the total most")
+            ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, fontsize="small", frameon=False)
+            ax.grid(axis="x", color="#dddddd")
+            ax.set_axisbelow(True)
+        fig.tight_layout()
+        return _png(fig)
+
+
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+# --------------------------------------------------------------------------- sections
+
+def _headline(s: Mapping[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for key, (unit, value) in economics.headline(s).items():
+        if key not in _LABELS:   # shares and rent figures have their own sections
+            continue
+        rows.append({"label": _LABELS[key], **_cell(value, unit, key)})
+    return rows
+
+
+def boq_by_item(boq: pd.DataFrame | None) -> pd.DataFrame:
+    """The bill of quantities of the whole plan, one row per item and operator (quantities and THB summed).
+
+    A phased plan's table carries a ``phase`` column: whole-plan rows (phase empty) when it
+    has them, else rows per phase or segment, summed here.
+    """
+    cols = ["item", "category", "unit", "quantity", "unit_cost_thb", "cost_thb", "operator"]
+    if boq is None or len(boq) == 0:
+        return pd.DataFrame(columns=cols)
+    rows = boq
+    if "phase" in boq.columns and boq["phase"].isna().any() and boq["phase"].notna().any():
+        rows = boq[boq["phase"].isna()]
+    keys = [c for c in ("item", "category", "unit", "operator") if c in rows.columns]
+    g = rows.groupby(keys, sort=False, dropna=False).agg(quantity=("quantity", "sum"), cost_thb=("cost_thb", "sum"),
+                                                         unit_cost_thb=("unit_cost_thb", "first"),
+                                                         n_costs=("unit_cost_thb", "nunique")).reset_index()
+    per = g["cost_thb"] / g["quantity"].where(g["quantity"] > 0)
+    g["unit_cost_thb"] = g["unit_cost_thb"].where(g["n_costs"] <= 1, per)   # several unit costs: the average
+    return g[[c for c in cols if c in g.columns]]
+
+
+def _costs(s: Mapping[str, Any], boq: pd.DataFrame | None) -> dict[str, Any]:
+    b = s.get("cost_breakdown") or {}
+    total = s.get("total_cost")
+    parts = [(k, b.get(k)) for k in ("trench", "ducts", "manholes")]
+    rest = round(float(total) - sum(float(v or 0.0) for _, v in parts), 2) if total is not None and b else 0.0
+    if abs(rest) >= 1.0:  # the parts carry the contingency; anything else is shown as the rest
+        parts.append(("other", rest))
+    breakdown = [{"label": k, **_cell(v, "THB", f"cost_breakdown.{k}"),
+                  "pct": fmt(100.0 * v / total, "%") if total and not _missing(v) else "–"} for k, v in parts]
+    items = boq_by_item(boq)
+    rows = [{"item": r["item"], "category": r.get("category", ""), "operator": r.get("operator", ""),
+             "unit": r.get("unit", ""), "quantity": fmt(round(float(r["quantity"]), 2)),
+             "unit_cost": fmt(r["unit_cost_thb"], "THB") if r.get("unit") != "THB" else fmt(r["unit_cost_thb"]),
+             "cost": _cell(round(float(r["cost_thb"]), 2), "THB")} for r in items.to_dict("records")]
+    boq_total = round(float(items["cost_thb"].sum()), 2) if len(items) else None
+    return {"breakdown": breakdown, "total": _cell(total, "THB", "total_cost"), "boq": rows,
+            "boq_total": _cell(boq_total, "THB", "boq_total"),
+            "cost_model": s.get("cost_model") or {}}
+
+
+def _allocation(s: Mapping[str, Any], operators: Sequence[str]) -> dict[str, Any]:
+    alloc = s.get("allocation") or {}
+    methods = [m for m in _METHODS if m in alloc] + [m for m in alloc if m not in _METHODS]
+    ops = [o for o in operators if any(o in alloc[m] for m in methods)] or sorted({o for m in methods for o in alloc[m]})
+    alone = s.get("stand_alone_cost") or {}
+    duct_m = s.get("duct_m") or {}
+    rows = [{"operator": o, "duct_m": fmt(duct_m.get(o)), "alone": _cell(alone.get(o), "THB", f"stand_alone_cost.{o}"),
+             "shares": [_cell(alloc[m].get(o), "THB", f"allocation.{m}.{o}") for m in methods]} for o in ops]
+    in_core = s.get("in_core") or {}
+    violations = []
+    for m, vs in (s.get("core_violations") or {}).items():
+        for v in vs:
+            violations.append({"method": _METHODS.get(m, m), "coalition": " + ".join(v.get("coalition", [])),
+                               "pays": fmt(v.get("pays"), "THB"), "alone": fmt(v.get("alone"), "THB")})
+    rule, _ = economics.allocation_shares(alloc)
+    return {"methods": [_METHODS.get(m, m) for m in methods], "rows": rows,
+            "in_core": [fmt(in_core.get(m)) for m in methods], "violations": violations,
+            "shapley_method": s.get("shapley_method", ""), "rule": _METHODS.get(rule, rule)}
+
+
+def _rent(s: Mapping[str, Any]) -> dict[str, Any]:
+    rvb = s.get("rent_vs_build") or {}
+    st = s.get("rent_settings") or {}
+    rows = [{"operator": o, "rate": _cell(r.get("rent_per_km_month"), "", f"rent_vs_build.{o}.rent_per_km_month"),
+             "npv_build": _cell(r.get("npv_build"), "THB", f"rent_vs_build.{o}.npv_build"),
+             "npv_rent": _cell(r.get("npv_rent"), "THB", f"rent_vs_build.{o}.npv_rent"),
+             "break_even": _cell(r.get("break_even_rent_per_km_month"), "",
+                                 f"rent_vs_build.{o}.break_even_rent_per_km_month"),
+             "choice": r.get("choice", ""),
+             "income": _cell(r.get("owner_rent_income_per_year"), "THB", f"rent_vs_build.{o}.owner_rent_income_per_year"),
+             "npv_income": _cell(r.get("npv_owner_rent_income"), "THB", f"rent_vs_build.{o}.npv_owner_rent_income")}
+            for o, r in rvb.items()]
+    settings = []
+    if st:
+        settings = [("Discount rate", fmt(100.0 * st.get("discount_rate", 0.0), "%")),
+                    ("Horizon", f"{st.get('horizon_years')} years"),
+                    ("Maintenance per trench-km and year", fmt(st.get("maintenance_per_km_year"), "THB")),
+                    ("Annuity factor", fmt(st.get("annuity_factor"))),
+                    ("Settings from", st.get("source", ""))]
+    return {"rows": rows, "settings": settings}
+
+
+def _ranges(s: Mapping[str, Any], tornado_uri: str) -> dict[str, Any]:
+    cr = s.get("cost_range") or {}
+    t = cr.get("total") or {}
+    total = [{"label": f"P{p}", **_cell(t.get(f"p{p}"), "THB", f"cost_range.total.p{p}")} for p in (10, 50, 90)]
+    by_op = [{"name": o, "cells": [_cell(q.get(f"p{p}"), "THB", f"cost_range.by_operator.{o}.p{p}") for p in (10, 50, 90)]}
+             for o, q in (cr.get("by_operator") or {}).items()]
+    by_item = [{"name": k, "cells": [_cell(q.get(f"p{p}"), "THB") for p in (10, 50, 90)]}
+               for k, q in (cr.get("by_item") or {}).items()]
+    tor = [{"cost": r["cost"], "low": fmt(r["low"], "THB"), "high": fmt(r["high"], "THB"),
+            "swing": fmt(r["high"] - r["low"], "THB")} for r in (s.get("tornado") or [])]
+    return {"total": total, "mode_total": _cell(cr.get("mode_total"), "THB", "cost_range.mode_total"),
+            "by_operator": by_op, "by_item": by_item, "tornado": tor, "tornado_png": tornado_uri,
+            "draws": cr.get("draws"), "seed": cr.get("seed"), "rule": _METHODS.get(cr.get("by_operator_rule", ""), ""),
+            "method": cr.get("method", ""), "estimate_class": cr.get("estimate_class", economics.ESTIMATE_CLASS)}
+
+
+def _phases(s: Mapping[str, Any]) -> dict[str, Any]:
+    rows = [{"phase": p.get("phase"), "name": p.get("name") or "", "end": p.get("end") or "",
+             "budget": fmt(p.get("budget_thb"), "THB"), "cost": _cell(p.get("cost_thb"), "THB", f"phases.{i}.cost_thb"),
+             "segments": fmt(p.get("segments")), "sites": fmt(p.get("sites_connected")),
+             "buildings": fmt(p.get("buildings_passed")),
+             "cumulative": fmt((p.get("cumulative") or {}).get("cost_thb"), "THB")}
+            for i, p in enumerate(s.get("phases") or [])]
+    u = s.get("phases_unbuilt")
+    unbuilt = None if not u else {"segments": fmt(u.get("segments")), "cost": fmt(u.get("cost_thb"), "THB"),
+                                  "sites": len(u.get("sites") or [])}
+    return {"rows": rows, "unbuilt": unbuilt, "basis": s.get("phases_cost_basis", "")}
+
+
+def _coverage(s: Mapping[str, Any], sites: pd.DataFrame | None) -> dict[str, Any]:
+    cov = s.get("coverage") or {}
+    figures = [("Buildings", _cell(cov.get("buildings_total"), "", "coverage.buildings_total")),
+               ("Buildings passed", _cell(cov.get("buildings_passed"), "", "coverage.buildings_passed")),
+               ("Buildings passed, share", _cell(cov.get("buildings_passed_pct"), "%", "coverage.buildings_passed_pct")),
+               ("Cost per building passed", _cell(cov.get("cost_per_building_passed"), "THB",
+                                                  "coverage.cost_per_building_passed")),
+               ("Passed: a duct within", _cell(cov.get("pass_distance_m"), "m", "coverage.pass_distance_m"))]
+    per_op = [{"operator": o, "total": fmt(v.get("total")), "connected": fmt(v.get("connected")),
+               "pct": fmt(100.0 * v["connected"] / v["total"], "%") if v.get("total") else "–"}
+              for o, v in (s.get("sites_per_operator") or {}).items()]
+    missing: list[dict[str, str]] = []
+    n_missing = 0
+    if sites is not None and len(sites) and "connected" in sites.columns:
+        off = sites[~sites["connected"].astype(bool)]
+        n_missing = len(off)
+        for r in off.head(MAX_SITE_ROWS).to_dict("records"):
+            missing.append({k: "" if _missing(r.get(k)) else str(r.get(k))
+                            for k in ("site_id", "operator", "kind", "name", "status")})
+    return {"figures": figures, "per_operator": per_op, "not_connected": missing, "n_not_connected": n_missing,
+            "more": max(n_missing - MAX_SITE_ROWS, 0)}
+
+
+def report_html(plan: Any, *, tornado_png_bytes: bytes | None = None,
+                maps: Sequence[tuple[str, str]] = ()) -> str:
+    """The report page of a plan (:class:`connectivity.plan.Plan`) as one HTML string.
+
+    Parameters
+    ----------
+    tornado_png_bytes
+        The tornado chart (:func:`tornado_png`); drawn here when not given.
+    maps
+        ``(file name, label)`` of the maps written beside the report (relative links).
+    """
+    import jinja2
+
+    s = plan.summary
+    if tornado_png_bytes is None:
+        tornado_png_bytes = tornado_png(s.get("tornado") or [], _mode_total(s))
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                             trim_blocks=True, lstrip_blocks=True)
+    template = env.from_string(TEMPLATE.read_text(encoding="utf-8"))
+    operators = list(plan.operators) or sorted(s.get("sites_per_operator") or {})
+    context = {
+        "title": f"{plan.name}: shared duct plan",
+        "scenario": plan.name,
+        "sections": SECTIONS,
+        "headline": _headline(s),
+        "costs": _costs(s, (plan.tables or {}).get("boq")),
+        "allocation": _allocation(s, operators),
+        "rent": _rent(s),
+        "ranges": _ranges(s, _data_uri(tornado_png_bytes)),
+        "phases": _phases(s),
+        "coverage": _coverage(s, plan.sites),
+        "maps": [{"href": f, "label": label} for f, label in maps],
+        "attribution": ATTRIBUTION,
+        "crs": s.get("crs", ""),
+    }
+    return template.render(**context)
+
+
+def _mode_total(s: Mapping[str, Any]) -> float:
+    cr = s.get("cost_range") or {}
+    return float(cr.get("mode_total") or s.get("total_cost") or 0.0)
+
+
+def report_files(plan: Any, *, maps: Sequence[tuple[str, str]] = ()) -> dict[str, bytes]:
+    """``{"tornado.png": PNG, "report.html": UTF-8 HTML}`` of a plan, for the plan folder."""
+    png = tornado_png(plan.summary.get("tornado") or [], _mode_total(plan.summary))
+    return {"tornado.png": png, "report.html": report_html(plan, tornado_png_bytes=png, maps=maps).encode("utf-8")}
+
+
+# --------------------------------------------------------------------------- plans side by side
+
+def compare_html(rows: Sequence[Mapping[str, Any]], names: Sequence[str], *, title: str = "Plans side by side",
+                 map_href: str | None = None) -> str:
+    """A self-contained HTML page (no scripts, no external requests) of :func:`connectivity.economics.compare_rows`;
+    ``map_href``: a relative link to the map of the plans."""
+    from html import escape
+
+    def cell(v: Any) -> str:
+        if v is None:
+            return ""
+        if isinstance(v, float):
+            return f"{v:,.2f}" if abs(v) < 1000 else f"{v:,.0f}"
+        if isinstance(v, int):
+            return f"{v:,}"
+        return escape(str(v))
+
+    head = "".join(f"<th>{escape(n)}</th>" for n in names)
+    body = "\n".join(f"<tr><td>{escape(r['figure'])}</td><td>{escape(r['unit'])}</td>"
+                     + "".join(f"<td class=n>{cell(r.get(n))}</td>" for n in names) + "</tr>" for r in rows)
+    return (f"<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8><title>{escape(title)}</title>\n"
+            "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+            "td,th{border:1px solid #bbb;padding:3px 8px}td.n{text-align:right}"
+            "tr:nth-child(even){background:#f4f4f4}</style></head><body>\n"
+            f"<h1>{escape(title)}</h1>\n<table><thead><tr><th>figure</th><th>unit</th>{head}</tr></thead>\n"
+            f"<tbody>\n{body}\n</tbody></table>\n"
+            + (f'<p>The plans on a map, one layer each: <a href="{escape(map_href)}">{escape(map_href)}</a>.</p>\n'
+               if map_href else "")
+            + f"<p>Cost ranges: {escape(economics.ESTIMATE_CLASS)}.</p>\n"
+            "<p>Map data © OpenStreetMap contributors.</p>\n</body></html>\n")
+
+
+def compare(plan_dirs: Sequence[str], out_dir: str) -> list[str]:
+    """Write ``compare.csv`` and ``compare.html`` of the plan folders' ``summary.json`` into ``out_dir``,
+    and ``compare_map.html`` (:func:`connectivity.maps.compare_map`, one layer per plan from its
+    ``ducts.geojson``; left out when no folder has one).
+
+    Raises
+    ------
+    InputDataError
+        When a folder has no readable ``summary.json``.
+    """
+    import json
+    from pathlib import Path
+
+    import pandas as pd
+
+    from connectivity.errors import InputDataError
+    from connectivity.output import write_csv, write_text
+
+    from connectivity.outdir import check_output_folder
+
+    check_output_folder(out_dir, inputs=plan_dirs, what="--out folder")   # never into a plan folder read here
+    plans = []
+    for d in plan_dirs:
+        p = Path(d) / "summary.json"
+        try:
+            summary = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputDataError(f"{p}: cannot read the plan summary ({exc.__class__.__name__})") from None
+        name = str(summary.get("scenario") or Path(d).name)
+        if name in {n for n, _ in plans}:
+            name = f"{name} ({Path(d).name})"
+        plans.append((name, summary))
+    rows = economics.compare_rows(plans)
+    names = [n for n, _ in plans]
+    layers = _plan_ducts(plan_dirs, names)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "compare.csv", out / "compare.html"]
+    write_csv(pd.DataFrame(rows, columns=["figure", "unit", *names], dtype=object), written[0])
+    if layers:
+        from connectivity import maps   # folium only when a map is drawn
+        from connectivity.output import deterministic_html_ids
+
+        with deterministic_html_ids():
+            written.append(maps.save_map(maps.compare_map(layers), out / "compare_map.html"))
+    write_text(written[1], compare_html(rows, names, map_href="compare_map.html" if layers else None))
+    return [str(p) for p in written]
+
+
+def _plan_ducts(plan_dirs: Sequence[str], names: Sequence[str]) -> list[tuple[str, Any]]:
+    """``(name, trench segments)`` of every plan folder holding a ``ducts.geojson``, read with
+    :func:`connectivity.export.read_plan` (folders without one are logged and left out)."""
+    import logging
+
+    from connectivity.export import read_plan
+
+    out = []
+    for d, name in zip(plan_dirs, names):
+        if not (Path(d) / "ducts.geojson").is_file():
+            logging.getLogger(__name__).warning("%s: no ducts.geojson, left off the compare map", d)
+            continue
+        out.append((name, read_plan(d).layers["trench"]))   # bad files: one-line InputDataError naming the file
+    return out
