@@ -55,6 +55,8 @@ def cmd_plan_areas(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 0:
         raise ConfigError(f"--workers must be 0 (serial) or more, got {args.workers}")
+    if args.serial and args.scheduler:
+        raise ConfigError("--serial and --scheduler exclude each other (serial runs in this process)")
     workers = 0 if args.serial else args.workers
     loud = not args.quiet
 

@@ -1017,7 +1017,8 @@ def areas_map(
         Save it with :func:`save_map`.
     """
     _require(areas, ["area", "status", "cost_per_km"], "areas")
-    _require(ducts, _DUCT_REQUIRED, "ducts")
+    if len(ducts):
+        _require(ducts, _DUCT_REQUIRED, "ducts")
     C = _folium_classes()
     import branca.colormap as cm
 

@@ -126,13 +126,15 @@ def test_overview_map_is_offline_with_attribution(cm_run):
 
 def test_phuket_vector_inputs_are_clipped(shared_data, tmp_path):
     """A road line file is cut at each area's buffered outline; points of interest go to one area."""
-    rows = [("Kathu", (98.30, 7.88, 98.36, 7.93)), ("Patong", (98.28, 7.87, 98.30, 7.93))]
+    rows = [("Kathu", (98.30, 7.88, 98.36, 7.93)), ("Patong", (98.28, 7.87, 98.30, 7.93)),
+            ("Nowhere", (98.30, 8.01, 98.31, 8.02))]  # roads, but no public building
     areas = write_areas(tmp_path / "areas.gpkg", rows, column="amphoe")
     out = tmp_path / "out"
     run = plan_areas(SCENARIOS / "phuket_backbone.toml", areas, out, name_column="amphoe", margin_m=300, workers=0)
-    assert [r["area"] for r in run.results] == ["Kathu", "Patong"]
+    assert [r["area"] for r in run.results] == ["Kathu", "Nowhere", "Patong"]
+    assert run.results[1]["status"] == "failed" and run.results[1]["reason"] == "no site connected in this area"
     pois = gpd.read_file(shared_data / "osm" / "phuket" / "phuket-poi.geojson")
-    inside = pois.representative_point().within(shapely.union_all([shapely.box(*b) for _, b in rows]))
+    inside = pois.representative_point().intersects(shapely.union_all([shapely.box(*b) for _, b in rows]))
     clipped = [gpd.read_file(out / WORK_FOLDER / a / "pois.geojson") for a in ("Kathu", "Patong")]
     assert sum(len(c) for c in clipped) == int(inside.sum())
     for (name, box), roads in zip(rows, [gpd.read_file(out / WORK_FOLDER / a / "roads.geojson")

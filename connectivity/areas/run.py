@@ -96,8 +96,8 @@ def plan_area(task: dict[str, Any]) -> dict[str, Any]:
             write_text(folder / AREA_FILE, json.dumps({"area": task["area"], "hash": digest}, ensure_ascii=False,
                                                       indent=2) + "\n")
             result.update(status="ok", summary=json.loads(json.dumps(plan.summary, default=str)))
-            if plan.summary.get("sites_connected", 0) == 0:
-                result.update(status="failed", reason="no site to connect in this area")
+        if not result["summary"].get("sites_connected"):  # planned, or skipped: the same status
+            result.update(status="failed", reason="no site connected in this area", summary=None)
     except ConnectivityError as exc:
         result["reason"] = _relative(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, root)
     except Exception as exc:  # a bug in one area must not stop the others: reported, traceback in the log

@@ -167,8 +167,8 @@ def owner_index(areas: list[Area], points: np.ndarray) -> np.ndarray:
 
 # --------------------------------------------------------------------------- vector / CSV inputs
 
-def _read_input(key: str, path: Path, scenario: Scenario) -> gpd.GeoDataFrame:
-    """An input file as read by its stage's reader, all columns kept, in WGS84."""
+def _read_input(path: Path, scenario: Scenario) -> gpd.GeoDataFrame:
+    """An input file (vector or CSV) with all its columns, in WGS84."""
     gdf = load.read_vector(path, crs=scenario.inputs.crs)
     return gdf.to_crs(load.WGS84)
 
@@ -182,7 +182,7 @@ def clip_vectors(scenario: Scenario, areas: list[Area], margins: list, work: Pat
         path = getattr(inp, key)
         if path is None or (key == "roads" and inp.osm is not None and inp.osm.is_file()):
             continue
-        gdf = _read_input(key, path, scenario)
+        gdf = _read_input(path, scenario)
         if key in _OWNED:
             owner = owner_index(areas, np.asarray(gdf.geometry.representative_point().values))
         for k, area in enumerate(areas):
@@ -215,6 +215,7 @@ class _OsmSplit:
         self.nodes = [osmium.index.IdSet() for _ in areas]
         self.ways = [osmium.index.IdSet() for _ in areas]
         self.relations = [osmium.index.IdSet() for _ in areas]
+        self.any_way = osmium.index.IdSet()  # ways of any area: most ways are in none or one
         self.extent = np.tile(np.array([np.inf, np.inf, -np.inf, -np.inf]), (len(areas), 1))
         self.margin_boxes = np.array([shapely.bounds(m) for m in margins]) if areas else np.zeros((0, 4))
         self.area_boxes = np.array([shapely.bounds(a.geometry) for a in areas]) if areas else np.zeros((0, 4))
@@ -233,6 +234,7 @@ class _OsmSplit:
 
     def _take_way(self, k: int, way_id: int, refs: list[int], xs: np.ndarray, ys: np.ndarray) -> None:
         self.ways[k].set(way_id)
+        self.any_way.set(way_id)
         for r in refs:
             self.nodes[k].set(r)
         e = self.extent[k]
@@ -293,6 +295,7 @@ class _OsmSplit:
             if m in self.member_refs:
                 refs = self.member_refs[m]
                 self.ways[k].set(m)
+                self.any_way.set(m)
                 for ref in refs:
                     self.nodes[k].set(ref)
 
@@ -347,7 +350,7 @@ def split_osm(path: Path, areas: list[Area], margins: list, work: Path, *,
                         if len(obj.tags) and owner == -2:
                             owner = split._owner(x, y)
                         writers[k].add_node(obj if owner in (-2, k) or not len(obj.tags) else obj.replace(tags={}))
-            elif obj.is_way():
+            elif obj.is_way() and obj.id in split.any_way:
                 for k in range(len(areas)):
                     if obj.id in split.ways[k]:
                         writers[k].add_way(obj)
