@@ -184,3 +184,23 @@ def test_folder_names():
     assert folder_name("Chiang Mai") == "Chiang_Mai"
     assert folder_name("เชียงใหม่") == "เชียงใหม่"
     assert folder_name("../etc") == "_etc" and folder_name("a:b*c") == "a_b_c"
+
+
+def test_osm_split_gives_each_tagged_object_to_one_area(fixtures, tmp_path):
+    """Streets in every area whose grown outline they reach; points of interest, poles and
+    buildings (tags kept) in exactly one area; the union is the whole file's."""
+    from connectivity import load
+    from connectivity.areas.split import Area, buffered, split_osm
+
+    areas = [Area("East", "East", shapely.box(98.9605, 18.789, 98.9630, 18.793)),
+             Area("West", "West", shapely.box(98.9595, 18.789, 98.9605, 18.793))]
+    names = split_osm(fixtures / "tiny.osm", areas, [buffered(a, 100.0) for a in areas], tmp_path)
+    whole = load.read_osm(fixtures / "tiny.osm")
+    parts = [load.read_osm(tmp_path / a.folder / n) for a, n in zip(areas, names)]
+    for layer in ("pois", "poles", "buildings"):
+        ids = [i for p in parts for i in getattr(p, layer)["osm_id"]]
+        assert sorted(ids) == sorted(getattr(whole, layer)["osm_id"]), layer
+    ways = [set(p.roads["osm_id"]) for p in parts]
+    assert ways[0] & ways[1] and ways[0] | ways[1] == set(whole.roads["osm_id"])
+    # the hospital is east, the westmost pole west; the school on the shared edge goes to the first by name
+    assert {"node/50", "node/51"} <= set(parts[0].pois["osm_id"]) and "node/40" in set(parts[1].poles["osm_id"])
