@@ -204,3 +204,33 @@ def test_osm_split_gives_each_tagged_object_to_one_area(fixtures, tmp_path):
     assert ways[0] & ways[1] and ways[0] | ways[1] == set(whole.roads["osm_id"])
     # the hospital is east, the westmost pole west; the school on the shared edge goes to the first by name
     assert {"node/50", "node/51"} <= set(parts[0].pois["osm_id"]) and "node/40" in set(parts[1].poles["osm_id"])
+
+
+TINY_AREAS = [("East", (98.9605, 18.789, 98.9630, 18.793)), ("West", (98.9595, 18.789, 98.9605, 18.793))]
+
+
+def test_scheduler_address_uses_a_running_cluster(fixtures, tmp_path):
+    from distributed import LocalCluster
+
+    areas = write_areas(tmp_path / "areas.geojson", TINY_AREAS)
+    serial = plan_areas(fixtures / "tiny.toml", areas, tmp_path / "serial", workers=0, margin_m=100)
+    lines = []
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        run = plan_areas(fixtures / "tiny.toml", areas, tmp_path / "dask", scheduler=cluster.scheduler_address,
+                         margin_m=100, started=lines.append)
+    assert lines and cluster.scheduler_address in lines[0]
+    assert [r["status"] for r in run.results] == [r["status"] for r in serial.results]
+    for name in NATIONAL:
+        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "serial" / name).read_bytes(), name
+
+
+def test_cli_progress_says_which_areas_were_skipped(fixtures, tmp_path):
+    areas = write_areas(tmp_path / "areas.geojson", TINY_AREAS)
+    args = [sys.executable, "-m", "connectivity.cli", "plan-areas", str(fixtures / "tiny.toml"), "--areas", str(areas),
+            "--out", str(tmp_path / "out"), "--serial", "--margin", "100"]
+    first = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    again = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert first.returncode == again.returncode
+    assert "1/2 East: " in first.stderr and "2/2 West: " in first.stderr and "skipped" not in first.stderr
+    planned = [ln for ln in first.stderr.splitlines() if ": planned" in ln]
+    assert len(planned) == again.stderr.count("unchanged, skipped") > 0
