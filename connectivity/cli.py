@@ -1,4 +1,4 @@
-"""Command line: ``connectivity plan|steiner|export``. Parses arguments and calls the library; no logic here."""
+"""Command line: ``connectivity plan|plan-areas|steiner|export|compare``. Parses arguments and calls the library; no logic here."""
 from __future__ import annotations
 
 import argparse
@@ -47,6 +47,45 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+SOME_AREAS_FAILED = 3  # exit code of plan-areas when an area could not be planned (the others were)
+
+
+def cmd_plan_areas(args: argparse.Namespace) -> int:
+    from connectivity.areas import plan_areas
+
+    if args.workers is not None and args.workers < 0:
+        raise ConfigError(f"--workers must be 0 (serial) or more, got {args.workers}")
+    if args.serial and args.scheduler:
+        raise ConfigError("--serial and --scheduler exclude each other (serial runs in this process)")
+    workers = 0 if args.serial else args.workers
+    loud = not args.quiet
+
+    def started(line: str) -> None:
+        if loud:
+            print(line, file=sys.stderr, flush=True)
+
+    def report(r: dict, done: int, total: int) -> None:
+        if not loud:
+            return
+        if r["status"] != "ok":
+            what = f"failed: {r['reason']}"
+        elif r["skipped"]:
+            what = "unchanged, skipped"
+        else:
+            s = r["summary"] or {}
+            what = f"planned, {s.get('trench_length_m', 0) / 1000:.2f} km, {s.get('total_cost', 0) / 1e6:.1f} M THB"
+        bar = "#" * round(20 * done / total)
+        print(f"[{bar:<20}] {done}/{total} {r['area']}: {what} ({r['seconds']:.1f} s)", file=sys.stderr, flush=True)
+
+    run = plan_areas(args.scenario, args.areas, args.out, name_column=args.name_column, margin_m=args.margin,
+                     workers=workers, scheduler=args.scheduler, force=args.force, report=report, started=started)
+    if loud:
+        ok = len(run.results) - len(run.failed)
+        print(f"{ok} of {len(run.results)} areas planned"
+              + (f", {len(run.failed)} failed (see areas.csv)" if run.failed else "") + f" -> {args.out}")
+    return SOME_AREAS_FAILED if run.failed else 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from connectivity.export import export
 
@@ -79,6 +118,20 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(f"--{name}", help=f"override the scenario's inputs.{name} file")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(func=cmd_plan)
+    a = sub.add_parser("plan-areas", help="plan many areas (provinces, municipalities) of a scenario at once, on Dask")
+    a.add_argument("scenario", help="scenario TOML file (inputs and options for every area)")
+    a.add_argument("--areas", required=True, help="GeoJSON/GPKG of area polygons with a name column")
+    a.add_argument("--name-column", default="name", help="column of the areas file holding the names (default: name)")
+    a.add_argument("--out", required=True, help="output folder: one plan folder per area plus the national files")
+    a.add_argument("--margin", type=float, default=500.0, metavar="M",
+                   help="roads this many metres outside an area are part of it (default: 500)")
+    a.add_argument("--scheduler", metavar="ADDRESS", help="address of a running Dask scheduler (tcp://host:8786)")
+    a.add_argument("--workers", type=int, metavar="N",
+                   help="local Dask cluster of N worker processes (default: one per CPU; 0 = serially, no Dask)")
+    a.add_argument("--serial", action="store_true", help="plan the areas one after the other in this process")
+    a.add_argument("--force", action="store_true", help="replan every area, even those unchanged since the last run")
+    a.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    a.set_defaults(func=cmd_plan_areas)
     e = sub.add_parser("export", help="export a plan folder for utility partners (GeoJSON, GeoPackage, CSV, Shapefile)")
     e.add_argument("plan_dir", metavar="PLAN_DIR", help="plan folder written by `connectivity plan`")
     e.add_argument("--operator", help="export only this operator (default: every operator)")

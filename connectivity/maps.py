@@ -56,7 +56,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["cost_map", "coverage_map", "compare_map", "save_map", "OSM_ATTRIBUTION"]
+__all__ = ["cost_map", "coverage_map", "compare_map", "areas_map", "save_map", "OSM_ATTRIBUTION"]
 
 OSM_ATTRIBUTION = (
     '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
@@ -69,6 +69,7 @@ COST_COLOURS = ("#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027")
 COVERAGE_COLOURS = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")
 MANHOLE_COLOURS = {"telecom": "#1f78b4", "power": "#e31a1c"}
 UNKNOWN_COST_COLOUR = "#3366cc"
+FAILED_AREA_COLOUR = "#bdbdbd"
 BUILDING_COLOURS = {True: "#1a9641", False: "#9e9e9e"}
 COVERAGE_DUCT_COLOUR = "#08306b"
 PHASE_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -422,7 +423,7 @@ def _duct_columns(ducts: "gpd.GeoDataFrame") -> tuple[dict[str, dict], np.ndarra
         "cost_thb": _num(cost, 0),
         "cost_per_m": _num(per_m, 0),
     }
-    for name in ("trench_type", "ducts"):
+    for name in ("trench_type", "ducts", "area"):
         if name in ducts.columns:
             cols[name] = _cat(ducts[name].fillna(""))
     for name in ("n_ducts", "phase"):
@@ -508,6 +509,43 @@ def _road_layer(C, m, roads: "gpd.GeoDataFrame") -> None:
                 name=_label("Roads", ROAD_COLOUR)).add_to(m)
 
 
+def _duct_layers(C, m, ducts: "gpd.GeoDataFrame", listed: Sequence[str], colours: dict[str, str]):
+    """Duct segments coloured by cost per metre: one layer per listed operator (segments carrying
+    its ducts), "Other ducts" for the rest, "Ducts by phase" when phased. Returns the colour map,
+    its range (THB/m), the cost per metre of every segment, the finite ones and whether phased."""
+    import branca.colormap as cm
+
+    cols, per_m = _duct_columns(ducts)
+    finite = per_m[np.isfinite(per_m)]
+    if len(finite):
+        vmin, vmax = (float(v) for v in np.percentile(finite, [2, 98]))
+        vmin, vmax = (vmin, vmax) if vmax > vmin else (float(finite.min()), float(finite.max()) + 1.0)
+    else:
+        vmin, vmax = 0.0, 1.0
+    colormap = cm.LinearColormap(list(COST_COLOURS), vmin=vmin, vmax=vmax)
+    cols["colour"] = _binned_colours(per_m, colormap, vmin, vmax, UNKNOWN_COST_COLOUR)
+    phased = "phase" in ducts.columns and ducts["phase"].notna().any()
+    if phased:
+        cols["phase_colour"] = _cat(phase_colours(ducts["phase"].tolist()))
+    duct_data = _dataset(ducts, "ducts", "line", cols, simplify_m=1.0)
+    C.PlanData("ducts", duct_data).add_to(m)
+    duct_style = {"weight": 4, "opacity": 0.9, "lineCap": "round"}
+    tooltip = ([["Area", "area", "", None]] if "area" in ducts.columns else []) + _DUCT_TOOLTIP
+    base = {"data": "ducts", "title": ["Segment ", "segment_id"], "tooltip": tooltip,
+            "color": "colour", "style": duct_style, "merge": _MERGE_LINES}
+    for op in listed:
+        C.PlanLayer({**base, "key": f"ducts:{op}", "filter": {"col": "operators", "has": op}},
+                    name=_label(f"{op} ducts", colours[op])).add_to(m)
+    in_listed = ducts["operators"].fillna("").astype(str).str.split(",").map(lambda ops: bool(set(ops) & set(listed)))
+    if not in_listed.all():
+        C.PlanLayer({**base, "key": "ducts:other", "filter": {"col": "operators", "none": listed}},
+                    name=_label("Other ducts")).add_to(m)
+    if phased:
+        C.PlanLayer({**base, "key": "ducts:phase", "color": "phase_colour"},
+                    name=_label("Ducts by phase", PHASE_COLOURS[0]), show=False).add_to(m)
+    return colormap, vmin, vmax, per_m, finite, phased
+
+
 def cost_map(
     ducts: "gpd.GeoDataFrame",
     manholes: "gpd.GeoDataFrame | None",
@@ -577,35 +615,7 @@ def cost_map(
     if roads is not None and len(roads):
         _road_layer(C, m, _keep_drawable(roads, "roads"))
 
-    # ducts
-    cols, per_m = _duct_columns(ducts)
-    finite = per_m[np.isfinite(per_m)]
-    if len(finite):
-        vmin, vmax = (float(v) for v in np.percentile(finite, [2, 98]))
-        vmin, vmax = (vmin, vmax) if vmax > vmin else (float(finite.min()), float(finite.max()) + 1.0)
-    else:
-        vmin, vmax = 0.0, 1.0
-    colormap = cm.LinearColormap(list(COST_COLOURS), vmin=vmin, vmax=vmax)
-    cols["colour"] = _binned_colours(per_m, colormap, vmin, vmax, UNKNOWN_COST_COLOUR)
-    phased = "phase" in ducts.columns and ducts["phase"].notna().any()
-    if phased:
-        
-        cols["phase_colour"] = _cat(phase_colours(ducts["phase"].tolist()))
-    duct_data = _dataset(ducts, "ducts", "line", cols, simplify_m=1.0)
-    C.PlanData("ducts", duct_data).add_to(m)
-    duct_style = {"weight": 4, "opacity": 0.9, "lineCap": "round"}
-    base = {"data": "ducts", "title": ["Segment ", "segment_id"], "tooltip": _DUCT_TOOLTIP,
-            "color": "colour", "style": duct_style, "merge": _MERGE_LINES}
-    for op in listed:
-        C.PlanLayer({**base, "key": f"ducts:{op}", "filter": {"col": "operators", "has": op}},
-                    name=_label(f"{op} ducts", colours[op])).add_to(m)
-    in_listed = ducts["operators"].fillna("").astype(str).str.split(",").map(lambda ops: bool(set(ops) & set(listed)))
-    if not in_listed.all():
-        C.PlanLayer({**base, "key": "ducts:other", "filter": {"col": "operators", "none": listed}},
-                    name=_label("Other ducts")).add_to(m)
-    if phased:
-        C.PlanLayer({**base, "key": "ducts:phase", "color": "phase_colour"},
-                    name=_label("Ducts by phase", PHASE_COLOURS[0]), show=False).add_to(m)
+    colormap, vmin, vmax, per_m, finite, phased = _duct_layers(C, m, ducts, listed, colours)
 
     # manholes
     mh_cols = {
@@ -806,6 +816,85 @@ def compare_map(
                         f"{pd.to_numeric(ducts['length_m'], errors='coerce').sum() / 1000:,.2f} km</div>")
     _finish(C, m, title=title, legend="<div><b>Duct network per plan</b></div>" + "".join(swatches))
     logger.info("compare map: %d plans", len(drawable))
+    return m
+
+
+_AREA_TOOLTIP = [
+    ["Status", "status", "", None],
+    ["Reason", "reason", "", None],
+    ["Sites connected", "sites_connected", "", 0],
+    ["Trench", "trench_km", "km", 2],
+    ["Cost", "total_cost", "THB", 0],
+    ["Cost per km", "cost_per_km", "THB/km", 0],
+    ["Dig-once savings", "savings_pct", "%", 1],
+]
+
+
+def areas_map(
+    areas: "gpd.GeoDataFrame",
+    ducts: "gpd.GeoDataFrame",
+    *,
+    operators: Sequence[str] | Mapping[str, str | None],
+    title: str = "Areas planned",
+    tiles: bool = False,
+) -> "folium.Map":
+    """Overview of many areas planned at once: the areas coloured by cost per km, the ducts of
+    every area one layer per operator (coloured by cost per metre).
+
+    Parameters
+    ----------
+    areas
+        Polygons with ``area``, ``status``, ``reason``, ``sites_connected``, ``trench_km`` (km),
+        ``total_cost`` (THB), ``cost_per_km`` (THB/km, NaN for a failed area: grey) and
+        ``savings_pct``; each gets a tooltip with them.
+    ducts
+        Duct segments as for :func:`cost_map`, with an ``area`` column shown in the tooltip.
+    operators
+        Operator names (or name -> colour), one duct layer each.
+
+    Returns
+    -------
+    folium.Map
+        Save it with :func:`save_map`.
+    """
+    _require(areas, ["area", "status", "cost_per_km"], "areas")
+    if len(ducts):
+        _require(ducts, _DUCT_REQUIRED, "ducts")
+    C = _folium_classes()
+    import branca.colormap as cm
+
+    if isinstance(operators, str):
+        operators = [operators]
+    areas = _keep_drawable(areas, "areas")
+    ducts = _keep_drawable(ducts, "ducts")
+    listed = [str(o) for o in (operators.keys() if isinstance(operators, Mapping) else operators)]
+    colours = _operator_colours(operators)
+    m = _new_map(C, tiles=tiles, bounds=_bounds(areas, ducts))
+    per_km = pd.to_numeric(areas["cost_per_km"], errors="coerce").to_numpy(dtype=float)
+    ok = per_km[np.isfinite(per_km)]
+    vmin, vmax = (float(ok.min()), float(ok.max())) if len(ok) else (0.0, 1.0)
+    vmax = vmax if vmax > vmin else vmin + 1.0
+    colormap = cm.LinearColormap(list(COST_COLOURS), vmin=vmin, vmax=vmax)
+    cols: dict[str, dict] = {"area": _cat(areas["area"])}
+    for key, _, _, decimals in _AREA_TOOLTIP:
+        if key in areas.columns:
+            cols[key] = _num(areas[key], decimals) if decimals is not None else _cat(areas[key].fillna(""))
+    cols["colour"] = _binned_colours(per_km, colormap, vmin, vmax, FAILED_AREA_COLOUR)
+    C.PlanData("areas", _dataset(areas, "areas", "polygon", cols, simplify_m=10.0)).add_to(m)
+    C.PlanLayer(
+        {"data": "areas", "key": "areas", "title": ["", "area"],
+         "tooltip": [t for t in _AREA_TOOLTIP if t[1] in cols], "fill": "colour",
+         "style": {"color": "#333333", "weight": 1.5, "opacity": 0.9, "fillOpacity": 0.35}},
+        name=_label("Areas by cost per km"),
+    ).add_to(m)
+    if len(ducts):
+        _duct_layers(C, m, ducts, listed, colours)
+    legend = _gradient_legend("Area cost per km", colormap, vmin, vmax, "THB/km", extra=(
+        f'<div><span class="sw" style="background:{FAILED_AREA_COLOUR}"></span>area not planned</div>'
+        + "".join(f'<div><span class="sw" style="background:{html.escape(c)}"></span>{html.escape(n)} ducts</div>'
+                  for n, c in colours.items())))
+    _finish(C, m, title=title, legend=legend)
+    logger.info("areas map: %d areas, %d segments", len(areas), len(ducts))
     return m
 
 

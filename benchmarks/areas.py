@@ -1,0 +1,214 @@
+"""Many areas at once on Dask (issue #14): 8 synthetic areas of ~20k road edges, serially and on 2 workers.
+
+Targets (this 2-core machine): the 8 areas on 2 workers in <= 0.6x the serial wall time; the
+peak memory of each worker within the single-area figure; identical national files.
+
+What it does:
+
+1. writes 8 synthetic towns (:mod:`benchmarks.towns`, seeds 0-7, ``--edges`` road edges and
+   ``--sites`` sites each, plus a hub per operator as a site) side by side, 15 km apart, into
+   one road file (GeoPackage, UTM 47N), one sites CSV and one scenario TOML, and an areas file
+   of 8 rectangles, one around each town;
+2. runs ``connectivity plan`` on one area's clipped scenario (the single-area figure: wall, CPU
+   and peak RSS), then ``connectivity plan-areas`` serially (``--serial``) and on a
+   ``LocalCluster`` of 2 worker processes (``--workers 2``), each in a subprocess of this
+   checkout (``PYTHONPATH``), sampling the RSS of every process of its tree every 0.2 s
+   (psutil) for the peak per process, and the CPU seconds of the tree (``RUSAGE_CHILDREN``);
+3. prints wall and CPU seconds, the ratio, peak RSS per worker against the single area, whether
+   ``summary.json``/``areas.csv`` are byte-identical, and a paper estimate for the 74 PEA
+   provinces on N workers from the measured seconds per area.
+
+Run::
+
+    python benchmarks/areas.py                      # 8 x 20k edges: about 30 min on 2 cores
+    python benchmarks/areas.py --edges 3000 --sites 60   # a quick check
+
+The machine may be shared with other jobs: ``cpu_s`` against ``wall_s`` shows the waiting.
+Results of the run quoted in the README are at the end of this docstring.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+from towns import CRS, make_town  # noqa: E402
+
+PITCH_M = 15_000.0  # towns are placed this far apart (a 20k town is about 12.4 km wide)
+PEA_PROVINCES = 74
+
+
+def make_country(folder: Path, *, n_areas: int, edges: int, sites: int) -> tuple[Path, Path]:
+    """Write ``n_areas`` towns side by side: ``roads.gpkg``, ``sites.csv``, ``country.toml``, ``areas.geojson``."""
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+    from pyproj import Transformer
+
+    roads, site_rows, boxes = [], [], []
+    to_utm = Transformer.from_crs("EPSG:4326", CRS, always_xy=True)
+    for k in range(n_areas):
+        town = make_town(folder / f"town{k}", edges_target=edges, n_sites=sites, seed=k, details=True)
+        dx, dy = (k % 4) * PITCH_M, (k // 4) * PITCH_M
+        r = gpd.read_file(town.roads)
+        r["geometry"] = r.geometry.translate(dx, dy)
+        roads.append(r)
+        s = pd.read_csv(town.sites)
+        s["site_id"] = [f"T{k}-{v}" for v in s["site_id"]]
+        s["x"], s["y"] = (s["x"] + dx).round(2), (s["y"] + dy).round(2)
+        hubs = {}
+        for line in town.scenario.read_text().split("[hubs]")[1].strip().splitlines():
+            op, xy = line.split(" = ")
+            hubs[op.strip()] = json.loads(xy)
+        for op, (lon, lat) in hubs.items():
+            x, y = to_utm.transform(lon, lat)
+            s.loc[len(s)] = {"site_id": f"T{k}-{op}-hub", "operator": op, "kind": "hub", "name": f"{op} hub {k}",
+                             "x": round(x + dx, 2), "y": round(y + dy, 2)}
+        site_rows.append(s)
+        x0, y0, x1, y1 = r.total_bounds
+        boxes.append(shapely.box(x0 - 300, y0 - 300, x1 + 300, y1 + 300))
+    gpd.GeoDataFrame(pd.concat(roads, ignore_index=True), crs=CRS).to_file(folder / "roads.gpkg")
+    pd.concat(site_rows, ignore_index=True).to_csv(folder / "sites.csv", index=False)
+    (folder / "operators.toml").write_bytes((folder / "town0" / "operators.toml").read_bytes())
+    scenario = folder / "country.toml"
+    scenario.write_text(
+        f'name = "Synthetic country: {n_areas} towns of {edges} edges"\nprovince = "Chiang Mai"\n\n'
+        f'[inputs]\nroads = "roads.gpkg"\nsites = "sites.csv"\ncrs = "{CRS}"\noperators = "operators.toml"\n\n'
+        f'[options]\ncrs = "{CRS}"\nmax_site_distance_m = 250.0\nnode_tolerance_m = 1.0\n')
+    areas = folder / "areas.geojson"
+    gpd.GeoDataFrame({"name": [f"Town {k}" for k in range(n_areas)]}, geometry=boxes, crs=CRS).to_crs(
+        "EPSG:4326").to_file(areas)
+    return scenario, areas
+
+
+class TreeSampler:
+    """Peak RSS (MiB) of every process of a tree, sampled every ``interval`` seconds."""
+
+    def __init__(self, pid: int, interval: float = 0.2):
+        import psutil
+
+        self.root = psutil.Process(pid)
+        self.peaks: dict[int, float] = {}
+        self.names: dict[int, str] = {}
+        self.total_peak = 0.0
+        self.interval = interval
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        import psutil
+
+        while not self._stop.is_set():
+            try:
+                procs = [self.root] + self.root.children(recursive=True)
+            except psutil.Error:
+                break
+            total = 0.0
+            for p in procs:
+                try:
+                    rss = p.memory_info().rss / 2**20
+                    if p.pid not in self.names:
+                        self.names[p.pid] = " ".join(p.cmdline()[:6])
+                except psutil.Error:
+                    continue
+                total += rss
+                self.peaks[p.pid] = max(self.peaks.get(p.pid, 0.0), rss)
+            self.total_peak = max(self.total_peak, total)
+            time.sleep(self.interval)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.thread.join()
+
+
+def run(args: list[str], label: str) -> dict:
+    """Run the CLI of this checkout in a subprocess: wall and CPU seconds, peak RSS per process."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "connectivity.cli", *map(str, args)], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sampler = TreeSampler(proc.pid)
+    out, err = proc.communicate()
+    wall = time.perf_counter() - t0
+    sampler.stop()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if proc.returncode not in (0, 3):
+        print(f"{label}: exit {proc.returncode}\n{err[-2000:]}", file=sys.stderr)
+    workers = sorted((v for pid, v in sampler.peaks.items() if "spawn_main" in sampler.names.get(pid, "")
+                      or "multiprocessing" in sampler.names.get(pid, "")), reverse=True)
+    return {"label": label, "code": proc.returncode, "wall_s": wall, "cpu_s": cpu,
+            "rss_main_mib": sampler.peaks.get(proc.pid, float("nan")), "rss_procs_mib": workers,
+            "rss_tree_mib": sampler.total_peak, "stderr": err}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--areas", type=int, default=8)
+    ap.add_argument("--edges", type=int, default=20_000)
+    ap.add_argument("--sites", type=int, default=300)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--keep", help="write into this folder and keep it")
+    a = ap.parse_args(argv)
+    tmp = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="areas-bench-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    scenario, areas = make_country(tmp / "country", n_areas=a.areas, edges=a.edges, sites=a.sites)
+    print(f"{a.areas} towns of {a.edges} edges / {a.sites} sites written in {time.perf_counter() - t0:.0f} s -> {tmp}")
+    serial = run(["plan-areas", scenario, "--areas", areas, "--out", tmp / "serial", "--serial"], "serial")
+    print(f"serial: {serial['wall_s']:.1f} s wall, {serial['cpu_s']:.1f} s CPU", flush=True)
+    single = run(["plan", tmp / "serial" / ".inputs" / "Town_0" / "scenario.toml", "--out", tmp / "single", "-q"],
+                 "single")
+    print(f"single area: {single['wall_s']:.1f} s wall, {single['rss_main_mib']:.0f} MiB", flush=True)
+    dask = run(["plan-areas", scenario, "--areas", areas, "--out", tmp / "dask", "--workers", a.workers], "dask")
+    print(f"{a.workers} workers: {dask['wall_s']:.1f} s wall, {dask['cpu_s']:.1f} s CPU", flush=True)
+
+    same = {n: (tmp / "serial" / n).read_bytes() == (tmp / "dask" / n).read_bytes() for n in ("summary.json", "areas.csv")}
+    timings = json.loads((tmp / "serial" / "timings.json").read_text())
+    per_area = list(timings["areas"].values())
+    summary = json.loads((tmp / "serial" / "summary.json").read_text())
+    edges = [r.get("trench_km") for r in summary["per_area"]]
+    ratio = dask["wall_s"] / serial["wall_s"]
+    worker_peaks = dask["rss_procs_mib"][: a.workers]
+    print()
+    print(f"areas planned: {summary['areas_ok']}/{summary['areas']}; trench km per area: {edges}")
+    print(f"{'run':<12}{'wall_s':>9}{'cpu_s':>9}{'peak RSS MiB (main / biggest procs)':>40}")
+    for r in (single, serial, dask):
+        procs = ", ".join(f"{v:.0f}" for v in r["rss_procs_mib"][:4])
+        print(f"{r['label']:<12}{r['wall_s']:>9.1f}{r['cpu_s']:>9.1f}    {r['rss_main_mib']:.0f} / [{procs}]")
+    print(f"ratio {a.workers} workers / serial: {ratio:.2f} (target <= 0.6) {'MET' if ratio <= 0.6 else 'NOT MET'}")
+    print(f"peak RSS per worker {', '.join(f'{v:.0f}' for v in worker_peaks)} MiB vs single area "
+          f"{single['rss_main_mib']:.0f} MiB: {'within' if max(worker_peaks, default=0) <= single['rss_main_mib'] * 1.1 else 'ABOVE'}"
+          " (10 % slack)")
+    print(f"summary.json / areas.csv identical serial vs {a.workers} workers: {same}")
+    mean = sum(per_area) / len(per_area)
+    print(f"seconds per area (serial, in-process): mean {mean:.1f}, min {min(per_area):.1f}, max {max(per_area):.1f}; "
+          f"split {timings['split_seconds']:.1f} s")
+    print(f"\npaper estimate, {PEA_PROVINCES} PEA provinces, each cut into k areas of ~{a.edges} edges "
+          f"({mean:.0f} s each, as measured here), makespan ceil({PEA_PROVINCES} k / N) x {mean:.0f} s:")
+    print(f"{'N workers':>10}" + "".join(f"{f'k={k}':>12}" for k in (1, 5, 10)))
+    for n in (2, 8, 32, 74, 256):
+        cells = "".join(f"{_hours(math.ceil(PEA_PROVINCES * k / n) * mean):>12}" for k in (1, 5, 10))
+        print(f"{n:>10}{cells}")
+    return 0
+
+
+def _hours(s: float) -> str:
+    return f"{s / 3600:.1f} h" if s >= 3600 else f"{s / 60:.0f} min"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""Many areas planned at once (provinces, municipalities, zones), on Dask: ``plan_areas``.
+
+The sequence of a national run, downstream of :mod:`connectivity.pipeline` (each area is
+planned by ``pipeline.run`` / ``pipeline.write_outputs``, exactly as ``connectivity plan``):
+
+1. :mod:`.split`: read the areas file and the scenario's inputs once; cut the inputs into
+   ``DIR/.inputs/<area>/`` with a scenario TOML per area;
+2. :mod:`.run`: one task per area (plain data in and out), serially or on a Dask cluster;
+   an area that fails is reported, the others go on; unchanged areas are skipped on a rerun;
+3. :mod:`.national`: ``areas.csv``, ``summary.json``, ``ducts.gpkg``, ``overview.html``.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from connectivity.areas.split import DEFAULT_MARGIN_M, NATIONAL_FILES, WORK_FOLDER, Area, read_areas
+
+__all__ = ["plan_areas", "AreasRun", "Area", "read_areas", "DEFAULT_MARGIN_M", "NATIONAL_FILES", "WORK_FOLDER"]
+
+
+@dataclass(frozen=True)
+class AreasRun:
+    """What :func:`plan_areas` did: the areas, each one's result (in name order) and the files written."""
+
+    areas: list[Area]
+    results: list[dict[str, Any]]
+    written: list[Path]
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        return [r for r in self.results if r["status"] != "ok"]
+
+
+def check_output(scenario, areas: list[Area], areas_file: Path, out: Path) -> Path:
+    """The output-folder guard for a national run (before any work): ``out`` may hold only what a
+    national run writes, each existing area folder only what a plan writes."""
+    from connectivity.areas.run import AREA_FILE
+    from connectivity.outdir import check_output_folder
+    from connectivity.pipeline import PLAN_FILES, scenario_inputs
+
+    own = set(NATIONAL_FILES) | {a.folder for a in areas}
+    out = check_output_folder(out, inputs=[*scenario_inputs(scenario), areas_file], own_names=own, what="--out folder")
+    for a in areas:
+        if (out / a.folder).exists():
+            check_output_folder(out / a.folder, own_names=PLAN_FILES | {AREA_FILE}, what=f"area folder {a.folder}")
+    return out
+
+
+def plan_areas(scenario_path: str | Path, areas_file: str | Path, out: str | Path, *, name_column: str = "name",
+               margin_m: float = DEFAULT_MARGIN_M, workers: int | None = None, scheduler: str | None = None,
+               force: bool = False, report: Callable[[dict[str, Any], int, int], None] | None = None,
+               started: Callable[[str], None] | None = None) -> AreasRun:
+    """Plan every area of ``areas_file`` with the scenario's inputs and options; write ``out``.
+
+    Parameters
+    ----------
+    margin_m
+        Roads and overhead lines within this distance (metres) outside an area are part of it.
+    workers, scheduler
+        Where the areas are planned (:func:`connectivity.areas.run.run_tasks`): 0 = serially in
+        this process, N = a local Dask cluster of N processes (None: one per CPU), or a scheduler address.
+    force
+        Replan every area, even those unchanged since an earlier run into ``out``.
+    report, started
+        Progress callbacks (see ``run_tasks``).
+
+    Raises
+    ------
+    ConfigError, InputDataError
+        On a bad scenario, areas file, input or output folder (before any area is planned).
+        An area that fails does not raise: it is ``failed`` in the results and in ``areas.csv``.
+    """
+    from connectivity.areas import national, split
+    from connectivity.areas.run import run_tasks
+    from connectivity.config import load_scenario
+    from connectivity.errors import ConfigError
+    from connectivity.output import write_json
+
+    t0 = time.perf_counter()
+    if not (margin_m >= 0):
+        raise ConfigError(f"--margin must be a distance in metres >= 0, got {margin_m!r}")
+    scenario = load_scenario(scenario_path)
+    areas_file = Path(areas_file)
+    areas = read_areas(areas_file, name_column=name_column)
+    out = check_output(scenario, areas, areas_file, Path(out))
+    out.mkdir(parents=True, exist_ok=True)
+    scenarios = split.prepare(scenario, areas, out, margin_m=margin_m)
+    split_s = time.perf_counter() - t0
+    tasks = [{"area": a.name, "folder": a.folder, "scenario": str(p), "out": str(out), "force": force}
+             for a, p in zip(areas, scenarios)]
+    kwargs = {k: v for k, v in (("report", report), ("started", started)) if v is not None}
+    results = run_tasks(tasks, workers=workers, scheduler=scheduler, **kwargs)
+    written = list(national.write_tables(results, out, scenario=scenario.name, areas_file=areas_file.name,
+                                         margin_m=margin_m))
+    ducts = national.all_ducts(results, out)
+    written.append(national.write_ducts(ducts, out / "ducts.gpkg"))
+    written.append(national.write_overview(results, areas, ducts, national.operators_of(results),
+                                           out / "overview.html", title=f"{scenario.name}: {len(areas)} areas"))
+    timings = {"seconds": round(time.perf_counter() - t0, 3), "split_seconds": round(split_s, 3),
+               "areas": {r["area"]: r["seconds"] for r in sorted(results, key=lambda r: r["area"])}}
+    write_json(timings, out / "timings.json")
+    written.append(out / "timings.json")
+    return AreasRun(areas=areas, results=sorted(results, key=lambda r: r["area"]), written=written)
+

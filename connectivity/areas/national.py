@@ -1,0 +1,168 @@
+"""The national outputs of a many-area run: ``areas.csv``, ``summary.json``, ``ducts.gpkg``, ``overview.html``.
+
+Made from the areas' results (ordered by area name, so the files are the same whatever the
+order in which the areas completed) and from their plan folders. Per area the headline
+figures of :func:`connectivity.economics.headline` (the figures ``connectivity compare``
+shows); the totals add what adds up (lengths, costs, savings, shares, buildings, poles) and
+take the certified gap of the whole (total cost over the sum of the areas' lower bounds).
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Sequence
+
+import pandas as pd
+
+from connectivity.economics import headline
+from connectivity.load import OSM_ATTRIBUTION, WGS84
+from connectivity.output import write_csv, write_json
+
+log = logging.getLogger(__name__)
+
+FIRST_COLUMNS = ("area", "folder", "status", "reason")
+# headline figures that add up over areas (the others are recomputed or left per area)
+ADDITIVE = ("sites_connected", "sites_total", "trench_km", "shared_trench_km", "total_cost", "separate_total_cost",
+            "savings", "buildings_passed", "overhead_km_removed", "poles_removable")
+
+
+def area_rows(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per area (sorted by name): name, folder, status, reason, cost per km and the headline figures."""
+    rows = []
+    for r in sorted(results, key=lambda r: r["area"]):
+        row: dict[str, Any] = {"area": r["area"], "folder": r["folder"], "status": r["status"], "reason": r["reason"]}
+        s = r.get("summary") if r["status"] == "ok" else None
+        if s:
+            figures = {k: v for k, (_, v) in headline(s).items()}
+            km = figures.get("trench_km")
+            row["cost_per_km"] = round(figures["total_cost"] / km, 2) if km and figures.get("total_cost") else None
+            row["lower_bound"] = s.get("lower_bound")
+            row.update(figures)
+        rows.append(row)
+    return rows
+
+
+def _columns(rows: list[dict[str, Any]]) -> list[str]:
+    cols = list(FIRST_COLUMNS)
+    for row in rows:
+        cols += [c for c in row if c not in cols]
+    return cols
+
+
+def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Sums over the areas planned (``ok``): the additive figures and each operator's share;
+    ``savings_pct``, ``cost_per_km`` and ``gap_pct`` (certified: total cost over the sum of
+    the areas' lower bounds) recomputed from the sums."""
+    ok = [r for r in rows if r["status"] == "ok"]
+    out: dict[str, Any] = {}
+    for key in ADDITIVE + tuple(sorted({k for r in ok for k in r if k.startswith("share_")})):
+        vals = [r[key] for r in ok if r.get(key) is not None]
+        out[key] = round(float(sum(vals)), 3) if vals else None
+    for key in ("sites_connected", "sites_total", "buildings_passed", "poles_removable"):
+        if out.get(key) is not None:
+            out[key] = int(out[key])
+    sep, sav, cost, km = (out.get(k) for k in ("separate_total_cost", "savings", "total_cost", "trench_km"))
+    out["savings_pct"] = round(100.0 * sav / sep, 3) if sep else None
+    out["cost_per_km"] = round(cost / km, 2) if cost and km else None
+    bound = sum(r["lower_bound"] for r in ok if r.get("lower_bound"))
+    out["lower_bound"] = round(bound, 2) if ok else None
+    out["gap_pct"] = round(100.0 * (cost / bound - 1.0), 3) if cost and bound else None
+    return out
+
+
+def write_tables(results: Sequence[dict[str, Any]], out: Path, *, scenario: str, areas_file: str,
+                 margin_m: float) -> tuple[Path, Path]:
+    """``areas.csv`` (one row per area) and ``summary.json`` (counts, failures, totals, rows)."""
+    rows = area_rows(results)
+    csv = out / "areas.csv"
+    write_csv(pd.DataFrame(rows, columns=_columns(rows), dtype=object), csv)
+    failed = [{"area": r["area"], "reason": r["reason"]} for r in rows if r["status"] != "ok"]
+    summary = {
+        "scenario": scenario,
+        "areas_file": areas_file,
+        "margin_m": margin_m,
+        "areas": len(rows),
+        "areas_ok": len(rows) - len(failed),
+        "areas_failed": len(failed),
+        "failed": failed,
+        "currency": "THB",
+        "total": totals(rows),
+        "per_area": rows,
+        "attribution": OSM_ATTRIBUTION,
+    }
+    path = out / "summary.json"
+    write_json(summary, path)
+    return csv, path
+
+
+def all_ducts(results: Sequence[dict[str, Any]], out: Path):
+    """Every planned area's ``ducts.geojson`` in one frame (WGS84) with an ``area`` column first."""
+    import geopandas as gpd
+
+    frames = []
+    for r in sorted(results, key=lambda r: r["area"]):
+        if r["status"] != "ok":
+            continue
+        f = gpd.read_file(out / r["folder"] / "ducts.geojson", engine="pyogrio")
+        f.insert(0, "area", r["area"])
+        frames.append(f)
+    if not frames:
+        return gpd.GeoDataFrame({"area": pd.Series(dtype=object)}, geometry=[], crs=WGS84)
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=WGS84)
+
+
+def write_ducts(ducts, path: Path) -> Path:
+    """``ducts.gpkg``: one ``ducts`` layer, the OSM attribution in its metadata and in a field."""
+    import pyogrio
+
+    from connectivity.atomic import atomic_path
+
+    frame = ducts.assign(attribution=OSM_ATTRIBUTION)
+    with atomic_path(path) as tmp_file:
+        tmp = tmp_file.with_name(tmp_file.name + ".gpkg")  # GDAL wants the .gpkg extension
+        try:
+            tmp_file.unlink()
+            pyogrio.write_dataframe(frame, tmp, layer="ducts", driver="GPKG", promote_to_multi=False,
+                                    layer_metadata={"attribution": OSM_ATTRIBUTION},
+                                    dataset_metadata={"attribution": OSM_ATTRIBUTION})
+            tmp.replace(tmp_file)
+        finally:
+            tmp.unlink(missing_ok=True)
+    return path
+
+
+def write_overview(results: Sequence[dict[str, Any]], areas, ducts, operators: Sequence[str], path: Path, *,
+                   title: str) -> Path:
+    """``overview.html``: the areas coloured by cost per km with a tooltip each, the ducts one layer per operator."""
+    import geopandas as gpd
+
+    from connectivity import maps
+    from connectivity.output import deterministic_html_ids
+
+    rows = {r["area"]: r for r in area_rows(results)}
+    frame = gpd.GeoDataFrame({
+        "area": [a.name for a in areas],
+        "status": [rows[a.name]["status"] for a in areas],
+        "reason": [rows[a.name]["reason"] for a in areas],
+        "trench_km": [rows[a.name].get("trench_km") for a in areas],
+        "total_cost": [rows[a.name].get("total_cost") for a in areas],
+        "cost_per_km": [rows[a.name].get("cost_per_km") for a in areas],
+        "savings_pct": [rows[a.name].get("savings_pct") for a in areas],
+        "sites_connected": [rows[a.name].get("sites_connected") for a in areas],
+    }, geometry=[a.geometry for a in areas], crs=WGS84)
+    for c in ("trench_km", "total_cost", "cost_per_km", "savings_pct", "sites_connected"):
+        frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(float)
+    with deterministic_html_ids():
+        m = maps.areas_map(frame, ducts, operators=operators, title=title)
+        return maps.save_map(m, path)
+
+
+def operators_of(results: Sequence[dict[str, Any]]) -> list[str]:
+    """Operators with sites in any planned area, in first-seen order over areas sorted by name."""
+    ops: list[str] = []
+    for r in sorted(results, key=lambda r: r["area"]):
+        for op in ((r.get("summary") or {}).get("sites_per_operator") or {}):
+            if op not in ops:
+                ops.append(op)
+    return ops
+

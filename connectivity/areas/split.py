@@ -1,0 +1,473 @@
+"""Cutting a scenario's inputs into areas: the areas file, clipped inputs, one scenario TOML per area.
+
+Everything here runs once, in the driver, before any area is planned: the inputs are read
+once and each area gets only its part, written under ``DIR/.inputs/<area>/``:
+
+* roads (an OSM file's highway ways, a road line file) and overhead lines: everything within
+  the area buffered by ``margin_m`` (roads leave the area and come back); an OSM way is kept
+  whole when any of its nodes is inside, a road line file is cut at the buffered outline;
+* sites, points of interest, buildings and poles: those inside the area itself (by their
+  representative point), each in exactly one area (the first by name where areas touch),
+  so nothing is planned or counted twice;
+* an ``.osm``/``.osm.pbf`` file is split in two streaming passes with pyosmium (which
+  objects go where, then copying them into one ``.osm.pbf`` per area), never loaded whole;
+* ``scenario.toml``: the scenario with its ``[inputs]`` pointing at the clipped files, so
+  ``connectivity plan DIR/.inputs/<area>/scenario.toml`` plans the same area by hand.
+
+Areas are polygons in any CRS (kept in WGS84 here); margins are buffered in the area's
+local UTM zone (metres).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import math
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from connectivity import load
+from connectivity.atomic import atomic_path, write_text
+from connectivity.config import Scenario, read_toml
+from connectivity.errors import ConfigError, InputDataError
+from connectivity.output import write_geojson
+
+log = logging.getLogger(__name__)
+
+WORK_FOLDER = ".inputs"
+DEFAULT_MARGIN_M = 500.0
+# names of the national outputs in DIR: an area may not take them as its folder name
+NATIONAL_FILES = frozenset({"areas.csv", "summary.json", "ducts.gpkg", "overview.html", "timings.json", WORK_FOLDER})
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+# inputs cut with the margin (lines) and inputs given to exactly one area (points, polygons)
+_BUFFERED = ("roads", "lines")
+_OWNED = ("pois", "sites", "buildings", "poles")
+
+
+@dataclass(frozen=True)
+class Area:
+    """One area of a national run.
+
+    Attributes
+    ----------
+    name
+        The name in the areas file.
+    folder
+        ``name`` made safe as a folder name (``DIR/<folder>/``).
+    geometry
+        Polygon or MultiPolygon in WGS84 (EPSG:4326).
+    province
+        The area's ``province`` column when the file has one (operators serve provinces), else None.
+    """
+
+    name: str
+    folder: str
+    geometry: Any
+    province: str | None = None
+
+
+def folder_name(name: str) -> str:
+    """``name`` as a folder name: NFC, whitespace runs as ``_``, no path separators, control or
+    Windows-reserved characters, no leading dots or trailing dots/spaces; Thai letters stay."""
+    text = unicodedata.normalize("NFC", name).strip()
+    text = _UNSAFE.sub("_", text)
+    text = re.sub(r"\s+", "_", text)
+    return text.lstrip(".").rstrip(". ")
+
+
+def read_areas(path: str | Path, *, name_column: str = "name") -> list[Area]:
+    """The areas of a GeoJSON/GPKG (any vector file) of polygons, sorted by name.
+
+    Raises
+    ------
+    InputDataError
+        On a missing or unreadable file, no polygons, a geometry that is not a polygon, a
+        missing name column, an empty or duplicate name, or two names giving the same
+        folder (compared case-insensitively); the message names the file and row.
+    """
+    path = Path(path)
+    gdf = load.read_vector(path)
+    if len(gdf) == 0:
+        raise InputDataError(f"{path}: no areas (the layer is empty)")
+    if name_column not in gdf.columns:
+        cols = ", ".join(c for c in gdf.columns if c != gdf.geometry.name) or "none"
+        raise InputDataError(f"{path}: missing column `{name_column}` (the area names; columns: {cols}; "
+                             "choose another with --name-column)")
+    kinds = gdf.geom_type.to_numpy()
+    bad = ~np.isin(kinds, ("Polygon", "MultiPolygon"))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise InputDataError(f"{load.row_label(path, row)}: areas must be polygons, found {kinds[row]}")
+    gdf = gdf.to_crs(load.WGS84)
+    provinces = gdf["province"] if "province" in gdf.columns else None
+    areas: list[Area] = []
+    seen: dict[str, int] = {}
+    folders: dict[str, tuple[int, str]] = {}
+    for row, (raw, geom) in enumerate(zip(gdf[name_column], gdf.geometry)):
+        name = "" if raw is None or (isinstance(raw, float) and math.isnan(raw)) else str(raw).strip()
+        if not name:
+            raise InputDataError(f"{load.row_label(path, row)}: empty area name (column `{name_column}`)")
+        if name in seen:
+            raise InputDataError(f"{load.row_label(path, row)}: duplicate area name {name!r} "
+                                 f"(also {load.row_label(path, seen[name]).split(': ', 1)[1]})")
+        seen[name] = row
+        folder = folder_name(name)
+        key = folder.casefold()
+        if not folder or key in {n.casefold() for n in NATIONAL_FILES}:
+            raise InputDataError(f"{load.row_label(path, row)}: area name {name!r} cannot be a folder name"
+                                 + (f" (it is the national output {folder})" if folder else ""))
+        if key in folders:
+            other_row, other = folders[key]
+            raise InputDataError(f"{load.row_label(path, row)}: area {name!r} gives the same folder {folder!r} as "
+                                 f"area {other!r} ({load.row_label(path, other_row).split(': ', 1)[1]}); rename one")
+        folders[key] = (row, name)
+        prov = None
+        if provinces is not None and not pd.isna(provinces.iloc[row]) and str(provinces.iloc[row]).strip():
+            prov = str(provinces.iloc[row]).strip()
+        areas.append(Area(name=name, folder=folder, geometry=geom, province=prov))
+    return sorted(areas, key=lambda a: a.name)
+
+
+def _local_crs(geom) -> Any:
+    return gpd.GeoSeries([geom], crs=load.WGS84).estimate_utm_crs()
+
+
+def buffered(area: Area, margin_m: float):
+    """The area's polygon grown by ``margin_m`` metres (in its UTM zone), in WGS84."""
+    if margin_m <= 0:
+        return area.geometry
+    s = gpd.GeoSeries([area.geometry], crs=load.WGS84)
+    return s.to_crs(_local_crs(area.geometry)).buffer(margin_m).to_crs(load.WGS84).iloc[0]
+
+
+def owner_index(areas: list[Area], points: np.ndarray) -> np.ndarray:
+    """For each point (an array of shapely points, WGS84), the index of the first area (by the
+    list's order) that covers it, -1 for none: every point belongs to at most one area."""
+    owner = np.full(len(points), -1, dtype=np.int64)
+    for k, area in enumerate(areas):
+        free = owner < 0
+        if not free.any():
+            break
+        poly = area.geometry
+        shapely.prepare(poly)
+        hit = np.zeros(len(points), dtype=bool)
+        hit[free] = shapely.covers(poly, points[free])
+        owner[hit] = k
+    return owner
+
+
+# --------------------------------------------------------------------------- vector / CSV inputs
+
+def _read_input(path: Path, scenario: Scenario) -> gpd.GeoDataFrame:
+    """An input file (vector or CSV) with all its columns, in WGS84."""
+    gdf = load.read_vector(path, crs=scenario.inputs.crs)
+    return gdf.to_crs(load.WGS84)
+
+
+def clip_vectors(scenario: Scenario, areas: list[Area], margins: list, work: Path) -> list[dict[str, str]]:
+    """Write each area's part of the scenario's vector/CSV inputs as GeoJSON into
+    ``work/<folder>/<key>.geojson``; returns per area ``{input key: file name}``."""
+    files: list[dict[str, str]] = [{} for _ in areas]
+    inp = scenario.inputs
+    for key in _BUFFERED + _OWNED:
+        path = getattr(inp, key)
+        if path is None or (key == "roads" and inp.osm is not None and inp.osm.is_file()):
+            continue
+        gdf = _read_input(path, scenario)
+        if key in _OWNED:
+            owner = owner_index(areas, np.asarray(gdf.geometry.representative_point().values))
+        for k, area in enumerate(areas):
+            if key in _OWNED:
+                part = gdf[owner == k]
+            else:
+                part = gdf[gdf.intersects(margins[k])]
+                if len(part):
+                    part = part.assign(geometry=part.geometry.intersection(margins[k]))
+                    part = part[~part.geometry.is_empty].explode(index_parts=False)
+                    part = part[part.geom_type == "LineString"]
+            name = f"{key}.geojson"
+            write_geojson(part.reset_index(drop=True), work / area.folder / name)
+            files[k][key] = name
+    return files
+
+
+# --------------------------------------------------------------------------- OSM files
+
+class _OsmSplit:
+    """Which OSM objects go to which area (first pass): highway and overhead-line ways with a
+    node in the buffered area, other ways and tagged nodes in the one area holding them, the
+    nodes of every chosen way, multipolygon relations (buildings) with their member ways."""
+
+    def __init__(self, areas: list[Area], margins: list, highway_exclude: frozenset[str]):
+        import osmium
+
+        self.areas, self.margins = areas, margins
+        self.exclude = highway_exclude
+        self.nodes = [osmium.index.IdSet() for _ in areas]
+        self.ways = [osmium.index.IdSet() for _ in areas]
+        self.relations = [osmium.index.IdSet() for _ in areas]
+        self.any_way = osmium.index.IdSet()  # ways of any area: most ways are in none or one
+        self.extent = np.tile(np.array([np.inf, np.inf, -np.inf, -np.inf]), (len(areas), 1))
+        self.margin_boxes = np.array([shapely.bounds(m) for m in margins]) if areas else np.zeros((0, 4))
+        self.area_boxes = np.array([shapely.bounds(a.geometry) for a in areas]) if areas else np.zeros((0, 4))
+        self.member_of: dict[int, int] = {}      # untagged way -> the area owning it (for relations)
+        self.member_refs: dict[int, list[int]] = {}
+        for g in list(margins) + [a.geometry for a in areas]:
+            shapely.prepare(g)
+
+    def _owner(self, x: float, y: float) -> int:
+        boxes = self.area_boxes
+        cand = np.flatnonzero((boxes[:, 0] <= x) & (x <= boxes[:, 2]) & (boxes[:, 1] <= y) & (y <= boxes[:, 3]))
+        for k in cand:
+            if shapely.intersects_xy(self.areas[k].geometry, x, y):
+                return int(k)
+        return -1
+
+    def _take_way(self, k: int, way_id: int, refs: list[int], xs: np.ndarray, ys: np.ndarray) -> None:
+        self.ways[k].set(way_id)
+        self.any_way.set(way_id)
+        for r in refs:
+            self.nodes[k].set(r)
+        e = self.extent[k]
+        e[0], e[1] = min(e[0], xs.min()), min(e[1], ys.min())
+        e[2], e[3] = max(e[2], xs.max()), max(e[3], ys.max())
+
+    def node(self, n) -> None:
+        if len(n.tags) == 0:
+            return
+        loc = n.location
+        k = self._owner(loc.lon, loc.lat) if loc.valid() else -1
+        if k >= 0:
+            self.nodes[k].set(n.id)
+            e = self.extent[k]
+            e[0], e[1], e[2], e[3] = min(e[0], loc.lon), min(e[1], loc.lat), max(e[2], loc.lon), max(e[3], loc.lat)
+
+    def way(self, w) -> None:
+        refs, xs, ys = [], [], []
+        for nd in w.nodes:
+            if nd.location.valid():
+                refs.append(nd.ref)
+                xs.append(nd.location.lon)
+                ys.append(nd.location.lat)
+        if not refs:
+            return
+        xs, ys = np.asarray(xs), np.asarray(ys)
+        tags = w.tags
+        if len(tags) == 0:
+            k = self._owner(float((xs.min() + xs.max()) / 2), float((ys.min() + ys.max()) / 2))
+            if k >= 0:
+                self.member_of[w.id], self.member_refs[w.id] = k, refs
+            return
+        hw = tags.get("highway")
+        spread = (hw is not None and hw not in self.exclude) or load._line_kind(dict(tags)) is not None
+        if spread:
+            b = self.margin_boxes
+            cand = np.flatnonzero((b[:, 0] <= xs.max()) & (xs.min() <= b[:, 2]) & (b[:, 1] <= ys.max())
+                                  & (ys.min() <= b[:, 3]))
+            for k in cand:
+                if shapely.intersects_xy(self.margins[k], xs, ys).any():
+                    self._take_way(int(k), w.id, refs, xs, ys)
+        else:
+            k = self._owner(float((xs.min() + xs.max()) / 2), float((ys.min() + ys.max()) / 2))
+            if k >= 0:
+                self._take_way(k, w.id, refs, xs, ys)
+
+    def relation(self, r) -> None:
+        if r.tags.get("type") not in ("multipolygon", "boundary") or len(r.tags) < 2:
+            return
+        members = [m.ref for m in r.members if m.type == "w"]
+        owners = [self.member_of[m] for m in members if m in self.member_of]
+        owners += [k for m in members for k in range(len(self.areas)) if m in self.ways[k]][:1]
+        if not owners:
+            return
+        k = owners[0]
+        self.relations[k].set(r.id)
+        for m in members:
+            if m in self.member_refs:
+                refs = self.member_refs[m]
+                self.ways[k].set(m)
+                self.any_way.set(m)
+                for ref in refs:
+                    self.nodes[k].set(ref)
+
+
+def split_osm(path: Path, areas: list[Area], margins: list, work: Path, *,
+              highway_exclude: tuple[str, ...] = ()) -> list[str]:
+    """Split an ``.osm``/``.osm.pbf`` file into one ``work/<folder>/roads.osm.pbf`` per area.
+
+    Two streaming passes with pyosmium: the first decides which nodes, ways and relations
+    each area gets (id sets), the second copies them. Tagged nodes (points of interest,
+    poles) keep their tags only in the area that holds them; elsewhere (as nodes of a
+    margin road) they are written without tags. Returns the file name per area.
+
+    Raises
+    ------
+    InputDataError
+        When the file cannot be read as OSM data.
+    """
+    import osmium
+
+    path = load._check_file(path)
+    split = _OsmSplit(areas, margins, frozenset(highway_exclude))
+    try:
+        for obj in osmium.FileProcessor(str(path)).with_locations():
+            if obj.is_node():
+                split.node(obj)
+            elif obj.is_way():
+                split.way(obj)
+            elif obj.is_relation():
+                split.relation(obj)
+    except RuntimeError as exc:
+        raise InputDataError(f"{path}: not a readable OSM file ({str(exc).splitlines()[0]})") from None
+    name = "roads.osm.pbf"
+    writers, targets = [], []
+    ext = split.extent
+    try:
+        for area in areas:
+            (work / area.folder).mkdir(parents=True, exist_ok=True)
+            target = atomic_path(work / area.folder / name)
+            tmp = target.__enter__()
+            tmp.unlink()  # osmium refuses to overwrite a file
+            targets.append(target)
+            writers.append(osmium.SimpleWriter(str(tmp)))
+        for obj in osmium.FileProcessor(str(path)):
+            if obj.is_node():
+                loc = obj.location
+                x, y = (loc.lon, loc.lat) if loc.valid() else (np.nan, np.nan)
+                cand = np.flatnonzero((ext[:, 0] <= x) & (x <= ext[:, 2]) & (ext[:, 1] <= y) & (y <= ext[:, 3]))
+                owner = -2
+                for k in cand:
+                    if obj.id in split.nodes[k]:
+                        if len(obj.tags) and owner == -2:
+                            owner = split._owner(x, y)
+                        writers[k].add_node(obj if owner in (-2, k) or not len(obj.tags) else obj.replace(tags={}))
+            elif obj.is_way() and obj.id in split.any_way:
+                for k in range(len(areas)):
+                    if obj.id in split.ways[k]:
+                        writers[k].add_way(obj)
+            elif obj.is_relation():
+                for k in range(len(areas)):
+                    if obj.id in split.relations[k]:
+                        writers[k].add_relation(obj)
+        for w in writers:
+            w.close()
+        writers = []
+        for t in targets:
+            t.__exit__(None, None, None)
+        targets = []
+    finally:
+        for w in writers:
+            w.close()
+        for t in targets:
+            t.__exit__(RuntimeError, RuntimeError("split failed"), None)
+    return [name] * len(areas)
+
+
+# --------------------------------------------------------------------------- scenario per area
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key, ensure_ascii=False)
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf") if math.isinf(v) else repr(v)
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, (_dt.date, _dt.time)):
+        return v.isoformat()
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + "}"
+    raise ConfigError(f"cannot write {type(v).__name__} value {v!r} into a scenario TOML")
+
+
+def dump_toml(data: dict[str, Any]) -> str:
+    """TOML text of a parsed scenario (tables one level deep, arrays of tables, inline tables below)."""
+    def is_tables(v: Any) -> bool:
+        return isinstance(v, list) and bool(v) and all(isinstance(x, dict) for x in v)
+
+    lines = [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in data.items()
+             if not isinstance(v, dict) and not is_tables(v)]
+    for k, v in data.items():
+        if isinstance(v, dict):
+            lines += ["", f"[{_toml_key(k)}]"] + [f"{_toml_key(a)} = {_toml_value(b)}" for a, b in v.items()]
+        elif is_tables(v):
+            for t in v:
+                lines += ["", f"[[{_toml_key(k)}]]"] + [f"{_toml_key(a)} = {_toml_value(b)}" for a, b in t.items()]
+    return "\n".join(lines) + "\n"
+
+
+def area_scenario_text(scenario: Scenario, area: Area, files: dict[str, str], folder: Path) -> str:
+    """The scenario TOML of one area: the scenario's own tables with ``[inputs]`` naming the
+    clipped files (and the operators file and cost model relative to ``folder``), its hubs
+    inside the area only, ``name`` ``"<scenario> - <area>"``, the area's province if given."""
+    raw = read_toml(scenario.path) if scenario.path is not None else {}
+    data = {k: v for k, v in raw.items() if k not in ("inputs", "hubs")}
+    data["name"] = f"{scenario.name} - {area.name}"
+    if area.province is not None:
+        data["province"] = area.province
+    inputs: dict[str, Any] = {}
+    for key in ("osm",) + _BUFFERED + _OWNED:
+        if key in files:
+            inputs[key] = files[key]
+    for key, p in (("operators", scenario.operators_path), ("cost_model", scenario.cost_model)):
+        if p is not None and "inputs" in raw and key in raw["inputs"]:
+            inputs[key] = Path(os.path.relpath(Path(p).resolve(), folder.resolve())).as_posix()
+    data["inputs"] = inputs
+    hubs = {op: list(xy) for op, xy in scenario.hubs.items() if area.geometry.covers(shapely.Point(xy))}
+    if hubs:
+        data["hubs"] = hubs
+    order = ["name", "province", "inputs", "options", "hubs"]
+    return dump_toml({k: data[k] for k in order if k in data} | {k: v for k, v in data.items() if k not in order})
+
+
+def prepare(scenario: Scenario, areas: list[Area], out: Path, *, margin_m: float = DEFAULT_MARGIN_M) -> list[Path]:
+    """Cut the scenario's inputs into ``out/.inputs/<area>/`` and write each area's scenario
+    TOML there; returns the scenario paths (in the order of ``areas``).
+
+    Raises
+    ------
+    ConfigError
+        When the scenario has no local road file (``bbox``/``place`` downloads are not split).
+    InputDataError
+        When an input file cannot be read.
+    """
+    inp = scenario.inputs
+    has_osm = inp.osm is not None and inp.osm.is_file()
+    if not has_osm and not (inp.roads is not None and inp.roads.is_file()):
+        missing = inp.osm or inp.roads
+        raise ConfigError(f"{scenario.path}: plan-areas needs a local road file (inputs.osm or inputs.roads)"
+                          + (f"; {missing} not found" if missing else ""))
+    work = out / WORK_FOLDER
+    for area in areas:
+        (work / area.folder).mkdir(parents=True, exist_ok=True)
+    margins = [buffered(a, margin_m) for a in areas]
+    files = clip_vectors(scenario, areas, margins, work)
+    if has_osm:
+        for k, name in enumerate(split_osm(inp.osm, areas, margins, work,
+                                           highway_exclude=scenario.options.highway_exclude)):
+            files[k]["osm"] = name
+    paths = []
+    for k, area in enumerate(areas):
+        folder = work / area.folder
+        text = area_scenario_text(scenario, area, files[k], folder)
+        path = folder / "scenario.toml"
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            write_text(path, text)
+        paths.append(path)
+    return paths

@@ -1,0 +1,236 @@
+"""Many areas planned at once (``connectivity plan-areas``): the real Chiang Mai and Phuket data cut
+into areas plus a broken one; resume; identical results serially and on a local Dask cluster."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tomllib
+
+import geopandas as gpd
+import pytest
+import shapely
+
+from connectivity.areas import WORK_FOLDER, plan_areas, read_areas
+from connectivity.areas.split import dump_toml, folder_name
+from connectivity.cli import main
+from connectivity.errors import InputDataError
+from tests.conftest import SCENARIOS
+
+# Chiang Mai extract (Nimmanhaemin / CMU): two pieces of it, and a field with no road
+CM_AREAS = [("Nimman West", (98.9516, 18.7880, 98.9620, 18.8086)),
+            ("Nimman North-East", (98.9620, 18.7980, 98.9745, 18.8086)),
+            ("Empty Field", (98.80, 18.70, 98.81, 18.71))]
+NATIONAL = ("areas.csv", "summary.json", "overview.html")
+
+
+def write_areas(path, rows, *, column="name"):
+    gpd.GeoDataFrame({column: [r[0] for r in rows]}, geometry=[shapely.box(*r[1]) for r in rows],
+                     crs="EPSG:4326").to_file(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def cm_run(shared_data, tmp_path_factory):
+    """One serial national run over the Chiang Mai areas, through the command line."""
+    tmp = tmp_path_factory.mktemp("cm")
+    areas = write_areas(tmp / "areas.geojson", CM_AREAS)
+    out = tmp / "out"
+    code = main(["plan-areas", str(SCENARIOS / "chiang_mai_nimman.toml"), "--areas", str(areas), "--out", str(out),
+                 "--serial", "--quiet"])
+    return tmp, areas, out, code
+
+
+def test_broken_area_is_reported_and_the_others_planned(cm_run):
+    _, _, out, code = cm_run
+    assert code == 3  # some areas failed
+    summary = json.loads((out / "summary.json").read_text())
+    rows = {r["area"]: r for r in summary["per_area"]}
+    assert [r["area"] for r in summary["per_area"]] == sorted(rows)  # ordered by name
+    assert rows["Empty Field"]["status"] == "failed" and "no roads" in rows["Empty Field"]["reason"]
+    assert "\n" not in rows["Empty Field"]["reason"] and "/tmp" not in rows["Empty Field"]["reason"]
+    assert summary["failed"] == [{"area": "Empty Field", "reason": rows["Empty Field"]["reason"]}]
+    for name in ("Nimman West", "Nimman North-East"):
+        assert rows[name]["status"] == "ok" and rows[name]["trench_km"] > 0
+        plan = json.loads((out / folder_name(name) / "summary.json").read_text())
+        assert rows[name]["total_cost"] == plan["total_cost"]
+    assert not (out / "Empty_Field").exists()
+    # the totals add the areas up; the certified gap is that of the sums
+    ok = [r for r in summary["per_area"] if r["status"] == "ok"]
+    total = summary["total"]
+    assert total["total_cost"] == pytest.approx(sum(r["total_cost"] for r in ok), abs=0.01)
+    assert total["sites_connected"] == sum(r["sites_connected"] for r in ok)
+    assert total["gap_pct"] == pytest.approx(100 * (total["total_cost"] / total["lower_bound"] - 1), abs=1e-3)
+    csv = (out / "areas.csv").read_text().splitlines()
+    assert csv[0].startswith("area,folder,status,reason,") and len(csv) == 4
+
+
+def test_sites_and_pois_belong_to_one_area_only(cm_run):
+    """A point of interest in two areas' margins becomes a site of one area only."""
+    _, _, out, _ = cm_run
+    ids = []
+    for name in ("Nimman West", "Nimman North-East"):
+        sites = gpd.read_file(out / folder_name(name) / "sites.geojson")
+        ids += sites["site_id"].tolist()
+    assert len(ids) == len(set(ids)) > 0
+
+
+def test_area_folder_equals_connectivity_plan_on_the_clipped_inputs(cm_run, tmp_path):
+    _, _, out, _ = cm_run
+    folder = folder_name("Nimman North-East")
+    scenario = out / WORK_FOLDER / folder / "scenario.toml"
+    assert main(["plan", str(scenario), "--out", str(tmp_path / "plan"), "--quiet"]) == 0
+    mine = {p.name for p in (out / folder).iterdir()} - {"area.json", "timings.json"}
+    theirs = {p.name for p in (tmp_path / "plan").iterdir()} - {"timings.json"}
+    assert mine == theirs and "ducts.geojson" in mine
+    for name in sorted(mine):
+        assert (out / folder / name).read_bytes() == (tmp_path / "plan" / name).read_bytes(), name
+
+
+def test_rerun_skips_unchanged_areas_and_replans_a_changed_one(cm_run, tmp_path):
+    tmp, areas, out, _ = cm_run
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    before = {n: (copy / n).read_bytes() for n in NATIONAL}
+    run = plan_areas(SCENARIOS / "chiang_mai_nimman.toml", areas, copy, workers=0)
+    assert [r["skipped"] for r in run.results if r["status"] == "ok"] == [True, True]
+    assert {n: (copy / n).read_bytes() for n in NATIONAL} == before
+    # a larger West area: its clipped inputs change, it is planned again; the other is skipped
+    rows = [(n, (b[0] - 0.002, *b[1:]) if n == "Nimman West" else b) for n, b in CM_AREAS]
+    run = plan_areas(SCENARIOS / "chiang_mai_nimman.toml", write_areas(tmp_path / "bigger.geojson", rows), copy,
+                     workers=0)
+    skipped = {r["area"]: r["skipped"] for r in run.results if r["status"] == "ok"}
+    assert skipped == {"Nimman West": False, "Nimman North-East": True}
+
+
+def test_local_cluster_and_other_order_give_identical_national_files(cm_run, tmp_path):
+    tmp, _, out, _ = cm_run
+    reordered = write_areas(tmp_path / "areas.geojson", CM_AREAS[::-1])
+    run = plan_areas(SCENARIOS / "chiang_mai_nimman.toml", reordered, tmp_path / "out", workers=2)
+    assert [r["skipped"] for r in run.results] == [False] * 3
+    for name in NATIONAL:
+        assert (tmp_path / "out" / name).read_bytes() == (out / name).read_bytes(), name
+    a = gpd.read_file(out / "ducts.gpkg")
+    b = gpd.read_file(tmp_path / "out" / "ducts.gpkg")
+    assert a.equals(b) and sorted(a["area"].unique()) == ["Nimman North-East", "Nimman West"]
+    assert (a["attribution"] == "© OpenStreetMap contributors").all()
+
+
+def test_overview_map_is_offline_with_attribution(cm_run):
+    page = (cm_run[2] / "overview.html").read_text()
+    assert "OpenStreetMap" in page and "contributors" in page
+    assert "https://cdn" not in page and "<script src=" not in page
+    assert "Nimman West" in page and "Areas by cost per km" in page and "TOT ducts" in page
+
+
+def test_phuket_vector_inputs_are_clipped(shared_data, tmp_path):
+    """A road line file is cut at each area's buffered outline; points of interest go to one area."""
+    rows = [("Kathu", (98.30, 7.88, 98.36, 7.93)), ("Patong", (98.28, 7.87, 98.30, 7.93)),
+            ("Nowhere", (98.30, 8.01, 98.31, 8.02))]  # roads, but no public building
+    areas = write_areas(tmp_path / "areas.gpkg", rows, column="amphoe")
+    out = tmp_path / "out"
+    run = plan_areas(SCENARIOS / "phuket_backbone.toml", areas, out, name_column="amphoe", margin_m=300, workers=0)
+    assert [r["area"] for r in run.results] == ["Kathu", "Nowhere", "Patong"]
+    assert run.results[1]["status"] == "failed" and run.results[1]["reason"] == "no site connected in this area"
+    pois = gpd.read_file(shared_data / "osm" / "phuket" / "phuket-poi.geojson")
+    inside = pois.representative_point().intersects(shapely.union_all([shapely.box(*b) for _, b in rows]))
+    clipped = [gpd.read_file(out / WORK_FOLDER / a / "pois.geojson") for a in ("Kathu", "Patong")]
+    assert sum(len(c) for c in clipped) == int(inside.sum())
+    for (name, box), roads in zip(rows, [gpd.read_file(out / WORK_FOLDER / a / "roads.geojson")
+                                         for a in ("Kathu", "Patong")]):
+        grown = gpd.GeoSeries([shapely.box(*box)], crs=4326).to_crs(32647).buffer(300.5).to_crs(4326).iloc[0]
+        assert len(roads) and roads.within(grown).all()
+        assert roads.intersects(shapely.box(*box)).any()
+    assert run.results[0]["status"] == "ok"
+
+
+def test_scenario_toml_round_trip():
+    raw = tomllib.loads((SCENARIOS / "chiang_mai_phased.toml").read_text())
+    assert tomllib.loads(dump_toml(raw)) == raw
+
+
+@pytest.mark.parametrize("rows, column, words", [
+    ([("A", None)], "name", ["row 1", "polygons", "Point"]),
+    ([("A", (0, 0, 1, 1))], "province", ["missing column `name`", "--name-column"]),
+    ([("A", (0, 0, 1, 1)), ("A", (1, 0, 2, 1))], "name", ["row 2", "duplicate area name 'A'", "row 1"]),
+    ([("A/B", (0, 0, 1, 1)), ("a_b", (1, 0, 2, 1))], "name", ["row 2", "same folder 'a_b'", "'A/B'"]),
+    ([(" ", (0, 0, 1, 1))], "name", ["row 1", "empty area name"]),
+    ([("summary.json", (0, 0, 1, 1))], "name", ["row 1", "cannot be a folder name"]),
+])
+def test_bad_areas_file_is_one_line_error(tmp_path, rows, column, words):
+    geoms = [shapely.Point(0, 0) if b is None else shapely.box(*b) for _, b in rows]
+    path = tmp_path / "areas.geojson"
+    gpd.GeoDataFrame({column: [r[0] for r in rows]}, geometry=geoms, crs="EPSG:4326").to_file(path)
+    with pytest.raises(InputDataError) as exc:
+        read_areas(path)
+    assert str(path) in str(exc.value) and "\n" not in str(exc.value)
+    for w in words:
+        assert w in str(exc.value)
+
+
+def test_bad_areas_file_exits_2_with_one_line_and_writes_nothing(fixtures, tmp_path):
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "connectivity.cli", "plan-areas", str(fixtures / "tiny.toml"),
+                        "--areas", str(tmp_path / "missing.geojson"), "--out", str(out), "--serial"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("connectivity: error:") and "missing.geojson" in lines[0]
+    assert not out.exists()
+
+
+def test_folder_names():
+    assert folder_name("Chiang Mai") == "Chiang_Mai"
+    assert folder_name("เชียงใหม่") == "เชียงใหม่"
+    assert folder_name("../etc") == "_etc" and folder_name("a:b*c") == "a_b_c"
+
+
+def test_osm_split_gives_each_tagged_object_to_one_area(fixtures, tmp_path):
+    """Streets in every area whose grown outline they reach; points of interest, poles and
+    buildings (tags kept) in exactly one area; the union is the whole file's."""
+    from connectivity import load
+    from connectivity.areas.split import Area, buffered, split_osm
+
+    areas = [Area("East", "East", shapely.box(98.9605, 18.789, 98.9630, 18.793)),
+             Area("West", "West", shapely.box(98.9595, 18.789, 98.9605, 18.793))]
+    names = split_osm(fixtures / "tiny.osm", areas, [buffered(a, 100.0) for a in areas], tmp_path)
+    whole = load.read_osm(fixtures / "tiny.osm")
+    parts = [load.read_osm(tmp_path / a.folder / n) for a, n in zip(areas, names)]
+    for layer in ("pois", "poles", "buildings"):
+        ids = [i for p in parts for i in getattr(p, layer)["osm_id"]]
+        assert sorted(ids) == sorted(getattr(whole, layer)["osm_id"]), layer
+    ways = [set(p.roads["osm_id"]) for p in parts]
+    assert ways[0] & ways[1] and ways[0] | ways[1] == set(whole.roads["osm_id"])
+    # the hospital is east, the westmost pole west; the school on the shared edge goes to the first by name
+    assert {"node/50", "node/51"} <= set(parts[0].pois["osm_id"]) and "node/40" in set(parts[1].poles["osm_id"])
+
+
+TINY_AREAS = [("East", (98.9605, 18.789, 98.9630, 18.793)), ("West", (98.9595, 18.789, 98.9605, 18.793))]
+
+
+def test_scheduler_address_uses_a_running_cluster(fixtures, tmp_path):
+    from distributed import LocalCluster
+
+    areas = write_areas(tmp_path / "areas.geojson", TINY_AREAS)
+    serial = plan_areas(fixtures / "tiny.toml", areas, tmp_path / "serial", workers=0, margin_m=100)
+    lines = []
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        run = plan_areas(fixtures / "tiny.toml", areas, tmp_path / "dask", scheduler=cluster.scheduler_address,
+                         margin_m=100, started=lines.append)
+    assert lines and cluster.scheduler_address in lines[0]
+    assert [r["status"] for r in run.results] == [r["status"] for r in serial.results]
+    for name in NATIONAL:
+        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "serial" / name).read_bytes(), name
+
+
+def test_cli_progress_says_which_areas_were_skipped(fixtures, tmp_path):
+    areas = write_areas(tmp_path / "areas.geojson", TINY_AREAS)
+    args = [sys.executable, "-m", "connectivity.cli", "plan-areas", str(fixtures / "tiny.toml"), "--areas", str(areas),
+            "--out", str(tmp_path / "out"), "--serial", "--margin", "100"]
+    first = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    again = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert first.returncode == again.returncode
+    assert "1/2 East: " in first.stderr and "2/2 West: " in first.stderr and "skipped" not in first.stderr
+    planned = [ln for ln in first.stderr.splitlines() if ": planned" in ln]
+    assert len(planned) == again.stderr.count("unchanged, skipped") > 0
