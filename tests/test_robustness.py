@@ -561,3 +561,43 @@ def test_implausible_cost_warns_and_plans(tmp_path):
     warned = [ln for ln in r.stderr.splitlines() if "spacing_m" in ln]
     assert warned == [f"connectivity: WARNING: {costs}: manhole.spacing_m = 10 m is outside the plausible range 30-500 m; "
                       "check the value"]
+
+
+# ---------------------------------------------------------------- Ctrl-C once the work is done
+_LATE_SIGINT = """
+import atexit, os, signal, sys
+from connectivity import cli
+when = sys.argv.pop(1)
+if when == "release":  # lands while the held warnings are printed, after the outputs are complete
+    real = cli._HoldLogs.release
+    def release(self, **kw):
+        os.kill(os.getpid(), signal.SIGINT)
+        real(self, **kw)
+    cli._HoldLogs.release = release
+code = cli.main()
+if when == "teardown":  # lands after main returned, while the interpreter shuts down
+    atexit.register(lambda: os.kill(os.getpid(), signal.SIGINT))
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("when", ["release", "teardown"])
+def test_sigint_after_the_work_is_done_exits_130(when, tmp_path):
+    """A Ctrl-C landing after the final rename: exit 130 (not -2 from Python's own SIGINT exit), no
+    traceback, the outputs complete."""
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-c", _LATE_SIGINT, when, "plan", str(TINY), "--out", str(out), "--quiet"],
+                       capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert r.returncode == 130, (r.returncode, r.stderr)
+    assert "Traceback" not in r.stderr
+    if when == "release":
+        assert "connectivity: interrupted (after the work was done)" in r.stderr
+    assert json.loads((out / "summary.json").read_text())["sites_total"] == 5
+    assert {p.name for p in out.iterdir()} >= {"ducts.geojson", "sites.geojson", "summary.json", "map.html"}
+
+
+def test_main_in_process_leaves_the_sigint_handler_alone(tmp_path):
+    import signal
+    before = signal.getsignal(signal.SIGINT)
+    assert main(["plan", str(TINY), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert signal.getsignal(signal.SIGINT) is before
