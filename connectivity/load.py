@@ -189,7 +189,7 @@ def _scan_osm(path: Path, highway_exclude: frozenset[str]) -> _Collector:
                 col.way(obj)
             elif obj.is_area():
                 col.area(obj)
-    except RuntimeError as exc:
+    except (RuntimeError, osmium.InvalidLocationError) as exc:  # the latter: a node's lat/lon is not a number
         raise InputDataError(f"{path}: not a readable OSM file ({str(exc).splitlines()[0]})") from None
     return col
 

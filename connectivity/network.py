@@ -84,8 +84,15 @@ def project(gdf: gpd.GeoDataFrame, crs: str, what: str) -> gpd.GeoDataFrame:
     """Reproject ``gdf`` to ``crs``; a layer without a CRS is an error."""
     if gdf.crs is None:
         raise CRSError(f"{what}: layer has no CRS")
-    out = gdf.to_crs(crs)
+    with np.errstate(invalid="ignore", over="ignore"):
+        out = gdf.to_crs(crs)
     ensure_projected(out, what)
+    xy, owner = shapely.get_coordinates(out.geometry.values, return_index=True)
+    bad = np.flatnonzero(~np.isfinite(xy).all(axis=1))
+    if len(bad):
+        src = shapely.get_coordinates(gdf.geometry.values)[bad[0]]
+        raise CRSError(f"{what}: row {owner[bad[0]] + 1}: coordinates ({src[0]:g}, {src[1]:g}) cannot be projected "
+                       f"to {crs}: they lie too far from the rest of the area (a typo in a latitude or longitude?)")
     return out
 
 
@@ -307,7 +314,8 @@ def _with_components(net: Network) -> Network:
     return replace(net, nodes=nodes, edges=edges)
 
 
-def roads_network(roads: gpd.GeoDataFrame, *, crs: str = "auto", tolerance_m: float | None = None) -> Network:
+def roads_network(roads: gpd.GeoDataFrame, *, crs: str = "auto", tolerance_m: float | None = None,
+                  source: str = "roads") -> Network:
     """Project road lines (any CRS) and build the network.
 
     Parameters
@@ -319,11 +327,13 @@ def roads_network(roads: gpd.GeoDataFrame, *, crs: str = "auto", tolerance_m: fl
     tolerance_m
         When given, lines are noded first (for road files that are not a network yet);
         OSM road edges from osmnx are already noded.
+    source
+        What the roads were read from (a file name), named in error messages.
     """
     if len(roads) == 0:
         raise InputDataError("no roads to build a network from")
     target = utm_crs(roads.to_crs("EPSG:4326")) if crs == "auto" else crs
-    proj = project(roads, target, "roads")
+    proj = project(roads, target, source)
     if tolerance_m is not None:
         proj = node_lines(proj, tolerance_m=tolerance_m)
     net = build_network(proj)

@@ -68,6 +68,7 @@ CASES = {
     "OSM without roads": ("plan {T} --osm {B}/no_roads.osm", ["no_roads.osm", "no roads"]),
     "folder named .osm": ("plan {T} --osm {B}/folder.osm", ["folder.osm", "is a folder, not a file"]),
     "empty OSM file": ("plan {T} --osm {B}/empty.osm", ["empty.osm", "file is empty"]),
+    "NaN coordinate in OSM": ("plan {T} --osm {B}/nan_coordinate.osm", ["nan_coordinate.osm", "wrong format for coordinate: 'nan'"]),
     # road line files
     "truncated GeoJSON": ("plan {R} --roads {B}/roads_truncated.geojson", ["roads_truncated.geojson", "not a readable vector file"]),
     "empty road layer": ("plan {R} --roads {B}/roads_empty.geojson", ["roads_empty.geojson", "no roads", "empty"]),
@@ -76,6 +77,8 @@ CASES = {
     "one-point line": ("plan {R} --roads {B}/roads_one_point_line.geojson", ["roads_one_point_line.geojson", "point array"]),
     "swapped lat/lon roads": ("plan {R} --roads {B}/roads_swapped_latlon.geojson", ["roads_swapped_latlon.geojson", "longitude/latitude range"]),
     "metres in a GeoJSON (degrees)": ("plan {R} --roads {B}/roads_in_metres.geojson", ["roads_in_metres.geojson", "does not match its coordinates"]),
+    "a road point that cannot be projected": ("plan {R} --roads {B}/roads_far_point.geojson",
+                                               ["roads_far_point.geojson", "row 7", "(-81, 0)", "cannot be projected"]),
     "NaN in a road line": ("plan {R} --roads {B}/roads_nan.geojson", ["roads_nan.geojson", "row 3", "non-finite coordinate"]),
     "PNG named .geojson": ("plan {R} --roads {B}/roads_png.geojson", ["roads_png.geojson", "not a readable vector file"]),
     "CSV named .geojson": ("plan {R} --roads {B}/roads_not_json.geojson", ["roads_not_json.geojson", "not a readable vector file"]),
