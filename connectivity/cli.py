@@ -71,8 +71,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="connectivity", description="Plan shared underground cable ducts.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each stage's figures")
+    parser.add_argument("--debug", action="store_true",
+                        help="show tracebacks of unexpected errors; with -v also log every tree solved")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("plan", help="plan the duct network of a scenario TOML")
     p.add_argument("scenario", nargs="?", help="scenario TOML file")
@@ -177,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="connectivity: %(levelname)s: %(message)s")
+    if args.debug and args.verbose:  # -v --debug: also the per-solve lines of the engine and the design stage
+        logging.getLogger("connectivity").setLevel(logging.DEBUG)
     hold = None if args.verbose else _HoldLogs()
     failed_on_input = False
     late = _LateInterrupt(program=argv is None)

@@ -234,7 +234,7 @@ def solve(n_nodes: int, edges_u, edges_v, weights, terminals, *, time_limit: flo
         red_fixed = float(sw[expand(red, np.zeros(0, np.int64))].sum())
         lower = min(cost, _safe_bound(fixed_w + red_fixed + lb_red, ew))
     secs = time.perf_counter() - start
-    logger.info("steiner: cost %.6g, lower bound %.6g, %.3f s", cost, lower, secs)
+    logger.debug("steiner: cost %.6g, lower bound %.6g, %.3f s", cost, lower, secs)
     return SteinerResult(edges=edges, cost=cost, lower_bound=lower, seconds=secs)
 
 
