@@ -13,12 +13,11 @@ import numpy as np
 import pandas as pd
 import shapely
 import shapely.ops
-from scipy.sparse import coo_matrix
 from scipy.spatial import cKDTree
-from scipy.sparse.csgraph import connected_components
 
 from connectivity.errors import CRSError, InputDataError
 from connectivity.load import ensure_projected
+from connectivity.steiner.graph import component_labels
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +53,7 @@ class Network:
     @property
     def component_sizes(self) -> dict[int, int]:
         """Number of nodes in each connected component, largest first."""
-        comp = component_of_nodes(len(self.nodes), self.edges["u"].to_numpy(), self.edges["v"].to_numpy())
+        comp = component_labels(len(self.nodes), self.edges["u"].to_numpy(), self.edges["v"].to_numpy())
         sizes = pd.Series(comp).value_counts()
         return {int(k): int(v) for k, v in sizes.items()}
 
@@ -62,14 +61,6 @@ class Network:
         """``(n_nodes, u, v, length_m)`` as plain arrays for the Steiner engine."""
         e = self.edges
         return len(self.nodes), e["u"].to_numpy(np.int64), e["v"].to_numpy(np.int64), e["length_m"].to_numpy(float)
-
-
-def component_of_nodes(n_nodes: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Connected-component label of every node (labels ordered by first node)."""
-    if n_nodes == 0:
-        return np.zeros(0, dtype=np.int64)
-    adj = coo_matrix((np.ones(len(u)), (u, v)), shape=(n_nodes, n_nodes))
-    return connected_components(adj, directed=False)[1].astype(np.int64)
 
 
 def utm_crs(gdf: gpd.GeoDataFrame) -> str:
@@ -308,7 +299,7 @@ def _edge_frame(u, v, length, attrs: pd.DataFrame, geoms, crs) -> gpd.GeoDataFra
 
 
 def _with_components(net: Network) -> Network:
-    comp = component_of_nodes(len(net.nodes), net.edges["u"].to_numpy(), net.edges["v"].to_numpy())
+    comp = component_labels(len(net.nodes), net.edges["u"].to_numpy(), net.edges["v"].to_numpy())
     edges = net.edges.assign(component=comp[net.edges["u"].to_numpy()])
     nodes = net.nodes.assign(component=comp)
     return replace(net, nodes=nodes, edges=edges)
@@ -360,7 +351,7 @@ def site_locations(sites: gpd.GeoDataFrame, merge_m: float) -> np.ndarray:
     xy = np.column_stack([shapely.get_x(geoms), shapely.get_y(geoms)])
     ok = np.flatnonzero(np.isfinite(xy).all(axis=1))   # a missing point merges with nothing
     pairs = ok[cKDTree(xy[ok]).query_pairs(r=merge_m, output_type="ndarray")] if len(ok) else np.zeros((0, 2), int)
-    comp = component_of_nodes(n, pairs[:, 0], pairs[:, 1])
+    comp = component_labels(n, pairs[:, 0], pairs[:, 1])
     by_id = np.argsort(sites["site_id"].astype(str).to_numpy(), kind="stable")
     first = np.full(int(comp.max()) + 1, -1, dtype=np.int64)
     for i in by_id[::-1]:   # the last write wins: the lowest site_id of each location

@@ -37,7 +37,8 @@ from connectivity.steiner.exact import dreyfus_wagner
 from connectivity.steiner.graph import CSRGraph, build_csr, simplify
 from connectivity.steiner.heuristics import merge_fixed, mst_prune
 from connectivity.steiner.localsearch import improve, spans_terminals
-from connectivity.steiner.paths import component_labels, sph
+from connectivity.steiner.graph import component_labels
+from connectivity.steiner.paths import sph
 from connectivity.steiner.reduce import Reduction, expand, reduce_graph
 
 logger = logging.getLogger(__name__)
@@ -307,7 +308,7 @@ def _safe_bound(lb: float, weights: np.ndarray) -> float:
 
 def _terminal_component(g, su, sv, sw, orig, terms, *, has_fixed=False):
     """Keep only the edges of the terminals' component (``g`` is the CSR of the edge list); raise if split."""
-    comp = component_labels(g.indptr, g.head)
+    comp = component_labels(g.n, g.eu, g.ev)
     c = comp[terms]
     if np.any(c != c[0]):
         bad = int(terms[np.nonzero(c != c[0])[0][0]])
