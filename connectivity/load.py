@@ -826,8 +826,13 @@ def read_road_lines(path: str | Path) -> gpd.GeoDataFrame:
 
 
 def ensure_projected(gdf: gpd.GeoDataFrame, what: str) -> None:
-    """Raise :class:`CRSError` unless ``gdf`` is in a projected (metric) CRS."""
-    if gdf.crs is None or gdf.crs.is_geographic:
-        name = "no CRS" if gdf.crs is None else f"geographic CRS {gdf.crs.to_string()} (degrees)"
+    """Raise :class:`CRSError` unless ``gdf`` is in a projected CRS in metres (the package's one
+    "metres needed" check: no CRS, degrees and other units such as feet are refused)."""
+    crs = gdf.crs
+    if crs is None or crs.is_geographic:
+        name = "no CRS" if crs is None else f"geographic CRS {crs.to_string()} (degrees)"
         raise CRSError(f"{what}: needs a projected CRS in metres, got {name}")
+    units = {axis.unit_name for axis in crs.axis_info}
+    if units and not units <= {"metre", "meter", "m"}:
+        raise CRSError(f"{what}: needs a projected CRS in metres, got {crs.to_string()} in {', '.join(sorted(units))}")
 
