@@ -589,7 +589,7 @@ def choose_layer(path: Path, what: str | None) -> str | None:
 
     try:
         layers = [(str(name), str(kind)) for name, kind in pyogrio.list_layers(path)]
-    except Exception:  # not a readable file: read_file says so
+    except (RuntimeError, OSError):  # pyogrio's DataSourceError: not a readable file, read_file says so below
         return None
     if len(layers) <= 1:
         return None
