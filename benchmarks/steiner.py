@@ -91,13 +91,22 @@ def fmt_s(x):
     return "-" if x is None else f"{x:7.2f}"
 
 
+def _components(n, u, v, w) -> np.ndarray:
+    """Component label of every node (the engine's helper; older checkouts had a numba one on CSR)."""
+    try:
+        from connectivity.steiner.graph import component_labels
+        return component_labels(n, u, v)
+    except ImportError:
+        from connectivity.steiner.graph import build_csr
+        from connectivity.steiner.paths import component_labels as on_csr
+        g = build_csr(n, u, v, w)
+        return on_csr(g.indptr, g.head)
+
+
 def warm_up() -> None:
     """Load (or compile) every numba kernel once, so the first instance is not charged for it."""
     n, u, v, w, terms = road_like(2_000, 30, seed=1)
-    from connectivity.steiner.graph import build_csr
-    from connectivity.steiner.paths import component_labels
-
-    comp = component_labels(build_csr(n, u, v, w).indptr, build_csr(n, u, v, w).head)
+    comp = _components(n, u, v, w)
     terms = terms[comp[terms] == comp[terms[0]]]
     solve(n, u, v, w, terms)
     try:  # options of newer engines; older checkouts ignore them
@@ -200,11 +209,7 @@ def bench_scale(args) -> int:
     n, u, v, w, terms = road_like(args.scale_edges, args.scale_terminals, seed=0)
     print(f"generated in {time.perf_counter() - t0:.2f} s")
     # terminals outside the main component are dropped (random removals can isolate nodes)
-    from connectivity.steiner.graph import build_csr
-    from connectivity.steiner.paths import component_labels
-
-    g = build_csr(n, u, v, w)
-    comp = component_labels(g.indptr, g.head)
+    comp = _components(n, u, v, w)
     main = np.bincount(comp).argmax()
     terms = terms[comp[terms] == main]
     t0 = time.perf_counter()

@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import logging
+import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -106,8 +110,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="connectivity", description="Plan shared underground cable ducts.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each stage's figures")
+    parser.add_argument("--debug", action="store_true",
+                        help="show tracebacks of unexpected errors; with -v also log every tree solved")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("plan", help="plan the duct network of a scenario TOML")
     p.add_argument("scenario", nargs="?", help="scenario TOML file")
@@ -183,36 +188,89 @@ class _HoldLogs:
         self.held.clear()
 
 
+class _LateInterrupt:
+    """Ctrl-C (SIGINT) once the command's work is done (the outputs complete, or the error
+    known): a note and exit code 130, never a KeyboardInterrupt escaping ``main`` (Python then
+    ends itself by SIGINT: exit -2 without a word).
+
+    Run as a program (``argv is None``), the process ends with ``os._exit`` right after the
+    ``atexit`` hooks: Python's own teardown (about a second with numba and pandas loaded)
+    restores the default SIGINT action, so a Ctrl-C then would still end it with -2.
+    """
+
+    def __init__(self, *, program: bool) -> None:
+        self.program, self.seen, self.installed, self.code, self.previous = program, False, False, 0, None
+
+    def _handle(self, signum, frame) -> None:
+        self.seen = True
+
+    def install(self) -> None:
+        if self.installed or threading.current_thread() is not threading.main_thread():
+            return
+        self.installed = True
+        self.previous = signal.signal(signal.SIGINT, self._handle)
+        if self.program:
+            atexit.register(self._exit)
+
+    def uninstall(self) -> None:
+        """Called in-process (not as a program): the caller's SIGINT handler back."""
+        if self.installed and not self.program:
+            signal.signal(signal.SIGINT, self.previous)
+            self.installed = False
+
+    def _exit(self) -> None:  # the last atexit hook to run (registered last)
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130 if self.seen else self.code)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; exit codes: 0 done, 2 bad input or environment (one line), 1 a bug, 130 interrupted."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="connectivity: %(levelname)s: %(message)s")
+    if args.debug and args.verbose:  # -v --debug: also the per-solve lines of the engine and the design stage
+        logging.getLogger("connectivity").setLevel(logging.DEBUG)
     hold = None if args.verbose else _HoldLogs()
     failed_on_input = False
+    late = _LateInterrupt(program=argv is None)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        late.install()  # the work is done: Ctrl-C from here on only sets the exit code
     except ConnectivityError as exc:
+        late.install()
         failed_on_input = True
         print(f"connectivity: error: {exc}", file=sys.stderr)
-        return 2
+        code = 2
     except OSError as exc:
+        late.install()
         failed_on_input = True
         where = exc.filename or getattr(args, "out", None) or getattr(args, "file", None) or "output"
         print(f"connectivity: error: {where}: {exc.strerror or exc}", file=sys.stderr)  # e.g. a full disk names --out
-        return 2
+        code = 2
     except KeyboardInterrupt:
+        late.install()
         print("connectivity: interrupted", file=sys.stderr)
-        return 130
+        code = 130
     except Exception as exc:  # a bug: one line, traceback on request
+        late.install()
         if args.debug:
             raise
         print(f"connectivity: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
               file=sys.stderr)
-        return 1
+        code = 1
     finally:
+        late.install()
         if hold is not None:
             hold.release(emit=not failed_on_input)
+    if late.seen and code != 130:
+        print("connectivity: interrupted (after the work was done)", file=sys.stderr)
+        code = 130
+    late.code = code
+    late.uninstall()
+    return code
 
 
 if __name__ == "__main__":

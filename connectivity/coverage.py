@@ -22,6 +22,7 @@ import pandas as pd
 import shapely
 
 from connectivity.errors import CRSError, InputDataError
+from connectivity.load import ensure_projected
 
 logger = logging.getLogger(__name__)
 
@@ -55,20 +56,10 @@ class Coverage:
 
 
 def _check_metric(frame: gpd.GeoDataFrame, what: str) -> None:
-    """Raise CRSError unless ``frame`` is in a projected CRS in metres (empty frames pass)."""
+    """Raise CRSError unless ``frame`` is in a projected CRS in metres (empty frames without a CRS pass)."""
     if len(frame) == 0 and frame.crs is None:
         return
-    crs = frame.crs
-    if crs is None:
-        raise CRSError(f"{what} has no CRS; a projected CRS in metres (e.g. EPSG:32647) is needed")
-    if crs.is_geographic:
-        raise CRSError(
-            f"{what} is in geographic coordinates ({crs.to_string()}); project it to a metric "
-            "CRS (e.g. EPSG:32647) before measuring distances"
-        )
-    units = {axis.unit_name for axis in crs.axis_info}
-    if units and not units <= {"metre", "meter", "m"}:
-        raise CRSError(f"{what} CRS {crs.to_string()} is not in metres (units: {sorted(units)})")
+    ensure_projected(frame, what)
 
 
 def _buildings_passed(

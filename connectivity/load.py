@@ -189,7 +189,7 @@ def _scan_osm(path: Path, highway_exclude: frozenset[str]) -> _Collector:
                 col.way(obj)
             elif obj.is_area():
                 col.area(obj)
-    except RuntimeError as exc:
+    except (RuntimeError, osmium.InvalidLocationError) as exc:  # the latter: a node's lat/lon is not a number
         raise InputDataError(f"{path}: not a readable OSM file ({str(exc).splitlines()[0]})") from None
     return col
 
@@ -589,7 +589,7 @@ def choose_layer(path: Path, what: str | None) -> str | None:
 
     try:
         layers = [(str(name), str(kind)) for name, kind in pyogrio.list_layers(path)]
-    except Exception:  # not a readable file: read_file says so
+    except (RuntimeError, OSError):  # pyogrio's DataSourceError: not a readable file, read_file says so below
         return None
     if len(layers) <= 1:
         return None
@@ -826,8 +826,13 @@ def read_road_lines(path: str | Path) -> gpd.GeoDataFrame:
 
 
 def ensure_projected(gdf: gpd.GeoDataFrame, what: str) -> None:
-    """Raise :class:`CRSError` unless ``gdf`` is in a projected (metric) CRS."""
-    if gdf.crs is None or gdf.crs.is_geographic:
-        name = "no CRS" if gdf.crs is None else f"geographic CRS {gdf.crs.to_string()} (degrees)"
+    """Raise :class:`CRSError` unless ``gdf`` is in a projected CRS in metres (the package's one
+    "metres needed" check: no CRS, degrees and other units such as feet are refused)."""
+    crs = gdf.crs
+    if crs is None or crs.is_geographic:
+        name = "no CRS" if crs is None else f"geographic CRS {crs.to_string()} (degrees)"
         raise CRSError(f"{what}: needs a projected CRS in metres, got {name}")
+    units = {axis.unit_name for axis in crs.axis_info}
+    if units and not units <= {"metre", "meter", "m"}:
+        raise CRSError(f"{what}: needs a projected CRS in metres, got {crs.to_string()} in {', '.join(sorted(units))}")
 

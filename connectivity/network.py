@@ -13,12 +13,11 @@ import numpy as np
 import pandas as pd
 import shapely
 import shapely.ops
-from scipy.sparse import coo_matrix
 from scipy.spatial import cKDTree
-from scipy.sparse.csgraph import connected_components
 
 from connectivity.errors import CRSError, InputDataError
 from connectivity.load import ensure_projected
+from connectivity.steiner.graph import component_labels
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +53,7 @@ class Network:
     @property
     def component_sizes(self) -> dict[int, int]:
         """Number of nodes in each connected component, largest first."""
-        comp = component_of_nodes(len(self.nodes), self.edges["u"].to_numpy(), self.edges["v"].to_numpy())
+        comp = component_labels(len(self.nodes), self.edges["u"].to_numpy(), self.edges["v"].to_numpy())
         sizes = pd.Series(comp).value_counts()
         return {int(k): int(v) for k, v in sizes.items()}
 
@@ -62,14 +61,6 @@ class Network:
         """``(n_nodes, u, v, length_m)`` as plain arrays for the Steiner engine."""
         e = self.edges
         return len(self.nodes), e["u"].to_numpy(np.int64), e["v"].to_numpy(np.int64), e["length_m"].to_numpy(float)
-
-
-def component_of_nodes(n_nodes: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Connected-component label of every node (labels ordered by first node)."""
-    if n_nodes == 0:
-        return np.zeros(0, dtype=np.int64)
-    adj = coo_matrix((np.ones(len(u)), (u, v)), shape=(n_nodes, n_nodes))
-    return connected_components(adj, directed=False)[1].astype(np.int64)
 
 
 def utm_crs(gdf: gpd.GeoDataFrame) -> str:
@@ -84,8 +75,15 @@ def project(gdf: gpd.GeoDataFrame, crs: str, what: str) -> gpd.GeoDataFrame:
     """Reproject ``gdf`` to ``crs``; a layer without a CRS is an error."""
     if gdf.crs is None:
         raise CRSError(f"{what}: layer has no CRS")
-    out = gdf.to_crs(crs)
+    with np.errstate(invalid="ignore", over="ignore"):
+        out = gdf.to_crs(crs)
     ensure_projected(out, what)
+    xy, owner = shapely.get_coordinates(out.geometry.values, return_index=True)
+    bad = np.flatnonzero(~np.isfinite(xy).all(axis=1))
+    if len(bad):
+        src = shapely.get_coordinates(gdf.geometry.values)[bad[0]]
+        raise CRSError(f"{what}: row {owner[bad[0]] + 1}: coordinates ({src[0]:g}, {src[1]:g}) cannot be projected "
+                       f"to {crs}: they lie too far from the rest of the area (a typo in a latitude or longitude?)")
     return out
 
 
@@ -301,13 +299,14 @@ def _edge_frame(u, v, length, attrs: pd.DataFrame, geoms, crs) -> gpd.GeoDataFra
 
 
 def _with_components(net: Network) -> Network:
-    comp = component_of_nodes(len(net.nodes), net.edges["u"].to_numpy(), net.edges["v"].to_numpy())
+    comp = component_labels(len(net.nodes), net.edges["u"].to_numpy(), net.edges["v"].to_numpy())
     edges = net.edges.assign(component=comp[net.edges["u"].to_numpy()])
     nodes = net.nodes.assign(component=comp)
     return replace(net, nodes=nodes, edges=edges)
 
 
-def roads_network(roads: gpd.GeoDataFrame, *, crs: str = "auto", tolerance_m: float | None = None) -> Network:
+def roads_network(roads: gpd.GeoDataFrame, *, crs: str = "auto", tolerance_m: float | None = None,
+                  source: str = "roads") -> Network:
     """Project road lines (any CRS) and build the network.
 
     Parameters
@@ -319,11 +318,13 @@ def roads_network(roads: gpd.GeoDataFrame, *, crs: str = "auto", tolerance_m: fl
     tolerance_m
         When given, lines are noded first (for road files that are not a network yet);
         OSM road edges from osmnx are already noded.
+    source
+        What the roads were read from (a file name), named in error messages.
     """
     if len(roads) == 0:
         raise InputDataError("no roads to build a network from")
     target = utm_crs(roads.to_crs("EPSG:4326")) if crs == "auto" else crs
-    proj = project(roads, target, "roads")
+    proj = project(roads, target, source)
     if tolerance_m is not None:
         proj = node_lines(proj, tolerance_m=tolerance_m)
     net = build_network(proj)
@@ -350,7 +351,7 @@ def site_locations(sites: gpd.GeoDataFrame, merge_m: float) -> np.ndarray:
     xy = np.column_stack([shapely.get_x(geoms), shapely.get_y(geoms)])
     ok = np.flatnonzero(np.isfinite(xy).all(axis=1))   # a missing point merges with nothing
     pairs = ok[cKDTree(xy[ok]).query_pairs(r=merge_m, output_type="ndarray")] if len(ok) else np.zeros((0, 2), int)
-    comp = component_of_nodes(n, pairs[:, 0], pairs[:, 1])
+    comp = component_labels(n, pairs[:, 0], pairs[:, 1])
     by_id = np.argsort(sites["site_id"].astype(str).to_numpy(), kind="stable")
     first = np.full(int(comp.max()) + 1, -1, dtype=np.int64)
     for i in by_id[::-1]:   # the last write wins: the lowest site_id of each location

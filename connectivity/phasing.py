@@ -53,6 +53,7 @@ import numpy as np
 
 from connectivity.config import PRIORITIES, PhaseSpec, fallback_cost_per_m, parse_phases  # noqa: F401  (re-exported)
 from connectivity.errors import ConfigError, InputDataError
+from connectivity.load import ensure_projected
 
 log = logging.getLogger(__name__)
 
@@ -960,8 +961,7 @@ def _check_metric(ducts, buildings) -> None:
     from connectivity.errors import CRSError
 
     for what, frame in (("ducts", ducts), ("buildings", buildings)):
-        if frame.crs is None or frame.crs.is_geographic:
-            raise CRSError(f"phasing: {what} must be in a projected CRS in metres, got {frame.crs}")
+        ensure_projected(frame, f"phasing: {what}")
     if ducts.crs != buildings.crs:
         raise CRSError(f"phasing: ducts ({ducts.crs}) and buildings ({buildings.crs}) differ in CRS")
 

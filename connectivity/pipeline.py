@@ -95,7 +95,8 @@ def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
     layers = load_layers(scenario)
     progress("network")
     tolerance = None if layers.roads_noded else opts.node_tolerance_m
-    net = network.roads_network(layers.roads, crs=opts.crs, tolerance_m=tolerance)
+    net = network.roads_network(layers.roads, crs=opts.crs, tolerance_m=tolerance,
+                                source=str(scenario.inputs.roads or scenario.inputs.osm or "roads"))
     progress("sites")
     all_sites = scenario_sites(scenario, layers, net.crs)
     if len(all_sites) == 0:

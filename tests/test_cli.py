@@ -98,3 +98,17 @@ def test_quiet_prints_nothing_and_summary_line_otherwise(fixtures, tmp_path):
     assert len(r.stdout.strip().splitlines()) == 1 and "sites connected" in r.stdout
     r = run_cli("plan", fixtures / "tiny.toml", "--out", tmp_path / "b", "--quiet")
     assert r.returncode == 0 and r.stdout == ""
+
+
+def test_verbose_logs_stages_not_every_solve(fixtures, tmp_path):
+    """-v gives stage-level lines; the engine's per-solve lines (hundreds on a real town) only with -v --debug."""
+    def run(*flags):
+        r = subprocess.run([sys.executable, "-m", "connectivity.cli", *flags, "plan", str(fixtures / "tiny.toml"),
+                            "--out", str(tmp_path / "_".join(flags)), "--quiet"], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        return r.stderr.splitlines()
+    verbose = run("-v")
+    assert any("INFO: joint plan" in ln and "savings" in ln for ln in verbose)  # the stage's figures
+    assert not [ln for ln in verbose if "steiner: cost" in ln or "joint plan of" in ln]
+    debug = run("-v", "--debug")
+    assert [ln for ln in debug if "DEBUG: steiner: cost" in ln] and [ln for ln in debug if "DEBUG: joint plan of" in ln]

@@ -295,3 +295,21 @@ def test_read_osm_with_only_a_closed_ring_is_an_error(tmp_path):
     f = write_osm(tmp_path / "ring.osm", nodes, [(1, [1, 2, 3, 1], {"highway": "residential"})])
     with pytest.raises(InputDataError, match=r"ring\.osm.*no roads"):
         read_osm(f)
+
+
+def test_ensure_projected_is_the_one_metres_check():
+    """No CRS, degrees and feet are refused by the one check the network, coverage and phasing use."""
+    import geopandas as gpd
+    import shapely
+    from connectivity import coverage, phasing
+    from connectivity.load import ensure_projected
+    g = gpd.GeoDataFrame(geometry=[shapely.Point(1, 2)], crs="EPSG:32647")
+    ensure_projected(g, "x")
+    for crs, words in ((None, "no CRS"), ("EPSG:4326", "geographic CRS EPSG:4326"), ("EPSG:2263", "EPSG:2263 in US survey foot")):
+        frame = g.set_crs(crs, allow_override=True)
+        with pytest.raises(CRSError, match=f"x: needs a projected CRS in metres, got {words}"):
+            ensure_projected(frame, "x")
+        with pytest.raises(CRSError, match=f"buildings: needs a projected CRS in metres, got {words}"):
+            coverage._check_metric(frame, "buildings")
+        with pytest.raises(CRSError, match=f"phasing: ducts: needs a projected CRS in metres, got {words}"):
+            phasing._check_metric(frame, g)

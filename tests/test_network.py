@@ -133,3 +133,16 @@ def test_node_lines_joins_every_t_junction_at_any_offset_and_angle():
     assert len(net.component_sizes) == 400  # each street joined to its lane
     assert len(net.edges) == 3 * 400  # the street split in two at the junction
     assert net.edges["length_m"].sum() == pytest.approx(150 * 400, abs=400 * 1.0)
+
+
+def test_component_labels_numbered_by_smallest_node():
+    """The one components helper: labels 0, 1, ... in the order of each component's smallest node."""
+    from connectivity.steiner.graph import component_labels
+    rng = np.random.default_rng(3)
+    n = 200
+    u, v = rng.integers(0, n, 120), rng.integers(0, n, 120)
+    label = component_labels(n, u, v)
+    first = [int(np.flatnonzero(label == c)[0]) for c in range(label.max() + 1)]
+    assert first == sorted(first) and label[0] == 0
+    assert all(label[a] == label[b] for a, b in zip(u, v))
+    assert len(component_labels(0, [], [])) == 0 and list(component_labels(3, [], [])) == [0, 1, 2]

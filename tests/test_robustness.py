@@ -68,6 +68,7 @@ CASES = {
     "OSM without roads": ("plan {T} --osm {B}/no_roads.osm", ["no_roads.osm", "no roads"]),
     "folder named .osm": ("plan {T} --osm {B}/folder.osm", ["folder.osm", "is a folder, not a file"]),
     "empty OSM file": ("plan {T} --osm {B}/empty.osm", ["empty.osm", "file is empty"]),
+    "NaN coordinate in OSM": ("plan {T} --osm {B}/nan_coordinate.osm", ["nan_coordinate.osm", "wrong format for coordinate: 'nan'"]),
     # road line files
     "truncated GeoJSON": ("plan {R} --roads {B}/roads_truncated.geojson", ["roads_truncated.geojson", "not a readable vector file"]),
     "empty road layer": ("plan {R} --roads {B}/roads_empty.geojson", ["roads_empty.geojson", "no roads", "empty"]),
@@ -76,6 +77,8 @@ CASES = {
     "one-point line": ("plan {R} --roads {B}/roads_one_point_line.geojson", ["roads_one_point_line.geojson", "point array"]),
     "swapped lat/lon roads": ("plan {R} --roads {B}/roads_swapped_latlon.geojson", ["roads_swapped_latlon.geojson", "longitude/latitude range"]),
     "metres in a GeoJSON (degrees)": ("plan {R} --roads {B}/roads_in_metres.geojson", ["roads_in_metres.geojson", "does not match its coordinates"]),
+    "a road point that cannot be projected": ("plan {R} --roads {B}/roads_far_point.geojson",
+                                               ["roads_far_point.geojson", "row 7", "(-81, 0)", "cannot be projected"]),
     "NaN in a road line": ("plan {R} --roads {B}/roads_nan.geojson", ["roads_nan.geojson", "row 3", "non-finite coordinate"]),
     "PNG named .geojson": ("plan {R} --roads {B}/roads_png.geojson", ["roads_png.geojson", "not a readable vector file"]),
     "CSV named .geojson": ("plan {R} --roads {B}/roads_not_json.geojson", ["roads_not_json.geojson", "not a readable vector file"]),
@@ -561,3 +564,43 @@ def test_implausible_cost_warns_and_plans(tmp_path):
     warned = [ln for ln in r.stderr.splitlines() if "spacing_m" in ln]
     assert warned == [f"connectivity: WARNING: {costs}: manhole.spacing_m = 10 m is outside the plausible range 30-500 m; "
                       "check the value"]
+
+
+# ---------------------------------------------------------------- Ctrl-C once the work is done
+_LATE_SIGINT = """
+import atexit, os, signal, sys
+from connectivity import cli
+when = sys.argv.pop(1)
+if when == "release":  # lands while the held warnings are printed, after the outputs are complete
+    real = cli._HoldLogs.release
+    def release(self, **kw):
+        os.kill(os.getpid(), signal.SIGINT)
+        real(self, **kw)
+    cli._HoldLogs.release = release
+code = cli.main()
+if when == "teardown":  # lands after main returned, while the interpreter shuts down
+    atexit.register(lambda: os.kill(os.getpid(), signal.SIGINT))
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("when", ["release", "teardown"])
+def test_sigint_after_the_work_is_done_exits_130(when, tmp_path):
+    """A Ctrl-C landing after the final rename: exit 130 (not -2 from Python's own SIGINT exit), no
+    traceback, the outputs complete."""
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-c", _LATE_SIGINT, when, "plan", str(TINY), "--out", str(out), "--quiet"],
+                       capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert r.returncode == 130, (r.returncode, r.stderr)
+    assert "Traceback" not in r.stderr
+    if when == "release":
+        assert "connectivity: interrupted (after the work was done)" in r.stderr
+    assert json.loads((out / "summary.json").read_text())["sites_total"] == 5
+    assert {p.name for p in out.iterdir()} >= {"ducts.geojson", "sites.geojson", "summary.json", "map.html"}
+
+
+def test_main_in_process_leaves_the_sigint_handler_alone(tmp_path):
+    import signal
+    before = signal.getsignal(signal.SIGINT)
+    assert main(["plan", str(TINY), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert signal.getsignal(signal.SIGINT) is before

@@ -13,6 +13,7 @@ import numpy as np
 from connectivity import steiner
 from connectivity.design.coalitions import CoalitionTable
 from connectivity.design.problem import GROUPS, DesignProblem, JointPlan, group_terminals
+from connectivity.steiner.graph import component_labels
 
 
 def steiner_lower_bound(problem: DesignProblem, k: int, weights: np.ndarray, *, time_limit: float | None = None,
@@ -252,9 +253,6 @@ def _segment_chambers(problem: DesignProblem, act: list[int]) -> np.ndarray:
     a leaf inside it), and inside one run, so a run holds at least the sum over its
     segments of ``(ceil(L / s) - 1)+`` chambers (``ceil(a) + ceil(b) - 1 <= ceil(a + b)``).
     """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     n, m, u, v = problem.n_nodes, problem.n_edges, problem.u, problem.v
     alive, brk = _pruned_graph(problem, act)
     deg = np.bincount(np.concatenate([u[alive], v[alive]]), minlength=n)
@@ -271,8 +269,7 @@ def _segment_chambers(problem: DesignProblem, act: list[int]) -> np.ndarray:
     pairs = pairs[order]
     first = pairs[0::2, 1] if len(pairs) else np.zeros(0, dtype=np.int64)
     second = pairs[1::2, 1] if len(pairs) else np.zeros(0, dtype=np.int64)
-    G = coo_matrix((np.ones(len(first)), (first, second)), shape=(m, m))
-    _, label = connected_components(G, directed=False)
+    label = component_labels(m, first, second)  # edges joined through a through node: one segment
     seg_len = np.bincount(label, weights=np.where(alive, problem.length_m, 0.0), minlength=m)
     # a segment without a break node at either end is a closed loop no pruned plan uses
     has_end = np.zeros(m, dtype=bool)

@@ -374,7 +374,7 @@ def plan_joint(problem: DesignProblem, *, operators: Sequence[str] | None = None
         if score < best - 1e-9:
             best_use, best = full, score
     plan = evaluate(problem, best_use)
-    logger.info("joint plan of %s: %.0f THB (%d starts, %d of %d edges searched, %.2f s)",
+    logger.debug("joint plan of %s: %.0f THB (%d starts, %d of %d edges searched, %.2f s)",
                 ",".join(problem.operators[k] for k in act), plan.cost, len(starts), ws.problem.n_edges, m,
                 time.perf_counter() - t0)
     return plan

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
+
+from connectivity.steiner.graph import component_labels
 
 
 @dataclass(frozen=True)
@@ -161,7 +161,7 @@ def count_manholes(u: np.ndarray, v: np.ndarray, length_m: np.ndarray, used: np.
     first = ids[pairs][0::2]
     second = ids[pairs][1::2]
     m = len(edges)
-    _, run = connected_components(coo_matrix((np.ones(len(first)), (first, second)), shape=(m, m)), directed=False)
+    run = component_labels(m, first, second)
     run_len = np.bincount(run, weights=np.asarray(length_m, dtype=float)[edges])
     inner = np.maximum(np.ceil(run_len / spacing_m - 1e-9).astype(np.int64) - 1, 0)
     return chambers + int(inner.sum())

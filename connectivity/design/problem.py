@@ -22,11 +22,10 @@ from functools import cached_property
 from typing import Iterable, Sequence
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from connectivity.design.manholes import count_manholes
 from connectivity.errors import ConfigError, InputDataError
+from connectivity.steiner.graph import component_labels
 
 GROUPS = ("telecom", "power")
 
@@ -106,9 +105,7 @@ class DesignProblem:
     @cached_property
     def node_component(self) -> np.ndarray:
         """Road network component (connected part of the edges) of every node."""
-        n = self.n_nodes
-        graph = coo_matrix((np.ones(self.n_edges), (self.u, self.v)), shape=(n, n))
-        return connected_components(graph, directed=False)[1]
+        return component_labels(self.n_nodes, self.u, self.v)
 
     def terminal_groups(self, k: int) -> list[np.ndarray]:
         """Operator ``k``'s nodes to join (:meth:`tree_terminals`) split by road component:

@@ -1,10 +1,28 @@
-"""Graph containers: edge-list simplification and CSR adjacency (numpy only)."""
+"""Graph containers: edge-list simplification, CSR adjacency, connected components (numpy, scipy).
+
+:func:`component_labels` is the package's one connected-components helper (the network,
+the engine and the design stage use it).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+
+def component_labels(n: int, u, v) -> np.ndarray:
+    """Connected component of every node of an undirected graph (``n`` nodes, edges ``u[i]-v[i]``).
+
+    Labels are 0, 1, ... numbered in the order of each component's smallest node (int64).
+    """
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    u = np.asarray(u, dtype=np.int64)
+    adj = coo_matrix((np.ones(len(u), dtype=np.int8), (u, np.asarray(v, dtype=np.int64))), shape=(n, n))
+    return connected_components(adj, directed=False)[1].astype(np.int64)
 
 
 @dataclass(frozen=True)

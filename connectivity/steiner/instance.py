@@ -252,12 +252,9 @@ def check_connected(inst: SteinerInstance, path: str | Path) -> None:
 
     if len(inst.terminals) < 2:
         return
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
+    from connectivity.steiner.graph import component_labels
 
-    n = inst.n_nodes
-    graph = coo_matrix((np.ones(len(inst.edges_u), dtype=np.int64), (inst.edges_u, inst.edges_v)), shape=(n, n))
-    _, label = connected_components(graph, directed=False)
+    label = component_labels(inst.n_nodes, inst.edges_u, inst.edges_v)
     first = label[inst.terminals[0]]
     for t in inst.terminals[1:].tolist():
         if label[t] != first:

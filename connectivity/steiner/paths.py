@@ -208,29 +208,3 @@ def voronoi(indptr, head, arc_w, is_base):
                 pred_arc[v] = p
                 size = _lazy_push(hk, hv, size, v, nd)
     return base, dist, pred_arc
-
-
-@njit(cache=True)
-def component_labels(indptr, head):
-    """Connected component id of every node (BFS)."""
-    n = len(indptr) - 1
-    comp = np.full(n, -1, np.int64)
-    stack = np.empty(n, np.int64)
-    c = 0
-    for s in range(n):
-        if comp[s] >= 0:
-            continue
-        comp[s] = c
-        sp = 1
-        stack[0] = s
-        while sp > 0:
-            sp -= 1
-            u = stack[sp]
-            for p in range(indptr[u], indptr[u + 1]):
-                v = head[p]
-                if comp[v] < 0:
-                    comp[v] = c
-                    stack[sp] = v
-                    sp += 1
-        c += 1
-    return comp

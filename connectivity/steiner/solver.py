@@ -37,7 +37,8 @@ from connectivity.steiner.exact import dreyfus_wagner
 from connectivity.steiner.graph import CSRGraph, build_csr, simplify
 from connectivity.steiner.heuristics import merge_fixed, mst_prune
 from connectivity.steiner.localsearch import improve, spans_terminals
-from connectivity.steiner.paths import component_labels, sph
+from connectivity.steiner.graph import component_labels
+from connectivity.steiner.paths import sph
 from connectivity.steiner.reduce import Reduction, expand, reduce_graph
 
 logger = logging.getLogger(__name__)
@@ -234,7 +235,7 @@ def solve(n_nodes: int, edges_u, edges_v, weights, terminals, *, time_limit: flo
         red_fixed = float(sw[expand(red, np.zeros(0, np.int64))].sum())
         lower = min(cost, _safe_bound(fixed_w + red_fixed + lb_red, ew))
     secs = time.perf_counter() - start
-    logger.info("steiner: cost %.6g, lower bound %.6g, %.3f s", cost, lower, secs)
+    logger.debug("steiner: cost %.6g, lower bound %.6g, %.3f s", cost, lower, secs)
     return SteinerResult(edges=edges, cost=cost, lower_bound=lower, seconds=secs)
 
 
@@ -307,7 +308,7 @@ def _safe_bound(lb: float, weights: np.ndarray) -> float:
 
 def _terminal_component(g, su, sv, sw, orig, terms, *, has_fixed=False):
     """Keep only the edges of the terminals' component (``g`` is the CSR of the edge list); raise if split."""
-    comp = component_labels(g.indptr, g.head)
+    comp = component_labels(g.n, g.eu, g.ev)
     c = comp[terms]
     if np.any(c != c[0]):
         bad = int(terms[np.nonzero(c != c[0])[0][0]])

@@ -7,9 +7,8 @@ the graph.
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
+from connectivity.steiner.graph import component_labels
 from connectivity.steiner.heuristics import mst_prune
 
 
@@ -59,6 +58,5 @@ def connects(u: np.ndarray, v: np.ndarray, edges, terminals) -> bool:
     pos = np.searchsorted(nodes, terms)
     if np.any(pos >= len(nodes)) or np.any(nodes[np.minimum(pos, len(nodes) - 1)] != terms):
         return False
-    k = len(nodes)
-    _, label = connected_components(coo_matrix((np.ones(len(lu)), (lu, lv)), shape=(k, k)), directed=False)
+    label = component_labels(len(nodes), lu, lv)
     return bool(np.all(label[pos] == label[pos[0]]))

@@ -121,6 +121,9 @@ FILES: dict[str, str | bytes] = {
     "truncated.osm": '<?xml version="1.0"?>\n<osm version="0.6">\n  <node id="1" lat="18.79" lon="98.96"/>\n  <way id="1">\n    <nd ref="1"/>\n',
     "no_roads.osm": '<?xml version="1.0"?>\n<osm version="0.6">\n  <node id="1" lat="18.79" lon="98.96"><tag k="amenity" v="school"/></node>\n</osm>\n',
     "empty.osm": "",
+    "nan_coordinate.osm": ('<?xml version="1.0"?>\n<osm version="0.6">\n  <node id="1" lat="18.79" lon="98.96"/>\n'
+                           '  <node id="2" lat="nan" lon="98.961"/>\n  <way id="1"><nd ref="1"/><nd ref="2"/>'
+                           '<tag k="highway" v="residential"/></way>\n</osm>\n'),
     # ---- road line files
     "roads_truncated.geojson": fc([line(c) for c in GRID])[:200],
     "roads_empty.geojson": fc([]),
@@ -129,6 +132,7 @@ FILES: dict[str, str | bytes] = {
     "roads_one_point_line.geojson": fc([line(c) for c in GRID[:2]] + [line([[98.96, 18.79]])]),
     "roads_swapped_latlon.geojson": fc([line([[y, x] for x, y in c]) for c in GRID]),
     "roads_in_metres.geojson": fc([line([[x * 1000, y * 1000] for x, y in c]) for c in GRID]),
+    "roads_far_point.geojson": fc([line(c) for c in GRID] + [line([[98.96, 18.79], [-81.0, 0.0]])]),  # lon typo: the antipode of the UTM zone
     "roads_nan.geojson": fc([line(c) for c in GRID[:2]] + [line([[98.96, 18.79], [float("nan"), 18.79]])]),
     "roads_png.geojson": png_bytes(),
     "roads_not_json.geojson": "highway,name\nresidential,Soi 1\n",
