@@ -234,3 +234,26 @@ def test_cli_progress_says_which_areas_were_skipped(fixtures, tmp_path):
     assert "1/2 East: " in first.stderr and "2/2 West: " in first.stderr and "skipped" not in first.stderr
     planned = [ln for ln in first.stderr.splitlines() if ": planned" in ln]
     assert len(planned) == again.stderr.count("unchanged, skipped") > 0
+
+
+def test_osm_split_keeps_multipolygon_buildings_whole_in_one_area(tmp_path):
+    """A building drawn as a multipolygon relation (an untagged ring way) goes, with its ring and
+    nodes, to the area holding it, even when the ring reaches outside that area's streets."""
+    from connectivity import load
+    from connectivity.areas.split import Area, buffered, split_osm
+
+    ring = [(98.9700, 18.7900), (98.9712, 18.7900), (98.9712, 18.7910), (98.9700, 18.7910)]
+    street = [(98.9600, 18.7895), (98.9650, 18.7895), (98.9705, 18.7895)]
+    nodes = "".join(f'<node id="{i + 1}" lat="{y}" lon="{x}"/>' for i, (x, y) in enumerate(ring + street))
+    osm = (f'<?xml version="1.0" encoding="UTF-8"?><osm version="0.6">{nodes}'
+           '<way id="10"><nd ref="1"/><nd ref="2"/><nd ref="3"/><nd ref="4"/><nd ref="1"/></way>'
+           '<way id="11"><nd ref="5"/><nd ref="6"/><nd ref="7"/><tag k="highway" v="residential"/></way>'
+           '<relation id="20"><member type="way" ref="10" role="outer"/><tag k="type" v="multipolygon"/>'
+           '<tag k="building" v="yes"/></relation></osm>')
+    (tmp_path / "town.osm").write_text(osm)
+    areas = [Area("East", "East", shapely.box(98.9680, 18.7880, 98.9750, 18.7950)),
+             Area("West", "West", shapely.box(98.9590, 18.7880, 98.9680, 18.7950))]
+    split_osm(tmp_path / "town.osm", areas, [buffered(a, 10.0) for a in areas], tmp_path)
+    east, west = (load.read_osm(tmp_path / a.folder / "roads.osm.pbf") for a in areas)
+    assert list(east.buildings["osm_id"]) == ["relation/20"] and len(west.buildings) == 0
+    assert list(east.roads["osm_id"].unique()) == list(west.roads["osm_id"].unique()) == ["way/11"]
