@@ -24,7 +24,7 @@ from tests.conftest import SCENARIOS
 CM_AREAS = [("Nimman West", (98.9516, 18.7880, 98.9620, 18.8086)),
             ("Nimman North-East", (98.9620, 18.7980, 98.9745, 18.8086)),
             ("Empty Field", (98.80, 18.70, 98.81, 18.71))]
-NATIONAL = ("areas.csv", "summary.json", "overview.html")
+NATIONAL = ("areas.csv", "summary.json", "overview.html", "ducts.gpkg")
 
 
 def write_areas(path, rows, *, column="name"):

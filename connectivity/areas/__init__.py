@@ -80,8 +80,8 @@ def plan_areas(scenario_path: str | Path, areas_file: str | Path, out: str | Pat
     from connectivity.output import write_json
 
     t0 = time.perf_counter()
-    if not (margin_m >= 0):
-        raise ConfigError(f"--margin must be a distance in metres >= 0, got {margin_m!r}")
+    if not (0 <= margin_m < 1e6):
+        raise ConfigError(f"--margin must be a distance in metres from 0 to 1,000,000, got {margin_m!r}")
     scenario = load_scenario(scenario_path)
     areas_file = Path(areas_file)
     areas = read_areas(areas_file, name_column=name_column)

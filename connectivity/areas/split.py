@@ -154,15 +154,9 @@ def owner_index(areas: list[Area], points: np.ndarray) -> np.ndarray:
     """For each point (an array of shapely points, WGS84), the index of the first area (by the
     list's order) that covers it, -1 for none: every point belongs to at most one area."""
     owner = np.full(len(points), -1, dtype=np.int64)
-    for k, area in enumerate(areas):
-        free = owner < 0
-        if not free.any():
-            break
-        poly = area.geometry
-        shapely.prepare(poly)
-        hit = np.zeros(len(points), dtype=bool)
-        hit[free] = shapely.covers(poly, points[free])
-        owner[hit] = k
+    tree = shapely.STRtree(points)
+    for k in range(len(areas) - 1, -1, -1):  # the first area by order written last: it wins ties
+        owner[tree.query(areas[k].geometry, predicate="covers")] = k
     return owner
 
 
@@ -190,7 +184,7 @@ def clip_vectors(scenario: Scenario, areas: list[Area], margins: list, work: Pat
             if key in _OWNED:
                 part = gdf[owner == k]
             else:
-                part = gdf[gdf.intersects(margins[k])]
+                part = gdf.iloc[np.sort(gdf.sindex.query(margins[k], predicate="intersects"))]
                 if len(part):
                     part = part.assign(geometry=part.geometry.intersection(margins[k]))
                     part = part[~part.geometry.is_empty].explode(index_parts=False)
