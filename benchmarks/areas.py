@@ -24,7 +24,26 @@ Run::
     python benchmarks/areas.py --edges 3000 --sites 60   # a quick check
 
 The machine may be shared with other jobs: ``cpu_s`` against ``wall_s`` shows the waiting.
-Results of the run quoted in the README are at the end of this docstring.
+
+Run of 2026-11-26 17:18 (8 x 20k, load average 4.5-6.5 from other jobs on the 2 cores)::
+
+    8 towns of 20000 edges / 300 sites written in 7 s
+    run            wall_s    cpu_s     peak RSS MiB (main / biggest procs)
+    single           23.2     11.2    358 / []
+    serial          288.0     92.3    392 / []
+    dask            218.8    120.0    290 / [466, 447, 15]
+    ratio 2 workers / serial: 0.76 (target <= 0.6) NOT MET
+    peak RSS per worker 466, 447 MiB vs single area 358 MiB: ABOVE (10 % slack)
+    summary.json / areas.csv identical serial vs 2 workers: {'summary.json': True, 'areas.csv': True}
+    seconds per area (serial, in-process): mean 33.9, min 21.7, max 53.0; split 9.4 s
+
+Run of 17:35, areas handed out largest first (load average 4.2-6.8)::
+
+    single           29.1     13.3    358 / []
+    serial          333.2     99.5    392 / []
+    dask            234.9    125.8    304 / [452, 451, 15]
+    ratio 2 workers / serial: 0.70 (target <= 0.6) NOT MET
+    seconds per area (serial, in-process): mean 39.4, min 26.5, max 61.4; split 10.6 s
 """
 from __future__ import annotations
 
@@ -176,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     dask = run(["plan-areas", scenario, "--areas", areas, "--out", tmp / "dask", "--workers", a.workers], "dask")
     print(f"{a.workers} workers: {dask['wall_s']:.1f} s wall, {dask['cpu_s']:.1f} s CPU", flush=True)
 
-    same = {n: (tmp / "serial" / n).read_bytes() == (tmp / "dask" / n).read_bytes() for n in ("summary.json", "areas.csv")}
+    same = {n: (tmp / "serial" / n).read_bytes() == (tmp / "dask" / n).read_bytes() for n in ("summary.json", "areas.csv", "ducts.gpkg", "overview.html")}
     timings = json.loads((tmp / "serial" / "timings.json").read_text())
     per_area = list(timings["areas"].values())
     summary = json.loads((tmp / "serial" / "summary.json").read_text())
@@ -193,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"peak RSS per worker {', '.join(f'{v:.0f}' for v in worker_peaks)} MiB vs single area "
           f"{single['rss_main_mib']:.0f} MiB: {'within' if max(worker_peaks, default=0) <= single['rss_main_mib'] * 1.1 else 'ABOVE'}"
           " (10 % slack)")
-    print(f"summary.json / areas.csv identical serial vs {a.workers} workers: {same}")
+    print(f"national files identical serial vs {a.workers} workers: {same}")
     mean = sum(per_area) / len(per_area)
     print(f"seconds per area (serial, in-process): mean {mean:.1f}, min {min(per_area):.1f}, max {max(per_area):.1f}; "
           f"split {timings['split_seconds']:.1f} s")

@@ -509,10 +509,12 @@ def _road_layer(C, m, roads: "gpd.GeoDataFrame") -> None:
                 name=_label("Roads", ROAD_COLOUR)).add_to(m)
 
 
-def _duct_layers(C, m, ducts: "gpd.GeoDataFrame", listed: Sequence[str], colours: dict[str, str]):
-    """Duct segments coloured by cost per metre: one layer per listed operator (segments carrying
-    its ducts), "Other ducts" for the rest, "Ducts by phase" when phased. Returns the colour map,
-    its range (THB/m), the cost per metre of every segment, the finite ones and whether phased."""
+def _duct_layers(C, m, ducts: "gpd.GeoDataFrame", listed: Sequence[str], colours: dict[str, str], *,
+                 by_operator: bool = False):
+    """Duct segments coloured by cost per metre (``by_operator``: in each layer's operator colour):
+    one layer per listed operator (segments carrying its ducts), "Other ducts" for the rest,
+    "Ducts by phase" when phased. Returns the colour map, its range (THB/m), the cost per metre
+    of every segment, the finite ones and whether phased."""
     import branca.colormap as cm
 
     cols, per_m = _duct_columns(ducts)
@@ -534,7 +536,8 @@ def _duct_layers(C, m, ducts: "gpd.GeoDataFrame", listed: Sequence[str], colours
     base = {"data": "ducts", "title": ["Segment ", "segment_id"], "tooltip": tooltip,
             "color": "colour", "style": duct_style, "merge": _MERGE_LINES}
     for op in listed:
-        C.PlanLayer({**base, "key": f"ducts:{op}", "filter": {"col": "operators", "has": op}},
+        own = {"color": None, "style": {**duct_style, "color": colours[op]}} if by_operator else {}
+        C.PlanLayer({**base, "key": f"ducts:{op}", "filter": {"col": "operators", "has": op}, **own},
                     name=_label(f"{op} ducts", colours[op])).add_to(m)
     in_listed = ducts["operators"].fillna("").astype(str).str.split(",").map(lambda ops: bool(set(ops) & set(listed)))
     if not in_listed.all():
@@ -839,7 +842,7 @@ def areas_map(
     tiles: bool = False,
 ) -> "folium.Map":
     """Overview of many areas planned at once: the areas coloured by cost per km, the ducts of
-    every area one layer per operator (coloured by cost per metre).
+    every area one layer per operator, in the operator's colour.
 
     Parameters
     ----------
@@ -888,7 +891,7 @@ def areas_map(
         name=_label("Areas by cost per km"),
     ).add_to(m)
     if len(ducts):
-        _duct_layers(C, m, ducts, listed, colours)
+        _duct_layers(C, m, ducts, listed, colours, by_operator=True)
     legend = _gradient_legend("Area cost per km", colormap, vmin, vmax, "THB/km", extra=(
         f'<div><span class="sw" style="background:{FAILED_AREA_COLOUR}"></span>area not planned</div>'
         + "".join(f'<div><span class="sw" style="background:{html.escape(c)}"></span>{html.escape(n)} ducts</div>'

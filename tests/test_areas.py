@@ -2,6 +2,8 @@
 into areas plus a broken one; resume; identical results serially and on a local Dask cluster."""
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import shutil
 import subprocess
@@ -22,7 +24,7 @@ from tests.conftest import SCENARIOS
 CM_AREAS = [("Nimman West", (98.9516, 18.7880, 98.9620, 18.8086)),
             ("Nimman North-East", (98.9620, 18.7980, 98.9745, 18.8086)),
             ("Empty Field", (98.80, 18.70, 98.81, 18.71))]
-NATIONAL = ("areas.csv", "summary.json", "overview.html")
+NATIONAL = ("areas.csv", "summary.json", "overview.html", "ducts.gpkg")
 
 
 def write_areas(path, rows, *, column="name"):
@@ -37,9 +39,17 @@ def cm_run(shared_data, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cm")
     areas = write_areas(tmp / "areas.geojson", CM_AREAS)
     out = tmp / "out"
-    code = main(["plan-areas", str(SCENARIOS / "chiang_mai_nimman.toml"), "--areas", str(areas), "--out", str(out),
-                 "--serial", "--quiet"])
+    code, _ = run_cli_captured(["plan-areas", str(SCENARIOS / "chiang_mai_nimman.toml"), "--areas", str(areas),
+                                "--out", str(out), "--serial", "--quiet"])
     return tmp, areas, out, code
+
+
+def run_cli_captured(argv):
+    """``connectivity`` in this process: exit code and what it printed on stderr."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(argv)
+    return code, err.getvalue()
 
 
 def test_broken_area_is_reported_and_the_others_planned(cm_run):
@@ -93,9 +103,12 @@ def test_rerun_skips_unchanged_areas_and_replans_a_changed_one(cm_run, tmp_path)
     copy = tmp_path / "out"
     shutil.copytree(out, copy)
     before = {n: (copy / n).read_bytes() for n in NATIONAL}
-    run = plan_areas(SCENARIOS / "chiang_mai_nimman.toml", areas, copy, workers=0)
-    assert [r["skipped"] for r in run.results if r["status"] == "ok"] == [True, True]
-    assert {n: (copy / n).read_bytes() for n in NATIONAL} == before
+    code, err = run_cli_captured(["plan-areas", str(SCENARIOS / "chiang_mai_nimman.toml"), "--areas", str(areas),
+                                  "--out", str(copy), "--serial"])
+    assert code == 3 and {n: (copy / n).read_bytes() for n in NATIONAL} == before
+    lines = [ln for ln in err.splitlines() if "/3 " in ln]  # one progress line per area
+    assert len(lines) == 3 and all(": unchanged, skipped" in ln for ln in lines if "Nimman" in ln)
+    assert any("Empty Field: failed: " in ln for ln in lines)
     # a larger West area: its clipped inputs change, it is planned again; the other is skipped
     rows = [(n, (b[0] - 0.002, *b[1:]) if n == "Nimman West" else b) for n, b in CM_AREAS]
     run = plan_areas(SCENARIOS / "chiang_mai_nimman.toml", write_areas(tmp_path / "bigger.geojson", rows), copy,
@@ -224,13 +237,24 @@ def test_scheduler_address_uses_a_running_cluster(fixtures, tmp_path):
         assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "serial" / name).read_bytes(), name
 
 
-def test_cli_progress_says_which_areas_were_skipped(fixtures, tmp_path):
-    areas = write_areas(tmp_path / "areas.geojson", TINY_AREAS)
-    args = [sys.executable, "-m", "connectivity.cli", "plan-areas", str(fixtures / "tiny.toml"), "--areas", str(areas),
-            "--out", str(tmp_path / "out"), "--serial", "--margin", "100"]
-    first = subprocess.run(args, capture_output=True, text=True, timeout=300)
-    again = subprocess.run(args, capture_output=True, text=True, timeout=300)
-    assert first.returncode == again.returncode
-    assert "1/2 East: " in first.stderr and "2/2 West: " in first.stderr and "skipped" not in first.stderr
-    planned = [ln for ln in first.stderr.splitlines() if ": planned" in ln]
-    assert len(planned) == again.stderr.count("unchanged, skipped") > 0
+def test_osm_split_keeps_multipolygon_buildings_whole_in_one_area(tmp_path):
+    """A building drawn as a multipolygon relation (an untagged ring way) goes, with its ring and
+    nodes, to the area holding it, even when the ring reaches outside that area's streets."""
+    from connectivity import load
+    from connectivity.areas.split import Area, buffered, split_osm
+
+    ring = [(98.9700, 18.7900), (98.9712, 18.7900), (98.9712, 18.7910), (98.9700, 18.7910)]
+    street = [(98.9600, 18.7895), (98.9650, 18.7895), (98.9705, 18.7895)]
+    nodes = "".join(f'<node id="{i + 1}" lat="{y}" lon="{x}"/>' for i, (x, y) in enumerate(ring + street))
+    osm = (f'<?xml version="1.0" encoding="UTF-8"?><osm version="0.6">{nodes}'
+           '<way id="10"><nd ref="1"/><nd ref="2"/><nd ref="3"/><nd ref="4"/><nd ref="1"/></way>'
+           '<way id="11"><nd ref="5"/><nd ref="6"/><nd ref="7"/><tag k="highway" v="residential"/></way>'
+           '<relation id="20"><member type="way" ref="10" role="outer"/><tag k="type" v="multipolygon"/>'
+           '<tag k="building" v="yes"/></relation></osm>')
+    (tmp_path / "town.osm").write_text(osm)
+    areas = [Area("East", "East", shapely.box(98.9680, 18.7880, 98.9750, 18.7950)),
+             Area("West", "West", shapely.box(98.9590, 18.7880, 98.9680, 18.7950))]
+    split_osm(tmp_path / "town.osm", areas, [buffered(a, 10.0) for a in areas], tmp_path)
+    east, west = (load.read_osm(tmp_path / a.folder / "roads.osm.pbf") for a in areas)
+    assert list(east.buildings["osm_id"]) == ["relation/20"] and len(west.buildings) == 0
+    assert list(east.roads["osm_id"].unique()) == list(west.roads["osm_id"].unique()) == ["way/11"]

@@ -80,8 +80,8 @@ def plan_areas(scenario_path: str | Path, areas_file: str | Path, out: str | Pat
     from connectivity.output import write_json
 
     t0 = time.perf_counter()
-    if not (margin_m >= 0):
-        raise ConfigError(f"--margin must be a distance in metres >= 0, got {margin_m!r}")
+    if not (0 <= margin_m < 1e6):
+        raise ConfigError(f"--margin must be a distance in metres from 0 to 1,000,000, got {margin_m!r}")
     scenario = load_scenario(scenario_path)
     areas_file = Path(areas_file)
     areas = read_areas(areas_file, name_column=name_column)
@@ -91,6 +91,8 @@ def plan_areas(scenario_path: str | Path, areas_file: str | Path, out: str | Pat
     split_s = time.perf_counter() - t0
     tasks = [{"area": a.name, "folder": a.folder, "scenario": str(p), "out": str(out), "force": force}
              for a, p in zip(areas, scenarios)]
+    # largest inputs first, so that a worker does not start a big area when the others are done
+    tasks.sort(key=lambda t: (-sum(f.stat().st_size for f in Path(t["scenario"]).parent.iterdir()), t["area"]))
     kwargs = {k: v for k, v in (("report", report), ("started", started)) if v is not None}
     results = run_tasks(tasks, workers=workers, scheduler=scheduler, **kwargs)
     written = list(national.write_tables(results, out, scenario=scenario.name, areas_file=areas_file.name,

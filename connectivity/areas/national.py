@@ -21,6 +21,7 @@ from connectivity.output import write_csv, write_json
 log = logging.getLogger(__name__)
 
 FIRST_COLUMNS = ("area", "folder", "status", "reason")
+FIXED_GPKG_DATE = "2000-01-01T00:00:00.000Z"
 # headline figures that add up over areas (the others are recomputed or left per area)
 ADDITIVE = ("sites_connected", "sites_total", "trench_km", "shared_trench_km", "total_cost", "separate_total_cost",
             "savings", "buildings_passed", "overhead_km_removed", "poles_removable")
@@ -122,9 +123,15 @@ def write_ducts(ducts, path: Path) -> Path:
         tmp = tmp_file.with_name(tmp_file.name + ".gpkg")  # GDAL wants the .gpkg extension
         try:
             tmp_file.unlink()
-            pyogrio.write_dataframe(frame, tmp, layer="ducts", driver="GPKG", promote_to_multi=False,
-                                    layer_metadata={"attribution": OSM_ATTRIBUTION},
-                                    dataset_metadata={"attribution": OSM_ATTRIBUTION})
+            # GDAL stamps the time of writing into the file: a fixed stamp gives the same bytes every run
+            before = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+            pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_GPKG_DATE})
+            try:
+                pyogrio.write_dataframe(frame, tmp, layer="ducts", driver="GPKG", promote_to_multi=False,
+                                        layer_metadata={"attribution": OSM_ATTRIBUTION},
+                                        dataset_metadata={"attribution": OSM_ATTRIBUTION})
+            finally:
+                pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": before})
             tmp.replace(tmp_file)
         finally:
             tmp.unlink(missing_ok=True)

@@ -19,6 +19,7 @@ local UTM zone (metres).
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import logging
@@ -153,15 +154,9 @@ def owner_index(areas: list[Area], points: np.ndarray) -> np.ndarray:
     """For each point (an array of shapely points, WGS84), the index of the first area (by the
     list's order) that covers it, -1 for none: every point belongs to at most one area."""
     owner = np.full(len(points), -1, dtype=np.int64)
-    for k, area in enumerate(areas):
-        free = owner < 0
-        if not free.any():
-            break
-        poly = area.geometry
-        shapely.prepare(poly)
-        hit = np.zeros(len(points), dtype=bool)
-        hit[free] = shapely.covers(poly, points[free])
-        owner[hit] = k
+    tree = shapely.STRtree(points)
+    for k in range(len(areas) - 1, -1, -1):  # the first area by order written last: it wins ties
+        owner[tree.query(areas[k].geometry, predicate="covers")] = k
     return owner
 
 
@@ -189,7 +184,7 @@ def clip_vectors(scenario: Scenario, areas: list[Area], margins: list, work: Pat
             if key in _OWNED:
                 part = gdf[owner == k]
             else:
-                part = gdf[gdf.intersects(margins[k])]
+                part = gdf.iloc[np.sort(gdf.sindex.query(margins[k], predicate="intersects"))]
                 if len(part):
                     part = part.assign(geometry=part.geometry.intersection(margins[k]))
                     part = part[~part.geometry.is_empty].explode(index_parts=False)
@@ -220,7 +215,7 @@ class _OsmSplit:
         self.margin_boxes = np.array([shapely.bounds(m) for m in margins]) if areas else np.zeros((0, 4))
         self.area_boxes = np.array([shapely.bounds(a.geometry) for a in areas]) if areas else np.zeros((0, 4))
         self.member_of: dict[int, int] = {}      # untagged way -> the area owning it (for relations)
-        self.member_refs: dict[int, list[int]] = {}
+        self.member_refs: dict[int, tuple] = {}  # its node ids and their lon, lat
         for g in list(margins) + [a.geometry for a in areas]:
             shapely.prepare(g)
 
@@ -265,7 +260,7 @@ class _OsmSplit:
         if len(tags) == 0:
             k = self._owner(float((xs.min() + xs.max()) / 2), float((ys.min() + ys.max()) / 2))
             if k >= 0:
-                self.member_of[w.id], self.member_refs[w.id] = k, refs
+                self.member_of[w.id], self.member_refs[w.id] = k, (refs, xs, ys)
             return
         hw = tags.get("highway")
         spread = (hw is not None and hw not in self.exclude) or load._line_kind(dict(tags)) is not None
@@ -293,11 +288,7 @@ class _OsmSplit:
         self.relations[k].set(r.id)
         for m in members:
             if m in self.member_refs:
-                refs = self.member_refs[m]
-                self.ways[k].set(m)
-                self.any_way.set(m)
-                for ref in refs:
-                    self.nodes[k].set(ref)
+                self._take_way(k, m, *self.member_refs[m])
 
 
 def split_osm(path: Path, areas: list[Area], margins: list, work: Path, *,
@@ -329,27 +320,26 @@ def split_osm(path: Path, areas: list[Area], margins: list, work: Path, *,
     except RuntimeError as exc:
         raise InputDataError(f"{path}: not a readable OSM file ({str(exc).splitlines()[0]})") from None
     name = "roads.osm.pbf"
-    writers, targets = [], []
     ext = split.extent
-    try:
+    with contextlib.ExitStack() as stack:  # unwinds each writer's close before its file's rename
+        writers = []
         for area in areas:
             (work / area.folder).mkdir(parents=True, exist_ok=True)
-            target = atomic_path(work / area.folder / name)
-            tmp = target.__enter__()
+            tmp = stack.enter_context(atomic_path(work / area.folder / name))
             tmp.unlink()  # osmium refuses to overwrite a file
-            targets.append(target)
             writers.append(osmium.SimpleWriter(str(tmp)))
+            stack.callback(writers[-1].close)
         for obj in osmium.FileProcessor(str(path)):
             if obj.is_node():
                 loc = obj.location
                 x, y = (loc.lon, loc.lat) if loc.valid() else (np.nan, np.nan)
                 cand = np.flatnonzero((ext[:, 0] <= x) & (x <= ext[:, 2]) & (ext[:, 1] <= y) & (y <= ext[:, 3]))
-                owner = -2
+                owner = -2  # tagged nodes keep their tags in the area holding them only
                 for k in cand:
                     if obj.id in split.nodes[k]:
                         if len(obj.tags) and owner == -2:
                             owner = split._owner(x, y)
-                        writers[k].add_node(obj if owner in (-2, k) or not len(obj.tags) else obj.replace(tags={}))
+                        writers[k].add_node(obj if owner in (-2, k) else obj.replace(tags={}))
             elif obj.is_way() and obj.id in split.any_way:
                 for k in range(len(areas)):
                     if obj.id in split.ways[k]:
@@ -358,17 +348,6 @@ def split_osm(path: Path, areas: list[Area], margins: list, work: Path, *,
                 for k in range(len(areas)):
                     if obj.id in split.relations[k]:
                         writers[k].add_relation(obj)
-        for w in writers:
-            w.close()
-        writers = []
-        for t in targets:
-            t.__exit__(None, None, None)
-        targets = []
-    finally:
-        for w in writers:
-            w.close()
-        for t in targets:
-            t.__exit__(RuntimeError, RuntimeError("split failed"), None)
     return [name] * len(areas)
 
 
