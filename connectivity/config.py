@@ -316,14 +316,15 @@ def _options(table: dict[str, Any], source: str) -> Options:
     return replace(defaults, **kw)
 
 
-SCENARIO_KEYS = {"name", "province", "inputs", "options", "hubs", "design", "phases", "coverage"}
+SCENARIO_KEYS = {"name", "province", "inputs", "options", "hubs", "design", "phases", "coverage", "corridors"}
 
 
 def parse_scenario(data: dict[str, Any], path: Path | None, *, base: Path | None = None) -> Scenario:
     """Build a :class:`Scenario` from a parsed scenario TOML.
 
     Sections other than ``name``, ``province``, ``inputs``, ``options`` and ``hubs``
-    (``design``, ``phases``, ``coverage``) are kept raw in ``Scenario.extra`` for the stage that owns them.
+    (``design``, ``phases``, ``coverage``, ``corridors``) are kept raw in ``Scenario.extra`` for the stage
+    that owns them.
     """
     source = str(path) if path else "<scenario>"
     base = base or (path.parent if path else Path.cwd())
@@ -362,7 +363,7 @@ def parse_scenario(data: dict[str, Any], path: Path | None, *, base: Path | None
     return Scenario(
         name=name, path=path, inputs=inputs, operators=operators, province=province,
         cost_model=cost_model, options=_options(options, source), hubs=hubs,
-        extra={k: data[k] for k in ("design", "phases", "coverage") if k in data}, operators_path=ops_path,
+        extra={k: data[k] for k in ("design", "phases", "coverage", "corridors") if k in data}, operators_path=ops_path,
     )
 
 

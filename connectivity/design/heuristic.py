@@ -152,6 +152,7 @@ def _backbone(problem: DesignProblem, groups: list[list[int]], opt: DesignOption
         for k in ks:
             use[k, clean_tree(problem.u, problem.v, w, np.concatenate([tree, problem.required_edges(k)]),
                               problem.tree_terminals(k))] = True
+            use[k, problem.required_edges(k)] = True  # the clean-up is a spanning tree: required cycles come back
     return use
 
 
