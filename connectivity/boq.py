@@ -96,15 +96,25 @@ def bill_of_quantities(problem: DesignProblem, plan: JointPlan, costs: "EdgeCost
                                      category="joint_surcharge", unit="m", quantity=q,
                                      unit_cost_thb=c / q if q else 0.0, cost_thb=c, operator="all"),
                                 {"joint_trench.surcharge_fraction": c}))
+    counts = problem.duct_counts()
     for k, op in enumerate(problem.operators):
         if not plan.use[k].any():
             continue
-        metres = float(problem.length_m[plan.use[k]].sum()) * int(problem.ducts[k])
+        n = counts[k, plan.use[k]]
+        metres = float((problem.length_m[plan.use[k]] * n).sum())
         c = float(problem.duct_cost[k, plan.use[k]].sum())
         d = f"{int(diameters_mm[k])} mm " if diameters_mm is not None else ""
-        row = dict(item=f"duct {d}({int(problem.ducts[k])} per trench)", category="duct", unit="duct-m",
+        per = f"{int(n.min())}" if n.min() == n.max() else f"{int(n.min())}-{int(n.max())}"
+        row = dict(item=f"duct {d}({per} per trench)", category="duct", unit="duct-m",
                    quantity=metres, unit_cost_thb=c / metres if metres else 0.0, cost_thb=c, operator=op)
         rows.append(_with_terms(row, {model.duct_key(int(diameters_mm[k])): c} if diameters_mm is not None else {}))
+    spares = getattr(costs, "spares", None)
+    if spares is not None and float(spares[used].sum()) > 0:
+        c = float(spares[used].sum())
+        q = float((costs.spare_ducts[used] * problem.length_m[used]).sum())
+        rows.append(_with_terms(dict(item="shared spare ducts of the corridor streets", category="duct",
+                                     unit="duct-m", quantity=q, unit_cost_thb=c / q if q else 0.0, cost_thb=c,
+                                     operator="all"), {model.duct_key(model.bank_spare_diameter_mm): c}))
     for i, (g, lay) in enumerate(plan_manholes(problem, plan).items()):
         if lay.count:
             price = problem.manhole_cost[i]
@@ -161,14 +171,17 @@ def duct_frame(edges: Any, problem: DesignProblem, plan: JointPlan, costs: "Edge
     names = list(problem.operators)
     f = problem.contingency_factor
     rows = []
+    n_ducts = problem.duct_counts()
+    spare_ducts = (costs.spare_ducts if getattr(costs, "spare_ducts", None) is not None
+                   else np.zeros(problem.n_edges, dtype=np.int64))
     for i, e in enumerate(used):
         md = int(modes[e])
         ops = sorted(names[k] for k in range(problem.n_operators) if plan.use[k, e])
-        counts = {names[k]: int(problem.ducts[k]) if plan.use[k, e] else 0 for k in range(problem.n_operators)}
+        counts = {names[k]: int(n_ducts[k, e]) if plan.use[k, e] else 0 for k in range(problem.n_operators)}
         cost = (problem.trench[e, md] + sum(problem.duct_cost[k, e] for k in range(problem.n_operators)
                                             if plan.use[k, e])) * f
         row = {"segment_id": i + 1, "edge_id": int(edges.index[e]), "length_m": float(problem.length_m[e]),
-               "operators": ",".join(ops), "n_ducts": sum(counts.values()),
+               "operators": ",".join(ops), "n_ducts": sum(counts.values()) + int(spare_ducts[e]),
                "ducts": ",".join(f"{o}:{counts[o]}" for o in ops),
                "trench_type": str(costs.trench_type[e, md]), "cost_thb": float(cost)}
         for o in names:

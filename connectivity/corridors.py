@@ -874,3 +874,94 @@ def corridor_summary(corridor: CorridorPlan, edges: Any, problem: Any, joint: An
         **removal,
         "reused_km": {},
     }
+
+
+# --------------------------------------------------------------------------- duct bank pricing
+
+def bank_width_mm(n_ducts: int, diameter_mm: float, *, layers: int, spacing_mm: float) -> float:
+    """Width (mm) of a duct bank of ``n_ducts`` ducts of ``diameter_mm`` in columns of
+    ``layers``, ``spacing_mm`` between ducts and at the sides (0 for no duct)."""
+    if n_ducts <= 0:
+        return 0.0
+    columns = math.ceil(n_ducts / max(1, layers))
+    return columns * (diameter_mm + spacing_mm) + spacing_mm
+
+
+def sized_costs(model: Any, ecosts: Any, length_m: np.ndarray, operators: Sequence[Any], corridor: CorridorPlan
+                ) -> tuple[Any, np.ndarray, np.ndarray]:
+    """Edge costs and duct costs following the duct bank sizing of the corridor streets.
+
+    On each corridor street: each operator's ducts from :func:`duct_counts`; the shared
+    spares (``[corridors.ducts] shared_spares`` of ``duct_bank.spare_diameter_mm``, in the
+    telecom bank, or the power bank where no telecom operator goes) priced with the trench
+    in every mode (``EdgeCosts.spares``); the open-cut trench of a group's mode
+    ``1 + width_share x (bank width / reference width - 1)`` times its price where the bank
+    is wider than the reference; the joint mode's extra (``surcharge``) the larger of the
+    cost model's joint surcharge and the same width rule applied to both banks plus the
+    power/telecom separation. Elsewhere (joining trench) nothing changes.
+
+    Returns
+    -------
+    (EdgeCosts, duct_cost (K, m) THB, duct_count (K, m))
+    """
+    from dataclasses import replace
+
+    counts = corridor.ducts
+    L = np.asarray(length_m, dtype=float)
+    prices = np.array([model.duct_price(int(o.duct_diameter_mm)) for o in operators], dtype=float)
+    duct_cost = counts * prices[:, None] * L[None, :]
+    main = ecosts.main.copy()
+    surcharge = ecosts.surcharge.copy()
+    crossing = ecosts.crossing
+    spare_n = np.zeros(len(L), dtype=np.int64)
+    spares = np.zeros(len(L))
+    spare_price = model.duct_price(int(model.bank_spare_diameter_mm))
+    kinds = [o.kind for o in operators]
+    on = np.zeros((len(operators), len(L)), dtype=bool)
+    for k, o in enumerate(operators):
+        on[k, np.asarray(corridor.required.get(o.name, ()), dtype=np.int64)] = True
+    policy = corridor.spec.ducts
+    ref = model.bank_reference_width_mm
+    share = model.bank_width_share
+    opts = dict(layers=model.bank_layers, spacing_mm=model.bank_duct_spacing_mm)
+    for e in np.flatnonzero(corridor.selected):
+        width = {}
+        for g in ("telecom", "power"):
+            ks = [k for k in range(len(operators)) if kinds[k] == g and on[k, e]]
+            n = int(sum(counts[k, e] for k in ks))
+            width[g] = (n, max([operators[k].duct_diameter_mm for k in ks], default=0))
+        t_n, t_d = width["telecom"]
+        p_n, p_d = width["power"]
+        if policy.shared_spares:
+            if t_n or not p_n:
+                t_n, t_d = t_n + policy.shared_spares, max(t_d, model.bank_spare_diameter_mm)
+            else:
+                p_n, p_d = p_n + policy.shared_spares, max(p_d, model.bank_spare_diameter_mm)
+            spare_n[e] = policy.shared_spares
+            spares[e] = policy.shared_spares * spare_price * L[e]
+        w_t = bank_width_mm(t_n, t_d, **opts)
+        w_p = bank_width_mm(p_n, p_d, **opts)
+        f_t = 1.0 + share * max(0.0, w_t / ref - 1.0)
+        f_p = 1.0 + share * max(0.0, w_p / ref - 1.0)
+        x_j = max(model.joint_surcharge_fraction,
+                  share * max(0.0, (w_t + w_p + model.separation_mm) / ref - 1.0))
+        base_p = ecosts.main[e, 1]
+        if ecosts.trench_type[e, 0] in ("open_cut", "corridor_reuse"):
+            main[e, 0] = ecosts.main[e, 0] * f_t
+        if ecosts.trench_type[e, 1] in ("open_cut", "corridor_reuse"):
+            main[e, 1] = main[e, 2] = base_p * f_p
+        surcharge[e] = (base_p + crossing[e]) * (1.0 + x_j) - (main[e, 1] + crossing[e])
+    trench = main + crossing[:, None]
+    trench[:, 2] = main[:, 1] + crossing + surcharge
+    trench = trench + spares[:, None]
+    out = replace(ecosts, trench=trench, main=main, surcharge=surcharge, spares=spares, spare_ducts=spare_n)
+    return out, duct_cost, counts
+
+
+def sized_problem(problem: Any, model: Any, ecosts: Any, operators: Sequence[Any], corridor: CorridorPlan
+                  ) -> tuple[Any, Any]:
+    """``problem`` and ``ecosts`` priced with the corridor's duct banks (:func:`sized_costs`)."""
+    from dataclasses import replace
+
+    costs, duct_cost, counts = sized_costs(model, ecosts, problem.length_m, operators, corridor)
+    return replace(problem, trench=costs.trench, duct_cost=duct_cost, duct_count=counts), costs

@@ -245,6 +245,8 @@ def design_problem(scenario: Scenario, net: network.Network, attached: gpd.GeoDa
         required = corridors.merge_required(required, corridor.required)
     problem = design.build_problem(model, table, ecosts, n_nodes=len(net.nodes), operators=scenario.operators,
                                    terminals=terminals, required=required)
+    if corridor is not None:  # duct banks sized per street: ducts, trench width and shared spares
+        problem, ecosts = corridors.sized_problem(problem, model, ecosts, scenario.operators, corridor)
     return DesignInputs(problem=problem, settings=settings, model=model, match=match, table=table, ecosts=ecosts,
                         dropped=dropped)
 

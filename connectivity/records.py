@@ -35,7 +35,12 @@ GEOMETRY = {"poles": "Point", "lines": "LineString", "ducts": "LineString"}
 
 
 def _column(frame: Any, column: str, spec: Any, field: str, path: Path) -> str:
+    """The file's column mapped to ``field`` (exact name, else the one name equal but for case:
+    the CSV reader lower-cases the names it knows, such as LON)."""
     if column not in frame.columns:
+        same = [c for c in frame.columns if str(c).casefold() == column.casefold()]
+        if len(same) == 1:
+            return same[0]
         cols = [str(c) for c in frame.columns if c != "geometry"]
         raise InputDataError(f"{path}: column {column!r} not found (mapped to `{field}` in the scenario's "
                              f"columns table); the file has: {', '.join(cols)}")

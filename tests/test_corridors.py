@@ -200,3 +200,71 @@ def test_chiang_mai_corridor_done_when(chiang_mai):
     for label in ("Poles removed", "Poles staying", "Spans removed", "Spans staying"):
         assert label in page
     assert set(names) >= set(c["km_per_operator"])
+
+
+# --------------------------------------------------------------------------- duct banks (tiny fixture)
+
+def tiny_corridor(tmp_path, poles: str | None = None, extra: str = "") -> Path:
+    """A corridor scenario on tests/fixtures/tiny.osm: Middle Road undergrounded, hubs at the corners."""
+    fixtures = Path(__file__).resolve().parent / "fixtures"
+    text = (f'name = "tiny corridor"\nprovince = "Chiang Mai"\n[inputs]\nosm = "{(fixtures / "tiny.osm").as_posix()}"\n'
+            f'operators = "{(fixtures / "operators.toml").as_posix()}"\n'
+            '[hubs]\nTOT = [98.9600, 18.7920]\nCAT = [98.9620, 18.7900]\nPEA = [98.9600, 18.7900]\n'
+            '[corridors]\nnames = ["Middle Road"]\nhighway_exclude = []\n')
+    if poles is not None:
+        (tmp_path / "poles.csv").write_text(poles, encoding="utf-8")
+        text += ('[corridors.poles]\nfile = "poles.csv"\n'
+                 'columns = { owner = "OWNER_NAME", cables = "TEL", circuits = "CIRC", lon = "LON", lat = "LAT" }\n')
+    path = tmp_path / "scenario.toml"
+    path.write_text(text + extra, encoding="utf-8")
+    return path
+
+
+MIDDLE_POLES = ("OWNER_NAME,TEL,CIRC,LON,LAT\n" + "".join(
+    f"PEA,TOT:3;CAT:2,2,{lon},18.79104\n" for lon in (98.9603, 98.9608, 98.9613, 98.9618)))
+
+
+def _run(path):
+    from connectivity.config import load_scenario
+    from connectivity.pipeline import run
+
+    return run(load_scenario(path))
+
+
+def test_corridor_over_a_street_with_known_cables_gives_the_expected_duct_counts(tmp_path):
+    result = _run(tiny_corridor(tmp_path, MIDDLE_POLES))
+    ducts = result.ducts
+    middle = ducts[ducts["name"] == "Middle Road"]
+    assert len(middle) >= 2 and middle["length_m"].sum() > 200
+    # cables + 1 spare each (TOT 3+1, CAT 2+1), PEA's 2 circuits + 1 spare, 2 shared spares in the bank
+    assert (middle["ducts_TOT"] == 4).all() and (middle["ducts_CAT"] == 3).all() and (middle["ducts_PEA"] == 3).all()
+    assert (middle["n_ducts"] == 12).all()
+    other = ducts[ducts["name"] != "Middle Road"]   # the joining trench keeps the operators' fixed counts
+    assert set(other["ducts_TOT"]) <= {0, 2} and set(other["ducts_PEA"]) <= {0, 3}
+    c = result.summary["corridors"]
+    assert c["hub_connected"] == {"TOT": True, "CAT": True, "PEA": True}
+    assert c["poles_removed"] == 4 and c["poles_on_corridor"] == 4
+    boq = result.tables["boq"]
+    assert boq["cost_thb"].sum() == pytest.approx(result.summary["total_cost"], abs=0.01)
+    assert "shared spare ducts of the corridor streets" in set(boq["item"])
+
+
+def test_without_records_the_fixed_counts_plus_spare_and_a_wider_bank_costs_more(tmp_path):
+    a = tmp_path / "a"
+    b = tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    plain = _run(tiny_corridor(a))
+    middle = plain.ducts[plain.ducts["name"] == "Middle Road"]
+    assert (middle["ducts_TOT"] == 3).all() and (middle["ducts_CAT"] == 2).all() and (middle["ducts_PEA"] == 4).all()
+    wide = _run(tiny_corridor(b, MIDDLE_POLES.replace("TOT:3;CAT:2", "TOT:12;CAT:8")))
+    w_middle = wide.ducts[wide.ducts["name"] == "Middle Road"]
+    assert (w_middle["ducts_TOT"] == 13).all()
+    assert w_middle["cost_thb"].sum() > middle["cost_thb"].sum()
+    trench = lambda r: r.tables["boq"].query("category == 'joint_surcharge'")["cost_thb"].sum()  # noqa: E731
+    assert trench(wide) > trench(plain)   # the wider joint trench
+
+
+def test_bank_width():
+    assert corridors.bank_width_mm(0, 100, layers=2, spacing_mm=50) == 0
+    assert corridors.bank_width_mm(3, 100, layers=2, spacing_mm=50) == 2 * 150 + 50

@@ -60,6 +60,10 @@ class DesignProblem:
         empty tuple = none.
     contingency_factor
         1 + contingency share, applied to reported totals (not to the optimisation).
+    duct_count
+        ``(K, m)`` ducts of each operator along each edge where they vary (a duct bank
+        sized per street, corridor mode), or None: ``ducts[k]`` everywhere. ``duct_cost``
+        is priced from it.
     """
 
     n_nodes: int
@@ -76,6 +80,7 @@ class DesignProblem:
     manhole_spacing_m: float = 140.0
     required: tuple[np.ndarray, ...] = ()
     contingency_factor: float = 1.0
+    duct_count: np.ndarray | None = None
 
     @property
     def n_edges(self) -> int:
@@ -90,6 +95,12 @@ class DesignProblem:
             return self.operators.index(name)
         except ValueError:
             raise ConfigError(f"unknown operator {name!r}; known: {', '.join(self.operators)}") from None
+
+    def duct_counts(self) -> np.ndarray:
+        """``(K, m)`` ducts of each operator along each edge (count)."""
+        if self.duct_count is not None:
+            return self.duct_count
+        return np.repeat(np.asarray(self.ducts, dtype=np.int64)[:, None], self.n_edges, axis=1)
 
     def required_edges(self, k: int) -> np.ndarray:
         return self.required[k] if self.required else np.zeros(0, dtype=np.int64)
@@ -326,6 +337,7 @@ def standalone_weights(problem: DesignProblem, k: int) -> np.ndarray:
 
 def duct_metres(problem: DesignProblem, plan: JointPlan) -> dict[str, float]:
     """Operator -> ducts x metres of its ducts in ``plan``."""
-    return {op: float(problem.ducts[k] * problem.length_m[plan.use[k]].sum())
+    counts = problem.duct_counts()
+    return {op: float((counts[k, plan.use[k]] * problem.length_m[plan.use[k]]).sum())
             for k, op in enumerate(problem.operators)}
 
