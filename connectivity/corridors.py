@@ -839,20 +839,8 @@ def hub_connected(problem: Any, use: np.ndarray) -> dict[str, bool]:
     return out
 
 
-def buildings_near(edges: Any, streets: np.ndarray, buildings: Any, distance_m: float) -> np.ndarray:
-    """Row positions of the buildings within ``distance_m`` of the ``streets`` (sorted)."""
-    import shapely
-
-    sel = np.flatnonzero(np.asarray(streets, dtype=bool))
-    if buildings is None or len(buildings) == 0 or len(sel) == 0:
-        return np.zeros(0, dtype=np.int64)
-    b_idx, _ = shapely.STRtree(np.asarray(edges.geometry.values)[sel]).query(
-        np.asarray(buildings.geometry.values), predicate="dwithin", distance=distance_m)
-    return np.unique(b_idx).astype(np.int64)
-
-
 def corridor_summary(corridor: CorridorPlan, edges: Any, problem: Any, joint: Any, status: Any, *,
-                     poles: Any = None, buildings: Any = None) -> dict[str, Any]:
+                     poles: Any = None, services: "Services | None" = None) -> dict[str, Any]:
     """The ``corridors`` object of ``summary.json`` (km, metres, counts)."""
     length = problem.length_m
     sel = corridor.selected
@@ -869,7 +857,9 @@ def corridor_summary(corridor: CorridorPlan, edges: Any, problem: Any, joint: An
         "km_per_operator": {op: round(float(length[np.asarray(corridor.required.get(op, []), dtype=np.int64)].sum())
                                       / 1000, 3) for op in problem.operators if op in corridor.required},
         "hub_connected": hub_connected(problem, joint.use),
-        "buildings_reconnected": int(len(buildings_near(edges, under, buildings, corridor.spec.service_distance_m))),
+        "buildings_reconnected": services.buildings if services is not None else 0,
+        "services_cost_thb": {op: round(v * problem.contingency_factor, 2)
+                              for op, v in (services.by_operator if services is not None else {}).items()},
         "poles_on_corridor": poles_on_streets(edges, sel, poles, corridor.spec.buffer_m),
         **removal,
         "reused_km": {},
@@ -965,3 +955,143 @@ def sized_problem(problem: Any, model: Any, ecosts: Any, operators: Sequence[Any
 
     costs, duct_cost, counts = sized_costs(model, ecosts, problem.length_m, operators, corridor)
     return replace(problem, trench=costs.trench, duct_cost=duct_cost, duct_count=counts), costs
+
+
+# --------------------------------------------------------------------------- service connections
+
+@dataclass(frozen=True)
+class Services:
+    """Service connections of the buildings along undergrounded corridor streets.
+
+    Attributes
+    ----------
+    frame
+        One row per reconnected building (points in the network CRS): ``building_id``,
+        ``edge_id`` (the street), ``length_m`` (street to building, at least the cost
+        model's default), ``power`` (operator of its power service, '' none),
+        ``telecom`` (operators of its telecom drops, comma-separated), ``cost_thb``
+        (before contingency).
+    by_operator
+        Operator -> THB of its services and drops (before contingency).
+    rows
+        Bill-of-quantities rows (power services and telecom drops per operator, THB before
+        contingency; ``terms`` by cost key).
+    """
+
+    frame: Any
+    by_operator: dict
+    rows: list
+
+    @property
+    def buildings(self) -> int:
+        return int(len(self.frame))
+
+
+def service_connections(edges: Any, streets: np.ndarray, use: np.ndarray, operators: Sequence[Any], buildings: Any,
+                        model: Any, *, distance_m: float) -> Services:
+    """Every building within ``distance_m`` of an undergrounded corridor street (``streets``
+    where ``use`` lays ducts) is reconnected from its nearest such street: a power service
+    by the first power operator with ducts there (operator order) and a telecom drop by
+    every telecom operator with ducts there (each re-attaches its own aerial drop). Priced
+    per connection plus per metre (cost model ``[service]``)."""
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    cols = ["building_id", "edge_id", "length_m", "power", "telecom", "cost_thb"]
+    crs = edges.crs
+    names = [o.name for o in operators]
+    kinds = [o.kind for o in operators]
+    sel = np.flatnonzero(np.asarray(streets, dtype=bool) & np.asarray(use, dtype=bool).any(axis=0))
+    empty = Services(gpd.GeoDataFrame(pd.DataFrame(columns=cols), geometry=[], crs=crs), {}, [])
+    if buildings is None or len(buildings) == 0 or len(sel) == 0:
+        return empty
+    geoms = np.asarray(edges.geometry.values)[sel]
+    bgeoms = np.asarray(buildings.geometry.values)
+    b_idx, s_idx = shapely.STRtree(geoms).query_nearest(bgeoms, max_distance=distance_m, all_matches=False)
+    if len(b_idx) == 0:
+        return empty
+    ids = buildings["osm_id"].astype(str).to_numpy() if "osm_id" in buildings else np.array(
+        [f"building/{i + 1}" for i in range(len(buildings))])
+    dist = shapely.distance(bgeoms[b_idx], geoms[s_idx])
+    recs, points = [], []
+    power_n: dict[str, list[float]] = {}
+    tel_n: dict[str, list[float]] = {}
+    for b, s, d in zip(b_idx.tolist(), s_idx.tolist(), dist.tolist()):
+        e = int(sel[s])
+        length = max(float(d), model.service_default_length_m)
+        ops = [k for k in range(len(names)) if use[k, e]]
+        power = next((names[k] for k in ops if kinds[k] == "power"), "")
+        tel = [names[k] for k in ops if kinds[k] == "telecom"]
+        cost = 0.0
+        if power:
+            cost += model.service_power_each + model.service_power_per_m * length
+            power_n.setdefault(power, []).append(length)
+        for op in tel:
+            cost += model.service_telecom_each + model.service_telecom_per_m * length
+            tel_n.setdefault(op, []).append(length)
+        recs.append({"building_id": ids[b], "edge_id": int(edges.index[e]), "length_m": round(length, 2),
+                     "power": power, "telecom": ",".join(tel), "cost_thb": cost})
+        points.append(bgeoms[b].representative_point() if bgeoms[b].geom_type != "Point" else bgeoms[b])
+    by_op: dict[str, float] = {}
+    rows = []
+    for group, counts, each, per_m in (("power", power_n, model.service_power_each, model.service_power_per_m),
+                                       ("telecom", tel_n, model.service_telecom_each, model.service_telecom_per_m)):
+        word = "power service" if group == "power" else "telecom drop"
+        for op in sorted(counts, key=names.index):
+            n, metres = len(counts[op]), float(sum(counts[op]))
+            c_each, c_m = n * each, metres * per_m
+            by_op[op] = by_op.get(op, 0.0) + c_each + c_m
+            key = "power" if group == "power" else "telecom"
+            rows.append({"item": f"{word} (building reconnection)", "category": "service", "unit": "each",
+                         "quantity": float(n), "unit_cost_thb": each, "cost_thb": c_each, "operator": op,
+                         "cost_key": f"service.{key}_per_connection",
+                         "terms": {f"service.{key}_per_connection": c_each} if c_each else {}})
+            rows.append({"item": f"{word} cable, street to building", "category": "service", "unit": "m",
+                         "quantity": metres, "unit_cost_thb": per_m, "cost_thb": c_m, "operator": op,
+                         "cost_key": f"service.{key}_per_m", "terms": {f"service.{key}_per_m": c_m} if c_m else {}})
+    frame = gpd.GeoDataFrame(pd.DataFrame(recs, columns=cols), geometry=points, crs=crs)
+    return Services(frame=frame, by_operator=by_op, rows=[r for r in rows if r["cost_thb"] or r["quantity"]])
+
+
+def with_service_rows(rows: list[dict], services: Services, contingency_factor: float) -> list[dict]:
+    """Bill of quantities ``rows`` with the service rows before the contingency, which then
+    covers them too (the rows sum to the plan total with services)."""
+    if not services.rows:
+        return rows
+    body = [r for r in rows if r["category"] != "contingency"]
+    cont = [r for r in rows if r["category"] == "contingency"]
+    body += [dict(r) for r in services.rows]
+    subtotal = sum(r["cost_thb"] for r in body)
+    out = body
+    for r in cont:
+        pct = contingency_factor - 1.0
+        out.append({**r, "quantity": subtotal, "cost_thb": subtotal * pct,
+                    "terms": {"contingency.percent": subtotal * pct} if pct else {}})
+    return out
+
+
+def with_services(alloc: Any, by_operator: Mapping[str, float], factor: float) -> Any:
+    """An :class:`connectivity.allocate.Allocation` with each operator's services (THB
+    before contingency, times ``factor``) added to its share in every method: a cost
+    of its own, the same alone or together, so the core check does not change."""
+    from dataclasses import replace
+
+    if not by_operator:
+        return alloc
+    shares = {m: {o: v + by_operator.get(o, 0.0) * factor for o, v in s.items()} for m, s in alloc.shares.items()}
+    return replace(alloc, total=alloc.total + sum(by_operator.values()) * factor, shares=shares)
+
+
+def dig_once_with_services(once: Any, by_operator: Mapping[str, float], factor: float) -> Any:
+    """:class:`connectivity.design.DigOnce` with each operator's services (THB before
+    contingency, times ``factor``) in its stand-alone cost and both totals (the savings stay)."""
+    from dataclasses import replace
+
+    if not by_operator:
+        return once
+    extra = sum(by_operator.values()) * factor
+    separate = once.separate_cost + extra
+    return replace(once, joint_cost=once.joint_cost + extra, separate_cost=separate,
+                   savings_pct=100.0 * once.savings / separate if separate > 0 else 0.0,
+                   stand_alone={o: v + by_operator.get(o, 0.0) * factor for o, v in once.stand_alone.items()})

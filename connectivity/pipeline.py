@@ -34,7 +34,7 @@ STAGES = ("load", "network", "sites", "plan", "design", "coverage", "phasing", "
 PLAN_FILES = frozenset({
     "ducts.geojson", "sites.geojson", "manholes.geojson", "coverage.geojson", "roads.geojson",
     "map.html", "cost_map.html", "coverage_map.html", "boq.csv", "allocation.csv", "summary.json", "timings.json",
-    "aerial.geojson",
+    "aerial.geojson", "services.geojson",
 })
 
 
@@ -143,9 +143,13 @@ def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
     if isinstance(summary.get("cost_model"), dict) and summary["cost_model"].get("path"):
         summary["cost_model"] = {**summary["cost_model"], "path": portable_path(summary["cost_model"]["path"], scenario)}
     summary["coverage"] = cov.summary
+    if "corridors" in summary:
+        summary["coverage"]["buildings_reconnected"] = summary["corridors"]["buildings_reconnected"]
     other["manholes"] = res.manholes
     if res.aerial is not None:
         other["aerial"] = res.aerial
+    if res.services is not None:
+        other["services"] = res.services
     result = plan.Plan(name=scenario.name, network=net_sites, ducts=ducts, sites=final_sites, summary=summary,
                        layers={"roads": net.edges, **other}, operators=tuple(o.name for o in scenario.operators),
                        coverage=cov, tables={"boq": res.boq, "allocation": res.allocation},
@@ -204,6 +208,7 @@ class DesignOutputs:
     dropped: list
     seconds: float = 0.0  # wall-clock time of the design stage (timings.json, not the summary)
     aerial: gpd.GeoDataFrame | None = None  # spans and poles, removed or not (aerial.geojson)
+    services: gpd.GeoDataFrame | None = None  # buildings reconnected (services.geojson, corridor mode)
 
 
 @dataclass(frozen=True)
@@ -288,7 +293,15 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
     manholes = boq.manhole_frame(edges, net.nodes, problem, joint, crs=net.crs)
     removal = aerial.aerial_removal(match, edges, joint.use.any(axis=0), lines=lines, poles=poles,
                                     pole_distance_m=settings.pole_distance_m)
-    total = joint.cost * f
+    services = None
+    if corridor is not None:  # buildings along the undergrounded streets reconnected: their own cost per operator
+        services = corridors.service_connections(edges, corridor.selected, joint.use, scenario.operators, buildings,
+                                                 model, distance_m=corridor.spec.service_distance_m)
+        rows = corridors.with_service_rows(rows, services, f)
+        alloc = corridors.with_services(alloc, services.by_operator, f)
+        once = corridors.dig_once_with_services(once, services.by_operator, f)
+    network_total = joint.cost * f
+    total = network_total + (sum(services.by_operator.values()) * f if services is not None else 0.0)
     n_mh = manholes["group"].value_counts().to_dict() if len(manholes) else {}
     summary = {
         "currency": "THB",
@@ -313,7 +326,7 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
         "routing_lower_bound": round(routing, 2),   # the optimised objective: manholes per metre
         "routing_gap_pct": round(100.0 * (joint.linear_cost * f / routing - 1.0), 3) if routing > 0 else 0.0,
         "plan_gaps": design.plan_gaps(problem, table_c, joint=cert, time_limit=deadline.left()),
-        "gap_pct": round(100.0 * (total / bound - 1.0), 3) if bound > 0 else 0.0,
+        "gap_pct": round(100.0 * (network_total / bound - 1.0), 3) if bound > 0 else 0.0,
         "manholes": {"total": int(len(manholes)), **{g: int(n_mh.get(g, 0)) for g in design.GROUPS}},
         "networks_per_operator": {o: len(problem.terminal_groups(k)) for k, o in enumerate(problem.operators)},
         "trench_length_m": round(float(problem.length_m[joint.use.any(axis=0)].sum()), 2),
@@ -331,7 +344,8 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
                                          streets=streets, lines=lines, poles=poles, buffer_m=buffer_m)
     if corridor is not None:
         summary["corridors"] = corridors.corridor_summary(corridor, edges, problem, joint, status, poles=poles,
-                                                          buildings=buildings)
+                                                          services=services)
+        summary["cost_breakdown"]["services"] = round(sum(services.by_operator.values()) * f, 2)
         summary["overhead_km_removed"] = summary["corridors"]["spans_removed_km"]
         summary["poles_removable"] = summary["corridors"]["poles_removed"]
     summary.update(_economics(model, rows, alloc.shares, design.duct_metres(problem, joint),
@@ -342,7 +356,8 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
     log.info("joint plan %.0f THB, separate %.0f THB, savings %.1f%% (design stage %.1f s)", total,
              once.separate_cost, once.savings_pct, time.perf_counter() - t0)
     return DesignOutputs(ducts=ducts, manholes=manholes, boq=boq.boq_frame(rows), allocation=alloc_frame,
-                         summary=summary, dropped=dropped, seconds=round(time.perf_counter() - t0, 3), aerial=status)
+                         summary=summary, dropped=dropped, seconds=round(time.perf_counter() - t0, 3), aerial=status,
+                         services=None if services is None else services.frame)
 
 
 def _economics(model: costs.CostModel, rows: list, shares: dict, duct_m: dict, trench_m: dict) -> dict:
@@ -426,8 +441,9 @@ def _write_files(result: plan.Plan, out: Path) -> list[Path]:
     layers = {"ducts": result.ducts, "sites": result.sites}
     if result.layers.get("manholes") is not None:
         layers["manholes"] = result.layers["manholes"]
-    if result.layers.get("aerial") is not None:
-        layers["aerial"] = result.layers["aerial"]
+    for name in ("aerial", "services"):
+        if result.layers.get(name) is not None:
+            layers[name] = result.layers[name]
     if result.coverage is not None:
         layers["coverage"] = result.coverage.hexagons
     if result.layers.get("roads") is not None:  # the road network the plan was routed on

@@ -216,7 +216,8 @@ def tiny_corridor(tmp_path, poles: str | None = None, extra: str = "") -> Path:
         text += ('[corridors.poles]\nfile = "poles.csv"\n'
                  'columns = { owner = "OWNER_NAME", cables = "TEL", circuits = "CIRC", lon = "LON", lat = "LAT" }\n')
     path = tmp_path / "scenario.toml"
-    path.write_text(text + extra, encoding="utf-8")
+    text = text.replace("highway_exclude = []\n", "highway_exclude = []\n" + extra) if extra.startswith("service") else text + extra
+    path.write_text(text, encoding="utf-8")
     return path
 
 
@@ -268,3 +269,28 @@ def test_without_records_the_fixed_counts_plus_spare_and_a_wider_bank_costs_more
 def test_bank_width():
     assert corridors.bank_width_mm(0, 100, layers=2, spacing_mm=50) == 0
     assert corridors.bank_width_mm(3, 100, layers=2, spacing_mm=50) == 2 * 150 + 50
+
+
+def test_buildings_along_the_corridor_get_a_power_service_and_telecom_drops(tmp_path):
+    near, far = tmp_path / "near", tmp_path / "far"
+    near.mkdir()
+    far.mkdir()
+    # the fixture's one building stands about 40 m south of Middle Road
+    result = _run(tiny_corridor(near, MIDDLE_POLES, extra="service_distance_m = 60.0\n"))
+    c = result.summary["corridors"]
+    assert c["buildings_reconnected"] == 1 and result.summary["coverage"]["buildings_reconnected"] == 1
+    boq = result.tables["boq"]
+    service = boq[boq["category"] == "service"]
+    assert set(service["operator"]) == {"TOT", "CAT", "PEA"}   # one power service, a drop of each telecom operator
+    assert service.query("unit == 'each'")["quantity"].tolist() == [1.0, 1.0, 1.0]
+    metres = service.query("unit == 'm'")["quantity"]
+    assert (metres > 30).all() and (metres < 60).all()
+    assert boq["cost_thb"].sum() == pytest.approx(result.summary["total_cost"], abs=0.01)
+    for method, shares in result.summary["allocation"].items():
+        assert sum(shares.values()) == pytest.approx(result.summary["total_cost"], abs=1.0), method
+    assert c["services_cost_thb"]["PEA"] > c["services_cost_thb"]["CAT"] > 0
+    frame = result.layers["services"]
+    assert frame["power"].tolist() == ["PEA"] and frame["telecom"].tolist() == ["TOT,CAT"]
+    none = _run(tiny_corridor(far, MIDDLE_POLES, extra="service_distance_m = 20.0\n"))
+    assert none.summary["corridors"]["buildings_reconnected"] == 0
+    assert none.summary["total_cost"] < result.summary["total_cost"]
