@@ -736,6 +736,8 @@ class CorridorPlan:
         What the records put on each street.
     ducts
         ``(K, m)`` ducts per operator and edge (the duct bank sizing).
+    routes
+        Existing duct routes (lines with ``owner``, ``free``, ``kind``, network CRS) or None.
     """
 
     spec: CorridorSpec
@@ -743,11 +745,14 @@ class CorridorPlan:
     required: dict
     load: StreetLoad
     ducts: np.ndarray
+    routes: Any = None
 
 
 def plan_corridors(spec: CorridorSpec, edges: Any, operators: Sequence[Any], *, province: str | None = None,
-                   lines: Any = None, poles: Any = None, corridor_lines: Any = None) -> CorridorPlan:
-    """Select the corridor streets, who goes underground on each, and the duct bank sizes."""
+                   lines: Any = None, poles: Any = None, corridor_lines: Any = None,
+                   routes: Any = None) -> CorridorPlan:
+    """Select the corridor streets, who goes underground on each, and the duct bank sizes
+    (``routes``: existing duct routes, kept for the design stage)."""
     from connectivity.aerial import match_aerial
 
     names = [o.name for o in operators]
@@ -763,7 +768,7 @@ def plan_corridors(spec: CorridorSpec, edges: Any, operators: Sequence[Any], *, 
     ducts = duct_counts(operators, required, load, spec.ducts, len(edges))
     logger.info("corridors: %d streets, %.2f km", int(selected.sum()),
                 float(edges["length_m"].to_numpy()[selected].sum()) / 1000)
-    return CorridorPlan(spec=spec, selected=selected, required=required, load=load, ducts=ducts)
+    return CorridorPlan(spec=spec, selected=selected, required=required, load=load, ducts=ducts, routes=routes)
 
 
 # --------------------------------------------------------------------------- pipeline helpers
@@ -795,6 +800,15 @@ def read_corridor_lines(spec: CorridorSpec, crs: Any) -> Any:
         row = int(np.flatnonzero(wrong)[0])
         raise InputDataError(f"{row_label(spec.lines, row)}: corridor lines must be lines, found {frame.geom_type.iloc[row]}")
     return frame[[frame.geometry.name]].to_crs(crs)
+
+
+def read_existing_routes(spec: CorridorSpec, crs: Any) -> Any:
+    """The existing duct routes of ``[corridors.existing_ducts]`` in ``crs`` (None without)."""
+    if spec.existing_ducts is None:
+        return None
+    from connectivity.records import read_records
+
+    return read_records(spec.existing_ducts, "ducts").to_crs(crs)
 
 
 def with_records(layers: Any, spec: CorridorSpec) -> Any:
@@ -840,7 +854,8 @@ def hub_connected(problem: Any, use: np.ndarray) -> dict[str, bool]:
 
 
 def corridor_summary(corridor: CorridorPlan, edges: Any, problem: Any, joint: Any, status: Any, *,
-                     poles: Any = None, services: "Services | None" = None) -> dict[str, Any]:
+                     poles: Any = None, services: "Services | None" = None,
+                     existing: "ExistingDucts | None" = None) -> dict[str, Any]:
     """The ``corridors`` object of ``summary.json`` (km, metres, counts)."""
     length = problem.length_m
     sel = corridor.selected
@@ -862,7 +877,7 @@ def corridor_summary(corridor: CorridorPlan, edges: Any, problem: Any, joint: An
                               for op, v in (services.by_operator if services is not None else {}).items()},
         "poles_on_corridor": poles_on_streets(edges, sel, poles, corridor.spec.buffer_m),
         **removal,
-        "reused_km": {},
+        "reused_km": reused_km(problem, joint.use, existing) if existing is not None else {},
     }
 
 
@@ -1095,3 +1110,117 @@ def dig_once_with_services(once: Any, by_operator: Mapping[str, float], factor: 
     return replace(once, joint_cost=once.joint_cost + extra, separate_cost=separate,
                    savings_pct=100.0 * once.savings / separate if separate > 0 else 0.0,
                    stand_alone={o: v + by_operator.get(o, 0.0) * factor for o, v in once.stand_alone.items()})
+
+
+# --------------------------------------------------------------------------- existing ducts
+
+@dataclass(frozen=True)
+class ExistingDucts:
+    """Existing duct routes on the network's edges and who may use their free ducts.
+
+    Attributes
+    ----------
+    free
+        ``(m,)`` free ducts along each edge (0: no existing route).
+    owner
+        ``(m,)`` object: owner of the route ('' unknown, None where there is none).
+    admitted
+        ``(K, m)`` bool: operator k's cables fit in the free ducts of edge e. On each edge
+        the operators of the route's group are admitted in turn, the owner first, then in
+        operator order, while their ducts (``duct_counts``) still fit: the admitted
+        operators together never need more ducts than are free.
+    """
+
+    free: np.ndarray
+    owner: np.ndarray
+    admitted: np.ndarray
+
+
+def existing_ducts(edges: Any, routes: Any, operators: Sequence[Any], counts: np.ndarray, *,
+                   buffer_m: float = 15.0, min_share: float = 0.5) -> ExistingDucts:
+    """Match existing duct routes (lines with ``owner``, ``free``, ``kind``) to the edges they
+    follow and admit operators to their free ducts (see :class:`ExistingDucts`). A route
+    serves the group of its owner (a scenario operator), else 'power' when its ``kind``
+    says power, else 'telecom'."""
+    import shapely
+
+    m, K = len(edges), len(operators)
+    free = np.zeros(m, dtype=np.int64)
+    owner = np.full(m, None, dtype=object)
+    group = np.full(m, None, dtype=object)
+    admitted = np.zeros((K, m), dtype=bool)
+    if routes is None or len(routes) == 0 or m == 0:
+        return ExistingDucts(free, owner, admitted)
+    kinds = {o.name: o.kind for o in operators}
+    geoms = np.asarray(edges.geometry.values)
+    lengths = np.maximum(shapely.length(geoms), 1e-9)
+    bufs = shapely.buffer(np.asarray(routes.geometry.values), buffer_m)
+    e_idx, r_idx = shapely.STRtree(bufs).query(geoms, predicate="intersects")
+    share = shapely.length(shapely.intersection(geoms[e_idx], bufs[r_idx])) / lengths[e_idx]
+    for e, r, s in zip(e_idx.tolist(), r_idx.tolist(), share.tolist()):
+        n = int(routes["free"].iloc[r])
+        if s < min_share or n <= free[e]:
+            continue
+        own = str(routes["owner"].iloc[r] or "")
+        kind = str(routes["kind"].iloc[r] or "") if "kind" in routes else ""
+        free[e], owner[e] = n, own
+        group[e] = kinds.get(own) or ("power" if "power" in kind.lower() else "telecom")
+    names = [o.name for o in operators]
+    for e in np.flatnonzero(free > 0):
+        order = sorted((k for k in range(K) if operators[k].kind == group[e]),
+                       key=lambda k: (names[k] != owner[e], k))
+        left = int(free[e])
+        for k in order:
+            if counts[k, e] <= left:
+                admitted[k, e] = True
+                left -= int(counts[k, e])
+    return ExistingDucts(free, owner, admitted)
+
+
+def existing_price_per_duct_m(model: Any) -> float:
+    """THB per duct-metre of cable in an existing duct: the reuse price, or (``pricing =
+    "rent"``) the present value of the rent over the cost model's horizon."""
+    if model.existing_pricing != "rent":
+        return float(model.existing_reuse_per_duct_m)
+    r, n = model.discount_rate, model.horizon_years
+    annuity = n if r == 0 else (1 - (1 + r) ** -n) / r
+    return float(model.rent_per_subduct_km_month) * 12.0 / 1000.0 * annuity
+
+
+def with_existing(problem: Any, ducts: ExistingDucts, price_per_duct_m: float) -> Any:
+    """``problem`` where admitted operators may put their cables in existing ducts: their
+    duct cost there is ``price_per_duct_m`` x ducts x length and they dig no trench there."""
+    from dataclasses import replace
+
+    if not ducts.admitted.any():
+        return problem
+    counts = problem.duct_counts()
+    reuse = counts * problem.length_m[None, :] * price_per_duct_m
+    duct_cost = np.where(ducts.admitted, reuse, problem.duct_cost)
+    return replace(problem, duct_cost=duct_cost, existing=ducts.admitted.copy())
+
+
+def relaxed_for_bounds(problem: Any) -> Any:
+    """A relaxation of a problem with existing ducts for the lower bounds (whose models know
+    no existing ducts): no trench on edges with an existing route, each operator's cheaper
+    duct price there, no manholes. Every plan costs no more in it than in ``problem``, so
+    its lower bounds are valid (weaker) bounds of ``problem``."""
+    from dataclasses import replace
+
+    if problem.existing is None:
+        return problem
+    any_existing = problem.existing.any(axis=0)
+    trench = np.where(any_existing[:, None], 0.0, problem.trench)
+    return replace(problem, trench=trench, manhole_cost=(0.0, 0.0), existing=None)
+
+
+def reused_km(problem: Any, use: np.ndarray, ducts: ExistingDucts) -> dict[str, float]:
+    """Owner of the existing route -> km of route whose free ducts the plan uses."""
+    if problem.existing is None:
+        return {}
+    on = (np.asarray(use, dtype=bool) & problem.existing).any(axis=0)
+    out: dict[str, float] = {}
+    for e in np.flatnonzero(on):
+        key = str(ducts.owner[e] or "unknown")
+        out[key] = out.get(key, 0.0) + float(problem.length_m[e]) / 1000
+    return {k: round(v, 3) for k, v in sorted(out.items())}

@@ -108,7 +108,8 @@ def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
     if corridor_spec is not None:
         corridor = corridors.plan_corridors(
             corridor_spec, net_sites.edges, scenario.operators, province=scenario.province, lines=other.get("lines"),
-            poles=other.get("poles"), corridor_lines=corridors.read_corridor_lines(corridor_spec, net.crs))
+            poles=other.get("poles"), corridor_lines=corridors.read_corridor_lines(corridor_spec, net.crs),
+            routes=corridors.read_existing_routes(corridor_spec, net.crs))
     progress("plan")
     reachable = plan.reachable_terminals(net_sites, attached)
     if corridor is not None:
@@ -222,6 +223,7 @@ class DesignInputs:
     table: costs.EdgeTable
     ecosts: costs.EdgeCosts
     dropped: list
+    existing: corridors.ExistingDucts | None = None
 
 
 def design_problem(scenario: Scenario, net: network.Network, attached: gpd.GeoDataFrame, reachable: pd.Series, *,
@@ -252,8 +254,13 @@ def design_problem(scenario: Scenario, net: network.Network, attached: gpd.GeoDa
                                    terminals=terminals, required=required)
     if corridor is not None:  # duct banks sized per street: ducts, trench width and shared spares
         problem, ecosts = corridors.sized_problem(problem, model, ecosts, scenario.operators, corridor)
+    existing = None
+    if corridor is not None and corridor.routes is not None:  # free existing ducts instead of trench
+        existing = corridors.existing_ducts(net.edges, corridor.routes, scenario.operators, problem.duct_counts(),
+                                            buffer_m=corridor.spec.buffer_m)
+        problem = corridors.with_existing(problem, existing, corridors.existing_price_per_duct_m(model))
     return DesignInputs(problem=problem, settings=settings, model=model, match=match, table=table, ecosts=ecosts,
-                        dropped=dropped)
+                        dropped=dropped, existing=existing)
 
 
 def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoDataFrame, reachable: pd.Series, *,
@@ -281,9 +288,10 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
     joint = table_c.plans[frozenset(table_c.players)]
     f = problem.contingency_factor
     once = design.dig_once(table_c, names)
-    cert = design.certify(problem, joint, time_limit=deadline.left())
+    bounded = corridors.relaxed_for_bounds(problem)  # the bounds' models know no existing ducts
+    cert = design.certify(bounded, joint, time_limit=deadline.left())
     bound = cert.value * f
-    routing = design.routing_bound(problem, joint, time_limit=deadline.left()) * f
+    routing = design.routing_bound(bounded, joint, time_limit=deadline.left()) * f
     segment = allocate.segment_shapley(problem, joint)
     alloc = allocate.allocate(names, table_c.cost, duct_metres=design.duct_metres(problem, joint),
                               null=table_c.null, coalitions=table_c.complete, shapley_shares=segment)
@@ -322,10 +330,11 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
         "core_violations": {m: [{"coalition": list(v.coalition), "pays": round(v.pays, 2), "alone": round(v.alone, 2)}
                                 for v in vs[:5]] for m, vs in alloc.violations.items()},
         "lower_bound": round(bound, 2),
-        "lower_bound_method": cert.method,
+        "lower_bound_method": cert.method + (" (relaxed: existing ducts' edges without trench, no manholes)"
+                                             if bounded is not problem else ""),
         "routing_lower_bound": round(routing, 2),   # the optimised objective: manholes per metre
         "routing_gap_pct": round(100.0 * (joint.linear_cost * f / routing - 1.0), 3) if routing > 0 else 0.0,
-        "plan_gaps": design.plan_gaps(problem, table_c, joint=cert, time_limit=deadline.left()),
+        "plan_gaps": design.plan_gaps(bounded, table_c, joint=cert, time_limit=deadline.left()),
         "gap_pct": round(100.0 * (network_total / bound - 1.0), 3) if bound > 0 else 0.0,
         "manholes": {"total": int(len(manholes)), **{g: int(n_mh.get(g, 0)) for g in design.GROUPS}},
         "networks_per_operator": {o: len(problem.terminal_groups(k)) for k, o in enumerate(problem.operators)},
@@ -344,7 +353,7 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
                                          streets=streets, lines=lines, poles=poles, buffer_m=buffer_m)
     if corridor is not None:
         summary["corridors"] = corridors.corridor_summary(corridor, edges, problem, joint, status, poles=poles,
-                                                          services=services)
+                                                          services=services, existing=inputs.existing)
         summary["cost_breakdown"]["services"] = round(sum(services.by_operator.values()) * f, 2)
         summary["overhead_km_removed"] = summary["corridors"]["spans_removed_km"]
         summary["poles_removable"] = summary["corridors"]["poles_removed"]

@@ -294,3 +294,49 @@ def test_buildings_along_the_corridor_get_a_power_service_and_telecom_drops(tmp_
     none = _run(tiny_corridor(far, MIDDLE_POLES, extra="service_distance_m = 20.0\n"))
     assert none.summary["corridors"]["buildings_reconnected"] == 0
     assert none.summary["total_cost"] < result.summary["total_cost"]
+
+
+# --------------------------------------------------------------------------- existing ducts
+
+def _with_existing_route(tmp_path, free: int, owner: str = "TOT"):
+    route = gpd.GeoDataFrame({"ROUTE": ["R1"], "OWNER": [owner], "FREE_DUCTS": [free]},
+                             geometry=[LineString([(98.9600, 18.79101), (98.9620, 18.79101)])], crs="EPSG:4326")
+    route.to_file(tmp_path / "existing.gpkg", layer="ducts")
+    return ('[corridors.existing_ducts]\nfile = "existing.gpkg"\nlayer = "ducts"\n'
+            'columns = { id = "ROUTE", owner = "OWNER", free = "FREE_DUCTS" }\n')
+
+
+@pytest.mark.parametrize("free", [5, 20])
+def test_existing_duct_capacity_is_never_exceeded_and_reuse_lowers_the_cost(tmp_path, free):
+    base_dir, ex_dir = tmp_path / "base", tmp_path / "ex"
+    base_dir.mkdir()
+    ex_dir.mkdir()
+    base = _run(tiny_corridor(base_dir, MIDDLE_POLES))
+    result = _run(tiny_corridor(ex_dir, MIDDLE_POLES, extra=_with_existing_route(ex_dir, free)))
+    ducts = result.ducts
+    middle = ducts[ducts["name"] == "Middle Road"]
+    for _, row in middle.iterrows():
+        inside = [op for op in str(row["in_existing"]).split(",") if op]
+        assert sum(int(row[f"ducts_{op}"]) for op in inside) <= free
+        assert "PEA" not in inside   # a telecom owner's ducts carry no power cable
+    inside = set(",".join(middle["in_existing"]).split(",")) - {""}
+    assert inside == ({"TOT"} if free == 5 else {"TOT", "CAT"})   # TOT needs 4 ducts, CAT 3
+    c = result.summary["corridors"]
+    assert c["reused_km"]["TOT"] == pytest.approx(middle["length_m"].sum() / 1000, abs=0.01)
+    assert result.summary["total_cost"] < base.summary["total_cost"]
+    boq = result.tables["boq"]
+    assert set(boq.query("category == 'existing_duct'")["operator"]) == inside
+    assert boq["cost_thb"].sum() == pytest.approx(result.summary["total_cost"], abs=0.01)
+    assert result.summary["lower_bound"] <= result.summary["total_cost"]
+
+
+def test_admission_in_operator_order_owner_first():
+    edges = grid()
+    routes = gpd.GeoDataFrame({"owner": ["CAT"], "free": [3], "kind": ["duct"]},
+                              geometry=[LineString([(0, 2), (100, 2)])], crs=CRS)
+    ops = [OperatorSpec("TOT", "telecom", ducts=2), OperatorSpec("CAT", "telecom", ducts=2),
+           OperatorSpec("PEA", "power", ducts=3)]
+    counts = np.array([[2] * 4, [2] * 4, [3] * 4])
+    ex = corridors.existing_ducts(edges, routes, ops, counts)
+    assert ex.free.tolist() == [3, 0, 0, 0] and ex.owner[0] == "CAT"
+    assert ex.admitted[:, 0].tolist() == [False, True, False]   # the owner first; TOT's 2 more do not fit

@@ -293,7 +293,8 @@ def restrict(problem: DesignProblem, edges: np.ndarray) -> Workspace:
     sub = replace(problem, n_nodes=len(nodes), u=local(problem.u[edges]), v=local(problem.v[edges]),
                   length_m=problem.length_m[edges], trench=problem.trench[edges],
                   duct_cost=problem.duct_cost[:, edges], terminals=tuple(local(t) for t in problem.terminals),
-                  required=req, duct_count=None if problem.duct_count is None else problem.duct_count[:, edges])
+                  required=req, duct_count=None if problem.duct_count is None else problem.duct_count[:, edges],
+                  existing=None if problem.existing is None else problem.existing[:, edges])
     sub.__dict__.pop("_mode_table", None)
     return Workspace(problem=sub, edges=edges, nodes=nodes)
 
