@@ -134,6 +134,16 @@ def bill_of_quantities(problem: DesignProblem, plan: JointPlan, costs: "EdgeCost
             rows.append(_with_terms(dict(item=f"manhole ({g})", category="manhole", unit="each",
                                          quantity=float(lay.count), unit_cost_thb=price, cost_thb=price * lay.count,
                                          operator=ops), {f"manhole.{g}": price * lay.count}))
+    chambers = getattr(costs, "chambers", None)
+    if chambers is not None:
+        for gi, g in enumerate(GROUPS):
+            mask = (modes[used] == gi) | (modes[used] == 2)
+            c = float(chambers[used[mask], gi].sum())
+            if c > 0:
+                rows.append(_with_terms(dict(item=f"larger {g} chambers for wide duct banks", category="manhole",
+                                             unit="m", quantity=float(problem.length_m[used[mask]].sum()),
+                                             unit_cost_thb=c / float(problem.length_m[used[mask]].sum()),
+                                             cost_thb=c, operator="all"), {f"manhole.{g}": c}))
     subtotal = sum(r["cost_thb"] for r in rows)
     pct = (problem.contingency_factor - 1.0) * 100.0
     rows.append(_with_terms(dict(item=f"contingency ({pct:g}%)", category="contingency", unit="THB",

@@ -899,7 +899,9 @@ def sized_costs(model: Any, ecosts: Any, length_m: np.ndarray, operators: Sequen
     On each corridor street: each operator's ducts from :func:`duct_counts`; the shared
     spares (``[corridors.ducts] shared_spares`` of ``duct_bank.spare_diameter_mm``, in the
     telecom bank, or the power bank where no telecom operator goes) priced with the trench
-    in every mode (``EdgeCosts.spares``); the open-cut trench of a group's mode
+    in every mode (``EdgeCosts.spares``); the chambers of a group that much larger as its
+    bank is wider (``EdgeCosts.chambers``, per metre of street as the linear manhole cost);
+    the open-cut trench of a group's mode
     ``1 + width_share x (bank width / reference width - 1)`` times its price where the bank
     is wider than the reference; the joint mode's extra (``surcharge``) the larger of the
     cost model's joint surcharge and the same width rule applied to both banks plus the
@@ -919,6 +921,7 @@ def sized_costs(model: Any, ecosts: Any, length_m: np.ndarray, operators: Sequen
     surcharge = ecosts.surcharge.copy()
     crossing = ecosts.crossing
     spare_n = np.zeros(len(L), dtype=np.int64)
+    chambers = np.zeros((len(L), 3))
     spares = np.zeros(len(L))
     spare_price = model.duct_price(int(model.bank_spare_diameter_mm))
     kinds = [o.kind for o in operators]
@@ -948,6 +951,10 @@ def sized_costs(model: Any, ecosts: Any, length_m: np.ndarray, operators: Sequen
         w_p = bank_width_mm(p_n, p_d, **opts)
         f_t = 1.0 + share * max(0.0, w_t / ref - 1.0)
         f_p = 1.0 + share * max(0.0, w_p / ref - 1.0)
+        per_m = L[e] / model.manhole_spacing_m   # chambers along the street, as the linear manhole cost
+        c_t = model.manhole_telecom * (f_t - 1.0) * per_m
+        c_p = model.manhole_power * (f_p - 1.0) * per_m
+        chambers[e] = (c_t, c_p, c_t + c_p)
         x_j = max(model.joint_surcharge_fraction,
                   share * max(0.0, (w_t + w_p + model.separation_mm) / ref - 1.0))
         base_p = ecosts.main[e, 1]
@@ -958,8 +965,9 @@ def sized_costs(model: Any, ecosts: Any, length_m: np.ndarray, operators: Sequen
         surcharge[e] = (base_p + crossing[e]) * (1.0 + x_j) - (main[e, 1] + crossing[e])
     trench = main + crossing[:, None]
     trench[:, 2] = main[:, 1] + crossing + surcharge
-    trench = trench + spares[:, None]
-    out = replace(ecosts, trench=trench, main=main, surcharge=surcharge, spares=spares, spare_ducts=spare_n)
+    trench = trench + spares[:, None] + chambers
+    out = replace(ecosts, trench=trench, main=main, surcharge=surcharge, spares=spares, spare_ducts=spare_n,
+                  chambers=chambers)
     return out, duct_cost, counts
 
 

@@ -552,6 +552,9 @@ class EdgeCosts:
     surcharge: np.ndarray
     spares: np.ndarray | None = None
     spare_ducts: np.ndarray | None = None
+    chambers: np.ndarray | None = None
+    """``(m, 3)`` THB per mode of larger chambers for wide duct banks (corridor streets,
+    spread per metre like the linear manhole cost; included in ``trench``), or None."""
 
 
 def _road_width(model: CostModel, lanes: float, width: float) -> float:

@@ -264,6 +264,8 @@ def test_without_records_the_fixed_counts_plus_spare_and_a_wider_bank_costs_more
     assert w_middle["cost_thb"].sum() > middle["cost_thb"].sum()
     trench = lambda r: r.tables["boq"].query("category == 'joint_surcharge'")["cost_thb"].sum()  # noqa: E731
     assert trench(wide) > trench(plain)   # the wider joint trench
+    assert "larger telecom chambers for wide duct banks" in set(wide.tables["boq"]["item"])
+    assert wide.tables["boq"]["cost_thb"].sum() == pytest.approx(wide.summary["total_cost"], abs=0.01)
 
 
 def test_bank_width():

@@ -6,7 +6,8 @@ street geometry is OpenStreetMap data, © OpenStreetMap contributors, ODbL 1.0) 
 spans between consecutive poles of a street. What the poles carry is made up for the
 example: on Nimmanhaemin Road two 22 kV PEA circuits, two TOT cables and one CAT cable; on
 the sois one 400 V circuit and one TOT cable; soi 9 also carries a 3BB cable (an operator
-outside the plan, so its poles stay). Column names imitate a utility's own (POLE_NO,
+outside the plan, so its poles stay). An existing TOT duct route with 4 free ducts runs under
+the northern part of Nimmanhaemin Road (made up too). Column names imitate a utility's own (POLE_NO,
 OWNER_NAME, TEL_CABLES, ...) to show the scenario's column mapping.
 
 Run from the repository root: ``python connectivity/data/examples/chiang_mai_corridor/make_partner_files.py``.
@@ -77,7 +78,18 @@ def main() -> None:
            "attribution": "© OpenStreetMap contributors (street geometry); poles and spans illustrative",
            "features": feats}
     (HERE / "spans.geojson").write_text(json.dumps(doc, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"{len(poles)} poles, {len(spans)} spans")
+    # an existing TOT duct route with 4 free ducts under the northern part of Nimmanhaemin Road
+    north = edges[(names == MAIN)].to_crs("EPSG:4326")
+    north = north[north.geometry.centroid.y > 18.797].sort_values(["osm_id", "u", "v"])
+    routes = [{"type": "Feature", "properties": {"ROUTE_ID": f"TOT-D{i + 1}", "OWNER": "TOT", "FREE_DUCTS": 4},
+               "geometry": {"type": "LineString",
+                            "coordinates": np.round(shapely.get_coordinates(g), 7).tolist()}}
+              for i, g in enumerate(north.geometry)]
+    doc = {"type": "FeatureCollection", "name": "existing_ducts",
+           "attribution": "© OpenStreetMap contributors (street geometry); duct routes illustrative",
+           "features": routes}
+    (HERE / "existing_ducts.geojson").write_text(json.dumps(doc, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"{len(poles)} poles, {len(spans)} spans, {len(routes)} existing duct routes")
 
 
 if __name__ == "__main__":
