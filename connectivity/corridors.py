@@ -652,7 +652,7 @@ def aerial_status(edges: Any, use: np.ndarray, operators: Sequence[str], kinds: 
         L = float(g.length)
         ks, foreign = _operators_of(rec, operators, kinds, _group_of(rec.get("kind"), rec.get("owner"), kinds_of))
         if foreign:
-            reason = f"owner {foreign} is not in the plan"
+            reason = f"carries {foreign}'s cables (not in the plan)"
         elif street_zone is None or float(g.intersection(street_zone).length) < SPAN_MIN_SHARE * L:
             reason = "not along an undergrounded street"
         else:

@@ -342,3 +342,14 @@ def test_admission_in_operator_order_owner_first():
     ex = corridors.existing_ducts(edges, routes, ops, counts)
     assert ex.free.tolist() == [3, 0, 0, 0] and ex.owner[0] == "CAT"
     assert ex.admitted[:, 0].tolist() == [False, True, False]   # the owner first; TOT's 2 more do not fit
+
+
+@pytest.mark.slow
+def test_chiang_mai_corridor_same_input_same_output(chiang_mai, tmp_path):
+    from connectivity.pipeline import run, write_outputs
+
+    scenario, _, out = chiang_mai
+    write_outputs(run(scenario), tmp_path / "again")
+    for path in sorted(out.iterdir()):
+        if path.name != "timings.json":
+            assert path.read_bytes() == (tmp_path / "again" / path.name).read_bytes(), path.name
