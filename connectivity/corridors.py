@@ -541,17 +541,14 @@ def corridor_terminals(node_component: np.ndarray, u: np.ndarray, v: np.ndarray,
 def reachable_sites(attached: Any, node_component: np.ndarray, u: np.ndarray,
                     required: Mapping[str, np.ndarray]) -> np.ndarray:
     """Boolean per attached site: its road component holds a corridor street of its operator."""
+    import pandas as pd
+
     out = np.zeros(len(attached), dtype=bool)
-    nodes = attached["node_id"]
-    for i, (op, n) in enumerate(zip(attached["operator"].astype(str), nodes)):
+    for i, (op, n) in enumerate(zip(attached["operator"].astype(str), attached["node_id"])):
         req = required.get(op)
-        if req is None or len(req) == 0 or n is None or (isinstance(n, float) and math.isnan(n)) or n is np.nan:
+        if req is None or len(req) == 0 or pd.isna(n):
             continue
-        try:
-            node = int(n)
-        except (TypeError, ValueError):
-            continue
-        out[i] = node_component[node] in set(node_component[u[req]].tolist())
+        out[i] = node_component[int(n)] in set(node_component[u[req]].tolist())
     return out
 
 

@@ -355,6 +355,10 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
         summary["corridors"] = corridors.corridor_summary(corridor, edges, problem, joint, status, poles=poles,
                                                           services=services, existing=inputs.existing)
         summary["cost_breakdown"]["services"] = round(sum(services.by_operator.values()) * f, 2)
+        loose = [op for op, ok in summary["corridors"]["hub_connected"].items() if not ok]
+        if loose:
+            log.warning("corridors: the ducts of %s reach no hub of theirs (give one in [hubs] or an operator hub rule)",
+                        ", ".join(loose))
         summary["overhead_km_removed"] = summary["corridors"]["spans_removed_km"]
         summary["poles_removable"] = summary["corridors"]["poles_removed"]
     summary.update(_economics(model, rows, alloc.shares, design.duct_metres(problem, joint),
