@@ -388,3 +388,33 @@ def test_multipart_features_are_drawn(open_map, plan, tmp_path):
     pt = gpd.GeoSeries([shapely.Point(x0 + 25, y0 + 40)], crs=ducts.crs).to_crs(4326).iloc[0]
     text = _hover_pixel(opened, _pixel_of(opened, pt.y, pt.x), f"Segment {int(ducts['segment_id'].iloc[0])}\n")
     assert f"Operators: {ducts['operators'].iloc[0]}" in text
+
+
+def test_aerial_layers_listed_off_by_default_and_drawn_when_toggled(open_map, plan, tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    ducts = plan["ducts"]
+    lines = [ducts.geometry.iloc[i] for i in range(3)]
+    aerial = gpd.GeoDataFrame(
+        {"feature": ["span", "span", "pole", "pole", "pole"], "id": ["S1", "S2", "P1", "P2", "P3"],
+         "owner": ["PEA"] * 5, "kind": ["line", "line", "pole", "pole", "pole"],
+         "length_m": [100.0, 100.0, None, None, None], "removed": [True, False, True, True, False],
+         "reason": ["", "not along an undergrounded street", "", "", "carries a line still aerial (S2)"]},
+        geometry=[lines[0], lines[1]] + [shapely.Point(line.coords[0]) for line in lines], crs=ducts.crs)
+    page = maps.save_map(maps.cost_map(ducts, plan["manholes"], plan["sites"], operators=list(OPERATORS),
+                                       aerial=aerial), tmp_path / "aerial.html")
+    opened = open_map(page)
+    _check_common(opened)
+    labels = opened.page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+    for label in ("Poles removed", "Poles staying", "Spans removed", "Spans staying"):
+        assert any(label in text for text in labels), labels
+    on_map = "(key) => window.__connectivity.map.hasLayer(window.__connectivity.layers[key])"
+    assert not opened.page.evaluate(on_map, "aerial:poles:removed")
+    assert not opened.page.evaluate(on_map, "aerial:spans:staying")
+    _toggle(opened, "Poles removed")
+    _toggle(opened, "Spans staying")
+    assert opened.page.evaluate(on_map, "aerial:poles:removed")
+    assert opened.layer_count("aerial:poles:removed") == 2
+    assert opened.layer_count("aerial:spans:staying") == 1
+    assert opened.errors == []
