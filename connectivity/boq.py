@@ -96,15 +96,36 @@ def bill_of_quantities(problem: DesignProblem, plan: JointPlan, costs: "EdgeCost
                                      category="joint_surcharge", unit="m", quantity=q,
                                      unit_cost_thb=c / q if q else 0.0, cost_thb=c, operator="all"),
                                 {"joint_trench.surcharge_fraction": c}))
+    counts = problem.duct_counts()
+    existing = problem.existing if problem.existing is not None else np.zeros_like(plan.use)
     for k, op in enumerate(problem.operators):
-        if not plan.use[k].any():
+        new = plan.use[k] & ~existing[k]
+        old = plan.use[k] & existing[k]
+        if old.any():
+            metres = float((problem.length_m[old] * counts[k, old]).sum())
+            c = float(problem.duct_cost[k, old].sum())
+            rows.append(_with_terms(dict(item="cables in free existing ducts (no trench)", category="existing_duct",
+                                         unit="duct-m", quantity=metres, unit_cost_thb=c / metres if metres else 0.0,
+                                         cost_thb=c, operator=op),
+                                    {("rent.per_subduct_km_month" if model.existing_pricing == "rent"
+                                      else "existing_duct.reuse_per_duct_m"): c}))
+        if not new.any():
             continue
-        metres = float(problem.length_m[plan.use[k]].sum()) * int(problem.ducts[k])
-        c = float(problem.duct_cost[k, plan.use[k]].sum())
+        n = counts[k, new]
+        metres = float((problem.length_m[new] * n).sum())
+        c = float(problem.duct_cost[k, new].sum())
         d = f"{int(diameters_mm[k])} mm " if diameters_mm is not None else ""
-        row = dict(item=f"duct {d}({int(problem.ducts[k])} per trench)", category="duct", unit="duct-m",
+        per = f"{int(n.min())}" if n.min() == n.max() else f"{int(n.min())}-{int(n.max())}"
+        row = dict(item=f"duct {d}({per} per trench)", category="duct", unit="duct-m",
                    quantity=metres, unit_cost_thb=c / metres if metres else 0.0, cost_thb=c, operator=op)
         rows.append(_with_terms(row, {model.duct_key(int(diameters_mm[k])): c} if diameters_mm is not None else {}))
+    spares = getattr(costs, "spares", None)
+    if spares is not None and float(spares[used].sum()) > 0:
+        c = float(spares[used].sum())
+        q = float((costs.spare_ducts[used] * problem.length_m[used]).sum())
+        rows.append(_with_terms(dict(item="shared spare ducts of the corridor streets", category="duct",
+                                     unit="duct-m", quantity=q, unit_cost_thb=c / q if q else 0.0, cost_thb=c,
+                                     operator="all"), {model.duct_key(model.bank_spare_diameter_mm): c}))
     for i, (g, lay) in enumerate(plan_manholes(problem, plan).items()):
         if lay.count:
             price = problem.manhole_cost[i]
@@ -113,6 +134,16 @@ def bill_of_quantities(problem: DesignProblem, plan: JointPlan, costs: "EdgeCost
             rows.append(_with_terms(dict(item=f"manhole ({g})", category="manhole", unit="each",
                                          quantity=float(lay.count), unit_cost_thb=price, cost_thb=price * lay.count,
                                          operator=ops), {f"manhole.{g}": price * lay.count}))
+    chambers = getattr(costs, "chambers", None)
+    if chambers is not None:
+        for gi, g in enumerate(GROUPS):
+            mask = (modes[used] == gi) | (modes[used] == 2)
+            c = float(chambers[used[mask], gi].sum())
+            if c > 0:
+                rows.append(_with_terms(dict(item=f"larger {g} chambers for wide duct banks", category="manhole",
+                                             unit="m", quantity=float(problem.length_m[used[mask]].sum()),
+                                             unit_cost_thb=c / float(problem.length_m[used[mask]].sum()),
+                                             cost_thb=c, operator="all"), {f"manhole.{g}": c}))
     subtotal = sum(r["cost_thb"] for r in rows)
     pct = (problem.contingency_factor - 1.0) * 100.0
     rows.append(_with_terms(dict(item=f"contingency ({pct:g}%)", category="contingency", unit="THB",
@@ -157,27 +188,33 @@ def duct_frame(edges: Any, problem: DesignProblem, plan: JointPlan, costs: "Edge
     import geopandas as gpd
 
     modes = plan.modes(problem)
-    used = np.flatnonzero(modes >= 0)
+    used = np.flatnonzero((modes >= 0) | plan.use.any(axis=0))   # with edges in existing ducts only
     names = list(problem.operators)
     f = problem.contingency_factor
     rows = []
+    n_ducts = problem.duct_counts()
+    existing = problem.existing if problem.existing is not None else np.zeros_like(plan.use)
+    spare_ducts = (costs.spare_ducts if getattr(costs, "spare_ducts", None) is not None
+                   else np.zeros(problem.n_edges, dtype=np.int64))
     for i, e in enumerate(used):
         md = int(modes[e])
         ops = sorted(names[k] for k in range(problem.n_operators) if plan.use[k, e])
-        counts = {names[k]: int(problem.ducts[k]) if plan.use[k, e] else 0 for k in range(problem.n_operators)}
-        cost = (problem.trench[e, md] + sum(problem.duct_cost[k, e] for k in range(problem.n_operators)
-                                            if plan.use[k, e])) * f
+        counts = {names[k]: int(n_ducts[k, e]) if plan.use[k, e] else 0 for k in range(problem.n_operators)}
+        trench = problem.trench[e, md] if md >= 0 else 0.0
+        cost = (trench + sum(problem.duct_cost[k, e] for k in range(problem.n_operators) if plan.use[k, e])) * f
         row = {"segment_id": i + 1, "edge_id": int(edges.index[e]), "length_m": float(problem.length_m[e]),
-               "operators": ",".join(ops), "n_ducts": sum(counts.values()),
+               "operators": ",".join(ops), "n_ducts": sum(counts.values()) + int(spare_ducts[e]),
                "ducts": ",".join(f"{o}:{counts[o]}" for o in ops),
-               "trench_type": str(costs.trench_type[e, md]), "cost_thb": float(cost)}
+               "trench_type": str(costs.trench_type[e, md]) if md >= 0 else "existing_duct",
+               "cost_thb": float(cost),
+               "in_existing": ",".join(names[k] for k in range(problem.n_operators) if plan.use[k, e] and existing[k, e])}
         for o in names:
             row[f"ducts_{o}"] = counts[o]
         for col in ("kind", "highway", "name"):
             row[col] = edges[col].iloc[e] if col in edges.columns else None
         rows.append(row)
     cols = (["segment_id", "edge_id", "length_m", "operators", "n_ducts", "ducts"] + [f"ducts_{o}" for o in names]
-            + ["trench_type", "cost_thb", "kind", "highway", "name"])
+            + ["trench_type", "cost_thb", "in_existing", "kind", "highway", "name"])
     geom = np.asarray(edges.geometry.values)[used] if len(used) else []
     import pandas as pd
     return gpd.GeoDataFrame(pd.DataFrame(rows, columns=cols), geometry=list(geom), crs=crs)

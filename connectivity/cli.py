@@ -48,6 +48,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"{scenario.name}: {s['sites_connected']} of {s['sites_total']} sites connected, "
               f"{s['trench_length_m'] / 1000:.2f} km of trench, {result.timings.get('seconds', 0.0):.1f} s -> {out}")
+        if "corridors" in s:
+            c = s["corridors"]
+            print(f"corridors: {c['streets']} streets, {c['km']:.2f} km underground, {c['buildings_reconnected']} "
+                  f"buildings reconnected, {c['poles_removed']} of {c['poles_on_corridor']} poles on the corridor "
+                  f"removed, {c['spans_removed_km']:.2f} km of spans removed")
     return 0
 
 

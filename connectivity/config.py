@@ -313,6 +313,7 @@ class Scenario:
     phases: tuple[PhaseSpec, ...] = ()
     phase_cost_per_m_thb: float | None = None
     rent: dict[str, Any] | None = None   # the [rent] table; checked with the cost model by pipeline.run
+    corridors: dict[str, Any] | None = None   # the [corridors] table; checked by corridors.scenario_corridors
 
     def operator(self, name: str) -> OperatorSpec:
         for op in self.operators:
@@ -501,7 +502,7 @@ def _options(table: dict[str, Any], source: str) -> Options:
     return replace(defaults, **kw)
 
 
-SCENARIO_KEYS = {"name", "province", "inputs", "options", "hubs", "design", "phases", "rent"}
+SCENARIO_KEYS = {"name", "province", "inputs", "options", "hubs", "design", "phases", "rent", "corridors"}
 
 
 def parse_scenario(data: dict[str, Any], path: Path | None, *, base: Path | None = None) -> Scenario:
@@ -509,7 +510,8 @@ def parse_scenario(data: dict[str, Any], path: Path | None, *, base: Path | None
 
     Every section is checked here, before any work: ``[design]`` becomes
     :class:`DesignSettings`, ``[[phases]]`` a tuple of :class:`PhaseSpec`; ``[rent]``
-    stays a table (``Scenario.rent``) that ``pipeline.run`` checks against the cost model first.
+    and ``[corridors]`` stay tables (``Scenario.rent``, ``Scenario.corridors``) that
+    ``pipeline.run`` checks first (against the cost model; the partner files' columns).
     """
     source = str(path) if path else "<scenario>"
     base = base or (path.parent if path else Path.cwd())
@@ -557,6 +559,7 @@ def parse_scenario(data: dict[str, Any], path: Path | None, *, base: Path | None
         phases=() if phases is None else parse_phases(phases, source=source, operators=names),
         phase_cost_per_m_thb=None if phases is None else fallback_cost_per_m(phases, source=source),
         rent=data.get("rent"),
+        corridors=data.get("corridors"),
     )
 
 

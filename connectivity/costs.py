@@ -36,7 +36,9 @@ TRENCH_TYPES = ("open_cut", "micro_trench", "hdd", "corridor_reuse")
 
 RANGED = ("open_cut.*", "micro_trench.per_m", "hdd.per_m", "hdd.mobilisation_per_bore", "duct.per_m.*",
           "manhole.telecom", "manhole.power", "joint_trench.surcharge_fraction", "contingency.percent",
-          "rent.per_subduct_km_month", "rent.subsidised_per_km_month", "rent.maintenance_per_km_year")
+          "rent.per_subduct_km_month", "rent.subsidised_per_km_month", "rent.maintenance_per_km_year",
+          "service.power_per_connection", "service.power_per_m", "service.telecom_per_connection",
+          "service.telecom_per_m", "existing_duct.reuse_per_duct_m")
 """Keys that may be a ``{low, mode, high}`` table instead of a number (``*``: every key of the table)."""
 _RANGE_KEYS = {"low", "mode", "high", "source"}
 
@@ -129,6 +131,25 @@ class CostModel:
     ranges: tuple[tuple[str, float, float, float], ...] = ()
     """``(key, low, mode, high)`` of every unit cost that may carry a range (:data:`RANGED`);
     a plain number has low = mode = high. The plan is priced on the mode."""
+    bank_reference_width_mm: float = 600.0
+    bank_duct_spacing_mm: float = 50.0
+    bank_layers: int = 2
+    bank_width_share: float = 0.5
+    bank_spare_diameter_mm: int = 100
+    """Duct bank sizing (``[duct_bank]``, optional): the width of trench the open-cut price
+    covers, the gap between ducts, ducts stacked per column, the share of the trench cost
+    that grows with width, and the diameter of shared spare ducts."""
+    service_power_each: float = 0.0
+    service_power_per_m: float = 0.0
+    service_telecom_each: float = 0.0
+    service_telecom_per_m: float = 0.0
+    service_default_length_m: float = 15.0
+    """Service connections (``[service]``, optional): THB per power service and per telecom
+    drop, plus THB per metre of each from the street to the building."""
+    existing_reuse_per_duct_m: float = 0.0
+    existing_pricing: str = "reuse"
+    """Existing ducts (``[existing_duct]``, optional): THB per duct-metre of cable pulled
+    through a free existing duct (``reuse``), or the rent's present value (``rent``)."""
     rent_per_subduct_km_month: float = 0.0
     rent_subsidised_per_km_month: float = 0.0
     discount_rate: float = 0.0
@@ -274,7 +295,7 @@ def parse_cost_model(data: dict[str, Any], source: str) -> CostModel:
         ``source`` and ``date``; the message names ``source`` and the key.
     """
     tables = {"currency", "open_cut", "surface", "lanes", "micro_trench", "hdd", "duct",
-              "manhole", "joint_trench", "reuse", "contingency", "rent"}
+              "manhole", "joint_trench", "reuse", "contingency", "rent", "duct_bank", "service", "existing_duct"}
     unknown = sorted(set(data) - tables)
     if unknown:
         raise ConfigError(f"{source}: unknown table(s) {', '.join(unknown)}; allowed: {', '.join(sorted(tables))}")
@@ -325,6 +346,7 @@ def parse_cost_model(data: dict[str, Any], source: str) -> CostModel:
                     discount_rate=_number(rt, "discount_rate", w, maximum=1.0),
                     horizon_years=int(horizon),
                     maintenance_per_km_year=_number(rt, "maintenance_per_km_year", w, ranges=rg))
+    extra = _optional_tables(data, source, rg)
     sources = tuple((t, str(data[t]["source"]), str(data[t]["date"])) for t in sorted(tables) if t in data)
     model = CostModel(
         path=source,
@@ -356,6 +378,7 @@ def parse_cost_model(data: dict[str, Any], source: str) -> CostModel:
         sources=sources,
         ranges=tuple((k, *v) for k, v in rg.items()),
         **rent,
+        **extra,
     )
     check_limits(model)
     return model
@@ -422,6 +445,42 @@ def check_limits(model: CostModel) -> list[str]:
     for line in found:
         logger.warning("%s", line)
     return found
+
+
+def _optional_tables(data: dict[str, Any], source: str, rg: dict[str, tuple[float, float, float]]) -> dict[str, Any]:
+    """CostModel fields of the optional corridor tables ``[duct_bank]``, ``[service]`` and
+    ``[existing_duct]`` (defaults when a table is missing)."""
+    out: dict[str, Any] = {}
+    if "duct_bank" in data:
+        t = _table(data, "duct_bank", source, {"reference_width_mm", "duct_spacing_mm", "layers", "width_share",
+                                                "spare_diameter_mm"})
+        w = f"{source}: duct_bank"
+        layers = _number(t, "layers", w, positive=True, maximum=10)
+        spare = _number(t, "spare_diameter_mm", w, positive=True, maximum=2000)
+        if layers != int(layers) or spare != int(spare):
+            raise ConfigError(f"{w}: layers and spare_diameter_mm must be whole numbers")
+        out.update(bank_reference_width_mm=_number(t, "reference_width_mm", w, positive=True, maximum=10000),
+                   bank_duct_spacing_mm=_number(t, "duct_spacing_mm", w, maximum=1000),
+                   bank_layers=int(layers), bank_width_share=_number(t, "width_share", w, maximum=1.0),
+                   bank_spare_diameter_mm=int(spare))
+    if "service" in data:
+        t = _table(data, "service", source, {"power_per_connection", "power_per_m", "telecom_per_connection",
+                                              "telecom_per_m", "default_length_m"})
+        w = f"{source}: service"
+        out.update(service_power_each=_number(t, "power_per_connection", w, ranges=rg),
+                   service_power_per_m=_number(t, "power_per_m", w, ranges=rg),
+                   service_telecom_each=_number(t, "telecom_per_connection", w, ranges=rg),
+                   service_telecom_per_m=_number(t, "telecom_per_m", w, ranges=rg),
+                   service_default_length_m=_number(t, "default_length_m", w, positive=True, maximum=1000))
+    if "existing_duct" in data:
+        t = _table(data, "existing_duct", source, {"reuse_per_duct_m", "pricing"})
+        w = f"{source}: existing_duct"
+        pricing = t.get("pricing", "reuse")
+        if pricing not in ("reuse", "rent"):
+            raise ConfigError(f"{w}.pricing must be 'reuse' or 'rent', got {pricing!r}")
+        out.update(existing_reuse_per_duct_m=_number(t, "reuse_per_duct_m", w, ranges=rg),
+                   existing_pricing=pricing)
+    return out
 
 
 def load_cost_model(path: str | Path | None = None) -> CostModel:
@@ -574,6 +633,9 @@ class EdgeCosts:
         ``(m,)`` metres drilled for the edge (structures and crossings).
     surcharge
         ``(m,)`` THB extra when the trench is joint (``trench[:, 2]`` minus power-only cost).
+    spares, spare_ducts
+        ``(m,)`` THB and count of shared spare ducts laid with the trench (corridor
+        streets; included in ``trench`` in every mode), or None.
     """
 
     trench: np.ndarray
@@ -583,6 +645,11 @@ class EdgeCosts:
     bores: np.ndarray
     hdd_m: np.ndarray
     surcharge: np.ndarray
+    spares: np.ndarray | None = None
+    spare_ducts: np.ndarray | None = None
+    chambers: np.ndarray | None = None
+    """``(m, 3)`` THB per mode of larger chambers for wide duct banks (corridor streets,
+    spread per metre like the linear manhole cost; included in ``trench``), or None."""
 
 
 def _road_width(model: CostModel, lanes: float, width: float) -> float:

@@ -366,6 +366,52 @@ def _bounds(*frames: "gpd.GeoDataFrame") -> list | None:
     return [[float(b[:, 1].min()), float(b[:, 0].min())], [float(b[:, 3].max()), float(b[:, 2].max())]]
 
 
+def _plan_bounds(ducts: "gpd.GeoDataFrame", sites: "gpd.GeoDataFrame", *others: "gpd.GeoDataFrame",
+                 margin: float = 0.1) -> list | None:
+    """Bounds of what was planned: the ducts and the connected sites (with ``margin`` of the
+    extent on every side), not far-away sites that could not be connected; everything when
+    nothing was planned."""
+    planned = [ducts]
+    if "connected" in sites.columns:
+        planned.append(sites[sites["connected"].fillna(False).astype(bool)])
+    box = _bounds(*planned) if any(len(f) for f in planned) else _bounds(ducts, sites, *others)
+    if not box:
+        return box
+    (s, w), (n, e) = box
+    dy, dx = max(n - s, 1e-4) * margin, max(e - w, 1e-4) * margin
+    return [[max(s - dy, -90.0), max(w - dx, -180.0)], [min(n + dy, 90.0), min(e + dx, 180.0)]]
+
+
+AERIAL_COLOURS = {True: "#2ca02c", False: "#6a3d9a"}
+
+
+def _aerial_layers(C, m, aerial: "gpd.GeoDataFrame") -> None:
+    """Spans and poles of the overhead network, removed (green) and staying (purple), off by default."""
+    _require(aerial, ["feature", "id", "removed", "reason"], "aerial")
+    aerial = _keep_drawable(aerial, "aerial")
+    tooltip = [["Owner", "owner", "", None], ["Kind", "kind", "", None], ["Removed", "removed", "", None],
+               ["Why it stays", "reason", "", None]]
+    for feature, kind, title in (("span", "line", "Span "), ("pole", "point", "Pole ")):
+        part = aerial[aerial["feature"] == feature]
+        if len(part) == 0:
+            continue
+        cols = {c: _cat(part[c].fillna("").astype(str)) for c in ("id", "owner", "kind", "reason")}
+        cols["removed"] = _bool(part["removed"])
+        cols["colour"] = _cat(part["removed"].astype(bool).map(AERIAL_COLOURS))
+        C.PlanData(f"aerial_{feature}s", _dataset(part, f"aerial {feature}s", kind, cols,
+                                                  simplify_m=None)).add_to(m)
+        style = ({"weight": 3, "opacity": 0.9, "dashArray": "6 4"} if kind == "line"
+                 else {"radius": 4, "weight": 1, "opacity": 1, "fillOpacity": 0.9})
+        for removed, word in ((True, "removed"), (False, "staying")):
+            spec = {"data": f"aerial_{feature}s", "key": f"aerial:{feature}s:{word}", "title": [title, "id"],
+                    "tooltip": tooltip, "filter": {"col": "removed", "eq": removed}, "color": "colour",
+                    "style": style}
+            if kind == "point":
+                spec["fill"] = "colour"
+            C.PlanLayer(spec, name=_label(f"{feature.capitalize()}s {word}", AERIAL_COLOURS[removed]),
+                        show=False).add_to(m)
+
+
 def _label(text: str, colour: str | None = None) -> str:
     """Layer-control label (HTML); braces as entities since folium runs it through Jinja."""
     label = html.escape(text).replace("{", "&#123;").replace("}", "&#125;")
@@ -558,6 +604,7 @@ def cost_map(
     title: str = "Shared duct plan: cost per metre",
     tiles: bool = False,
     roads: "gpd.GeoDataFrame | None" = None,
+    aerial: "gpd.GeoDataFrame | None" = None,
 ) -> "folium.Map":
     """Map of the duct plan coloured by cost per metre, one layer per operator.
 
@@ -586,6 +633,12 @@ def cost_map(
     tiles
         Add an OpenStreetMap tile layer (needs internet when viewed); everything
         is drawn without it.
+    aerial
+        Spans (lines) and poles (points) with ``feature`` ('span'|'pole'), ``id``,
+        ``removed`` and ``reason`` (:func:`connectivity.corridors.aerial_status`): four
+        layers (spans/poles removed/staying), off by default; None for none.
+
+    The map opens on the planned network (ducts and connected sites, with a margin).
 
     Returns
     -------
@@ -613,7 +666,7 @@ def cost_map(
     manholes = _keep_drawable(manholes, "manholes")
     listed = [str(o) for o in (operators.keys() if isinstance(operators, Mapping) else operators)]
     colours = _operator_colours(operators, extra=sorted(set(sites["operator"].astype(str)) - set(listed)))
-    bounds = _bounds(ducts, manholes, _keep_drawable(sites, "sites"))
+    bounds = _plan_bounds(ducts, _keep_drawable(sites, "sites"), manholes)
     m = _new_map(C, tiles=tiles, bounds=bounds)
     if roads is not None and len(roads):
         _road_layer(C, m, _keep_drawable(roads, "roads"))
@@ -636,6 +689,8 @@ def cost_map(
          "style": {"radius": 4, "weight": 1, "color": "#222222", "fillOpacity": 1}},
         name=_label("Manholes"),
     ).add_to(m)
+    if aerial is not None and len(aerial):
+        _aerial_layers(C, m, aerial)
     _site_layers(C, m, sites, colours)
 
     swatches = "".join(
@@ -716,7 +771,7 @@ def coverage_map(
     hexagons = _keep_drawable(hexagons, "hexagons")
     buildings = _keep_drawable(buildings, "buildings")
     ducts = _keep_drawable(ducts, "ducts")
-    bounds = _bounds(ducts, buildings, _keep_drawable(sites, "sites"))
+    bounds = _plan_bounds(ducts, _keep_drawable(sites, "sites"), buildings)
     m = _new_map(C, tiles=tiles, bounds=bounds)
 
     colormap = cm.LinearColormap(list(COVERAGE_COLOURS), vmin=0, vmax=100)

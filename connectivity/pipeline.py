@@ -16,7 +16,8 @@ from typing import Callable
 import geopandas as gpd
 import pandas as pd
 
-from connectivity import aerial, allocate, boq, costs, coverage, design, economics, load, network, phasing, plan, sites as sites_mod
+from connectivity import (aerial, allocate, boq, corridors, costs, coverage, design, economics, load, network, phasing,
+                          plan, sites as sites_mod)
 from connectivity.config import Scenario
 from connectivity.atomic import atomic_dir
 from connectivity.errors import ConfigError, InfeasibleError, InputDataError
@@ -34,6 +35,7 @@ PLAN_FILES = frozenset({
     "ducts.geojson", "sites.geojson", "manholes.geojson", "coverage.geojson", "roads.geojson",
     "map.html", "cost_map.html", "coverage_map.html", "boq.csv", "allocation.csv", "summary.json", "timings.json",
     "report.html", "tornado.png",
+    "aerial.geojson", "services.geojson",
 })
 MAP_LABELS = {"map.html": "Roads, ducts and sites", "cost_map.html": "Cost per metre, manholes, operator layers",
               "coverage_map.html": "Coverage: buildings passed per hexagon"}
@@ -91,22 +93,38 @@ def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
     phase_specs = scenario.phases  # checked when the scenario was read
     if scenario.rent is not None:  # the rent settings over the cost model's, before the long work
         _rent_settings(scenario, costs.load_cost_model(scenario.cost_model))
+    corridor_spec = corridors.scenario_corridors(scenario)
     progress("load")
     layers = load_layers(scenario)
+    if corridor_spec is not None:
+        layers = corridors.with_records(layers, corridor_spec)
     progress("network")
     tolerance = None if layers.roads_noded else opts.node_tolerance_m
     net = network.roads_network(layers.roads, crs=opts.crs, tolerance_m=tolerance,
                                 source=str(scenario.inputs.roads or scenario.inputs.osm or "roads"))
+    other = {k: getattr(layers, k).to_crs(net.crs) for k in ("buildings", "poles", "lines") if len(getattr(layers, k))}
     progress("sites")
     all_sites = scenario_sites(scenario, layers, net.crs)
-    if len(all_sites) == 0:
+    if corridor_spec is not None and not corridor_spec.sites:  # corridor mode: the streets and the hubs
+        all_sites = all_sites[all_sites["kind"].astype(str) == "hub"].reset_index(drop=True)
+    if len(all_sites) == 0 and corridor_spec is None:
         log.warning("no sites to connect")
     net_sites, attached = network.attach_sites(net, all_sites, max_distance_m=opts.max_site_distance_m,
                                                  merge_m=opts.site_merge_m)
+    corridor = None
+    if corridor_spec is not None:
+        corridor = corridors.plan_corridors(
+            corridor_spec, net_sites.edges, scenario.operators, province=scenario.province, lines=other.get("lines"),
+            poles=other.get("poles"), corridor_lines=corridors.read_corridor_lines(corridor_spec, net.crs),
+            routes=corridors.read_existing_routes(corridor_spec, net.crs))
     progress("plan")
     reachable = plan.reachable_terminals(net_sites, attached)
+    if corridor is not None:
+        u = net_sites.edges["u"].to_numpy()
+        reachable = reachable | pd.Series(corridors.reachable_sites(
+            attached, net_sites.nodes["component"].to_numpy(), u, corridor.required), index=reachable.index)
     alone = attached.loc[~reachable & (attached["status"] != "too_far"), "site_id"].tolist()
-    if len(attached) and not reachable.any():
+    if len(attached) and not reachable.any() and corridor is None:
         far = len(attached) - len(alone)
         raise InfeasibleError(
             f"{scenario.inputs.sites or scenario.path or 'scenario'}: none of the {len(attached)} site(s) can be "
@@ -115,10 +133,9 @@ def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
     if alone:
         log.warning("%d site(s) share no road component with another site, not connected: %s", len(alone),
                     ", ".join(map(str, alone[:10])) + (" ..." if len(alone) > 10 else ""))
-    other = {k: getattr(layers, k).to_crs(net.crs) for k in ("buildings", "poles", "lines") if len(getattr(layers, k))}
     progress("design")
     res = design_stage(scenario, net_sites, attached, reachable, lines=other.get("lines"), poles=other.get("poles"),
-                       progress=progress)
+                       progress=progress, corridor=corridor, buildings=other.get("buildings"))
     if res.dropped:
         log.warning("%d site(s) have no other site of their operator in their road component (an operator's "
                     "ducts only join its own sites), not connected: %s",
@@ -135,7 +152,13 @@ def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
         summary["cost_model"] = {**summary["cost_model"], "path": portable_path(summary["cost_model"]["path"], scenario)}
     summary["coverage"] = cov.summary
     summary["warnings"] = list(layers.warnings)  # what could not be loaded and was left out
+    if "corridors" in summary:
+        summary["coverage"]["buildings_reconnected"] = summary["corridors"]["buildings_reconnected"]
     other["manholes"] = res.manholes
+    if res.aerial is not None:
+        other["aerial"] = res.aerial
+    if res.services is not None:
+        other["services"] = res.services
     result = plan.Plan(name=scenario.name, network=net_sites, ducts=ducts, sites=final_sites, summary=summary,
                        layers={"roads": net.edges, **other}, operators=tuple(o.name for o in scenario.operators),
                        coverage=cov, tables={"boq": res.boq, "allocation": res.allocation},
@@ -184,6 +207,8 @@ class DesignOutputs:
     summary: dict
     dropped: list
     seconds: float = 0.0  # wall-clock time of the design stage (timings.json, not the summary)
+    aerial: gpd.GeoDataFrame | None = None  # spans and poles, removed or not (aerial.geojson)
+    services: gpd.GeoDataFrame | None = None  # buildings reconnected (services.geojson, corridor mode)
 
 
 @dataclass(frozen=True)
@@ -197,12 +222,16 @@ class DesignInputs:
     table: costs.EdgeTable
     ecosts: costs.EdgeCosts
     dropped: list
+    existing: corridors.ExistingDucts | None = None
 
 
 def design_problem(scenario: Scenario, net: network.Network, attached: gpd.GeoDataFrame, reachable: pd.Series, *,
-                   lines: gpd.GeoDataFrame | None = None, poles: gpd.GeoDataFrame | None = None) -> DesignInputs:
+                   lines: gpd.GeoDataFrame | None = None, poles: gpd.GeoDataFrame | None = None,
+                   corridor: corridors.CorridorPlan | None = None) -> DesignInputs:
     """Price the network (cost model, aerial corridors) and build the :class:`design.DesignProblem`
-    of the attached, reachable sites; ``dropped`` are the sites no duct of their operator can reach."""
+    of the attached, reachable sites; ``dropped`` are the sites no duct of their operator can reach.
+    With ``corridor`` (corridor mode) its streets are required edges of their operators, hubs
+    are kept where an operator's corridor streets are, and the duct banks follow its sizing."""
     settings = scenario.design
     model = costs.load_cost_model(scenario.cost_model)
     kinds = {o.name: o.kind for o in scenario.operators}
@@ -210,21 +239,36 @@ def design_problem(scenario: Scenario, net: network.Network, attached: gpd.GeoDa
     table = costs.edge_table_from_frame(net.edges, reuse=match.matched if settings.aerial_reuse else None)
     ecosts = costs.edge_costs(model, table)
     names = [o.name for o in scenario.operators]
-    terminals, dropped = design.terminals_by_operator(net.nodes["component"].to_numpy(), attached[reachable], names)
+    if corridor is None:
+        terminals, dropped = design.terminals_by_operator(net.nodes["component"].to_numpy(), attached[reachable], names)
+    else:
+        terminals, dropped = corridors.corridor_terminals(net.nodes["component"].to_numpy(), table.u, table.v,
+                                                          attached[reachable], names, corridor.required)
     active = [n for n in names if len(terminals[n]) >= 2]
     required = (aerial.required_corridors(match, operators=scenario.operators, active=active)
                 if settings.underground_aerial else None)
+    if corridor is not None:
+        required = corridors.merge_required(required, corridor.required)
     problem = design.build_problem(model, table, ecosts, n_nodes=len(net.nodes), operators=scenario.operators,
                                    terminals=terminals, required=required)
+    if corridor is not None:  # duct banks sized per street: ducts, trench width and shared spares
+        problem, ecosts = corridors.sized_problem(problem, model, ecosts, scenario.operators, corridor)
+    existing = None
+    if corridor is not None and corridor.routes is not None:  # free existing ducts instead of trench
+        existing = corridors.existing_ducts(net.edges, corridor.routes, scenario.operators, problem.duct_counts(),
+                                            buffer_m=corridor.spec.buffer_m)
+        problem = corridors.with_existing(problem, existing, corridors.existing_price_per_duct_m(model))
     return DesignInputs(problem=problem, settings=settings, model=model, match=match, table=table, ecosts=ecosts,
-                        dropped=dropped)
+                        dropped=dropped, existing=existing)
 
 
 def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoDataFrame, reachable: pd.Series, *,
                  lines: gpd.GeoDataFrame | None = None, poles: gpd.GeoDataFrame | None = None,
-                 progress: Progress = _noop) -> DesignOutputs:
-    """Costs, aerial corridors, joint plan, coalitions, allocation, manholes and BoQ of the attached sites."""
-    inputs = design_problem(scenario, net, attached, reachable, lines=lines, poles=poles)
+                 progress: Progress = _noop, corridor: corridors.CorridorPlan | None = None,
+                 buildings: gpd.GeoDataFrame | None = None) -> DesignOutputs:
+    """Costs, aerial corridors, joint plan, coalitions, allocation, manholes and BoQ of the attached sites
+    (in corridor mode, of the corridor streets and the hubs; ``buildings`` get service connections there)."""
+    inputs = design_problem(scenario, net, attached, reachable, lines=lines, poles=poles, corridor=corridor)
     problem, settings, model, match, table, ecosts, dropped = (
         inputs.problem, inputs.settings, inputs.model, inputs.match, inputs.table, inputs.ecosts, inputs.dropped)
     edges = net.edges
@@ -243,9 +287,10 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
     joint = table_c.plans[frozenset(table_c.players)]
     f = problem.contingency_factor
     once = design.dig_once(table_c, names)
-    cert = design.certify(problem, joint, time_limit=deadline.left())
+    bounded = corridors.relaxed_for_bounds(problem)  # the bounds' models know no existing ducts
+    cert = design.certify(bounded, joint, time_limit=deadline.left())
     bound = cert.value * f
-    routing = design.routing_bound(problem, joint, time_limit=deadline.left()) * f
+    routing = design.routing_bound(bounded, joint, time_limit=deadline.left()) * f
     segment = allocate.segment_shapley(problem, joint)
     alloc = allocate.allocate(names, table_c.cost, duct_metres=design.duct_metres(problem, joint),
                               null=table_c.null, coalitions=table_c.complete, shapley_shares=segment)
@@ -255,7 +300,15 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
     manholes = boq.manhole_frame(edges, net.nodes, problem, joint, crs=net.crs)
     removal = aerial.aerial_removal(match, edges, joint.use.any(axis=0), lines=lines, poles=poles,
                                     pole_distance_m=settings.pole_distance_m)
-    total = joint.cost * f
+    services = None
+    if corridor is not None:  # buildings along the undergrounded streets reconnected: their own cost per operator
+        services = corridors.service_connections(edges, corridor.selected, joint.use, scenario.operators, buildings,
+                                                 model, distance_m=corridor.spec.service_distance_m)
+        rows = corridors.with_service_rows(rows, services, f)
+        alloc = corridors.with_services(alloc, services.by_operator, f)
+        once = corridors.dig_once_with_services(once, services.by_operator, f)
+    network_total = joint.cost * f
+    total = network_total + (sum(services.by_operator.values()) * f if services is not None else 0.0)
     n_mh = manholes["group"].value_counts().to_dict() if len(manholes) else {}
     summary = {
         "currency": "THB",
@@ -276,11 +329,12 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
         "core_violations": {m: [{"coalition": list(v.coalition), "pays": round(v.pays, 2), "alone": round(v.alone, 2)}
                                 for v in vs[:5]] for m, vs in alloc.violations.items()},
         "lower_bound": round(bound, 2),
-        "lower_bound_method": cert.method,
+        "lower_bound_method": cert.method + (" (relaxed: existing ducts' edges without trench, no manholes)"
+                                             if bounded is not problem else ""),
         "routing_lower_bound": round(routing, 2),   # the optimised objective: manholes per metre
         "routing_gap_pct": round(100.0 * (joint.linear_cost * f / routing - 1.0), 3) if routing > 0 else 0.0,
-        "plan_gaps": design.plan_gaps(problem, table_c, joint=cert, time_limit=deadline.left()),
-        "gap_pct": round(100.0 * (total / bound - 1.0), 3) if bound > 0 else 0.0,
+        "plan_gaps": design.plan_gaps(bounded, table_c, joint=cert, time_limit=deadline.left()),
+        "gap_pct": round(100.0 * (network_total / bound - 1.0), 3) if bound > 0 else 0.0,
         "manholes": {"total": int(len(manholes)), **{g: int(n_mh.get(g, 0)) for g in design.GROUPS}},
         "networks_per_operator": {o: len(problem.terminal_groups(k)) for k, o in enumerate(problem.operators)},
         "trench_length_m": round(float(problem.length_m[joint.use.any(axis=0)].sum()), 2),
@@ -290,6 +344,22 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
         "overhead_km_removed": round(removal.overhead_km_removed, 3),
         "poles_removable": removal.poles_removable,
     }
+    status = None
+    if corridor is not None or (lines is not None and len(lines)) or (poles is not None and len(poles)):
+        streets = corridor.selected if corridor is not None else match.matched
+        buffer_m = corridor.spec.buffer_m if corridor is not None else settings.aerial_buffer_m
+        status = corridors.aerial_status(edges, joint.use, names, [o.kind for o in scenario.operators],
+                                         streets=streets, lines=lines, poles=poles, buffer_m=buffer_m)
+    if corridor is not None:
+        summary["corridors"] = corridors.corridor_summary(corridor, edges, problem, joint, status, poles=poles,
+                                                          services=services, existing=inputs.existing)
+        summary["cost_breakdown"]["services"] = round(sum(services.by_operator.values()) * f, 2)
+        loose = [op for op, ok in summary["corridors"]["hub_connected"].items() if not ok]
+        if loose:
+            log.warning("corridors: the ducts of %s reach no hub of theirs (give one in [hubs] or an operator hub rule)",
+                        ", ".join(loose))
+        summary["overhead_km_removed"] = summary["corridors"]["spans_removed_km"]
+        summary["poles_removable"] = summary["corridors"]["poles_removed"]
     summary.update(_economics(model, rows, alloc.shares, design.duct_metres(problem, joint),
                               {o: float(problem.length_m[joint.use[k]].sum()) for k, o in enumerate(names)},
                               rent=_rent_settings(scenario, model),
@@ -301,7 +371,8 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
     log.info("joint plan %.0f THB, separate %.0f THB, savings %.1f%% (design stage %.1f s)", total,
              once.separate_cost, once.savings_pct, time.perf_counter() - t0)
     return DesignOutputs(ducts=ducts, manholes=manholes, boq=boq.boq_frame(rows), allocation=alloc_frame,
-                         summary=summary, dropped=dropped, seconds=round(time.perf_counter() - t0, 3))
+                         summary=summary, dropped=dropped, seconds=round(time.perf_counter() - t0, 3), aerial=status,
+                         services=None if services is None else services.frame)
 
 
 def _rent_settings(scenario: Scenario, model: costs.CostModel | None) -> economics.RentSettings | None:
@@ -360,6 +431,9 @@ def scenario_inputs(scenario: Scenario) -> list[Path]:
     inp = scenario.inputs
     files = [scenario.path, inp.osm, inp.roads, inp.pois, inp.sites, inp.poles, inp.lines, inp.buildings,
              scenario.cost_model, scenario.operators_path]
+    spec = corridors.scenario_corridors(scenario)
+    if spec is not None:
+        files += spec.files()
     return [Path(f) for f in files if f is not None]
 
 
@@ -404,6 +478,9 @@ def _write_files(result: plan.Plan, out: Path) -> list[Path]:
     layers = {"ducts": result.ducts, "sites": result.sites}
     if result.layers.get("manholes") is not None:
         layers["manholes"] = result.layers["manholes"]
+    for name in ("aerial", "services"):
+        if result.layers.get(name) is not None:
+            layers[name] = result.layers[name]
     if result.coverage is not None:
         layers["coverage"] = result.coverage.hexagons
     if result.layers.get("roads") is not None:  # the road network the plan was routed on
@@ -416,9 +493,10 @@ def _write_files(result: plan.Plan, out: Path) -> list[Path]:
     ops = list(result.operators) or sorted(result.summary.get("sites_per_operator", {}))
     pages = {
         "map.html": maps.cost_map(result.ducts, None, result.sites, operators=ops, roads=result.layers.get("roads"),
-                                  title=f"{result.name}: roads, ducts and sites"),
+                                  title=f"{result.name}: roads, ducts and sites", aerial=result.layers.get("aerial")),
         "cost_map.html": maps.cost_map(result.ducts, result.layers.get("manholes"), result.sites, operators=ops,
-                                       roads=result.layers.get("roads"), title=f"{result.name}: cost"),
+                                       roads=result.layers.get("roads"), title=f"{result.name}: cost",
+                                       aerial=result.layers.get("aerial")),
     }
     if result.coverage is not None:
         pages["coverage_map.html"] = maps.coverage_map(result.coverage.hexagons, result.coverage.buildings,

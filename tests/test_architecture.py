@@ -22,7 +22,7 @@ LAYERS: dict[str, int] = {
     "outdir": 1,
     "steiner": 2,
     "load": 3,
-    "records": 3,
+    "records": 4,
     "network": 4,
     "sites": 4,
     "costs": 4,
@@ -57,6 +57,8 @@ def _modules() -> list[tuple[str, Path]]:
     out = []
     for path in sorted(PACKAGE.rglob("*.py")):
         rel = path.relative_to(PACKAGE).with_suffix("")
+        if rel.parts[0] == "data":   # package data (e.g. an example's generator script), not a module
+            continue
         parts = list(rel.parts)
         if parts[-1] == "__init__":
             parts = parts[:-1]

@@ -482,3 +482,33 @@ def test_compare_map_draws_every_plan(open_map, tiny_plans, tmp_path):
     opened.screenshot("compare_map_tiny")
     _toggle(opened, "tiny")
     assert opened.layer_count("plan:0") == 0 and opened.layer_count("plan:1") > 0
+
+
+def test_aerial_layers_listed_off_by_default_and_drawn_when_toggled(open_map, plan, tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    ducts = plan["ducts"]
+    lines = [ducts.geometry.iloc[i] for i in range(3)]
+    aerial = gpd.GeoDataFrame(
+        {"feature": ["span", "span", "pole", "pole", "pole"], "id": ["S1", "S2", "P1", "P2", "P3"],
+         "owner": ["PEA"] * 5, "kind": ["line", "line", "pole", "pole", "pole"],
+         "length_m": [100.0, 100.0, None, None, None], "removed": [True, False, True, True, False],
+         "reason": ["", "not along an undergrounded street", "", "", "carries a line still aerial (S2)"]},
+        geometry=[lines[0], lines[1]] + [shapely.Point(line.coords[0]) for line in lines], crs=ducts.crs)
+    page = maps.save_map(maps.cost_map(ducts, plan["manholes"], plan["sites"], operators=list(OPERATORS),
+                                       aerial=aerial), tmp_path / "aerial.html")
+    opened = open_map(page)
+    _check_common(opened)
+    labels = opened.page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+    for label in ("Poles removed", "Poles staying", "Spans removed", "Spans staying"):
+        assert any(label in text for text in labels), labels
+    on_map = "(key) => window.__connectivity.map.hasLayer(window.__connectivity.layers[key])"
+    assert not opened.page.evaluate(on_map, "aerial:poles:removed")
+    assert not opened.page.evaluate(on_map, "aerial:spans:staying")
+    _toggle(opened, "Poles removed")
+    _toggle(opened, "Spans staying")
+    assert opened.page.evaluate(on_map, "aerial:poles:removed")
+    assert opened.layer_count("aerial:poles:removed") == 2
+    assert opened.layer_count("aerial:spans:staying") == 1
+    assert opened.errors == []

@@ -152,6 +152,7 @@ def _backbone(problem: DesignProblem, groups: list[list[int]], opt: DesignOption
         for k in ks:
             use[k, clean_tree(problem.u, problem.v, w, np.concatenate([tree, problem.required_edges(k)]),
                               problem.tree_terminals(k))] = True
+            use[k, problem.required_edges(k)] = True  # the clean-up is a spanning tree: required cycles come back
     return use
 
 
@@ -292,7 +293,8 @@ def restrict(problem: DesignProblem, edges: np.ndarray) -> Workspace:
     sub = replace(problem, n_nodes=len(nodes), u=local(problem.u[edges]), v=local(problem.v[edges]),
                   length_m=problem.length_m[edges], trench=problem.trench[edges],
                   duct_cost=problem.duct_cost[:, edges], terminals=tuple(local(t) for t in problem.terminals),
-                  required=req)
+                  required=req, duct_count=None if problem.duct_count is None else problem.duct_count[:, edges],
+                  existing=None if problem.existing is None else problem.existing[:, edges])
     sub.__dict__.pop("_mode_table", None)
     return Workspace(problem=sub, edges=edges, nodes=nodes)
 

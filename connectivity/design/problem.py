@@ -59,6 +59,15 @@ class DesignProblem:
         empty tuple = none.
     contingency_factor
         1 + contingency share, applied to reported totals (not to the optimisation).
+    duct_count
+        ``(K, m)`` ducts of each operator along each edge where they vary (a duct bank
+        sized per street, corridor mode), or None: ``ducts[k]`` everywhere. ``duct_cost``
+        is priced from it.
+    existing
+        ``(K, m)`` bool: operator k's cables go into free ducts of an existing duct route
+        along edge e (never more than are free, see :mod:`connectivity.corridors`): it
+        lays no trench there (it does not count towards the trench's mode) and
+        ``duct_cost`` holds the reuse or rent price; None: no existing ducts.
     """
 
     n_nodes: int
@@ -75,6 +84,8 @@ class DesignProblem:
     manhole_spacing_m: float = 140.0
     required: tuple[np.ndarray, ...] = ()
     contingency_factor: float = 1.0
+    duct_count: np.ndarray | None = None
+    existing: np.ndarray | None = None
 
     @property
     def n_edges(self) -> int:
@@ -89,6 +100,12 @@ class DesignProblem:
             return self.operators.index(name)
         except ValueError:
             raise ConfigError(f"unknown operator {name!r}; known: {', '.join(self.operators)}") from None
+
+    def duct_counts(self) -> np.ndarray:
+        """``(K, m)`` ducts of each operator along each edge (count)."""
+        if self.duct_count is not None:
+            return self.duct_count
+        return np.repeat(np.asarray(self.ducts, dtype=np.int64)[:, None], self.n_edges, axis=1)
 
     def required_edges(self, k: int) -> np.ndarray:
         return self.required[k] if self.required else np.zeros(0, dtype=np.int64)
@@ -155,7 +172,8 @@ class DesignProblem:
         """Per edge, the least linear cost (THB) of a trench that can carry operator ``k``
         (its group's mode or the joint one), ducts excluded."""
         table = self.mode_table()
-        return np.minimum(table[:, self.group_index(k)], table[:, 2])
+        out = np.minimum(table[:, self.group_index(k)], table[:, 2])
+        return out if self.existing is None else np.where(self.existing[k], 0.0, out)
 
 
 def make_problem(*, n_nodes: int, u: Sequence[int], v: Sequence[int], length_m: Sequence[float],
@@ -259,6 +277,8 @@ def group_presence(problem: DesignProblem, use: np.ndarray) -> tuple[np.ndarray,
     """Boolean masks over edges: some telecom / some power operator uses the edge."""
     kinds = np.array(problem.kinds)
     tel = kinds == "telecom"
+    if problem.existing is not None:  # cables in existing ducts dig no trench
+        use = np.asarray(use, dtype=bool) & ~problem.existing
     has_t = use[tel].any(axis=0) if tel.any() else np.zeros(problem.n_edges, dtype=bool)
     has_p = use[~tel].any(axis=0) if (~tel).any() else np.zeros(problem.n_edges, dtype=bool)
     return has_t, has_p
@@ -313,16 +333,22 @@ def incremental_weights(problem: DesignProblem, use: np.ndarray, k: int) -> np.n
         after = problem.mode_cost(np.ones_like(has_t), has_p)
     else:
         after = problem.mode_cost(has_t, np.ones_like(has_p))
+    if problem.existing is not None:
+        after = np.where(problem.existing[k], before, after)
     return np.maximum(after - before, 0.0) + problem.duct_cost[k]
 
 
 def standalone_weights(problem: DesignProblem, k: int) -> np.ndarray:
     """Cost per edge (THB) of operator ``k`` trenching alone: its group's mode + its ducts."""
-    return problem.mode_table()[:, problem.group_index(k)] + problem.duct_cost[k]
+    trench = problem.mode_table()[:, problem.group_index(k)]
+    if problem.existing is not None:
+        trench = np.where(problem.existing[k], 0.0, trench)
+    return trench + problem.duct_cost[k]
 
 
 def duct_metres(problem: DesignProblem, plan: JointPlan) -> dict[str, float]:
     """Operator -> ducts x metres of its ducts in ``plan``."""
-    return {op: float(problem.ducts[k] * problem.length_m[plan.use[k]].sum())
+    counts = problem.duct_counts()
+    return {op: float((counts[k, plan.use[k]] * problem.length_m[plan.use[k]]).sum())
             for k, op in enumerate(problem.operators)}
 
