@@ -4,10 +4,11 @@
 the edge inside a buffer around the lines) or along a row of poles (enough poles within
 the buffer). Matched edges are corridors: the planner can price their trench as a reused
 corridor (``reuse`` discount of the cost model) and, as an option, require them in the
-plan so the overhead line goes underground. :func:`aerial_removal` reports what a plan
-removes: overhead kilometres inside the buffer of planned matched edges and poles within a
-few metres of planned trench along a matched line or pole row. Data without poles (or
-without lines) is normal: the missing layer simply matches nothing.
+plan so the overhead line goes underground. :func:`aerial_status` says span by span and
+pole by pole what a plan takes down: a span when it runs along undergrounded streets where
+every operator it carries has ducts, a pole only when every span ending at it comes down and
+every operator on it has ducts there (:func:`removal_summary` counts them). Data without
+poles (or without lines) is normal: the missing layer simply matches nothing.
 """
 from __future__ import annotations
 
@@ -182,54 +183,188 @@ def required_corridors(match: AerialMatch, *, operators: Sequence[Any],
     return {n: np.array(v, dtype=np.int64) for n, v in out.items() if v}
 
 
-@dataclass(frozen=True)
-class AerialRemoval:
-    """What a plan takes off the poles.
-
-    Attributes
-    ----------
-    overhead_km_removed
-        Kilometres of overhead line within the buffer of planned matched edges.
-    poles_removable
-        Poles within ``pole_distance_m`` of planned trench on a matched edge.
-    pole_index
-        Row positions of those poles in the poles frame.
-    """
-
-    overhead_km_removed: float
-    poles_removable: int
-    pole_index: np.ndarray
+SPAN_MIN_SHARE = 0.9
+"""A span comes down when at least this share of its length lies along undergrounded street."""
 
 
-def aerial_removal(match: AerialMatch, edges: Any, planned: np.ndarray, *, lines: Any = None, poles: Any = None,
-                   pole_distance_m: float = 10.0) -> AerialRemoval:
-    """Overhead km removed and poles that can go when the ``planned`` edges get ducts.
-
-    Parameters
-    ----------
-    planned
-        Boolean mask over edges: the plan digs a trench there.
-    pole_distance_m
-        A pole on a matched edge closer than this to the planned trench (road centre line)
-        can be removed (metres).
-    """
+def spans_of(lines: Any) -> Any:
+    """Overhead lines cut into spans (one row per pair of consecutive vertices), with
+    ``span_id`` ('<line id>#<n>'), ``line_id``, ``owner``, ``kind`` and ``cables`` kept."""
+    import geopandas as gpd
     import shapely
 
-    sel = np.flatnonzero(np.asarray(planned, dtype=bool) & match.matched)
-    empty = AerialRemoval(0.0, 0, np.zeros(0, dtype=np.int64))
-    if len(sel) == 0:
-        return empty
-    geoms = np.asarray(edges.geometry.values)[sel]
-    km = 0.0
-    if lines is not None and len(lines):
-        keep = ~lines["kind"].astype(str).str.contains("cable") if "kind" in lines else np.ones(len(lines), bool)
-        ov = np.asarray(lines[np.asarray(keep)].geometry.values)
-        if len(ov):
-            zone = shapely.union_all(shapely.buffer(geoms, match.buffer_m))
-            km = float(shapely.length(shapely.intersection(ov, zone)).sum()) / 1000.0
-    idx = np.zeros(0, dtype=np.int64)
+    rows, geoms = [], []
+    if lines is None or len(lines) == 0:
+        return gpd.GeoDataFrame({"span_id": [], "line_id": [], "owner": [], "kind": []}, geometry=[],
+                                crs=None if lines is None else lines.crs)
+    keep = ~lines["kind"].astype(str).str.contains("cable").to_numpy() if "kind" in lines else np.ones(len(lines), bool)
+    ids = lines["osm_id"].astype(str).tolist() if "osm_id" in lines else [f"line/{i + 1}" for i in range(len(lines))]
+    for i in np.flatnonzero(keep):
+        rec = lines.iloc[i]
+        coords = shapely.get_coordinates(rec.geometry)
+        for j in range(len(coords) - 1):
+            if np.allclose(coords[j], coords[j + 1]):
+                continue
+            rows.append({"span_id": f"{ids[i]}#{j + 1}", "line_id": ids[i], "owner": str(rec.get("owner") or ""),
+                         "kind": str(rec.get("kind") or ""), "cables": rec.get("cables")})
+            geoms.append(shapely.LineString(coords[j:j + 2]))
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs=lines.crs)
+
+
+def _operators_of(rec: Mapping, operators: Sequence[str], kinds: Sequence[str], group: str
+                  ) -> tuple[list[int], str, bool]:
+    """Scenario operators whose cables a record carries, the first foreign owner ('' none),
+    and whether any one of them will do.
+
+    Its owner and every operator it lists cables for (all of them must go underground);
+    with neither: the operators of the record's group (the line or pole is someone's of that
+    group: any one of them with ducts there takes it underground)."""
+    index = {op: k for k, op in enumerate(operators)}
+    owner = str(rec.get("owner") or "")
+    ks = []
+    foreign = ""
+    if owner:
+        if owner in index:
+            ks.append(index[owner])
+        else:
+            foreign = owner
+    cables = rec.get("cables")
+    if isinstance(cables, dict):
+        for op, n in cables.items():
+            if op in index and n and index[op] not in ks:
+                ks.append(index[op])
+            elif op not in index and n and not foreign:
+                foreign = op
+    if not ks and not foreign:
+        return [k for k in range(len(operators)) if kinds[k] == group], "", True
+    return sorted(ks), foreign, False
+
+
+def _missing(ks: Sequence[int], any_of: bool, operators: Sequence[str], on: Any) -> list[str]:
+    """Operators of ``ks`` without ducts where it matters (``on(k)`` false); with ``any_of``
+    none is missing when one of them has ducts there."""
+    short = [operators[k] for k in ks if not on(k)]
+    if any_of:
+        return [] if len(short) < len(ks) else (["its group's operators"] if ks else ["no operator of its group"])
+    return short
+
+
+def aerial_status(edges: Any, use: np.ndarray, operators: Sequence[str], kinds: Sequence[str], *,
+                  streets: np.ndarray, lines: Any = None, poles: Any = None, buffer_m: float = 15.0,
+                  pole_distance_m: float | None = None, pole_span_m: float = 3.0) -> Any:
+    """Span by span and pole by pole: does it come down?
+
+    A span comes down when at least :data:`SPAN_MIN_SHARE` of it lies within ``buffer_m``
+    of ``streets`` where every operator whose cables it carries (its owner and cables,
+    else one operator of its group) has ducts in the plan (``use``). A pole comes down when
+    it stands within ``pole_distance_m`` (default ``buffer_m``) of such a street for every
+    operator it carries (its own records, else one of its group) and every span ending at
+    it (within ``pole_span_m``) comes down: a pole with one line still aerial stays.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``feature`` ('span'|'pole'), ``id``, ``owner``, ``kind``, ``length_m`` (spans),
+        ``removed`` (bool), ``reason`` ('' when removed), in the edges' CRS.
+    """
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    kinds_of = dict(zip(operators, kinds))
+    geoms = np.asarray(edges.geometry.values)
+    use = np.asarray(use, dtype=bool)
+    streets = np.asarray(streets, dtype=bool)
+    K = len(operators)
+    pole_m = buffer_m if pole_distance_m is None else pole_distance_m
+
+    def zone(mask: np.ndarray, distance: float) -> Any:
+        sel = np.flatnonzero(mask)
+        return shapely.union_all(shapely.buffer(geoms[sel], distance)) if len(sel) else None
+
+    zones = [zone(use[k] & streets, buffer_m) for k in range(K)]  # undergrounded streets with k's ducts
+    street_zone = zone(streets & use.any(axis=0), buffer_m)
+    pole_zones = zones if pole_m == buffer_m else [zone(use[k] & streets, pole_m) for k in range(K)]
+    pole_street = street_zone if pole_m == buffer_m else zone(streets & use.any(axis=0), pole_m)
+
+    spans = spans_of(lines)
+    recs: list[dict] = []
+    out_geoms: list = []
+    span_removed = np.zeros(len(spans), dtype=bool)
+    for i, rec in enumerate(spans.drop(columns=spans.geometry.name).to_dict("records") if len(spans) else []):
+        g = spans.geometry.iloc[i]
+        L = float(g.length)
+        ks, foreign, any_of = _operators_of(rec, operators, kinds,
+                                            _group_of(rec.get("kind"), rec.get("owner"), kinds_of))
+        if foreign:
+            reason = f"carries {foreign}'s cables (not in the plan)"
+        elif street_zone is None or float(g.intersection(street_zone).length) < SPAN_MIN_SHARE * L:
+            reason = "not along an undergrounded street"
+        else:
+            short = _missing(ks, any_of, operators, lambda k: zones[k] is not None
+                             and float(g.intersection(zones[k]).length) >= SPAN_MIN_SHARE * L)
+            reason = f"{', '.join(short)} has no ducts on this street" if short else ""
+        span_removed[i] = reason == ""
+        recs.append({"feature": "span", "id": rec["span_id"], "owner": rec["owner"], "kind": rec["kind"],
+                     "length_m": round(L, 2), "removed": bool(span_removed[i]), "reason": reason})
+        out_geoms.append(g)
     if poles is not None and len(poles):
-        tree = shapely.STRtree(geoms)
-        p_idx, _ = tree.query(np.asarray(poles.geometry.values), predicate="dwithin", distance=pole_distance_m)
-        idx = np.unique(p_idx).astype(np.int64)
-    return AerialRemoval(overhead_km_removed=km, poles_removable=int(len(idx)), pole_index=idx)
+        pg = np.asarray(poles.geometry.values)
+        ends = {}
+        if len(spans):
+            sg = np.asarray(spans.geometry.values)
+            p_idx, s_idx = shapely.STRtree(sg).query(pg, predicate="dwithin", distance=pole_span_m)
+            for p, s in zip(p_idx.tolist(), s_idx.tolist()):
+                ends.setdefault(p, []).append(s)
+        ids = poles["osm_id"].astype(str).tolist() if "osm_id" in poles else [f"pole/{i + 1}" for i in range(len(poles))]
+        for i, rec in enumerate(poles.drop(columns=poles.geometry.name).to_dict("records")):
+            p = pg[i]
+            carried = ends.get(i, [])
+            group = _group_of(rec.get("kind"), rec.get("owner"), kinds_of)
+            ks, foreign, any_of = _operators_of(rec, operators, kinds, group)
+            aerial = [spans["span_id"].iloc[s] for s in carried if not span_removed[s]]
+            if foreign:
+                reason = f"carries {foreign}'s cables (not in the plan)"
+            elif aerial:
+                reason = f"carries a line still aerial ({aerial[0]})"
+            elif pole_street is None or not pole_street.covers(p):
+                reason = "not on an undergrounded street"
+            else:
+                if carried and any_of:  # its spans are down and the pole's own records name nobody
+                    ks = []
+                short = _missing(ks, any_of and not carried, operators,
+                                 lambda k: pole_zones[k] is not None and pole_zones[k].covers(p))
+                reason = f"{', '.join(short)} has no ducts on this street" if short else ""
+            recs.append({"feature": "pole", "id": ids[i], "owner": str(rec.get("owner") or ""),
+                         "kind": str(rec.get("kind") or ""), "length_m": None, "removed": reason == "",
+                         "reason": reason})
+            out_geoms.append(p)
+    cols = ["feature", "id", "owner", "kind", "length_m", "removed", "reason"]
+    return gpd.GeoDataFrame(pd.DataFrame(recs, columns=cols), geometry=out_geoms, crs=edges.crs)
+
+
+def poles_on_streets(edges: Any, streets: np.ndarray, poles: Any, buffer_m: float) -> int:
+    """Poles within ``buffer_m`` of the ``streets`` (count)."""
+    import shapely
+
+    sel = np.flatnonzero(np.asarray(streets, dtype=bool))
+    if poles is None or len(poles) == 0 or len(sel) == 0:
+        return 0
+    p_idx, _ = shapely.STRtree(np.asarray(edges.geometry.values)[sel]).query(
+        np.asarray(poles.geometry.values), predicate="dwithin", distance=buffer_m)
+    return int(len(np.unique(p_idx)))
+
+
+def removal_summary(status: Any) -> dict[str, Any]:
+    """``poles_removed``, ``poles_kept``, ``spans_removed(_km)``, ``spans_kept(_km)`` of
+    :func:`aerial_status` (zeros for None)."""
+    if status is None or len(status) == 0:
+        return {"poles_removed": 0, "poles_kept": 0, "spans_removed": 0, "spans_kept": 0, "spans_removed_km": 0.0,
+                "spans_kept_km": 0.0}
+    poles = status[status["feature"] == "pole"]
+    spans = status[status["feature"] == "span"]
+    length = spans["length_m"].astype(float)
+    return {"poles_removed": int(poles["removed"].sum()), "poles_kept": int((~poles["removed"].astype(bool)).sum()),
+            "spans_removed": int(spans["removed"].sum()), "spans_kept": int((~spans["removed"].astype(bool)).sum()),
+            "spans_removed_km": round(float(length[spans["removed"].astype(bool)].sum()) / 1000, 3),
+            "spans_kept_km": round(float(length[~spans["removed"].astype(bool)].sum()) / 1000, 3)}

@@ -132,7 +132,9 @@ class DesignSettings:
     aerial_buffer_m
         Distance from the road centre line within which a line or pole follows the road (m).
     pole_distance_m
-        A pole this close to planned trench on a matched edge can be removed (m).
+        A pole this close to planned trench on a matched edge can be removed (m), when
+        every line and cable on it goes underground (outside corridor mode; there the
+        corridors' ``buffer_m``).
     rounds, orders
         Effort of the joint heuristic (see :class:`DesignOptions`).
     shapley

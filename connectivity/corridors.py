@@ -7,8 +7,8 @@ of every operator present on it (the owners of the poles and lines along it, or 
 cables they carry; the corridor's default operators when the records say nothing), so the
 design stage lays the duct bank along all of them and joins them to each operator's
 hub(s) and to each other with the cheapest extra trench (the Steiner engine with the
-corridors fixed). :func:`aerial_status` then says, span by span and pole by pole, what
-comes down: a pole only when every line and cable it carries goes underground.
+corridors fixed). :func:`connectivity.aerial.aerial_status` then says, span by span and pole
+by pole, what comes down: a pole only when every line and cable it carries goes underground.
 
 All geometry in the network's projected CRS (metres); money in THB.
 """
@@ -28,8 +28,6 @@ from connectivity.errors import ConfigError, InputDataError
 logger = logging.getLogger(__name__)
 
 STREETS = ("all", "aerial")
-SPAN_MIN_SHARE = 0.9
-"""A span comes down when at least this share of its length lies along undergrounded street."""
 
 
 # --------------------------------------------------------------------------- settings
@@ -552,171 +550,6 @@ def reachable_sites(attached: Any, node_component: np.ndarray, u: np.ndarray,
     return out
 
 
-# --------------------------------------------------------------------------- aerial removal, span by span
-
-def spans_of(lines: Any) -> Any:
-    """Overhead lines cut into spans (one row per pair of consecutive vertices), with
-    ``span_id`` ('<line id>#<n>'), ``line_id``, ``owner``, ``kind`` and ``cables`` kept."""
-    import geopandas as gpd
-    import shapely
-
-    rows, geoms = [], []
-    if lines is None or len(lines) == 0:
-        return gpd.GeoDataFrame({"span_id": [], "line_id": [], "owner": [], "kind": []}, geometry=[],
-                                crs=None if lines is None else lines.crs)
-    keep = ~lines["kind"].astype(str).str.contains("cable").to_numpy() if "kind" in lines else np.ones(len(lines), bool)
-    ids = lines["osm_id"].astype(str).tolist() if "osm_id" in lines else [f"line/{i + 1}" for i in range(len(lines))]
-    for i in np.flatnonzero(keep):
-        rec = lines.iloc[i]
-        coords = shapely.get_coordinates(rec.geometry)
-        for j in range(len(coords) - 1):
-            if np.allclose(coords[j], coords[j + 1]):
-                continue
-            rows.append({"span_id": f"{ids[i]}#{j + 1}", "line_id": ids[i], "owner": str(rec.get("owner") or ""),
-                         "kind": str(rec.get("kind") or ""), "cables": rec.get("cables")})
-            geoms.append(shapely.LineString(coords[j:j + 2]))
-    return gpd.GeoDataFrame(rows, geometry=geoms, crs=lines.crs)
-
-
-def _operators_of(rec: Mapping, operators: Sequence[str], kinds: Sequence[str], group: str) -> tuple[list[int], str]:
-    """Scenario operators whose cables a record carries, and the first foreign owner ('' none).
-
-    Its owner and every operator it lists cables for; with neither: every operator of the
-    record's group (the line or pole is someone's of that group)."""
-    index = {op: k for k, op in enumerate(operators)}
-    owner = str(rec.get("owner") or "")
-    ks = []
-    foreign = ""
-    if owner:
-        if owner in index:
-            ks.append(index[owner])
-        else:
-            foreign = owner
-    cables = rec.get("cables")
-    if isinstance(cables, dict):
-        for op, n in cables.items():
-            if op in index and n and index[op] not in ks:
-                ks.append(index[op])
-            elif op not in index and n and not foreign:
-                foreign = op
-    if not ks and not foreign:
-        ks = [k for k in range(len(operators)) if kinds[k] == group]
-    return sorted(ks), foreign
-
-
-def aerial_status(edges: Any, use: np.ndarray, operators: Sequence[str], kinds: Sequence[str], *,
-                  streets: np.ndarray, lines: Any = None, poles: Any = None, buffer_m: float = 15.0,
-                  pole_span_m: float = 3.0) -> Any:
-    """Span by span and pole by pole: does it come down?
-
-    A span comes down when at least :data:`SPAN_MIN_SHARE` of it lies within ``buffer_m``
-    of ``streets`` where every operator whose cables it carries (its owner and cables,
-    else its group's operators) has ducts in the plan (``use``). A pole comes down when
-    it stands within ``buffer_m`` of such a street for every operator it carries (its
-    own records and the spans ending at it, within ``pole_span_m``) and every span ending
-    at it comes down: a pole with one line still aerial stays.
-
-    Returns
-    -------
-    GeoDataFrame
-        ``feature`` ('span'|'pole'), ``id``, ``owner``, ``kind``, ``length_m`` (spans),
-        ``removed`` (bool), ``reason`` ('' when removed), in the edges' CRS.
-    """
-    import geopandas as gpd
-    import pandas as pd
-    import shapely
-
-    from connectivity.aerial import _group_of
-
-    kinds_of = dict(zip(operators, kinds))
-    geoms = np.asarray(edges.geometry.values)
-    use = np.asarray(use, dtype=bool)
-    streets = np.asarray(streets, dtype=bool)
-    K = len(operators)
-    zones = []  # per operator: the undergrounded streets that carry its ducts
-    for k in range(K):
-        sel = np.flatnonzero(use[k] & streets)
-        zones.append(shapely.union_all(shapely.buffer(geoms[sel], buffer_m)) if len(sel) else None)
-    all_streets = np.flatnonzero(streets & use.any(axis=0))
-    street_zone = shapely.union_all(shapely.buffer(geoms[all_streets], buffer_m)) if len(all_streets) else None
-
-    spans = spans_of(lines)
-    recs: list[dict] = []
-    out_geoms: list = []
-    span_removed = np.zeros(len(spans), dtype=bool)
-    for i, rec in enumerate(spans.drop(columns=spans.geometry.name).to_dict("records") if len(spans) else []):
-        g = spans.geometry.iloc[i]
-        L = float(g.length)
-        ks, foreign = _operators_of(rec, operators, kinds, _group_of(rec.get("kind"), rec.get("owner"), kinds_of))
-        if foreign:
-            reason = f"carries {foreign}'s cables (not in the plan)"
-        elif street_zone is None or float(g.intersection(street_zone).length) < SPAN_MIN_SHARE * L:
-            reason = "not along an undergrounded street"
-        else:
-            short = [operators[k] for k in ks
-                     if zones[k] is None or float(g.intersection(zones[k]).length) < SPAN_MIN_SHARE * L]
-            reason = f"{', '.join(short)} has no ducts on this street" if short else ""
-        span_removed[i] = reason == ""
-        recs.append({"feature": "span", "id": rec["span_id"], "owner": rec["owner"], "kind": rec["kind"],
-                     "length_m": round(L, 2), "removed": bool(span_removed[i]), "reason": reason})
-        out_geoms.append(g)
-    if poles is not None and len(poles):
-        pg = np.asarray(poles.geometry.values)
-        ends = {}
-        if len(spans):
-            sg = np.asarray(spans.geometry.values)
-            p_idx, s_idx = shapely.STRtree(sg).query(pg, predicate="dwithin", distance=pole_span_m)
-            for p, s in zip(p_idx.tolist(), s_idx.tolist()):
-                ends.setdefault(p, []).append(s)
-        ids = poles["osm_id"].astype(str).tolist() if "osm_id" in poles else [f"pole/{i + 1}" for i in range(len(poles))]
-        for i, rec in enumerate(poles.drop(columns=poles.geometry.name).to_dict("records")):
-            p = pg[i]
-            carried = ends.get(i, [])
-            group = _group_of(rec.get("kind"), rec.get("owner"), kinds_of)
-            ks, foreign = _operators_of(rec, operators, kinds, group)
-            aerial = [spans["span_id"].iloc[s] for s in carried if not span_removed[s]]
-            if foreign:
-                reason = f"carries {foreign}'s cables (not in the plan)"
-            elif aerial:
-                reason = f"carries a line still aerial ({aerial[0]})"
-            elif street_zone is None or not street_zone.covers(p):
-                reason = "not on an undergrounded street"
-            else:
-                if carried:  # its spans' operators are underground: check the pole's own records only
-                    ks = _operators_of(rec, operators, kinds, group)[0] if (rec.get("owner") or rec.get("cables")) else []
-                short = [operators[k] for k in ks if zones[k] is None or not zones[k].covers(p)]
-                reason = f"{', '.join(short)} has no ducts on this street" if short else ""
-            recs.append({"feature": "pole", "id": ids[i], "owner": str(rec.get("owner") or ""),
-                         "kind": str(rec.get("kind") or ""), "length_m": None, "removed": reason == "",
-                         "reason": reason})
-            out_geoms.append(p)
-    cols = ["feature", "id", "owner", "kind", "length_m", "removed", "reason"]
-    return gpd.GeoDataFrame(pd.DataFrame(recs, columns=cols), geometry=out_geoms, crs=edges.crs)
-
-
-def poles_on_streets(edges: Any, streets: np.ndarray, poles: Any, buffer_m: float) -> int:
-    """Poles within ``buffer_m`` of the ``streets`` (count)."""
-    import shapely
-
-    sel = np.flatnonzero(np.asarray(streets, dtype=bool))
-    if poles is None or len(poles) == 0 or len(sel) == 0:
-        return 0
-    p_idx, _ = shapely.STRtree(np.asarray(edges.geometry.values)[sel]).query(
-        np.asarray(poles.geometry.values), predicate="dwithin", distance=buffer_m)
-    return int(len(np.unique(p_idx)))
-
-
-def removal_summary(status: Any) -> dict[str, Any]:
-    """``poles_removed``, ``poles_kept``, ``spans_removed_km``, ``spans_kept_km`` of :func:`aerial_status`."""
-    poles = status[status["feature"] == "pole"]
-    spans = status[status["feature"] == "span"]
-    length = spans["length_m"].astype(float)
-    return {"poles_removed": int(poles["removed"].sum()), "poles_kept": int((~poles["removed"].astype(bool)).sum()),
-            "spans_removed": int(spans["removed"].sum()), "spans_kept": int((~spans["removed"].astype(bool)).sum()),
-            "spans_removed_km": round(float(length[spans["removed"].astype(bool)].sum()) / 1000, 3),
-            "spans_kept_km": round(float(length[~spans["removed"].astype(bool)].sum()) / 1000, 3)}
-
-
 @dataclass(frozen=True)
 class CorridorPlan:
     """The corridors of a scenario on its network (plain arrays over edges, operator order).
@@ -858,9 +691,9 @@ def corridor_summary(corridor: CorridorPlan, edges: Any, problem: Any, joint: An
     sel = corridor.selected
     planned = joint.use.any(axis=0)
     under = sel & planned
-    removal = removal_summary(status) if status is not None else {
-        "poles_removed": 0, "poles_kept": 0, "spans_removed": 0, "spans_kept": 0, "spans_removed_km": 0.0,
-        "spans_kept_km": 0.0}
+    from connectivity.aerial import poles_on_streets, removal_summary
+
+    removal = removal_summary(status)
     return {
         "streets": int(sel.sum()),
         "km": round(float(length[sel].sum()) / 1000, 3),

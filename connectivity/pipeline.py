@@ -298,8 +298,14 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
                                   diameters_mm=[o.duct_diameter_mm for o in scenario.operators])
     ducts = boq.duct_frame(edges, problem, joint, ecosts, crs=net.crs)
     manholes = boq.manhole_frame(edges, net.nodes, problem, joint, crs=net.crs)
-    removal = aerial.aerial_removal(match, edges, joint.use.any(axis=0), lines=lines, poles=poles,
-                                    pole_distance_m=settings.pole_distance_m)
+    status = None   # every span and pole: removed or why not
+    if corridor is not None or (lines is not None and len(lines)) or (poles is not None and len(poles)):
+        streets = corridor.selected if corridor is not None else match.matched
+        buffer_m = corridor.spec.buffer_m if corridor is not None else settings.aerial_buffer_m
+        status = aerial.aerial_status(edges, joint.use, names, [o.kind for o in scenario.operators],
+                                      streets=streets, lines=lines, poles=poles, buffer_m=buffer_m,
+                                      pole_distance_m=None if corridor is not None else settings.pole_distance_m)
+    removal = aerial.removal_summary(status)
     services = None
     if corridor is not None:  # buildings along the undergrounded streets reconnected: their own cost per operator
         services = corridors.service_connections(edges, corridor.selected, joint.use, scenario.operators, buildings,
@@ -341,15 +347,9 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
         "shared_trench_m": round(float(problem.length_m[joint.use.sum(axis=0) >= 2].sum()), 2),
         "duct_m": {o: round(v, 2) for o, v in design.duct_metres(problem, joint).items()},
         "aerial_edges_matched": match.n_matched,
-        "overhead_km_removed": round(removal.overhead_km_removed, 3),
-        "poles_removable": removal.poles_removable,
+        "overhead_km_removed": removal["spans_removed_km"],
+        "poles_removable": removal["poles_removed"],
     }
-    status = None
-    if corridor is not None or (lines is not None and len(lines)) or (poles is not None and len(poles)):
-        streets = corridor.selected if corridor is not None else match.matched
-        buffer_m = corridor.spec.buffer_m if corridor is not None else settings.aerial_buffer_m
-        status = corridors.aerial_status(edges, joint.use, names, [o.kind for o in scenario.operators],
-                                         streets=streets, lines=lines, poles=poles, buffer_m=buffer_m)
     if corridor is not None:
         summary["corridors"] = corridors.corridor_summary(corridor, edges, problem, joint, status, poles=poles,
                                                           services=services, existing=inputs.existing)
@@ -358,8 +358,6 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
         if loose:
             log.warning("corridors: the ducts of %s reach no hub of theirs (give one in [hubs] or an operator hub rule)",
                         ", ".join(loose))
-        summary["overhead_km_removed"] = summary["corridors"]["spans_removed_km"]
-        summary["poles_removable"] = summary["corridors"]["poles_removed"]
     summary.update(_economics(model, rows, alloc.shares, design.duct_metres(problem, joint),
                               {o: float(problem.length_m[joint.use[k]].sum()) for k, o in enumerate(names)},
                               rent=_rent_settings(scenario, model),

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from shapely.geometry import LineString, Point
 
-from connectivity.aerial import aerial_removal, match_aerial, required_corridors
+from connectivity.aerial import aerial_status, match_aerial, removal_summary, required_corridors
 from connectivity.config import OperatorSpec
 from connectivity.errors import CRSError
 
@@ -38,8 +38,10 @@ def test_pole_row_without_lines_and_no_data():
     assert m.group[1] == "telecom"
     none = match_aerial(roads(), None, None)
     assert not none.matched.any()
-    r = aerial_removal(none, roads(), np.ones(3, bool))
-    assert r.overhead_km_removed == 0 and r.poles_removable == 0
+    status = aerial_status(roads(), np.ones((1, 3), bool), ["TOT"], ["telecom"], streets=none.matched)
+    assert len(status) == 0
+    r = removal_summary(status)
+    assert r["spans_removed_km"] == 0 and r["poles_removed"] == 0 and removal_summary(None) == r
 
 
 def test_removal_counts_planned_matched_edges_only():
@@ -50,9 +52,16 @@ def test_removal_counts_planned_matched_edges_only():
     m = match_aerial(roads(), lines, poles, buffer_m=15)
     assert m.matched.tolist() == [True, False, True]
     assert m.group[2] == "telecom"
-    r = aerial_removal(m, roads(), np.array([True, True, False]), lines=lines, poles=poles, pole_distance_m=10)
-    assert r.overhead_km_removed == pytest.approx(0.2, abs=0.01)
-    assert r.poles_removable == 2 and sorted(r.pole_index.tolist()) == [0, 1]
+    use = np.zeros((2, 3), dtype=bool)
+    use[1, [0, 1]] = True   # PEA lays ducts along the first two edges; nothing along the third
+    status = aerial_status(roads(), use, ["TOT", "PEA"], ["telecom", "power"], streets=m.matched, lines=lines,
+                           poles=poles, buffer_m=15, pole_distance_m=10)
+    r = removal_summary(status)
+    assert r["spans_removed_km"] == pytest.approx(0.2, abs=0.01)   # the power line; the telecom one stays
+    assert r["poles_removed"] == 2
+    poles_status = status[status["feature"] == "pole"]
+    assert poles_status["removed"].tolist() == [True, True, False]
+    assert poles_status["reason"].iloc[2] == "not on an undergrounded street"
 
 
 def test_required_corridors_go_to_owner_or_first_active_of_group():

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import LineString, Point
 
-from connectivity import corridors
+from connectivity import aerial, corridors
 from connectivity.config import OperatorSpec
 from connectivity.errors import ConfigError, InputDataError
 
@@ -103,7 +103,7 @@ def test_pole_with_one_line_still_aerial_is_not_removed():
                              geometry=[Point(0, 5), Point(50, 5), Point(100, 5), Point(105, 95)], crs=CRS)
     use = np.zeros((3, 4), dtype=bool)
     use[2, 0] = True     # PEA underground along A only
-    status = corridors.aerial_status(edges, use, OPS, ["telecom", "telecom", "power"],
+    status = aerial.aerial_status(edges, use, OPS, ["telecom", "telecom", "power"],
                                      streets=np.array([True, False, True, False]), lines=lines, poles=poles,
                                      buffer_m=15)
     by_id = status.set_index("id")
@@ -112,7 +112,7 @@ def test_pole_with_one_line_still_aerial_is_not_removed():
     assert by_id.loc["P0", "removed"] and by_id.loc["P1", "removed"]
     assert not by_id.loc["P2", "removed"] and "L2#1" in by_id.loc["P2", "reason"]
     assert not by_id.loc["P3", "removed"]
-    summ = corridors.removal_summary(status)
+    summ = aerial.removal_summary(status)
     assert summ["poles_removed"] == 2 and summ["poles_kept"] == 2
     assert summ["spans_removed_km"] == pytest.approx(0.1, abs=1e-3)
 
@@ -124,12 +124,12 @@ def test_pole_carrying_an_operator_without_ducts_stays():
                              geometry=[Point(30, 5), Point(70, 5)], crs=CRS)
     use = np.zeros((3, 4), dtype=bool)
     use[2, 0] = True      # PEA only: TOT's cable stays on P1
-    status = corridors.aerial_status(edges, use, OPS, ["telecom", "telecom", "power"],
+    status = aerial.aerial_status(edges, use, OPS, ["telecom", "telecom", "power"],
                                      streets=np.array([True, False, False, False]), poles=poles, buffer_m=15)
     assert status["removed"].tolist() == [False, False]
     assert "TOT has no ducts" in status["reason"].iloc[0] and "3BB" in status["reason"].iloc[1]
     use[0, 0] = True
-    status = corridors.aerial_status(edges, use, OPS, ["telecom", "telecom", "power"],
+    status = aerial.aerial_status(edges, use, OPS, ["telecom", "telecom", "power"],
                                      streets=np.array([True, False, False, False]), poles=poles, buffer_m=15)
     assert status["removed"].tolist() == [True, False]
 
