@@ -154,14 +154,11 @@ def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
     summary["warnings"] = list(layers.warnings)  # what could not be loaded and was left out
     if "corridors" in summary:
         summary["coverage"]["buildings_reconnected"] = summary["corridors"]["buildings_reconnected"]
-    other["manholes"] = res.manholes
-    if res.aerial is not None:
-        other["aerial"] = res.aerial
-    if res.services is not None:
-        other["services"] = res.services
     result = plan.Plan(name=scenario.name, network=net_sites, ducts=ducts, sites=final_sites, summary=summary,
-                       layers={"roads": net.edges, **other}, operators=tuple(o.name for o in scenario.operators),
-                       coverage=cov, tables={"boq": res.boq, "allocation": res.allocation},
+                       manholes=res.manholes, boq=res.boq, allocation=res.allocation, roads=net.edges,
+                       buildings=other.get("buildings"), poles=other.get("poles"), lines=other.get("lines"),
+                       aerial=res.aerial, services=res.services,
+                       operators=tuple(o.name for o in scenario.operators), coverage=cov,
                        timings={"seconds": round(time.perf_counter() - started, 3), "design_seconds": res.seconds})
     if phase_specs:
         progress("phasing")
@@ -176,24 +173,20 @@ def _phased(scenario: Scenario, result: plan.Plan, specs: tuple[phasing.PhaseSpe
     if "cost_thb" not in result.ducts.columns and flat is None:
         raise ConfigError(f"{source}: phases[0].cost_per_m_thb: needed to measure the budgets, "
                           "the plan's segments carry no cost_thb")
-    manholes = result.layers.get("manholes")
-    out = phasing.phase_frames(result.ducts, result.sites, result.network.edges, specs, manholes=manholes,
-                               buildings=result.layers.get("buildings"),
+    out = phasing.phase_frames(result.ducts, result.sites, result.network.edges, specs, manholes=result.manholes,
+                               buildings=result.buildings,
                                pass_distance_m=scenario.options.pass_distance_m, cost_per_m_thb=flat)
     summary = {**result.summary, **out.phasing.summary()}
     if "cost_thb" not in result.ducts.columns:
         summary["phases_cost_basis"] = f"length_m x {flat:g} THB/m (phases[0].cost_per_m_thb; no cost model)"
-    tables = dict(result.tables)
-    boq = tables.get("boq")
+    boq = result.boq
     if boq is not None and phasing.boq_with_phase(boq, out.ducts) is not None:
-        tables["boq"] = phasing.boq_with_phase(boq, out.ducts)  # rows per segment: their segment's phase
+        boq = phasing.boq_with_phase(boq, out.ducts)  # rows per segment: their segment's phase
     elif boq is not None:  # aggregated rows: the whole plan (phase empty), then per-phase rows
-        tables["boq"] = pd.concat([boq.assign(phase=pd.array([pd.NA] * len(boq), dtype="Int64")), out.boq],
-                                  ignore_index=True)
+        boq = pd.concat([boq.assign(phase=pd.array([pd.NA] * len(boq), dtype="Int64")), out.boq], ignore_index=True)
     else:
-        tables["boq"] = out.boq
-    ducts = out.ducts
-    return replace(result, ducts=ducts, summary=summary, tables=tables)
+        boq = out.boq
+    return replace(result, ducts=out.ducts, summary=summary, boq=boq)
 
 
 @dataclass(frozen=True)
@@ -476,27 +469,23 @@ def _write_files(result: plan.Plan, out: Path) -> list[Path]:
     from connectivity import maps  # folium stays out of the import path of the planning stages
 
     layers = {"ducts": result.ducts, "sites": result.sites}
-    if result.layers.get("manholes") is not None:
-        layers["manholes"] = result.layers["manholes"]
-    for name in ("aerial", "services"):
-        if result.layers.get(name) is not None:
-            layers[name] = result.layers[name]
+    for name in ("manholes", "aerial", "services"):
+        if getattr(result, name) is not None:
+            layers[name] = getattr(result, name)
     if result.coverage is not None:
         layers["coverage"] = result.coverage.hexagons
-    if result.layers.get("roads") is not None:  # the road network the plan was routed on
-        roads = result.layers["roads"]
-        layers["roads"] = roads[[c for c in ROAD_FIELDS if c in roads] + ["geometry"]].reset_index()
+    if result.roads is not None:  # the road network the plan was routed on
+        layers["roads"] = result.roads[[c for c in ROAD_FIELDS if c in result.roads] + ["geometry"]].reset_index()
     written = []
     for name, frame in layers.items():
         written.append(out / f"{name}.geojson")
         write_geojson(frame, written[-1])
     ops = list(result.operators) or sorted(result.summary.get("sites_per_operator", {}))
     pages = {
-        "map.html": maps.cost_map(result.ducts, None, result.sites, operators=ops, roads=result.layers.get("roads"),
-                                  title=f"{result.name}: roads, ducts and sites", aerial=result.layers.get("aerial")),
-        "cost_map.html": maps.cost_map(result.ducts, result.layers.get("manholes"), result.sites, operators=ops,
-                                       roads=result.layers.get("roads"), title=f"{result.name}: cost",
-                                       aerial=result.layers.get("aerial")),
+        "map.html": maps.cost_map(result.ducts, None, result.sites, operators=ops, roads=result.roads,
+                                  title=f"{result.name}: roads, ducts and sites", aerial=result.aerial),
+        "cost_map.html": maps.cost_map(result.ducts, result.manholes, result.sites, operators=ops,
+                                       roads=result.roads, title=f"{result.name}: cost", aerial=result.aerial),
     }
     if result.coverage is not None:
         pages["coverage_map.html"] = maps.coverage_map(result.coverage.hexagons, result.coverage.buildings,
