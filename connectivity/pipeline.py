@@ -232,11 +232,9 @@ def design_problem(scenario: Scenario, net: network.Network, attached: gpd.GeoDa
     table = costs.edge_table_from_frame(net.edges, reuse=match.matched if settings.aerial_reuse else None)
     ecosts = costs.edge_costs(model, table)
     names = [o.name for o in scenario.operators]
-    if corridor is None:
-        terminals, dropped = design.terminals_by_operator(net.nodes["component"].to_numpy(), attached[reachable], names)
-    else:
-        terminals, dropped = corridors.corridor_terminals(net.nodes["component"].to_numpy(), table.u, table.v,
-                                                          attached[reachable], names, corridor.required)
+    anchors = None if corridor is None else corridors.anchor_nodes(table.u, corridor.required)
+    terminals, dropped = design.terminals_by_operator(net.nodes["component"].to_numpy(), attached[reachable], names,
+                                                      anchors=anchors)
     active = [n for n in names if len(terminals[n]) >= 2]
     required = (aerial.required_corridors(match, operators=scenario.operators, active=active)
                 if settings.underground_aerial else None)
