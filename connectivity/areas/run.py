@@ -147,7 +147,7 @@ def run_tasks(tasks: Sequence[dict[str, Any]], *, workers: int | None = None, sc
     else:
         client = Client(scheduler)
     try:
-        link = client.dashboard_link if _has_dashboard(client) else "none (install bokeh for the Dask dashboard)"
+        link = client.dashboard_link if _has_dashboard(client) else "none (bokeh is missing)"
         started(f"Dask scheduler {client.scheduler.address}, dashboard {link}")
         futures = client.map(plan_area, list(tasks), key=[f"plan-area-{t['folder']}" for t in tasks], pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
