@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -80,13 +81,17 @@ def scenario_sites(scenario: Scenario, layers: load.OsmLayers, crs: str) -> gpd.
     return sites_mod.combine_sites(chosen, sites_mod.hubs_from_coordinates(scenario.hubs), crs=crs)
 
 
-def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
+def run(scenario: Scenario, *, progress: Progress = _noop, executor: Executor | None = None) -> plan.Plan:
     """Plan the shared duct network of a scenario.
 
     Parameters
     ----------
     progress
         Called with the name of each stage as it starts.
+    executor
+        Where the coalition plans of one size run at once (e.g. a Dask cluster's
+        ``Client.get_executor()``); default: ``[design] workers`` processes, serial with 1.
+        The plan is the same either way.
     """
     started = time.perf_counter()
     opts = scenario.options
@@ -135,6 +140,7 @@ def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
                     ", ".join(map(str, alone[:10])) + (" ..." if len(alone) > 10 else ""))
     progress("design")
     res = design_stage(scenario, net_sites, attached, reachable, lines=other.get("lines"), poles=other.get("poles"),
+                       executor=executor,
                        progress=progress, corridor=corridor, buildings=other.get("buildings"))
     if res.dropped:
         log.warning("%d site(s) have no other site of their operator in their road component (an operator's "
@@ -256,7 +262,7 @@ def design_problem(scenario: Scenario, net: network.Network, attached: gpd.GeoDa
 def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoDataFrame, reachable: pd.Series, *,
                  lines: gpd.GeoDataFrame | None = None, poles: gpd.GeoDataFrame | None = None,
                  progress: Progress = _noop, corridor: corridors.CorridorPlan | None = None,
-                 buildings: gpd.GeoDataFrame | None = None) -> DesignOutputs:
+                 buildings: gpd.GeoDataFrame | None = None, executor: Executor | None = None) -> DesignOutputs:
     """Costs, aerial corridors, joint plan, coalitions, allocation, manholes and BoQ of the attached sites
     (in corridor mode, of the corridor streets and the hubs; ``buildings`` get service connections there)."""
     inputs = design_problem(scenario, net, attached, reachable, lines=lines, poles=poles, corridor=corridor)
@@ -274,7 +280,7 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
         progress(f"design: coalitions {done}/{total}")
 
     table_c = design.plan_coalitions(problem, options=opts, max_players=max_players, deadline=deadline,
-                                     progress=coalitions_done, workers=settings.workers)
+                                     progress=coalitions_done, workers=settings.workers, executor=executor)
     joint = table_c.plans[frozenset(table_c.players)]
     f = problem.contingency_factor
     once = design.dig_once(table_c, names)
