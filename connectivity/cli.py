@@ -41,7 +41,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path.cwd() / "maps" / (args.example or path.stem)
     check_output(scenario, out)  # before any work: never replace an input or unrelated files
     show = _progress_printer(not args.quiet and sys.stderr.isatty())
-    result = run(scenario, progress=show)
+    if args.scheduler:
+        from connectivity.areas.run import dask_executor
+
+        with dask_executor(args.scheduler) as executor:
+            result = run(scenario, progress=show, executor=executor)
+    else:
+        result = run(scenario, progress=show)
     show("write")
     write_outputs(result, out)
     s = result.summary
@@ -126,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output folder (default: ./maps/<scenario file name>/)")
     for name in ("osm", "roads", "sites", "pois", "buildings", "poles", "lines"):
         p.add_argument(f"--{name}", help=f"override the scenario's inputs.{name} file")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="plan the coalitions on this running Dask cluster (tcp://host:8786); same plan as without")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(func=cmd_plan)
     a = sub.add_parser("plan-areas", help="plan many areas (provinces, municipalities) of a scenario at once, on Dask")

@@ -512,28 +512,10 @@ def duct_counts(operators: Sequence[Any], required: Mapping[str, np.ndarray], lo
 
 # --------------------------------------------------------------------------- terminals
 
-def corridor_terminals(node_component: np.ndarray, u: np.ndarray, v: np.ndarray, sites: Any,
-                       operators: Sequence[str], required: Mapping[str, np.ndarray]
-                       ) -> tuple[dict[str, np.ndarray], list[str]]:
-    """Operator -> terminal node ids in corridor mode, and the ``site_id`` of dropped sites.
-
-    A site (a hub above all) is kept when its road component holds another site of its
-    operator or one of the operator's corridor streets; else it is dropped.
-    """
-    out: dict[str, np.ndarray] = {}
-    dropped: list[str] = []
-    att = sites[sites["node_id"].notna()]
-    for op in operators:
-        rows = att[att["operator"] == op]
-        nodes = rows["node_id"].to_numpy(np.int64)
-        comp = node_component[nodes]
-        req = np.asarray(required.get(op, ()), dtype=np.int64)
-        corridor_comps = set(node_component[u[req]].tolist()) if len(req) else set()
-        _, inverse, counts = np.unique(comp, return_inverse=True, return_counts=True)
-        keep = (counts[inverse] >= 2) | np.isin(comp, sorted(corridor_comps))
-        dropped += rows.loc[~keep, "site_id"].astype(str).tolist()
-        out[op] = np.unique(nodes[keep])
-    return out, dropped
+def anchor_nodes(u: np.ndarray, required: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Operator -> a node of each of its corridor streets: where its network must reach anyway
+    (for :func:`connectivity.design.terminals_by_operator`: a site there is not alone)."""
+    return {op: np.asarray(u[np.asarray(req, dtype=np.int64)], dtype=np.int64) for op, req in required.items()}
 
 
 def reachable_sites(attached: Any, node_component: np.ndarray, u: np.ndarray,

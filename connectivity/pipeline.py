@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -80,13 +81,17 @@ def scenario_sites(scenario: Scenario, layers: load.OsmLayers, crs: str) -> gpd.
     return sites_mod.combine_sites(chosen, sites_mod.hubs_from_coordinates(scenario.hubs), crs=crs)
 
 
-def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
+def run(scenario: Scenario, *, progress: Progress = _noop, executor: Executor | None = None) -> plan.Plan:
     """Plan the shared duct network of a scenario.
 
     Parameters
     ----------
     progress
         Called with the name of each stage as it starts.
+    executor
+        Where the coalition plans of one size run at once (e.g. a Dask cluster's
+        ``Client.get_executor()``); default: ``[design] workers`` processes, serial with 1.
+        The plan is the same either way.
     """
     started = time.perf_counter()
     opts = scenario.options
@@ -135,6 +140,7 @@ def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
                     ", ".join(map(str, alone[:10])) + (" ..." if len(alone) > 10 else ""))
     progress("design")
     res = design_stage(scenario, net_sites, attached, reachable, lines=other.get("lines"), poles=other.get("poles"),
+                       executor=executor,
                        progress=progress, corridor=corridor, buildings=other.get("buildings"))
     if res.dropped:
         log.warning("%d site(s) have no other site of their operator in their road component (an operator's "
@@ -154,14 +160,11 @@ def run(scenario: Scenario, *, progress: Progress = _noop) -> plan.Plan:
     summary["warnings"] = list(layers.warnings)  # what could not be loaded and was left out
     if "corridors" in summary:
         summary["coverage"]["buildings_reconnected"] = summary["corridors"]["buildings_reconnected"]
-    other["manholes"] = res.manholes
-    if res.aerial is not None:
-        other["aerial"] = res.aerial
-    if res.services is not None:
-        other["services"] = res.services
     result = plan.Plan(name=scenario.name, network=net_sites, ducts=ducts, sites=final_sites, summary=summary,
-                       layers={"roads": net.edges, **other}, operators=tuple(o.name for o in scenario.operators),
-                       coverage=cov, tables={"boq": res.boq, "allocation": res.allocation},
+                       manholes=res.manholes, boq=res.boq, allocation=res.allocation, roads=net.edges,
+                       buildings=other.get("buildings"), poles=other.get("poles"), lines=other.get("lines"),
+                       aerial=res.aerial, services=res.services,
+                       operators=tuple(o.name for o in scenario.operators), coverage=cov,
                        timings={"seconds": round(time.perf_counter() - started, 3), "design_seconds": res.seconds})
     if phase_specs:
         progress("phasing")
@@ -176,24 +179,20 @@ def _phased(scenario: Scenario, result: plan.Plan, specs: tuple[phasing.PhaseSpe
     if "cost_thb" not in result.ducts.columns and flat is None:
         raise ConfigError(f"{source}: phases[0].cost_per_m_thb: needed to measure the budgets, "
                           "the plan's segments carry no cost_thb")
-    manholes = result.layers.get("manholes")
-    out = phasing.phase_frames(result.ducts, result.sites, result.network.edges, specs, manholes=manholes,
-                               buildings=result.layers.get("buildings"),
+    out = phasing.phase_frames(result.ducts, result.sites, result.network.edges, specs, manholes=result.manholes,
+                               buildings=result.buildings,
                                pass_distance_m=scenario.options.pass_distance_m, cost_per_m_thb=flat)
     summary = {**result.summary, **out.phasing.summary()}
     if "cost_thb" not in result.ducts.columns:
         summary["phases_cost_basis"] = f"length_m x {flat:g} THB/m (phases[0].cost_per_m_thb; no cost model)"
-    tables = dict(result.tables)
-    boq = tables.get("boq")
+    boq = result.boq
     if boq is not None and phasing.boq_with_phase(boq, out.ducts) is not None:
-        tables["boq"] = phasing.boq_with_phase(boq, out.ducts)  # rows per segment: their segment's phase
+        boq = phasing.boq_with_phase(boq, out.ducts)  # rows per segment: their segment's phase
     elif boq is not None:  # aggregated rows: the whole plan (phase empty), then per-phase rows
-        tables["boq"] = pd.concat([boq.assign(phase=pd.array([pd.NA] * len(boq), dtype="Int64")), out.boq],
-                                  ignore_index=True)
+        boq = pd.concat([boq.assign(phase=pd.array([pd.NA] * len(boq), dtype="Int64")), out.boq], ignore_index=True)
     else:
-        tables["boq"] = out.boq
-    ducts = out.ducts
-    return replace(result, ducts=ducts, summary=summary, tables=tables)
+        boq = out.boq
+    return replace(result, ducts=out.ducts, summary=summary, boq=boq)
 
 
 @dataclass(frozen=True)
@@ -239,11 +238,9 @@ def design_problem(scenario: Scenario, net: network.Network, attached: gpd.GeoDa
     table = costs.edge_table_from_frame(net.edges, reuse=match.matched if settings.aerial_reuse else None)
     ecosts = costs.edge_costs(model, table)
     names = [o.name for o in scenario.operators]
-    if corridor is None:
-        terminals, dropped = design.terminals_by_operator(net.nodes["component"].to_numpy(), attached[reachable], names)
-    else:
-        terminals, dropped = corridors.corridor_terminals(net.nodes["component"].to_numpy(), table.u, table.v,
-                                                          attached[reachable], names, corridor.required)
+    anchors = None if corridor is None else corridors.anchor_nodes(table.u, corridor.required)
+    terminals, dropped = design.terminals_by_operator(net.nodes["component"].to_numpy(), attached[reachable], names,
+                                                      anchors=anchors)
     active = [n for n in names if len(terminals[n]) >= 2]
     required = (aerial.required_corridors(match, operators=scenario.operators, active=active)
                 if settings.underground_aerial else None)
@@ -265,7 +262,7 @@ def design_problem(scenario: Scenario, net: network.Network, attached: gpd.GeoDa
 def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoDataFrame, reachable: pd.Series, *,
                  lines: gpd.GeoDataFrame | None = None, poles: gpd.GeoDataFrame | None = None,
                  progress: Progress = _noop, corridor: corridors.CorridorPlan | None = None,
-                 buildings: gpd.GeoDataFrame | None = None) -> DesignOutputs:
+                 buildings: gpd.GeoDataFrame | None = None, executor: Executor | None = None) -> DesignOutputs:
     """Costs, aerial corridors, joint plan, coalitions, allocation, manholes and BoQ of the attached sites
     (in corridor mode, of the corridor streets and the hubs; ``buildings`` get service connections there)."""
     inputs = design_problem(scenario, net, attached, reachable, lines=lines, poles=poles, corridor=corridor)
@@ -283,7 +280,7 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
         progress(f"design: coalitions {done}/{total}")
 
     table_c = design.plan_coalitions(problem, options=opts, max_players=max_players, deadline=deadline,
-                                     progress=coalitions_done, workers=settings.workers)
+                                     progress=coalitions_done, workers=settings.workers, executor=executor)
     joint = table_c.plans[frozenset(table_c.players)]
     f = problem.contingency_factor
     once = design.dig_once(table_c, names)
@@ -474,27 +471,23 @@ def _write_files(result: plan.Plan, out: Path) -> list[Path]:
     from connectivity import maps  # folium stays out of the import path of the planning stages
 
     layers = {"ducts": result.ducts, "sites": result.sites}
-    if result.layers.get("manholes") is not None:
-        layers["manholes"] = result.layers["manholes"]
-    for name in ("aerial", "services"):
-        if result.layers.get(name) is not None:
-            layers[name] = result.layers[name]
+    for name in ("manholes", "aerial", "services"):
+        if getattr(result, name) is not None:
+            layers[name] = getattr(result, name)
     if result.coverage is not None:
         layers["coverage"] = result.coverage.hexagons
-    if result.layers.get("roads") is not None:  # the road network the plan was routed on
-        roads = result.layers["roads"]
-        layers["roads"] = roads[[c for c in ROAD_FIELDS if c in roads] + ["geometry"]].reset_index()
+    if result.roads is not None:  # the road network the plan was routed on
+        layers["roads"] = result.roads[[c for c in ROAD_FIELDS if c in result.roads] + ["geometry"]].reset_index()
     written = []
     for name, frame in layers.items():
         written.append(out / f"{name}.geojson")
         write_geojson(frame, written[-1])
     ops = list(result.operators) or sorted(result.summary.get("sites_per_operator", {}))
     pages = {
-        "map.html": maps.cost_map(result.ducts, None, result.sites, operators=ops, roads=result.layers.get("roads"),
-                                  title=f"{result.name}: roads, ducts and sites", aerial=result.layers.get("aerial")),
-        "cost_map.html": maps.cost_map(result.ducts, result.layers.get("manholes"), result.sites, operators=ops,
-                                       roads=result.layers.get("roads"), title=f"{result.name}: cost",
-                                       aerial=result.layers.get("aerial")),
+        "map.html": maps.cost_map(result.ducts, None, result.sites, operators=ops, roads=result.roads,
+                                  title=f"{result.name}: roads, ducts and sites", aerial=result.aerial),
+        "cost_map.html": maps.cost_map(result.ducts, result.manholes, result.sites, operators=ops,
+                                       roads=result.roads, title=f"{result.name}: cost", aerial=result.aerial),
     }
     if result.coverage is not None:
         pages["coverage_map.html"] = maps.coverage_map(result.coverage.hexagons, result.coverage.buildings,

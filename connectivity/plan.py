@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from connectivity.coverage import Coverage
 from connectivity.network import Network
 
 log = logging.getLogger(__name__)
@@ -36,20 +36,37 @@ def connected_sites(sites: gpd.GeoDataFrame, reachable: pd.Series) -> gpd.GeoDat
     return sites.assign(connected=reachable.to_numpy(bool), status=status)
 
 
+#: Layers of a plan besides its ducts and sites, in the order they are written.
+LAYER_FIELDS = ("manholes", "roads", "buildings", "poles", "lines", "aerial", "services")
+
+
 @dataclass(frozen=True)
 class Plan:
     """Everything a plan answers, in the network CRS (metres, THB).
 
     Attributes
     ----------
+    name
+        Scenario name.
+    network
+        The road network the plan was routed on, sites attached.
     ducts
         Duct segments (see :func:`connectivity.boq.duct_frame`).
     sites
         Every site with ``connected`` and ``status``.
     summary
         Plain figures (JSON-ready) for ``summary.json``.
-    layers
-        Other layers for maps and exports: ``roads`` (the network edges), ``buildings``, ``poles``, ``lines``.
+    manholes
+        Pull points (``manhole_id``, ``reason``, ``group``), see :func:`connectivity.boq.manhole_frame`.
+    boq, allocation
+        Bill of quantities (THB) and cost shares per operator and method (``boq.csv``, ``allocation.csv``).
+    roads
+        The network's road edges (context layer of the maps).
+    buildings, poles, lines
+        Input layers, projected (``None`` when the inputs have none).
+    aerial, services
+        Overhead spans and poles with ``removed`` (``aerial.geojson``) and the corridor mode's
+        service connections (``services.geojson``); ``None`` when not made.
     operators
         Names of the scenario's operators, in the order of the operator file.
     coverage
@@ -64,8 +81,25 @@ class Plan:
     ducts: gpd.GeoDataFrame
     sites: gpd.GeoDataFrame
     summary: dict
-    layers: dict = field(default_factory=dict)
-    tables: dict = field(default_factory=dict)
+    manholes: gpd.GeoDataFrame | None = None
+    boq: pd.DataFrame | None = None
+    allocation: pd.DataFrame | None = None
+    roads: gpd.GeoDataFrame | None = None
+    buildings: gpd.GeoDataFrame | None = None
+    poles: gpd.GeoDataFrame | None = None
+    lines: gpd.GeoDataFrame | None = None
+    aerial: gpd.GeoDataFrame | None = None
+    services: gpd.GeoDataFrame | None = None
     operators: tuple[str, ...] = ()
-    coverage: Any = None
+    coverage: Coverage | None = None
     timings: dict = field(default_factory=dict)  # wall-clock seconds (timings.json): not reproducible
+
+    @property
+    def layers(self) -> dict[str, gpd.GeoDataFrame]:
+        """The layers that exist (:data:`LAYER_FIELDS`), by name: a read-only view for writers."""
+        return {k: getattr(self, k) for k in LAYER_FIELDS if getattr(self, k) is not None}
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``boq`` and ``allocation`` where made, by name (``<name>.csv``)."""
+        return {k: getattr(self, k) for k in ("boq", "allocation") if getattr(self, k) is not None}

@@ -1,7 +1,7 @@
 """The plan report: ``report.html`` (one self-contained, offline, printable page) and ``tornado.png``;
 and plans side by side (``connectivity compare``: ``compare.csv``, ``compare.html``, ``compare_map.html``).
 
-Reads the :class:`connectivity.plan.Plan` in memory (its ``summary``, ``tables`` and
+Reads the :class:`connectivity.plan.Plan` in memory (its ``summary``, ``boq`` and
 ``sites``), never the files of a plan folder; :func:`connectivity.pipeline.write_outputs`
 writes what it returns. Downstream of the economics, the bill of quantities and the
 allocation: it shows their figures, it computes none (the BoQ is only summed by item).
@@ -322,7 +322,7 @@ def report_html(plan: Any, *, tornado_png_bytes: bytes | None = None,
         "scenario": plan.name,
         "sections": SECTIONS,
         "headline": _headline(s),
-        "costs": _costs(s, (plan.tables or {}).get("boq")),
+        "costs": _costs(s, plan.boq),
         "allocation": _allocation(s, operators),
         "rent": _rent(s),
         "ranges": _ranges(s, _data_uri(tornado_png_bytes)),

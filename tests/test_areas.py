@@ -120,8 +120,11 @@ def test_rerun_skips_unchanged_areas_and_replans_a_changed_one(cm_run, tmp_path)
 def test_local_cluster_and_other_order_give_identical_national_files(cm_run, tmp_path):
     tmp, _, out, _ = cm_run
     reordered = write_areas(tmp_path / "areas.geojson", CM_AREAS[::-1])
-    run = plan_areas(SCENARIOS / "chiang_mai_nimman.toml", reordered, tmp_path / "out", workers=2)
+    lines = []
+    run = plan_areas(SCENARIOS / "chiang_mai_nimman.toml", reordered, tmp_path / "out", workers=2,
+                     started=lines.append)
     assert [r["skipped"] for r in run.results] == [False] * 3
+    assert lines and "dashboard http://" in lines[0]   # the local cluster's Dask dashboard address
     for name in NATIONAL:
         assert (tmp_path / "out" / name).read_bytes() == (out / name).read_bytes(), name
     a = gpd.read_file(out / "ducts.gpkg")

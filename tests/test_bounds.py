@@ -132,7 +132,8 @@ def test_routing_bound_below_the_linear_optimum(seed):
     p = random_problem(seed, n_operators=2 + seed % 3, terminals=(2, 5))
     plan = plan_joint(p)
     exact = solve_milp(p, time_limit=60)
-    assert exact.optimal
+    # the MILP's cost is the optimum, or (stopped by its time limit on a busy machine) a plan
+    # costing at least the optimum: a valid bound is below it either way
     bound = routing_bound(p, plan)
     assert 0 < bound <= exact.cost + TOL * max(1.0, exact.cost)
     assert plan.linear_cost / bound - 1 < 0.25   # a bound worth printing on the optimised objective

@@ -289,7 +289,7 @@ def scenario_maps(request, shared_data, tmp_path_factory):
         maps.save_map(maps.cost_map(result.ducts, manholes, result.sites, operators=operators,
                                     title=scenario.name), cost_path)
     if not coverage_path.exists():
-        buildings = result.layers.get("buildings", gpd.GeoDataFrame(geometry=[], crs=result.ducts.crs))
+        buildings = result.buildings if result.buildings is not None else gpd.GeoDataFrame(geometry=[], crs=result.ducts.crs)
         cov = analyse(result.ducts, buildings, result.sites)
         maps.save_map(maps.coverage_map(cov.hexagons, cov.buildings, result.ducts, result.sites,
                                         operators=operators, title=scenario.name), coverage_path)

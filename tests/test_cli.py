@@ -112,3 +112,27 @@ def test_verbose_logs_stages_not_every_solve(fixtures, tmp_path):
     assert not [ln for ln in verbose if "steiner: cost" in ln or "joint plan of" in ln]
     debug = run("-v", "--debug")
     assert [ln for ln in debug if "DEBUG: steiner: cost" in ln] and [ln for ln in debug if "DEBUG: joint plan of" in ln]
+
+
+def test_plan_coalitions_on_a_dask_scheduler_give_the_same_files(fixtures, tmp_path):
+    """``plan --scheduler``: the coalition plans run on a Dask cluster; the plan folder is the same."""
+    from distributed import LocalCluster
+
+    from connectivity.cli import main
+
+    assert main(["plan", str(fixtures / "tiny.toml"), "--out", str(tmp_path / "serial"), "-q"]) == 0
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        assert main(["plan", str(fixtures / "tiny.toml"), "--out", str(tmp_path / "dask"), "-q",
+                     "--scheduler", cluster.scheduler_address]) == 0
+    for name in ("summary.json", "ducts.geojson", "allocation.csv"):
+        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "serial" / name).read_bytes(), name
+
+
+def test_plan_with_no_scheduler_there_is_one_line_exit_2(fixtures, tmp_path, capsys):
+    from connectivity.cli import main
+
+    code = main(["plan", str(fixtures / "tiny.toml"), "--out", str(tmp_path / "o"), "-q",
+                 "--scheduler", "tcp://127.0.0.1:9"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "no Dask scheduler answers" in err[0]
+    assert not (tmp_path / "o").exists()

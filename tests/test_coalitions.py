@@ -94,6 +94,21 @@ def test_parallel_coalitions_equal_serial():
         assert np.array_equal(serial.plans[s].use, parallel.plans[s].use)
 
 
+def test_coalitions_on_a_dask_cluster_equal_serial():
+    from distributed import LocalCluster
+
+    from connectivity.areas.run import dask_executor
+
+    p = random_problem(11, n_operators=4, rows=5, cols=6, terminals=(2, 4))
+    serial = plan_coalitions(p)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with dask_executor(cluster.scheduler_address) as executor:
+            spread = plan_coalitions(p, executor=executor)
+    assert serial.cost == spread.cost
+    for s in serial.plans:
+        assert np.array_equal(serial.plans[s].use, spread.plans[s].use)
+
+
 def test_joint_plan_from_stand_alone_trees_matches_fresh_plan():
     p = random_problem(5, n_operators=3, rows=6, cols=6, terminals=(3, 5))
     table = plan_coalitions(p)

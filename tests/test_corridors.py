@@ -176,8 +176,8 @@ def test_chiang_mai_corridor_done_when(chiang_mai):
     assert c["km_undergrounded"] == pytest.approx(c["km"])
     by_edge = ducts.set_index("edge_id")
     names = [o.name for o in scenario.operators]
-    lines = result.layers.get("lines")
-    poles = result.layers.get("poles")
+    lines = result.lines
+    poles = result.poles
     again = plan_corridors(spec, edges, scenario.operators, province=scenario.province, lines=lines, poles=poles)
     for op, req in again.required.items():
         ids = edges.index[req]
@@ -245,7 +245,7 @@ def test_corridor_over_a_street_with_known_cables_gives_the_expected_duct_counts
     c = result.summary["corridors"]
     assert c["hub_connected"] == {"TOT": True, "CAT": True, "PEA": True}
     assert c["poles_removed"] == 4 and c["poles_on_corridor"] == 4
-    boq = result.tables["boq"]
+    boq = result.boq
     assert boq["cost_thb"].sum() == pytest.approx(result.summary["total_cost"], abs=0.01)
     assert "shared spare ducts of the corridor streets" in set(boq["item"])
 
@@ -262,10 +262,10 @@ def test_without_records_the_fixed_counts_plus_spare_and_a_wider_bank_costs_more
     w_middle = wide.ducts[wide.ducts["name"] == "Middle Road"]
     assert (w_middle["ducts_TOT"] == 13).all()
     assert w_middle["cost_thb"].sum() > middle["cost_thb"].sum()
-    trench = lambda r: r.tables["boq"].query("category == 'joint_surcharge'")["cost_thb"].sum()  # noqa: E731
+    trench = lambda r: r.boq.query("category == 'joint_surcharge'")["cost_thb"].sum()  # noqa: E731
     assert trench(wide) > trench(plain)   # the wider joint trench
-    assert "larger telecom chambers for wide duct banks" in set(wide.tables["boq"]["item"])
-    assert wide.tables["boq"]["cost_thb"].sum() == pytest.approx(wide.summary["total_cost"], abs=0.01)
+    assert "larger telecom chambers for wide duct banks" in set(wide.boq["item"])
+    assert wide.boq["cost_thb"].sum() == pytest.approx(wide.summary["total_cost"], abs=0.01)
 
 
 def test_bank_width():
@@ -281,7 +281,7 @@ def test_buildings_along_the_corridor_get_a_power_service_and_telecom_drops(tmp_
     result = _run(tiny_corridor(near, MIDDLE_POLES, extra="service_distance_m = 60.0\n"))
     c = result.summary["corridors"]
     assert c["buildings_reconnected"] == 1 and result.summary["coverage"]["buildings_reconnected"] == 1
-    boq = result.tables["boq"]
+    boq = result.boq
     service = boq[boq["category"] == "service"]
     assert set(service["operator"]) == {"TOT", "CAT", "PEA"}   # one power service, a drop of each telecom operator
     assert service.query("unit == 'each'")["quantity"].tolist() == [1.0, 1.0, 1.0]
@@ -291,7 +291,7 @@ def test_buildings_along_the_corridor_get_a_power_service_and_telecom_drops(tmp_
     for method, shares in result.summary["allocation"].items():
         assert sum(shares.values()) == pytest.approx(result.summary["total_cost"], abs=1.0), method
     assert c["services_cost_thb"]["PEA"] > c["services_cost_thb"]["CAT"] > 0
-    frame = result.layers["services"]
+    frame = result.services
     assert frame["power"].tolist() == ["PEA"] and frame["telecom"].tolist() == ["TOT,CAT"]
     none = _run(tiny_corridor(far, MIDDLE_POLES, extra="service_distance_m = 20.0\n"))
     assert none.summary["corridors"]["buildings_reconnected"] == 0
@@ -326,7 +326,7 @@ def test_existing_duct_capacity_is_never_exceeded_and_reuse_lowers_the_cost(tmp_
     c = result.summary["corridors"]
     assert c["reused_km"]["TOT"] == pytest.approx(middle["length_m"].sum() / 1000, abs=0.01)
     assert result.summary["total_cost"] < base.summary["total_cost"]
-    boq = result.tables["boq"]
+    boq = result.boq
     assert set(boq.query("category == 'existing_duct'")["operator"]) == inside
     assert boq["cost_thb"].sum() == pytest.approx(result.summary["total_cost"], abs=0.01)
     assert result.summary["lower_bound"] <= result.summary["total_cost"]

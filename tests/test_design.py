@@ -181,6 +181,9 @@ def test_design_settings_and_terminals_by_operator():
     assert terms["CAT"].tolist() == [] and terms["MEA"].tolist() == []
     assert terms["PEA"].tolist() == [3]              # two sites at one node: nothing to join, not dropped
     assert sorted(dropped) == ["d", "e"]            # CAT's sites are alone in their components
+    # an anchor (e.g. a corridor street of CAT's in component 1) keeps CAT's lone site there
+    terms, dropped = terminals_by_operator(comp, sites, ["TOT", "CAT", "PEA", "MEA"], anchors={"CAT": [5]})
+    assert terms["CAT"].tolist() == [6] and dropped == ["d"]
 
 
 def test_operator_with_sites_in_two_components_gets_two_networks():

@@ -19,7 +19,7 @@ def phuket(shared_data):
 
 
 def test_chiang_mai_network_is_highways_only(chiang_mai):
-    roads = chiang_mai.layers["roads"]
+    roads = chiang_mai.roads
     assert roads["highway"].notna().all()
     assert not roads["highway"].isin(["footway", "path", "steps", "building"]).any()
     assert chiang_mai.network.crs == "EPSG:32647"
@@ -70,7 +70,7 @@ def test_chiang_mai_joint_design_saves_and_shares(chiang_mai, tmp_path):
         assert sum(shares.values()) == pytest.approx(s["total_cost"], abs=0.06), method
     assert s["stand_alone_cost"]["MEA"] == 0.0
     assert 0 < s["lower_bound"] <= s["total_cost"]
-    assert s["manholes"]["total"] == len(chiang_mai.layers["manholes"]) > 0
+    assert s["manholes"]["total"] == len(chiang_mai.manholes) > 0
     written = {p.name for p in write_outputs(chiang_mai, tmp_path)}
     assert written >= {"manholes.geojson", "boq.csv", "allocation.csv"}
     boq = pd.read_csv(tmp_path / "boq.csv")

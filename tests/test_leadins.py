@@ -163,7 +163,7 @@ def test_building_of_telecom_and_power_operator_gets_one_shared_lead_in(merged):
     edge = merged.network.edges.loc[seg["edge_id"]]
     assert set(edge["site_ids"]) == {cat["site_id"], pea["site_id"]}
     # separate chambers: one telecom and one power manhole at the building's site node
-    mh = merged.layers["manholes"]
+    mh = merged.manholes
     here = mh[mh.geometry.distance(merged.network.nodes.geometry.loc[node]) < 1e-6]
     assert sorted(here["group"]) == ["power", "telecom"]
     assert set(here["reason"]) == {"site"}

@@ -446,7 +446,7 @@ name = "second"
     assert [p["name"] for p in s["phases"]] == ["first", "second"]
     assert s["phases"][0]["cost_thb"] <= 200000
     if "cost_thb" in plan.ducts.columns:  # the design stage prices segments and manholes
-        manholes = plan.layers.get("manholes")
+        manholes = plan.manholes
         total = plan.ducts["cost_thb"].sum() + (manholes["cost_thb"].sum() if manholes is not None else 0.0)
     else:  # no cost model: the flat cost per metre of the first phase
         total = plan.ducts["length_m"].sum() * 1000
@@ -500,7 +500,7 @@ def test_chiang_mai_two_phases(shared_data):
     G = nx.Graph(list(zip(edges["u"], edges["v"])))
     assert hub in G and nx.is_connected(G)
     # the greedy quick win against the exact optimum under the same budget (the joint plan is a tree here)
-    forest = ph.forest_from_plan(ducts, plan.network.edges, plan.sites, manholes=plan.layers.get("manholes"))
+    forest = ph.forest_from_plan(ducts, plan.network.edges, plan.sites, manholes=plan.manholes)
     if forest.n_segments == len(set(forest.u.tolist()) | set(forest.v.tolist())) - 1:
         optimum, _ = ph.optimal_first_phase(forest, ph.PhaseSpec("q", first["budget_thb"]), time_limit_s=120)
         assert first["sites_connected"] >= 0.9 * optimum
@@ -508,7 +508,7 @@ def test_chiang_mai_two_phases(shared_data):
     from connectivity import coverage
 
     for k, p in enumerate(s["phases"], start=1):
-        passed = coverage.analyse(ducts[ducts["phase"] <= k], plan.layers["buildings"], plan.sites).summary
+        passed = coverage.analyse(ducts[ducts["phase"] <= k], plan.buildings, plan.sites).summary
         assert p["cumulative"]["buildings_passed"] == passed["buildings_passed"]
 
 

@@ -202,7 +202,7 @@ def _fake_plan(**summary):
                                                                     "manholes": 100.0}}
     sites = pd.DataFrame({"site_id": ["a<1>"], "operator": ["O&P"], "kind": ["k"], "name": ["n"], "connected": [False],
                           "status": ["too_far"]})
-    return SimpleNamespace(name="Plan <x>", summary={**base, **summary}, tables={}, sites=sites, operators=("O&P",))
+    return SimpleNamespace(name="Plan <x>", summary={**base, **summary}, boq=None, sites=sites, operators=("O&P",))
 
 
 def test_report_without_economics_and_with_phases():

@@ -12,14 +12,18 @@ whatever the order in which they complete.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import time
 import traceback
+from concurrent.futures import Executor
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
+
+from connectivity.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +151,7 @@ def run_tasks(tasks: Sequence[dict[str, Any]], *, workers: int | None = None, sc
     else:
         client = Client(scheduler)
     try:
-        link = client.dashboard_link if _has_dashboard(client) else "none (install bokeh for the Dask dashboard)"
+        link = client.dashboard_link if _has_dashboard(client) else "none (bokeh is missing)"
         started(f"Dask scheduler {client.scheduler.address}, dashboard {link}")
         futures = client.map(plan_area, list(tasks), key=[f"plan-area-{t['folder']}" for t in tasks], pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
@@ -167,6 +171,29 @@ def run_tasks(tasks: Sequence[dict[str, Any]], *, workers: int | None = None, sc
         if cluster is not None:
             cluster.close()
     return results  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def dask_executor(scheduler: str, *, timeout_s: float = 10.0) -> Iterator[Executor]:
+    """A :class:`concurrent.futures.Executor` on the running Dask cluster at ``scheduler``
+    (``tcp://host:8786``), e.g. for the coalition plans of one large area
+    (``pipeline.run(..., executor=...)``).
+
+    Raises
+    ------
+    ConfigError
+        When no scheduler answers at that address within ``timeout_s`` seconds.
+    """
+    from distributed import Client
+
+    try:
+        client = Client(scheduler, timeout=f"{timeout_s:g}s")
+    except (OSError, ValueError, TypeError) as exc:   # TimeoutError is an OSError
+        raise ConfigError(f"--scheduler {scheduler}: no Dask scheduler answers ({type(exc).__name__})") from None
+    try:
+        yield client.get_executor(pure=False)
+    finally:
+        client.close()
 
 
 def _has_dashboard(client) -> bool:

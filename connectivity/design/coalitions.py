@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -73,7 +73,8 @@ def _plan_one(args: tuple) -> JointPlan:
 
 def plan_coalitions(problem: DesignProblem, *, options: DesignOptions = DesignOptions(),
                     grand: JointPlan | None = None, max_players: int = MAX_COALITION_PLAYERS, workers: int = 1,
-                    deadline: Deadline | None = None, progress: Progress | None = None) -> CoalitionTable:
+                    deadline: Deadline | None = None, progress: Progress | None = None,
+                    executor: Executor | None = None) -> CoalitionTable:
     """Plan every coalition of the operators with sites (2^n - 1 plans, n <= ``max_players``).
 
     Parameters
@@ -87,6 +88,10 @@ def plan_coalitions(problem: DesignProblem, *, options: DesignOptions = DesignOp
         (``complete`` is False).
     workers
         Processes for the coalitions of one size (1 = serial; results are identical).
+    executor
+        A :class:`concurrent.futures.Executor` to plan the coalitions of one size on instead
+        (e.g. a Dask cluster's ``Client.get_executor()``); ``workers`` is then ignored. Each
+        task is plain picklable data; the results are identical to serial.
     deadline
         Budget shared with the rest of the design stage.
     progress
@@ -143,7 +148,9 @@ def plan_coalitions(problem: DesignProblem, *, options: DesignOptions = DesignOp
                     initial.append(plans[rest].use | plans[(i,)].use)
             tasks.append((ws.problem, [names[k] for k in s], options, [ws.to_local(x) for x in initial],
                           {k: local_alone[k] for k in s}, deadline.left()))
-        if workers > 1 and len(tasks) > 1:
+        if executor is not None and len(tasks) > 1:
+            results = list(executor.map(_plan_one, tasks))
+        elif workers > 1 and len(tasks) > 1:
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 results = list(pool.map(_plan_one, tasks))
         else:

@@ -50,14 +50,16 @@ def build_problem(model: Any, table: Any, costs: Any, *, n_nodes: int, operators
                         contingency_factor=model.contingency_factor)
 
 
-def terminals_by_operator(node_component: np.ndarray, sites: Any, operators: Sequence[str]
+def terminals_by_operator(node_component: np.ndarray, sites: Any, operators: Sequence[str], *,
+                          anchors: Mapping[str, Sequence[int]] | None = None
                           ) -> tuple[dict[str, np.ndarray], list[str]]:
     """Operator -> terminal node ids from attached sites; sites its ducts cannot reach are dropped.
 
     An operator gets one duct network per road component holding two or more of its sites
-    (joined to its hub where the hub is in that component); a site that is the operator's
-    only one in its component has nothing to join and is dropped. Returns the terminals
-    and the ``site_id`` of dropped sites.
+    (joined to its hub where the hub is in that component), or one site and one of its
+    ``anchors`` (operator -> node ids its network must reach anyway, e.g. the ends of its
+    corridor streets); a site alone in its component has nothing to join and is dropped.
+    Returns the terminals and the ``site_id`` of dropped sites.
     """
     out: dict[str, np.ndarray] = {}
     dropped: list[str] = []
@@ -67,7 +69,8 @@ def terminals_by_operator(node_component: np.ndarray, sites: Any, operators: Seq
         nodes = rows["node_id"].to_numpy(np.int64)
         comp = node_component[nodes]
         _, inverse, counts = np.unique(comp, return_inverse=True, return_counts=True)
-        keep = counts[inverse] >= 2
+        anchored = node_component[np.asarray((anchors or {}).get(op, ()), dtype=np.int64)]
+        keep = (counts[inverse] >= 2) | np.isin(comp, anchored)
         dropped += rows.loc[~keep, "site_id"].astype(str).tolist()
         out[op] = np.unique(nodes[keep])
     return out, dropped
