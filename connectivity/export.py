@@ -9,6 +9,13 @@ made earlier) and follow the schema in ``data/schema/plan_schema.toml``: the lay
     One row per trench segment and operator (the operator's duct run).
 ``manholes``, ``sites``
     As in the plan folder.
+``services``
+    Buildings reconnected (corridor mode, ``services.geojson``); an operator's export holds
+    the services it gives (its name in ``power`` or ``telecom``).
+``aerial_spans``, ``aerial_poles``
+    Spans and poles with ``removed`` and ``reason`` (``aerial.geojson``, split by geometry:
+    a GeoPackage or Shapefile layer holds one geometry type); exported whole to every
+    operator, GeoJSON included (a pole carries several operators' cables).
 ``coverage``, ``roads`` and the tables ``boq``, ``allocation``
     Passed through when the plan folder has them.
 
@@ -49,8 +56,9 @@ log = logging.getLogger(__name__)
 LOW_DISK_BYTES = 1 << 20  # a GDAL write failing with less than this free on the disk: the disk is full
 SCHEMA_PATH = Path(__file__).resolve().parent / "data" / "schema" / "plan_schema.toml"
 FORMATS = ("geojson", "gpkg", "csv", "shp")
-OPERATOR_LAYERS = ("ducts", "trench", "manholes", "sites")  # filtered to one operator
-CONTEXT_LAYERS = ("coverage", "roads")  # exported whole
+OPERATOR_LAYERS = ("ducts", "trench", "manholes", "sites", "services")  # filtered to one operator
+AERIAL_LAYERS = ("aerial_spans", "aerial_poles")  # aerial.geojson split by `feature`; whole in every format
+CONTEXT_LAYERS = ("coverage", "roads", *AERIAL_LAYERS)  # exported whole (GeoJSON: the aerial layers only)
 TABLES = ("boq", "allocation")
 GEOMETRY_TYPES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"}
 
@@ -112,7 +120,8 @@ class PlanFolder:
     Attributes
     ----------
     layers
-        ``trench``, ``ducts``, ``sites`` always; ``manholes``, ``coverage``, ``roads`` when present.
+        ``trench``, ``ducts``, ``sites`` always; ``manholes``, ``services``, ``aerial_spans``,
+        ``aerial_poles``, ``coverage``, ``roads`` when present.
     tables
         ``boq`` and ``allocation`` when present (DataFrames).
     operators
@@ -311,12 +320,16 @@ def read_plan(plan_dir: str | Path) -> PlanFolder:
             name = data["scenario"]
     trench, ducts = _trench_and_ducts(_read_feature_collection(path / "ducts.geojson"), str(path / "ducts.geojson"))
     layers: dict[str, gpd.GeoDataFrame] = {"trench": trench, "ducts": ducts}
-    for layer in ("sites", "manholes", "coverage", "roads"):
+    aerial_file = path / "aerial.geojson"
+    aerial = _read_feature_collection(aerial_file) if aerial_file.is_file() else None
+    for layer in ("sites", "manholes", "services", "coverage", "roads", *AERIAL_LAYERS):
         file = path / schema[layer].source
         if not file.is_file():
             continue
-        frame = _read_feature_collection(file)
-        if layer in ("sites", "manholes") and len(frame):
+        frame = aerial if layer in AERIAL_LAYERS else _read_feature_collection(file)
+        if layer in AERIAL_LAYERS:
+            frame = _aerial_part(frame, layer, file)
+        if layer in ("sites", "manholes", "services") and len(frame):
             bad = frame.geometry.isna() | (frame.geometry.geom_type != "Point")
             if bad.any():
                 i = int(np.flatnonzero(bad.to_numpy())[0])
@@ -338,9 +351,32 @@ def read_plan(plan_dir: str | Path) -> PlanFolder:
     return PlanFolder(path=path, name=name, layers=layers, tables=tables, operators=tuple(operators))
 
 
+def _aerial_part(frame: gpd.GeoDataFrame, layer: str, file: Path) -> gpd.GeoDataFrame:
+    """The spans (LineStrings) or poles (Points) of ``aerial.geojson``, by its ``feature`` field."""
+    feature, geom_types = ("span", ("LineString", "MultiLineString")) if layer == "aerial_spans" else ("pole", ("Point",))
+    if len(frame) == 0:
+        return frame
+    if "feature" not in frame.columns:
+        raise InputDataError(f"{file}: missing field(s) feature")
+    unknown = ~frame["feature"].isin(["span", "pole"])
+    if unknown.any():
+        i = int(np.flatnonzero(unknown.to_numpy())[0])
+        raise InputDataError(f"{file}: feature {i + 1}: field `feature` must be span or pole, not {frame['feature'].iloc[i]!r}")
+    keep = (frame["feature"] == feature).to_numpy()
+    bad = keep & (frame.geometry.isna() | ~frame.geometry.geom_type.isin(geom_types)).to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputDataError(f"{file}: feature {i + 1}: a {feature} must be a {' or '.join(geom_types)}")
+    part = frame[keep].reset_index(drop=True)
+    if feature == "pole" and "length_m" in part.columns and part["length_m"].isna().all():
+        part = part.drop(columns="length_m")  # poles have no length
+    return part
+
+
 # --------------------------------------------------------------------------- selecting
 def operator_view(plan: PlanFolder, operator: str) -> dict[str, gpd.GeoDataFrame]:
-    """The operator's ducts, the trench segments it uses, the manholes on them and its sites.
+    """The operator's ducts, the trench segments it uses, the manholes on them, its sites and
+    the service connections it gives (its name in ``power`` or ``telecom``).
 
     Manholes are chosen by their ``operators`` field when the plan has one, else as those
     within 1e-6 degrees (about 0.1 m) of the operator's trench segments.
@@ -369,6 +405,12 @@ def operator_view(plan: PlanFolder, operator: str) -> dict[str, gpd.GeoDataFrame
             keep = np.zeros(len(mh), dtype=bool)
         out["manholes"] = mh[np.asarray(keep, dtype=bool)]
     out["sites"] = L["sites"][L["sites"]["operator"] == operator]
+    if "services" in L:
+        sv = L["services"]
+        keep = np.array([operator in _operators_of(p) or operator in _operators_of(t)
+                         for p, t in zip(sv.get("power", [None] * len(sv)), sv.get("telecom", [None] * len(sv)))],
+                        dtype=bool)
+        out["services"] = sv[keep]
     return {k: v for k, v in ((k, out.get(k)) for k in OPERATOR_LAYERS) if v is not None}
 
 
@@ -436,7 +478,8 @@ def _feature_collection(plan: PlanFolder, layers: dict[str, gpd.GeoDataFrame], o
 
 
 def _write_geojson(plan: PlanFolder, operator: str, path: Path) -> Path:
-    layers = {k: v for k, v in operator_view(plan, operator).items()}
+    layers = dict(operator_view(plan, operator))
+    layers.update({k: plan.layers[k] for k in AERIAL_LAYERS if k in plan.layers})  # roads, coverage: too big
     text = json.dumps(_feature_collection(plan, layers, operator), ensure_ascii=False, separators=(",", ":"))
     write_text(path, text + "\n")
     return path

@@ -20,7 +20,7 @@ import shapely
 
 from connectivity.cli import main
 from connectivity.config import load_scenario
-from connectivity.export import export, load_schema, read_plan, shapefile_names
+from connectivity.export import AERIAL_LAYERS, CONTEXT_LAYERS, export, load_schema, read_plan, shapefile_names
 from connectivity.pipeline import run, write_outputs
 from tests.conftest import FIXTURES, REPO
 
@@ -83,6 +83,22 @@ def full_plan(tmp_path_factory):
     ring = [[98.96, 18.79], [98.96, 18.792], [98.962, 18.792], [98.962, 18.79], [98.96, 18.79]]  # clockwise
     (d / "coverage.geojson").write_text(_fc([({"h3": "89658d1b6b7ffff", "buildings": 12, "passed": 7},
                                               {"type": "Polygon", "coordinates": [ring]})]))
+    services = [({"building_id": "way/1", "edge_id": 10, "length_m": 10.0, "power": "PEA", "telecom": "CAT,TOT",
+                  "cost_thb": 48000.0}, _point(98.9605, 18.7901)),
+                ({"building_id": "way/2", "edge_id": 11, "length_m": 12.5, "power": "", "telecom": "TOT",
+                  "cost_thb": 20500.25}, _point(98.9615, 18.7899)),
+                ({"building_id": "way/3", "edge_id": 12, "length_m": 10.0, "power": "PEA", "telecom": "",
+                  "cost_thb": 30000.0}, _point(98.9611, 18.7905))]
+    (d / "services.geojson").write_text(_fc(services))
+    aerial = [({"feature": "span", "id": "way/9#1", "owner": "PEA", "kind": "power_line", "length_m": 105.3,
+                "removed": True, "reason": None}, _line(a, b)),
+              ({"feature": "span", "id": "way/9#2", "owner": "PEA", "kind": "power_line", "length_m": 105.3,
+                "removed": False, "reason": "not along an undergrounded street"}, _line(b, c)),
+              ({"feature": "pole", "id": "P-1", "owner": "PEA", "kind": "pole", "length_m": None,
+                "removed": True, "reason": None}, _point(*a)),
+              ({"feature": "pole", "id": "P-2", "owner": "PEA", "kind": "pole", "length_m": None,
+                "removed": False, "reason": "carries a line still aerial (way/9#2)"}, _point(*b))]
+    (d / "aerial.geojson").write_text(_fc(aerial))
     (d / "boq.csv").write_text("item,unit,quantity,cost_thb\ntrench open cut,m,215.9,650000.5\nmanhole,each,4,80000\n")
     (d / "allocation.csv").write_text("operator,method,share_thb\nCAT,shapley,300000\nTOT,shapley,650000.5\n")
     (d / "summary.json").write_text(json.dumps({"scenario": "full", "attribution": ATTRIBUTION}))
@@ -173,11 +189,11 @@ def test_round_trip_per_operator(fmt, plan_name, request, tmp_path):
                 assert layer not in back
                 continue
             check_round_trip(frame, back[layer], shp=fmt == "shp", layer=layer, text=fmt == "csv")
+        for layer in CONTEXT_LAYERS:  # GeoJSON: the aerial layers only
+            if layer in plan.layers and (fmt != "geojson" or layer in AERIAL_LAYERS):
+                check_round_trip(plan.layers[layer], back[layer], shp=fmt == "shp", layer=layer,
+                                 text=fmt == "csv")
         if fmt != "geojson":
-            for layer in ("coverage", "roads"):
-                if layer in plan.layers:
-                    check_round_trip(plan.layers[layer], back[layer], shp=fmt == "shp", layer=layer,
-                                     text=fmt == "csv")
             for name, table in plan.tables.items():
                 got = back[name] if fmt != "shp" else pd.read_csv(out / f"{name}.csv")
                 for col in table.columns:
@@ -200,6 +216,36 @@ def test_operator_view_filters(full_plan, tmp_path):
     assert sorted(layers["manholes"]["manhole_id"]) == ["M0", "M1"]
     pea = read_back(export(full_plan, tmp_path / "pea.geojson", fmt="geojson", operator="PEA")[0], "geojson")
     assert pea["sites"]["status"].tolist() == ["too_far"] and pea["sites"]["connected"].tolist() == [False]
+
+
+def test_services_per_operator_and_aerial_split(full_plan, tmp_path):
+    """Services go to the operators giving them; aerial.geojson becomes spans and poles, whole for everyone."""
+    got = {}
+    for op in ("CAT", "PEA", "TOT"):
+        layers = read_back(export(full_plan, tmp_path / f"{op}.geojson", fmt="geojson", operator=op)[0], "geojson")
+        got[op] = sorted(layers["services"]["building_id"])
+        assert layers["aerial_spans"]["id"].tolist() == ["way/9#1", "way/9#2"]
+        assert layers["aerial_poles"]["removed"].tolist() == [True, False]
+        assert "length_m" not in layers["aerial_poles"].columns
+    assert got == {"CAT": ["way/1"], "PEA": ["way/1", "way/3"], "TOT": ["way/1", "way/2"]}
+    shp = tmp_path / "shp"
+    export(full_plan, shp, fmt="shp", operator="TOT")
+    back = pyogrio.read_dataframe(shp / "aerial_poles.shp")
+    assert back["reason"].tolist()[1] == "carries a line still aerial (way/9#2)" and back.geom_type.tolist() == ["Point"] * 2
+
+
+def test_aerial_file_with_a_bad_feature_is_one_error(full_plan, tmp_path, capsys):
+    d = tmp_path / "plan"
+    d.mkdir()
+    for f in full_plan.iterdir():
+        (d / f.name).write_bytes(f.read_bytes())
+    data = json.loads((d / "aerial.geojson").read_text())
+    data["features"][2]["geometry"] = _line((98.96, 18.79), (98.961, 18.79))  # a pole drawn as a line
+    (d / "aerial.geojson").write_text(json.dumps(data))
+    assert main(["export", str(d), "--format", "gpkg", "--out", str(tmp_path / "x.gpkg")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "aerial.geojson: feature 3: a pole must be a Point" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "x.gpkg").exists()
 
 
 def test_geojson_is_rfc7946(full_plan, tiny_plan, tmp_path):
@@ -227,8 +273,8 @@ def test_all_operators_layout(full_plan, tmp_path):
     export(full_plan, tmp_path / "csv", fmt="csv")
     assert sorted(p.name for p in (tmp_path / "csv").iterdir()) == ["CAT", "PEA", "TOT"]
     assert {p.name for p in (tmp_path / "csv" / "TOT").iterdir()} == {
-        "ducts.csv", "trench.csv", "manholes.csv", "sites.csv", "coverage.csv", "boq.csv", "allocation.csv",
-        "metadata.txt"}
+        "ducts.csv", "trench.csv", "manholes.csv", "sites.csv", "services.csv", "aerial_spans.csv",
+        "aerial_poles.csv", "coverage.csv", "boq.csv", "allocation.csv", "metadata.txt"}
     export(full_plan, tmp_path / "shp", fmt="shp")
     names = {p.name for p in (tmp_path / "shp" / "CAT").iterdir()}
     assert {"ducts.shp", "ducts.dbf", "ducts.prj", "ducts.txt", "coverage.shp", "boq.csv"} <= names
@@ -236,8 +282,10 @@ def test_all_operators_layout(full_plan, tmp_path):
     gpkg = export(full_plan, tmp_path / "plan.gpkg", fmt="gpkg")[0]
     layers = dict(pyogrio.list_layers(gpkg))
     assert {"trench", "ducts", "manholes", "sites", "coverage", "boq", "allocation", "metadata",
-            "TOT_ducts", "CAT_sites", "PEA_trench"} <= set(layers)
+            "TOT_ducts", "CAT_sites", "PEA_trench", "services", "TOT_services", "aerial_spans",
+            "aerial_poles"} <= set(layers)
     assert layers["boq"] is None and layers["trench"] == "LineString"
+    assert layers["aerial_spans"] == "LineString" and layers["aerial_poles"] == "Point"
 
 
 def test_attribution_in_every_export(full_plan, tmp_path):
@@ -401,7 +449,8 @@ def test_export_cli_end_to_end(tiny_plan, tmp_path):
     r = run_cli("export", tiny_plan, "--operator", "CAT", "--format", "geojson", "--out", tmp_path / "cat.geojson")
     assert r.returncode == 0, r.stderr
     data = json.loads((tmp_path / "cat.geojson").read_text())
-    assert {f["properties"]["layer"] for f in data["features"]} == {"ducts", "trench", "manholes", "sites"}  # CAT has a duct network in the tiny plan
+    assert {f["properties"]["layer"] for f in data["features"]} == {
+        "ducts", "trench", "manholes", "sites", "aerial_spans", "aerial_poles"}  # CAT has a duct network in the tiny plan; the tiny plan has poles and lines
     assert r.stdout.strip() == f"1 file(s) written -> {tmp_path / 'cat.geojson'}"
 
 
