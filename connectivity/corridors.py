@@ -805,7 +805,8 @@ class Services:
         ``edge_id`` (the street), ``length_m`` (street to building, at least the cost
         model's default), ``power`` (operator of its power service, '' none),
         ``telecom`` (operators of its telecom drops, comma-separated), ``cost_thb``
-        (before contingency).
+        (before contingency), ``power_cost_thb`` (of it, the power service; the rest is
+        split equally between the telecom operators, whose drops cost the same).
     by_operator
         Operator -> THB of its services and drops (before contingency).
     rows
@@ -833,7 +834,7 @@ def service_connections(edges: Any, streets: np.ndarray, use: np.ndarray, operat
     import pandas as pd
     import shapely
 
-    cols = ["building_id", "edge_id", "length_m", "power", "telecom", "cost_thb"]
+    cols = ["building_id", "edge_id", "length_m", "power", "telecom", "cost_thb", "power_cost_thb"]
     crs = edges.crs
     names = [o.name for o in operators]
     kinds = [o.kind for o in operators]
@@ -862,11 +863,12 @@ def service_connections(edges: Any, streets: np.ndarray, use: np.ndarray, operat
         if power:
             cost += model.service_power_each + model.service_power_per_m * length
             power_n.setdefault(power, []).append(length)
+        power_cost = cost
         for op in tel:
             cost += model.service_telecom_each + model.service_telecom_per_m * length
             tel_n.setdefault(op, []).append(length)
         recs.append({"building_id": ids[b], "edge_id": int(edges.index[e]), "length_m": round(length, 2),
-                     "power": power, "telecom": ",".join(tel), "cost_thb": cost})
+                     "power": power, "telecom": ",".join(tel), "cost_thb": cost, "power_cost_thb": power_cost})
         points.append(bgeoms[b].representative_point() if bgeoms[b].geom_type != "Point" else bgeoms[b])
     by_op: dict[str, float] = {}
     rows = []

@@ -1045,10 +1045,68 @@ def count_buildings_by_phase(result: Phasing, building: np.ndarray, segment: np.
     return replace(result, phases=tuple(rows), unbuilt=unbuilt)
 
 
+def _service_split(services, factor: float) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """``(cost, given, names)`` of service connections: ``cost[i, j]`` THB of service ``i`` paid
+    by operator ``names[j]`` (times ``factor``), ``given[i, j]`` whether ``names[j]`` gives it."""
+    names = sorted({o for col in ("power", "telecom") for v in services[col].tolist() if isinstance(v, str)
+                    for o in v.split(",") if o})
+    col = {n: j for j, n in enumerate(names)}
+    cost = np.zeros((len(services), len(names)))
+    given = np.zeros((len(services), len(names)), dtype=bool)
+    for i, (p, t, c, pc) in enumerate(zip(services["power"].tolist(), services["telecom"].tolist(),
+                                          services["cost_thb"].tolist(), services["power_cost_thb"].tolist())):
+        tel = [o for o in t.split(",") if o] if isinstance(t, str) else []
+        if isinstance(p, str) and p:
+            cost[i, col[p]] += float(pc) * factor
+            given[i, col[p]] = True
+        for o in tel:
+            cost[i, col[o]] += (float(c) - float(pc)) / len(tel) * factor
+            given[i, col[o]] = True
+    return cost, given, tuple(names)
+
+
+def service_costs(ducts, services, *, factor: float = 1.0) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """What the service connections of a corridor plan cost per duct row (the street they are made from).
+
+    Parameters
+    ----------
+    ducts
+        Duct segments with ``edge_id``.
+    services
+        Service connections (:func:`connectivity.corridors.service_connections` frame):
+        ``building_id``, ``edge_id``, ``power``, ``telecom``, ``cost_thb`` and
+        ``power_cost_thb`` (THB before contingency; the rest of ``cost_thb`` is split
+        equally between the telecom operators).
+    factor
+        Multiplies every cost (the contingency factor: segment costs include it).
+
+    Returns
+    -------
+    (cost, matrix, names)
+        ``cost[i]`` THB of the services made from duct row ``i``; ``matrix[i, j]`` the part of
+        it operator ``names[j]`` pays.
+
+    Raises
+    ------
+    InputDataError
+        A service made from a street with no duct segment.
+    """
+    row_of_edge = {int(e): i for i, e in enumerate(ducts["edge_id"].tolist())}
+    per_service, _, names = _service_split(services, factor)
+    matrix = np.zeros((len(ducts), len(names)))
+    for k, (b, e) in enumerate(zip(services["building_id"].tolist(), services["edge_id"].tolist())):
+        i = row_of_edge.get(int(e))
+        if i is None:
+            raise InputDataError(f"phasing: service of building {b}: edge {int(e)} has no duct segment")
+        matrix[i] += per_service[k]
+    return matrix.sum(axis=1), matrix, names
+
+
 def forest_from_plan(ducts, edges, sites, *, manholes=None, buildings: Sequence[int] | None = None,
                      cost_per_m_thb: float | None = None,
                      allocation_thb: np.ndarray | None = None,
-                     allocation_operators: Sequence[str] | None = None) -> PlanForest:
+                     allocation_operators: Sequence[str] | None = None,
+                     services=None, services_factor: float = 1.0) -> PlanForest:
     """The :class:`PlanForest` of a plan's frames (segment order = ``ducts`` row order).
 
     Parameters
@@ -1072,6 +1130,10 @@ def forest_from_plan(ducts, edges, sites, *, manholes=None, buildings: Sequence[
     allocation_thb, allocation_operators
         A ready per-segment cost allocation; default: by duct share (``ducts_<OP>``),
         else an equal split among a segment's operators.
+    services, services_factor
+        Service connections of a corridor plan (see :func:`service_costs`): each is built
+        with its street, its cost (times ``services_factor``) added to the segment's and
+        charged to the operators giving it.
 
     Raises
     ------
@@ -1101,6 +1163,17 @@ def forest_from_plan(ducts, edges, sites, *, manholes=None, buildings: Sequence[
         cost = cost + node_cost.pop("segments")
     duct_cols = {c[len("ducts_"):]: ducts[c].fillna(0).to_numpy(np.int64)
                  for c in ducts.columns if c.startswith("ducts_")}
+    if services is not None and len(services):
+        extra, matrix, svc_names = service_costs(ducts, services, factor=services_factor)
+        if allocation_thb is None:
+            allocation_thb, allocation_operators = duct_share_allocation(cost, ops, ducts=duct_cols or None)
+        names = list(allocation_operators or ())
+        names += [n for n in svc_names if n not in names]
+        alloc = np.hstack([np.asarray(allocation_thb, dtype=float),
+                           np.zeros((len(cost), len(names) - len(allocation_operators or ())))])
+        for j, n in enumerate(svc_names):
+            alloc[:, names.index(n)] += matrix[:, j]
+        allocation_thb, allocation_operators, cost = alloc, tuple(names), cost + extra
     on = sites[sites["connected"].astype(bool) & sites["node_id"].notna()] if len(sites) else sites
     return make_forest(
         edge_id=edge_id, u=u, v=v, cost_thb=cost, operators=ops, buildings=buildings,
@@ -1188,7 +1261,7 @@ def _manhole_costs(manholes, ducts, u: np.ndarray, v: np.ndarray):
 
 
 def phase_boq(ducts_with_phase, *, manholes=None, manhole_phase: np.ndarray | None = None,
-              names: Sequence[str] = ()):
+              names: Sequence[str] = (), services=None, services_factor: float = 1.0):
     """Per-phase rows of a bill of quantities (when the plan's BoQ rows are aggregated).
 
     Per phase: one row per trench type ("trench and ducts", metres, the segments'
@@ -1197,7 +1270,9 @@ def phase_boq(ducts_with_phase, *, manholes=None, manhole_phase: np.ndarray | No
     ``cost_thb``, ``operator`` (``all`` for trench and ducts; the manholes' operators) and
     ``phase``. Unbuilt segments get no rows. A
     manhole's phase is its segment's (inside a run) or the first phase building a segment
-    at its node (``manhole_phase``, from :func:`manhole_phases`).
+    at its node (``manhole_phase``, from :func:`manhole_phases`). Service connections with a
+    ``phase`` (see :func:`phase_frames`): one row per operator giving them (count, its part
+    of their cost times ``services_factor``).
     """
     import pandas as pd
 
@@ -1208,6 +1283,7 @@ def phase_boq(ducts_with_phase, *, manholes=None, manhole_phase: np.ndarray | No
     m_phase = np.asarray(manhole_phase) if manholes is not None and len(manholes) and manhole_phase is not None \
         else None
     phases = sorted(set(int(p) for p in d["phase"]) | (set(int(p) for p in m_phase if p > 0) if m_phase is not None else set()))
+    svc = services[services["phase"].notna()] if services is not None and len(services) else None
     for k in phases:
         tag = f"phase {k}" + (f" ({label[k]})" if k in label else "")
         in_k = d["phase"] == k
@@ -1226,6 +1302,14 @@ def phase_boq(ducts_with_phase, *, manholes=None, manhole_phase: np.ndarray | No
                               if isinstance(v, str) for o in v.split(",") if o})
                 rows.append(dict(item=f"{tag}: manhole ({grp})", category="phase", unit="each", quantity=float(len(sel)),
                                  unit_cost_thb=c / len(sel), cost_thb=c, operator=",".join(ops) or "all", phase=k))
+        if svc is not None and (svc["phase"] == k).any():
+            cost, given, ops = _service_split(svc[svc["phase"] == k], services_factor)
+            for j, op in enumerate(ops):
+                n, c = int(given[:, j].sum()), float(cost[:, j].sum())
+                if n == 0:
+                    continue
+                rows.append(dict(item=f"{tag}: service connections", category="phase", unit="each", quantity=float(n),
+                                 unit_cost_thb=c / n, cost_thb=c, operator=op, phase=k))
     out = pd.DataFrame(rows, columns=["item", "category", "unit", "quantity", "unit_cost_thb", "cost_thb", "operator",
                                       "phase"])
     return out.astype({"phase": "Int64"})
@@ -1289,18 +1373,22 @@ class PhasedFrames:
         Phase of each manhole row (0 = unbuilt), or ``None`` without manholes.
     boq
         Per-phase bill of quantities rows (see :func:`phase_boq`).
+    services
+        The service connections with a nullable integer ``phase`` (their street's), or ``None``.
     """
 
     ducts: Any
     phasing: Phasing
     manhole_phase: np.ndarray | None
     boq: Any
+    services: Any = None
 
 
 def phase_frames(ducts, sites, edges, phases: Sequence[PhaseSpec], *, manholes=None, buildings=None,
                  pass_distance_m: float = 20.0, cost_per_m_thb: float | None = None,
                  allocation_thb: np.ndarray | None = None,
-                 allocation_operators: Sequence[str] | None = None) -> PhasedFrames:
+                 allocation_operators: Sequence[str] | None = None,
+                 services=None, services_factor: float = 1.0) -> PhasedFrames:
     """Phase a plan given as frames: the one call the pipeline makes.
 
     Parameters
@@ -1313,14 +1401,18 @@ def phase_frames(ducts, sites, edges, phases: Sequence[PhaseSpec], *, manholes=N
         Building footprints (same CRS as ``ducts``) for buildings passed per segment.
     pass_distance_m
         A building within this distance of a segment is passed (metres).
-    cost_per_m_thb, allocation_thb, allocation_operators
-        See :func:`forest_from_plan`.
+    cost_per_m_thb, allocation_thb, allocation_operators, services, services_factor
+        See :func:`forest_from_plan`: a service connection belongs to the phase building its
+        street; ``services`` comes back with a ``phase`` column.
     """
+    import pandas as pd
+
     per_segment = buildings_per_segment(ducts, buildings, pass_distance_m=pass_distance_m) \
         if buildings is not None else None
     forest = forest_from_plan(ducts, edges, sites, manholes=manholes, buildings=per_segment,
                               cost_per_m_thb=cost_per_m_thb, allocation_thb=allocation_thb,
-                              allocation_operators=allocation_operators)
+                              allocation_operators=allocation_operators,
+                              services=services, services_factor=services_factor)
     if "cost_thb" in ducts.columns and cost_per_m_thb is not None:
         log.info("phasing: segments carry cost_thb; the flat cost per metre is not used")
     result = phase_plan(forest, phases)
@@ -1331,5 +1423,11 @@ def phase_frames(ducts, sites, edges, phases: Sequence[PhaseSpec], *, manholes=N
         if manholes is not None and len(manholes) else None
     boq_ducts = new_ducts if "cost_thb" in ducts.columns else \
         new_ducts.assign(cost_thb=ducts["length_m"].to_numpy(float) * float(cost_per_m_thb))
-    boq = phase_boq(boq_ducts, manholes=manholes, manhole_phase=m_phase, names=[p.name for p in phases])
-    return PhasedFrames(ducts=new_ducts, phasing=result, manhole_phase=m_phase, boq=boq)
+    new_services = None
+    if services is not None:
+        phase_of = dict(zip(new_ducts["edge_id"].tolist(), new_ducts["phase"].tolist()))
+        new_services = services.assign(phase=pd.array([phase_of.get(int(e), pd.NA) for e in services["edge_id"]],
+                                                      dtype="Int64"))
+    boq = phase_boq(boq_ducts, manholes=manholes, manhole_phase=m_phase, names=[p.name for p in phases],
+                    services=new_services, services_factor=services_factor)
+    return PhasedFrames(ducts=new_ducts, phasing=result, manhole_phase=m_phase, boq=boq, services=new_services)

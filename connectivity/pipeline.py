@@ -173,15 +173,20 @@ def run(scenario: Scenario, *, progress: Progress = _noop, executor: Executor | 
 
 
 def _phased(scenario: Scenario, result: plan.Plan, specs: tuple[phasing.PhaseSpec, ...]) -> plan.Plan:
-    """The plan with a ``phase`` per duct segment, ``phases``/``phases_unbuilt`` in the summary."""
+    """The plan with a ``phase`` per duct segment (and service connection: its street's),
+    ``phases``/``phases_unbuilt`` in the summary."""
     source = str(scenario.path) if scenario.path else "<scenario>"
     flat = scenario.phase_cost_per_m_thb
     if "cost_thb" not in result.ducts.columns and flat is None:
         raise ConfigError(f"{source}: phases[0].cost_per_m_thb: needed to measure the budgets, "
                           "the plan's segments carry no cost_thb")
+    contingency = 1.0  # service connections are priced before the contingency, the segments after it
+    if result.services is not None and len(result.services):
+        contingency += result.summary["cost_model"]["contingency_pct"] / 100.0
     out = phasing.phase_frames(result.ducts, result.sites, result.network.edges, specs, manholes=result.manholes,
                                buildings=result.buildings,
-                               pass_distance_m=scenario.options.pass_distance_m, cost_per_m_thb=flat)
+                               pass_distance_m=scenario.options.pass_distance_m, cost_per_m_thb=flat,
+                               services=result.services, services_factor=contingency)
     summary = {**result.summary, **out.phasing.summary()}
     if "cost_thb" not in result.ducts.columns:
         summary["phases_cost_basis"] = f"length_m x {flat:g} THB/m (phases[0].cost_per_m_thb; no cost model)"
@@ -192,7 +197,8 @@ def _phased(scenario: Scenario, result: plan.Plan, specs: tuple[phasing.PhaseSpe
         boq = pd.concat([boq.assign(phase=pd.array([pd.NA] * len(boq), dtype="Int64")), out.boq], ignore_index=True)
     else:
         boq = out.boq
-    return replace(result, ducts=out.ducts, summary=summary, boq=boq)
+    return replace(result, ducts=out.ducts, summary=summary, boq=boq,
+                   services=result.services if out.services is None else out.services)
 
 
 @dataclass(frozen=True)

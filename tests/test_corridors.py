@@ -353,3 +353,58 @@ def test_chiang_mai_corridor_same_input_same_output(chiang_mai, tmp_path):
     for path in sorted(out.iterdir()):
         if path.name != "timings.json":
             assert path.read_bytes() == (tmp_path / "again" / path.name).read_bytes(), path.name
+
+
+# --------------------------------------------------------------------------- phases with service connections
+
+def test_phases_count_the_service_connections_of_their_streets(tmp_path):
+    """Each service connection is built with its street: the phases add up to the plan total,
+    and a phase's allocation and BoQ rows hold the services it builds."""
+    path = tiny_corridor(tmp_path, MIDDLE_POLES, extra="service_distance_m = 60.0\n")
+    plain = _run(path)
+    budget = plain.summary["total_cost"] / 3
+    path.write_text(path.read_text(encoding="utf-8") + f'\n[[phases]]\nname = "first"\nbudget_thb = {budget}\n'
+                    '\n[[phases]]\nname = "rest"\n', encoding="utf-8")
+    result = _run(path)
+    s = result.summary
+    assert s["corridors"]["buildings_reconnected"] == 1 and s["phases_unbuilt"]["segments"] == 0
+    phases = s["phases"]
+    assert sum(p["cost_thb"] for p in phases) == pytest.approx(s["total_cost"], abs=1.0)
+    for p in phases:
+        assert sum(p["allocation_thb"].values()) == pytest.approx(p["cost_thb"], abs=1.0)
+    services = result.services
+    edge_phase = dict(zip(result.ducts["edge_id"], result.ducts["phase"]))
+    k = int(services["phase"].iloc[0])
+    assert k == edge_phase[int(services["edge_id"].iloc[0])]
+    # the services' cost (with contingency) is in phase k's cost, paid by the operators giving them
+    factor = 1 + s["cost_model"]["contingency_pct"] / 100
+    rows = result.boq[(result.boq["phase"] == k) & result.boq["item"].str.endswith("service connections")]
+    assert sorted(rows["operator"]) == ["CAT", "PEA", "TOT"]
+    assert rows["cost_thb"].sum() == pytest.approx(services["cost_thb"].sum() * factor)
+    per_phase = result.boq[result.boq["phase"].notna()].groupby("phase")["cost_thb"].sum()
+    for p in phases:
+        assert per_phase.get(p["phase"], 0.0) == pytest.approx(p["cost_thb"], abs=1.0)
+
+
+@pytest.mark.slow
+def test_chiang_mai_corridor_phases_add_up_to_the_plan_total(tmp_path):
+    """The example with two phases (the issue's 38 of 53.7 M THB): phases and phased BoQ rows sum to the total."""
+    from connectivity.config import example_scenario, load_scenario
+    from connectivity.pipeline import run
+
+    src = example_scenario("chiang_mai_corridor")
+    text = src.read_text(encoding="utf-8").replace('"../chiang_mai_nimman/', f'"{src.parent.parent.as_posix()}/chiang_mai_nimman/')
+    for f in src.parent.iterdir():
+        if f.name != src.name:
+            (tmp_path / f.name).write_bytes(f.read_bytes())
+    path = tmp_path / "scenario.toml"
+    path.write_text(text + '\n[[phases]]\nname = "first"\nbudget_thb = 20000000\n\n[[phases]]\nname = "rest"\n',
+                    encoding="utf-8")
+    result = run(load_scenario(path))
+    s = result.summary
+    assert s["corridors"]["buildings_reconnected"] > 0 and s["phases_unbuilt"]["cost_thb"] == 0
+    assert sum(p["cost_thb"] for p in s["phases"]) == pytest.approx(s["total_cost"], abs=1.0)
+    assert s["phases"][0]["cost_thb"] <= 20_000_000
+    assert result.services["phase"].notna().all()
+    phased = result.boq[result.boq["phase"].notna()]
+    assert phased["cost_thb"].sum() == pytest.approx(s["total_cost"], abs=1.0)
