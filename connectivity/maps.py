@@ -412,6 +412,33 @@ def _aerial_layers(C, m, aerial: "gpd.GeoDataFrame") -> None:
                         show=False).add_to(m)
 
 
+SERVICE_COLOUR = "#ff7f0e"
+SERVICE_COLUMNS = ("building_id", "power", "telecom")
+_SERVICE_TOOLTIP = [
+    ["Power service", "power", "", None],
+    ["Telecom drops", "telecom", "", None],
+    ["Length", "length_m", "m", 1],
+    ["Cost", "cost_thb", "THB", 0],
+    ["Phase", "phase", "", "id"],
+]
+
+
+def _service_layer(C, m, services: "gpd.GeoDataFrame") -> None:
+    """Buildings reconnected (corridor service connections, points), off by default."""
+    _require(services, SERVICE_COLUMNS, "services")
+    services = _keep_drawable(services, "services")
+    cols = {c: _cat(services[c].fillna("").astype(str)) for c in SERVICE_COLUMNS}
+    for name, decimals in (("length_m", 1), ("cost_thb", 0), ("phase", 0)):
+        if name in services.columns:
+            cols[name] = _num(services[name], decimals)
+    C.PlanData("services", _dataset(services, "services", "point", cols, simplify_m=None)).add_to(m)
+    C.PlanLayer({"data": "services", "key": "services", "title": ["Building ", "building_id"],
+                 "tooltip": _SERVICE_TOOLTIP, "merge": _MERGE_POINTS,
+                 "style": {"radius": 3, "weight": 1, "color": SERVICE_COLOUR, "fillColor": SERVICE_COLOUR,
+                           "opacity": 1, "fillOpacity": 0.8}},
+                name=_label("Buildings reconnected", SERVICE_COLOUR), show=False).add_to(m)
+
+
 def _label(text: str, colour: str | None = None) -> str:
     """Layer-control label (HTML); braces as entities since folium runs it through Jinja."""
     label = html.escape(text).replace("{", "&#123;").replace("}", "&#125;")
@@ -605,6 +632,7 @@ def cost_map(
     tiles: bool = False,
     roads: "gpd.GeoDataFrame | None" = None,
     aerial: "gpd.GeoDataFrame | None" = None,
+    services: "gpd.GeoDataFrame | None" = None,
 ) -> "folium.Map":
     """Map of the duct plan coloured by cost per metre, one layer per operator.
 
@@ -637,6 +665,11 @@ def cost_map(
         Spans (lines) and poles (points) with ``feature`` ('span'|'pole'), ``id``,
         ``removed`` and ``reason`` (:func:`connectivity.corridors.aerial_status`): four
         layers (spans/poles removed/staying), off by default; None for none.
+    services
+        Buildings reconnected (corridor mode, :func:`connectivity.corridors.service_connections`):
+        points with ``building_id``, ``power``, ``telecom`` (``length_m``, ``cost_thb``,
+        ``phase`` shown when present); one layer "Buildings reconnected", off by default;
+        None for none.
 
     The map opens on the planned network (ducts and connected sites, with a margin).
 
@@ -691,6 +724,8 @@ def cost_map(
     ).add_to(m)
     if aerial is not None and len(aerial):
         _aerial_layers(C, m, aerial)
+    if services is not None and len(services):
+        _service_layer(C, m, services)
     _site_layers(C, m, sites, colours)
 
     swatches = "".join(

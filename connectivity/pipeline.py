@@ -491,9 +491,11 @@ def _write_files(result: plan.Plan, out: Path) -> list[Path]:
     ops = list(result.operators) or sorted(result.summary.get("sites_per_operator", {}))
     pages = {
         "map.html": maps.cost_map(result.ducts, None, result.sites, operators=ops, roads=result.roads,
-                                  title=f"{result.name}: roads, ducts and sites", aerial=result.aerial),
+                                  title=f"{result.name}: roads, ducts and sites", aerial=result.aerial,
+                                  services=result.services),
         "cost_map.html": maps.cost_map(result.ducts, result.manholes, result.sites, operators=ops,
-                                       roads=result.roads, title=f"{result.name}: cost", aerial=result.aerial),
+                                       roads=result.roads, title=f"{result.name}: cost", aerial=result.aerial,
+                                       services=result.services),
     }
     if result.coverage is not None:
         pages["coverage_map.html"] = maps.coverage_map(result.coverage.hexagons, result.coverage.buildings,

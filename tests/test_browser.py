@@ -512,3 +512,21 @@ def test_aerial_layers_listed_off_by_default_and_drawn_when_toggled(open_map, pl
     assert opened.layer_count("aerial:poles:removed") == 2
     assert opened.layer_count("aerial:spans:staying") == 1
     assert opened.errors == []
+
+
+def test_buildings_reconnected_layer_listed_off_by_default_and_drawn_when_toggled(open_map, plan, tmp_path):
+    from test_maps import _services
+
+    page = maps.save_map(maps.cost_map(plan["ducts"], plan["manholes"], plan["sites"], operators=list(OPERATORS),
+                                       services=_services(plan["ducts"])), tmp_path / "services.html")
+    opened = open_map(page)
+    _check_common(opened)
+    labels = opened.page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+    assert any("Buildings reconnected" in text for text in labels), labels
+    on_map = "(key) => window.__connectivity.map.hasLayer(window.__connectivity.layers[key])"
+    assert not opened.page.evaluate(on_map, "services")
+    assert opened.layer_count("services") == 0
+    _toggle(opened, "Buildings reconnected")
+    assert opened.page.evaluate(on_map, "services")
+    assert opened.layer_count("services") == 3
+    assert opened.errors == []

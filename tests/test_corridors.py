@@ -197,7 +197,7 @@ def test_chiang_mai_corridor_done_when(chiang_mai):
     assert kept and all(f["properties"]["reason"] for f in kept)
     assert sum(1 for f in feats if f["properties"]["feature"] == "pole" and f["properties"]["removed"]) == c["poles_removed"]
     page = (out / "cost_map.html").read_text(encoding="utf-8")
-    for label in ("Poles removed", "Poles staying", "Spans removed", "Spans staying"):
+    for label in ("Poles removed", "Poles staying", "Spans removed", "Spans staying", "Buildings reconnected"):
         assert label in page
     assert set(names) >= set(c["km_per_operator"])
 

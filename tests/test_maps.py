@@ -322,3 +322,33 @@ def test_page_assets_come_from_package_files():
     page = maps._page_assets()
     assert maps._static("maps.js").strip() in page and maps._static("maps.css").strip() in page
     assert "window.__connectivity" in maps._static("maps.js")
+
+
+def _services(ducts):
+    """Three reconnected buildings at the ends of the first segments (corridor service connections)."""
+    return gpd.GeoDataFrame(
+        {"building_id": ["way/1", "way/2", "way/3"], "edge_id": [1, 2, 3], "length_m": [10.0, 12.5, 30.0],
+         "power": ["PEA", "", "PEA"], "telecom": ["TOT,CAT", "TOT", ""], "cost_thb": [48000.0, 20500.0, 60000.0],
+         "phase": [1, 2, 1]},
+        geometry=[shapely.Point(ducts.geometry.iloc[i].coords[0]) for i in range(3)], crs=ducts.crs)
+
+
+def test_cost_map_buildings_reconnected_layer_listed_and_off_by_default(plan):
+    without = maps.cost_map(plan["ducts"], plan["manholes"], plan["sites"], operators=list(OPERATORS)).get_root().render()
+    assert '"key":"services"' not in without and "Buildings reconnected" not in without
+    m = maps.cost_map(plan["ducts"], plan["manholes"], plan["sites"], operators=list(OPERATORS),
+                      services=_services(plan["ducts"]))
+    page = m.get_root().render()
+    data = _embedded(page, "services")
+    assert data["n"] == 3
+    ids = data["cols"]["building_id"]
+    assert [ids["t"][i] for i in ids["v"]] == ["way/1", "way/2", "way/3"]
+    assert data["cols"]["phase"]["v"] == [1, 2, 1]
+    layer = [c for c in m._children.values() if getattr(c, "spec", {}).get("key") == "services"]
+    assert len(layer) == 1 and layer[0].show is False and layer[0].control is True  # in the layer control, off
+    name = layer[0].get_name()
+    assert f"{name}.addTo(" not in page  # not on the map when the page opens
+    assert "Buildings reconnected" in page
+    with pytest.raises(InputDataError, match="services lacks column"):
+        maps.cost_map(plan["ducts"], plan["manholes"], plan["sites"], operators=list(OPERATORS),
+                      services=_services(plan["ducts"]).drop(columns="telecom"))
