@@ -35,11 +35,13 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import html
+import itertools
 import json
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from types import SimpleNamespace
@@ -181,15 +183,17 @@ def _folium_classes() -> SimpleNamespace:
             return self.text
 
     class RawScript(Element):
-        """JavaScript appended verbatim to the page's script section."""
+        """JavaScript appended verbatim to the page's script section; ``code`` may be a function
+        called at render time (for code naming other elements, whose names are final only then)."""
 
-        def __init__(self, code: str):
+        def __init__(self, code: str | Callable[[], str]):
             super().__init__()
             self._name = "RawScript"
             self.code = code
 
         def render(self, **kwargs):
-            self.get_root().script.add_child(RawHTML(self.code), name=self.get_name())
+            code = self.code() if callable(self.code) else self.code
+            self.get_root().script.add_child(RawHTML(code), name=self.get_name())
 
     class PlanData(Element):
         """A dataset embedded as JSON (``<script type="application/json">``) and decoded in the page."""
@@ -555,7 +559,7 @@ def _new_map(C, *, tiles: bool, bounds):
     m.default_css = []
     m.get_root().header.add_child(C.RawHTML(_page_assets()), name="connectivity_assets")
     if bounds:  # before any layer is added, so features are projected once, at the final view
-        C.RawScript(f"{m.get_name()}.fitBounds({_js(bounds)}, {{animate: false, padding: [12, 12]}});").add_to(m)
+        C.RawScript(lambda: f"{m.get_name()}.fitBounds({_js(bounds)}, {{animate: false, padding: [12, 12]}});").add_to(m)
     if tiles:
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap", attr=OSM_ATTRIBUTION).add_to(m)
     return m
@@ -569,7 +573,7 @@ def _finish(C, m, *, title: str, legend: str) -> None:
         "title": html.escape(title) if title else None,
         "legend": legend,
     }
-    C.RawScript(f"window.__connectivity.finish({m.get_name()}, {_js(opts)});").add_to(m)
+    C.RawScript(lambda: f"window.__connectivity.finish({m.get_name()}, {_js(opts)});").add_to(m)
 
 
 def _road_layer(C, m, roads: "gpd.GeoDataFrame") -> None:
@@ -991,6 +995,22 @@ def areas_map(
     return m
 
 
+def _stable_ids(root: Any, seed: str = "connectivity") -> None:
+    """Give every element of a page's tree an id from its position (instead of branca's random
+    one), so that the same map renders to the same bytes on every run. In place, before render;
+    no library code is patched. Children stay keyed by their (new) names."""
+    counter = itertools.count()
+
+    def visit(element: Any) -> None:
+        element._id = hashlib.blake2b(f"{seed}:{next(counter)}".encode(), digest_size=16).hexdigest()
+        children = list(element._children.values())
+        for child in children:
+            visit(child)
+        element._children = type(element._children)((child.get_name(), child) for child in children)
+
+    visit(root)
+
+
 def save_map(m: "folium.Map", path: str | os.PathLike) -> Path:
     """Write ``m`` as one self-contained HTML file, atomically.
 
@@ -1012,6 +1032,7 @@ def save_map(m: "folium.Map", path: str | os.PathLike) -> Path:
     from connectivity.atomic import atomic_path
 
     path = Path(path)
+    _stable_ids(m.get_root())
     text = m.get_root().render()
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")

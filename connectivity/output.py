@@ -4,13 +4,10 @@ Every file is written atomically; every GeoJSON carries the OpenStreetMap attrib
 """
 from __future__ import annotations
 
-import hashlib
-import itertools
 import json
 import math
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -65,32 +62,3 @@ def write_json(data: dict, path: str | Path) -> None:
 def write_csv(df: pd.DataFrame, path: str | Path) -> None:
     """Write a table as CSV (no index), atomically."""
     write_text(path, df.to_csv(index=False, lineterminator="\n"))
-
-
-@contextmanager
-def deterministic_html_ids(seed: str = "connectivity") -> Iterator[None]:
-    """Make folium maps built inside this context render to the same bytes every run.
-
-    branca gives every map element a random id (``os.urandom``) that ends up in the HTML;
-    here the ids come from a counter hashed with ``seed`` instead (same elements in the
-    same order -> same ids). The patch is process-wide while the context is open, so do not
-    build maps in other threads meanwhile.
-    """
-    import types
-
-    import branca.element
-    import folium.utilities
-
-    counter = itertools.count()
-
-    def ids(n: int) -> bytes:
-        return hashlib.blake2b(f"{seed}:{next(counter)}".encode(), digest_size=n).digest()
-
-    # folium's deep_copy takes uuid.uuid4().hex
-    fake_uuid = types.SimpleNamespace(uuid4=lambda: types.SimpleNamespace(hex=ids(16).hex()))
-    originals = branca.element.urandom, folium.utilities.uuid
-    branca.element.urandom, folium.utilities.uuid = ids, fake_uuid
-    try:
-        yield
-    finally:
-        branca.element.urandom, folium.utilities.uuid = originals

@@ -22,7 +22,7 @@ from connectivity import (aerial, allocate, boq, corridors, costs, coverage, des
 from connectivity.config import Scenario
 from connectivity.atomic import atomic_dir
 from connectivity.errors import ConfigError, InfeasibleError, InputDataError
-from connectivity.output import deterministic_html_ids, write_csv, write_geojson, write_json
+from connectivity.output import write_csv, write_geojson, write_json
 
 log = logging.getLogger(__name__)
 
@@ -455,7 +455,7 @@ def write_outputs(result: plan.Plan, out_dir: str | Path) -> list[Path]:
     (:func:`connectivity.atomic.atomic_dir`): a killed run leaves the old complete output.
     """
     out = Path(out_dir)
-    with atomic_dir(out) as tmp, deterministic_html_ids():  # same plan -> same bytes, map.html too
+    with atomic_dir(out) as tmp:  # maps.save_map gives the maps stable ids: same plan -> same bytes
         written = _write_files(result, tmp)
     return [out / p.relative_to(tmp) for p in written]
 

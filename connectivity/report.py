@@ -419,10 +419,8 @@ def compare(plan_dirs: Sequence[str], out_dir: str) -> list[str]:
     write_csv(pd.DataFrame(rows, columns=["figure", "unit", *names], dtype=object), written[0])
     if layers:
         from connectivity import maps   # folium only when a map is drawn
-        from connectivity.output import deterministic_html_ids
 
-        with deterministic_html_ids():
-            written.append(maps.save_map(maps.compare_map(layers), out / "compare_map.html"))
+        written.append(maps.save_map(maps.compare_map(layers), out / "compare_map.html"))
     write_text(written[1], compare_html(rows, names, map_href="compare_map.html" if layers else None))
     return [str(p) for p in written]
 

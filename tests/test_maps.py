@@ -352,3 +352,20 @@ def test_cost_map_buildings_reconnected_layer_listed_and_off_by_default(plan):
     with pytest.raises(InputDataError, match="services lacks column"):
         maps.cost_map(plan["ducts"], plan["manholes"], plan["sites"], operators=list(OPERATORS),
                       services=_services(plan["ducts"]).drop(columns="telecom"))
+
+
+def test_saved_maps_get_stable_ids_without_patching_libraries(plan, tmp_path):
+    """Two maps built alike save to the same bytes; branca's id source is left alone."""
+    import os
+
+    import branca.element
+
+    paths = []
+    for i in range(2):
+        m = maps.cost_map(plan["ducts"], plan["manholes"], plan["sites"], operators=list(OPERATORS))
+        paths.append(maps.save_map(m, tmp_path / f"m{i}.html"))
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    assert branca.element.urandom is os.urandom
+    text = paths[0].read_text(encoding="utf-8")
+    name = re.search(r"var (map_[0-9a-f]{32}) = L\.map", text).group(1)
+    assert f"{name}.fitBounds(" in text and f"window.__connectivity.finish({name}," in text

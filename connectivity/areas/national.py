@@ -144,7 +144,6 @@ def write_overview(results: Sequence[dict[str, Any]], areas, ducts, operators: S
     import geopandas as gpd
 
     from connectivity import maps
-    from connectivity.output import deterministic_html_ids
 
     rows = {r["area"]: r for r in area_rows(results)}
     frame = gpd.GeoDataFrame({
@@ -159,9 +158,8 @@ def write_overview(results: Sequence[dict[str, Any]], areas, ducts, operators: S
     }, geometry=[a.geometry for a in areas], crs=WGS84)
     for c in ("trench_km", "total_cost", "cost_per_km", "savings_pct", "sites_connected"):
         frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(float)
-    with deterministic_html_ids():
-        m = maps.areas_map(frame, ducts, operators=operators, title=title)
-        return maps.save_map(m, path)
+    m = maps.areas_map(frame, ducts, operators=operators, title=title)
+    return maps.save_map(m, path)
 
 
 def operators_of(results: Sequence[dict[str, Any]]) -> list[str]:
