@@ -552,7 +552,8 @@ def test_plan_from_files_has_no_warnings(tmp_path):
 
 
 def test_implausible_cost_warns_and_plans(tmp_path):
-    """A manhole every 10 m is possible but implausible: the plan is made, one warning line names the key and file."""
+    """A manhole every 10 m is possible but implausible: the plan is made, one warning line names the key and file,
+    and summary.json lists it under `warnings` (the file named relative to the scenario, as `cost_model.path`)."""
     costs = tmp_path / "costs.toml"
     costs.write_text((BAD / "costs_absurd_spacing.toml").read_text().replace("spacing_m = 0.05", "spacing_m = 10.0"))
     scenario = tmp_path / "s.toml"
@@ -564,6 +565,10 @@ def test_implausible_cost_warns_and_plans(tmp_path):
     warned = [ln for ln in r.stderr.splitlines() if "spacing_m" in ln]
     assert warned == [f"connectivity: WARNING: {costs}: manhole.spacing_m = 10 m is outside the plausible range 30-500 m; "
                       "check the value"]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["warnings"] == ["costs.toml: manhole.spacing_m = 10 m is outside the plausible range 30-500 m; "
+                                   "check the value"]
+    assert summary["cost_model"]["path"] == "costs.toml"
 
 
 # ---------------------------------------------------------------- Ctrl-C once the work is done
