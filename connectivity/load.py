@@ -470,7 +470,8 @@ def download_osm(*, bbox: tuple[float, float, float, float] | None = None, place
     Raises
     ------
     InputDataError
-        Offline (the Overpass host does not resolve; found before osmnx's minute of waiting),
+        Offline (the Overpass host, and for a ``place`` the Nominatim host, does not resolve;
+        found before osmnx's minute of waiting),
         the download fails, or OpenStreetMap has no roads there: one line naming the area,
         the missing file if any, and how to plan from a local file.
     """
@@ -482,11 +483,14 @@ def download_osm(*, bbox: tuple[float, float, float, float] | None = None, place
     area = f"bbox {tuple(bbox)}" if bbox is not None else f"place {place!r}"
     lead = f"{instead_of}: file not found; downloading {area} instead" if instead_of else f"downloading {area}"
     local = "give a local .osm or .osm.pbf extract ([inputs] osm or --osm FILE)"
-    host = _overpass_host()
+    hosts = [_host(ox.settings.overpass_url, "overpass-api.de")]
+    if place is not None:  # the place name is geocoded first
+        hosts.insert(0, _host(ox.settings.nominatim_url, "nominatim.openstreetmap.org"))
     exclude = set(highway_exclude)
     with _osmnx_settings():
-        if not _resolves(host):
-            raise InputDataError(f"{lead} needs the internet, and {host} cannot be reached (offline?): {local}")
+        for host in hosts:
+            if not _resolves(host):
+                raise InputDataError(f"{lead} needs the internet, and {host} cannot be reached (offline?): {local}")
         try:
             if bbox is not None:
                 G = ox.graph_from_bbox(bbox, network_type="all", simplify=False, retain_all=True)
@@ -517,11 +521,11 @@ def download_osm(*, bbox: tuple[float, float, float, float] | None = None, place
     return replace(layers, warnings=warned)
 
 
-def _overpass_host() -> str:
-    import osmnx as ox
+def _host(url: str, default: str) -> str:
+    """The host name of one of osmnx's service URLs (Overpass, Nominatim)."""
     from urllib.parse import urlparse
 
-    return urlparse(ox.settings.overpass_url).hostname or "overpass-api.de"
+    return urlparse(url).hostname or default
 
 
 def _resolves(host: str) -> bool:
