@@ -179,19 +179,57 @@ def _scan_osm(path: Path, highway_exclude: frozenset[str]) -> _Collector:
     import osmium
 
     col = _Collector(highway_exclude)
+    # untagged nodes still give ways their locations, but never reach Python
+    scan_osm(path, col, areas=True, filters=(osmium.filter.EmptyTagFilter(),))
+    return col
+
+
+def scan_osm(path: str | Path, handler: object, *, locations: bool = True, areas: bool = False,
+             filters: tuple = ()) -> None:
+    """One streaming pyosmium pass over the OSM file ``path``: every node, way, area and relation
+    goes to ``handler``'s method of that name (``node``, ``way``, ``area``, ``relation``), where it
+    has one.
+
+    Parameters
+    ----------
+    locations
+        Ways carry their nodes' locations.
+    areas
+        Closed ways and multipolygon relations are also assembled into areas.
+    filters
+        pyosmium filters applied before Python sees an object.
+
+    Raises
+    ------
+    InputDataError
+        When pyosmium cannot read the file (or a node's lat/lon is not a number): one line
+        naming the file.
+    """
+    import osmium
+
+    def ignore(obj) -> None:
+        pass
+
+    node, way, area, relation = (getattr(handler, kind, ignore) for kind in ("node", "way", "area", "relation"))
     try:
-        # untagged nodes still give ways their locations, but never reach Python
-        fp = osmium.FileProcessor(str(path)).with_locations().with_areas().with_filter(osmium.filter.EmptyTagFilter())
+        fp = osmium.FileProcessor(str(path))
+        if locations:
+            fp = fp.with_locations()
+        if areas:
+            fp = fp.with_areas()
+        for f in filters:
+            fp = fp.with_filter(f)
         for obj in fp:
             if obj.is_node():
-                col.node(obj)
+                node(obj)
             elif obj.is_way():
-                col.way(obj)
+                way(obj)
             elif obj.is_area():
-                col.area(obj)
+                area(obj)
+            elif obj.is_relation():
+                relation(obj)
     except (RuntimeError, osmium.InvalidLocationError) as exc:  # the latter: a node's lat/lon is not a number
         raise InputDataError(f"{path}: not a readable OSM file ({str(exc).splitlines()[0]})") from None
-    return col
 
 
 def _road_edges(col: _Collector, path: Path) -> gpd.GeoDataFrame:
