@@ -10,10 +10,9 @@ import logging
 import os
 import time
 from concurrent.futures import Executor
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import geopandas as gpd
 import pandas as pd
@@ -452,46 +451,12 @@ def write_outputs(result: plan.Plan, out_dir: str | Path) -> list[Path]:
     (:func:`connectivity.atomic.atomic_dir`): a killed run leaves the old complete output.
     """
     out = Path(out_dir)
-    with atomic_dir(out) as tmp, deterministic_html_ids(), _logged_as_final(tmp, out):  # same bytes, maps too
-        written = _write_files(result, tmp)
-    return [out / p.relative_to(tmp) for p in written]
-
-
-_WRITER_LOGGERS = ("connectivity.maps",)
-"""The loggers of the writers :func:`write_outputs` calls that name the files they write (``maps.save_map``)."""
-
-
-class _FinalPaths(logging.Filter):
-    """Log records naming a path inside the staging folder ``tmp`` name it inside ``final`` instead."""
-
-    def __init__(self, tmp: Path, final: Path) -> None:
-        super().__init__()
-        self.tmp, self.final = tmp, final
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(self._final(a) for a in record.args)
-        return True
-
-    def _final(self, arg: object) -> object:
-        if isinstance(arg, (str, Path)) and Path(arg).is_relative_to(self.tmp):
-            return type(arg)(self.final / Path(arg).relative_to(self.tmp))
-        return arg
-
-
-@contextmanager
-def _logged_as_final(tmp: Path, final: Path) -> Iterator[None]:
-    """While the plan's files are staged in ``tmp`` (renamed to ``final`` when whole), the writers'
-    log lines (``-v``: "wrote .../map.html") name the file where it ends up, not the hidden folder."""
-    f = _FinalPaths(tmp, final)
-    loggers = [logging.getLogger(name) for name in _WRITER_LOGGERS]
-    for lg in loggers:
-        lg.addFilter(f)
-    try:
-        yield
-    finally:
-        for lg in loggers:
-            lg.removeFilter(f)
+    with atomic_dir(out) as tmp, deterministic_html_ids():  # same plan -> same bytes, map.html too
+        written = [out / p.relative_to(tmp) for p in _write_files(result, tmp)]
+    for path in written:   # named where they are now, not in the staging folder
+        if path.name in MAP_LABELS:
+            log.info("wrote %s (%.1f MB)", path, path.stat().st_size / 1e6)
+    return written
 
 
 def _write_report(result: plan.Plan, out: Path, *, maps: list[tuple[str, str]]) -> list[Path]:
