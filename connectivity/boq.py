@@ -74,7 +74,7 @@ def bill_of_quantities(problem: DesignProblem, plan: JointPlan, costs: "EdgeCost
     for key, (q, c) in sorted(groups.items()):
         cat, ttype, h, lab = key
         if q <= 0 and c == 0:
-            continue   # zero-length lead-ins (a site on the road)
+            continue   # nothing dug: no metre, no baht
         rows.append(_with_terms(dict(item=f"trench {ttype}, {h} ({lab})", category="trench", unit="m", quantity=q,
                                      unit_cost_thb=c / q if q else 0.0, cost_thb=c, operator="all"),
                                 group_terms[key]))

@@ -430,6 +430,16 @@ def check_limits(model: CostModel) -> list[str]:
     ConfigError
         On the first impossible value: the message names the file, the key and the limit.
     """
+    found = limit_warnings(model)
+    for line in found:
+        logger.warning("%s", line)
+    return found
+
+
+def limit_warnings(model: CostModel, *, source: str | None = None) -> list[str]:
+    """The warning lines of :func:`check_limits`, not logged; each names the file as ``source``
+    (default ``model.path``)."""
+    source = model.path if source is None else source
     found = []
     for key, value in _values(model).items():
         limit = _limit_of(key)
@@ -438,12 +448,10 @@ def check_limits(model: CostModel) -> list[str]:
         low_bad, low_ok, high_ok, high_bad, unit = limit
         if value < low_bad or value > high_bad:
             side = f"at least {low_bad:,.10g}" if value < low_bad else f"at most {high_bad:,.10g}"
-            raise ConfigError(f"{model.path}: {key} = {value:,.10g} {unit} is impossible: it must be {side} {unit}")
+            raise ConfigError(f"{source}: {key} = {value:,.10g} {unit} is impossible: it must be {side} {unit}")
         if not low_ok <= value <= high_ok:
-            found.append(f"{model.path}: {key} = {value:,.10g} {unit} is outside the plausible range "
+            found.append(f"{source}: {key} = {value:,.10g} {unit} is outside the plausible range "
                          f"{low_ok:,.10g}-{high_ok:,.10g} {unit}; check the value")
-    for line in found:
-        logger.warning("%s", line)
     return found
 
 

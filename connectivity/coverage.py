@@ -104,7 +104,7 @@ def _duct_length_per_cell(ducts: gpd.GeoDataFrame, resolution: int) -> pd.Series
         return pd.Series(dtype=float)
     step = h3.average_hexagon_edge_length(resolution, unit="m") / 4.0
     geoms = ducts.geometry.values
-    geoms = geoms[~(geoms.isna() | geoms.is_empty) & (shapely.length(geoms) > 0)]  # zero-length lead-ins add nothing
+    geoms = geoms[~(geoms.isna() | geoms.is_empty) & (shapely.length(geoms) > 0)]  # a line of no length adds nothing
     dense = shapely.segmentize(geoms, step)
     coords, part = shapely.get_coordinates(shapely.get_parts(dense), return_index=True)
     same = part[1:] == part[:-1]

@@ -179,19 +179,57 @@ def _scan_osm(path: Path, highway_exclude: frozenset[str]) -> _Collector:
     import osmium
 
     col = _Collector(highway_exclude)
+    # untagged nodes still give ways their locations, but never reach Python
+    scan_osm(path, col, areas=True, filters=(osmium.filter.EmptyTagFilter(),))
+    return col
+
+
+def scan_osm(path: str | Path, handler: object, *, locations: bool = True, areas: bool = False,
+             filters: tuple = ()) -> None:
+    """One streaming pyosmium pass over the OSM file ``path``: every node, way, area and relation
+    goes to ``handler``'s method of that name (``node``, ``way``, ``area``, ``relation``), where it
+    has one.
+
+    Parameters
+    ----------
+    locations
+        Ways carry their nodes' locations.
+    areas
+        Closed ways and multipolygon relations are also assembled into areas.
+    filters
+        pyosmium filters applied before Python sees an object.
+
+    Raises
+    ------
+    InputDataError
+        When pyosmium cannot read the file (or a node's lat/lon is not a number): one line
+        naming the file.
+    """
+    import osmium
+
+    def ignore(obj) -> None:
+        pass
+
+    node, way, area, relation = (getattr(handler, kind, ignore) for kind in ("node", "way", "area", "relation"))
     try:
-        # untagged nodes still give ways their locations, but never reach Python
-        fp = osmium.FileProcessor(str(path)).with_locations().with_areas().with_filter(osmium.filter.EmptyTagFilter())
+        fp = osmium.FileProcessor(str(path))
+        if locations:
+            fp = fp.with_locations()
+        if areas:
+            fp = fp.with_areas()
+        for f in filters:
+            fp = fp.with_filter(f)
         for obj in fp:
             if obj.is_node():
-                col.node(obj)
+                node(obj)
             elif obj.is_way():
-                col.way(obj)
+                way(obj)
             elif obj.is_area():
-                col.area(obj)
+                area(obj)
+            elif obj.is_relation():
+                relation(obj)
     except (RuntimeError, osmium.InvalidLocationError) as exc:  # the latter: a node's lat/lon is not a number
         raise InputDataError(f"{path}: not a readable OSM file ({str(exc).splitlines()[0]})") from None
-    return col
 
 
 def _road_edges(col: _Collector, path: Path) -> gpd.GeoDataFrame:
@@ -470,7 +508,8 @@ def download_osm(*, bbox: tuple[float, float, float, float] | None = None, place
     Raises
     ------
     InputDataError
-        Offline (the Overpass host does not resolve; found before osmnx's minute of waiting),
+        Offline (the Overpass host, and for a ``place`` the Nominatim host, does not resolve;
+        found before osmnx's minute of waiting),
         the download fails, or OpenStreetMap has no roads there: one line naming the area,
         the missing file if any, and how to plan from a local file.
     """
@@ -482,11 +521,14 @@ def download_osm(*, bbox: tuple[float, float, float, float] | None = None, place
     area = f"bbox {tuple(bbox)}" if bbox is not None else f"place {place!r}"
     lead = f"{instead_of}: file not found; downloading {area} instead" if instead_of else f"downloading {area}"
     local = "give a local .osm or .osm.pbf extract ([inputs] osm or --osm FILE)"
-    host = _overpass_host()
+    hosts = [_host(ox.settings.overpass_url, "overpass-api.de")]
+    if place is not None:  # the place name is geocoded first
+        hosts.insert(0, _host(ox.settings.nominatim_url, "nominatim.openstreetmap.org"))
     exclude = set(highway_exclude)
     with _osmnx_settings():
-        if not _resolves(host):
-            raise InputDataError(f"{lead} needs the internet, and {host} cannot be reached (offline?): {local}")
+        for host in hosts:
+            if not _resolves(host):
+                raise InputDataError(f"{lead} needs the internet, and {host} cannot be reached (offline?): {local}")
         try:
             if bbox is not None:
                 G = ox.graph_from_bbox(bbox, network_type="all", simplify=False, retain_all=True)
@@ -517,11 +559,11 @@ def download_osm(*, bbox: tuple[float, float, float, float] | None = None, place
     return replace(layers, warnings=warned)
 
 
-def _overpass_host() -> str:
-    import osmnx as ox
+def _host(url: str, default: str) -> str:
+    """The host name of one of osmnx's service URLs (Overpass, Nominatim)."""
     from urllib.parse import urlparse
 
-    return urlparse(ox.settings.overpass_url).hostname or "overpass-api.de"
+    return urlparse(url).hostname or default
 
 
 def _resolves(host: str) -> bool:

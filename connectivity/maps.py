@@ -1036,5 +1036,5 @@ def save_map(m: "folium.Map", path: str | os.PathLike) -> Path:
     text = m.get_root().render()
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
-    logger.info("wrote %s (%.1f MB)", path, path.stat().st_size / 1e6)
+    logger.debug("wrote %s (%.1f MB)", path, path.stat().st_size / 1e6)
     return path

@@ -359,6 +359,11 @@ def site_locations(sites: gpd.GeoDataFrame, merge_m: float) -> np.ndarray:
     return first[comp]
 
 
+ON_ROAD_M = 0.01
+"""A site this close to its road edge (metres) stands on the road: it joins the road at its foot
+node and gets no lead-in (a lead-in this short would be a degenerate line in the outputs)."""
+
+
 def attach_sites(net: Network, sites: gpd.GeoDataFrame, *, max_distance_m: float,
                  merge_m: float = 0.0) -> tuple[Network, gpd.GeoDataFrame]:
     """Join sites to the network through the foot of the perpendicular on the nearest road edge.
@@ -370,8 +375,10 @@ def attach_sites(net: Network, sites: gpd.GeoDataFrame, *, max_distance_m: float
     ``split`` node, unless the foot is within 1 cm of an existing node); the location
     becomes a ``site`` node joined by one ``lead_in`` edge whose length is the perpendicular
     distance, shared by every operator with a site there (one trench, each operator its
-    own ducts). Locations farther than ``max_distance_m`` from every road get
-    ``status = "too_far"`` and no node.
+    own ducts). A location within :data:`ON_ROAD_M` (1 cm) of its road stands on it: its node
+    is the foot's (road or split) node, with no site node, no lead-in and ``lead_in_m`` 0, so
+    the network holds no zero-length edge. Locations farther than ``max_distance_m`` from
+    every road get ``status = "too_far"`` and no node.
 
     Parameters
     ----------
@@ -450,6 +457,10 @@ def attach_sites(net: Network, sites: gpd.GeoDataFrame, *, max_distance_m: float
                     next_node += 1
                 at = stops[key]
                 foot = split_at[key]
+            if lead[l_i] <= ON_ROAD_M:  # on the road: the location is its foot's node, no lead-in
+                loc_node[l_i] = at
+                lead[l_i] = 0.0
+                continue
             site_node = next_node
             new_nodes.append(("site", pts[l_i]))
             next_node += 1

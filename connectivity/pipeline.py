@@ -157,7 +157,8 @@ def run(scenario: Scenario, *, progress: Progress = _noop, executor: Executor | 
     if isinstance(summary.get("cost_model"), dict) and summary["cost_model"].get("path"):
         summary["cost_model"] = {**summary["cost_model"], "path": portable_path(summary["cost_model"]["path"], scenario)}
     summary["coverage"] = cov.summary
-    summary["warnings"] = list(layers.warnings)  # what could not be loaded and was left out
+    # what could not be loaded and was left out, then the design stage's doubts (implausible costs)
+    summary["warnings"] = list(layers.warnings) + summary.pop("warnings", [])
     if "corridors" in summary:
         summary["coverage"]["buildings_reconnected"] = summary["corridors"]["buildings_reconnected"]
     result = plan.Plan(name=scenario.name, network=net_sites, ducts=ducts, sites=final_sites, summary=summary,
@@ -352,6 +353,7 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
         "aerial_edges_matched": match.n_matched,
         "overhead_km_removed": removal["spans_removed_km"],
         "poles_removable": removal["poles_removed"],
+        "warnings": costs.limit_warnings(model, source=portable_path(model.path, scenario)),  # implausible costs
     }
     if corridor is not None:
         summary["corridors"] = corridors.corridor_summary(corridor, edges, problem, joint, status, poles=poles,
@@ -456,8 +458,11 @@ def write_outputs(result: plan.Plan, out_dir: str | Path) -> list[Path]:
     """
     out = Path(out_dir)
     with atomic_dir(out) as tmp:  # maps.save_map gives the maps stable ids: same plan -> same bytes
-        written = _write_files(result, tmp)
-    return [out / p.relative_to(tmp) for p in written]
+        written = [out / p.relative_to(tmp) for p in _write_files(result, tmp)]
+    for path in written:   # named where they are now, not in the staging folder
+        if path.name in MAP_LABELS:
+            log.info("wrote %s (%.1f MB)", path, path.stat().st_size / 1e6)
+    return written
 
 
 def _write_report(result: plan.Plan, out: Path, *, maps: list[tuple[str, str]]) -> list[Path]:

@@ -114,6 +114,19 @@ def test_verbose_logs_stages_not_every_solve(fixtures, tmp_path):
     assert [ln for ln in debug if "DEBUG: steiner: cost" in ln] and [ln for ln in debug if "DEBUG: joint plan of" in ln]
 
 
+def test_verbose_names_the_files_where_they_end_up(fixtures, tmp_path):
+    """-v says where each map was written: in the output folder, not the hidden staging folder renamed into place."""
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "connectivity.cli", "-v", "plan", str(fixtures / "tiny.toml"),
+                        "--out", str(out), "--quiet"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    wrote = [ln for ln in r.stderr.splitlines() if "INFO: wrote" in ln]
+    assert sorted(ln.split("INFO: wrote ")[1].split(" (")[0] for ln in wrote) == sorted(
+        str(out / name) for name in ("map.html", "cost_map.html", "coverage_map.html"))
+    assert ".tmp" not in r.stderr
+    assert all((out / name).is_file() for name in ("map.html", "cost_map.html", "coverage_map.html"))
+
+
 def test_plan_coalitions_on_a_dask_scheduler_give_the_same_files(fixtures, tmp_path):
     """``plan --scheduler``: the coalition plans run on a Dask cluster; the plan folder is the same."""
     from distributed import LocalCluster

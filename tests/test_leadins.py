@@ -203,3 +203,54 @@ def test_sites_half_a_metre_apart_in_the_plan_share_the_lead_in(monkeypatch):
     cat, pea = _hospital(apart)
     assert cat["node_id"] != pea["node_id"]
     assert np.isfinite(apart.summary["total_cost"])
+
+
+# --------------------------------------------------------------------------- sites on the road
+def test_site_on_the_road_joins_its_node_without_a_lead_in():
+    """A site exactly on a road node, or within 1 cm of a road, needs no lead-in: no zero-length edge."""
+    roads = gpd.GeoDataFrame({"highway": ["residential"] * 2}, crs=UTM,
+                             geometry=[shapely.LineString([(0, 0), (1000, 0)]),
+                                       shapely.LineString([(1000, 0), (1000, 500)])])
+    net = build_network(roads)
+    corner = int(net.nodes.index[net.nodes.geometry.distance(shapely.Point(1000, 0)) < 1e-9][0])
+    new, att = attach_sites(net, sites(("A", "CAT", 1000, 0), ("B", "CAT", 400, 0.004), ("C", "CAT", 600, 30)),
+                            max_distance_m=100, merge_m=1.0)
+    at = att.set_index("site_id")
+    assert (att["status"] == "attached").all()
+    assert new.edges["length_m"].min() > 0.01
+    lead = new.edges[new.edges["kind"] == "lead_in"]
+    assert lead["site_ids"].tolist() == [("C",)] and lead["length_m"].iloc[0] == pytest.approx(30)
+    assert at.loc["A", "node_id"] == corner and at.loc["A", "lead_in_m"] == 0.0
+    b = int(at.loc["B", "node_id"])
+    assert new.nodes.loc[b, "kind"] == "split" and at.loc["B", "lead_in_m"] == 0.0
+    assert new.nodes.geometry.loc[b].equals_exact(shapely.Point(400, 0), 1e-6)
+    assert (new.nodes["kind"] == "site").sum() == 1
+    road_m = new.edges.loc[new.edges["kind"] == "road", "length_m"]
+    assert road_m.sum() == pytest.approx(1500) and len(new.component_sizes) == 1
+
+
+def test_plan_with_sites_on_road_nodes_reads_back(tmp_path):
+    """Sites on road nodes of the tiny grid: connected, no duct segment of length 0, and the plan's
+    ducts.geojson passes the planner's own reader (a zero-length line was refused as invalid)."""
+    from connectivity import load
+    from connectivity.cli import main
+    (tmp_path / "sites.csv").write_text(
+        "site_id,operator,kind,name,lon,lat\n"
+        "T1,TOT,office,On node 2,98.9610,18.7900\n"     # a road node (South Road x the service road)
+        "T2,TOT,office,On South Road,98.9615,18.7900\n"  # on the road between two nodes
+        "T3,TOT,office,Post,98.96150,18.79040\n"
+        "C1,CAT,office,On node 5,98.9610,18.7910\n"
+        "C2,CAT,hospital,Hospital,98.96150,18.79180\n")
+    fixtures = TINY.parent
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(f'[inputs]\nosm = "{fixtures / "tiny.osm"}"\noperators = "{fixtures / "operators.toml"}"\n'
+                        'sites = "sites.csv"\n')
+    out = tmp_path / "out"
+    assert main(["plan", str(scenario), "--out", str(out), "--quiet"]) == 0
+    ducts = load.read_vector(out / "ducts.geojson")
+    assert len(ducts) and (ducts["length_m"] > 0).all()
+    placed = load.read_vector(out / "sites.geojson").set_index("site_id")
+    assert placed["connected"].all()
+    on_road = ["T1", "T2", "C1"]
+    assert (placed.loc[on_road, "lead_in_m"] == 0).all() and (placed.loc[["T3", "C2"], "lead_in_m"] > 1).all()
+    assert (ducts["kind"] == "lead_in").sum() == 2

@@ -489,6 +489,38 @@ def test_offline_bbox_fallback_is_one_line(tmp_path, monkeypatch, capsys):
                            "needs the internet", "overpass-api.de cannot be reached", "--osm FILE"], out)
 
 
+def test_offline_place_needs_the_geocoder_too(tmp_path, monkeypatch, capsys):
+    """A `place` is geocoded by Nominatim before Overpass is asked: when only the Nominatim host does not
+    resolve, one line names it, exit 2, and no download starts; a bbox looks up the Overpass host only."""
+    from connectivity import load
+    import osmnx as ox
+
+    looked_up = []
+
+    def resolves(host):
+        looked_up.append(host)
+        return host != "nominatim.openstreetmap.org"
+
+    def never(*a, **k):
+        raise AssertionError("no download may start offline")
+    monkeypatch.setattr(load, "_resolves", resolves)
+    monkeypatch.setattr(ox, "graph_from_place", never)
+    scenario = tmp_path / "place.toml"
+    scenario.write_text(f'name = "offline"\n[inputs]\nplace = "Nimman, Chiang Mai, Thailand"\n'
+                        f'sites = "{FIXTURES / "sites.csv"}"\noperators = "{FIXTURES / "operators.toml"}"\n')
+    out = tmp_path / "out"
+    rc = main(["plan", str(scenario), "--out", str(out), "--quiet"])
+    assert_one_line_error(rc, capsys.readouterr().err,
+                          ["place 'Nimman, Chiang Mai, Thailand'", "needs the internet",
+                           "nominatim.openstreetmap.org cannot be reached", "--osm FILE"], out)
+    assert "nominatim.openstreetmap.org" in looked_up
+    looked_up.clear()
+    monkeypatch.setattr(ox, "graph_from_bbox", never)
+    with pytest.raises(AssertionError, match="no download may start offline"):
+        load.download_osm(bbox=(98.955, 18.785, 98.97, 18.8))
+    assert looked_up == ["overpass-api.de"]
+
+
 def test_connection_error_during_the_download_is_one_line(tmp_path, monkeypatch, capsys):
     """The host resolves but the download fails (requests' ConnectionError with its urllib chain): one short line."""
     import requests
@@ -552,7 +584,8 @@ def test_plan_from_files_has_no_warnings(tmp_path):
 
 
 def test_implausible_cost_warns_and_plans(tmp_path):
-    """A manhole every 10 m is possible but implausible: the plan is made, one warning line names the key and file."""
+    """A manhole every 10 m is possible but implausible: the plan is made, one warning line names the key and file,
+    and summary.json lists it under `warnings` (the file named relative to the scenario, as `cost_model.path`)."""
     costs = tmp_path / "costs.toml"
     costs.write_text((BAD / "costs_absurd_spacing.toml").read_text().replace("spacing_m = 0.05", "spacing_m = 10.0"))
     scenario = tmp_path / "s.toml"
@@ -564,6 +597,10 @@ def test_implausible_cost_warns_and_plans(tmp_path):
     warned = [ln for ln in r.stderr.splitlines() if "spacing_m" in ln]
     assert warned == [f"connectivity: WARNING: {costs}: manhole.spacing_m = 10 m is outside the plausible range 30-500 m; "
                       "check the value"]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["warnings"] == ["costs.toml: manhole.spacing_m = 10 m is outside the plausible range 30-500 m; "
+                                   "check the value"]
+    assert summary["cost_model"]["path"] == "costs.toml"
 
 
 # ---------------------------------------------------------------- Ctrl-C once the work is done

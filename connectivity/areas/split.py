@@ -309,16 +309,7 @@ def split_osm(path: Path, areas: list[Area], margins: list, work: Path, *,
 
     path = load._check_file(path)
     split = _OsmSplit(areas, margins, frozenset(highway_exclude))
-    try:
-        for obj in osmium.FileProcessor(str(path)).with_locations():
-            if obj.is_node():
-                split.node(obj)
-            elif obj.is_way():
-                split.way(obj)
-            elif obj.is_relation():
-                split.relation(obj)
-    except RuntimeError as exc:
-        raise InputDataError(f"{path}: not a readable OSM file ({str(exc).splitlines()[0]})") from None
+    load.scan_osm(path, split)
     name = "roads.osm.pbf"
     ext = split.extent
     with contextlib.ExitStack() as stack:  # unwinds each writer's close before its file's rename
