@@ -20,6 +20,7 @@ def _instances():
         yield seed, dict(n_operators=2 + seed % 2, terminals=(3, 6))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed,kw", list(_instances()))
 def test_bounds_below_optimum_and_plans(seed, kw):
     p = random_problem(seed, **kw)
@@ -57,6 +58,7 @@ def _connected_subsets(p, k):
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(12))
 def test_bound_below_brute_force_optimum(seed):
     p = random_problem(100 + seed, n_operators=2, rows=2, cols=3, terminals=(2, 3))
@@ -125,6 +127,7 @@ def test_bound_below_brute_force_optimum_comb(seed):
     assert b.value <= best * (1 + TOL)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(20, 32))
 def test_routing_bound_below_the_linear_optimum(seed):
     from connectivity.design import routing_bound

@@ -19,6 +19,7 @@ def _table(seed, n_operators=3):
     return p, plan_coalitions(p)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_coalition_costs_monotone_and_subadditive(seed):
     p, table = _table(seed, n_operators=2 + seed % 3)
@@ -35,6 +36,7 @@ def test_coalition_costs_monotone_and_subadditive(seed):
                 assert table.cost[s] <= union + 1e-6   # never above its parts planned apart
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_coalition_plans_never_worse_than_the_joint_plan_restricted(seed):
     p, table = _table(seed)
@@ -94,6 +96,7 @@ def test_parallel_coalitions_equal_serial():
         assert np.array_equal(serial.plans[s].use, parallel.plans[s].use)
 
 
+@pytest.mark.slow
 def test_coalitions_on_a_dask_cluster_equal_serial():
     from distributed import LocalCluster
 

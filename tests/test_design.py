@@ -94,6 +94,7 @@ def test_infeasible_and_bad_input():
         ladder(duct_cost=np.zeros((1, 8)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [3, 7, 11, 21, 42])
 def test_heuristic_close_to_milp_optimum(seed):
     p = random_problem(seed, n_operators=2 + seed % 4)

@@ -169,6 +169,7 @@ def test_few_terminals_solved_exactly(inst):
     assert res.lower_bound == pytest.approx(opt, abs=1e-9)
 
 
+@pytest.mark.slow
 def test_dreyfus_wagner_on_a_grid_matches_brute_force():
     from connectivity.steiner.exact import dreyfus_wagner
 
