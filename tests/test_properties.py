@@ -97,8 +97,10 @@ def test_plan_connects_what_it_says(case):
     site_comp = comp[attached["node_id"].to_numpy(np.int64)]
     for (_, s), c in zip(attached.iterrows(), site_comp):
         partners = attached[(site_comp == c) & (attached["operator"] == s["operator"]).to_numpy()
-                            & (attached["site_id"] != s["site_id"]).to_numpy()]
-        # connected exactly when another site of its operator shares its road component
+                            & (attached["node_id"] != s["node_id"]).to_numpy()]
+        # connected exactly when a site of its operator at another location (node) shares its road
+        # component; sites at one location (co-located, or both on the road at one point) have
+        # nothing to join (plan.reachable_terminals)
         assert s["connected"] == (len(partners) > 0), s["site_id"]
     if ducts is None:
         assert not final["connected"].any()
