@@ -36,10 +36,6 @@ def connected_sites(sites: gpd.GeoDataFrame, reachable: pd.Series) -> gpd.GeoDat
     return sites.assign(connected=reachable.to_numpy(bool), status=status)
 
 
-#: Layers of a plan besides its ducts and sites, in the order they are written.
-LAYER_FIELDS = ("manholes", "roads", "buildings", "poles", "lines", "aerial", "services")
-
-
 @dataclass(frozen=True)
 class Plan:
     """Everything a plan answers, in the network CRS (metres, THB).
@@ -93,11 +89,6 @@ class Plan:
     operators: tuple[str, ...] = ()
     coverage: Coverage | None = None
     timings: dict = field(default_factory=dict)  # wall-clock seconds (timings.json): not reproducible
-
-    @property
-    def layers(self) -> dict[str, gpd.GeoDataFrame]:
-        """The layers that exist (:data:`LAYER_FIELDS`), by name: a read-only view for writers."""
-        return {k: getattr(self, k) for k in LAYER_FIELDS if getattr(self, k) is not None}
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:

@@ -11,6 +11,31 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 SCENARIOS = REPO / "data" / "scenarios"
 
 
+def small_joint_plan():
+    """A small joint plan with its BoQ rows: a square with a bridge and a primary road; TOT and
+    PEA share, CAT alone on a branch. Returns ``(model, problem, plan, rows)`` (default cost model)."""
+    from connectivity.boq import bill_of_quantities
+    from connectivity.config import OperatorSpec
+    from connectivity.costs import edge_costs, load_cost_model, make_edge_table
+    from connectivity.design import build_problem, plan_joint
+
+    model = load_cost_model()
+    u = [0, 1, 2, 3, 1, 4]
+    v = [1, 2, 3, 0, 4, 5]
+    table = make_edge_table(u, v, [120, 200, 80, 150, 60, 400],
+                            highway=["residential", "primary", "service", "residential", "lead_in", "tertiary"],
+                            surface=["asphalt"] * 6, bridge=[False, False, True, False, False, False])
+    costs = edge_costs(model, table)
+    ops = [OperatorSpec("TOT", "telecom", ducts=2, duct_diameter_mm=100),
+           OperatorSpec("CAT", "telecom", ducts=2, duct_diameter_mm=100),
+           OperatorSpec("PEA", "power", ducts=4, duct_diameter_mm=125)]
+    p = build_problem(model, table, costs, n_nodes=6, operators=ops,
+                      terminals={"TOT": [0, 2], "CAT": [0, 5], "PEA": [0, 2, 4]})
+    plan = plan_joint(p)
+    rows = bill_of_quantities(p, plan, costs, model, highway=table.highway, diameters_mm=[100, 100, 125])
+    return model, p, plan, rows
+
+
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES

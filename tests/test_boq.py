@@ -4,10 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from connectivity.boq import bill_of_quantities, place_manholes, plan_manholes
-from connectivity.config import OperatorSpec
-from connectivity.costs import edge_costs, load_cost_model, make_edge_table
-from connectivity.design import build_problem, plan_joint
+from connectivity.boq import place_manholes, plan_manholes
+from conftest import small_joint_plan
 
 
 def test_manholes_sites_junctions_and_spacing():
@@ -33,21 +31,7 @@ def test_spacing_runs_through_degree_two_nodes_and_orientation():
 
 
 def test_boq_total_equals_plan_total():
-    model = load_cost_model()
-    # a square with a bridge and a primary road; TOT and PEA share, CAT alone on a branch
-    u = [0, 1, 2, 3, 1, 4]
-    v = [1, 2, 3, 0, 4, 5]
-    table = make_edge_table(u, v, [120, 200, 80, 150, 60, 400],
-                            highway=["residential", "primary", "service", "residential", "lead_in", "tertiary"],
-                            surface=["asphalt"] * 6, bridge=[False, False, True, False, False, False])
-    costs = edge_costs(model, table)
-    ops = [OperatorSpec("TOT", "telecom", ducts=2, duct_diameter_mm=100),
-           OperatorSpec("CAT", "telecom", ducts=2, duct_diameter_mm=100),
-           OperatorSpec("PEA", "power", ducts=4, duct_diameter_mm=125)]
-    p = build_problem(model, table, costs, n_nodes=6, operators=ops,
-                      terminals={"TOT": [0, 2], "CAT": [0, 5], "PEA": [0, 2, 4]})
-    plan = plan_joint(p)
-    rows = bill_of_quantities(p, plan, costs, model, highway=table.highway, diameters_mm=[100, 100, 125])
+    model, p, plan, rows = small_joint_plan()
     total = sum(r["cost_thb"] for r in rows)
     assert total == pytest.approx(plan.cost * model.contingency_factor, abs=0.01)
     cats = {r["category"] for r in rows}

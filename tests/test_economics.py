@@ -8,11 +8,9 @@ import numpy as np
 import pytest
 
 from connectivity import economics, report
-from connectivity.boq import bill_of_quantities
-from connectivity.config import OperatorSpec
-from connectivity.costs import DEFAULT_COST_MODEL, edge_costs, load_cost_model, make_edge_table, parse_cost_model
-from connectivity.design import build_problem, plan_joint
+from connectivity.costs import DEFAULT_COST_MODEL, load_cost_model, parse_cost_model
 from connectivity.errors import ConfigError
+from conftest import small_joint_plan
 
 
 def raw():
@@ -27,20 +25,7 @@ def ranges_of(model):
 @pytest.fixture(scope="module")
 def plan_rows():
     """A small joint plan (bridge, primary road crossing, shared trench) and its BoQ rows."""
-    model = load_cost_model()
-    u = [0, 1, 2, 3, 1, 4]
-    v = [1, 2, 3, 0, 4, 5]
-    table = make_edge_table(u, v, [120, 200, 80, 150, 60, 400],
-                            highway=["residential", "primary", "service", "residential", "lead_in", "tertiary"],
-                            surface=["asphalt"] * 6, bridge=[False, False, True, False, False, False])
-    costs = edge_costs(model, table)
-    ops = [OperatorSpec("TOT", "telecom", ducts=2, duct_diameter_mm=100),
-           OperatorSpec("CAT", "telecom", ducts=2, duct_diameter_mm=100),
-           OperatorSpec("PEA", "power", ducts=4, duct_diameter_mm=125)]
-    p = build_problem(model, table, costs, n_nodes=6, operators=ops,
-                      terminals={"TOT": [0, 2], "CAT": [0, 5], "PEA": [0, 2, 4]})
-    plan = plan_joint(p)
-    rows = bill_of_quantities(p, plan, costs, model, highway=table.highway, diameters_mm=[100, 100, 125])
+    model, _, plan, rows = small_joint_plan()
     return model, rows, plan.cost * model.contingency_factor
 
 

@@ -19,46 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from connectivity.steiner.paths import heap_pop, heap_push
-
-
-@njit(cache=True)
-def _lpush(bk, ba, size, key, arc):
-    i = size
-    size += 1
-    while i > 0:
-        p = (i - 1) >> 1
-        if bk[p] <= key:
-            break
-        bk[i] = bk[p]
-        ba[i] = ba[p]
-        i = p
-    bk[i] = key
-    ba[i] = arc
-    return size
-
-
-@njit(cache=True)
-def _lpop(bk, ba, size):
-    size -= 1
-    if size > 0:
-        lk = bk[size]
-        la = ba[size]
-        i = 0
-        while True:
-            c = 2 * i + 1
-            if c >= size:
-                break
-            if c + 1 < size and bk[c + 1] < bk[c]:
-                c += 1
-            if bk[c] >= lk:
-                break
-            bk[i] = bk[c]
-            ba[i] = ba[c]
-            i = c
-        bk[i] = lk
-        ba[i] = la
-    return size
+from connectivity.steiner.paths import heap_pop, heap_push, lazy_pop, lazy_push
 
 
 @njit(cache=True)
@@ -148,19 +109,19 @@ def dual_ascent(indptr, head, arc_w, rev, tail, is_term, root, max_work, slack):
                         q = rev[p]
                         arckey[q] = rc[q]
                         stamp[q] = run
-                        bsize = _lpush(bk, ba, bsize, rc[q], q)
+                        bsize = lazy_push(bk, ba, bsize, q, rc[q])
             work += wn
         infeasible = False
         while not hit:
             # cheapest entering arc
             while bsize > 0 and in_w[tail[ba[0]]]:
-                bsize = _lpop(bk, ba, bsize)
+                _, _, bsize = lazy_pop(bk, ba, bsize)
             if bsize == 0:
                 infeasible = True
                 break
             q = ba[0]
             delta = bk[0] - dsum
-            bsize = _lpop(bk, ba, bsize)
+            _, _, bsize = lazy_pop(bk, ba, bsize)
             if delta > 0.0:
                 dsum += delta
                 lb += delta
@@ -192,7 +153,7 @@ def dual_ascent(indptr, head, arc_w, rev, tail, is_term, root, max_work, slack):
                     if rc[a_in] > 0.0:
                         arckey[a_in] = rc[a_in] + dsum
                         stamp[a_in] = run
-                        bsize = _lpush(bk, ba, bsize, rc[a_in] + dsum, a_in)
+                        bsize = lazy_push(bk, ba, bsize, a_in, rc[a_in] + dsum)
                         continue
                     if done[x]:
                         hit = True

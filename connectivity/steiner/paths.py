@@ -123,7 +123,7 @@ def sph(indptr, head, arc_w, is_term, root, n_terms):
 
 
 @njit(cache=True, inline="always")
-def _lazy_push(hk, hv, size, v, key):
+def lazy_push(hk, hv, size, v, key):
     """Push ``(key, v)`` on a lazy min-heap (no decrease-key: a node may sit there several
     times, stale copies are skipped on pop); returns the new size."""
     i = size
@@ -140,7 +140,7 @@ def _lazy_push(hk, hv, size, v, key):
 
 
 @njit(cache=True, inline="always")
-def _lazy_pop(hk, hv, size):
+def lazy_pop(hk, hv, size):
     """Pop the minimum of a lazy min-heap; returns (node, key, new size)."""
     u = hv[0]
     du = hk[0]
@@ -195,7 +195,7 @@ def voronoi(indptr, head, arc_w, is_base):
             hv[size] = v
             size += 1
     while size > 0:
-        u, du, size = _lazy_pop(hk, hv, size)
+        u, du, size = lazy_pop(hk, hv, size)
         if du > dist[u]:
             continue  # stale entry
         bu = base[u]
@@ -206,5 +206,5 @@ def voronoi(indptr, head, arc_w, is_base):
                 dist[v] = nd
                 base[v] = bu
                 pred_arc[v] = p
-                size = _lazy_push(hk, hv, size, v, nd)
+                size = lazy_push(hk, hv, size, v, nd)
     return base, dist, pred_arc
