@@ -294,7 +294,7 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
     bounded = corridors.relaxed_for_bounds(problem)  # the bounds' models know no existing ducts
     cert = design.certify(bounded, joint, time_limit=deadline.left())
     bound = cert.value * f
-    routing = design.routing_bound(bounded, joint, time_limit=deadline.left()) * f
+    routing = design.routing_bound(bounded, joint, time_limit=deadline.left(), certified=cert) * f
     segment = allocate.segment_shapley(problem, joint)
     alloc = allocate.allocate(names, table_c.cost, duct_metres=design.duct_metres(problem, joint),
                               null=table_c.null, coalitions=table_c.complete, shapley_shares=segment)

@@ -149,11 +149,15 @@ class Bound:
         How it was obtained (human-readable).
     seconds
         Wall time spent.
+    linear
+        A lower bound on the linear cost of every plan found on the way (THB before
+        contingency; 0 when none): the chamber bound without its per-network constant.
     """
 
     value: float
     method: str
     seconds: float
+    linear: float = 0.0
 
 
 #: Largest LP (active operators x directed arcs) certify() runs; above it only the Lagrangian bounds.
@@ -169,16 +173,24 @@ def default_iterations(problem: DesignProblem, n_operators: int) -> int:
 
 
 def routing_bound(problem: DesignProblem, plan: JointPlan, *, iterations: int | None = None,
-                  time_limit: float | None = None) -> float:
+                  time_limit: float | None = None, certified: Bound | None = None) -> float:
     """Lower bound (THB, before contingency) on the **linear** cost of every plan: trench,
     ducts and manholes spread per metre, the objective the planner optimises. Beside
     :func:`certify` it tells how well the routes are optimised, apart from the discrete
-    manhole count (sites, junctions, short runs) that no cheap bound captures."""
+    manhole count (sites, junctions, short runs) that no cheap bound captures.
+
+    With ``certified`` (:func:`certify`'s result for the same plan) its ``linear`` bound is
+    used too; above :data:`EXACT_VARIANT_MAX_EDGES` edges it alone, when it has one (no
+    second Lagrangian run)."""
     act = [k for k in range(problem.n_operators) if problem.active(k)]
     if not act:
         return 0.0
+    known = 0.0 if certified is None else certified.linear
+    if known > 0 and problem.n_edges > EXACT_VARIANT_MAX_EDGES:
+        return known
     iterations = default_iterations(problem, len(act)) if iterations is None else iterations
-    return lagrangian_bound(problem, plan=plan, objective="linear", iterations=iterations, time_limit=time_limit)
+    return max(known, lagrangian_bound(problem, plan=plan, objective="linear", iterations=iterations,
+                                       time_limit=time_limit))
 
 
 def certify(problem: DesignProblem, plan: JointPlan | None = None, *, time_limit: float | None = None,
@@ -187,7 +199,12 @@ def certify(problem: DesignProblem, plan: JointPlan | None = None, *, time_limit
 
     The best of these valid bounds (each is a lower bound on its own, see the functions):
 
-    * ``lagrangian_bound(objective='sites')``: trench + ducts + per group one chamber per
+    * ``lagrangian_bound(objective='chambers')`` where :func:`chambers_bound_applies` (no
+      required edges, no existing ducts): trench sharing relaxed as below, and each operator
+      charged the chambers its own tree needs (``L / s + 1`` per network, split among the
+      group's operators);
+    * ``lagrangian_bound(objective='sites')`` (up to :data:`EXACT_VARIANT_MAX_EDGES` edges, or
+      where the chamber bound does not apply): trench + ducts + per group one chamber per
       site, the junctions every pruned plan needs and ``ceil(L / s) - 1`` chambers inside
       each road segment (chain through degree-2 nodes) of length ``L``; trench sharing by Lagrangian relaxation with
       subgradient steps, per operator the Steiner engine's dual-ascent bound;
@@ -197,9 +214,10 @@ def certify(problem: DesignProblem, plan: JointPlan | None = None, *, time_limit
       relaxation of :func:`lp_bound` (directed cuts, HiGHS), when its cut loop finishes.
 
     ``iterations`` subgradient steps each (by default, fewer on large instances: about
-    0.6 M operator-edges of Steiner solves in all, at least 3, at most 60; ``time_limit`` stops them
-    early, and then the result depends on timing); the second Lagrangian only up to
-    :data:`EXACT_VARIANT_MAX_EDGES` edges. ``method`` names the bound that won.
+    0.6 M operator-edges of Steiner solves in all, at least 3, at most 60, twice that when the
+    chamber bound runs alone; ``time_limit`` stops them early, and then the result depends on
+    timing); the others only up to :data:`EXACT_VARIANT_MAX_EDGES` edges. ``method`` names the
+    bound that won; ``linear`` is the chamber bound less its constant (see :class:`Bound`).
     """
     t0 = time.perf_counter()
     K = problem.n_operators
@@ -208,14 +226,24 @@ def certify(problem: DesignProblem, plan: JointPlan | None = None, *, time_limit
     if not act:
         return Bound(0.0, "no operator needs ducts", 0.0)
     part = None if time_limit is None else time_limit / 3
-    if iterations is None:
-        iterations = default_iterations(problem, len(act))
+    small = problem.n_edges <= EXACT_VARIANT_MAX_EDGES
+    chambers = chambers_bound_applies(problem, act)
+    if iterations is None:   # on large instances the chamber bound runs alone: it gets both budgets
+        iterations = default_iterations(problem, len(act)) * (1 if small or not chambers else 2)
     cands = []
-    val = lagrangian_bound(problem, operators=operators, plan=plan, objective="sites", iterations=iterations,
-                           time_limit=part, seed=seed)
-    cands.append((val, ("Lagrangian relaxation of the shared trench (subgradient, Steiner dual-ascent bound per "
-                        "operator) + manhole count bound (sites, junctions, long road segments)")))
-    if _trench_monotone(problem) and problem.n_edges <= EXACT_VARIANT_MAX_EDGES:
+    linear = 0.0
+    if chambers:
+        val = lagrangian_bound(problem, operators=operators, plan=plan, objective="chambers", iterations=iterations,
+                               time_limit=part, seed=seed)
+        linear = max(0.0, val - _operator_chambers(problem, act)[1])
+        cands.append((val, ("Lagrangian relaxation of the shared trench (subgradient, Steiner dual-ascent bound per "
+                            "operator) + chambers per metre of each operator's tree")))
+    if small or not chambers:
+        val = lagrangian_bound(problem, operators=operators, plan=plan, objective="sites", iterations=iterations,
+                               time_limit=part, seed=seed)
+        cands.append((val, ("Lagrangian relaxation of the shared trench (subgradient, Steiner dual-ascent bound per "
+                            "operator) + manhole count bound (sites, junctions, long road segments)")))
+    if _trench_monotone(problem) and small:
         val = lagrangian_bound(problem, operators=operators, plan=plan, objective="exact", iterations=iterations,
                                time_limit=part, seed=seed)
         cands.append((val, ("Lagrangian relaxation of the shared trench (subgradient, Steiner dual-ascent bound per "
@@ -226,7 +254,7 @@ def certify(problem: DesignProblem, plan: JointPlan | None = None, *, time_limit
             if lp is not None and lp[1]:
                 cands.append((lp[0], "LP relaxation (directed cuts, HiGHS) + manholes per metre and per node"))
     value, method = max(cands, key=lambda c: c[0])
-    return Bound(float(value), method, time.perf_counter() - t0)
+    return Bound(float(value), method, time.perf_counter() - t0, linear)
 
 
 def _pruned_graph(problem: DesignProblem, act: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -603,10 +631,40 @@ def _separate(z: np.ndarray, tail: np.ndarray, head: np.ndarray, n: int, root: i
     return out
 
 
+def chambers_bound_applies(problem: DesignProblem, act: Sequence[int]) -> bool:
+    """Whether :func:`lagrangian_bound` may use ``objective='chambers'``: no required edges
+    and no existing ducts, so every leaf of a pruned operator tree is one of its sites."""
+    return problem.existing is None and not any(len(problem.required_edges(k)) for k in act)
+
+
+def _operator_chambers(problem: DesignProblem, act: list[int]) -> tuple[dict[int, np.ndarray], float]:
+    """Per operator, the chamber cost (THB per edge) and the constant of the per-tree chamber bound.
+
+    A group's chambers sit at its sites and junctions and every ``s`` metres inside each run
+    between them. A pruned tree of operator ``k`` (all leaves its sites) of length ``L`` has
+    ``R = K - 1`` runs between its ``K`` key nodes, so at least ``K + sum_r (ceil(l_r / s) - 1)
+    >= L / s + 1`` chambers; the group's network holds k's tree, and its extra key nodes only
+    split k's runs (``ceil(a) + ceil(b) >= ceil(a + b)``), so the group has at least as many
+    (cycles in the union of several operators' trees cost nothing here). Each of the group's
+    ``n`` operators gets ``1 / n`` of this bound: ``manhole / (n s)`` per metre of its tree and
+    ``manhole / n`` per network (terminal group, single sites included).
+    """
+    extra, const = {}, 0.0
+    for g, group in enumerate(GROUPS):
+        ks = [k for k in act if problem.kinds[k] == group]
+        for k in ks:
+            c = problem.manhole_cost[g] / len(ks)
+            extra[k] = c * problem.length_m / problem.manhole_spacing_m
+            const += c * len(problem.terminal_groups(k))
+    return extra, const
+
+
 def _edge_mode_costs(problem: DesignProblem, act: list[int], objective: str,
                      plan: JointPlan | None = None) -> tuple[np.ndarray, float]:
     """Per edge and mode, the cost the Lagrangian charges for the trench (and manholes), and
     a constant (THB); see :func:`lagrangian_bound`."""
+    if objective == "chambers":
+        return problem.trench.astype(float), 0.0
     if objective == "sites":
         # chambers >= the group's sites + sum over its edges of (ceil(l / s) - 1)+
         const = sum(problem.manhole_cost[i] * len(group_terminals(problem, g, act)) for i, g in enumerate(GROUPS))
@@ -670,6 +728,10 @@ def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None 
     from each group's mode cost split among its operators (among the plan's users of an
     edge when ``plan`` is given), and moves by projected subgradient steps (Polyak step
     towards the plan's cost, or 1.05 x the best bound). Returns the best value seen.
+
+    ``objective='chambers'`` (only where :func:`chambers_bound_applies`): ``T`` is the trench
+    alone and the chambers are charged to the operators' own trees instead
+    (:func:`_operator_chambers`), a bound on the exact cost about as strong as the linear one.
     """
     t0 = time.perf_counter()
     K, m = problem.n_operators, problem.n_edges
@@ -678,6 +740,10 @@ def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None 
     if not act:
         return 0.0
     T, const = _edge_mode_costs(problem, act, objective, plan)
+    own = {k: problem.duct_cost[k] for k in act}   # what each operator pays alone per edge
+    if objective == "chambers":
+        extra, const = _operator_chambers(problem, act)
+        own = {k: own[k] + extra[k] for k in act}
     gi = np.array([problem.group_index(k) for k in act])
     Tpos = np.maximum(T, 0.0)
     # start: each group's single-mode cost split among its operators (plan users first),
@@ -696,7 +762,7 @@ def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None 
     if both:
         fit = np.minimum(1.0, Tpos[:, 2] / np.maximum(Tpos[:, 0] + Tpos[:, 1], 1e-12))
         lam *= fit
-    target = None if plan is None else float(plan.cost if objective == "exact" else plan.linear_cost)
+    target = None if plan is None else float(plan.cost if objective in ("exact", "chambers") else plan.linear_cost)
     best = -np.inf
     theta = 1.0
     stall = 0
@@ -706,7 +772,7 @@ def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None 
         total = const
         xs = np.zeros((len(act), m))
         for i, k in enumerate(act):
-            value, edges = steiner_lower_bound(problem, k, problem.duct_cost[k] + lam[i], seed=seed,
+            value, edges = steiner_lower_bound(problem, k, own[k] + lam[i], seed=seed,
                                                time_limit=None if time_limit is None else max(1.0, time_limit / 10))
             total += value
             xs[i, edges] = 1.0
