@@ -151,7 +151,7 @@ class Bound:
         Wall time spent.
     linear
         A lower bound on the linear cost of every plan found on the way (THB before
-        contingency; 0 when none): the chamber bound without its per-network constant.
+        contingency; 0 when none): the chamber bound less the most its chamber terms add to a plan.
     """
 
     value: float
@@ -217,7 +217,7 @@ def certify(problem: DesignProblem, plan: JointPlan | None = None, *, time_limit
     0.6 M operator-edges of Steiner solves in all, at least 3, at most 60, twice that when the
     chamber bound runs alone; ``time_limit`` stops them early, and then the result depends on
     timing); the others only up to :data:`EXACT_VARIANT_MAX_EDGES` edges. ``method`` names the
-    bound that won; ``linear`` is the chamber bound less its constant (see :class:`Bound`).
+    bound that won; ``linear`` is the chamber bound less the most its chamber terms add (see :class:`Bound`).
     """
     t0 = time.perf_counter()
     K = problem.n_operators
@@ -235,7 +235,7 @@ def certify(problem: DesignProblem, plan: JointPlan | None = None, *, time_limit
     if chambers:
         val = lagrangian_bound(problem, operators=operators, plan=plan, objective="chambers", iterations=iterations,
                                time_limit=part, seed=seed)
-        linear = max(0.0, val - _operator_chambers(problem, act)[1])
+        linear = max(0.0, val - _operator_chambers(problem, act)[2])
         cands.append((val, ("Lagrangian relaxation of the shared trench (subgradient, Steiner dual-ascent bound per "
                             "operator) + chambers per metre of each operator's tree")))
     if small or not chambers:
@@ -637,8 +637,10 @@ def chambers_bound_applies(problem: DesignProblem, act: Sequence[int]) -> bool:
     return problem.existing is None and not any(len(problem.required_edges(k)) for k in act)
 
 
-def _operator_chambers(problem: DesignProblem, act: list[int]) -> tuple[dict[int, np.ndarray], float]:
-    """Per operator, the chamber cost (THB per edge) and the constant of the per-tree chamber bound.
+def _operator_chambers(problem: DesignProblem, act: list[int]) -> tuple[dict[int, np.ndarray], float, float]:
+    """Per operator, the chamber cost (THB per edge) and the constant of the per-tree chamber
+    bound; and the most that the constant and the lead-in terms add to any plan (THB), so that
+    the bound less it is a bound on the linear cost.
 
     A group's chambers sit at its sites and junctions and every ``s`` metres inside each run
     between them. A pruned tree of operator ``k`` (all leaves its sites) of length ``L`` has
@@ -647,16 +649,67 @@ def _operator_chambers(problem: DesignProblem, act: list[int]) -> tuple[dict[int
     split k's runs (``ceil(a) + ceil(b) >= ceil(a + b)``), so the group has at least as many
     (cycles in the union of several operators' trees cost nothing here). Each of the group's
     ``n`` operators gets ``1 / n`` of this bound: ``manhole / (n s)`` per metre of its tree and
-    ``manhole / n`` per network (terminal group, single sites included).
+    ``manhole / n`` per network (terminal group).
+
+    Short lead-ins add to it (:func:`_lead_in_terms`): a run holds ``ceil(l / s) >= max(1, l / s)``
+    pieces, so a lead-in of length ``l < s`` that is a run of its own counts ``1 - l / s``
+    chambers more than its length.
     """
-    extra, const = {}, 0.0
+    extra, const, most = {}, 0.0, 0.0
     for g, group in enumerate(GROUPS):
         ks = [k for k in act if problem.kinds[k] == group]
         for k in ks:
             c = problem.manhole_cost[g] / len(ks)
-            extra[k] = c * problem.length_m / problem.manhole_spacing_m
-            const += c * len(problem.terminal_groups(k))
-    return extra, const
+            pair_cost, bonus, top = _lead_in_terms(problem, k)
+            extra[k] = c * (problem.length_m / problem.manhole_spacing_m + pair_cost)
+            networks = len(problem.terminal_groups(k))
+            const += c * (networks + bonus)
+            most += c * (networks + top)
+    return extra, const, most
+
+
+def _lead_in_terms(problem: DesignProblem, k: int) -> tuple[np.ndarray, float, float]:
+    """Chambers operator ``k``'s tree needs for its short lead-ins, as per-edge terms and a constant.
+
+    A site ``v`` of road degree 1 hangs on its lead-in ``e`` (length ``l < s``) from node ``w``;
+    every tree of k holds ``e`` (``v`` is a leaf). When ``w`` is another site of k, ``e`` is a
+    run of its own: ``b = 1 - l / s`` chambers more, always (the constant). When ``w`` has two
+    other road edges ``a`` and ``x``, ``e`` is a run of its own exactly when the tree uses both
+    (``w`` is then a junction), so the tree counts at least ``b (use_a + use_x - 1)`` more: ``b``
+    per use of ``a`` and of ``x`` (the per-edge terms) and ``-b`` (the constant). Returns the
+    per-edge terms (chambers per edge used, shape ``(m,)``), the constant and the most both
+    add to a tree (the sum of the ``b``; chambers).
+    """
+    u, v, n, s = problem.u, problem.v, problem.n_nodes, problem.manhole_spacing_m
+    ends = np.concatenate([u, v])
+    edge_of = np.concatenate([np.arange(problem.n_edges)] * 2)
+    order = np.argsort(ends, kind="stable")
+    start = np.searchsorted(ends[order], np.arange(n + 1))
+    deg = np.diff(start)
+    own = np.zeros(n, dtype=bool)
+    per_edge = np.zeros(problem.n_edges)
+    const = most = 0.0
+    for group in problem.terminal_groups(k):
+        own[:] = False
+        own[group] = True
+        for t in problem.terminals[k][np.isin(problem.terminals[k], group)].tolist():
+            if deg[t] != 1:
+                continue
+            e = int(edge_of[order[start[t]]])
+            w = int(v[e] if u[e] == t else u[e])
+            b = 1.0 - problem.length_m[e] / s
+            if b <= 0 or w == t:
+                continue
+            if own[w]:
+                const += b
+                most += b
+                continue
+            others = [int(x) for x in edge_of[order[start[w]:start[w + 1]]] if x != e and u[x] != v[x]]
+            if deg[w] == 3 and len(set(others)) == 2:
+                per_edge[others] += b
+                const -= b
+                most += b
+    return per_edge, const, most
 
 
 def _edge_mode_costs(problem: DesignProblem, act: list[int], objective: str,
@@ -742,7 +795,7 @@ def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None 
     T, const = _edge_mode_costs(problem, act, objective, plan)
     own = {k: problem.duct_cost[k] for k in act}   # what each operator pays alone per edge
     if objective == "chambers":
-        extra, const = _operator_chambers(problem, act)
+        extra, const, _ = _operator_chambers(problem, act)
         own = {k: own[k] + extra[k] for k in act}
     gi = np.array([problem.group_index(k) for k in act])
     Tpos = np.maximum(T, 0.0)
