@@ -164,6 +164,8 @@ class Bound:
 LP_MAX_ARC_VARIABLES = 2_000
 #: Largest instance (edges) on which certify() also runs the per-metre Lagrangian.
 EXACT_VARIANT_MAX_EDGES = 5_000
+#: Largest instance (edges) on which certify() runs the other Lagrangians beside the chamber bound.
+OTHER_BOUNDS_MAX_EDGES = 1_000
 
 
 def default_iterations(problem: DesignProblem, n_operators: int) -> int:
@@ -203,21 +205,22 @@ def certify(problem: DesignProblem, plan: JointPlan | None = None, *, time_limit
       required edges, no existing ducts): trench sharing relaxed as below, and each operator
       charged the chambers its own tree needs (``L / s + 1`` per network, split among the
       group's operators);
-    * ``lagrangian_bound(objective='sites')`` (up to :data:`EXACT_VARIANT_MAX_EDGES` edges, or
-      where the chamber bound does not apply): trench + ducts + per group one chamber per
-      site, the junctions every pruned plan needs and ``ceil(L / s) - 1`` chambers inside
-      each road segment (chain through degree-2 nodes) of length ``L``; trench sharing by Lagrangian relaxation with
-      subgradient steps, per operator the Steiner engine's dual-ascent bound;
-    * ``lagrangian_bound(objective='exact')``: the same relaxation with manholes per metre
-      and the ``nodes - edges`` count of :func:`lp_bound` (node multipliers from ``plan``);
+    * ``lagrangian_bound(objective='sites')`` (up to :data:`OTHER_BOUNDS_MAX_EDGES` edges, or
+      :data:`EXACT_VARIANT_MAX_EDGES` where the chamber bound does not apply): trench + ducts +
+      per group one chamber per site, the junctions every pruned plan needs and
+      ``ceil(L / s) - 1`` chambers inside each road segment (chain through degree-2 nodes) of
+      length ``L``; trench sharing by Lagrangian relaxation with subgradient steps, per
+      operator the Steiner engine's dual-ascent bound;
+    * ``lagrangian_bound(objective='exact')`` (same size limits): the same relaxation with
+      manholes per metre and the ``nodes - edges`` count of :func:`lp_bound` (node
+      multipliers from ``plan``);
     * on small instances (at most :data:`LP_MAX_ARC_VARIABLES` operator arcs) the LP
       relaxation of :func:`lp_bound` (directed cuts, HiGHS), when its cut loop finishes.
 
     ``iterations`` subgradient steps each (by default, fewer on large instances: about
     0.6 M operator-edges of Steiner solves in all, at least 3, at most 60, twice that when the
     chamber bound runs alone; ``time_limit`` stops them early, and then the result depends on
-    timing); the others only up to :data:`EXACT_VARIANT_MAX_EDGES` edges. ``method`` names the
-    bound that won; ``linear`` is the chamber bound less the most its chamber terms add (see :class:`Bound`).
+    timing). ``method`` names the bound that won; ``linear`` is the chamber bound less the most its chamber terms add (see :class:`Bound`).
     """
     t0 = time.perf_counter()
     K = problem.n_operators
@@ -226,8 +229,9 @@ def certify(problem: DesignProblem, plan: JointPlan | None = None, *, time_limit
     if not act:
         return Bound(0.0, "no operator needs ducts", 0.0)
     part = None if time_limit is None else time_limit / 3
-    small = problem.n_edges <= EXACT_VARIANT_MAX_EDGES
     chambers = chambers_bound_applies(problem, act)
+    # the chamber bound, where it applies, is the strong one beyond small instances
+    small = problem.n_edges <= (OTHER_BOUNDS_MAX_EDGES if chambers else EXACT_VARIANT_MAX_EDGES)
     if iterations is None:   # on large instances the chamber bound runs alone: it gets both budgets
         iterations = default_iterations(problem, len(act)) * (1 if small or not chambers else 2)
     cands = []

@@ -208,3 +208,25 @@ def voronoi(indptr, head, arc_w, is_base):
                 pred_arc[v] = p
                 size = lazy_push(hk, hv, size, v, nd)
     return base, dist, pred_arc
+
+
+@njit(cache=True)
+def reached(indptr, head, source):
+    """Nodes reachable from ``source`` (bool mask; breadth-first over the CSR arcs)."""
+    n = len(indptr) - 1
+    seen = np.zeros(n, np.bool_)
+    queue = np.empty(n, np.int64)
+    seen[source] = True
+    queue[0] = source
+    end = 1
+    i = 0
+    while i < end:
+        x = queue[i]
+        i += 1
+        for p in range(indptr[x], indptr[x + 1]):
+            y = head[p]
+            if not seen[y]:
+                seen[y] = True
+                queue[end] = y
+                end += 1
+    return seen

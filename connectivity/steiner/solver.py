@@ -37,8 +37,7 @@ from connectivity.steiner.exact import dreyfus_wagner
 from connectivity.steiner.graph import CSRGraph, build_csr, simplify
 from connectivity.steiner.heuristics import merge_fixed, mst_prune
 from connectivity.steiner.localsearch import improve, spans_terminals
-from connectivity.steiner.graph import component_labels
-from connectivity.steiner.paths import sph
+from connectivity.steiner.paths import reached, sph
 from connectivity.steiner.reduce import Reduction, expand, reduce_graph
 
 logger = logging.getLogger(__name__)
@@ -308,14 +307,15 @@ def _safe_bound(lb: float, weights: np.ndarray) -> float:
 
 def _terminal_component(g, su, sv, sw, orig, terms, *, has_fixed=False):
     """Keep only the edges of the terminals' component (``g`` is the CSR of the edge list); raise if split."""
-    comp = component_labels(g.n, g.eu, g.ev)
-    c = comp[terms]
-    if np.any(c != c[0]):
-        bad = int(terms[np.nonzero(c != c[0])[0][0]])
+    inside = reached(g.indptr, g.head, int(terms[0]))
+    if not inside[terms].all():
+        bad = int(terms[np.nonzero(~inside[terms])[0][0]])
         what = "terminals and fixed-edge ends" if has_fixed else "terminals"
         raise InfeasibleError(
             f"{what} are not all connected: terminal {bad} is not in the component of terminal {int(terms[0])}")
-    keep = comp[su] == c[0]
+    if inside.all():
+        return su, sv, sw, orig
+    keep = inside[su]
     return su[keep], sv[keep], sw[keep], orig[keep]
 
 
