@@ -819,7 +819,9 @@ def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None 
     if both:
         fit = np.minimum(1.0, Tpos[:, 2] / np.maximum(Tpos[:, 0] + Tpos[:, 1], 1e-12))
         lam *= fit
-    target = None if plan is None else float(plan.cost if objective in ("exact", "chambers") else plan.linear_cost)
+    # Polyak target: the plan's cost in the relaxed objective (the chamber bound's optimum
+    # lies near the linear cost: it cannot see the discrete chambers)
+    target = None if plan is None else float(plan.cost if objective == "exact" else plan.linear_cost)
     best = -np.inf
     theta = 1.0
     stall = 0
