@@ -196,6 +196,7 @@ def duct_frame(edges: Any, problem: DesignProblem, plan: JointPlan, costs: "Edge
     existing = problem.existing if problem.existing is not None else np.zeros_like(plan.use)
     spare_ducts = (costs.spare_ducts if getattr(costs, "spare_ducts", None) is not None
                    else np.zeros(problem.n_edges, dtype=np.int64))
+    attrs = {col: edges[col].to_numpy() for col in ("kind", "highway", "name") if col in edges.columns}
     for i, e in enumerate(used):
         md = int(modes[e])
         ops = sorted(names[k] for k in range(problem.n_operators) if plan.use[k, e])
@@ -211,7 +212,7 @@ def duct_frame(edges: Any, problem: DesignProblem, plan: JointPlan, costs: "Edge
         for o in names:
             row[f"ducts_{o}"] = counts[o]
         for col in ("kind", "highway", "name"):
-            row[col] = edges[col].iloc[e] if col in edges.columns else None
+            row[col] = attrs[col][e] if col in attrs else None
         rows.append(row)
     cols = (["segment_id", "edge_id", "length_m", "operators", "n_ducts", "ducts"] + [f"ducts_{o}" for o in names]
             + ["trench_type", "cost_thb", "in_existing", "kind", "highway", "name"])
