@@ -35,15 +35,41 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _column_values(series: pd.Series) -> list:
+    """A column as JSON-safe Python values (as :func:`_plain` gives them), fast for plain numpy columns."""
+    values = series.tolist()
+    kind = series.dtype.kind if isinstance(series.dtype, np.dtype) else "O"
+    if kind in "iub":
+        return values
+    if kind == "f":
+        return [v if math.isfinite(v) else None for v in values]
+    return [_plain(v) for v in values]
+
+
+def _geometry_dicts(geoms: np.ndarray) -> list:
+    """GeoJSON geometry members: built from the coordinate arrays for 2-D points and lines
+    (the numbers ``shapely.to_geojson`` gives, read back), by GEOS for everything else."""
+    types = shapely.get_type_id(geoms)
+    simple = np.isin(types, (0, 1)) & ~shapely.is_empty(geoms) & ~shapely.has_z(geoms)
+    if not simple.all():
+        return [json.loads(shapely.to_geojson(geom)) if geom is not None else None for geom in geoms]
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    bounds = np.searchsorted(index, np.arange(len(geoms) + 1))
+    rows = coords.tolist()
+    return [{"type": "Point", "coordinates": rows[a]} if t == 0 else {"type": "LineString", "coordinates": rows[a:b]}
+            for t, a, b in zip(types.tolist(), bounds[:-1].tolist(), bounds[1:].tolist())]
+
+
 def geojson_dict(gdf: gpd.GeoDataFrame, *, name: str) -> dict:
     """A GeoJSON FeatureCollection (WGS84, 7 decimals, no ``crs`` member) with the OSM attribution."""
     g = gdf.to_crs(WGS84) if gdf.crs is not None else gdf
     geoms = shapely.transform(np.asarray(g.geometry.values), lambda c: np.round(c, COORD_DECIMALS))
     geoms = shapely.orient_polygons(geoms) if hasattr(shapely, "orient_polygons") else geoms
-    props = g.drop(columns=g.geometry.name).to_dict("records")
-    features = [{"type": "Feature", "properties": _plain(p),
-                 "geometry": json.loads(shapely.to_geojson(geom)) if geom is not None else None}
-                for p, geom in zip(props, geoms)]
+    table = g.drop(columns=g.geometry.name)
+    names = [str(c) for c in table.columns]
+    columns = [_column_values(table[c]) for c in table.columns]
+    features = [{"type": "Feature", "properties": dict(zip(names, values)), "geometry": geom}
+                for values, geom in zip(zip(*columns) if columns else [()] * len(g), _geometry_dicts(geoms))]
     return {"type": "FeatureCollection", "name": name, "attribution": OSM_ATTRIBUTION, "features": features}
 
 

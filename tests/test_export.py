@@ -628,3 +628,26 @@ def test_full_disk_is_one_line_and_leaves_nothing(fmt, n_writes, tiny_plan, tmp_
         (out / "notes.txt").write_text("mine")
         assert main(["export", str(tiny_plan), "--format", fmt, "--out", str(out)]) == 2
         assert [p.name for p in out.rglob("*")] == ["notes.txt"]
+
+
+def test_geojson_geometry_fast_path_writes_what_geos_writes():
+    """Points and lines are written from their coordinate arrays; the numbers (and bytes) are
+    those of ``shapely.to_geojson`` read back, and other geometries take the GEOS path."""
+    import json
+
+    import numpy as np
+    import shapely
+
+    from connectivity.output import COORD_DECIMALS, _geometry_dicts
+
+    rng = np.random.default_rng(7)
+    pts = [shapely.Point(*xy) for xy in rng.uniform(-180, 180, (20, 2))]
+    lines = [shapely.LineString(rng.uniform(-90, 90, (int(n), 2))) for n in rng.integers(2, 9, 20)]
+    for geoms in (pts + lines, lines, pts + [shapely.Polygon([(0, 0), (1, 0), (1, 1)])],
+                  lines + [shapely.LineString([(0, 0, 1), (1, 1, 2)])], pts + [None]):
+        geoms = np.array(geoms, dtype=object)
+        rounded = shapely.transform(geoms, lambda c: np.round(c, COORD_DECIMALS))
+        expected = [json.loads(shapely.to_geojson(g)) if g is not None else None for g in rounded]
+        got = _geometry_dicts(rounded)
+        assert got == expected
+        assert json.dumps(got) == json.dumps(expected)
