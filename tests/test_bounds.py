@@ -208,3 +208,21 @@ def test_chamber_bound_with_lead_ins_below_brute_force_optimum(seed):
     plan = plan_joint(p)
     assert lagrangian_bound(p, plan=plan, objective="chambers", iterations=40) <= best * (1 + TOL)
     assert certify(p, plan).value <= best * (1 + TOL)
+
+
+def test_lagrangian_same_on_threads():
+    """The operators' Steiner solves of one subgradient step run on threads: same bound."""
+    p = random_problem(11, n_operators=4, rows=6, cols=7, terminals=(3, 6))
+    plan = plan_joint(p)
+    one = lagrangian_bound(p, plan=plan, objective="chambers", iterations=12, threads=1)
+    assert one > 0
+    assert lagrangian_bound(p, plan=plan, objective="chambers", iterations=12, threads=3) == one
+
+
+def test_solve_threads_from_environment(monkeypatch):
+    from connectivity.design.threads import solve_threads
+
+    monkeypatch.setenv("CONNECTIVITY_THREADS", "1")
+    assert solve_threads() == 1
+    monkeypatch.setenv("CONNECTIVITY_THREADS", "junk")
+    assert 1 <= solve_threads() <= 4

@@ -13,6 +13,7 @@ import numpy as np
 from connectivity import steiner
 from connectivity.design.coalitions import CoalitionTable
 from connectivity.design.problem import GROUPS, DesignProblem, JointPlan, group_terminals
+from connectivity.design.threads import thread_map
 from connectivity.steiner.graph import component_labels
 
 
@@ -768,7 +769,7 @@ def _edge_mode_costs(problem: DesignProblem, act: list[int], objective: str,
 
 def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None = None, plan: JointPlan | None = None,
                      objective: str = "exact", iterations: int = 60, time_limit: float | None = None,
-                     seed: int = 0) -> float:
+                     seed: int = 0, threads: int | None = None) -> float:
     """Lagrangian bound (THB): the coupling ``x[k, e] <= y[e, kind(k)] + y[e, joint]`` of the
     model of :func:`lp_bound` dualised with multipliers ``lam[k, e] >= 0``:
 
@@ -785,6 +786,9 @@ def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None 
     from each group's mode cost split among its operators (among the plan's users of an
     edge when ``plan`` is given), and moves by projected subgradient steps (Polyak step
     towards the plan's cost, or 1.05 x the best bound). Returns the best value seen.
+
+    The operators' Steiner solves of one step run on ``threads`` threads (default
+    :func:`~connectivity.design.threads.solve_threads`; the result does not depend on it).
 
     ``objective='chambers'`` (only where :func:`chambers_bound_applies`): ``T`` is the trench
     alone and the chambers are charged to the operators' own trees instead
@@ -830,9 +834,10 @@ def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None 
             break
         total = const
         xs = np.zeros((len(act), m))
-        for i, k in enumerate(act):
-            value, edges = steiner_lower_bound(problem, k, own[k] + lam[i], seed=seed,
-                                               time_limit=None if time_limit is None else max(1.0, time_limit / 10))
+        each = None if time_limit is None else max(1.0, time_limit / 10)
+        solved = thread_map(lambda i: steiner_lower_bound(problem, act[i], own[act[i]] + lam[i], seed=seed,
+                                                          time_limit=each), range(len(act)), threads)
+        for i, (k, (value, edges)) in enumerate(zip(act, solved)):
             total += value
             xs[i, edges] = 1.0
             for r in problem.required_edges(k).tolist():

@@ -22,6 +22,7 @@ import numpy as np
 from connectivity.design.heuristic import (Deadline, DesignOptions, operator_tree, plan_joint,
                                            workspace)
 from connectivity.design.problem import DesignProblem, JointPlan, evaluate, standalone_weights
+from connectivity.design.threads import thread_map
 
 logger = logging.getLogger(__name__)
 
@@ -102,10 +103,13 @@ def plan_coalitions(problem: DesignProblem, *, options: DesignOptions = DesignOp
     names = {k: problem.operators[k] for k in act}
     null = tuple(problem.operators[k] for k in range(K) if k not in act)
     deadline = deadline or Deadline(options.time_limit)
-    alone: dict[int, np.ndarray] = {}
-    for k in act:   # stand-alone trees on the whole graph, warm from the joint plan's when known
-        alone[k] = operator_tree(problem, k, standalone_weights(problem, k), options=options, certified=True,
-                                 initial=None if grand is None else np.flatnonzero(grand.use[k]))
+    problem.node_component   # computed once, before the threads share it
+
+    def stand_alone(k: int) -> np.ndarray:   # on the whole graph, warm from the joint plan's tree when known
+        return operator_tree(problem, k, standalone_weights(problem, k), options=options, certified=True,
+                             initial=None if grand is None else np.flatnonzero(grand.use[k]))
+
+    alone: dict[int, np.ndarray] = dict(zip(act, thread_map(stand_alone, act)))
     if grand is None:
         grand = plan_joint(problem, options=options, alone=alone, deadline=deadline)
     complete = len(act) <= max_players

@@ -22,7 +22,7 @@ from numba import njit
 from connectivity.steiner.paths import heap_pop, heap_push, lazy_pop, lazy_push
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def dual_ascent(indptr, head, arc_w, rev, tail, is_term, root, max_work, slack):
     """Run dual ascent from ``root``.
 

@@ -6,7 +6,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _find(parent, x):
     r = x
     while parent[r] != r:
@@ -18,7 +18,7 @@ def _find(parent, x):
     return r
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def mst_prune(n, eu, ev, order, is_term, mask):
     """MST of the subgraph induced by ``mask``, then drop non-terminal leaves.
 
@@ -57,7 +57,7 @@ def mst_prune(n, eu, ev, order, is_term, mask):
     return prune_leaves(n, eu, ev, is_term, chosen, deg)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def prune_leaves(n, eu, ev, is_term, chosen, deg):
     """Repeatedly remove non-terminal leaves of a forest given by ``chosen`` edges."""
     # incident chosen edges per node via CSR over chosen edges
@@ -102,7 +102,7 @@ def prune_leaves(n, eu, ev, is_term, chosen, deg):
     return chosen
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def merge_fixed(n, eu, ev, fixed, tree_edges, is_term):
     """Union of required edges and a tree, as one connected subgraph without avoidable cycles.
 

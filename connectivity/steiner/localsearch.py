@@ -33,7 +33,7 @@ from connectivity.steiner.paths import voronoi
 logger = logging.getLogger(__name__)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _tree_structure(n, indptr, head, arc_e, is_term, tree):
     """Root the tree; return parent, parent edge, preorder, tin/tout, key flags."""
     tdeg = np.zeros(n, np.int64)
@@ -90,7 +90,7 @@ def _tree_structure(n, indptr, head, arc_e, is_term, tree):
     return root, tdeg, parent, pedge, order[:clock], tin, tout
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _key_nodes(n, order, is_term, tdeg, root):
     """Key nodes of a tree: terminals, branching nodes (degree >= 3) and the root."""
     is_key = np.zeros(n, np.bool_)
@@ -100,7 +100,7 @@ def _key_nodes(n, order, is_term, tdeg, root):
     return is_key
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def key_path_round(n, indptr, head, arc_w, arc_e, eu, ev, ew, is_term, tree):
     """One round of key-path exchange.
 
@@ -281,7 +281,7 @@ def key_path_round(n, indptr, head, arc_w, arc_e, eu, ev, ew, is_term, tree):
 _MAXD = 8
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def key_vertex_round(n, indptr, head, arc_w, arc_e, eu, ev, ew, is_term, tree, max_select):
     """One round of key-vertex elimination.
 
@@ -679,7 +679,7 @@ def key_vertex_round(n, indptr, head, arc_w, arc_e, eu, ev, ew, is_term, tree, m
     return mask, total_gain
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _branch(x, v, root, tin, tout, kids, kstart, brindex, nbr):
     """Branch index at ``v`` of surviving tree node ``x`` (-1 if ``x`` is removed with ``v``)."""
     if tin[v] <= tin[x] and tin[x] < tout[v]:
@@ -691,7 +691,7 @@ def _branch(x, v, root, tin, tout, kids, kstart, brindex, nbr):
     return nbr[v]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _record(w, bi, bj, cc, e, endpt, other, slot, is_key, pid, kpar, removed_cost, pbest, pcand):
     s = slot[w]
     if s < 0 or cc >= removed_cost[w] or bi < 0 or bj < 0:
@@ -713,7 +713,7 @@ def _record(w, bi, bj, cc, e, endpt, other, slot, is_key, pid, kpar, removed_cos
         pcand[s, lo * _MAXD + hi] = e
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _tail_of(indptr, p):
     """Owner node of arc position ``p`` (binary search in indptr)."""
     lo = 0
@@ -727,7 +727,7 @@ def _tail_of(indptr, p):
     return lo
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def spans_terminals(n, eu, ev, is_term, tree):
     """True when the edges ``tree`` connect all terminals."""
     parent = np.arange(n)

@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _sift_up(hk, hv, pos, i):
     k = hk[i]
     v = hv[i]
@@ -28,7 +28,7 @@ def _sift_up(hk, hv, pos, i):
     pos[v] = i
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def heap_push(hk, hv, pos, size, v, key):
     """Insert ``v`` or lower its key; returns the new heap size."""
     i = pos[v]
@@ -46,7 +46,7 @@ def heap_push(hk, hv, pos, size, v, key):
     return size
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def heap_pop(hk, hv, pos, size):
     """Remove the minimum; returns (node, key, new size)."""
     v = hv[0]
@@ -75,7 +75,7 @@ def heap_pop(hk, hv, pos, size):
     return v, key, size
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def sph(indptr, head, arc_w, is_term, root, n_terms):
     """Shortest-path heuristic (Takahashi-Matsuyama) grown from ``root``.
 
@@ -122,7 +122,7 @@ def sph(indptr, head, arc_w, is_term, root, n_terms):
     return in_tree, reached
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def lazy_push(hk, hv, size, v, key):
     """Push ``(key, v)`` on a lazy min-heap (no decrease-key: a node may sit there several
     times, stale copies are skipped on pop); returns the new size."""
@@ -139,7 +139,7 @@ def lazy_push(hk, hv, size, v, key):
     return size + 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def lazy_pop(hk, hv, size):
     """Pop the minimum of a lazy min-heap; returns (node, key, new size)."""
     u = hv[0]
@@ -165,7 +165,7 @@ def lazy_pop(hk, hv, size):
     return u, du, size
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def voronoi(indptr, head, arc_w, is_base):
     """Multi-source Dijkstra from every node with ``is_base``.
 
@@ -210,7 +210,7 @@ def voronoi(indptr, head, arc_w, is_base):
     return base, dist, pred_arc
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def reached(indptr, head, source):
     """Nodes reachable from ``source`` (bool mask; breadth-first over the CSR arcs)."""
     n = len(indptr) - 1

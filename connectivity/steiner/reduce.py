@@ -63,7 +63,7 @@ class Reduction:
     node_map: np.ndarray
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _add_inc(node, e, inc_head, inc_next, inc_edge, n_inc):
     inc_edge[n_inc] = e
     inc_next[n_inc] = inc_head[node]
@@ -71,7 +71,7 @@ def _add_inc(node, e, inc_head, inc_next, inc_edge, n_inc):
     return n_inc + 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _reduce_kernel(n, eu0, ev0, ew0, is_term0):
     m0 = len(eu0)
     cap = m0 + n + 2
@@ -292,7 +292,7 @@ def _has_edge(n: int, ru: np.ndarray, rv: np.ndarray, alive: np.ndarray) -> np.n
     return has
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _expand_kernel(ids, anc_a, anc_b, m0):
     out = np.empty(len(anc_a) + 1, np.int64)
     k = 0
