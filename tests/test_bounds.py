@@ -59,16 +59,20 @@ def _connected_subsets(p, k):
     return out
 
 
+def _assert_below_brute_force_optimum(p):
+    """certify() and the chamber bound stay below the cheapest plan over every edge subset."""
+    options = [_connected_subsets(p, k) for k in range(p.n_operators)]
+    best = min(evaluate(p, np.vstack(combo)).cost for combo in itertools.product(*options))
+    plan = plan_joint(p)
+    assert certify(p, plan).value <= best * (1 + TOL)
+    assert lagrangian_bound(p, plan=plan, objective="chambers", iterations=30) <= best * (1 + TOL)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(12))
 def test_bound_below_brute_force_optimum(seed):
     p = random_problem(100 + seed, n_operators=2, rows=2, cols=3, terminals=(2, 3))
-    options = [_connected_subsets(p, k) for k in range(p.n_operators)]
-    best = min(evaluate(p, np.vstack(combo)).cost for combo in itertools.product(*options))
-    plan = plan_joint(p)
-    b = certify(p, plan)
-    assert b.value <= best * (1 + TOL)
-    assert lagrangian_bound(p, plan=plan, objective="chambers", iterations=30) <= best * (1 + TOL)
+    _assert_below_brute_force_optimum(p)
 
 
 def test_deterministic():
@@ -124,12 +128,7 @@ def _comb(seed):
 @pytest.mark.parametrize("seed", range(8))
 def test_bound_below_brute_force_optimum_comb(seed):
     p = _comb(seed)
-    options = [_connected_subsets(p, k) for k in range(p.n_operators)]
-    best = min(evaluate(p, np.vstack(combo)).cost for combo in itertools.product(*options))
-    plan = plan_joint(p)
-    b = certify(p, plan)
-    assert b.value <= best * (1 + TOL)
-    assert lagrangian_bound(p, plan=plan, objective="chambers", iterations=30) <= best * (1 + TOL)
+    _assert_below_brute_force_optimum(p)
 
 
 @pytest.mark.slow
@@ -203,11 +202,7 @@ def test_chamber_bound_with_lead_ins_below_brute_force_optimum(seed):
                      operators=["A", "B"], kinds=kinds, duct_cost=np.vstack([length, length * 1.5]), ducts=[1, 1],
                      terminals=[[4, 5], [6, 7]] if seed < 4 else [[4, 5, 6], [5, 7]],
                      manhole_cost=(900.0, 1500.0), manhole_spacing_m=140.0)
-    options = [_connected_subsets(p, k) for k in range(p.n_operators)]
-    best = min(evaluate(p, np.vstack(combo)).cost for combo in itertools.product(*options))
-    plan = plan_joint(p)
-    assert lagrangian_bound(p, plan=plan, objective="chambers", iterations=40) <= best * (1 + TOL)
-    assert certify(p, plan).value <= best * (1 + TOL)
+    _assert_below_brute_force_optimum(p)
 
 
 def test_lagrangian_same_on_threads():
