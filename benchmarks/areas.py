@@ -9,19 +9,25 @@ What it does:
    ``--sites`` sites each, plus a hub per operator as a site) side by side, 15 km apart, into
    one road file (GeoPackage, UTM 47N), one sites CSV and one scenario TOML, and an areas file
    of 8 rectangles, one around each town;
-2. runs ``connectivity plan`` on one area's clipped scenario (the single-area figure: wall, CPU
-   and peak RSS), then ``connectivity plan-areas`` serially (``--serial``) and on a
-   ``LocalCluster`` of 2 worker processes (``--workers 2``), each in a subprocess of this
-   checkout (``PYTHONPATH``), sampling the RSS of every process of its tree every 0.2 s
-   (psutil) for the peak per process, and the CPU seconds of the tree (``RUSAGE_CHILDREN``);
-3. prints wall and CPU seconds, the ratio, peak RSS per worker against the single area, whether
-   ``summary.json``/``areas.csv`` are byte-identical, and a paper estimate for the 74 PEA
+2. runs ``connectivity plan-areas`` serially (``--serial``) and on a ``LocalCluster`` of 2
+   worker processes (``--workers 2``), each in a subprocess of this checkout (``PYTHONPATH``),
+   sampling the RSS of every process of its tree every 0.2 s (psutil) for the peak per process,
+   and the CPU seconds of the tree (``RUSAGE_CHILDREN``); with ``--baseline DIR`` the same two
+   runs of another checkout too, interleaved (serial, base serial, Dask, base Dask), so that a
+   before/after comes from one run on the same load;
+3. runs ``connectivity plan`` on the largest area's clipped scenario (the single-area figure:
+   wall, CPU and peak RSS) and measures the floors under it: the RSS of a plain process and of
+   an idle Dask worker, each after importing the pipeline and loading the compiled kernels;
+4. prints wall and CPU seconds, the ratio, peak RSS per worker against the single area, whether
+   the national files are byte-identical, the Dask run's split / areas / national seconds and
+   the areas' CPU seconds serially and on the workers, and a paper estimate for the 74 PEA
    provinces on N workers from the measured seconds per area.
 
 Run::
 
     python benchmarks/areas.py                      # 8 x 20k edges: about 30 min on 2 cores
     python benchmarks/areas.py --edges 3000 --sites 60   # a quick check
+    mkdir /tmp/base && git archive 8fe45e8 | tar -x -C /tmp/base && python benchmarks/areas.py --baseline /tmp/base
 
 The machine may be shared with other jobs: ``cpu_s`` against ``wall_s`` shows the waiting.
 
@@ -44,6 +50,21 @@ Run of 17:35, areas handed out largest first (load average 4.2-6.8)::
     dask            234.9    125.8    304 / [452, 451, 15]
     ratio 2 workers / serial: 0.70 (target <= 0.6) NOT MET
     seconds per area (serial, in-process): mean 39.4, min 26.5, max 61.4; split 10.6 s
+
+Run of 20:38, ``--baseline`` 8fe45e8 (cluster started during the cut, warmed workers, no worker
+profiler, no nanny MALLOC_TRIM_THRESHOLD_, heap trimmed per area, one-pass OSM split; load
+average 3.6-5.3 from other jobs)::
+
+    run                wall_s    cpu_s     peak RSS MiB (main / biggest procs)
+    single               19.4     12.8    348 / []
+    serial              124.0     91.4    419 / []
+    base serial         130.7     91.4    421 / []
+    dask                158.4    120.3    331 / [433, 431, 15]
+    base dask           146.5    126.2    321 / [491, 483, 15]
+    this ratio 2 workers / serial: 1.28 (target <= 0.6) NOT MET; CPU 120.3 s vs 91.4 s (+28.9)
+    base ratio 2 workers / serial: 1.12 (target <= 0.6) NOT MET; CPU 126.2 s vs 91.4 s (+34.8)
+    floors after imports and warm-up: plain process 231 MiB, idle Dask worker 262 MiB (+31)
+    2 workers: split 16.3 s, areas 136.8 s, national files 3.9 s; area CPU s serial 84.8 vs on workers 99.7
 """
 from __future__ import annotations
 

@@ -220,7 +220,7 @@ class Workers:
                 from distributed import wait
 
                 with contextlib.suppress(Exception):
-                    wait(self._warm, timeout=120)
+                    wait(self._warm, timeout=30)
                 self._warm = []
             for closing in (self._client, self._cluster):
                 if closing is not None:
