@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -340,3 +341,35 @@ def test_broken_osm_pbf_exits_2_with_one_line_naming_the_file(fixtures, tmp_path
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 2, r.stderr
     assert len(lines) == 1 and lines[0].startswith("connectivity: error:") and "broken.osm.pbf" in lines[0], lines
+
+
+def test_local_cluster_workers_run_one_thread_each_without_profiler_and_warm_up_first():
+    """The local cluster started for plan-areas: one thread per worker, numba, OpenMP and BLAS at one
+    thread, glibc's adaptive mmap threshold kept (no MALLOC_TRIM_THRESHOLD_), no statistical
+    profiler; each worker's warm-up task (imports, compiled kernels) has run in that worker."""
+    from connectivity.areas.run import Workers
+
+    pool = Workers(workers=1)
+    try:
+        client = pool.client()
+
+        def settings():
+            import os
+            import sys
+
+            import dask
+            return ({k: os.environ.get(k) for k in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                                    "MALLOC_TRIM_THRESHOLD_")},
+                    dask.config.get("distributed.worker.profile.enabled"), "connectivity.pipeline" in sys.modules)
+
+        info = client.scheduler_info()["workers"]
+        assert [w["nthreads"] for w in info.values()] == [1]
+        assert [f.result(timeout=120) for f in pool._warm] == list(client.run(os.getpid).values())
+        env, profiler, imported = next(iter(client.run(settings).values()))
+        # (a variable of the driver's own environment wins, e.g. one an earlier default cluster set)
+        assert env == {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+                       "MALLOC_TRIM_THRESHOLD_": os.environ.get("MALLOC_TRIM_THRESHOLD_")}
+        assert profiler is False and imported
+    finally:
+        pool.close()
+    assert pool._client is None
