@@ -9,19 +9,25 @@ What it does:
    ``--sites`` sites each, plus a hub per operator as a site) side by side, 15 km apart, into
    one road file (GeoPackage, UTM 47N), one sites CSV and one scenario TOML, and an areas file
    of 8 rectangles, one around each town;
-2. runs ``connectivity plan`` on one area's clipped scenario (the single-area figure: wall, CPU
-   and peak RSS), then ``connectivity plan-areas`` serially (``--serial``) and on a
-   ``LocalCluster`` of 2 worker processes (``--workers 2``), each in a subprocess of this
-   checkout (``PYTHONPATH``), sampling the RSS of every process of its tree every 0.2 s
-   (psutil) for the peak per process, and the CPU seconds of the tree (``RUSAGE_CHILDREN``);
-3. prints wall and CPU seconds, the ratio, peak RSS per worker against the single area, whether
-   ``summary.json``/``areas.csv`` are byte-identical, and a paper estimate for the 74 PEA
+2. runs ``connectivity plan-areas`` serially (``--serial``) and on a ``LocalCluster`` of 2
+   worker processes (``--workers 2``), each in a subprocess of this checkout (``PYTHONPATH``),
+   sampling the RSS of every process of its tree every 0.2 s (psutil) for the peak per process,
+   and the CPU seconds of the tree (``RUSAGE_CHILDREN``); with ``--baseline DIR`` the same two
+   runs of another checkout too, interleaved (serial, base serial, Dask, base Dask), so that a
+   before/after comes from one run on the same load;
+3. runs ``connectivity plan`` on the largest area's clipped scenario (the single-area figure:
+   wall, CPU and peak RSS) and measures the floors under it: the RSS of a plain process and of
+   an idle Dask worker, each after importing the pipeline and loading the compiled kernels;
+4. prints wall and CPU seconds, the ratio, peak RSS per worker against the single area, whether
+   the national files are byte-identical, the Dask run's split / areas / national seconds and
+   the areas' CPU seconds serially and on the workers, and a paper estimate for the 74 PEA
    provinces on N workers from the measured seconds per area.
 
 Run::
 
     python benchmarks/areas.py                      # 8 x 20k edges: about 30 min on 2 cores
     python benchmarks/areas.py --edges 3000 --sites 60   # a quick check
+    mkdir /tmp/base && git archive 8fe45e8 | tar -x -C /tmp/base && python benchmarks/areas.py --baseline /tmp/base
 
 The machine may be shared with other jobs: ``cpu_s`` against ``wall_s`` shows the waiting.
 
@@ -44,6 +50,21 @@ Run of 17:35, areas handed out largest first (load average 4.2-6.8)::
     dask            234.9    125.8    304 / [452, 451, 15]
     ratio 2 workers / serial: 0.70 (target <= 0.6) NOT MET
     seconds per area (serial, in-process): mean 39.4, min 26.5, max 61.4; split 10.6 s
+
+Run of 20:38, ``--baseline`` 8fe45e8 (cluster started during the cut, warmed workers, no worker
+profiler, no nanny MALLOC_TRIM_THRESHOLD_, heap trimmed per area, one-pass OSM split; load
+average 3.6-5.3 from other jobs)::
+
+    run                wall_s    cpu_s     peak RSS MiB (main / biggest procs)
+    single               19.4     12.8    348 / []
+    serial              124.0     91.4    419 / []
+    base serial         130.7     91.4    421 / []
+    dask                158.4    120.3    331 / [433, 431, 15]
+    base dask           146.5    126.2    321 / [491, 483, 15]
+    this ratio 2 workers / serial: 1.28 (target <= 0.6) NOT MET; CPU 120.3 s vs 91.4 s (+28.9)
+    base ratio 2 workers / serial: 1.12 (target <= 0.6) NOT MET; CPU 126.2 s vs 91.4 s (+34.8)
+    floors after imports and warm-up: plain process 231 MiB, idle Dask worker 262 MiB (+31)
+    2 workers: split 16.3 s, areas 136.8 s, national files 3.9 s; area CPU s serial 84.8 vs on workers 99.7
 """
 from __future__ import annotations
 
@@ -152,12 +173,12 @@ class TreeSampler:
         self.thread.join()
 
 
-def run(args: list[str], label: str) -> dict:
-    """Run the CLI of this checkout in a subprocess: wall and CPU seconds, peak RSS per process."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+def run(args: list[str], label: str, *, code: Path = REPO) -> dict:
+    """Run the CLI of the checkout ``code`` in a subprocess: wall and CPU seconds, peak RSS per process."""
+    env = {**os.environ, "PYTHONPATH": str(code)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "connectivity.cli", *map(str, args)], cwd=REPO, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "connectivity.cli", *map(str, args)], cwd=code, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     sampler = TreeSampler(proc.pid)
     out, err = proc.communicate()
@@ -174,6 +195,37 @@ def run(args: list[str], label: str) -> dict:
             "rss_tree_mib": sampler.total_peak, "stderr": err}
 
 
+BARE = """
+import json, os, sys, psutil
+mib = lambda: psutil.Process().memory_info().rss / 2**20
+import connectivity.pipeline
+from connectivity.areas.run import warm_up
+warm_up()
+plain = mib()
+from distributed import LocalCluster, Client
+with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+        Client(cluster) as client:
+    client.submit(warm_up, pure=False).result()
+    worker = list(client.run(mib).values())[0]
+print(json.dumps({"plain": plain, "worker": worker}))
+"""
+
+
+def bare_rss() -> dict:
+    """RSS (MiB) of a plain Python process and of an idle ``LocalCluster`` worker, each after importing
+    the pipeline and loading the compiled kernels (``areas.run.warm_up``): the floors under one
+    area's and under a worker's peak."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    out = subprocess.run([sys.executable, "-c", BARE], env=env, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def largest_area(inputs: Path) -> Path:
+    """The scenario of the area with the largest clipped inputs (the one handed out first)."""
+    sizes = {d: sum(f.stat().st_size for f in d.iterdir()) for d in inputs.iterdir() if d.is_dir()}
+    return max(sorted(sizes), key=sizes.get) / "scenario.toml"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--areas", type=int, default=8)
@@ -181,38 +233,62 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sites", type=int, default=300)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--keep", help="write into this folder and keep it")
+    ap.add_argument("--baseline", metavar="DIR",
+                    help="another checkout (e.g. `git worktree add` of an earlier commit): its serial and "
+                         "Dask runs are made too, interleaved with this checkout's, for a before/after of one run")
     a = ap.parse_args(argv)
     tmp = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="areas-bench-"))
     tmp.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     scenario, areas = make_country(tmp / "country", n_areas=a.areas, edges=a.edges, sites=a.sites)
     print(f"{a.areas} towns of {a.edges} edges / {a.sites} sites written in {time.perf_counter() - t0:.0f} s -> {tmp}")
-    serial = run(["plan-areas", scenario, "--areas", areas, "--out", tmp / "serial", "--serial"], "serial")
-    print(f"serial: {serial['wall_s']:.1f} s wall, {serial['cpu_s']:.1f} s CPU", flush=True)
-    single = run(["plan", tmp / "serial" / ".inputs" / "Town_0" / "scenario.toml", "--out", tmp / "single", "-q"],
-                 "single")
-    print(f"single area: {single['wall_s']:.1f} s wall, {single['rss_main_mib']:.0f} MiB", flush=True)
-    dask = run(["plan-areas", scenario, "--areas", areas, "--out", tmp / "dask", "--workers", a.workers], "dask")
-    print(f"{a.workers} workers: {dask['wall_s']:.1f} s wall, {dask['cpu_s']:.1f} s CPU", flush=True)
+    codes = {"": REPO} | ({"base ": Path(a.baseline).resolve()} if a.baseline else {})
+    runs: dict[str, dict] = {}
+    for kind in ("serial", "dask"):
+        for tag, code in codes.items():
+            label = f"{tag}{kind}"
+            how = ["--serial"] if kind == "serial" else ["--workers", a.workers]
+            runs[label] = run(["plan-areas", scenario, "--areas", areas, "--out", tmp / label.replace(" ", "-"),
+                               *how, "--force"], label, code=code)
+            print(f"{label}: {runs[label]['wall_s']:.1f} s wall, {runs[label]['cpu_s']:.1f} s CPU", flush=True)
+    big = largest_area(tmp / "serial" / ".inputs")
+    single = run(["plan", big, "--out", tmp / "single", "-q"], "single")
+    print(f"single area ({big.parent.name}, the largest): {single['wall_s']:.1f} s wall, "
+          f"{single['rss_main_mib']:.0f} MiB", flush=True)
+    bare = bare_rss()
+    serial, dask = runs["serial"], runs["dask"]
 
-    same = {n: (tmp / "serial" / n).read_bytes() == (tmp / "dask" / n).read_bytes() for n in ("summary.json", "areas.csv", "ducts.gpkg", "overview.html")}
+    same = {n: (tmp / "serial" / n).read_bytes() == (tmp / "dask" / n).read_bytes()
+            for n in ("summary.json", "areas.csv", "ducts.gpkg", "overview.html")}
     timings = json.loads((tmp / "serial" / "timings.json").read_text())
     per_area = list(timings["areas"].values())
     summary = json.loads((tmp / "serial" / "summary.json").read_text())
     edges = [r.get("trench_km") for r in summary["per_area"]]
-    ratio = dask["wall_s"] / serial["wall_s"]
-    worker_peaks = dask["rss_procs_mib"][: a.workers]
     print()
     print(f"areas planned: {summary['areas_ok']}/{summary['areas']}; trench km per area: {edges}")
-    print(f"{'run':<12}{'wall_s':>9}{'cpu_s':>9}{'peak RSS MiB (main / biggest procs)':>40}")
-    for r in (single, serial, dask):
+    print(f"{'run':<16}{'wall_s':>9}{'cpu_s':>9}{'peak RSS MiB (main / biggest procs)':>40}")
+    for r in (single, *runs.values()):
         procs = ", ".join(f"{v:.0f}" for v in r["rss_procs_mib"][:4])
-        print(f"{r['label']:<12}{r['wall_s']:>9.1f}{r['cpu_s']:>9.1f}    {r['rss_main_mib']:.0f} / [{procs}]")
-    print(f"ratio {a.workers} workers / serial: {ratio:.2f} (target <= 0.6) {'MET' if ratio <= 0.6 else 'NOT MET'}")
-    print(f"peak RSS per worker {', '.join(f'{v:.0f}' for v in worker_peaks)} MiB vs single area "
-          f"{single['rss_main_mib']:.0f} MiB: {'within' if max(worker_peaks, default=0) <= single['rss_main_mib'] * 1.1 else 'ABOVE'}"
-          " (10 % slack)")
+        print(f"{r['label']:<16}{r['wall_s']:>9.1f}{r['cpu_s']:>9.1f}    {r['rss_main_mib']:.0f} / [{procs}]")
+    for tag in codes:
+        s, d = runs[f"{tag}serial"], runs[f"{tag}dask"]
+        ratio = d["wall_s"] / s["wall_s"]
+        peaks = d["rss_procs_mib"][: a.workers]
+        print(f"{tag or 'this '}ratio {a.workers} workers / serial: {ratio:.2f} (target <= 0.6) "
+              f"{'MET' if ratio <= 0.6 else 'NOT MET'}; CPU {d['cpu_s']:.1f} s vs {s['cpu_s']:.1f} s "
+              f"(+{d['cpu_s'] - s['cpu_s']:.1f}); peak RSS per worker {', '.join(f'{v:.0f}' for v in peaks)} MiB")
+    worker_peaks = dask["rss_procs_mib"][: a.workers]
+    print(f"single area (largest) {single['rss_main_mib']:.0f} MiB; worker peak {max(worker_peaks, default=0):.0f} MiB: "
+          f"{'within' if max(worker_peaks, default=0) <= single['rss_main_mib'] * 1.1 else 'ABOVE'} (10 % slack)")
+    print(f"floors after imports and warm-up: plain process {bare['plain']:.0f} MiB, idle Dask worker "
+          f"{bare['worker']:.0f} MiB (+{bare['worker'] - bare['plain']:.0f}); above them: single area "
+          f"{single['rss_main_mib'] - bare['plain']:.0f} MiB, worker {max(worker_peaks, default=0) - bare['worker']:.0f} MiB")
     print(f"national files identical serial vs {a.workers} workers: {same}")
+    dt = json.loads((tmp / "dask" / "timings.json").read_text())
+    print(f"{a.workers} workers: split {dt.get('split_seconds', 0):.1f} s, areas {dt.get('areas_seconds', 0):.1f} s, "
+          f"national files {dt.get('national_seconds', 0):.1f} s; area CPU s serial "
+          f"{sum(v or 0 for v in timings.get('areas_cpu', {}).values()):.1f} vs on workers "
+          f"{sum(v or 0 for v in dt.get('areas_cpu', {}).values()):.1f}")
     mean = sum(per_area) / len(per_area)
     print(f"seconds per area (serial, in-process): mean {mean:.1f}, min {min(per_area):.1f}, max {max(per_area):.1f}; "
           f"split {timings['split_seconds']:.1f} s")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -261,3 +262,114 @@ def test_osm_split_keeps_multipolygon_buildings_whole_in_one_area(tmp_path):
     east, west = (load.read_osm(tmp_path / a.folder / "roads.osm.pbf") for a in areas)
     assert list(east.buildings["osm_id"]) == ["relation/20"] and len(west.buildings) == 0
     assert list(east.roads["osm_id"].unique()) == list(west.roads["osm_id"].unique()) == ["way/11"]
+
+
+def _osm_digest(path) -> str:
+    """SHA-256 (16 hex) of an OSM file's objects in file order: ids, fixed-point locations, node
+    refs, members and sorted tags (what a reader sees, not the bytes of the encoding)."""
+    import hashlib
+
+    import osmium
+
+    h = hashlib.sha256()
+    for o in osmium.FileProcessor(str(path)):
+        tags = sorted((t.k, t.v) for t in o.tags)
+        if o.is_node():
+            rec = ("n", o.id, o.location.x, o.location.y, tags)
+        elif o.is_way():
+            rec = ("w", o.id, [n.ref for n in o.nodes], tags)
+        else:
+            rec = ("r", o.id, [(m.type, m.ref, m.role) for m in o.members], tags)
+        h.update(repr(rec).encode())
+    return h.hexdigest()[:16]
+
+
+def test_osm_split_reads_the_file_once_and_gives_what_the_two_pass_split_gave(shared_data, tmp_path, monkeypatch):
+    """One streaming pass over the Chiang Mai extract; each area's file holds the same objects as
+    the two-pass split of commit 8fe45e8 wrote (digests recorded from it), overlapping areas and
+    an empty one included."""
+    import osmium
+
+    from connectivity.areas.split import Area, buffered, split_osm
+
+    source = shared_data / "osm" / "chiang_mai" / "chiang_mai_nimman_cmu_2023-02-27.osm.pbf"
+    boxes = [("Nimman West", (98.9516, 18.7880, 98.9620, 18.8086)),
+             ("Nimman North-East", (98.9620, 18.7980, 98.9745, 18.8086)),
+             ("South", (98.9500, 18.7700, 98.9800, 18.7980)), ("Empty", (98.80, 18.70, 98.81, 18.71)),
+             ("Big", (98.90, 18.75, 99.05, 18.85))]
+    areas = [Area(n, folder_name(n), shapely.box(*b)) for n, b in boxes]
+    opened = []
+    real = osmium.FileProcessor
+
+    def counting(path, *args, **kwargs):
+        opened.append(str(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(osmium, "FileProcessor", counting)
+    names = split_osm(source, areas, [buffered(a, 500.0) for a in areas], tmp_path)
+    assert opened.count(str(source)) == 1
+    digests = {a.name: _osm_digest(tmp_path / a.folder / n) for a, n in zip(areas, names)}
+    assert digests == {"Big": "f62bfd684185f586", "Empty": "e3b0c44298fc1c14",
+                       "Nimman North-East": "ff55da4a43ebe3c4", "Nimman West": "a37773488731046c",
+                       "South": "e102fe1d1f095985"}
+    assert sorted(p.name for p in (tmp_path / "Big").iterdir()) == ["roads.osm.pbf"]  # no part file left
+
+
+@pytest.mark.parametrize("where", ["--serial", "--workers=1"])
+def test_broken_osm_pbf_exits_2_with_one_line_naming_the_file(fixtures, tmp_path, where):
+    """A truncated ``.osm.pbf``: one line naming the file and exit code 2, no traceback, also while
+    a local cluster is starting in the background."""
+    import osmium
+
+    whole = tmp_path / "whole.osm.pbf"
+    with osmium.SimpleWriter(str(whole)) as w:
+        for obj in osmium.FileProcessor(str(fixtures / "tiny.osm")):
+            if obj.is_node():
+                w.add_node(obj)
+            elif obj.is_way():
+                w.add_way(obj)
+            else:
+                w.add_relation(obj)
+    data = whole.read_bytes()
+    (tmp_path / "broken.osm.pbf").write_bytes(data[: len(data) * 2 // 3])
+    scenario = tmp_path / "broken.toml"
+    scenario.write_text((fixtures / "tiny.toml").read_text().replace('"tiny.osm"', '"broken.osm.pbf"').replace(
+        '"operators.toml"', json.dumps(str(fixtures / "operators.toml"))))
+    areas = write_areas(tmp_path / "areas.geojson", TINY_AREAS)
+    r = subprocess.run([sys.executable, "-m", "connectivity.cli", "plan-areas", str(scenario), "--areas", str(areas),
+                        "--out", str(tmp_path / "out"), where], capture_output=True, text=True, timeout=300)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2, r.stderr
+    assert len(lines) == 1 and lines[0].startswith("connectivity: error:") and "broken.osm.pbf" in lines[0], lines
+
+
+def test_local_cluster_workers_run_one_thread_each_without_profiler_and_warm_up_first():
+    """The local cluster started for plan-areas: one thread per worker, numba, OpenMP and BLAS at one
+    thread, glibc's adaptive mmap threshold kept (no MALLOC_TRIM_THRESHOLD_), no statistical
+    profiler; each worker's warm-up task (imports, compiled kernels) has run in that worker."""
+    from connectivity.areas.run import Workers
+
+    pool = Workers(workers=1)
+    try:
+        client = pool.client()
+
+        def settings():
+            import os
+            import sys
+
+            import dask
+            return ({k: os.environ.get(k) for k in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                                    "MALLOC_TRIM_THRESHOLD_")},
+                    dask.config.get("distributed.worker.profile.enabled"), "connectivity.pipeline" in sys.modules)
+
+        info = client.scheduler_info()["workers"]
+        assert [w["nthreads"] for w in info.values()] == [1]
+        assert [f.result(timeout=120) for f in pool._warm] == list(client.run(os.getpid).values())
+        env, profiler, imported = next(iter(client.run(settings).values()))
+        # (a variable of the driver's own environment wins, e.g. one an earlier default cluster set)
+        assert env == {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+                       "MALLOC_TRIM_THRESHOLD_": os.environ.get("MALLOC_TRIM_THRESHOLD_")}
+        assert profiler is False and imported
+    finally:
+        pool.close()
+    assert pool._client is None

@@ -11,6 +11,7 @@ planned by ``pipeline.run`` / ``pipeline.write_outputs``, exactly as ``connectiv
 """
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,7 +75,7 @@ def plan_areas(scenario_path: str | Path, areas_file: str | Path, out: str | Pat
         An area that fails does not raise: it is ``failed`` in the results and in ``areas.csv``.
     """
     from connectivity.areas import national, split
-    from connectivity.areas.run import run_tasks
+    from connectivity.areas.run import Workers, run_tasks
     from connectivity.config import load_scenario
     from connectivity.errors import ConfigError
     from connectivity.output import write_json
@@ -87,22 +88,33 @@ def plan_areas(scenario_path: str | Path, areas_file: str | Path, out: str | Pat
     areas = read_areas(areas_file, name_column=name_column)
     out = check_output(scenario, areas, areas_file, Path(out))
     out.mkdir(parents=True, exist_ok=True)
-    scenarios = split.prepare(scenario, areas, out, margin_m=margin_m)
-    split_s = time.perf_counter() - t0
-    tasks = [{"area": a.name, "folder": a.folder, "scenario": str(p), "out": str(out), "force": force}
-             for a, p in zip(areas, scenarios)]
-    # largest inputs first, so that a worker does not start a big area when the others are done
-    tasks.sort(key=lambda t: (-sum(f.stat().st_size for f in Path(t["scenario"]).parent.iterdir()), t["area"]))
-    kwargs = {k: v for k, v in (("report", report), ("started", started)) if v is not None}
-    results = run_tasks(tasks, workers=workers, scheduler=scheduler, **kwargs)
-    written = list(national.write_tables(results, out, scenario=scenario.name, areas_file=areas_file.name,
-                                         margin_m=margin_m))
-    ducts = national.all_ducts(results, out)
-    written.append(national.write_ducts(ducts, out / "ducts.gpkg"))
-    written.append(national.write_overview(results, areas, ducts, national.operators_of(results),
-                                           out / "overview.html", title=f"{scenario.name}: {len(areas)} areas"))
+    pool = Workers(workers, scheduler)  # the cluster starts and warms up while the inputs are cut
+    try:
+        scenarios = split.prepare(scenario, areas, out, margin_m=margin_m)
+        split_s = time.perf_counter() - t0
+        tasks = [{"area": a.name, "folder": a.folder, "scenario": str(p), "out": str(out), "force": force}
+                 for a, p in zip(areas, scenarios)]
+        # largest inputs first, so that a worker does not start a big area when the others are done
+        tasks.sort(key=lambda t: (-sum(f.stat().st_size for f in Path(t["scenario"]).parent.iterdir()), t["area"]))
+        kwargs = {k: v for k, v in (("report", report), ("started", started)) if v is not None}
+        results = run_tasks(tasks, pool=pool, **kwargs)
+        areas_s = time.perf_counter() - t0 - split_s
+        closing = threading.Thread(target=pool.close, name="areas-cluster-close", daemon=True)
+        closing.start()  # the cluster shuts down while the national files are written
+        written = list(national.write_tables(results, out, scenario=scenario.name, areas_file=areas_file.name,
+                                             margin_m=margin_m))
+        ducts = national.all_ducts(results, out)
+        written.append(national.write_ducts(ducts, out / "ducts.gpkg"))
+        written.append(national.write_overview(results, areas, ducts, national.operators_of(results),
+                                               out / "overview.html", title=f"{scenario.name}: {len(areas)} areas"))
+        national_s = time.perf_counter() - t0 - split_s - areas_s
+        closing.join()
+    finally:
+        pool.close()
     timings = {"seconds": round(time.perf_counter() - t0, 3), "split_seconds": round(split_s, 3),
-               "areas": {r["area"]: r["seconds"] for r in sorted(results, key=lambda r: r["area"])}}
+               "areas_seconds": round(areas_s, 3), "national_seconds": round(national_s, 3),
+               "areas": {r["area"]: r["seconds"] for r in sorted(results, key=lambda r: r["area"])},
+               "areas_cpu": {r["area"]: r.get("cpu_seconds") for r in sorted(results, key=lambda r: r["area"])}}
     write_json(timings, out / "timings.json")
     written.append(out / "timings.json")
     return AreasRun(areas=areas, results=sorted(results, key=lambda r: r["area"]), written=written)

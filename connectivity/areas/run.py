@@ -75,14 +75,14 @@ def plan_area(task: dict[str, Any]) -> dict[str, Any]:
     dict
         ``area``, ``folder``, ``status`` (``ok`` or ``failed``), ``reason`` (one line, empty
         when ok), ``skipped`` (unchanged since an earlier run), ``summary`` (the plan's
-        ``summary.json`` content, None when failed), ``seconds`` (wall-clock of the task).
+        ``summary.json`` content, None when failed), ``seconds`` (wall-clock of the task), ``cpu_seconds`` (its CPU time).
     """
     from connectivity.atomic import write_text
     from connectivity.config import load_scenario
     from connectivity.errors import ConnectivityError
     from connectivity.pipeline import run, write_outputs
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     root = Path(task["out"])
     folder = root / task["folder"]
     result = {"area": task["area"], "folder": task["folder"], "status": "failed", "reason": "", "skipped": False,
@@ -107,8 +107,21 @@ def plan_area(task: dict[str, Any]) -> dict[str, Any]:
     except Exception as exc:  # a bug in one area must not stop the others: reported, traceback in the log
         log.error("area %s: %s", task["area"], traceback.format_exc())
         result["reason"] = _relative(f"internal error: {type(exc).__name__}: {exc}".splitlines()[0], root)
+    release_memory()
     result["seconds"] = round(time.perf_counter() - started, 3)
+    result["cpu_seconds"] = round(time.process_time() - cpu, 3)
     return result
+
+
+def release_memory() -> None:
+    """Collect the area's garbage (reference cycles) and hand the freed heap back to the system
+    (glibc ``malloc_trim``), so that a worker does not carry one area's memory into the next."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 Report = Callable[[dict[str, Any], int, int], None]
@@ -118,8 +131,107 @@ def _noop(result: dict[str, Any], done: int, total: int) -> None:
     return None
 
 
+def warm_up() -> int:
+    """Import the pipeline and load the Steiner solver's compiled (numba) kernels from their
+    cache by solving a tiny instance: what a fresh process pays before its first area. Run on
+    each worker while the driver cuts the inputs. Returns the process id."""
+    import numpy as np
+
+    import connectivity.pipeline  # noqa: F401 - the imports of a plan
+    from connectivity.steiner import solve
+
+    n = 6  # a 6 x 6 grid, four corner terminals
+    u = [i * n + j for i in range(n) for j in range(n - 1)] + [i * n + j for i in range(n - 1) for j in range(n)]
+    v = [i * n + j + 1 for i in range(n) for j in range(n - 1)] + [(i + 1) * n + j for i in range(n - 1)
+                                                                   for j in range(n)]
+    solve(n * n, np.array(u), np.array(v), np.linspace(1.0, 2.0, len(u)), np.array([0, n - 1, n * n - n, n * n - 1]))
+    return os.getpid()
+
+
+# The local cluster's workers: one thread each, and no library starting threads of its own (the
+# nanny's defaults, numba's too); no statistical profiler sampling the worker's thread every 10 ms.
+# Not the nanny's MALLOC_TRIM_THRESHOLD_: setting it turns off glibc's adaptive mmap threshold, so
+# every large numpy temporary is a fresh mapping (three times the page faults of `connectivity
+# plan`); release_memory() trims the heap after each area instead.
+WORKER_CONFIG = {
+    "distributed.nanny.pre-spawn-environ": {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1,
+                                            "NUMBA_NUM_THREADS": 1},
+    "distributed.worker.profile.enabled": False,
+}
+
+
+class Workers:
+    """Where the areas are planned, made ready in the background while the driver cuts the inputs.
+
+    ``workers=0`` (and no ``scheduler``): this process, nothing to start. Otherwise a thread
+    starts a ``distributed.LocalCluster`` of ``workers`` processes (None: one per CPU), one
+    thread each, or connects to the ``scheduler`` address, and gives each worker a
+    :func:`warm_up` task (imports, compiled kernels) that runs before its first area.
+    :meth:`client` waits for it; :meth:`close` shuts down what was started here.
+    """
+
+    def __init__(self, workers: int | None = None, scheduler: str | None = None):
+        import threading
+
+        self.serial = scheduler is None and workers == 0
+        self._workers, self._scheduler = workers, scheduler
+        self._client = self._cluster = self._error = None
+        self._warm: list = []
+        self._thread = None
+        self._lock = threading.Lock()
+        if not self.serial:
+            self._thread = threading.Thread(target=self._start, name="areas-cluster", daemon=True)
+            self._thread.start()
+
+    def _start(self) -> None:
+        try:
+            from distributed import Client, LocalCluster
+
+            if self._scheduler is None:
+                import dask
+
+                n = self._workers or os.cpu_count() or 1
+                with dask.config.set(WORKER_CONFIG):  # read by each nanny when it starts its worker
+                    self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                                 dashboard_address=":0")
+                self._client = Client(self._cluster)
+            else:
+                self._client = Client(self._scheduler)
+            self._warm = [self._client.submit(warm_up, key=f"warm-up-{k}", workers=[w], allow_other_workers=False,
+                                              pure=False)
+                          for k, w in enumerate(sorted(self._client.scheduler_info()["workers"]))]
+        except BaseException as exc:  # raised in the driver's thread by client()
+            self._error = exc
+
+    def client(self):
+        """The Dask client, once the cluster is up (re-raises an error met while starting it)."""
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._client
+
+    def close(self) -> None:
+        """Close the client and the local cluster started here (once; safe from any thread)."""
+        if self._thread is not None:
+            self._thread.join()
+        with self._lock:
+            if self._warm:  # a worker closed in the middle of a task logs a warning: let the warm-up end
+                from distributed import wait
+
+                with contextlib.suppress(Exception):
+                    wait(self._warm, timeout=30)
+                self._warm = []
+            for closing in (self._client, self._cluster):
+                if closing is not None:
+                    with contextlib.suppress(Exception):
+                        closing.close()
+            self._client = self._cluster = None
+
+
 def run_tasks(tasks: Sequence[dict[str, Any]], *, workers: int | None = None, scheduler: str | None = None,
-              report: Report = _noop, started: Callable[[str], None] = lambda _: None) -> list[dict[str, Any]]:
+              report: Report = _noop, started: Callable[[str], None] = lambda _: None,
+              pool: Workers | None = None) -> list[dict[str, Any]]:
     """Run :func:`plan_area` on every task; results in the order of ``tasks``.
 
     Parameters
@@ -133,43 +245,47 @@ def run_tasks(tasks: Sequence[dict[str, Any]], *, workers: int | None = None, sc
         Called in the driver with each result as it completes, the count done and the total.
     started
         Called once with a line saying where the work runs (the Dask dashboard address).
+    pool
+        :class:`Workers` started earlier (``workers`` and ``scheduler`` are then ignored); the
+        caller closes it.
     """
+    own = pool is None
+    pool = Workers(workers, scheduler) if own else pool
+    try:
+        return _run(tasks, pool, report, started)
+    finally:
+        if own:
+            pool.close()
+
+
+def _run(tasks: Sequence[dict[str, Any]], pool: Workers, report: Report,
+         started: Callable[[str], None]) -> list[dict[str, Any]]:
     results: list[dict[str, Any] | None] = [None] * len(tasks)
-    if scheduler is None and workers == 0:
+    if pool.serial:
         started("planning in this process, one area after the other")
         for i, task in enumerate(tasks):
             results[i] = plan_area(task)
             report(results[i], i + 1, len(tasks))
         return results  # type: ignore[return-value]
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import as_completed
 
-    cluster = None
-    if scheduler is None:
-        n = workers or os.cpu_count() or 1
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
-        client = Client(cluster)
-    else:
-        client = Client(scheduler)
-    try:
-        link = client.dashboard_link if _has_dashboard(client) else "none (bokeh is missing)"
-        started(f"Dask scheduler {client.scheduler.address}, dashboard {link}")
-        futures = client.map(plan_area, list(tasks), key=[f"plan-area-{t['folder']}" for t in tasks], pure=False)
-        index = {f.key: i for i, f in enumerate(futures)}
-        done = 0
-        for fut in as_completed(futures):
-            i = index[fut.key]
-            try:
-                results[i] = fut.result()
-            except Exception as exc:  # the worker died (memory, killed): this area failed, the others go on
-                results[i] = {"area": tasks[i]["area"], "folder": tasks[i]["folder"], "status": "failed",
-                              "reason": f"worker lost: {type(exc).__name__}: {exc}".splitlines()[0],
-                              "skipped": False, "summary": None, "seconds": 0.0}
-            done += 1
-            report(results[i], done, len(tasks))
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    client = pool.client()
+    link = client.dashboard_link if _has_dashboard(client) else "none (bokeh is missing)"
+    started(f"Dask scheduler {client.scheduler.address}, dashboard {link}")
+    futures = client.map(plan_area, list(tasks), key=[f"plan-area-{t['folder']}" for t in tasks], pure=False)
+    index = {f.key: i for i, f in enumerate(futures)}
+    done = 0
+    for fut in as_completed(futures):
+        i = index[fut.key]
+        try:
+            results[i] = fut.result()
+        except Exception as exc:  # the worker died (memory, killed): this area failed, the others go on
+            results[i] = {"area": tasks[i]["area"], "folder": tasks[i]["folder"], "status": "failed",
+                          "reason": f"worker lost: {type(exc).__name__}: {exc}".splitlines()[0],
+                          "skipped": False, "summary": None, "seconds": 0.0, "cpu_seconds": 0.0}
+        fut.release()  # nothing of a finished area stays in the cluster
+        done += 1
+        report(results[i], done, len(tasks))
     return results  # type: ignore[return-value]
 
 

@@ -9,8 +9,8 @@ once and each area gets only its part, written under ``DIR/.inputs/<area>/``:
 * sites, points of interest, buildings and poles: those inside the area itself (by their
   representative point), each in exactly one area (the first by name where areas touch),
   so nothing is planned or counted twice;
-* an ``.osm``/``.osm.pbf`` file is split in two streaming passes with pyosmium (which
-  objects go where, then copying them into one ``.osm.pbf`` per area), never loaded whole;
+* an ``.osm``/``.osm.pbf`` file is split in one streaming pass with pyosmium (each area's
+  ways and relations written as they come, its nodes after them), never loaded whole;
 * ``scenario.toml``: the scenario with its ``[inputs]`` pointing at the clipped files, so
   ``connectivity plan DIR/.inputs/<area>/scenario.toml`` plans the same area by hand.
 
@@ -198,24 +198,31 @@ def clip_vectors(scenario: Scenario, areas: list[Area], margins: list, work: Pat
 # --------------------------------------------------------------------------- OSM files
 
 class _OsmSplit:
-    """Which OSM objects go to which area (first pass): highway and overhead-line ways with a
-    node in the buffered area, other ways and tagged nodes in the one area holding them, the
-    nodes of every chosen way, multipolygon relations (buildings) with their member ways."""
+    """Which OSM objects go to which area, decided in one streaming pass (ways carry their
+    nodes' locations): highway and overhead-line ways with a node in the buffered area, other
+    ways and tagged nodes in the one area holding them, the nodes of every chosen way,
+    multipolygon relations (buildings) with their member ways.
 
-    def __init__(self, areas: list[Area], margins: list, highway_exclude: frozenset[str]):
+    Ways and relations are written as they come to a part file per area (``parts``); the
+    nodes each area needs are known only once its ways are, so they are kept (ids and
+    coordinates; the tagged nodes an area holds, whole) and written by :meth:`finish`.
+    """
+
+    def __init__(self, areas: list[Area], margins: list, highway_exclude: frozenset[str], parts: list):
         import osmium
 
         self.areas, self.margins = areas, margins
         self.exclude = highway_exclude
-        self.nodes = [osmium.index.IdSet() for _ in areas]
+        self.parts = parts                       # a writer per area: its ways, then its relations
         self.ways = [osmium.index.IdSet() for _ in areas]
-        self.relations = [osmium.index.IdSet() for _ in areas]
-        self.any_way = osmium.index.IdSet()  # ways of any area: most ways are in none or one
-        self.extent = np.tile(np.array([np.inf, np.inf, -np.inf, -np.inf]), (len(areas), 1))
+        self.tagged: list[dict[int, Any]] = [{} for _ in areas]    # tagged nodes each area holds
+        self.node_ids: list[list[np.ndarray]] = [[] for _ in areas]  # nodes of each area's ways
+        self.node_xy: list[list[np.ndarray]] = [[] for _ in areas]   # and their fixed-point x, y
+        self.members: list[dict[int, list[int]]] = [{} for _ in areas]  # untagged ways of relations
         self.margin_boxes = np.array([shapely.bounds(m) for m in margins]) if areas else np.zeros((0, 4))
         self.area_boxes = np.array([shapely.bounds(a.geometry) for a in areas]) if areas else np.zeros((0, 4))
         self.member_of: dict[int, int] = {}      # untagged way -> the area owning it (for relations)
-        self.member_refs: dict[int, tuple] = {}  # its node ids and their lon, lat
+        self.member_refs: dict[int, tuple] = {}  # its node ids and their fixed-point x, y
         for g in list(margins) + [a.geometry for a in areas]:
             shapely.prepare(g)
 
@@ -227,40 +234,35 @@ class _OsmSplit:
                 return int(k)
         return -1
 
-    def _take_way(self, k: int, way_id: int, refs: list[int], xs: np.ndarray, ys: np.ndarray) -> None:
-        self.ways[k].set(way_id)
-        self.any_way.set(way_id)
-        for r in refs:
-            self.nodes[k].set(r)
-        e = self.extent[k]
-        e[0], e[1] = min(e[0], xs.min()), min(e[1], ys.min())
-        e[2], e[3] = max(e[2], xs.max()), max(e[3], ys.max())
+    def _take_nodes(self, k: int, refs: np.ndarray, fx: np.ndarray) -> None:
+        self.node_ids[k].append(refs)
+        self.node_xy[k].append(fx)
 
     def node(self, n) -> None:
         if len(n.tags) == 0:
             return
         loc = n.location
         k = self._owner(loc.lon, loc.lat) if loc.valid() else -1
-        if k >= 0:
-            self.nodes[k].set(n.id)
-            e = self.extent[k]
-            e[0], e[1], e[2], e[3] = min(e[0], loc.lon), min(e[1], loc.lat), max(e[2], loc.lon), max(e[3], loc.lat)
+        if k >= 0:  # a detached copy: the object itself lives only during this call
+            self.tagged[k][n.id] = n.replace(tags=dict(n.tags))
 
     def way(self, w) -> None:
-        refs, xs, ys = [], [], []
+        refs, fx = [], []
         for nd in w.nodes:
-            if nd.location.valid():
+            loc = nd.location
+            if loc.valid():
                 refs.append(nd.ref)
-                xs.append(nd.location.lon)
-                ys.append(nd.location.lat)
+                fx.append((loc.x, loc.y))
         if not refs:
             return
-        xs, ys = np.asarray(xs), np.asarray(ys)
+        fxy = np.asarray(fx, dtype=np.int64)
+        xs, ys = fxy[:, 0] / _OSM_PRECISION, fxy[:, 1] / _OSM_PRECISION
+        ids = np.asarray(refs, dtype=np.int64)
         tags = w.tags
         if len(tags) == 0:
             k = self._owner(float((xs.min() + xs.max()) / 2), float((ys.min() + ys.max()) / 2))
             if k >= 0:
-                self.member_of[w.id], self.member_refs[w.id] = k, (refs, xs, ys)
+                self.member_of[w.id], self.member_refs[w.id] = k, (ids, fxy)
             return
         hw = tags.get("highway")
         spread = (hw is not None and hw not in self.exclude) or load._line_kind(dict(tags)) is not None
@@ -268,13 +270,14 @@ class _OsmSplit:
             b = self.margin_boxes
             cand = np.flatnonzero((b[:, 0] <= xs.max()) & (xs.min() <= b[:, 2]) & (b[:, 1] <= ys.max())
                                   & (ys.min() <= b[:, 3]))
-            for k in cand:
-                if shapely.intersects_xy(self.margins[k], xs, ys).any():
-                    self._take_way(int(k), w.id, refs, xs, ys)
+            takers = [int(k) for k in cand if shapely.intersects_xy(self.margins[k], xs, ys).any()]
         else:
             k = self._owner(float((xs.min() + xs.max()) / 2), float((ys.min() + ys.max()) / 2))
-            if k >= 0:
-                self._take_way(k, w.id, refs, xs, ys)
+            takers = [k] if k >= 0 else []
+        for k in takers:
+            self.ways[k].set(w.id)
+            self.parts[k].add_way(w)
+            self._take_nodes(k, ids, fxy)
 
     def relation(self, r) -> None:
         if r.tags.get("type") not in ("multipolygon", "boundary") or len(r.tags) < 2:
@@ -285,60 +288,92 @@ class _OsmSplit:
         if not owners:
             return
         k = owners[0]
-        self.relations[k].set(r.id)
+        self.parts[k].add_relation(r)
         for m in members:
-            if m in self.member_refs:
-                self._take_way(k, m, *self.member_refs[m])
+            if m in self.member_refs and m not in self.members[k]:
+                ids, fxy = self.member_refs[m]
+                self.members[k][m] = ids.tolist()
+                self._take_nodes(k, ids, fxy)
+
+    def finish(self, k: int, parts: Path, writer) -> None:
+        """Write area ``k``'s file: its nodes (by id; tags only on the tagged nodes it holds),
+        its ways (those of the part file and the relations' member ways, by id), its relations."""
+        import osmium
+
+        ids = np.concatenate(self.node_ids[k]) if self.node_ids[k] else np.zeros(0, dtype=np.int64)
+        fxy = np.concatenate(self.node_xy[k]) if self.node_xy[k] else np.zeros((0, 2), dtype=np.int64)
+        ids, first = np.unique(ids, return_index=True)
+        fxy = fxy[first]
+        tagged = self.tagged[k]
+        every = np.union1d(ids, np.fromiter(tagged, dtype=np.int64, count=len(tagged)))
+        where = np.searchsorted(ids, every)
+        Node, Location = osmium.osm.mutable.Node, osmium.osm.Location
+        for i, j in zip(every.tolist(), where.tolist()):
+            node = tagged.get(i)
+            if node is None:
+                x, y = fxy[j]
+                node = Node(id=i, location=Location(x / _OSM_PRECISION, y / _OSM_PRECISION))
+            writer.add_node(node)
+        extra = sorted(self.members[k].items())
+        e = 0
+        for obj in osmium.FileProcessor(str(parts)):
+            if obj.is_way():
+                while e < len(extra) and extra[e][0] < obj.id:
+                    writer.add_way(osmium.osm.mutable.Way(id=extra[e][0], nodes=extra[e][1]))
+                    e += 1
+                writer.add_way(obj)
+            else:
+                for way_id, refs in extra[e:]:
+                    writer.add_way(osmium.osm.mutable.Way(id=way_id, nodes=refs))
+                e = len(extra)
+                writer.add_relation(obj)
+        for way_id, refs in extra[e:]:
+            writer.add_way(osmium.osm.mutable.Way(id=way_id, nodes=refs))
+
+
+_OSM_PRECISION = 10_000_000  # OSM coordinates are fixed-point, 1e-7 degree
 
 
 def split_osm(path: Path, areas: list[Area], margins: list, work: Path, *,
               highway_exclude: tuple[str, ...] = ()) -> list[str]:
     """Split an ``.osm``/``.osm.pbf`` file into one ``work/<folder>/roads.osm.pbf`` per area.
 
-    Two streaming passes with pyosmium: the first decides which nodes, ways and relations
-    each area gets (id sets), the second copies them. Tagged nodes (points of interest,
-    poles) keep their tags only in the area that holds them; elsewhere (as nodes of a
-    margin road) they are written without tags. Returns the file name per area.
+    One streaming pass with pyosmium over the file (node locations cached for the ways):
+    each area's ways and relations go to a part file as they come, and its nodes are
+    written with them at the end. Tagged nodes (points of interest, poles) keep their tags
+    only in the area that holds them; elsewhere (as nodes of a margin road) they are written
+    without tags. Returns the file name per area.
 
     Raises
     ------
     InputDataError
-        When the file cannot be read as OSM data.
+        When the file cannot be read as OSM data (one line naming the file).
     """
     import osmium
 
     path = load._check_file(path)
-    split = _OsmSplit(areas, margins, frozenset(highway_exclude))
-    load.scan_osm(path, split)
-    name = "roads.osm.pbf"
-    ext = split.extent
-    with contextlib.ExitStack() as stack:  # unwinds each writer's close before its file's rename
-        writers = []
-        for area in areas:
-            (work / area.folder).mkdir(parents=True, exist_ok=True)
-            tmp = stack.enter_context(atomic_path(work / area.folder / name))
-            tmp.unlink()  # osmium refuses to overwrite a file
-            writers.append(osmium.SimpleWriter(str(tmp)))
-            stack.callback(writers[-1].close)
-        for obj in osmium.FileProcessor(str(path)):
-            if obj.is_node():
-                loc = obj.location
-                x, y = (loc.lon, loc.lat) if loc.valid() else (np.nan, np.nan)
-                cand = np.flatnonzero((ext[:, 0] <= x) & (x <= ext[:, 2]) & (ext[:, 1] <= y) & (y <= ext[:, 3]))
-                owner = -2  # tagged nodes keep their tags in the area holding them only
-                for k in cand:
-                    if obj.id in split.nodes[k]:
-                        if len(obj.tags) and owner == -2:
-                            owner = split._owner(x, y)
-                        writers[k].add_node(obj if owner in (-2, k) else obj.replace(tags={}))
-            elif obj.is_way() and obj.id in split.any_way:
-                for k in range(len(areas)):
-                    if obj.id in split.ways[k]:
-                        writers[k].add_way(obj)
-            elif obj.is_relation():
-                for k in range(len(areas)):
-                    if obj.id in split.relations[k]:
-                        writers[k].add_relation(obj)
+    name, part_name = "roads.osm.pbf", "roads.parts.osm.pbf"
+    parts = [work / a.folder / part_name for a in areas]
+    try:
+        with contextlib.ExitStack() as stack:
+            writers = []
+            for p in parts:
+                p.parent.mkdir(parents=True, exist_ok=True)
+                p.unlink(missing_ok=True)  # osmium refuses to overwrite a file
+                writers.append(osmium.SimpleWriter(str(p)))
+                stack.callback(writers[-1].close)
+            split = _OsmSplit(areas, margins, frozenset(highway_exclude), writers)
+            load.scan_osm(path, split)
+        with contextlib.ExitStack() as stack:  # unwinds each writer's close before its file's rename
+            for k, area in enumerate(areas):
+                tmp = stack.enter_context(atomic_path(work / area.folder / name))
+                tmp.unlink()
+                writer = osmium.SimpleWriter(str(tmp))
+                stack.callback(writer.close)
+                split.finish(k, parts[k], writer)
+    finally:
+        for p in parts:
+            p.unlink(missing_ok=True)
     return [name] * len(areas)
 
 
