@@ -359,7 +359,7 @@ def test_local_cluster_workers_run_one_thread_each_without_profiler_and_warm_up_
 
             import dask
             return ({k: os.environ.get(k) for k in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                                    "MALLOC_TRIM_THRESHOLD_")},
+                                                    "CONNECTIVITY_THREADS", "MALLOC_TRIM_THRESHOLD_")},
                     dask.config.get("distributed.worker.profile.enabled"), "connectivity.pipeline" in sys.modules)
 
         info = client.scheduler_info()["workers"]
@@ -368,7 +368,7 @@ def test_local_cluster_workers_run_one_thread_each_without_profiler_and_warm_up_
         env, profiler, imported = next(iter(client.run(settings).values()))
         # (a variable of the driver's own environment wins, e.g. one an earlier default cluster set)
         assert env == {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-                       "MALLOC_TRIM_THRESHOLD_": os.environ.get("MALLOC_TRIM_THRESHOLD_")}
+                       "CONNECTIVITY_THREADS": "1", "MALLOC_TRIM_THRESHOLD_": os.environ.get("MALLOC_TRIM_THRESHOLD_")}
         assert profiler is False and imported
     finally:
         pool.close()

@@ -149,13 +149,13 @@ def warm_up() -> int:
 
 
 # The local cluster's workers: one thread each, and no library starting threads of its own (the
-# nanny's defaults, numba's too); no statistical profiler sampling the worker's thread every 10 ms.
+# nanny's defaults, numba's too, the design stage's solves: CONNECTIVITY_THREADS); no statistical profiler sampling the worker's thread every 10 ms.
 # Not the nanny's MALLOC_TRIM_THRESHOLD_: setting it turns off glibc's adaptive mmap threshold, so
 # every large numpy temporary is a fresh mapping (three times the page faults of `connectivity
 # plan`); release_memory() trims the heap after each area instead.
 WORKER_CONFIG = {
     "distributed.nanny.pre-spawn-environ": {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1,
-                                            "NUMBA_NUM_THREADS": 1},
+                                            "NUMBA_NUM_THREADS": 1, "CONNECTIVITY_THREADS": 1},
     "distributed.worker.profile.enabled": False,
 }
 
