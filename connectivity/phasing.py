@@ -25,7 +25,8 @@ Sites count on the union of all operators' ducts: a site is connected when the p
 segments join it to a root, whichever operators' ducts those segments carry.
 
 The core works on plain arrays (:func:`make_forest`, :func:`phase_plan`);
-:func:`phase_frames` is the one call the pipeline makes on the plan's frames.
+:func:`phase_layout` is the one call the pipeline makes, on the design stage's plan
+(:class:`connectivity.design.PlanLayout`) and the coverage stage's building pairs.
 
 Scenario format (``Scenario.phases``, checked when the scenario is read by
 :func:`connectivity.config.parse_phases`)::
@@ -47,13 +48,13 @@ import heapq
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from connectivity.config import PRIORITIES, PhaseSpec, fallback_cost_per_m, parse_phases  # noqa: F401  (re-exported)
+from connectivity.design.layout import PlanLayout
 from connectivity.errors import ConfigError, InputDataError
-from connectivity.load import ensure_projected
 
 log = logging.getLogger(__name__)
 
@@ -954,63 +955,7 @@ def optimal_first_phase(forest: PlanForest, spec: PhaseSpec, *,
     return float(-res.fun), x[:m]
 
 
-# --------------------------------------------------------------------------- plan frames
-
-
-def _check_metric(ducts, buildings) -> None:
-    from connectivity.errors import CRSError
-
-    for what, frame in (("ducts", ducts), ("buildings", buildings)):
-        ensure_projected(frame, f"phasing: {what}")
-    if ducts.crs != buildings.crs:
-        raise CRSError(f"phasing: ducts ({ducts.crs}) and buildings ({buildings.crs}) differ in CRS")
-
-
-def buildings_per_segment(ducts, buildings, *, pass_distance_m: float = 20.0) -> np.ndarray:
-    """Buildings passed per duct segment, each building counted once, on its nearest segment.
-
-    A building is passed when its footprint lies within ``pass_distance_m`` metres of a
-    segment (the coverage stage's rule), so the counts add up to the buildings passed by
-    the whole plan.
-
-    Parameters
-    ----------
-    ducts, buildings
-        GeoDataFrames in the same projected CRS (metres).
-
-    Raises
-    ------
-    CRSError
-        A layer is not in a projected CRS, or the two CRS differ.
-    """
-    import shapely
-
-    counts = np.zeros(len(ducts), dtype=np.int64)
-    if len(ducts) == 0 or buildings is None or len(buildings) == 0:
-        return counts
-    _check_metric(ducts, buildings)
-    tree = shapely.STRtree(np.asarray(ducts.geometry.values))
-    _, seg = tree.query_nearest(np.asarray(buildings.geometry.values), max_distance=pass_distance_m, all_matches=False)
-    np.add.at(counts, seg, 1)
-    return counts
-
-
-def building_pairs(ducts, buildings, *, pass_distance_m: float = 20.0) -> tuple[np.ndarray, np.ndarray]:
-    """Every (building row, segment row) pair closer than ``pass_distance_m`` metres.
-
-    Raises
-    ------
-    CRSError
-        A layer is not in a projected CRS, or the two CRS differ.
-    """
-    import shapely
-
-    if len(ducts) == 0 or buildings is None or len(buildings) == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    _check_metric(ducts, buildings)
-    tree = shapely.STRtree(np.asarray(ducts.geometry.values))
-    b, seg = tree.query(np.asarray(buildings.geometry.values), predicate="dwithin", distance=pass_distance_m)
-    return b.astype(np.int64), seg.astype(np.int64)
+# --------------------------------------------------------------------------- the design result
 
 
 def count_buildings_by_phase(result: Phasing, building: np.ndarray, segment: np.ndarray) -> Phasing:
@@ -1045,55 +990,30 @@ def count_buildings_by_phase(result: Phasing, building: np.ndarray, segment: np.
     return replace(result, phases=tuple(rows), unbuilt=unbuilt)
 
 
-def _service_split(services, factor: float) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """``(cost, given, names)`` of service connections: ``cost[i, j]`` THB of service ``i`` paid
-    by operator ``names[j]`` (times ``factor``), ``given[i, j]`` whether ``names[j]`` gives it."""
-    names = sorted({o for col in ("power", "telecom") for v in services[col].tolist() if isinstance(v, str)
-                    for o in v.split(",") if o})
-    col = {n: j for j, n in enumerate(names)}
-    cost = np.zeros((len(services), len(names)))
-    given = np.zeros((len(services), len(names)), dtype=bool)
-    for i, (p, t, c, pc) in enumerate(zip(services["power"].tolist(), services["telecom"].tolist(),
-                                          services["cost_thb"].tolist(), services["power_cost_thb"].tolist())):
-        tel = [o for o in t.split(",") if o] if isinstance(t, str) else []
-        if isinstance(p, str) and p:
-            cost[i, col[p]] += float(pc) * factor
-            given[i, col[p]] = True
-        for o in tel:
-            cost[i, col[o]] += (float(c) - float(pc)) / len(tel) * factor
-            given[i, col[o]] = True
-    return cost, given, tuple(names)
+def _share_split(cost_thb: np.ndarray, share: np.ndarray, on: np.ndarray) -> np.ndarray:
+    """``cost_thb[i]`` split over the columns by ``share[i]`` (an equal split over ``on[i]`` where
+    the shares sum to 0): ``(n, J)`` THB, rows summing to ``cost_thb``."""
+    total = share.sum(axis=1)
+    share = np.where((total <= 0)[:, None], on.astype(float), share)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        part = share / share.sum(axis=1)[:, None]
+    return np.where(on, cost_thb[:, None] * np.nan_to_num(part), 0.0)
 
 
-def service_costs(ducts, services, *, factor: float = 1.0) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """What the service connections of a corridor plan cost per duct row (the street they are made from).
-
-    Parameters
-    ----------
-    ducts
-        Duct segments with ``edge_id``.
-    services
-        Service connections (:func:`connectivity.corridors.service_connections` frame):
-        ``building_id``, ``edge_id``, ``power``, ``telecom``, ``cost_thb`` and
-        ``power_cost_thb`` (THB before contingency; the rest of ``cost_thb`` is split
-        equally between the telecom operators).
-    factor
-        Multiplies every cost (the contingency factor: segment costs include it).
-
-    Returns
-    -------
-    (cost, matrix, names)
-        ``cost[i]`` THB of the services made from duct row ``i``; ``matrix[i, j]`` the part of
-        it operator ``names[j]`` pays.
+def _services_on_segments(edge_id: np.ndarray, services, factor: float) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """``(cost, matrix, names)``: THB of the service connections made from each segment (its
+    street) and the part ``matrix[i, j]`` operator ``names[j]`` pays (times ``factor``).
 
     Raises
     ------
     InputDataError
         A service made from a street with no duct segment.
     """
-    row_of_edge = {int(e): i for i, e in enumerate(ducts["edge_id"].tolist())}
-    per_service, _, names = _service_split(services, factor)
-    matrix = np.zeros((len(ducts), len(names)))
+    from connectivity.corridors import service_shares
+
+    row_of_edge = {int(e): i for i, e in enumerate(edge_id.tolist())}
+    per_service, _, names = service_shares(services, factor)
+    matrix = np.zeros((len(edge_id), len(names)))
     for k, (b, e) in enumerate(zip(services["building_id"].tolist(), services["edge_id"].tolist())):
         i = row_of_edge.get(int(e))
         if i is None:
@@ -1102,332 +1022,130 @@ def service_costs(ducts, services, *, factor: float = 1.0) -> tuple[np.ndarray, 
     return matrix.sum(axis=1), matrix, names
 
 
-def forest_from_plan(ducts, edges, sites, *, manholes=None, buildings: Sequence[int] | None = None,
-                     cost_per_m_thb: float | None = None,
-                     allocation_thb: np.ndarray | None = None,
-                     allocation_operators: Sequence[str] | None = None,
-                     services=None, services_factor: float = 1.0) -> PlanForest:
-    """The :class:`PlanForest` of a plan's frames (segment order = ``ducts`` row order).
+def forest_from_layout(layout: PlanLayout, sites, *, buildings: Sequence[int] | None = None,
+                       services=None, services_factor: float = 1.0) -> PlanForest:
+    """The :class:`PlanForest` of the design stage's plan (segment order = ``layout.segments``).
+
+    A segment costs its trench and ducts plus the manholes inside it (THB, contingency
+    included); a manhole at a node falls due with the first segment built there, shared
+    equally by the operators whose ducts meet there. Each segment's cost is allocated by
+    duct share.
 
     Parameters
     ----------
-    ducts
-        Duct segments: ``edge_id``, ``operators`` (comma-separated), ``cost_thb`` (THB; or
-        ``length_m`` with ``cost_per_m_thb``), optional ``u``/``v`` and ``ducts_<OP>``.
-    edges
-        The network's edges (index ``edge_id``, columns ``u``, ``v``) for segments without ``u``/``v``.
+    layout
+        The plan's segments and manholes (:func:`connectivity.design.plan_layout`); a segment's
+        ``edge`` is its network ``edge_id`` (the network's edges are numbered 0..m-1).
     sites
         Sites with ``site_id``, ``operator``, ``kind`` (``hub`` = root), ``node_id``, ``connected``;
         only connected sites count.
-    manholes
-        Optional manholes with ``cost_thb``, a place (see :func:`manhole_places`) and optional
-        ``operators``: one inside a run adds to its segment's cost; one at a node falls due
-        with the first segment built there, shared equally by its operators.
     buildings
-        Buildings passed per segment (see :func:`buildings_per_segment`).
-    cost_per_m_thb
-        Flat cost per metre (THB/m) used when ``ducts`` has no ``cost_thb``.
-    allocation_thb, allocation_operators
-        A ready per-segment cost allocation; default: by duct share (``ducts_<OP>``),
-        else an equal split among a segment's operators.
+        Buildings passed per segment (each building on its nearest segment).
     services, services_factor
-        Service connections of a corridor plan (see :func:`service_costs`): each is built
-        with its street, its cost (times ``services_factor``) added to the segment's and
-        charged to the operators giving it.
-
-    Raises
-    ------
-    InputDataError
-        A needed column is missing.
+        The corridor mode's service connections: each is built with its street, its cost
+        (times ``services_factor``, the contingency) added to the segment's and charged to
+        the operators giving it.
     """
-    if "edge_id" not in ducts.columns or "operators" not in ducts.columns:
-        raise InputDataError("phasing: ducts need `edge_id` and `operators` columns")
-    edge_id = ducts["edge_id"].to_numpy(np.int64)
-    if {"u", "v"} <= set(ducts.columns):
-        u, v = ducts["u"].to_numpy(np.int64), ducts["v"].to_numpy(np.int64)
-    else:
-        missing = sorted(set(edge_id.tolist()) - set(edges.index.tolist()))
-        if missing:
-            raise InputDataError(f"phasing: duct edge_id {missing[0]} is not in the network")
-        uv = edges.loc[edge_id, ["u", "v"]]
-        u, v = uv["u"].to_numpy(np.int64), uv["v"].to_numpy(np.int64)
-    if "cost_thb" in ducts.columns:
-        cost = ducts["cost_thb"].to_numpy(float)
-    elif cost_per_m_thb is not None and "length_m" in ducts.columns:
-        cost = ducts["length_m"].to_numpy(float) * float(cost_per_m_thb)
-    else:
-        raise InputDataError("phasing: ducts need `cost_thb` (or `length_m` and a cost per metre)")
-    ops = [tuple(o for o in str(s).split(",") if o) if isinstance(s, str) else () for s in ducts["operators"]]
-    node_cost, node_ops = _manhole_costs(manholes, ducts, u, v)
-    if node_cost is not None:
-        cost = cost + node_cost.pop("segments")
-    duct_cols = {c[len("ducts_"):]: ducts[c].fillna(0).to_numpy(np.int64)
-                 for c in ducts.columns if c.startswith("ducts_")}
+    seg, mh, names = layout.segments, layout.manholes, layout.operators
+    cost = seg.cost_thb.copy()
+    inside = mh.segment >= 0
+    np.add.at(cost, mh.segment[inside], mh.cost_thb[inside])
+    order = np.argsort(names, kind="stable")               # allocation columns: operators by name
+    use = seg.use[order].T
+    alloc = _share_split(cost, np.where(use, seg.ducts[order].T, 0).astype(float), use)
+    alloc_names = [names[k] for k in order]
+    edge_id = seg.edge
     if services is not None and len(services):
-        extra, matrix, svc_names = service_costs(ducts, services, factor=services_factor)
-        if allocation_thb is None:
-            allocation_thb, allocation_operators = duct_share_allocation(cost, ops, ducts=duct_cols or None)
-        names = list(allocation_operators or ())
-        names += [n for n in svc_names if n not in names]
-        alloc = np.hstack([np.asarray(allocation_thb, dtype=float),
-                           np.zeros((len(cost), len(names) - len(allocation_operators or ())))])
+        extra, matrix, svc_names = _services_on_segments(edge_id, services, services_factor)
+        alloc_names += [n for n in svc_names if n not in alloc_names]
+        alloc = np.hstack([alloc, np.zeros((len(cost), len(alloc_names) - alloc.shape[1]))])
         for j, n in enumerate(svc_names):
-            alloc[:, names.index(n)] += matrix[:, j]
-        allocation_thb, allocation_operators, cost = alloc, tuple(names), cost + extra
+            alloc[:, alloc_names.index(n)] += matrix[:, j]
+        cost = cost + extra
+    node_cost: dict[int, float] = {}
+    node_use: dict[int, np.ndarray] = {}
+    for nd, c, u in zip(mh.node[~inside].tolist(), mh.cost_thb[~inside].tolist(), mh.use[~inside]):
+        node_cost[nd] = node_cost.get(nd, 0.0) + c
+        node_use[nd] = node_use.get(nd, np.zeros(len(names), dtype=bool)) | u
+    node_ops = {nd: tuple(sorted(names[k] for k in np.flatnonzero(u))) for nd, u in node_use.items()}
     on = sites[sites["connected"].astype(bool) & sites["node_id"].notna()] if len(sites) else sites
     return make_forest(
-        edge_id=edge_id, u=u, v=v, cost_thb=cost, operators=ops, buildings=buildings,
+        edge_id=edge_id, u=seg.u, v=seg.v, cost_thb=cost,
+        operators=[tuple(names[k] for k in np.flatnonzero(col)) for col in seg.use.T], buildings=buildings,
         site_node=on["node_id"].to_numpy(np.int64) if len(on) else [],
         site_operator=on["operator"].astype(str).tolist() if len(on) else [],
         site_hub=(on["kind"] == "hub").to_numpy(bool) if len(on) else [],
         site_id=on["site_id"].astype(str).tolist() if len(on) else [],
-        ducts=duct_cols or None, allocation_thb=allocation_thb, allocation_operators=allocation_operators,
+        allocation_thb=alloc, allocation_operators=alloc_names,
         node_cost_thb=node_cost, node_operators=node_ops)
 
 
-def manhole_places(manholes, ducts, u: np.ndarray, v: np.ndarray, *, tolerance_m: float = 1.0):
-    """Where each manhole sits: ``(node, segment_row)``, -1 where not applicable.
-
-    A manhole inside a run names its segment (``segment_id`` of ``ducts``, or ``edge_id``);
-    one at a node names it (``node_id`` >= 0) or, failing that, is matched by geometry to
-    the nearest segment end within ``tolerance_m`` metres (segment geometry runs u -> v).
-
-    Raises
-    ------
-    InputDataError
-        A manhole on no node or segment of the plan.
-    """
-    import pandas as pd
-    import shapely
-
-    n = len(manholes)
-    node = np.full(n, -1, dtype=np.int64)
-    seg = np.full(n, -1, dtype=np.int64)
-
-    def column(name):
-        if name not in manholes.columns:
-            return [None] * n
-        return [None if pd.isna(x) else int(x) for x in manholes[name].tolist()]
-
-    row_of_edge = {int(e): i for i, e in enumerate(ducts["edge_id"].tolist())}
-    row_of_seg = {int(sid): i for i, sid in enumerate(ducts["segment_id"].tolist())} \
-        if "segment_id" in ducts.columns else {}
-    for i, (nd, e, sid) in enumerate(zip(column("node_id"), column("edge_id"), column("segment_id"))):
-        if nd is not None and nd >= 0:
-            node[i] = nd
-        elif sid is not None and sid in row_of_seg:
-            seg[i] = row_of_seg[sid]
-        elif e is not None and e in row_of_edge:
-            seg[i] = row_of_edge[e]
-    loose = np.flatnonzero((node < 0) & (seg < 0))
-    if len(loose) and len(ducts):
-        geoms = np.asarray(ducts.geometry.values)
-        ends = np.array([c for g in geoms for c in (shapely.get_coordinates(g)[0], shapely.get_coordinates(g)[-1])])
-        end_node = np.column_stack([u, v]).ravel()
-        pts = shapely.get_coordinates(np.asarray(manholes.geometry.values)[loose])
-        from scipy.spatial import cKDTree
-
-        dist, idx = cKDTree(ends[:, :2]).query(pts[:, :2])
-        ok = dist <= tolerance_m
-        node[loose[ok]] = end_node[idx[ok]]
-    bad = np.flatnonzero((node < 0) & (seg < 0))
-    if len(bad):
-        mid = manholes["manhole_id"].iloc[bad[0]] if "manhole_id" in manholes.columns else int(bad[0])
-        raise InputDataError(f"phasing: manhole {mid} is on no node or segment of the plan")
-    return node, seg
-
-
-def _manhole_costs(manholes, ducts, u: np.ndarray, v: np.ndarray):
-    """``({node: THB, "segments": THB per segment}, {node: operators})`` from a manholes frame."""
-    if manholes is None or len(manholes) == 0:
-        return None, None
-    if "cost_thb" not in manholes.columns:
-        raise InputDataError("phasing: manholes need a `cost_thb` column")
-    node, seg = manhole_places(manholes, ducts, u, v)
-    per_segment = np.zeros(len(ducts))
-    node_cost: dict[Any, Any] = {}
-    node_ops: dict[int, set] = {}
-    ops = manholes["operators"].tolist() if "operators" in manholes.columns else [None] * len(manholes)
-    for nd, sg, c, o in zip(node.tolist(), seg.tolist(), manholes["cost_thb"].tolist(), ops):
-        c = float(c) if c is not None and c == c else 0.0
-        if nd >= 0:
-            node_cost[nd] = node_cost.get(nd, 0.0) + c
-            if isinstance(o, str):
-                node_ops.setdefault(nd, set()).update(x for x in o.split(",") if x)
-        else:
-            per_segment[sg] += c
-    node_cost["segments"] = per_segment
-    return node_cost, {k: tuple(sorted(x)) for k, x in node_ops.items()}
-
-
-def phase_boq(ducts_with_phase, *, manholes=None, manhole_phase: np.ndarray | None = None,
-              names: Sequence[str] = (), services=None, services_factor: float = 1.0):
-    """Per-phase rows of a bill of quantities (when the plan's BoQ rows are aggregated).
-
-    Per phase: one row per trench type ("trench and ducts", metres, the segments'
-    ``cost_thb``) and one per manhole group (count, ``cost_thb``), with the BoQ columns
-    ``item``, ``category`` (``phase``), ``unit``, ``quantity``, ``unit_cost_thb``,
-    ``cost_thb``, ``operator`` (``all`` for trench and ducts; the manholes' operators) and
-    ``phase``. Unbuilt segments get no rows. A
-    manhole's phase is its segment's (inside a run) or the first phase building a segment
-    at its node (``manhole_phase``, from :func:`manhole_phases`). Service connections with a
-    ``phase`` (see :func:`phase_frames`): one row per operator giving them (count, its part
-    of their cost times ``services_factor``).
-    """
-    import pandas as pd
-
-    d = ducts_with_phase[ducts_with_phase["phase"].notna()]
-    rows = []
-    ttype = d["trench_type"].fillna("trench").astype(str) if "trench_type" in d.columns else pd.Series("trench", index=d.index)
-    label = {k: names[k - 1] for k in range(1, len(names) + 1)}
-    m_phase = np.asarray(manhole_phase) if manholes is not None and len(manholes) and manhole_phase is not None \
-        else None
-    phases = sorted(set(int(p) for p in d["phase"]) | (set(int(p) for p in m_phase if p > 0) if m_phase is not None else set()))
-    svc = services[services["phase"].notna()] if services is not None and len(services) else None
-    for k in phases:
-        tag = f"phase {k}" + (f" ({label[k]})" if k in label else "")
-        in_k = d["phase"] == k
-        for t in sorted(set(ttype[in_k])):
-            sel = in_k & (ttype == t)
-            q, c = float(d.loc[sel, "length_m"].sum()), float(d.loc[sel, "cost_thb"].sum())
-            rows.append(dict(item=f"{tag}: trench and ducts, {t}", category="phase", unit="m", quantity=q,
-                             unit_cost_thb=c / q if q else 0.0, cost_thb=c, operator="all", phase=k))
-        if m_phase is not None:
-            mk = manholes[m_phase == k]
-            groups = mk["group"].astype(str) if "group" in mk.columns else pd.Series("all", index=mk.index)
-            for grp in sorted(set(groups)):
-                sel = mk[groups == grp]
-                c = float(sel["cost_thb"].sum())
-                ops = sorted({o for v in (sel["operators"] if "operators" in sel.columns else [])
-                              if isinstance(v, str) for o in v.split(",") if o})
-                rows.append(dict(item=f"{tag}: manhole ({grp})", category="phase", unit="each", quantity=float(len(sel)),
-                                 unit_cost_thb=c / len(sel), cost_thb=c, operator=",".join(ops) or "all", phase=k))
-        if svc is not None and (svc["phase"] == k).any():
-            cost, given, ops = _service_split(svc[svc["phase"] == k], services_factor)
-            for j, op in enumerate(ops):
-                n, c = int(given[:, j].sum()), float(cost[:, j].sum())
-                if n == 0:
-                    continue
-                rows.append(dict(item=f"{tag}: service connections", category="phase", unit="each", quantity=float(n),
-                                 unit_cost_thb=c / n, cost_thb=c, operator=op, phase=k))
-    out = pd.DataFrame(rows, columns=["item", "category", "unit", "quantity", "unit_cost_thb", "cost_thb", "operator",
-                                      "phase"])
-    return out.astype({"phase": "Int64"})
-
-
-def manhole_phases(forest: PlanForest, result: Phasing, places: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """Phase of each manhole (0 = unbuilt) from :func:`manhole_places` (segment rows in forest
-    order): its segment's inside a run, or the first phase building a segment at its node."""
+def manhole_phases(layout: PlanLayout, segment_phase: np.ndarray) -> np.ndarray:
+    """Phase of each manhole of ``layout`` (0 = unbuilt): its segment's inside a run, else the
+    first phase building a segment at its node."""
+    seg, mh = layout.segments, layout.manholes
     first: dict[int, int] = {}
-    for a, b, p in zip(forest.u.tolist(), forest.v.tolist(), result.phase.tolist()):
+    for a, b, p in zip(seg.u.tolist(), seg.v.tolist(), np.asarray(segment_phase).tolist()):
         if p > 0:
             for x in (a, b):
                 first[x] = min(first.get(x, p), p)
-    node, seg = places
-    return np.array([first.get(nd, 0) if nd >= 0 else int(result.phase[sg]) for nd, sg in zip(node.tolist(), seg.tolist())],
-                    dtype=np.int64)
-
-
-def phase_columns(ducts, sites, forest: PlanForest, result: Phasing):
-    """``ducts`` and ``sites`` with a nullable integer ``phase`` column (NA = unbuilt / not connected).
-
-    ``ducts`` rows must be in the order the forest was made from; returns new frames.
-    """
-    import pandas as pd
-
-    if len(ducts) != forest.n_segments:
-        raise InputDataError(f"phasing: {len(ducts)} duct rows for {forest.n_segments} phased segments")
-    seg = ducts.assign(phase=pd.array([p if p > 0 else pd.NA for p in result.phase.tolist()], dtype="Int64"))
-    by_id = {s: int(p) for s, p in zip(forest.site_id, result.site_phase) if p > 0}
-    site_phase = pd.array([by_id.get(str(s), pd.NA) for s in sites["site_id"]], dtype="Int64") if len(sites) \
-        else pd.array([], dtype="Int64")
-    return seg, sites.assign(phase=site_phase)
-
-
-def boq_with_phase(boq, ducts_with_phase, *, key: str = "edge_id"):
-    """A bill of quantities with a ``phase`` column.
-
-    Rows that name a segment (column ``key``, e.g. ``edge_id`` or ``segment_id``) take
-    that segment's phase. When the BoQ has no such column (rows aggregated over the plan),
-    returns ``None``: use :func:`phase_boq` for per-phase rows instead.
-    """
-    if key not in boq.columns:
-        return None
-    lookup = dict(zip(ducts_with_phase[key], ducts_with_phase["phase"]))
-    import pandas as pd
-
-    return boq.assign(phase=pd.array([lookup.get(k, pd.NA) for k in boq[key]], dtype="Int64"))
+    return np.array([first.get(nd, 0) if sg < 0 else int(segment_phase[sg])
+                     for nd, sg in zip(mh.node.tolist(), mh.segment.tolist())], dtype=np.int64)
 
 
 @dataclass(frozen=True)
-class PhasedFrames:
-    """What :func:`phase_frames` returns.
+class PhasedPlan:
+    """What :func:`phase_layout` returns.
 
     Attributes
     ----------
-    ducts
-        The ducts with a nullable integer ``phase`` column (NA = unbuilt).
     phasing
-        The :class:`Phasing` (``phasing.summary()`` for ``summary.json``).
+        The :class:`Phasing` (``phasing.summary()`` for ``summary.json``); ``phasing.phase``
+        is the phase of each segment of the layout (0 = unbuilt).
     manhole_phase
-        Phase of each manhole row (0 = unbuilt), or ``None`` without manholes.
-    boq
-        Per-phase bill of quantities rows (see :func:`phase_boq`).
-    services
-        The service connections with a nullable integer ``phase`` (their street's), or ``None``.
+        Phase of each manhole of the layout (0 = unbuilt).
+    service_phase
+        Phase of each service connection (its street's; 0 = unbuilt), or ``None`` without services.
     """
 
-    ducts: Any
     phasing: Phasing
-    manhole_phase: np.ndarray | None
-    boq: Any
-    services: Any = None
+    manhole_phase: np.ndarray
+    service_phase: np.ndarray | None = None
 
 
-def phase_frames(ducts, sites, edges, phases: Sequence[PhaseSpec], *, manholes=None, buildings=None,
-                 pass_distance_m: float = 20.0, cost_per_m_thb: float | None = None,
-                 allocation_thb: np.ndarray | None = None,
-                 allocation_operators: Sequence[str] | None = None,
-                 services=None, services_factor: float = 1.0) -> PhasedFrames:
-    """Phase a plan given as frames: the one call the pipeline makes.
+def phase_layout(layout: PlanLayout, sites, phases: Sequence[PhaseSpec], *,
+                 nearest_segment: np.ndarray | None = None,
+                 passed_pairs: tuple[np.ndarray, np.ndarray] | None = None,
+                 services=None, services_factor: float = 1.0) -> PhasedPlan:
+    """Phase the design stage's plan: the one call the pipeline makes.
 
     Parameters
     ----------
-    ducts, sites, edges, manholes
-        As for :func:`forest_from_plan` (projected CRS, metres; costs in THB).
+    layout, sites, services, services_factor
+        As for :func:`forest_from_layout`.
     phases
         From :func:`parse_phases`.
-    buildings
-        Building footprints (same CRS as ``ducts``) for buildings passed per segment.
-    pass_distance_m
-        A building within this distance of a segment is passed (metres).
-    cost_per_m_thb, allocation_thb, allocation_operators, services, services_factor
-        See :func:`forest_from_plan`: a service connection belongs to the phase building its
-        street; ``services`` comes back with a ``phase`` column.
+    nearest_segment
+        Per building: the segment row nearest to it within the pass distance, -1 none
+        (:attr:`connectivity.coverage.Coverage.nearest_segment`): the planning value of
+        ``priority = "buildings"``.
+    passed_pairs
+        ``(building, segment row)`` pairs within the pass distance
+        (:attr:`connectivity.coverage.Coverage.passed_pairs`): each building counts in the
+        first phase that passes it.
     """
-    import pandas as pd
-
-    per_segment = buildings_per_segment(ducts, buildings, pass_distance_m=pass_distance_m) \
-        if buildings is not None else None
-    forest = forest_from_plan(ducts, edges, sites, manholes=manholes, buildings=per_segment,
-                              cost_per_m_thb=cost_per_m_thb, allocation_thb=allocation_thb,
-                              allocation_operators=allocation_operators,
-                              services=services, services_factor=services_factor)
-    if "cost_thb" in ducts.columns and cost_per_m_thb is not None:
-        log.info("phasing: segments carry cost_thb; the flat cost per metre is not used")
+    n = len(layout.segments)
+    per_segment = None
+    if nearest_segment is not None:
+        near = np.asarray(nearest_segment, dtype=np.int64)
+        per_segment = np.bincount(near[near >= 0], minlength=n)
+    forest = forest_from_layout(layout, sites, buildings=per_segment, services=services,
+                                services_factor=services_factor)
     result = phase_plan(forest, phases)
-    if buildings is not None:
-        result = count_buildings_by_phase(result, *building_pairs(ducts, buildings, pass_distance_m=pass_distance_m))
-    new_ducts, _ = phase_columns(ducts, sites.iloc[:0], forest, result)
-    m_phase = manhole_phases(forest, result, manhole_places(manholes, ducts, forest.u, forest.v)) \
-        if manholes is not None and len(manholes) else None
-    boq_ducts = new_ducts if "cost_thb" in ducts.columns else \
-        new_ducts.assign(cost_thb=ducts["length_m"].to_numpy(float) * float(cost_per_m_thb))
-    new_services = None
+    if passed_pairs is not None:
+        result = count_buildings_by_phase(result, *passed_pairs)
+    service_phase = None
     if services is not None:
-        phase_of = dict(zip(new_ducts["edge_id"].tolist(), new_ducts["phase"].tolist()))
-        new_services = services.assign(phase=pd.array([phase_of.get(int(e), pd.NA) for e in services["edge_id"]],
-                                                      dtype="Int64"))
-    boq = phase_boq(boq_ducts, manholes=manholes, manhole_phase=m_phase, names=[p.name for p in phases],
-                    services=new_services, services_factor=services_factor)
-    return PhasedFrames(ducts=new_ducts, phasing=result, manhole_phase=m_phase, boq=boq, services=new_services)
+        phase_of = dict(zip(forest.edge_id.tolist(), result.phase.tolist()))
+        service_phase = np.array([phase_of.get(int(e), 0) for e in services["edge_id"].tolist()], dtype=np.int64)
+    return PhasedPlan(phasing=result, manhole_phase=manhole_phases(layout, result.phase), service_phase=service_phase)

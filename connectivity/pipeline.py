@@ -21,7 +21,7 @@ from connectivity import (aerial, allocate, boq, corridors, costs, coverage, des
                           plan, sites as sites_mod)
 from connectivity.config import Scenario
 from connectivity.atomic import atomic_dir
-from connectivity.errors import ConfigError, InfeasibleError, InputDataError
+from connectivity.errors import InfeasibleError, InputDataError
 from connectivity.output import write_csv, write_geojson, write_json
 
 log = logging.getLogger(__name__)
@@ -164,42 +164,41 @@ def run(scenario: Scenario, *, progress: Progress = _noop, executor: Executor | 
     result = plan.Plan(name=scenario.name, network=net_sites, ducts=ducts, sites=final_sites, summary=summary,
                        manholes=res.manholes, boq=res.boq, allocation=res.allocation, roads=net.edges,
                        buildings=other.get("buildings"), poles=other.get("poles"), lines=other.get("lines"),
-                       aerial=res.aerial, services=res.services,
+                       aerial=res.aerial, services=res.services, layout=res.layout,
                        operators=tuple(o.name for o in scenario.operators), coverage=cov,
                        timings={"seconds": round(time.perf_counter() - started, 3), "design_seconds": res.seconds})
     if phase_specs:
         progress("phasing")
-        result = _phased(scenario, result, phase_specs)
+        result = _phased(result, phase_specs)
     return result
 
 
-def _phased(scenario: Scenario, result: plan.Plan, specs: tuple[phasing.PhaseSpec, ...]) -> plan.Plan:
+def _phased(result: plan.Plan, specs: tuple[phasing.PhaseSpec, ...]) -> plan.Plan:
     """The plan with a ``phase`` per duct segment (and service connection: its street's),
-    ``phases``/``phases_unbuilt`` in the summary."""
-    source = str(scenario.path) if scenario.path else "<scenario>"
-    flat = scenario.phase_cost_per_m_thb
-    if "cost_thb" not in result.ducts.columns and flat is None:
-        raise ConfigError(f"{source}: phases[0].cost_per_m_thb: needed to measure the budgets, "
-                          "the plan's segments carry no cost_thb")
-    contingency = 1.0  # service connections are priced before the contingency, the segments after it
-    if result.services is not None and len(result.services):
-        contingency += result.summary["cost_model"]["contingency_pct"] / 100.0
-    out = phasing.phase_frames(result.ducts, result.sites, result.network.edges, specs, manholes=result.manholes,
-                               buildings=result.buildings,
-                               pass_distance_m=scenario.options.pass_distance_m, cost_per_m_thb=flat,
-                               services=result.services, services_factor=contingency)
-    summary = {**result.summary, **out.phasing.summary()}
-    if "cost_thb" not in result.ducts.columns:
-        summary["phases_cost_basis"] = f"length_m x {flat:g} THB/m (phases[0].cost_per_m_thb; no cost model)"
-    boq = result.boq
-    if boq is not None and phasing.boq_with_phase(boq, out.ducts) is not None:
-        boq = phasing.boq_with_phase(boq, out.ducts)  # rows per segment: their segment's phase
-    elif boq is not None:  # aggregated rows: the whole plan (phase empty), then per-phase rows
-        boq = pd.concat([boq.assign(phase=pd.array([pd.NA] * len(boq), dtype="Int64")), out.boq], ignore_index=True)
-    else:
-        boq = out.boq
-    return replace(result, ducts=out.ducts, summary=summary, boq=boq,
-                   services=result.services if out.services is None else out.services)
+    ``phases``/``phases_unbuilt`` in the summary and per-phase rows in the bill of quantities."""
+    layout = result.layout
+    cov = result.coverage
+    out = phasing.phase_layout(layout, result.sites, specs,
+                               nearest_segment=None if result.buildings is None else cov.nearest_segment,
+                               passed_pairs=None if result.buildings is None else cov.passed_pairs,
+                               services=result.services, services_factor=layout.contingency_factor)
+    seg_phase = out.phasing.phase
+    ducts = result.ducts.assign(phase=_nullable(seg_phase))
+    rows = boq.phase_rows(layout, seg_phase, out.manhole_phase, names=[p.name for p in specs],
+                          services=result.services, service_phase=out.service_phase,
+                          services_factor=layout.contingency_factor)
+    # the plan's aggregated rows (phase empty), then the per-phase rows
+    table = pd.concat([result.boq.assign(phase=pd.array([pd.NA] * len(result.boq), dtype="Int64")), rows],
+                      ignore_index=True)
+    services = result.services if out.service_phase is None else result.services.assign(
+        phase=_nullable(out.service_phase))
+    return replace(result, ducts=ducts, summary={**result.summary, **out.phasing.summary()}, boq=table,
+                   services=services)
+
+
+def _nullable(phase) -> pd.arrays.IntegerArray:
+    """Phase numbers as a nullable integer column (0, unbuilt, becomes NA)."""
+    return pd.array([int(p) if p > 0 else pd.NA for p in phase], dtype="Int64")
 
 
 @dataclass(frozen=True)
@@ -215,6 +214,7 @@ class DesignOutputs:
     seconds: float = 0.0  # wall-clock time of the design stage (timings.json, not the summary)
     aerial: gpd.GeoDataFrame | None = None  # spans and poles, removed or not (aerial.geojson)
     services: gpd.GeoDataFrame | None = None  # buildings reconnected (services.geojson, corridor mode)
+    layout: design.PlanLayout | None = None  # the plan's segments and manholes as arrays (rows of ducts, manholes)
 
 
 @dataclass(frozen=True)
@@ -300,8 +300,9 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
                               null=table_c.null, coalitions=table_c.complete, shapley_shares=segment)
     rows = boq.bill_of_quantities(problem, joint, ecosts, model, highway=table.highway,
                                   diameters_mm=[o.duct_diameter_mm for o in scenario.operators])
-    ducts = boq.duct_frame(edges, problem, joint, ecosts, crs=net.crs)
-    manholes = boq.manhole_frame(edges, net.nodes, problem, joint, crs=net.crs)
+    layout = design.plan_layout(problem, joint, ecosts.trench_type)
+    ducts = boq.duct_frame(edges, problem, layout, ecosts, crs=net.crs)
+    manholes = boq.manhole_frame(edges, net.nodes, layout, crs=net.crs)
     status = None   # every span and pole: removed or why not
     if corridor is not None or (lines is not None and len(lines)) or (poles is not None and len(poles)):
         streets = corridor.selected if corridor is not None else match.matched
@@ -375,7 +376,7 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
              once.separate_cost, once.savings_pct, time.perf_counter() - t0)
     return DesignOutputs(ducts=ducts, manholes=manholes, boq=boq.boq_frame(rows), allocation=alloc_frame,
                          summary=summary, dropped=dropped, seconds=round(time.perf_counter() - t0, 3), aerial=status,
-                         services=None if services is None else services.frame)
+                         services=None if services is None else services.frame, layout=layout)
 
 
 def _rent_settings(scenario: Scenario, model: costs.CostModel | None) -> economics.RentSettings | None:
