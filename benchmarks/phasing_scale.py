@@ -4,6 +4,7 @@ Rows (targets on 2 cores):
 
 ===== ============================================================== ========
 cm    Chiang Mai, ``data/scenarios/chiang_mai_phased.toml`` (two phases)  <= 1 s
+2k    synthetic town of ~2,300 duct segments, three phases                (scaling)
 20k   synthetic town of ~20,000 duct segments, three phases               <= 10 s
 ===== ============================================================== ========
 
@@ -13,15 +14,16 @@ Each row plans its scenario in-process with the checkout this file belongs to (o
 seconds of :func:`connectivity.phasing.phase_plan` (the greedy) within it are printed too, so
 the rest of the stage (building the phasing input, per-phase BoQ, columns) shows.
 
-The 20k town comes from :mod:`benchmarks.towns` (70,000 road edges, 4,500 sites, ``[design]
-rounds = 1, shapley = false`` to keep the design stage short; about 20,800 segments). It is
-planned once without phases to learn its total cost, then with phases of 25 % and 35 % of it
-(priorities ``sites`` and ``buildings``) and the rest.
+The towns come from :mod:`benchmarks.towns` (20k: 70,000 road edges, 4,500 sites, about
+20,800 segments; 2k: 8,000 edges, 500 sites, about 2,350 segments; ``[design] rounds = 1,
+shapley = false`` to keep the design stage short). Each is planned once without phases to
+learn its total cost, then with phases of 25 % and 35 % of it (priorities ``sites`` and
+``buildings``) and the rest.
 
 Run::
 
     python benchmarks/phasing_scale.py                  # cm and 20k
-    python benchmarks/phasing_scale.py --rows cm --repeat 3
+    python benchmarks/phasing_scale.py --rows cm 2k --repeat 3
     python benchmarks/phasing_scale.py --repo /tmp/old  # another checkout (e.g. a git archive)
 """
 from __future__ import annotations
@@ -34,7 +36,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-TOWN = {"edges_target": 70_000, "n_sites": 4_500, "design": {"rounds": 1, "shapley": False}}
+TOWNS = {"2k": {"edges_target": 8_000, "n_sites": 500}, "20k": {"edges_target": 70_000, "n_sites": 4_500}}
+DESIGN = {"rounds": 1, "shapley": False}
 
 
 def _timed_run(scenario, phasing_mod, pipeline_mod) -> dict:
@@ -63,12 +66,12 @@ def _timed_run(scenario, phasing_mod, pipeline_mod) -> dict:
             "phases": [p["cost_thb"] for p in plan.summary["phases"]]}
 
 
-def _town_scenario(folder: Path, config, pipeline_mod):
-    """The 20k town's scenario with phases of 25 % and 35 % of its total cost and the rest."""
+def _town_scenario(folder: Path, size: str, config, pipeline_mod):
+    """A town's scenario with phases of 25 % and 35 % of its total cost and the rest."""
     sys.path.insert(0, str(HERE))
     import towns
 
-    path = towns.make_town(folder, **TOWN)
+    path = towns.make_town(folder, **TOWNS[size], design=DESIGN)
     bare = config.load_scenario(path)
     total = pipeline_mod.run(bare).summary["total_cost"]
     phases = config.parse_phases([
@@ -80,7 +83,7 @@ def _town_scenario(folder: Path, config, pipeline_mod):
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", nargs="+", default=["cm", "20k"], choices=["cm", "20k"])
+    ap.add_argument("--rows", nargs="+", default=["cm", "20k"], choices=["cm", *TOWNS])
     ap.add_argument("--repeat", type=int, default=1, help="runs per row (the best is printed)")
     ap.add_argument("--repo", default=str(HERE.parent), help="checkout whose package is timed")
     ns = ap.parse_args(argv)
@@ -98,7 +101,7 @@ def main(argv=None) -> None:
             if row == "cm":
                 scenario = config.load_scenario(HERE.parent / "data" / "scenarios" / "chiang_mai_phased.toml")
             else:
-                scenario = _town_scenario(Path(tmp) / "town", config, pipeline)
+                scenario = _town_scenario(Path(tmp) / row, row, config, pipeline)
             runs = [_timed_run(scenario, phasing, pipeline) for _ in range(max(1, ns.repeat))]
             best = min(runs, key=lambda r: r["stage_s"])
             costs = " ".join(f"{c / 1e6:.1f}" for c in best["phases"])

@@ -2,7 +2,7 @@
 
 This is the only module that knows the order of the stages:
 load -> network -> sites -> design (costs, aerial, joint plan, coalitions, allocation,
-manholes, bill of quantities) -> coverage -> phasing -> outputs.
+manholes, bill of quantities) -> coverage -> phasing -> summary (:func:`plan_summary`) -> outputs.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import time
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import geopandas as gpd
 import pandas as pd
@@ -152,48 +152,76 @@ def run(scenario: Scenario, *, progress: Progress = _noop, executor: Executor | 
     progress("coverage")
     cov = coverage.analyse(ducts, other.get("buildings"), final_sites, pass_distance_m=opts.pass_distance_m,
                            h3_resolution=opts.h3_resolution, total_cost_thb=res.summary["total_cost"])
-    summary = _summary(scenario, net, ducts, final_sites)
-    summary.update(res.summary)
-    if isinstance(summary.get("cost_model"), dict) and summary["cost_model"].get("path"):
-        summary["cost_model"] = {**summary["cost_model"], "path": portable_path(summary["cost_model"]["path"], scenario)}
-    summary["coverage"] = cov.summary
-    # what could not be loaded and was left out, then the design stage's doubts (implausible costs)
-    summary["warnings"] = list(layers.warnings) + summary.pop("warnings", [])
-    if "corridors" in summary:
-        summary["coverage"]["buildings_reconnected"] = summary["corridors"]["buildings_reconnected"]
+    phased = None
+    if phase_specs:
+        progress("phasing")
+        phased = phasing.phase_layout(res.layout, final_sites, phase_specs,
+                                      nearest_segment=cov.nearest_segment, passed_pairs=cov.passed_pairs,
+                                      services=res.services, services_factor=res.layout.contingency_factor)
+    summary = plan_summary(scenario, net, final_sites, res, cov, load_warnings=layers.warnings,
+                           phases=None if phased is None else phased.phasing)
     result = plan.Plan(name=scenario.name, network=net_sites, ducts=ducts, sites=final_sites, summary=summary,
                        manholes=res.manholes, boq=res.boq, allocation=res.allocation, roads=net.edges,
                        buildings=other.get("buildings"), poles=other.get("poles"), lines=other.get("lines"),
                        aerial=res.aerial, services=res.services, layout=res.layout,
                        operators=tuple(o.name for o in scenario.operators), coverage=cov,
                        timings={"seconds": round(time.perf_counter() - started, 3), "design_seconds": res.seconds})
-    if phase_specs:
-        progress("phasing")
-        result = _phased(result, phase_specs)
-    return result
+    return result if phased is None else _with_phases(result, phased, phase_specs)
 
 
-def _phased(result: plan.Plan, specs: tuple[phasing.PhaseSpec, ...]) -> plan.Plan:
-    """The plan with a ``phase`` per duct segment (and service connection: its street's),
-    ``phases``/``phases_unbuilt`` in the summary and per-phase rows in the bill of quantities."""
+def plan_summary(scenario: Scenario, net: network.Network, sites: gpd.GeoDataFrame, design_out: DesignOutputs,
+                 cov: coverage.Coverage, *, load_warnings: Sequence[str] = (),
+                 phases: phasing.Phasing | None = None) -> dict:
+    """The plan's ``summary.json``, built in one place (JSON-ready; lengths in metres, money in THB).
+
+    In order: the network and site figures, the design stage's figures (its trench length
+    in the network figures' place; the cost model's path made portable), ``coverage`` (with
+    the corridor mode's buildings reconnected), ``warnings`` (what could not be loaded, then
+    the design stage's doubts about implausible costs) and, when phased, ``phases`` and
+    ``phases_unbuilt``. Run times stay out (``Plan.timings``): the same plan gives the same bytes.
+    """
+    figures = dict(design_out.summary)
+    design_warnings = figures.pop("warnings", [])
+    if isinstance(figures.get("cost_model"), dict) and figures["cost_model"].get("path"):
+        figures["cost_model"] = {**figures["cost_model"], "path": portable_path(figures["cost_model"]["path"], scenario)}
+    unreachable = sites.loc[~sites["connected"], ["site_id", "status"]]
+    roads = net.edges
+    summary = {
+        "scenario": scenario.name,
+        "crs": net.crs,
+        "network": {"nodes": len(net.nodes), "edges": len(roads), "km": round(float(roads["length_m"].sum()) / 1000, 3),
+                    "components": list(net.component_sizes.values())},
+        "trench_length_m": figures.pop("trench_length_m"),
+        "sites_total": int(len(sites)),
+        "sites_connected": int(sites["connected"].sum()),
+        "sites_not_connected": [{"site_id": s, "status": st} for s, st in unreachable.itertuples(index=False)],
+        "sites_per_operator": {op: {"total": int(len(g)), "connected": int(g["connected"].sum())}
+                               for op, g in sites.groupby("operator", sort=True)},
+        "attribution": load.OSM_ATTRIBUTION,
+        **figures,
+        "coverage": dict(cov.summary),
+        "warnings": list(load_warnings) + list(design_warnings),
+    }
+    if "corridors" in summary:
+        summary["coverage"]["buildings_reconnected"] = summary["corridors"]["buildings_reconnected"]
+    if phases is not None:
+        summary.update(phases.summary())
+    return summary
+
+
+def _with_phases(result: plan.Plan, phased: phasing.PhasedPlan, specs: Sequence[phasing.PhaseSpec]) -> plan.Plan:
+    """The plan with a ``phase`` per duct segment (and service connection: its street's) and the
+    per-phase rows after the plan's rows in the bill of quantities (their ``phase`` empty)."""
     layout = result.layout
-    cov = result.coverage
-    out = phasing.phase_layout(layout, result.sites, specs,
-                               nearest_segment=None if result.buildings is None else cov.nearest_segment,
-                               passed_pairs=None if result.buildings is None else cov.passed_pairs,
-                               services=result.services, services_factor=layout.contingency_factor)
-    seg_phase = out.phasing.phase
-    ducts = result.ducts.assign(phase=_nullable(seg_phase))
-    rows = boq.phase_rows(layout, seg_phase, out.manhole_phase, names=[p.name for p in specs],
-                          services=result.services, service_phase=out.service_phase,
+    seg_phase = phased.phasing.phase
+    rows = boq.phase_rows(layout, seg_phase, phased.manhole_phase, names=[p.name for p in specs],
+                          services=result.services, service_phase=phased.service_phase,
                           services_factor=layout.contingency_factor)
-    # the plan's aggregated rows (phase empty), then the per-phase rows
     table = pd.concat([result.boq.assign(phase=pd.array([pd.NA] * len(result.boq), dtype="Int64")), rows],
                       ignore_index=True)
-    services = result.services if out.service_phase is None else result.services.assign(
-        phase=_nullable(out.service_phase))
-    return replace(result, ducts=ducts, summary={**result.summary, **out.phasing.summary()}, boq=table,
-                   services=services)
+    services = result.services if phased.service_phase is None else result.services.assign(
+        phase=_nullable(phased.service_phase))
+    return replace(result, ducts=result.ducts.assign(phase=_nullable(seg_phase)), boq=table, services=services)
 
 
 def _nullable(phase) -> pd.arrays.IntegerArray:
@@ -209,7 +237,7 @@ class DesignOutputs:
     manholes: gpd.GeoDataFrame
     boq: pd.DataFrame
     allocation: pd.DataFrame
-    summary: dict
+    summary: dict  # the design stage's figures: plan_summary puts them into summary.json
     dropped: list
     seconds: float = 0.0  # wall-clock time of the design stage (timings.json, not the summary)
     aerial: gpd.GeoDataFrame | None = None  # spans and poles, removed or not (aerial.geojson)
@@ -399,25 +427,6 @@ def _economics(model: costs.CostModel, rows: list, shares: dict, duct_m: dict, t
             horizon_years=rent.horizon_years, maintenance_per_km_year=rent.maintenance_per_km_year,
             duct_m_in_trench=in_trench)
     return out
-
-
-def _summary(scenario, net, ducts, sites) -> dict:
-    """Network and site figures of a plan (the design stage adds costs, ``run`` the timing)."""
-    unreachable = sites.loc[~sites["connected"], ["site_id", "status"]]
-    roads = net.edges
-    return {
-        "scenario": scenario.name,
-        "crs": net.crs,
-        "network": {"nodes": len(net.nodes), "edges": len(roads), "km": round(float(roads["length_m"].sum()) / 1000, 3),
-                    "components": list(net.component_sizes.values())},
-        "trench_length_m": round(float(ducts["length_m"].sum()), 2),
-        "sites_total": int(len(sites)),
-        "sites_connected": int(sites["connected"].sum()),
-        "sites_not_connected": [{"site_id": s, "status": st} for s, st in unreachable.itertuples(index=False)],
-        "sites_per_operator": {op: {"total": int(len(g)), "connected": int(g["connected"].sum())}
-                               for op, g in sites.groupby("operator", sort=True)},
-        "attribution": load.OSM_ATTRIBUTION,
-    }
 
 
 def portable_path(path: str | Path, scenario: Scenario) -> str:
