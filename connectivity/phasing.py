@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+from numba import njit
 
 from connectivity.config import PRIORITIES, PhaseSpec, fallback_cost_per_m, parse_phases  # noqa: F401  (re-exported)
 from connectivity.design.layout import PlanLayout
@@ -370,6 +371,13 @@ class _Graph:
         for e in range(m):
             self.adj[self.a[e]].append((int(self.b[e]), e))
             self.adj[self.b[e]].append((int(self.a[e]), e))
+        # the same adjacency as arrays (CSR, each node's segments in ascending order) for _dijkstra
+        ends = np.concatenate([self.a, self.b]).astype(np.int64)
+        seg_ids = np.concatenate([np.arange(m), np.arange(m)]).astype(np.int64)
+        by_node = np.lexsort((seg_ids, ends))
+        self.adj_seg = seg_ids[by_node]
+        self.adj_node = np.concatenate([self.b, self.a]).astype(np.int64)[by_node]
+        self.adj_ptr = np.concatenate([[0], np.cumsum(np.bincount(ends, minlength=self.n))]).astype(np.int64)
         self.cost = forest.cost_thb
         self.cost_list = forest.cost_thb.tolist()
         self.node_cost = np.zeros(self.n)
@@ -424,35 +432,76 @@ def _values(forest: PlanForest, g: _Graph, spec: PhaseSpec) -> tuple[np.ndarray,
 def _frontier(g: _Graph, state: _State, pending: dict[int, int], node_val, seg_val, sites):
     """Cheapest path from the built network to every unbuilt node (multi-source Dijkstra).
 
-    Returns ``(order, dist, pred_seg, pred_node, value, nsites)`` for reached unbuilt nodes.
+    Returns ``(order, dist, pred_seg, pred_node, value, nsites)`` for reached unbuilt nodes
+    (``order``: in the order they are settled; ``dist`` in THB, node costs included).
     ``pending`` maps an unstarted hub-less component to its chosen root, whose own value
     counts with the first path built there.
     """
-    n = g.n
-    inf = math.inf
-    dist = [inf] * n
-    pred_seg = [-1] * n
-    pred_node = [-1] * n
-    val = [0.0] * n
-    cnt = [0.0] * n
-    built = state.built_node.tolist()
-    seg_built = state.seg_phase.tolist()
-    nv, sv, st_, cost, adj = node_val.tolist(), seg_val.tolist(), sites.tolist(), g.cost_list, g.adj
-    ncost = g.node_cost_list
-    paid = state.paid.tolist()
-    sources = [int(x) for x in np.flatnonzero(state.built_node)] + [int(r) for r in pending.values()]
-    heap: list[tuple[float, int]] = []
+    sources = np.concatenate([np.flatnonzero(state.built_node),
+                              np.array(list(pending.values()), dtype=np.int64)]).astype(np.int64)
+    roots = np.array(list(pending.values()), dtype=np.int64)
+    return _dijkstra(g.adj_ptr, g.adj_node, g.adj_seg, sources, roots, state.built_node, state.seg_phase, g.cost,
+                     g.node_cost, state.paid, np.asarray(node_val, dtype=float), np.asarray(seg_val, dtype=float),
+                     np.asarray(sites, dtype=float))
+
+
+@njit(cache=True)
+def _heap_less(key_a, node_a, key_b, node_b):
+    return key_a < key_b or (key_a == key_b and node_a < node_b)
+
+
+@njit(cache=True)
+def _dijkstra(ptr, nbr, seg, sources, roots, built, seg_phase, cost, ncost, paid, nv, sv, st):
+    """:func:`_frontier` on arrays (CSR adjacency ``ptr``/``nbr``/``seg``). Nodes settle in
+    ``(distance, node)`` order; a tie in distance goes to the lower predecessor node."""
+    n = len(ptr) - 1
+    dist = np.full(n, np.inf)
+    pred_seg = np.full(n, -1, dtype=np.int64)
+    pred_node = np.full(n, -1, dtype=np.int64)
+    val = np.zeros(n)
+    cnt = np.zeros(n)
+    done = np.zeros(n, dtype=np.bool_)
+    order = np.empty(n, dtype=np.int64)
+    n_order = 0
+    cap = len(sources) + len(nbr) + 1
+    hk = np.empty(cap)
+    hn = np.empty(cap, dtype=np.int64)
+    size = 0
     for x in sources:
         dist[x] = 0.0 if paid[x] else ncost[x]  # a hub's own manhole is due with its first segment
-        heap.append((dist[x], x))
-    for root in pending.values():
-        val[root] = nv[root]
-        cnt[root] = st_[root]
-    heapq.heapify(heap)
-    done = [False] * n
-    order = []
-    while heap:
-        d, x = heapq.heappop(heap)
+    for x in sources:
+        # push (dist[x], x)
+        i = size
+        size += 1
+        while i > 0:
+            parent = (i - 1) // 2
+            if _heap_less(dist[x], x, hk[parent], hn[parent]):
+                hk[i], hn[i] = hk[parent], hn[parent]
+                i = parent
+            else:
+                break
+        hk[i], hn[i] = dist[x], x
+    for r in roots:
+        val[r] = nv[r]
+        cnt[r] = st[r]
+    while size > 0:
+        d, x = hk[0], hn[0]
+        size -= 1
+        if size > 0:  # sift the last entry down from the top
+            lk, ln = hk[size], hn[size]
+            i = 0
+            while True:
+                c = 2 * i + 1
+                if c >= size:
+                    break
+                if c + 1 < size and _heap_less(hk[c + 1], hn[c + 1], hk[c], hn[c]):
+                    c += 1
+                if _heap_less(hk[c], hn[c], lk, ln):
+                    hk[i], hn[i] = hk[c], hn[c]
+                    i = c
+                else:
+                    break
+            hk[i], hn[i] = lk, ln
         if done[x]:
             continue
         done[x] = True
@@ -460,19 +509,29 @@ def _frontier(g: _Graph, state: _State, pending: dict[int, int], node_val, seg_v
         if e >= 0:
             p = pred_node[x]
             val[x] = val[p] + nv[x] + sv[e]
-            cnt[x] = cnt[p] + st_[x]
-            order.append(x)
-        for y, e in adj[x]:
-            if seg_built[e] or done[y] or built[y]:
+            cnt[x] = cnt[p] + st[x]
+            order[n_order] = x
+            n_order += 1
+        for j in range(ptr[x], ptr[x + 1]):
+            y, e = nbr[j], seg[j]
+            if seg_phase[e] != 0 or done[y] or built[y]:
                 continue
             nd = d + cost[e] + ncost[y]
             if nd < dist[y] or (nd == dist[y] and x < pred_node[y]):
                 dist[y] = nd
                 pred_seg[y] = e
                 pred_node[y] = x
-                heapq.heappush(heap, (nd, y))
-    return (np.array(order, dtype=np.int64), np.array(dist), np.array(pred_seg, dtype=np.int64),
-            np.array(pred_node, dtype=np.int64), np.array(val), np.array(cnt))
+                i = size
+                size += 1
+                while i > 0:
+                    parent = (i - 1) // 2
+                    if _heap_less(nd, y, hk[parent], hn[parent]):
+                        hk[i], hn[i] = hk[parent], hn[parent]
+                        i = parent
+                    else:
+                        break
+                hk[i], hn[i] = nd, y
+    return order[:n_order].copy(), dist, pred_seg, pred_node, val, cnt
 
 
 def _closing_segments(g: _Graph, state: _State) -> np.ndarray:
