@@ -646,55 +646,103 @@ def _densest_branch(g: _Graph, order, pred_seg, pred_node, node_val, seg_val, si
     """
     if not math.isfinite(floor):
         return None  # a free path with value already beats any branch
-    order_l = order.tolist()
-    pos = {x: i for i, x in enumerate(order_l)}
-    roots_val = {r: node_val[r] for r in pending.values()}
-    parent = pred_node.tolist()
-    kids: dict[int, list[int]] = {}
-    for x in order_l:
-        kids.setdefault(parent[x], []).append(x)
-    nv, sv, st_, cost, ps = node_val.tolist(), seg_val.tolist(), sites.tolist(), g.cost_list, pred_seg.tolist()
-    ncost = g.node_cost_list
-    own = {x: (nv[x] + sv[ps[x]], cost[ps[x]] + ncost[x], st_[x]) for x in order_l}
-    backwards = order_l[::-1]
+    root_val = np.zeros(g.n)
+    is_root = np.zeros(g.n, dtype=bool)
+    for r in pending.values():
+        root_val[r] = node_val[r]
+        is_root[r] = True
+    found, ratio, site_ratio, cost, top, nodes = _dinkelbach(
+        order, pred_seg, pred_node, np.asarray(node_val, dtype=float), np.asarray(seg_val, dtype=float),
+        np.asarray(sites, dtype=float), g.cost, g.node_cost, root_val, is_root, dist, float(left), float(floor), _TOL)
+    if not found:
+        return None
+    return (float(ratio), float(site_ratio), -float(cost), -int(top)), [int(x) for x in nodes]
+
+
+@njit(cache=True)
+def _dinkelbach(order, pred_seg, pred_node, nv, sv, st, cost, ncost, root_val, is_root, dist, left, floor, tol):
+    """:func:`_densest_branch` on arrays: ``(found, ratio, sites per baht, cost, top node, nodes)``."""
+    n = len(dist)
+    m = len(order)
+    pos = np.full(n, -1, dtype=np.int64)
+    for i in range(m):
+        pos[order[i]] = i
+    # children of each node in settling order (CSR over the nodes)
+    n_kids = np.zeros(n + 1, dtype=np.int64)
+    for i in range(m):
+        n_kids[pred_node[order[i]] + 1] += 1
+    ptr = np.cumsum(n_kids)
+    fill = ptr[:-1].copy()
+    kids = np.empty(m, dtype=np.int64)
+    for i in range(m):
+        p = pred_node[order[i]]
+        kids[fill[p]] = order[i]
+        fill[p] += 1
+    own_v = np.empty(m)
+    own_c = np.empty(m)
+    for i in range(m):
+        x = order[i]
+        own_v[i] = nv[x] + sv[pred_seg[x]]
+        own_c[i] = cost[pred_seg[x]] + ncost[x]
+    bw = np.zeros(n)
+    bv = np.zeros(n)
+    bc = np.zeros(n)
+    bs = np.zeros(n)
     lam = floor
-    found = None
+    found = False
+    f_ratio, f_sites, f_cost, f_top = 0.0, 0.0, 0.0, -1
+    f_nodes = np.empty(0, dtype=np.int64)
     for _ in range(20):
-        bw, bv, bc, bs = {}, {}, {}, {}
-        for x in backwards:
-            v, c, n = own[x]
+        for i in range(m - 1, -1, -1):
+            x = order[i]
+            v, c, k = own_v[i], own_c[i], st[x]
             w = v - lam * c
-            for y in kids.get(x, ()):
+            for j in range(ptr[x], ptr[x + 1]):
+                y = kids[j]
                 if bw[y] > 1e-12:
-                    w, v, c, n = w + bw[y], v + bv[y], c + bc[y], n + bs[y]
-            bw[x], bv[x], bc[x], bs[x] = w, v, c, n
-        tops = [x for x in order_l if parent[x] not in pos]
-        best = None
-        for x in tops:
-            extra = roots_val.get(parent[x], 0.0)
-            due = float(dist[parent[x]])  # the source's own node cost, when still unpaid
+                    w, v, c, k = w + bw[y], v + bv[y], c + bc[y], k + bs[y]
+            bw[x], bv[x], bc[x], bs[x] = w, v, c, k
+        best = -1
+        best_w, b_extra, b_due = 0.0, 0.0, 0.0
+        for i in range(m):
+            x = order[i]
+            p = pred_node[x]
+            if pos[p] >= 0:
+                continue  # not a top: its parent is unbuilt too
+            extra = root_val[p] if is_root[p] else 0.0
+            due = dist[p]  # the source's own node cost, when still unpaid
             w, c = bw[x] + extra - lam * due, bc[x] + due
             if c <= 0 or w <= 1e-12:
                 continue
-            key = (w, -x)
-            if best is None or key > best[0]:
-                best = (key, x, extra, due)
-        if best is None:
+            if best < 0 or w > best_w or (w == best_w and -x > -best):
+                best, best_w, b_extra, b_due = x, w, extra, due
+        if best < 0:
             break
-        x, extra, due = best[1], best[2], best[3]
-        ratio = (bv[x] + extra) / (bc[x] + due)
+        x = best
+        ratio = (bv[x] + b_extra) / (bc[x] + b_due)
         if ratio <= lam * (1 + 1e-12):
             break
         lam = ratio
-        if _fits(bc[x] + due, left):
-            nodes, stack = [], [x]
-            while stack:
+        total = bc[x] + b_due
+        if total <= left * (1 + tol) + 1e-6:  # _fits
+            keep = np.zeros(n, dtype=np.bool_)
+            stack = [x]
+            while len(stack):
                 y = stack.pop()
-                nodes.append(y)
-                stack.extend(z for z in kids.get(y, ()) if bw[z] > 1e-12)
-            nodes.sort(key=pos.__getitem__)
-            found = ((ratio, _ratio(bs[x], bc[x] + due), -(bc[x] + due), -x), nodes)
-    return found
+                keep[y] = True
+                for j in range(ptr[y], ptr[y + 1]):
+                    if bw[kids[j]] > 1e-12:
+                        stack.append(kids[j])
+            chosen = np.empty(m, dtype=np.int64)
+            n_chosen = 0
+            for i in range(m):
+                if keep[order[i]]:
+                    chosen[n_chosen] = order[i]
+                    n_chosen += 1
+            found = True
+            f_ratio, f_sites, f_cost, f_top = ratio, bs[x] / total, total, x
+            f_nodes = chosen[:n_chosen].copy()
+    return found, f_ratio, f_sites, f_cost, f_top, f_nodes
 
 
 def _ratio(value: float, cost: float) -> float:
