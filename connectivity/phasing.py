@@ -44,7 +44,6 @@ Scenario format (``Scenario.phases``, checked when the scenario is read by
 """
 from __future__ import annotations
 
-import heapq
 import logging
 import math
 from dataclasses import dataclass, field
@@ -568,32 +567,88 @@ def _build_path(g: _Graph, state: _State, pending: dict[int, int], target: int, 
     return cost
 
 
-def _fits(cost: float, budget: float) -> bool:
-    return cost <= budget * (1 + _TOL) + 1e-6
+@dataclass(frozen=True)
+class _Moves:
+    """Moves that fit the budget left, as arrays (one entry per move).
 
-
-def _candidates(g: _Graph, state: _State, pending: dict[int, int], left: float, vals):
-    """Every move that fits ``left`` (THB): ``(ratio_key, value_key, move)``, plus the frontier arrays.
-
-    A move is ``("path", node)`` (the cheapest path from the built network to ``node``)
-    or ``("close", segment)`` (a segment whose two ends are built).
+    ``kind`` 0: the cheapest path from the built network to node ``what``; 1: segment
+    ``what`` whose two ends are built. A move's ratio key is ``(ratio, site_ratio, neg_cost,
+    neg_id)`` (value and sites per baht), its value key ``(value, sites, neg_cost, neg_id)``;
+    ``neg_id`` (-node, or -n - segment) makes every key unique.
     """
+
+    kind: np.ndarray
+    what: np.ndarray
+    ratio: np.ndarray
+    site_ratio: np.ndarray
+    value: np.ndarray
+    sites: np.ndarray
+    neg_cost: np.ndarray
+    neg_id: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.kind)
+
+    def _keys(self, by: str) -> tuple[np.ndarray, ...]:
+        first = (self.ratio, self.site_ratio) if by == "ratio" else (self.value, self.sites)
+        return (*first, self.neg_cost, self.neg_id)
+
+    def best(self, by: str = "ratio") -> int:
+        """Index of the move with the largest key (lexicographic)."""
+        idx = np.arange(len(self))
+        for k in self._keys(by):
+            idx = idx[k[idx] == k[idx].max()]
+            if len(idx) == 1:
+                break
+        return int(idx[0])
+
+    def ranked(self, by: str) -> np.ndarray:
+        """Indices of the moves, largest key first."""
+        keys = self._keys(by)
+        return np.lexsort(keys[::-1])[::-1]
+
+    def key(self, i: int) -> tuple:
+        """The ratio key of move ``i``."""
+        return (float(self.ratio[i]), float(self.site_ratio[i]), float(self.neg_cost[i]), int(self.neg_id[i]))
+
+    def move(self, i: int) -> tuple[str, int]:
+        """Move ``i`` as ``("path", node)`` or ``("close", segment)``."""
+        return ("path" if self.kind[i] == 0 else "close", int(self.what[i]))
+
+
+def _ratios(value: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """Value per baht of each move (a free move: infinite with value, else 0)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = value / cost
+    free = cost <= 0
+    out[free] = np.where(value[free] > 0, math.inf, 0.0)
+    return out
+
+
+def _candidates(g: _Graph, state: _State, pending: dict[int, int], left: float, vals) -> tuple[_Moves, tuple]:
+    """Every move that fits ``left`` (THB) as :class:`_Moves`, plus the frontier arrays."""
     node_val, seg_val, sites = vals
     frontier = _frontier(g, state, pending, node_val, seg_val, sites)
     order, dist, _, _, val, cnt = frontier
-    dist, val, cnt = dist.tolist(), val.tolist(), cnt.tolist()
-    out = []
-    for x in order.tolist():
-        c = dist[x]
-        if _fits(c, left):
-            v, s = val[x], cnt[x]
-            out.append(((_ratio(v, c), _ratio(s, c), -c, -x), (v, s, -c, -x), ("path", x)))
-    for e in _closing_segments(g, state).tolist():
-        c = g.cost[e] + sum(g.node_cost[x] for x in (g.a[e], g.b[e]) if not state.paid[x])
-        if _fits(c, left):
-            v = seg_val[e]
-            out.append(((_ratio(v, c), 0.0, -c, -g.n - e), (v, 0.0, -c, -g.n - e), ("close", e)))
-    return out, frontier
+    limit = left * (1 + _TOL) + 1e-6                      # what fits the budget left (THB)
+    nodes = order[dist[order] <= limit]
+    close = _closing_segments(g, state)
+    due = np.where(state.paid[g.a[close]], 0.0, g.node_cost[g.a[close]]) + \
+        np.where(state.paid[g.b[close]], 0.0, g.node_cost[g.b[close]])
+    c_close = g.cost[close] + due
+    close = close[c_close <= limit]
+    c_close = c_close[c_close <= limit]
+    c_path, v_path, s_path = dist[nodes], val[nodes], cnt[nodes]
+    v_close = np.asarray(seg_val, dtype=float)[close]
+    zeros = np.zeros(len(close))
+    moves = _Moves(kind=np.concatenate([np.zeros(len(nodes), dtype=np.int64), np.ones(len(close), dtype=np.int64)]),
+                   what=np.concatenate([nodes, close]).astype(np.int64),
+                   ratio=np.concatenate([_ratios(v_path, c_path), _ratios(v_close, c_close)]),
+                   site_ratio=np.concatenate([_ratios(s_path, c_path), zeros]),
+                   value=np.concatenate([v_path, v_close]), sites=np.concatenate([s_path, zeros]),
+                   neg_cost=-np.concatenate([c_path, c_close]),
+                   neg_id=np.concatenate([-nodes, -g.n - close]).astype(np.int64))
+    return moves, frontier
 
 
 def _apply(g: _Graph, state: _State, pending: dict[int, int], move, frontier, phase: int) -> float:
@@ -622,8 +677,8 @@ def _greedy_phase(g: _Graph, state: _State, pending: dict[int, int], budget: flo
     while True:
         left = budget - spent
         cands, frontier = _candidates(g, state, pending, left, vals)
-        best = max(cands, key=lambda c: c[0]) if cands else None
-        best_key, move = (best[0], best[2]) if best else (None, None)
+        best = cands.best() if len(cands) else None
+        best_key, move = (cands.key(best), cands.move(best)) if best is not None else (None, None)
         order, _, pred_seg, pred_node, _, _ = frontier
         if len(order):
             dense = _densest_branch(g, order, pred_seg, pred_node, node_val, seg_val, sites, pending, left,
@@ -724,7 +779,7 @@ def _dinkelbach(order, pred_seg, pred_node, nv, sv, st, cost, ncost, root_val, i
             break
         lam = ratio
         total = bc[x] + b_due
-        if total <= left * (1 + tol) + 1e-6:  # _fits
+        if total <= left * (1 + tol) + 1e-6:  # fits the budget left, as in _candidates
             keep = np.zeros(n, dtype=np.bool_)
             stack = [x]
             while len(stack):
@@ -743,12 +798,6 @@ def _dinkelbach(order, pred_seg, pred_node, nv, sv, st, cost, ncost, root_val, i
             f_ratio, f_sites, f_cost, f_top = ratio, bs[x] / total, total, x
             f_nodes = chosen[:n_chosen].copy()
     return found, f_ratio, f_sites, f_cost, f_top, f_nodes
-
-
-def _ratio(value: float, cost: float) -> float:
-    if cost <= 0:
-        return math.inf if value > 0 else 0.0
-    return value / cost
 
 
 def _value_of(state_before: _State, state_after: _State, g: _Graph, vals) -> float:
@@ -772,10 +821,10 @@ def _best_phase(g: _Graph, state: _State, pending: dict[int, int], budget: float
     """
     cands, _ = _candidates(g, state, pending, budget, vals)
     firsts: list = [None]
-    for rank in (lambda c: c[1], lambda c: c[0]):
-        for c in sorted(cands, key=rank, reverse=True)[:starts]:
-            if c[2] not in firsts:
-                firsts.append(c[2])
+    for by in ("value", "ratio"):
+        for i in cands.ranked(by)[:starts].tolist():
+            if cands.move(i) not in firsts:
+                firsts.append(cands.move(i))
     best = None
     for i, first in enumerate(firsts):
         s, p = _copy(state), dict(pending)
