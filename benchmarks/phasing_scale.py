@@ -20,6 +20,33 @@ shapley = false`` to keep the design stage short). Each is planned once without 
 learn its total cost, then with phases of 25 % and 35 % of it (priorities ``sites`` and
 ``buildings``) and the rest.
 
+Results (this machine, 2 cores shared with other agents, 2026-11-26)
+--------------------------------------------------------------------
+Before = 8fe45e8 (``--repo`` on a ``git archive`` of it: phasing on the output frames, the
+greedy in pure Python); after = this branch (phasing on the design result, the greedy's
+frontier and densest-branch search in numba, its moves as arrays). The phases, the
+summary and every output file are identical before and after. ``--rows cm 2k`` (after:
+``--repeat 2``), 20:25-20:27::
+
+     row  segments  phasing_s  greedy_s  other_s
+    before
+      cm       342       0.28      0.22     0.07
+      2k      2348      13.72     13.60     0.12
+    after
+      cm       342       0.06      0.04     0.02
+      2k      2348       1.04      0.92     0.12
+
+``--rows 20k``: after 98.8 s (greedy 98.3 s, the rest 0.5 s; 20,847 segments), 20:28-20:30;
+before: not finished (killed after 49 min of the run, 20:31-21:20, of which about 2 min
+are the town and its plans; a test run shared the machine 20:33-20:46). The 1 s target is
+met on Chiang Mai; the 10 s target at 20k segments is not: the greedy recomputes the whole
+frontier (a Dijkstra over the plan) and a Dinkelbach search of up to 20 passes for every
+move, up to 11 greedy runs per phase (the plain one, and one after each of the 5 most
+valuable and 5 best-ratio first moves), and the moves grow with the plan (1,113 in the
+first phase of the 20k town, profiled), so its time grows about with the square of the
+plan. Meeting the target needs an incremental frontier or fewer runs at scale, either of
+which may change the phases.
+
 Run::
 
     python benchmarks/phasing_scale.py                  # cm and 20k
