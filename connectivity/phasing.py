@@ -146,17 +146,13 @@ def duct_share_allocation(cost_thb: np.ndarray, operators: Sequence[Sequence[str
     if any(len(ops) == 0 for ops in operators):
         names.append("unallocated")
     col = {n: j for j, n in enumerate(names)}
-    out = np.zeros((len(cost), len(names)))
+    on = np.zeros((len(cost), len(names)), dtype=bool)
+    share = np.zeros((len(cost), len(names)))
     for i, ops in enumerate(operators):
-        if not ops:
-            out[i, col["unallocated"]] = cost[i]
-            continue
-        share = np.array([float(ducts[op][i]) if ducts and op in ducts else 1.0 for op in ops])
-        if share.sum() <= 0:
-            share = np.ones(len(ops))
-        for op, s in zip(ops, share / share.sum()):
-            out[i, col[op]] += cost[i] * s
-    return out, tuple(names)
+        for op in ops or ("unallocated",):
+            on[i, col[op]] = True
+            share[i, col[op]] = float(ducts[op][i]) if ducts and op in ducts else 1.0
+    return _share_split(cost, share, on), tuple(names)
 
 
 def make_forest(*, edge_id: Sequence[int], u: Sequence[int], v: Sequence[int], cost_thb: Sequence[float],
