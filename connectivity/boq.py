@@ -11,26 +11,14 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from connectivity.design.manholes import ManholeLayout, place_manholes
-from connectivity.design.problem import GROUPS, DesignProblem, JointPlan, group_presence, group_terminals
+from connectivity.design.layout import PlanLayout, plan_manholes
+from connectivity.design.manholes import place_manholes  # noqa: F401  (re-exported)
+from connectivity.design.problem import GROUPS, DesignProblem, JointPlan
 
 if TYPE_CHECKING:  # pragma: no cover
     from connectivity.costs import CostModel, EdgeCosts
 
 logger = logging.getLogger(__name__)
-
-
-# --------------------------------------------------------------------------- plan layouts
-
-def plan_manholes(problem: DesignProblem, plan: JointPlan) -> dict[str, ManholeLayout]:
-    """Manhole layout of each group of a plan ('telecom', 'power')."""
-    has = dict(zip(GROUPS, group_presence(problem, plan.use)))
-    out = {}
-    for g in GROUPS:
-        ks = [k for k in range(problem.n_operators) if problem.kinds[k] == g and plan.use[k].any()]
-        out[g] = place_manholes(problem.u, problem.v, problem.length_m, has[g],
-                                group_terminals(problem, g, ks), spacing_m=problem.manhole_spacing_m)
-    return out
 
 
 def bill_of_quantities(problem: DesignProblem, plan: JointPlan, costs: "EdgeCosts", model: "CostModel", *,
@@ -176,8 +164,8 @@ def _with_terms(row: dict[str, Any], terms: dict[str, float]) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- frames for outputs
 
-def duct_frame(edges: Any, problem: DesignProblem, plan: JointPlan, costs: "EdgeCosts", *, crs: Any) -> Any:
-    """Duct segments of a plan, one row per edge with ducts (GeoDataFrame in ``crs``).
+def duct_frame(edges: Any, problem: DesignProblem, layout: PlanLayout, costs: "EdgeCosts", *, crs: Any) -> Any:
+    """Duct segments of a plan, one row per segment of ``layout`` (GeoDataFrame in ``crs``).
 
     Columns: ``segment_id``, ``edge_id``, ``length_m``, ``operators`` (sorted, comma-separated),
     ``n_ducts``, ``ducts`` (e.g. ``CAT:2,TOT:2``), ``ducts_<OP>`` for every operator,
@@ -186,29 +174,25 @@ def duct_frame(edges: Any, problem: DesignProblem, plan: JointPlan, costs: "Edge
     ``name`` and the edge geometry.
     """
     import geopandas as gpd
+    import pandas as pd
 
-    modes = plan.modes(problem)
-    used = np.flatnonzero((modes >= 0) | plan.use.any(axis=0))   # with edges in existing ducts only
-    names = list(problem.operators)
-    f = problem.contingency_factor
+    seg = layout.segments
+    names = list(layout.operators)
     rows = []
-    n_ducts = problem.duct_counts()
-    existing = problem.existing if problem.existing is not None else np.zeros_like(plan.use)
+    existing = problem.existing if problem.existing is not None else np.zeros((len(names), problem.n_edges), dtype=bool)
     spare_ducts = (costs.spare_ducts if getattr(costs, "spare_ducts", None) is not None
                    else np.zeros(problem.n_edges, dtype=np.int64))
     attrs = {col: edges[col].to_numpy() for col in ("kind", "highway", "name") if col in edges.columns}
-    for i, e in enumerate(used):
-        md = int(modes[e])
-        ops = sorted(names[k] for k in range(problem.n_operators) if plan.use[k, e])
-        counts = {names[k]: int(n_ducts[k, e]) if plan.use[k, e] else 0 for k in range(problem.n_operators)}
-        trench = problem.trench[e, md] if md >= 0 else 0.0
-        cost = (trench + sum(problem.duct_cost[k, e] for k in range(problem.n_operators) if plan.use[k, e])) * f
-        row = {"segment_id": i + 1, "edge_id": int(edges.index[e]), "length_m": float(problem.length_m[e]),
+    for i, e in enumerate(seg.edge.tolist()):
+        on = seg.use[:, i]
+        ops = sorted(names[k] for k in np.flatnonzero(on))
+        counts = {names[k]: int(seg.ducts[k, i]) for k in range(len(names))}
+        row = {"segment_id": i + 1, "edge_id": int(edges.index[e]), "length_m": float(seg.length_m[i]),
                "operators": ",".join(ops), "n_ducts": sum(counts.values()) + int(spare_ducts[e]),
                "ducts": ",".join(f"{o}:{counts[o]}" for o in ops),
-               "trench_type": str(costs.trench_type[e, md]) if md >= 0 else "existing_duct",
-               "cost_thb": float(cost),
-               "in_existing": ",".join(names[k] for k in range(problem.n_operators) if plan.use[k, e] and existing[k, e])}
+               "trench_type": str(seg.trench_type[i]),
+               "cost_thb": float(seg.cost_thb[i]),
+               "in_existing": ",".join(names[k] for k in range(len(names)) if on[k] and existing[k, e])}
         for o in names:
             row[f"ducts_{o}"] = counts[o]
         for col in ("kind", "highway", "name"):
@@ -216,12 +200,11 @@ def duct_frame(edges: Any, problem: DesignProblem, plan: JointPlan, costs: "Edge
         rows.append(row)
     cols = (["segment_id", "edge_id", "length_m", "operators", "n_ducts", "ducts"] + [f"ducts_{o}" for o in names]
             + ["trench_type", "cost_thb", "in_existing", "kind", "highway", "name"])
-    geom = np.asarray(edges.geometry.values)[used] if len(used) else []
-    import pandas as pd
+    geom = np.asarray(edges.geometry.values)[seg.edge] if len(seg) else []
     return gpd.GeoDataFrame(pd.DataFrame(rows, columns=cols), geometry=list(geom), crs=crs)
 
 
-def manhole_frame(edges: Any, nodes: Any, problem: DesignProblem, plan: JointPlan, *, crs: Any) -> Any:
+def manhole_frame(edges: Any, nodes: Any, layout: PlanLayout, *, crs: Any) -> Any:
     """Manholes of a plan as points: ``manhole_id`` ('MH1', ...), ``reason``
     (junction|spacing|site), ``group`` (telecom|power), ``operators`` (of the group whose
     ducts pass), ``segment_id`` (the duct segment of :func:`duct_frame` holding a spacing
@@ -230,32 +213,22 @@ def manhole_frame(edges: Any, nodes: Any, problem: DesignProblem, plan: JointPla
     import pandas as pd
     import shapely
 
-    recs = []
-    geoms = []
+    mh, seg = layout.manholes, layout.segments
+    names = layout.operators
     node_geoms = np.asarray(nodes.geometry.values)
     edge_geoms = np.asarray(edges.geometry.values)
-    f = problem.contingency_factor
-    segment_of = {int(e): i + 1 for i, e in enumerate(np.flatnonzero(plan.use.any(axis=0)))}
-    for gi, (g, lay) in enumerate(plan_manholes(problem, plan).items()):
-        price = problem.manhole_cost[gi] * f
-        ks = [k for k in range(problem.n_operators) if problem.kinds[k] == g]
-        on_edge = {e: ",".join(sorted(problem.operators[k] for k in ks if plan.use[k, e]))
-                   for e in np.flatnonzero(plan.use[ks].any(axis=0))} if ks else {}
-        at_node: dict[int, set] = {}
-        for e, ops in on_edge.items():
-            for n in (int(problem.u[e]), int(problem.v[e])):
-                at_node.setdefault(n, set()).update(ops.split(","))
-        for n, reason in zip(lay.node_id.tolist(), lay.node_reason.tolist()):
-            recs.append({"reason": reason, "group": g, "operators": ",".join(sorted(at_node.get(n, ()))),
-                         "cost_thb": price, "segment_id": pd.NA})
-            geoms.append(node_geoms[n])
-        for e, off in zip(lay.spacing_edge.tolist(), lay.spacing_offset_m.tolist()):
-            line = edge_geoms[e]
-            # the geometry may be a little longer or shorter than length_m: scale the offset
-            L = float(problem.length_m[e]) or 1.0
-            recs.append({"reason": "spacing", "group": g, "operators": on_edge.get(e, ""), "cost_thb": price,
-                         "segment_id": segment_of[int(e)]})
-            geoms.append(shapely.line_interpolate_point(line, off / L, normalized=True))
+    recs, geoms = [], []
+    for i in range(len(mh)):
+        ops = ",".join(sorted(names[k] for k in np.flatnonzero(mh.use[i])))
+        row = int(mh.segment[i])
+        recs.append({"reason": mh.reason[i], "group": mh.group[i], "operators": ops, "cost_thb": float(mh.cost_thb[i]),
+                     "segment_id": pd.NA if row < 0 else row + 1})
+        if row < 0:
+            geoms.append(node_geoms[int(mh.node[i])])
+        else:  # the geometry may be a little longer or shorter than length_m: scale the offset
+            L = float(seg.length_m[row]) or 1.0
+            geoms.append(shapely.line_interpolate_point(edge_geoms[int(seg.edge[row])], float(mh.offset_m[i]) / L,
+                                                        normalized=True))
     df = pd.DataFrame(recs, columns=["reason", "group", "operators", "segment_id", "cost_thb"])
     df["segment_id"] = df["segment_id"].astype("Int64")
     df.insert(0, "manhole_id", [f"MH{i}" for i in range(1, len(df) + 1)])
@@ -270,3 +243,60 @@ def boq_frame(rows: list[dict[str, Any]]) -> Any:
     import pandas as pd
 
     return pd.DataFrame(rows, columns=list(BOQ_COLUMNS))
+
+
+def phase_rows(layout: PlanLayout, segment_phase: np.ndarray, manhole_phase: np.ndarray, *,
+               names: Sequence[str] = (), services: Any = None, service_phase: np.ndarray | None = None,
+               services_factor: float = 1.0) -> Any:
+    """Per-phase rows of the bill of quantities of a phased plan (a DataFrame).
+
+    Per phase: one row per trench type ("trench and ducts", metres, the segments' cost in
+    THB with contingency), one per manhole group (count) and, in corridor mode, one per
+    operator giving service connections (count, its part of their cost times
+    ``services_factor``), with the BoQ columns ``item``, ``category`` (``phase``), ``unit``,
+    ``quantity``, ``unit_cost_thb``, ``cost_thb``, ``operator`` (``all`` for trench and
+    ducts; the manholes' operators) and ``phase``. Phase 0 (unbuilt) gets no rows.
+
+    Parameters
+    ----------
+    segment_phase, manhole_phase
+        Phase of each segment and manhole of ``layout`` (0 = unbuilt).
+    names
+        Phase names, phase 1 first (for the item labels).
+    services, service_phase
+        The corridor mode's service connections (:class:`connectivity.corridors.Services` frame)
+        and the phase of each (0 = unbuilt).
+    """
+    import pandas as pd
+
+    from connectivity.corridors import service_shares
+
+    seg, mh = layout.segments, layout.manholes
+    seg_phase = np.asarray(segment_phase, dtype=np.int64)
+    mh_phase = np.asarray(manhole_phase, dtype=np.int64)
+    svc_phase = np.zeros(0, dtype=np.int64) if services is None else np.asarray(service_phase, dtype=np.int64)
+    label = {k: names[k - 1] for k in range(1, len(names) + 1)}
+    rows = []
+    for k in sorted(set(seg_phase[seg_phase > 0].tolist()) | set(mh_phase[mh_phase > 0].tolist())):
+        tag = f"phase {k}" + (f" ({label[k]})" if k in label else "")
+        in_k = seg_phase == k
+        for t in sorted(set(seg.trench_type[in_k].tolist())):
+            sel = in_k & (seg.trench_type == t)
+            q, c = float(seg.length_m[sel].sum()), float(seg.cost_thb[sel].sum())
+            rows.append(dict(item=f"{tag}: trench and ducts, {t}", category="phase", unit="m", quantity=q,
+                             unit_cost_thb=c / q if q else 0.0, cost_thb=c, operator="all", phase=k))
+        for grp in sorted(set(mh.group[mh_phase == k].tolist())):
+            sel = (mh_phase == k) & (mh.group == grp)
+            c, n = float(mh.cost_thb[sel].sum()), int(sel.sum())
+            ops = sorted(layout.operators[j] for j in np.flatnonzero(mh.use[sel].any(axis=0)))
+            rows.append(dict(item=f"{tag}: manhole ({grp})", category="phase", unit="each", quantity=float(n),
+                             unit_cost_thb=c / n, cost_thb=c, operator=",".join(ops) or "all", phase=k))
+        if (svc_phase == k).any():
+            cost, given, ops = service_shares(services[svc_phase == k], services_factor)
+            for j, op in enumerate(ops):
+                n, c = int(given[:, j].sum()), float(cost[:, j].sum())
+                if n:
+                    rows.append(dict(item=f"{tag}: service connections", category="phase", unit="each",
+                                     quantity=float(n), unit_cost_thb=c / n, cost_thb=c, operator=op, phase=k))
+    out = pd.DataFrame(rows, columns=list(BOQ_COLUMNS[:-1]) + ["phase"])
+    return out.astype({"phase": "Int64"})

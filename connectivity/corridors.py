@@ -891,6 +891,31 @@ def service_connections(edges: Any, streets: np.ndarray, use: np.ndarray, operat
     return Services(frame=frame, by_operator=by_op, rows=[r for r in rows if r["cost_thb"] or r["quantity"]])
 
 
+def service_shares(frame, factor: float = 1.0) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Who pays each service connection of a :class:`Services` ``frame``.
+
+    Returns ``(cost, given, names)``: ``cost[i, j]`` THB of connection ``i`` paid by operator
+    ``names[j]`` (``power_cost_thb`` by the power operator, the rest of ``cost_thb`` split
+    equally between the telecom operators, times ``factor``: the contingency factor where
+    the costs are taken with it) and ``given[i, j]`` whether ``names[j]`` gives it.
+    """
+    names = sorted({o for col in ("power", "telecom") for v in frame[col].tolist() if isinstance(v, str)
+                    for o in v.split(",") if o})
+    col = {n: j for j, n in enumerate(names)}
+    cost = np.zeros((len(frame), len(names)))
+    given = np.zeros((len(frame), len(names)), dtype=bool)
+    for i, (p, t, c, pc) in enumerate(zip(frame["power"].tolist(), frame["telecom"].tolist(),
+                                          frame["cost_thb"].tolist(), frame["power_cost_thb"].tolist())):
+        tel = [o for o in t.split(",") if o] if isinstance(t, str) else []
+        if isinstance(p, str) and p:
+            cost[i, col[p]] += float(pc) * factor
+            given[i, col[p]] = True
+        for o in tel:
+            cost[i, col[o]] += (float(c) - float(pc)) / len(tel) * factor
+            given[i, col[o]] = True
+    return cost, given, tuple(names)
+
+
 def with_service_rows(rows: list[dict], services: Services, contingency_factor: float) -> list[dict]:
     """Bill of quantities ``rows`` with the service rows before the contingency, which then
     covers them too (the rows sum to the plan total with services)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
@@ -48,11 +48,20 @@ class Coverage:
         EPSG:4326 GeoDataFrame, one row per H3 cell holding a building or a duct:
         ``h3``, ``buildings_total``, ``buildings_passed``, ``passed_pct`` (0-100,
         NaN for cells without buildings), ``duct_length_m``, Polygon geometry.
+    passed_pairs
+        ``(building, segment)`` row pairs closer than ``pass_distance_m`` (int64 arrays; rows of
+        the input buildings and ducts): which segments pass each building.
+    nearest_segment
+        Per building: the duct row nearest to it within ``pass_distance_m``, -1 when none
+        (so each passed building counts on one segment).
     """
 
     summary: dict[str, Any]
     buildings: gpd.GeoDataFrame
     hexagons: gpd.GeoDataFrame
+    passed_pairs: tuple[np.ndarray, np.ndarray] = field(
+        default_factory=lambda: (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)))
+    nearest_segment: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def _check_metric(frame: gpd.GeoDataFrame, what: str) -> None:
@@ -64,18 +73,21 @@ def _check_metric(frame: gpd.GeoDataFrame, what: str) -> None:
 
 def _buildings_passed(
     ducts: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, pass_distance_m: float
-) -> np.ndarray:
-    """Boolean array: building footprint within ``pass_distance_m`` of any duct (STRtree)."""
-    passed = np.zeros(len(buildings), dtype=bool)
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which buildings are passed (one STRtree of the ducts).
+
+    Returns ``(pairs, nearest)``: ``(building, duct)`` row pairs within ``pass_distance_m``
+    metres (int64 arrays) and, per building, the nearest duct row within it (-1 none).
+    """
+    nearest = np.full(len(buildings), -1, dtype=np.int64)
     if len(buildings) == 0 or len(ducts) == 0:
-        return passed
-    duct_geoms = ducts.geometry.values
-    tree = shapely.STRtree(duct_geoms)
-    building_idx, _ = tree.query(
-        buildings.geometry.values, predicate="dwithin", distance=pass_distance_m
-    )
-    passed[np.unique(building_idx)] = True
-    return passed
+        return (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)), nearest
+    tree = shapely.STRtree(np.asarray(ducts.geometry.values))
+    geoms = np.asarray(buildings.geometry.values)
+    building_idx, duct_idx = tree.query(geoms, predicate="dwithin", distance=pass_distance_m)
+    b, d = tree.query_nearest(geoms, max_distance=pass_distance_m, all_matches=False)
+    nearest[b] = d
+    return (building_idx.astype(np.int64), duct_idx.astype(np.int64)), nearest
 
 
 def _cells_of_points(x: np.ndarray, y: np.ndarray, crs, resolution: int) -> np.ndarray:
@@ -184,7 +196,9 @@ def analyse(
     elif total_cost_thb is None:
         logger.warning("ducts have no 'cost_thb' and no total_cost_thb was given: no cost per building passed")
 
-    passed = _buildings_passed(ducts, buildings, pass_distance_m)
+    pairs, nearest = _buildings_passed(ducts, buildings, pass_distance_m)
+    passed = np.zeros(len(buildings), dtype=bool)
+    passed[pairs[0]] = True
     out_buildings = buildings.copy()
     out_buildings["passed"] = passed
 
@@ -233,4 +247,5 @@ def analyse(
         "coverage: %d of %d buildings passed within %.0f m, %d H3 cells",
         n_passed, n_total, pass_distance_m, len(hexagons),
     )
-    return Coverage(summary=summary, buildings=out_buildings, hexagons=hexagons)
+    return Coverage(summary=summary, buildings=out_buildings, hexagons=hexagons, passed_pairs=pairs,
+                    nearest_segment=nearest)

@@ -25,7 +25,8 @@ Sites count on the union of all operators' ducts: a site is connected when the p
 segments join it to a root, whichever operators' ducts those segments carry.
 
 The core works on plain arrays (:func:`make_forest`, :func:`phase_plan`);
-:func:`phase_frames` is the one call the pipeline makes on the plan's frames.
+:func:`phase_layout` is the one call the pipeline makes, on the design stage's plan
+(:class:`connectivity.design.PlanLayout`) and the coverage stage's building pairs.
 
 Scenario format (``Scenario.phases``, checked when the scenario is read by
 :func:`connectivity.config.parse_phases`)::
@@ -43,17 +44,17 @@ Scenario format (``Scenario.phases``, checked when the scenario is read by
 """
 from __future__ import annotations
 
-import heapq
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
+from numba import njit
 
 from connectivity.config import PRIORITIES, PhaseSpec, fallback_cost_per_m, parse_phases  # noqa: F401  (re-exported)
+from connectivity.design.layout import PlanLayout
 from connectivity.errors import ConfigError, InputDataError
-from connectivity.load import ensure_projected
 
 log = logging.getLogger(__name__)
 
@@ -145,17 +146,13 @@ def duct_share_allocation(cost_thb: np.ndarray, operators: Sequence[Sequence[str
     if any(len(ops) == 0 for ops in operators):
         names.append("unallocated")
     col = {n: j for j, n in enumerate(names)}
-    out = np.zeros((len(cost), len(names)))
+    on = np.zeros((len(cost), len(names)), dtype=bool)
+    share = np.zeros((len(cost), len(names)))
     for i, ops in enumerate(operators):
-        if not ops:
-            out[i, col["unallocated"]] = cost[i]
-            continue
-        share = np.array([float(ducts[op][i]) if ducts and op in ducts else 1.0 for op in ops])
-        if share.sum() <= 0:
-            share = np.ones(len(ops))
-        for op, s in zip(ops, share / share.sum()):
-            out[i, col[op]] += cost[i] * s
-    return out, tuple(names)
+        for op in ops or ("unallocated",):
+            on[i, col[op]] = True
+            share[i, col[op]] = float(ducts[op][i]) if ducts and op in ducts else 1.0
+    return _share_split(cost, share, on), tuple(names)
 
 
 def make_forest(*, edge_id: Sequence[int], u: Sequence[int], v: Sequence[int], cost_thb: Sequence[float],
@@ -369,6 +366,13 @@ class _Graph:
         for e in range(m):
             self.adj[self.a[e]].append((int(self.b[e]), e))
             self.adj[self.b[e]].append((int(self.a[e]), e))
+        # the same adjacency as arrays (CSR, each node's segments in ascending order) for _dijkstra
+        ends = np.concatenate([self.a, self.b]).astype(np.int64)
+        seg_ids = np.concatenate([np.arange(m), np.arange(m)]).astype(np.int64)
+        by_node = np.lexsort((seg_ids, ends))
+        self.adj_seg = seg_ids[by_node]
+        self.adj_node = np.concatenate([self.b, self.a]).astype(np.int64)[by_node]
+        self.adj_ptr = np.concatenate([[0], np.cumsum(np.bincount(ends, minlength=self.n))]).astype(np.int64)
         self.cost = forest.cost_thb
         self.cost_list = forest.cost_thb.tolist()
         self.node_cost = np.zeros(self.n)
@@ -423,35 +427,76 @@ def _values(forest: PlanForest, g: _Graph, spec: PhaseSpec) -> tuple[np.ndarray,
 def _frontier(g: _Graph, state: _State, pending: dict[int, int], node_val, seg_val, sites):
     """Cheapest path from the built network to every unbuilt node (multi-source Dijkstra).
 
-    Returns ``(order, dist, pred_seg, pred_node, value, nsites)`` for reached unbuilt nodes.
+    Returns ``(order, dist, pred_seg, pred_node, value, nsites)`` for reached unbuilt nodes
+    (``order``: in the order they are settled; ``dist`` in THB, node costs included).
     ``pending`` maps an unstarted hub-less component to its chosen root, whose own value
     counts with the first path built there.
     """
-    n = g.n
-    inf = math.inf
-    dist = [inf] * n
-    pred_seg = [-1] * n
-    pred_node = [-1] * n
-    val = [0.0] * n
-    cnt = [0.0] * n
-    built = state.built_node.tolist()
-    seg_built = state.seg_phase.tolist()
-    nv, sv, st_, cost, adj = node_val.tolist(), seg_val.tolist(), sites.tolist(), g.cost_list, g.adj
-    ncost = g.node_cost_list
-    paid = state.paid.tolist()
-    sources = [int(x) for x in np.flatnonzero(state.built_node)] + [int(r) for r in pending.values()]
-    heap: list[tuple[float, int]] = []
+    sources = np.concatenate([np.flatnonzero(state.built_node),
+                              np.array(list(pending.values()), dtype=np.int64)]).astype(np.int64)
+    roots = np.array(list(pending.values()), dtype=np.int64)
+    return _dijkstra(g.adj_ptr, g.adj_node, g.adj_seg, sources, roots, state.built_node, state.seg_phase, g.cost,
+                     g.node_cost, state.paid, np.asarray(node_val, dtype=float), np.asarray(seg_val, dtype=float),
+                     np.asarray(sites, dtype=float))
+
+
+@njit(cache=True)
+def _heap_less(key_a, node_a, key_b, node_b):
+    return key_a < key_b or (key_a == key_b and node_a < node_b)
+
+
+@njit(cache=True)
+def _dijkstra(ptr, nbr, seg, sources, roots, built, seg_phase, cost, ncost, paid, nv, sv, st):
+    """:func:`_frontier` on arrays (CSR adjacency ``ptr``/``nbr``/``seg``). Nodes settle in
+    ``(distance, node)`` order; a tie in distance goes to the lower predecessor node."""
+    n = len(ptr) - 1
+    dist = np.full(n, np.inf)
+    pred_seg = np.full(n, -1, dtype=np.int64)
+    pred_node = np.full(n, -1, dtype=np.int64)
+    val = np.zeros(n)
+    cnt = np.zeros(n)
+    done = np.zeros(n, dtype=np.bool_)
+    order = np.empty(n, dtype=np.int64)
+    n_order = 0
+    cap = len(sources) + len(nbr) + 1
+    hk = np.empty(cap)
+    hn = np.empty(cap, dtype=np.int64)
+    size = 0
     for x in sources:
         dist[x] = 0.0 if paid[x] else ncost[x]  # a hub's own manhole is due with its first segment
-        heap.append((dist[x], x))
-    for root in pending.values():
-        val[root] = nv[root]
-        cnt[root] = st_[root]
-    heapq.heapify(heap)
-    done = [False] * n
-    order = []
-    while heap:
-        d, x = heapq.heappop(heap)
+    for x in sources:
+        # push (dist[x], x)
+        i = size
+        size += 1
+        while i > 0:
+            parent = (i - 1) // 2
+            if _heap_less(dist[x], x, hk[parent], hn[parent]):
+                hk[i], hn[i] = hk[parent], hn[parent]
+                i = parent
+            else:
+                break
+        hk[i], hn[i] = dist[x], x
+    for r in roots:
+        val[r] = nv[r]
+        cnt[r] = st[r]
+    while size > 0:
+        d, x = hk[0], hn[0]
+        size -= 1
+        if size > 0:  # sift the last entry down from the top
+            lk, ln = hk[size], hn[size]
+            i = 0
+            while True:
+                c = 2 * i + 1
+                if c >= size:
+                    break
+                if c + 1 < size and _heap_less(hk[c + 1], hn[c + 1], hk[c], hn[c]):
+                    c += 1
+                if _heap_less(hk[c], hn[c], lk, ln):
+                    hk[i], hn[i] = hk[c], hn[c]
+                    i = c
+                else:
+                    break
+            hk[i], hn[i] = lk, ln
         if done[x]:
             continue
         done[x] = True
@@ -459,19 +504,29 @@ def _frontier(g: _Graph, state: _State, pending: dict[int, int], node_val, seg_v
         if e >= 0:
             p = pred_node[x]
             val[x] = val[p] + nv[x] + sv[e]
-            cnt[x] = cnt[p] + st_[x]
-            order.append(x)
-        for y, e in adj[x]:
-            if seg_built[e] or done[y] or built[y]:
+            cnt[x] = cnt[p] + st[x]
+            order[n_order] = x
+            n_order += 1
+        for j in range(ptr[x], ptr[x + 1]):
+            y, e = nbr[j], seg[j]
+            if seg_phase[e] != 0 or done[y] or built[y]:
                 continue
             nd = d + cost[e] + ncost[y]
             if nd < dist[y] or (nd == dist[y] and x < pred_node[y]):
                 dist[y] = nd
                 pred_seg[y] = e
                 pred_node[y] = x
-                heapq.heappush(heap, (nd, y))
-    return (np.array(order, dtype=np.int64), np.array(dist), np.array(pred_seg, dtype=np.int64),
-            np.array(pred_node, dtype=np.int64), np.array(val), np.array(cnt))
+                i = size
+                size += 1
+                while i > 0:
+                    parent = (i - 1) // 2
+                    if _heap_less(nd, y, hk[parent], hn[parent]):
+                        hk[i], hn[i] = hk[parent], hn[parent]
+                        i = parent
+                    else:
+                        break
+                hk[i], hn[i] = nd, y
+    return order[:n_order].copy(), dist, pred_seg, pred_node, val, cnt
 
 
 def _closing_segments(g: _Graph, state: _State) -> np.ndarray:
@@ -508,32 +563,88 @@ def _build_path(g: _Graph, state: _State, pending: dict[int, int], target: int, 
     return cost
 
 
-def _fits(cost: float, budget: float) -> bool:
-    return cost <= budget * (1 + _TOL) + 1e-6
+@dataclass(frozen=True)
+class _Moves:
+    """Moves that fit the budget left, as arrays (one entry per move).
 
-
-def _candidates(g: _Graph, state: _State, pending: dict[int, int], left: float, vals):
-    """Every move that fits ``left`` (THB): ``(ratio_key, value_key, move)``, plus the frontier arrays.
-
-    A move is ``("path", node)`` (the cheapest path from the built network to ``node``)
-    or ``("close", segment)`` (a segment whose two ends are built).
+    ``kind`` 0: the cheapest path from the built network to node ``what``; 1: segment
+    ``what`` whose two ends are built. A move's ratio key is ``(ratio, site_ratio, neg_cost,
+    neg_id)`` (value and sites per baht), its value key ``(value, sites, neg_cost, neg_id)``;
+    ``neg_id`` (-node, or -n - segment) makes every key unique.
     """
+
+    kind: np.ndarray
+    what: np.ndarray
+    ratio: np.ndarray
+    site_ratio: np.ndarray
+    value: np.ndarray
+    sites: np.ndarray
+    neg_cost: np.ndarray
+    neg_id: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.kind)
+
+    def _keys(self, by: str) -> tuple[np.ndarray, ...]:
+        first = (self.ratio, self.site_ratio) if by == "ratio" else (self.value, self.sites)
+        return (*first, self.neg_cost, self.neg_id)
+
+    def best(self, by: str = "ratio") -> int:
+        """Index of the move with the largest key (lexicographic)."""
+        idx = np.arange(len(self))
+        for k in self._keys(by):
+            idx = idx[k[idx] == k[idx].max()]
+            if len(idx) == 1:
+                break
+        return int(idx[0])
+
+    def ranked(self, by: str) -> np.ndarray:
+        """Indices of the moves, largest key first."""
+        keys = self._keys(by)
+        return np.lexsort(keys[::-1])[::-1]
+
+    def key(self, i: int) -> tuple:
+        """The ratio key of move ``i``."""
+        return (float(self.ratio[i]), float(self.site_ratio[i]), float(self.neg_cost[i]), int(self.neg_id[i]))
+
+    def move(self, i: int) -> tuple[str, int]:
+        """Move ``i`` as ``("path", node)`` or ``("close", segment)``."""
+        return ("path" if self.kind[i] == 0 else "close", int(self.what[i]))
+
+
+def _ratios(value: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """Value per baht of each move (a free move: infinite with value, else 0)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = value / cost
+    free = cost <= 0
+    out[free] = np.where(value[free] > 0, math.inf, 0.0)
+    return out
+
+
+def _candidates(g: _Graph, state: _State, pending: dict[int, int], left: float, vals) -> tuple[_Moves, tuple]:
+    """Every move that fits ``left`` (THB) as :class:`_Moves`, plus the frontier arrays."""
     node_val, seg_val, sites = vals
     frontier = _frontier(g, state, pending, node_val, seg_val, sites)
     order, dist, _, _, val, cnt = frontier
-    dist, val, cnt = dist.tolist(), val.tolist(), cnt.tolist()
-    out = []
-    for x in order.tolist():
-        c = dist[x]
-        if _fits(c, left):
-            v, s = val[x], cnt[x]
-            out.append(((_ratio(v, c), _ratio(s, c), -c, -x), (v, s, -c, -x), ("path", x)))
-    for e in _closing_segments(g, state).tolist():
-        c = g.cost[e] + sum(g.node_cost[x] for x in (g.a[e], g.b[e]) if not state.paid[x])
-        if _fits(c, left):
-            v = seg_val[e]
-            out.append(((_ratio(v, c), 0.0, -c, -g.n - e), (v, 0.0, -c, -g.n - e), ("close", e)))
-    return out, frontier
+    limit = left * (1 + _TOL) + 1e-6                      # what fits the budget left (THB)
+    nodes = order[dist[order] <= limit]
+    close = _closing_segments(g, state)
+    due = np.where(state.paid[g.a[close]], 0.0, g.node_cost[g.a[close]]) + \
+        np.where(state.paid[g.b[close]], 0.0, g.node_cost[g.b[close]])
+    c_close = g.cost[close] + due
+    close = close[c_close <= limit]
+    c_close = c_close[c_close <= limit]
+    c_path, v_path, s_path = dist[nodes], val[nodes], cnt[nodes]
+    v_close = np.asarray(seg_val, dtype=float)[close]
+    zeros = np.zeros(len(close))
+    moves = _Moves(kind=np.concatenate([np.zeros(len(nodes), dtype=np.int64), np.ones(len(close), dtype=np.int64)]),
+                   what=np.concatenate([nodes, close]).astype(np.int64),
+                   ratio=np.concatenate([_ratios(v_path, c_path), _ratios(v_close, c_close)]),
+                   site_ratio=np.concatenate([_ratios(s_path, c_path), zeros]),
+                   value=np.concatenate([v_path, v_close]), sites=np.concatenate([s_path, zeros]),
+                   neg_cost=-np.concatenate([c_path, c_close]),
+                   neg_id=np.concatenate([-nodes, -g.n - close]).astype(np.int64))
+    return moves, frontier
 
 
 def _apply(g: _Graph, state: _State, pending: dict[int, int], move, frontier, phase: int) -> float:
@@ -562,8 +673,8 @@ def _greedy_phase(g: _Graph, state: _State, pending: dict[int, int], budget: flo
     while True:
         left = budget - spent
         cands, frontier = _candidates(g, state, pending, left, vals)
-        best = max(cands, key=lambda c: c[0]) if cands else None
-        best_key, move = (best[0], best[2]) if best else (None, None)
+        best = cands.best() if len(cands) else None
+        best_key, move = (cands.key(best), cands.move(best)) if best is not None else (None, None)
         order, _, pred_seg, pred_node, _, _ = frontier
         if len(order):
             dense = _densest_branch(g, order, pred_seg, pred_node, node_val, seg_val, sites, pending, left,
@@ -586,61 +697,103 @@ def _densest_branch(g: _Graph, order, pred_seg, pred_node, node_val, seg_val, si
     """
     if not math.isfinite(floor):
         return None  # a free path with value already beats any branch
-    order_l = order.tolist()
-    pos = {x: i for i, x in enumerate(order_l)}
-    roots_val = {r: node_val[r] for r in pending.values()}
-    parent = pred_node.tolist()
-    kids: dict[int, list[int]] = {}
-    for x in order_l:
-        kids.setdefault(parent[x], []).append(x)
-    nv, sv, st_, cost, ps = node_val.tolist(), seg_val.tolist(), sites.tolist(), g.cost_list, pred_seg.tolist()
-    ncost = g.node_cost_list
-    own = {x: (nv[x] + sv[ps[x]], cost[ps[x]] + ncost[x], st_[x]) for x in order_l}
-    backwards = order_l[::-1]
+    root_val = np.zeros(g.n)
+    is_root = np.zeros(g.n, dtype=bool)
+    for r in pending.values():
+        root_val[r] = node_val[r]
+        is_root[r] = True
+    found, ratio, site_ratio, cost, top, nodes = _dinkelbach(
+        order, pred_seg, pred_node, np.asarray(node_val, dtype=float), np.asarray(seg_val, dtype=float),
+        np.asarray(sites, dtype=float), g.cost, g.node_cost, root_val, is_root, dist, float(left), float(floor), _TOL)
+    if not found:
+        return None
+    return (float(ratio), float(site_ratio), -float(cost), -int(top)), [int(x) for x in nodes]
+
+
+@njit(cache=True)
+def _dinkelbach(order, pred_seg, pred_node, nv, sv, st, cost, ncost, root_val, is_root, dist, left, floor, tol):
+    """:func:`_densest_branch` on arrays: ``(found, ratio, sites per baht, cost, top node, nodes)``."""
+    n = len(dist)
+    m = len(order)
+    pos = np.full(n, -1, dtype=np.int64)
+    for i in range(m):
+        pos[order[i]] = i
+    # children of each node in settling order (CSR over the nodes)
+    n_kids = np.zeros(n + 1, dtype=np.int64)
+    for i in range(m):
+        n_kids[pred_node[order[i]] + 1] += 1
+    ptr = np.cumsum(n_kids)
+    fill = ptr[:-1].copy()
+    kids = np.empty(m, dtype=np.int64)
+    for i in range(m):
+        p = pred_node[order[i]]
+        kids[fill[p]] = order[i]
+        fill[p] += 1
+    own_v = np.empty(m)
+    own_c = np.empty(m)
+    for i in range(m):
+        x = order[i]
+        own_v[i] = nv[x] + sv[pred_seg[x]]
+        own_c[i] = cost[pred_seg[x]] + ncost[x]
+    bw = np.zeros(n)
+    bv = np.zeros(n)
+    bc = np.zeros(n)
+    bs = np.zeros(n)
     lam = floor
-    found = None
+    found = False
+    f_ratio, f_sites, f_cost, f_top = 0.0, 0.0, 0.0, -1
+    f_nodes = np.empty(0, dtype=np.int64)
     for _ in range(20):
-        bw, bv, bc, bs = {}, {}, {}, {}
-        for x in backwards:
-            v, c, n = own[x]
+        for i in range(m - 1, -1, -1):
+            x = order[i]
+            v, c, k = own_v[i], own_c[i], st[x]
             w = v - lam * c
-            for y in kids.get(x, ()):
+            for j in range(ptr[x], ptr[x + 1]):
+                y = kids[j]
                 if bw[y] > 1e-12:
-                    w, v, c, n = w + bw[y], v + bv[y], c + bc[y], n + bs[y]
-            bw[x], bv[x], bc[x], bs[x] = w, v, c, n
-        tops = [x for x in order_l if parent[x] not in pos]
-        best = None
-        for x in tops:
-            extra = roots_val.get(parent[x], 0.0)
-            due = float(dist[parent[x]])  # the source's own node cost, when still unpaid
+                    w, v, c, k = w + bw[y], v + bv[y], c + bc[y], k + bs[y]
+            bw[x], bv[x], bc[x], bs[x] = w, v, c, k
+        best = -1
+        best_w, b_extra, b_due = 0.0, 0.0, 0.0
+        for i in range(m):
+            x = order[i]
+            p = pred_node[x]
+            if pos[p] >= 0:
+                continue  # not a top: its parent is unbuilt too
+            extra = root_val[p] if is_root[p] else 0.0
+            due = dist[p]  # the source's own node cost, when still unpaid
             w, c = bw[x] + extra - lam * due, bc[x] + due
             if c <= 0 or w <= 1e-12:
                 continue
-            key = (w, -x)
-            if best is None or key > best[0]:
-                best = (key, x, extra, due)
-        if best is None:
+            if best < 0 or w > best_w or (w == best_w and -x > -best):
+                best, best_w, b_extra, b_due = x, w, extra, due
+        if best < 0:
             break
-        x, extra, due = best[1], best[2], best[3]
-        ratio = (bv[x] + extra) / (bc[x] + due)
+        x = best
+        ratio = (bv[x] + b_extra) / (bc[x] + b_due)
         if ratio <= lam * (1 + 1e-12):
             break
         lam = ratio
-        if _fits(bc[x] + due, left):
-            nodes, stack = [], [x]
-            while stack:
+        total = bc[x] + b_due
+        if total <= left * (1 + tol) + 1e-6:  # fits the budget left, as in _candidates
+            keep = np.zeros(n, dtype=np.bool_)
+            stack = [x]
+            while len(stack):
                 y = stack.pop()
-                nodes.append(y)
-                stack.extend(z for z in kids.get(y, ()) if bw[z] > 1e-12)
-            nodes.sort(key=pos.__getitem__)
-            found = ((ratio, _ratio(bs[x], bc[x] + due), -(bc[x] + due), -x), nodes)
-    return found
-
-
-def _ratio(value: float, cost: float) -> float:
-    if cost <= 0:
-        return math.inf if value > 0 else 0.0
-    return value / cost
+                keep[y] = True
+                for j in range(ptr[y], ptr[y + 1]):
+                    if bw[kids[j]] > 1e-12:
+                        stack.append(kids[j])
+            chosen = np.empty(m, dtype=np.int64)
+            n_chosen = 0
+            for i in range(m):
+                if keep[order[i]]:
+                    chosen[n_chosen] = order[i]
+                    n_chosen += 1
+            found = True
+            f_ratio, f_sites, f_cost, f_top = ratio, bs[x] / total, total, x
+            f_nodes = chosen[:n_chosen].copy()
+    return found, f_ratio, f_sites, f_cost, f_top, f_nodes
 
 
 def _value_of(state_before: _State, state_after: _State, g: _Graph, vals) -> float:
@@ -664,10 +817,10 @@ def _best_phase(g: _Graph, state: _State, pending: dict[int, int], budget: float
     """
     cands, _ = _candidates(g, state, pending, budget, vals)
     firsts: list = [None]
-    for rank in (lambda c: c[1], lambda c: c[0]):
-        for c in sorted(cands, key=rank, reverse=True)[:starts]:
-            if c[2] not in firsts:
-                firsts.append(c[2])
+    for by in ("value", "ratio"):
+        for i in cands.ranked(by)[:starts].tolist():
+            if cands.move(i) not in firsts:
+                firsts.append(cands.move(i))
     best = None
     for i, first in enumerate(firsts):
         s, p = _copy(state), dict(pending)
@@ -954,63 +1107,7 @@ def optimal_first_phase(forest: PlanForest, spec: PhaseSpec, *,
     return float(-res.fun), x[:m]
 
 
-# --------------------------------------------------------------------------- plan frames
-
-
-def _check_metric(ducts, buildings) -> None:
-    from connectivity.errors import CRSError
-
-    for what, frame in (("ducts", ducts), ("buildings", buildings)):
-        ensure_projected(frame, f"phasing: {what}")
-    if ducts.crs != buildings.crs:
-        raise CRSError(f"phasing: ducts ({ducts.crs}) and buildings ({buildings.crs}) differ in CRS")
-
-
-def buildings_per_segment(ducts, buildings, *, pass_distance_m: float = 20.0) -> np.ndarray:
-    """Buildings passed per duct segment, each building counted once, on its nearest segment.
-
-    A building is passed when its footprint lies within ``pass_distance_m`` metres of a
-    segment (the coverage stage's rule), so the counts add up to the buildings passed by
-    the whole plan.
-
-    Parameters
-    ----------
-    ducts, buildings
-        GeoDataFrames in the same projected CRS (metres).
-
-    Raises
-    ------
-    CRSError
-        A layer is not in a projected CRS, or the two CRS differ.
-    """
-    import shapely
-
-    counts = np.zeros(len(ducts), dtype=np.int64)
-    if len(ducts) == 0 or buildings is None or len(buildings) == 0:
-        return counts
-    _check_metric(ducts, buildings)
-    tree = shapely.STRtree(np.asarray(ducts.geometry.values))
-    _, seg = tree.query_nearest(np.asarray(buildings.geometry.values), max_distance=pass_distance_m, all_matches=False)
-    np.add.at(counts, seg, 1)
-    return counts
-
-
-def building_pairs(ducts, buildings, *, pass_distance_m: float = 20.0) -> tuple[np.ndarray, np.ndarray]:
-    """Every (building row, segment row) pair closer than ``pass_distance_m`` metres.
-
-    Raises
-    ------
-    CRSError
-        A layer is not in a projected CRS, or the two CRS differ.
-    """
-    import shapely
-
-    if len(ducts) == 0 or buildings is None or len(buildings) == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    _check_metric(ducts, buildings)
-    tree = shapely.STRtree(np.asarray(ducts.geometry.values))
-    b, seg = tree.query(np.asarray(buildings.geometry.values), predicate="dwithin", distance=pass_distance_m)
-    return b.astype(np.int64), seg.astype(np.int64)
+# --------------------------------------------------------------------------- the design result
 
 
 def count_buildings_by_phase(result: Phasing, building: np.ndarray, segment: np.ndarray) -> Phasing:
@@ -1045,55 +1142,30 @@ def count_buildings_by_phase(result: Phasing, building: np.ndarray, segment: np.
     return replace(result, phases=tuple(rows), unbuilt=unbuilt)
 
 
-def _service_split(services, factor: float) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """``(cost, given, names)`` of service connections: ``cost[i, j]`` THB of service ``i`` paid
-    by operator ``names[j]`` (times ``factor``), ``given[i, j]`` whether ``names[j]`` gives it."""
-    names = sorted({o for col in ("power", "telecom") for v in services[col].tolist() if isinstance(v, str)
-                    for o in v.split(",") if o})
-    col = {n: j for j, n in enumerate(names)}
-    cost = np.zeros((len(services), len(names)))
-    given = np.zeros((len(services), len(names)), dtype=bool)
-    for i, (p, t, c, pc) in enumerate(zip(services["power"].tolist(), services["telecom"].tolist(),
-                                          services["cost_thb"].tolist(), services["power_cost_thb"].tolist())):
-        tel = [o for o in t.split(",") if o] if isinstance(t, str) else []
-        if isinstance(p, str) and p:
-            cost[i, col[p]] += float(pc) * factor
-            given[i, col[p]] = True
-        for o in tel:
-            cost[i, col[o]] += (float(c) - float(pc)) / len(tel) * factor
-            given[i, col[o]] = True
-    return cost, given, tuple(names)
+def _share_split(cost_thb: np.ndarray, share: np.ndarray, on: np.ndarray) -> np.ndarray:
+    """``cost_thb[i]`` split over the columns by ``share[i]`` (an equal split over ``on[i]`` where
+    the shares sum to 0): ``(n, J)`` THB, rows summing to ``cost_thb``."""
+    total = share.sum(axis=1)
+    share = np.where((total <= 0)[:, None], on.astype(float), share)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        part = share / share.sum(axis=1)[:, None]
+    return np.where(on, cost_thb[:, None] * np.nan_to_num(part), 0.0)
 
 
-def service_costs(ducts, services, *, factor: float = 1.0) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """What the service connections of a corridor plan cost per duct row (the street they are made from).
-
-    Parameters
-    ----------
-    ducts
-        Duct segments with ``edge_id``.
-    services
-        Service connections (:func:`connectivity.corridors.service_connections` frame):
-        ``building_id``, ``edge_id``, ``power``, ``telecom``, ``cost_thb`` and
-        ``power_cost_thb`` (THB before contingency; the rest of ``cost_thb`` is split
-        equally between the telecom operators).
-    factor
-        Multiplies every cost (the contingency factor: segment costs include it).
-
-    Returns
-    -------
-    (cost, matrix, names)
-        ``cost[i]`` THB of the services made from duct row ``i``; ``matrix[i, j]`` the part of
-        it operator ``names[j]`` pays.
+def _services_on_segments(edge_id: np.ndarray, services, factor: float) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """``(cost, matrix, names)``: THB of the service connections made from each segment (its
+    street) and the part ``matrix[i, j]`` operator ``names[j]`` pays (times ``factor``).
 
     Raises
     ------
     InputDataError
         A service made from a street with no duct segment.
     """
-    row_of_edge = {int(e): i for i, e in enumerate(ducts["edge_id"].tolist())}
-    per_service, _, names = _service_split(services, factor)
-    matrix = np.zeros((len(ducts), len(names)))
+    from connectivity.corridors import service_shares
+
+    row_of_edge = {int(e): i for i, e in enumerate(edge_id.tolist())}
+    per_service, _, names = service_shares(services, factor)
+    matrix = np.zeros((len(edge_id), len(names)))
     for k, (b, e) in enumerate(zip(services["building_id"].tolist(), services["edge_id"].tolist())):
         i = row_of_edge.get(int(e))
         if i is None:
@@ -1102,332 +1174,130 @@ def service_costs(ducts, services, *, factor: float = 1.0) -> tuple[np.ndarray, 
     return matrix.sum(axis=1), matrix, names
 
 
-def forest_from_plan(ducts, edges, sites, *, manholes=None, buildings: Sequence[int] | None = None,
-                     cost_per_m_thb: float | None = None,
-                     allocation_thb: np.ndarray | None = None,
-                     allocation_operators: Sequence[str] | None = None,
-                     services=None, services_factor: float = 1.0) -> PlanForest:
-    """The :class:`PlanForest` of a plan's frames (segment order = ``ducts`` row order).
+def forest_from_layout(layout: PlanLayout, sites, *, buildings: Sequence[int] | None = None,
+                       services=None, services_factor: float = 1.0) -> PlanForest:
+    """The :class:`PlanForest` of the design stage's plan (segment order = ``layout.segments``).
+
+    A segment costs its trench and ducts plus the manholes inside it (THB, contingency
+    included); a manhole at a node falls due with the first segment built there, shared
+    equally by the operators whose ducts meet there. Each segment's cost is allocated by
+    duct share.
 
     Parameters
     ----------
-    ducts
-        Duct segments: ``edge_id``, ``operators`` (comma-separated), ``cost_thb`` (THB; or
-        ``length_m`` with ``cost_per_m_thb``), optional ``u``/``v`` and ``ducts_<OP>``.
-    edges
-        The network's edges (index ``edge_id``, columns ``u``, ``v``) for segments without ``u``/``v``.
+    layout
+        The plan's segments and manholes (:func:`connectivity.design.plan_layout`); a segment's
+        ``edge`` is its network ``edge_id`` (the network's edges are numbered 0..m-1).
     sites
         Sites with ``site_id``, ``operator``, ``kind`` (``hub`` = root), ``node_id``, ``connected``;
         only connected sites count.
-    manholes
-        Optional manholes with ``cost_thb``, a place (see :func:`manhole_places`) and optional
-        ``operators``: one inside a run adds to its segment's cost; one at a node falls due
-        with the first segment built there, shared equally by its operators.
     buildings
-        Buildings passed per segment (see :func:`buildings_per_segment`).
-    cost_per_m_thb
-        Flat cost per metre (THB/m) used when ``ducts`` has no ``cost_thb``.
-    allocation_thb, allocation_operators
-        A ready per-segment cost allocation; default: by duct share (``ducts_<OP>``),
-        else an equal split among a segment's operators.
+        Buildings passed per segment (each building on its nearest segment).
     services, services_factor
-        Service connections of a corridor plan (see :func:`service_costs`): each is built
-        with its street, its cost (times ``services_factor``) added to the segment's and
-        charged to the operators giving it.
-
-    Raises
-    ------
-    InputDataError
-        A needed column is missing.
+        The corridor mode's service connections: each is built with its street, its cost
+        (times ``services_factor``, the contingency) added to the segment's and charged to
+        the operators giving it.
     """
-    if "edge_id" not in ducts.columns or "operators" not in ducts.columns:
-        raise InputDataError("phasing: ducts need `edge_id` and `operators` columns")
-    edge_id = ducts["edge_id"].to_numpy(np.int64)
-    if {"u", "v"} <= set(ducts.columns):
-        u, v = ducts["u"].to_numpy(np.int64), ducts["v"].to_numpy(np.int64)
-    else:
-        missing = sorted(set(edge_id.tolist()) - set(edges.index.tolist()))
-        if missing:
-            raise InputDataError(f"phasing: duct edge_id {missing[0]} is not in the network")
-        uv = edges.loc[edge_id, ["u", "v"]]
-        u, v = uv["u"].to_numpy(np.int64), uv["v"].to_numpy(np.int64)
-    if "cost_thb" in ducts.columns:
-        cost = ducts["cost_thb"].to_numpy(float)
-    elif cost_per_m_thb is not None and "length_m" in ducts.columns:
-        cost = ducts["length_m"].to_numpy(float) * float(cost_per_m_thb)
-    else:
-        raise InputDataError("phasing: ducts need `cost_thb` (or `length_m` and a cost per metre)")
-    ops = [tuple(o for o in str(s).split(",") if o) if isinstance(s, str) else () for s in ducts["operators"]]
-    node_cost, node_ops = _manhole_costs(manholes, ducts, u, v)
-    if node_cost is not None:
-        cost = cost + node_cost.pop("segments")
-    duct_cols = {c[len("ducts_"):]: ducts[c].fillna(0).to_numpy(np.int64)
-                 for c in ducts.columns if c.startswith("ducts_")}
+    seg, mh, names = layout.segments, layout.manholes, layout.operators
+    cost = seg.cost_thb.copy()
+    inside = mh.segment >= 0
+    np.add.at(cost, mh.segment[inside], mh.cost_thb[inside])
+    order = np.argsort(names, kind="stable")               # allocation columns: operators by name
+    use = seg.use[order].T
+    alloc = _share_split(cost, np.where(use, seg.ducts[order].T, 0).astype(float), use)
+    alloc_names = [names[k] for k in order]
+    edge_id = seg.edge
     if services is not None and len(services):
-        extra, matrix, svc_names = service_costs(ducts, services, factor=services_factor)
-        if allocation_thb is None:
-            allocation_thb, allocation_operators = duct_share_allocation(cost, ops, ducts=duct_cols or None)
-        names = list(allocation_operators or ())
-        names += [n for n in svc_names if n not in names]
-        alloc = np.hstack([np.asarray(allocation_thb, dtype=float),
-                           np.zeros((len(cost), len(names) - len(allocation_operators or ())))])
+        extra, matrix, svc_names = _services_on_segments(edge_id, services, services_factor)
+        alloc_names += [n for n in svc_names if n not in alloc_names]
+        alloc = np.hstack([alloc, np.zeros((len(cost), len(alloc_names) - alloc.shape[1]))])
         for j, n in enumerate(svc_names):
-            alloc[:, names.index(n)] += matrix[:, j]
-        allocation_thb, allocation_operators, cost = alloc, tuple(names), cost + extra
+            alloc[:, alloc_names.index(n)] += matrix[:, j]
+        cost = cost + extra
+    node_cost: dict[int, float] = {}
+    node_use: dict[int, np.ndarray] = {}
+    for nd, c, u in zip(mh.node[~inside].tolist(), mh.cost_thb[~inside].tolist(), mh.use[~inside]):
+        node_cost[nd] = node_cost.get(nd, 0.0) + c
+        node_use[nd] = node_use.get(nd, np.zeros(len(names), dtype=bool)) | u
+    node_ops = {nd: tuple(sorted(names[k] for k in np.flatnonzero(u))) for nd, u in node_use.items()}
     on = sites[sites["connected"].astype(bool) & sites["node_id"].notna()] if len(sites) else sites
     return make_forest(
-        edge_id=edge_id, u=u, v=v, cost_thb=cost, operators=ops, buildings=buildings,
+        edge_id=edge_id, u=seg.u, v=seg.v, cost_thb=cost,
+        operators=[tuple(names[k] for k in np.flatnonzero(col)) for col in seg.use.T], buildings=buildings,
         site_node=on["node_id"].to_numpy(np.int64) if len(on) else [],
         site_operator=on["operator"].astype(str).tolist() if len(on) else [],
         site_hub=(on["kind"] == "hub").to_numpy(bool) if len(on) else [],
         site_id=on["site_id"].astype(str).tolist() if len(on) else [],
-        ducts=duct_cols or None, allocation_thb=allocation_thb, allocation_operators=allocation_operators,
+        allocation_thb=alloc, allocation_operators=alloc_names,
         node_cost_thb=node_cost, node_operators=node_ops)
 
 
-def manhole_places(manholes, ducts, u: np.ndarray, v: np.ndarray, *, tolerance_m: float = 1.0):
-    """Where each manhole sits: ``(node, segment_row)``, -1 where not applicable.
-
-    A manhole inside a run names its segment (``segment_id`` of ``ducts``, or ``edge_id``);
-    one at a node names it (``node_id`` >= 0) or, failing that, is matched by geometry to
-    the nearest segment end within ``tolerance_m`` metres (segment geometry runs u -> v).
-
-    Raises
-    ------
-    InputDataError
-        A manhole on no node or segment of the plan.
-    """
-    import pandas as pd
-    import shapely
-
-    n = len(manholes)
-    node = np.full(n, -1, dtype=np.int64)
-    seg = np.full(n, -1, dtype=np.int64)
-
-    def column(name):
-        if name not in manholes.columns:
-            return [None] * n
-        return [None if pd.isna(x) else int(x) for x in manholes[name].tolist()]
-
-    row_of_edge = {int(e): i for i, e in enumerate(ducts["edge_id"].tolist())}
-    row_of_seg = {int(sid): i for i, sid in enumerate(ducts["segment_id"].tolist())} \
-        if "segment_id" in ducts.columns else {}
-    for i, (nd, e, sid) in enumerate(zip(column("node_id"), column("edge_id"), column("segment_id"))):
-        if nd is not None and nd >= 0:
-            node[i] = nd
-        elif sid is not None and sid in row_of_seg:
-            seg[i] = row_of_seg[sid]
-        elif e is not None and e in row_of_edge:
-            seg[i] = row_of_edge[e]
-    loose = np.flatnonzero((node < 0) & (seg < 0))
-    if len(loose) and len(ducts):
-        geoms = np.asarray(ducts.geometry.values)
-        ends = np.array([c for g in geoms for c in (shapely.get_coordinates(g)[0], shapely.get_coordinates(g)[-1])])
-        end_node = np.column_stack([u, v]).ravel()
-        pts = shapely.get_coordinates(np.asarray(manholes.geometry.values)[loose])
-        from scipy.spatial import cKDTree
-
-        dist, idx = cKDTree(ends[:, :2]).query(pts[:, :2])
-        ok = dist <= tolerance_m
-        node[loose[ok]] = end_node[idx[ok]]
-    bad = np.flatnonzero((node < 0) & (seg < 0))
-    if len(bad):
-        mid = manholes["manhole_id"].iloc[bad[0]] if "manhole_id" in manholes.columns else int(bad[0])
-        raise InputDataError(f"phasing: manhole {mid} is on no node or segment of the plan")
-    return node, seg
-
-
-def _manhole_costs(manholes, ducts, u: np.ndarray, v: np.ndarray):
-    """``({node: THB, "segments": THB per segment}, {node: operators})`` from a manholes frame."""
-    if manholes is None or len(manholes) == 0:
-        return None, None
-    if "cost_thb" not in manholes.columns:
-        raise InputDataError("phasing: manholes need a `cost_thb` column")
-    node, seg = manhole_places(manholes, ducts, u, v)
-    per_segment = np.zeros(len(ducts))
-    node_cost: dict[Any, Any] = {}
-    node_ops: dict[int, set] = {}
-    ops = manholes["operators"].tolist() if "operators" in manholes.columns else [None] * len(manholes)
-    for nd, sg, c, o in zip(node.tolist(), seg.tolist(), manholes["cost_thb"].tolist(), ops):
-        c = float(c) if c is not None and c == c else 0.0
-        if nd >= 0:
-            node_cost[nd] = node_cost.get(nd, 0.0) + c
-            if isinstance(o, str):
-                node_ops.setdefault(nd, set()).update(x for x in o.split(",") if x)
-        else:
-            per_segment[sg] += c
-    node_cost["segments"] = per_segment
-    return node_cost, {k: tuple(sorted(x)) for k, x in node_ops.items()}
-
-
-def phase_boq(ducts_with_phase, *, manholes=None, manhole_phase: np.ndarray | None = None,
-              names: Sequence[str] = (), services=None, services_factor: float = 1.0):
-    """Per-phase rows of a bill of quantities (when the plan's BoQ rows are aggregated).
-
-    Per phase: one row per trench type ("trench and ducts", metres, the segments'
-    ``cost_thb``) and one per manhole group (count, ``cost_thb``), with the BoQ columns
-    ``item``, ``category`` (``phase``), ``unit``, ``quantity``, ``unit_cost_thb``,
-    ``cost_thb``, ``operator`` (``all`` for trench and ducts; the manholes' operators) and
-    ``phase``. Unbuilt segments get no rows. A
-    manhole's phase is its segment's (inside a run) or the first phase building a segment
-    at its node (``manhole_phase``, from :func:`manhole_phases`). Service connections with a
-    ``phase`` (see :func:`phase_frames`): one row per operator giving them (count, its part
-    of their cost times ``services_factor``).
-    """
-    import pandas as pd
-
-    d = ducts_with_phase[ducts_with_phase["phase"].notna()]
-    rows = []
-    ttype = d["trench_type"].fillna("trench").astype(str) if "trench_type" in d.columns else pd.Series("trench", index=d.index)
-    label = {k: names[k - 1] for k in range(1, len(names) + 1)}
-    m_phase = np.asarray(manhole_phase) if manholes is not None and len(manholes) and manhole_phase is not None \
-        else None
-    phases = sorted(set(int(p) for p in d["phase"]) | (set(int(p) for p in m_phase if p > 0) if m_phase is not None else set()))
-    svc = services[services["phase"].notna()] if services is not None and len(services) else None
-    for k in phases:
-        tag = f"phase {k}" + (f" ({label[k]})" if k in label else "")
-        in_k = d["phase"] == k
-        for t in sorted(set(ttype[in_k])):
-            sel = in_k & (ttype == t)
-            q, c = float(d.loc[sel, "length_m"].sum()), float(d.loc[sel, "cost_thb"].sum())
-            rows.append(dict(item=f"{tag}: trench and ducts, {t}", category="phase", unit="m", quantity=q,
-                             unit_cost_thb=c / q if q else 0.0, cost_thb=c, operator="all", phase=k))
-        if m_phase is not None:
-            mk = manholes[m_phase == k]
-            groups = mk["group"].astype(str) if "group" in mk.columns else pd.Series("all", index=mk.index)
-            for grp in sorted(set(groups)):
-                sel = mk[groups == grp]
-                c = float(sel["cost_thb"].sum())
-                ops = sorted({o for v in (sel["operators"] if "operators" in sel.columns else [])
-                              if isinstance(v, str) for o in v.split(",") if o})
-                rows.append(dict(item=f"{tag}: manhole ({grp})", category="phase", unit="each", quantity=float(len(sel)),
-                                 unit_cost_thb=c / len(sel), cost_thb=c, operator=",".join(ops) or "all", phase=k))
-        if svc is not None and (svc["phase"] == k).any():
-            cost, given, ops = _service_split(svc[svc["phase"] == k], services_factor)
-            for j, op in enumerate(ops):
-                n, c = int(given[:, j].sum()), float(cost[:, j].sum())
-                if n == 0:
-                    continue
-                rows.append(dict(item=f"{tag}: service connections", category="phase", unit="each", quantity=float(n),
-                                 unit_cost_thb=c / n, cost_thb=c, operator=op, phase=k))
-    out = pd.DataFrame(rows, columns=["item", "category", "unit", "quantity", "unit_cost_thb", "cost_thb", "operator",
-                                      "phase"])
-    return out.astype({"phase": "Int64"})
-
-
-def manhole_phases(forest: PlanForest, result: Phasing, places: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """Phase of each manhole (0 = unbuilt) from :func:`manhole_places` (segment rows in forest
-    order): its segment's inside a run, or the first phase building a segment at its node."""
+def manhole_phases(layout: PlanLayout, segment_phase: np.ndarray) -> np.ndarray:
+    """Phase of each manhole of ``layout`` (0 = unbuilt): its segment's inside a run, else the
+    first phase building a segment at its node."""
+    seg, mh = layout.segments, layout.manholes
     first: dict[int, int] = {}
-    for a, b, p in zip(forest.u.tolist(), forest.v.tolist(), result.phase.tolist()):
+    for a, b, p in zip(seg.u.tolist(), seg.v.tolist(), np.asarray(segment_phase).tolist()):
         if p > 0:
             for x in (a, b):
                 first[x] = min(first.get(x, p), p)
-    node, seg = places
-    return np.array([first.get(nd, 0) if nd >= 0 else int(result.phase[sg]) for nd, sg in zip(node.tolist(), seg.tolist())],
-                    dtype=np.int64)
-
-
-def phase_columns(ducts, sites, forest: PlanForest, result: Phasing):
-    """``ducts`` and ``sites`` with a nullable integer ``phase`` column (NA = unbuilt / not connected).
-
-    ``ducts`` rows must be in the order the forest was made from; returns new frames.
-    """
-    import pandas as pd
-
-    if len(ducts) != forest.n_segments:
-        raise InputDataError(f"phasing: {len(ducts)} duct rows for {forest.n_segments} phased segments")
-    seg = ducts.assign(phase=pd.array([p if p > 0 else pd.NA for p in result.phase.tolist()], dtype="Int64"))
-    by_id = {s: int(p) for s, p in zip(forest.site_id, result.site_phase) if p > 0}
-    site_phase = pd.array([by_id.get(str(s), pd.NA) for s in sites["site_id"]], dtype="Int64") if len(sites) \
-        else pd.array([], dtype="Int64")
-    return seg, sites.assign(phase=site_phase)
-
-
-def boq_with_phase(boq, ducts_with_phase, *, key: str = "edge_id"):
-    """A bill of quantities with a ``phase`` column.
-
-    Rows that name a segment (column ``key``, e.g. ``edge_id`` or ``segment_id``) take
-    that segment's phase. When the BoQ has no such column (rows aggregated over the plan),
-    returns ``None``: use :func:`phase_boq` for per-phase rows instead.
-    """
-    if key not in boq.columns:
-        return None
-    lookup = dict(zip(ducts_with_phase[key], ducts_with_phase["phase"]))
-    import pandas as pd
-
-    return boq.assign(phase=pd.array([lookup.get(k, pd.NA) for k in boq[key]], dtype="Int64"))
+    return np.array([first.get(nd, 0) if sg < 0 else int(segment_phase[sg])
+                     for nd, sg in zip(mh.node.tolist(), mh.segment.tolist())], dtype=np.int64)
 
 
 @dataclass(frozen=True)
-class PhasedFrames:
-    """What :func:`phase_frames` returns.
+class PhasedPlan:
+    """What :func:`phase_layout` returns.
 
     Attributes
     ----------
-    ducts
-        The ducts with a nullable integer ``phase`` column (NA = unbuilt).
     phasing
-        The :class:`Phasing` (``phasing.summary()`` for ``summary.json``).
+        The :class:`Phasing` (``phasing.summary()`` for ``summary.json``); ``phasing.phase``
+        is the phase of each segment of the layout (0 = unbuilt).
     manhole_phase
-        Phase of each manhole row (0 = unbuilt), or ``None`` without manholes.
-    boq
-        Per-phase bill of quantities rows (see :func:`phase_boq`).
-    services
-        The service connections with a nullable integer ``phase`` (their street's), or ``None``.
+        Phase of each manhole of the layout (0 = unbuilt).
+    service_phase
+        Phase of each service connection (its street's; 0 = unbuilt), or ``None`` without services.
     """
 
-    ducts: Any
     phasing: Phasing
-    manhole_phase: np.ndarray | None
-    boq: Any
-    services: Any = None
+    manhole_phase: np.ndarray
+    service_phase: np.ndarray | None = None
 
 
-def phase_frames(ducts, sites, edges, phases: Sequence[PhaseSpec], *, manholes=None, buildings=None,
-                 pass_distance_m: float = 20.0, cost_per_m_thb: float | None = None,
-                 allocation_thb: np.ndarray | None = None,
-                 allocation_operators: Sequence[str] | None = None,
-                 services=None, services_factor: float = 1.0) -> PhasedFrames:
-    """Phase a plan given as frames: the one call the pipeline makes.
+def phase_layout(layout: PlanLayout, sites, phases: Sequence[PhaseSpec], *,
+                 nearest_segment: np.ndarray | None = None,
+                 passed_pairs: tuple[np.ndarray, np.ndarray] | None = None,
+                 services=None, services_factor: float = 1.0) -> PhasedPlan:
+    """Phase the design stage's plan: the one call the pipeline makes.
 
     Parameters
     ----------
-    ducts, sites, edges, manholes
-        As for :func:`forest_from_plan` (projected CRS, metres; costs in THB).
+    layout, sites, services, services_factor
+        As for :func:`forest_from_layout`.
     phases
         From :func:`parse_phases`.
-    buildings
-        Building footprints (same CRS as ``ducts``) for buildings passed per segment.
-    pass_distance_m
-        A building within this distance of a segment is passed (metres).
-    cost_per_m_thb, allocation_thb, allocation_operators, services, services_factor
-        See :func:`forest_from_plan`: a service connection belongs to the phase building its
-        street; ``services`` comes back with a ``phase`` column.
+    nearest_segment
+        Per building: the segment row nearest to it within the pass distance, -1 none
+        (:attr:`connectivity.coverage.Coverage.nearest_segment`): the planning value of
+        ``priority = "buildings"``.
+    passed_pairs
+        ``(building, segment row)`` pairs within the pass distance
+        (:attr:`connectivity.coverage.Coverage.passed_pairs`): each building counts in the
+        first phase that passes it.
     """
-    import pandas as pd
-
-    per_segment = buildings_per_segment(ducts, buildings, pass_distance_m=pass_distance_m) \
-        if buildings is not None else None
-    forest = forest_from_plan(ducts, edges, sites, manholes=manholes, buildings=per_segment,
-                              cost_per_m_thb=cost_per_m_thb, allocation_thb=allocation_thb,
-                              allocation_operators=allocation_operators,
-                              services=services, services_factor=services_factor)
-    if "cost_thb" in ducts.columns and cost_per_m_thb is not None:
-        log.info("phasing: segments carry cost_thb; the flat cost per metre is not used")
+    n = len(layout.segments)
+    per_segment = None
+    if nearest_segment is not None:
+        near = np.asarray(nearest_segment, dtype=np.int64)
+        per_segment = np.bincount(near[near >= 0], minlength=n)
+    forest = forest_from_layout(layout, sites, buildings=per_segment, services=services,
+                                services_factor=services_factor)
     result = phase_plan(forest, phases)
-    if buildings is not None:
-        result = count_buildings_by_phase(result, *building_pairs(ducts, buildings, pass_distance_m=pass_distance_m))
-    new_ducts, _ = phase_columns(ducts, sites.iloc[:0], forest, result)
-    m_phase = manhole_phases(forest, result, manhole_places(manholes, ducts, forest.u, forest.v)) \
-        if manholes is not None and len(manholes) else None
-    boq_ducts = new_ducts if "cost_thb" in ducts.columns else \
-        new_ducts.assign(cost_thb=ducts["length_m"].to_numpy(float) * float(cost_per_m_thb))
-    new_services = None
+    if passed_pairs is not None:
+        result = count_buildings_by_phase(result, *passed_pairs)
+    service_phase = None
     if services is not None:
-        phase_of = dict(zip(new_ducts["edge_id"].tolist(), new_ducts["phase"].tolist()))
-        new_services = services.assign(phase=pd.array([phase_of.get(int(e), pd.NA) for e in services["edge_id"]],
-                                                      dtype="Int64"))
-    boq = phase_boq(boq_ducts, manholes=manholes, manhole_phase=m_phase, names=[p.name for p in phases],
-                    services=new_services, services_factor=services_factor)
-    return PhasedFrames(ducts=new_ducts, phasing=result, manhole_phase=m_phase, boq=boq, services=new_services)
+        phase_of = dict(zip(forest.edge_id.tolist(), result.phase.tolist()))
+        service_phase = np.array([phase_of.get(int(e), 0) for e in services["edge_id"].tolist()], dtype=np.int64)
+    return PhasedPlan(phasing=result, manhole_phase=manhole_phases(layout, result.phase), service_phase=service_phase)

@@ -2,7 +2,7 @@
 
 This is the only module that knows the order of the stages:
 load -> network -> sites -> design (costs, aerial, joint plan, coalitions, allocation,
-manholes, bill of quantities) -> coverage -> phasing -> outputs.
+manholes, bill of quantities) -> coverage -> phasing -> summary (:func:`plan_summary`) -> outputs.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import time
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import geopandas as gpd
 import pandas as pd
@@ -21,7 +21,7 @@ from connectivity import (aerial, allocate, boq, corridors, costs, coverage, des
                           plan, sites as sites_mod)
 from connectivity.config import Scenario
 from connectivity.atomic import atomic_dir
-from connectivity.errors import ConfigError, InfeasibleError, InputDataError
+from connectivity.errors import InfeasibleError, InputDataError
 from connectivity.output import write_csv, write_geojson, write_json
 
 log = logging.getLogger(__name__)
@@ -152,54 +152,81 @@ def run(scenario: Scenario, *, progress: Progress = _noop, executor: Executor | 
     progress("coverage")
     cov = coverage.analyse(ducts, other.get("buildings"), final_sites, pass_distance_m=opts.pass_distance_m,
                            h3_resolution=opts.h3_resolution, total_cost_thb=res.summary["total_cost"])
-    summary = _summary(scenario, net, ducts, final_sites)
-    summary.update(res.summary)
-    if isinstance(summary.get("cost_model"), dict) and summary["cost_model"].get("path"):
-        summary["cost_model"] = {**summary["cost_model"], "path": portable_path(summary["cost_model"]["path"], scenario)}
-    summary["coverage"] = cov.summary
-    # what could not be loaded and was left out, then the design stage's doubts (implausible costs)
-    summary["warnings"] = list(layers.warnings) + summary.pop("warnings", [])
-    if "corridors" in summary:
-        summary["coverage"]["buildings_reconnected"] = summary["corridors"]["buildings_reconnected"]
+    phased = None
+    if phase_specs:
+        progress("phasing")
+        phased = phasing.phase_layout(res.layout, final_sites, phase_specs,
+                                      nearest_segment=cov.nearest_segment, passed_pairs=cov.passed_pairs,
+                                      services=res.services, services_factor=res.layout.contingency_factor)
+    summary = plan_summary(scenario, net, final_sites, res, cov, load_warnings=layers.warnings,
+                           phases=None if phased is None else phased.phasing)
     result = plan.Plan(name=scenario.name, network=net_sites, ducts=ducts, sites=final_sites, summary=summary,
                        manholes=res.manholes, boq=res.boq, allocation=res.allocation, roads=net.edges,
                        buildings=other.get("buildings"), poles=other.get("poles"), lines=other.get("lines"),
-                       aerial=res.aerial, services=res.services,
+                       aerial=res.aerial, services=res.services, layout=res.layout,
                        operators=tuple(o.name for o in scenario.operators), coverage=cov,
                        timings={"seconds": round(time.perf_counter() - started, 3), "design_seconds": res.seconds})
-    if phase_specs:
-        progress("phasing")
-        result = _phased(scenario, result, phase_specs)
-    return result
+    return result if phased is None else _with_phases(result, phased, phase_specs)
 
 
-def _phased(scenario: Scenario, result: plan.Plan, specs: tuple[phasing.PhaseSpec, ...]) -> plan.Plan:
-    """The plan with a ``phase`` per duct segment (and service connection: its street's),
-    ``phases``/``phases_unbuilt`` in the summary."""
-    source = str(scenario.path) if scenario.path else "<scenario>"
-    flat = scenario.phase_cost_per_m_thb
-    if "cost_thb" not in result.ducts.columns and flat is None:
-        raise ConfigError(f"{source}: phases[0].cost_per_m_thb: needed to measure the budgets, "
-                          "the plan's segments carry no cost_thb")
-    contingency = 1.0  # service connections are priced before the contingency, the segments after it
-    if result.services is not None and len(result.services):
-        contingency += result.summary["cost_model"]["contingency_pct"] / 100.0
-    out = phasing.phase_frames(result.ducts, result.sites, result.network.edges, specs, manholes=result.manholes,
-                               buildings=result.buildings,
-                               pass_distance_m=scenario.options.pass_distance_m, cost_per_m_thb=flat,
-                               services=result.services, services_factor=contingency)
-    summary = {**result.summary, **out.phasing.summary()}
-    if "cost_thb" not in result.ducts.columns:
-        summary["phases_cost_basis"] = f"length_m x {flat:g} THB/m (phases[0].cost_per_m_thb; no cost model)"
-    boq = result.boq
-    if boq is not None and phasing.boq_with_phase(boq, out.ducts) is not None:
-        boq = phasing.boq_with_phase(boq, out.ducts)  # rows per segment: their segment's phase
-    elif boq is not None:  # aggregated rows: the whole plan (phase empty), then per-phase rows
-        boq = pd.concat([boq.assign(phase=pd.array([pd.NA] * len(boq), dtype="Int64")), out.boq], ignore_index=True)
-    else:
-        boq = out.boq
-    return replace(result, ducts=out.ducts, summary=summary, boq=boq,
-                   services=result.services if out.services is None else out.services)
+def plan_summary(scenario: Scenario, net: network.Network, sites: gpd.GeoDataFrame, design_out: DesignOutputs,
+                 cov: coverage.Coverage, *, load_warnings: Sequence[str] = (),
+                 phases: phasing.Phasing | None = None) -> dict:
+    """The plan's ``summary.json``, built in one place (JSON-ready; lengths in metres, money in THB).
+
+    In order: the network and site figures, the design stage's figures (its trench length
+    in the network figures' place; the cost model's path made portable), ``coverage`` (with
+    the corridor mode's buildings reconnected), ``warnings`` (what could not be loaded, then
+    the design stage's doubts about implausible costs) and, when phased, ``phases`` and
+    ``phases_unbuilt``. Run times stay out (``Plan.timings``): the same plan gives the same bytes.
+    """
+    figures = dict(design_out.summary)
+    design_warnings = figures.pop("warnings", [])
+    if isinstance(figures.get("cost_model"), dict) and figures["cost_model"].get("path"):
+        figures["cost_model"] = {**figures["cost_model"], "path": portable_path(figures["cost_model"]["path"], scenario)}
+    unreachable = sites.loc[~sites["connected"], ["site_id", "status"]]
+    roads = net.edges
+    summary = {
+        "scenario": scenario.name,
+        "crs": net.crs,
+        "network": {"nodes": len(net.nodes), "edges": len(roads), "km": round(float(roads["length_m"].sum()) / 1000, 3),
+                    "components": list(net.component_sizes.values())},
+        "trench_length_m": figures.pop("trench_length_m"),
+        "sites_total": int(len(sites)),
+        "sites_connected": int(sites["connected"].sum()),
+        "sites_not_connected": [{"site_id": s, "status": st} for s, st in unreachable.itertuples(index=False)],
+        "sites_per_operator": {op: {"total": int(len(g)), "connected": int(g["connected"].sum())}
+                               for op, g in sites.groupby("operator", sort=True)},
+        "attribution": load.OSM_ATTRIBUTION,
+        **figures,
+        "coverage": dict(cov.summary),
+        "warnings": list(load_warnings) + list(design_warnings),
+    }
+    if "corridors" in summary:
+        summary["coverage"]["buildings_reconnected"] = summary["corridors"]["buildings_reconnected"]
+    if phases is not None:
+        summary.update(phases.summary())
+    return summary
+
+
+def _with_phases(result: plan.Plan, phased: phasing.PhasedPlan, specs: Sequence[phasing.PhaseSpec]) -> plan.Plan:
+    """The plan with a ``phase`` per duct segment (and service connection: its street's) and the
+    per-phase rows after the plan's rows in the bill of quantities (their ``phase`` empty)."""
+    layout = result.layout
+    seg_phase = phased.phasing.phase
+    rows = boq.phase_rows(layout, seg_phase, phased.manhole_phase, names=[p.name for p in specs],
+                          services=result.services, service_phase=phased.service_phase,
+                          services_factor=layout.contingency_factor)
+    table = pd.concat([result.boq.assign(phase=pd.array([pd.NA] * len(result.boq), dtype="Int64")), rows],
+                      ignore_index=True)
+    services = result.services if phased.service_phase is None else result.services.assign(
+        phase=_nullable(phased.service_phase))
+    return replace(result, ducts=result.ducts.assign(phase=_nullable(seg_phase)), boq=table, services=services)
+
+
+def _nullable(phase) -> pd.arrays.IntegerArray:
+    """Phase numbers as a nullable integer column (0, unbuilt, becomes NA)."""
+    return pd.array([int(p) if p > 0 else pd.NA for p in phase], dtype="Int64")
 
 
 @dataclass(frozen=True)
@@ -210,11 +237,12 @@ class DesignOutputs:
     manholes: gpd.GeoDataFrame
     boq: pd.DataFrame
     allocation: pd.DataFrame
-    summary: dict
+    summary: dict  # the design stage's figures: plan_summary puts them into summary.json
     dropped: list
     seconds: float = 0.0  # wall-clock time of the design stage (timings.json, not the summary)
     aerial: gpd.GeoDataFrame | None = None  # spans and poles, removed or not (aerial.geojson)
     services: gpd.GeoDataFrame | None = None  # buildings reconnected (services.geojson, corridor mode)
+    layout: design.PlanLayout | None = None  # the plan's segments and manholes as arrays (rows of ducts, manholes)
 
 
 @dataclass(frozen=True)
@@ -300,8 +328,9 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
                               null=table_c.null, coalitions=table_c.complete, shapley_shares=segment)
     rows = boq.bill_of_quantities(problem, joint, ecosts, model, highway=table.highway,
                                   diameters_mm=[o.duct_diameter_mm for o in scenario.operators])
-    ducts = boq.duct_frame(edges, problem, joint, ecosts, crs=net.crs)
-    manholes = boq.manhole_frame(edges, net.nodes, problem, joint, crs=net.crs)
+    layout = design.plan_layout(problem, joint, ecosts.trench_type)
+    ducts = boq.duct_frame(edges, problem, layout, ecosts, crs=net.crs)
+    manholes = boq.manhole_frame(edges, net.nodes, layout, crs=net.crs)
     status = None   # every span and pole: removed or why not
     if corridor is not None or (lines is not None and len(lines)) or (poles is not None and len(poles)):
         streets = corridor.selected if corridor is not None else match.matched
@@ -375,7 +404,7 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
              once.separate_cost, once.savings_pct, time.perf_counter() - t0)
     return DesignOutputs(ducts=ducts, manholes=manholes, boq=boq.boq_frame(rows), allocation=alloc_frame,
                          summary=summary, dropped=dropped, seconds=round(time.perf_counter() - t0, 3), aerial=status,
-                         services=None if services is None else services.frame)
+                         services=None if services is None else services.frame, layout=layout)
 
 
 def _rent_settings(scenario: Scenario, model: costs.CostModel | None) -> economics.RentSettings | None:
@@ -398,25 +427,6 @@ def _economics(model: costs.CostModel, rows: list, shares: dict, duct_m: dict, t
             horizon_years=rent.horizon_years, maintenance_per_km_year=rent.maintenance_per_km_year,
             duct_m_in_trench=in_trench)
     return out
-
-
-def _summary(scenario, net, ducts, sites) -> dict:
-    """Network and site figures of a plan (the design stage adds costs, ``run`` the timing)."""
-    unreachable = sites.loc[~sites["connected"], ["site_id", "status"]]
-    roads = net.edges
-    return {
-        "scenario": scenario.name,
-        "crs": net.crs,
-        "network": {"nodes": len(net.nodes), "edges": len(roads), "km": round(float(roads["length_m"].sum()) / 1000, 3),
-                    "components": list(net.component_sizes.values())},
-        "trench_length_m": round(float(ducts["length_m"].sum()), 2),
-        "sites_total": int(len(sites)),
-        "sites_connected": int(sites["connected"].sum()),
-        "sites_not_connected": [{"site_id": s, "status": st} for s, st in unreachable.itertuples(index=False)],
-        "sites_per_operator": {op: {"total": int(len(g)), "connected": int(g["connected"].sum())}
-                               for op, g in sites.groupby("operator", sort=True)},
-        "attribution": load.OSM_ATTRIBUTION,
-    }
 
 
 def portable_path(path: str | Path, scenario: Scenario) -> str:

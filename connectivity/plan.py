@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from connectivity.coverage import Coverage
+from connectivity.design.layout import PlanLayout
 from connectivity.network import Network
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,9 @@ class Plan:
         Names of the scenario's operators, in the order of the operator file.
     coverage
         The :class:`connectivity.coverage.Coverage` of the plan (set by the coverage stage).
+    layout
+        The design stage's plan as arrays: its segments (the rows of ``ducts``) and manholes
+        (the rows of ``manholes``), see :class:`connectivity.design.PlanLayout`.
     timings
         Wall-clock seconds of the run (``seconds``) and of its design stage (``design_seconds``),
         written to ``timings.json``, kept out of ``summary`` so that it is reproducible.
@@ -88,6 +92,7 @@ class Plan:
     services: gpd.GeoDataFrame | None = None
     operators: tuple[str, ...] = ()
     coverage: Coverage | None = None
+    layout: PlanLayout | None = None
     timings: dict = field(default_factory=dict)  # wall-clock seconds (timings.json): not reproducible
 
     @property

@@ -44,3 +44,27 @@ def test_boq_total_equals_plan_total():
             assert r["quantity"] * r["unit_cost_thb"] == pytest.approx(r["cost_thb"])
     mh = plan_manholes(p, plan)
     assert sum(r["quantity"] for r in rows if r["category"] == "manhole") == mh["telecom"].count + mh["power"].count
+
+
+def test_plan_layout_holds_the_plan_cost_and_places_every_manhole():
+    from connectivity.design import plan_layout
+
+    model, p, plan, rows = small_joint_plan()
+    layout = plan_layout(p, plan)
+    seg, mh = layout.segments, layout.manholes
+    f = model.contingency_factor
+    assert seg.edge.tolist() == np.flatnonzero(plan.use.any(axis=0)).tolist()
+    assert np.array_equal(seg.use, plan.use[:, seg.edge])
+    # segments (trench and ducts) and manholes add up to the plan's cost with contingency
+    assert seg.cost_thb.sum() + mh.cost_thb.sum() == pytest.approx(plan.cost * f, abs=0.01)
+    layouts = plan_manholes(p, plan)
+    assert len(mh) == sum(lay.count for lay in layouts.values())
+    inside = mh.segment >= 0
+    assert (mh.node[inside] == -1).all() and (mh.node[~inside] >= 0).all()
+    spacing = np.concatenate([lay.spacing_edge for lay in layouts.values()])
+    assert seg.edge[mh.segment[inside]].tolist() == spacing.tolist()
+    # a node manhole sits where a segment of its group's ducts ends, and names those operators
+    for i in np.flatnonzero(~inside):
+        at = (seg.u == mh.node[i]) | (seg.v == mh.node[i])
+        group = np.array([k == mh.group[i] for k in p.kinds])
+        assert np.array_equal(mh.use[i], (seg.use[:, at] & group[:, None]).any(axis=1))

@@ -298,10 +298,10 @@ def test_read_osm_with_only_a_closed_ring_is_an_error(tmp_path):
 
 
 def test_ensure_projected_is_the_one_metres_check():
-    """No CRS, degrees and feet are refused by the one check the network, coverage and phasing use."""
+    """No CRS, degrees and feet are refused by the one check the network and coverage use."""
     import geopandas as gpd
     import shapely
-    from connectivity import coverage, phasing
+    from connectivity import coverage
     from connectivity.load import ensure_projected
     g = gpd.GeoDataFrame(geometry=[shapely.Point(1, 2)], crs="EPSG:32647")
     ensure_projected(g, "x")
@@ -311,5 +311,3 @@ def test_ensure_projected_is_the_one_metres_check():
             ensure_projected(frame, "x")
         with pytest.raises(CRSError, match=f"buildings: needs a projected CRS in metres, got {words}"):
             coverage._check_metric(frame, "buildings")
-        with pytest.raises(CRSError, match=f"phasing: ducts: needs a projected CRS in metres, got {words}"):
-            phasing._check_metric(frame, g)

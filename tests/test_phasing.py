@@ -339,66 +339,95 @@ def test_component_without_sites_is_still_built_when_budget_allows():
 # --------------------------------------------------------------------------- plan frames
 
 
-def test_buildings_per_segment_counts_each_building_once_on_its_nearest_segment():
+def test_coverage_gives_each_passed_building_its_nearest_segment():
     import geopandas as gpd
     from shapely.geometry import LineString, Point
 
+    from connectivity import coverage
     from connectivity.errors import CRSError
 
     ducts = gpd.GeoDataFrame(geometry=[LineString([(0, 0), (100, 0)]), LineString([(0, 30), (100, 30)])],
                              crs="EPSG:32647")
     bld = gpd.GeoDataFrame(geometry=[Point(50, 5).buffer(2), Point(50, 12).buffer(2), Point(50, 26),
                                      Point(50, 80), Point(500, 0)], crs="EPSG:32647")
-    assert ph.buildings_per_segment(ducts, bld).tolist() == [2, 1]
-    assert ph.buildings_per_segment(ducts, bld, pass_distance_m=60).tolist() == [2, 2]
+    sites = gpd.GeoDataFrame({"operator": [], "connected": []}, geometry=[], crs="EPSG:32647")
+    cov = coverage.analyse(ducts, bld, sites)
+    assert cov.nearest_segment.tolist() == [0, 0, 1, -1, -1]
+    assert sorted(zip(*(p.tolist() for p in cov.passed_pairs))) == [(0, 0), (1, 0), (1, 1), (2, 1)]
+    wide = coverage.analyse(ducts, bld, sites, pass_distance_m=60)
+    assert wide.nearest_segment.tolist() == [0, 0, 1, 1, -1]
     with pytest.raises(CRSError):
-        ph.buildings_per_segment(ducts, bld.to_crs("EPSG:4326"))
+        coverage.analyse(ducts, bld.to_crs("EPSG:4326"), sites)
 
 
-def test_plan_frames_round_trip(fixtures):
+def _tiny_plan(fixtures):
     from connectivity.config import load_scenario
     from connectivity.pipeline import run
 
-    plan = run(load_scenario(fixtures / "tiny.toml"))
-    unpriced = plan.ducts.drop(columns=["cost_thb"], errors="ignore")
-    f = ph.forest_from_plan(unpriced, plan.network.edges, plan.sites, cost_per_m_thb=1000.0)
-    assert f.n_segments == len(plan.ducts)
-    assert f.cost_thb.sum() == pytest.approx(plan.ducts["length_m"].sum() * 1000.0)
-    if "cost_thb" in plan.ducts.columns:  # priced segments win over the flat cost
-        priced = ph.forest_from_plan(plan.ducts, plan.network.edges, plan.sites, cost_per_m_thb=1000.0)
-        assert priced.cost_thb.tolist() == plan.ducts["cost_thb"].tolist()
+    return run(load_scenario(fixtures / "tiny.toml"))
+
+
+def test_forest_of_the_design_result(fixtures):
+    plan = _tiny_plan(fixtures)
+    f = ph.forest_from_layout(plan.layout, plan.sites)
+    ducts, manholes = plan.ducts, plan.manholes
+    assert f.edge_id.tolist() == ducts["edge_id"].tolist()
+    assert [",".join(o) for o in f.operators] == ducts["operators"].tolist()
+    # segments carry their trench, ducts and the manholes inside them; node manholes fall due at nodes
+    assert f.total_cost_thb == pytest.approx(ducts["cost_thb"].sum() + manholes["cost_thb"].sum())
+    inside = manholes["segment_id"].notna()
+    assert f.node_cost_thb.sum() == pytest.approx(manholes.loc[~inside, "cost_thb"].sum())
+    assert f.allocation_thb.sum(axis=1) == pytest.approx(f.cost_thb)
     assert len(f.site_id) == int(plan.sites["connected"].sum())
-    r = ph.phase_plan(f, [ph.PhaseSpec("half", float(f.cost_thb.sum()) / 2), ph.PhaseSpec("rest", None)])
-    ducts, sites = ph.phase_columns(plan.ducts, plan.sites, f, r)
-    assert ducts["phase"].notna().all() and set(ducts["phase"]) <= {1, 2}
-    assert "phase" not in plan.ducts.columns  # no mutation
-    assert sites.loc[sites["connected"], "phase"].notna().all()
-    boq = ducts[["edge_id"]].assign(item="trench")
-    assert ph.boq_with_phase(boq, ducts)["phase"].tolist() == ducts["phase"].tolist()
-    assert ph.boq_with_phase(boq.drop(columns="edge_id"), ducts) is None
-    with pytest.raises(InputDataError, match="cost_thb"):
-        ph.forest_from_plan(unpriced, plan.network.edges, plan.sites)
+    r = ph.phase_plan(f, [ph.PhaseSpec("half", f.total_cost_thb / 2), ph.PhaseSpec("rest", None)])
+    assert set(r.phase.tolist()) <= {1, 2} and r.phases[0].cost_thb <= f.total_cost_thb / 2
+    assert sum(p.cost_thb for p in r.phases) == pytest.approx(f.total_cost_thb)
 
 
-def test_phase_frames_on_the_tiny_plan(fixtures):
-    from connectivity.config import load_scenario
-    from connectivity.pipeline import run
+def test_phase_layout_on_the_tiny_plan(fixtures):
+    from connectivity import boq
 
-    plan = run(load_scenario(fixtures / "tiny.toml"))
-    ducts = plan.ducts.assign(cost_thb=plan.ducts["length_m"] * 2500.0)
-    total = float(ducts["cost_thb"].sum())
-    specs = ph.parse_phases([{"name": "quick", "budget_thb": total / 4}, {"name": "rest"}])
-    out = ph.phase_frames(ducts, plan.sites, plan.network.edges, specs)
-    new_ducts, r = out.ducts, out.phasing
-    assert out.manhole_phase is None
-    assert out.boq["cost_thb"].sum() == pytest.approx(total)
-    assert out.boq.groupby("phase")["cost_thb"].sum().tolist() == pytest.approx([p.cost_thb for p in r.phases])
+    plan = _tiny_plan(fixtures)
+    layout = plan.layout
+    total = float(plan.ducts["cost_thb"].sum() + plan.manholes["cost_thb"].sum())
+    specs = ph.parse_phases([{"name": "quick", "budget_thb": total / 3}, {"name": "rest"}])
+    out = ph.phase_layout(layout, plan.sites, specs)
+    r = out.phasing
     s = r.summary()
     assert [p["name"] for p in s["phases"]] == ["quick", "rest"]
+    assert s["phases"][0]["cost_thb"] <= total / 3
     assert s["phases"][-1]["cumulative"]["cost_thb"] == pytest.approx(total, abs=0.05)
     assert s["phases"][-1]["cumulative"]["sites_connected"] == int(plan.sites["connected"].sum())
-    assert s["phases"][0]["cost_thb"] <= total / 4
-    assert new_ducts.groupby("phase")["cost_thb"].sum().tolist() == pytest.approx([p.cost_thb for p in r.phases])
+    # a manhole inside a run goes with its segment; one at a node with the first segment built there
+    seg, mh = layout.segments, layout.manholes
+    for i in range(len(mh)):
+        if mh.segment[i] >= 0:
+            assert out.manhole_phase[i] == r.phase[mh.segment[i]]
+        else:
+            at = (seg.u == mh.node[i]) | (seg.v == mh.node[i])
+            assert out.manhole_phase[i] == r.phase[at].min()
+    rows = boq.phase_rows(layout, r.phase, out.manhole_phase, names=["quick", "rest"])
+    assert rows["cost_thb"].sum() == pytest.approx(total)
+    assert rows.groupby("phase")["cost_thb"].sum().tolist() == pytest.approx([p.cost_thb for p in r.phases])
+    assert set(rows["unit"]) == ({"m", "each"} if len(mh) else {"m"})
+    assert rows["item"].iloc[0].startswith("phase 1 (quick): trench and ducts")
+
+
+def test_a_service_on_a_street_without_ducts_is_an_error(fixtures):
+    import pandas as pd
+
+    plan = _tiny_plan(fixtures)
+    missing = int(plan.network.edges.index.max()) + 1
+    services = pd.DataFrame({"building_id": ["b1"], "edge_id": [missing], "power": [""], "telecom": ["TOT"],
+                             "cost_thb": [100.0], "power_cost_thb": [0.0]})
+    with pytest.raises(InputDataError, match="building b1"):
+        ph.forest_from_layout(plan.layout, plan.sites, services=services)
+    on_street = services.assign(edge_id=int(plan.layout.segments.edge[0]))
+    f = ph.forest_from_layout(plan.layout, plan.sites, services=on_street, services_factor=1.1)
+    base = ph.forest_from_layout(plan.layout, plan.sites)
+    assert f.cost_thb[0] - base.cost_thb[0] == pytest.approx(110.0)
+    assert f.allocation_thb[0, f.allocation_operators.index("TOT")] - \
+        base.allocation_thb[0, base.allocation_operators.index("TOT")] == pytest.approx(110.0)
 
 
 def test_more_starts_never_do_worse_than_the_plain_greedy():
@@ -500,7 +529,7 @@ def test_chiang_mai_two_phases(shared_data):
     G = nx.Graph(list(zip(edges["u"], edges["v"])))
     assert hub in G and nx.is_connected(G)
     # the greedy quick win against the exact optimum under the same budget (the joint plan is a tree here)
-    forest = ph.forest_from_plan(ducts, plan.network.edges, plan.sites, manholes=plan.manholes)
+    forest = ph.forest_from_layout(plan.layout, plan.sites)
     if forest.n_segments == len(set(forest.u.tolist()) | set(forest.v.tolist())) - 1:
         optimum, _ = ph.optimal_first_phase(forest, ph.PhaseSpec("q", first["budget_thb"]), time_limit_s=120)
         assert first["sites_connected"] >= 0.9 * optimum
@@ -541,50 +570,3 @@ def test_node_costs_fall_due_with_the_first_segment_at_the_node():
     assert value == 1.0 and not built.any()  # only the hub: 5 + 3 + 2 > 9
     value, built = ph.optimal_first_phase(f, ph.PhaseSpec("p1", 10.0))
     assert value == 2.0 and built.tolist() == [True, False]
-
-
-def test_phase_frames_with_manholes(fixtures):
-    import geopandas as gpd
-    import pandas as pd
-    from shapely.geometry import Point
-
-    from connectivity.config import load_scenario
-    from connectivity.pipeline import run
-
-    plan = run(load_scenario(fixtures / "tiny.toml"))
-    ducts = plan.ducts.assign(cost_thb=plan.ducts["length_m"] * 2500.0)
-    site_nodes = plan.sites.loc[plan.sites["connected"], "node_id"].astype(int).tolist()
-    first_edge = int(ducts["edge_id"].iloc[0])
-    manholes = gpd.GeoDataFrame({
-        "manhole_id": [f"MH{i}" for i in range(len(site_nodes) + 1)],
-        "group": ["telecom"] * len(site_nodes) + ["power"],
-        "operators": [""] * (len(site_nodes) + 1),
-        "cost_thb": [10_000.0] * len(site_nodes) + [7_000.0],
-        "node_id": site_nodes + [-1], "edge_id": [-1] * len(site_nodes) + [first_edge]},
-        geometry=[Point(0, 0)] * (len(site_nodes) + 1), crs=ducts.crs)
-    total = float(ducts["cost_thb"].sum() + manholes["cost_thb"].sum())
-    specs = ph.parse_phases([{"name": "a", "budget_thb": total / 3}, {"name": "b"}])
-    out = ph.phase_frames(ducts, plan.sites, plan.network.edges, specs, manholes=manholes)
-    r = out.phasing
-    assert sum(p.cost_thb for p in r.phases) == pytest.approx(total)
-    assert r.phases[0].cost_thb <= total / 3
-    assert out.boq["cost_thb"].sum() == pytest.approx(total)
-    assert out.boq.groupby("phase")["cost_thb"].sum().tolist() == pytest.approx([p.cost_thb for p in r.phases])
-    assert set(out.boq["unit"]) == {"m", "each"}
-    # the spacing manhole goes with its segment; each site manhole with the first segment at its node
-    assert out.manhole_phase[-1] == out.ducts["phase"].iloc[0]
-    assert (out.manhole_phase > 0).all()
-    bad = manholes.assign(node_id=-1, edge_id=-5)
-    with pytest.raises(InputDataError, match="manhole MH0"):
-        ph.phase_frames(ducts, plan.sites, plan.network.edges, specs, manholes=bad)
-    # the design stage's schema: segment_id inside runs, a point at the node otherwise
-    nodes = plan.network.nodes
-    by_geometry = gpd.GeoDataFrame({
-        "manhole_id": manholes["manhole_id"], "group": manholes["group"], "operators": manholes["operators"],
-        "cost_thb": manholes["cost_thb"],
-        "segment_id": pd.array([pd.NA] * len(site_nodes) + [int(ducts["segment_id"].iloc[0])], dtype="Int64")},
-        geometry=list(nodes.geometry.loc[site_nodes]) + [ducts.geometry.iloc[0].interpolate(0.5, normalized=True)],
-        crs=ducts.crs)
-    again = ph.phase_frames(ducts, plan.sites, plan.network.edges, specs, manholes=by_geometry)
-    assert again.manhole_phase.tolist() == out.manhole_phase.tolist()
-    assert [p.cost_thb for p in again.phasing.phases] == pytest.approx([p.cost_thb for p in r.phases])

@@ -4,6 +4,7 @@ trench), its coalitions and dig-once savings, lower bounds and exact small-insta
 Modules, one concern each (data flows down the list):
 
 * :mod:`.manholes` - pull points of a group's network;
+* :mod:`.layout` - the plan's segments and manholes as arrays (:func:`plan_layout`);
 * :mod:`.problem` - :class:`DesignProblem`, the single trench-mode pricing, :func:`evaluate`;
 * :mod:`.heuristic` - :func:`plan_joint` on the Steiner engine (:mod:`connectivity.steiner`);
 * :mod:`.coalitions` - every coalition's plan, :func:`dig_once`;
@@ -17,11 +18,12 @@ from connectivity.design.coalitions import MAX_COALITION_PLAYERS, CoalitionTable
 from connectivity.design.frames import DesignSettings, build_problem, design_settings, terminals_by_operator
 from connectivity.design.heuristic import Deadline, DesignOptions, plan_alone, plan_joint
 from connectivity.design.instances import random_problem
+from connectivity.design.layout import Manholes, PlanLayout, Segments, plan_layout, plan_manholes
 from connectivity.design.milp import MilpResult, solve_milp
 from connectivity.design.problem import (GROUPS, DesignProblem, JointPlan, duct_metres, evaluate, group_presence,
                                          group_terminals, linear_cost, make_problem)
 
 __all__ = ["GROUPS", "MAX_COALITION_PLAYERS", "Bound", "certify", "plan_gaps", "routing_bound", "CoalitionTable", "Deadline", "DesignOptions", "DesignProblem", "DesignSettings", "DigOnce",
-           "JointPlan", "MilpResult", "build_problem", "design_settings", "dig_once", "duct_metres", "evaluate",
+           "JointPlan", "Manholes", "MilpResult", "PlanLayout", "Segments", "plan_layout", "plan_manholes", "build_problem", "design_settings", "dig_once", "duct_metres", "evaluate",
            "group_presence", "group_terminals", "linear_cost", "lower_bound", "make_problem", "plan_alone",
            "plan_coalitions", "plan_joint", "random_problem", "solve_milp", "terminals_by_operator"]
