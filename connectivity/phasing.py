@@ -906,7 +906,14 @@ def _hubless_roots(g: _Graph, forest: PlanForest, state: _State, hub_nodes: set[
     return pending
 
 
-def phase_plan(forest: PlanForest, phases: Sequence[PhaseSpec], *, starts: int = 5) -> Phasing:
+#: Extra greedy runs per phase (see :func:`phase_plan`) on plans up to :data:`FULL_SEARCH_SEGMENTS`.
+STARTS = 5
+#: Largest plan (segments) whose phases get the extra greedy runs by default; each run
+#: costs about the square of the plan's size, so larger plans get the plain greedy only.
+FULL_SEARCH_SEGMENTS = 5_000
+
+
+def phase_plan(forest: PlanForest, phases: Sequence[PhaseSpec], *, starts: int | None = None) -> Phasing:
     """Split the plan into budgeted phases keeping dig-once and connectivity.
 
     Parameters
@@ -918,7 +925,8 @@ def phase_plan(forest: PlanForest, phases: Sequence[PhaseSpec], *, starts: int =
     starts
         Besides the plain greedy, each phase is also grown after first making one of the
         ``starts`` most valuable or best value-per-baht moves; the most valuable run wins.
-        0 = plain greedy only (fastest).
+        0 = plain greedy only (fastest). Default: :data:`STARTS` up to
+        :data:`FULL_SEARCH_SEGMENTS` segments, 0 above.
 
     Returns
     -------
@@ -934,6 +942,8 @@ def phase_plan(forest: PlanForest, phases: Sequence[PhaseSpec], *, starts: int =
     """
     if not phases:
         raise ConfigError("phases: at least one phase is needed")
+    if starts is None:
+        starts = STARTS if forest.n_segments <= FULL_SEARCH_SEGMENTS else 0
     if isinstance(starts, bool) or not isinstance(starts, int) or starts < 0:
         raise ConfigError(f"phase_plan: starts must be an integer >= 0, got {starts!r}")
     for i, p in enumerate(phases[:-1]):

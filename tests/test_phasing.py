@@ -442,6 +442,19 @@ def test_more_starts_never_do_worse_than_the_plain_greedy():
         ph.phase_plan(forest, [spec], starts=-1)
 
 
+def test_large_plans_get_the_plain_greedy_by_default(monkeypatch):
+    """Above FULL_SEARCH_SEGMENTS segments the default is the plain greedy (its runs grow with
+    the square of the plan), below it the extra runs."""
+    forest = _bench().random_plan(1, nodes=80)
+    spec = ph.PhaseSpec("p1", float(forest.cost_thb.sum()) * 0.2)
+    plain = ph.phase_plan(forest, [spec], starts=0).phase_or_none()
+    multi = ph.phase_plan(forest, [spec], starts=ph.STARTS).phase_or_none()
+    assert plain != multi   # this plan tells the two apart
+    assert ph.phase_plan(forest, [spec]).phase_or_none() == multi
+    monkeypatch.setattr(ph, "FULL_SEARCH_SEGMENTS", forest.n_segments - 1)
+    assert ph.phase_plan(forest, [spec]).phase_or_none() == plain
+
+
 # --------------------------------------------------------------------------- pipeline
 
 
