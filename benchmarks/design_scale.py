@@ -63,6 +63,25 @@ below ``wall_s`` shows the waiting for a core)::
        cm     17.3     9.7       7.6    54.37       83.7      288     2051     11      75/76         3   NO  load 4.7 network 0.4 sites 0.1 plan 0.1 design 7.7 coverage 0.0 write 1.8
       20k    181.0    98.8     172.8    57.49      928.8      374    20214     74    303/303        10   NO  load 0.2 network 1.3 sites 0.2 plan 0.0 design 173.1 coverage 0.3 write 3.8
 
+After the chamber bound (issue #10, third session), idle machine, 2026-11-26: ``--sizes cm 20k
+--repeat 2`` at 21:29-21:31 and ``--sizes cm 20k 100k`` at 21:18-21:29 (the 100k rows), each
+for this checkout and for ``--repo`` at commit 8fe45e8 (before)::
+
+      row   wall_s   cpu_s  design_s  gap_pct  cost_MTHB  rss_MiB    edges  comps      sites  target_s  met  stages_s
+    before
+       cm      7.7     8.1       4.3    18.61       82.3      307     2051     11      75/76         3   NO  load 0.4 network 0.2 sites 0.0 plan 0.0 design 4.4 coverage 0.0 write 1.2
+      20k     11.5    11.8       6.5    42.75      929.5      363    20227      1    303/303        10   NO  load 0.1 network 0.9 sites 0.1 plan 0.0 design 6.7 coverage 0.0 write 2.8
+     100k     37.2    37.5      19.4    52.46     3700.7      698   100124      1  1003/1003        60  yes  load 0.4 network 6.9 sites 0.2 plan 0.0 design 20.2 coverage 0.1 write 8.2
+    after
+       cm      6.8     7.8       3.6    12.61       82.3      305     2051     11      75/76         3   NO  load 0.3 network 0.2 sites 0.1 plan 0.0 design 3.6 coverage 0.1 write 1.3
+      20k     11.6    13.0       5.9    24.14      929.5      370    20227      1    303/303        10   NO  load 0.1 network 1.1 sites 0.1 plan 0.0 design 6.1 coverage 0.1 write 3.0
+     100k     39.5    44.5      22.2    27.92     3700.7      694   100124      1  1003/1003        60  yes  load 0.3 network 5.4 sites 0.3 plan 0.0 design 22.9 coverage 0.4 write 9.3
+
+The certified gap falls by a third to a half at the same plans (the same costs); the 100k
+bound takes 10 subgradient steps instead of 6 (3 s more), and the Lagrangian's operator solves
+run on 2 threads (``cpu_s`` above ``wall_s``). Still missed: Chiang Mai 3 s (Python, geopandas,
+numba and matplotlib imports alone take about 1.5 s), 20k 10 s, and every gap target (10 %).
+
 Road edges after noding (load + noding + network only, no design): 20k town 20,214 (74
 components), 100k town 100,138 (334), 300k town 300,669 (1,032; noding 50 s, 0.8 GiB).
 Before the noding fix (branch rob3) all components but the largest were service lanes whose

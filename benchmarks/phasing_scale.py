@@ -47,6 +47,15 @@ first phase of the 20k town, profiled), so its time grows about with the square 
 plan. Meeting the target needs an incremental frontier or fewer runs at scale, either of
 which may change the phases.
 
+Then plans above 5,000 segments got the plain greedy by default (``phasing.FULL_SEARCH_SEGMENTS``),
+idle machine, 21:31-21:33, ``--rows cm 20k``::
+
+     row  segments  phasing_s  greedy_s  other_s  phase costs (MTHB)
+      cm       342       0.05      0.04     0.01  20.3 62.0
+     20k     20847      13.86     13.52     0.35  1768.7 2476.1 2830.1
+
+The 10 s target at 20k segments is still missed (13.9 s): each move recomputes the frontier.
+
 Run::
 
     python benchmarks/phasing_scale.py                  # cm and 20k
