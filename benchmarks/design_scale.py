@@ -64,7 +64,7 @@ below ``wall_s`` shows the waiting for a core)::
       20k    181.0    98.8     172.8    57.49      928.8      374    20214     74    303/303        10   NO  load 0.2 network 1.3 sites 0.2 plan 0.0 design 173.1 coverage 0.3 write 3.8
 
 After the chamber bound (issue #10, third session), idle machine, 2026-11-26: ``--sizes cm 20k
---repeat 2`` at 21:29-21:31 and ``--sizes cm 20k 100k`` at 21:18-21:29 (the 100k rows), each
+--repeat 2`` at 21:29-21:31 and ``--sizes cm 20k 100k`` at 21:24-21:29 (the 100k rows), each
 for this checkout and for ``--repo`` at commit 8fe45e8 (before)::
 
       row   wall_s   cpu_s  design_s  gap_pct  cost_MTHB  rss_MiB    edges  comps      sites  target_s  met  stages_s
