@@ -465,6 +465,14 @@ def _dijkstra(ptr, nbr, seg, sources, roots, built, seg_phase, cost, ncost, paid
     for x in sources:
         dist[x] = 0.0 if paid[x] else ncost[x]  # a hub's own manhole is due with its first segment
     for x in sources:
+        if built[x]:   # a built node without an unbuilt segment to an unbuilt node relaxes nothing
+            useful = False
+            for j in range(ptr[x], ptr[x + 1]):
+                if seg_phase[seg[j]] == 0 and not built[nbr[j]]:
+                    useful = True
+                    break
+            if not useful:
+                continue
         # push (dist[x], x)
         i = size
         size += 1
