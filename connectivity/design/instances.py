@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 
 from connectivity.design.problem import GROUPS, DesignProblem, make_problem
+from connectivity.steiner.heuristics import find_root
 
 
 def random_problem(seed: int, *, n_operators: int = 3, rows: int = 5, cols: int = 6,
@@ -32,18 +33,11 @@ def random_problem(seed: int, *, n_operators: int = 3, rows: int = 5, cols: int 
                 cand.append((i, i + cols))
     order = rng.permutation(len(cand))
     # random spanning tree first (Kruskal on random order), then keep 70% of the rest
-    parent = list(range(n))
-
-    def find(x):
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    parent = np.arange(n, dtype=np.int64)   # the engine's union-find
     keep = []
     for i in order:
         a, b = cand[i]
-        ra, rb = find(a), find(b)
+        ra, rb = find_root(parent, a), find_root(parent, b)
         if ra != rb:
             parent[ra] = rb
             keep.append(i)

@@ -7,7 +7,9 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
-def _find(parent, x):
+def find_root(parent, x):
+    """Root of ``x`` in the union-find forest ``parent`` (int64 array), compressing the path:
+    the package's one union-find (the engine's MST-prune and local search, random instances)."""
     r = x
     while parent[r] != r:
         r = parent[r]
@@ -46,8 +48,8 @@ def mst_prune(n, eu, ev, order, is_term, mask):
         b = ev[e]
         if not (mask[a] and mask[b]):
             continue
-        ra = _find(parent, a)
-        rb = _find(parent, b)
+        ra = find_root(parent, a)
+        rb = find_root(parent, b)
         if ra == rb:
             continue
         parent[ra] = rb
@@ -125,16 +127,16 @@ def merge_fixed(n, eu, ev, fixed, tree_edges, is_term):
         chosen[e] = True
         deg[eu[e]] += 1
         deg[ev[e]] += 1
-        ra = _find(parent, eu[e])
-        rb = _find(parent, ev[e])
+        ra = find_root(parent, eu[e])
+        rb = find_root(parent, ev[e])
         if ra != rb:
             parent[ra] = rb
     for i in range(len(tree_edges)):
         e = tree_edges[i]
         if chosen[e]:
             continue
-        ra = _find(parent, eu[e])
-        rb = _find(parent, ev[e])
+        ra = find_root(parent, eu[e])
+        rb = find_root(parent, ev[e])
         if ra == rb:
             continue
         parent[ra] = rb

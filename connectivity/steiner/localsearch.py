@@ -25,7 +25,7 @@ import logging
 import numpy as np
 from numba import njit
 
-from connectivity.steiner.heuristics import _find, mst_prune
+from connectivity.steiner.heuristics import find_root, mst_prune
 from connectivity.steiner.paths import heap_pop as _hpop
 from connectivity.steiner.paths import heap_push as _hpush
 from connectivity.steiner.paths import voronoi
@@ -189,8 +189,8 @@ def key_path_round(n, indptr, head, arc_w, arc_e, eu, ev, ew, is_term, tree):
     best = np.full(n, -1, np.int64)
     for i in range(nc):
         c = corder[i]
-        a = _find(jump, ckx[c])
-        b = _find(jump, cky[c])
+        a = find_root(jump, ckx[c])
+        b = find_root(jump, cky[c])
         while a != b:
             if kdepth[a] < kdepth[b]:
                 t = a
@@ -198,7 +198,7 @@ def key_path_round(n, indptr, head, arc_w, arc_e, eu, ev, ew, is_term, tree):
                 b = t
             best[a] = c
             jump[a] = kpar[a]
-            a = _find(jump, a)
+            a = find_root(jump, a)
     # improving exchanges, largest gain first, kept mutually independent
     keys = np.nonzero(is_key)[0]
     gains = np.zeros(len(keys), np.float64)
@@ -733,14 +733,14 @@ def spans_terminals(n, eu, ev, is_term, tree):
     parent = np.arange(n)
     for e in range(len(eu)):
         if tree[e]:
-            a = _find(parent, eu[e])
-            b = _find(parent, ev[e])
+            a = find_root(parent, eu[e])
+            b = find_root(parent, ev[e])
             if a != b:
                 parent[a] = b
     r = -1
     for v in range(n):
         if is_term[v]:
-            f = _find(parent, v)
+            f = find_root(parent, v)
             if r < 0:
                 r = f
             elif f != r:
