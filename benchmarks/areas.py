@@ -27,7 +27,7 @@ Run::
 
     python benchmarks/areas.py                      # 8 x 20k edges: about 30 min on 2 cores
     python benchmarks/areas.py --edges 3000 --sites 60   # a quick check
-    mkdir /tmp/base && git archive 8fe45e8 | tar -x -C /tmp/base && python benchmarks/areas.py --baseline /tmp/base
+    base="$(mktemp -d)" && git archive 8fe45e8 | tar -x -C "$base" && python benchmarks/areas.py --baseline "$base"
 
 The machine may be shared with other jobs: ``cpu_s`` against ``wall_s`` shows the waiting.
 

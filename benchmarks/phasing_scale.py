@@ -69,7 +69,7 @@ Run::
 
     python benchmarks/phasing_scale.py                  # cm and 20k
     python benchmarks/phasing_scale.py --rows cm 2k --repeat 3
-    python benchmarks/phasing_scale.py --repo /tmp/old  # another checkout (e.g. a git archive)
+    python benchmarks/phasing_scale.py --repo ../old    # another checkout (e.g. a git archive)
 """
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from connectivity import steiner
 from connectivity.design.coalitions import CoalitionTable
 from connectivity.design.problem import GROUPS, DesignProblem, JointPlan, group_terminals
 from connectivity.design.threads import thread_map
-from connectivity.steiner.graph import component_labels
+from connectivity.steiner.graph import CSRGraph, build_csr, component_labels
 
 
 def steiner_lower_bound(problem: DesignProblem, k: int, weights: np.ndarray, *, time_limit: float | None = None,
@@ -668,11 +668,12 @@ def _operator_chambers(problem: DesignProblem, act: list[int]) -> tuple[dict[int
     chambers more than its length.
     """
     extra, const, most = {}, 0.0, 0.0
+    graph = build_csr(problem.n_nodes, problem.u, problem.v, problem.length_m)
     for g, group in enumerate(GROUPS):
         ks = [k for k in act if problem.kinds[k] == group]
         for k in ks:
             c = problem.manhole_cost[g] / len(ks)
-            pair_cost, bonus, top = _lead_in_terms(problem, k)
+            pair_cost, bonus, top = _lead_in_terms(problem, k, graph)
             extra[k] = c * (problem.length_m / problem.manhole_spacing_m + pair_cost)
             networks = len(problem.terminal_groups(k))
             const += c * (networks + bonus)
@@ -680,8 +681,9 @@ def _operator_chambers(problem: DesignProblem, act: list[int]) -> tuple[dict[int
     return extra, const, most
 
 
-def _lead_in_terms(problem: DesignProblem, k: int) -> tuple[np.ndarray, float, float]:
-    """Chambers operator ``k``'s tree needs for its short lead-ins, as per-edge terms and a constant.
+def _lead_in_terms(problem: DesignProblem, k: int, graph: CSRGraph) -> tuple[np.ndarray, float, float]:
+    """Chambers operator ``k``'s tree needs for its short lead-ins, as per-edge terms and a constant
+    (``graph``: the road graph's :func:`~connectivity.steiner.graph.build_csr`).
 
     A site ``v`` of road degree 1 hangs on its lead-in ``e`` (length ``l < s``) from node ``w``;
     every tree of k holds ``e`` (``v`` is a leaf). When ``w`` is another site of k, ``e`` is a
@@ -693,10 +695,7 @@ def _lead_in_terms(problem: DesignProblem, k: int) -> tuple[np.ndarray, float, f
     add to a tree (the sum of the ``b``; chambers).
     """
     u, v, n, s = problem.u, problem.v, problem.n_nodes, problem.manhole_spacing_m
-    ends = np.concatenate([u, v])
-    edge_of = np.concatenate([np.arange(problem.n_edges)] * 2)
-    order = np.argsort(ends, kind="stable")
-    start = np.searchsorted(ends[order], np.arange(n + 1))
+    start, edge_of = graph.indptr, graph.arc_e   # the edges at node x: edge_of[start[x]:start[x + 1]]
     deg = np.diff(start)
     own = np.zeros(n, dtype=bool)
     per_edge = np.zeros(problem.n_edges)
@@ -707,7 +706,7 @@ def _lead_in_terms(problem: DesignProblem, k: int) -> tuple[np.ndarray, float, f
         for t in problem.terminals[k][np.isin(problem.terminals[k], group)].tolist():
             if deg[t] != 1:
                 continue
-            e = int(edge_of[order[start[t]]])
+            e = int(edge_of[start[t]])
             w = int(v[e] if u[e] == t else u[e])
             b = 1.0 - problem.length_m[e] / s
             if b <= 0 or w == t:
@@ -716,7 +715,7 @@ def _lead_in_terms(problem: DesignProblem, k: int) -> tuple[np.ndarray, float, f
                 const += b
                 most += b
                 continue
-            others = [int(x) for x in edge_of[order[start[w]:start[w + 1]]] if x != e and u[x] != v[x]]
+            others = [int(x) for x in edge_of[start[w]:start[w + 1]] if x != e and u[x] != v[x]]
             if deg[w] == 3 and len(set(others)) == 2:
                 per_edge[others] += b
                 const -= b
