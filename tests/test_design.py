@@ -216,3 +216,19 @@ def test_manhole_count_equals_placed_manholes(seed):
     spacing = float(rng.uniform(40, 400))
     placed = place_manholes(p.u, p.v, p.length_m, used, terms, spacing_m=spacing)
     assert count_manholes(p.u, p.v, p.length_m, used, terms, spacing_m=spacing) == placed.count
+
+
+@pytest.mark.parametrize("candidate_edges", [5_000, 10])
+def test_joint_plan_same_on_any_thread_count(monkeypatch, candidate_edges):
+    """The starts and the improvement of each start run on threads: the plan is the serial one."""
+    from connectivity.design import plan_coalitions
+
+    opts = DesignOptions(candidate_edges=candidate_edges)
+    for seed in (3, 11, 17):
+        p = random_problem(seed, n_operators=4, rows=7, cols=8, terminals=(3, 6))
+        plans = {}
+        for threads in ("1", "3"):
+            monkeypatch.setenv("CONNECTIVITY_THREADS", threads)
+            table = plan_coalitions(p, options=opts)
+            plans[threads] = {s: q.use.tobytes() for s, q in table.plans.items()}
+        assert plans["1"] == plans["3"]

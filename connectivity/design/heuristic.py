@@ -23,6 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from connectivity import steiner
+from connectivity.design.threads import thread_map
 from connectivity.design.problem import (GROUPS, DesignProblem, JointPlan, evaluate, group_presence,
                                          incremental_weights, linear_cost, standalone_weights)
 from connectivity.errors import InfeasibleError
@@ -182,14 +183,15 @@ def _starts(problem: DesignProblem, act: list[int], opt: DesignOptions,
     """Starting use matrices: stand-alone trees, sequential plans, shared backbones."""
     K, m = problem.n_operators, problem.n_edges
     empty = np.zeros((K, m), dtype=bool)
+    missing = [k for k in act if not (alone and k in alone)]
+    trees = dict(alone or {})
+    trees.update(zip(missing, thread_map(lambda k: operator_tree(problem, k, standalone_weights(problem, k),
+                                                                  options=opt, certified=True), missing)))
     stand = empty.copy()
     for k in act:
-        tree = alone[k] if alone and k in alone else operator_tree(problem, k, standalone_weights(problem, k),
-                                                                  options=opt, certified=True)
-        stand[k, tree] = True
-    starts = [stand]
+        stand[k, trees[k]] = True
     if len(act) == 1:
-        return starts
+        return [stand]
     cost = {k: float(standalone_weights(problem, k)[stand[k]].sum()) for k in act}
     base = sorted(act, key=lambda k: (-cost[k], k))
     orders = [base, base[::-1]]
@@ -197,21 +199,22 @@ def _starts(problem: DesignProblem, act: list[int], opt: DesignOptions,
     n_orders = max(1, opt.orders if m <= opt.candidate_edges else 1)
     while len(orders) < n_orders:
         orders.append([act[i] for i in rng.permutation(len(act))])
-    seen = set()
-    for order in orders[:n_orders]:
-        if tuple(order) in seen:
-            continue
-        seen.add(tuple(order))
-        use = empty.copy()
-        for k in order:
-            use[k, operator_tree(problem, k, incremental_weights(problem, use, k), options=opt)] = True
-        starts.append(use)
-    for group_sets in ([act], [[k for k in act if problem.kinds[k] == g] for g in GROUPS]):
-        sets = [s for s in group_sets if s]
-        if group_sets is not None and len(sets) == 1 and len(starts) > len(seen) + 1:
-            continue   # one group only: its backbone is the all-operator one, already tried
-        starts.append(_backbone(problem, sets, opt))
-    return starts
+    unique = list(dict.fromkeys(tuple(o) for o in orders[:n_orders]))
+    backbones = [[act], [[k for k in act if problem.kinds[k] == g] for g in GROUPS]]
+    backbones = [[s for s in sets if s] for sets in backbones]
+    if len(backbones[1]) == 1:
+        backbones = backbones[:1]   # one group only: its backbone is the all-operator one
+    jobs = ([lambda o=o: _sequential(problem, o, opt) for o in unique]
+            + [lambda sets=sets: _backbone(problem, sets, opt) for sets in backbones])
+    return [stand] + thread_map(lambda job: job(), jobs)
+
+
+def _sequential(problem: DesignProblem, order: Sequence[int], opt: DesignOptions) -> np.ndarray:
+    """Each operator of ``order`` in turn on the trenches its predecessors dug."""
+    use = np.zeros((problem.n_operators, problem.n_edges), dtype=bool)
+    for k in order:
+        use[k, operator_tree(problem, k, incremental_weights(problem, use, k), options=opt)] = True
+    return use
 
 
 # --------------------------------------------------------------------------- improvement
@@ -369,8 +372,10 @@ def plan_joint(problem: DesignProblem, *, operators: Sequence[str] | None = None
     ranked = sorted(range(len(local)), key=lambda i: (linear_cost(ws.problem, local[i]), i))
     best_use, best = None, float("inf")
     n_improve = len(ranked) if m <= options.candidate_edges else _IMPROVE_STARTS
-    for i in ranked[:n_improve] if len(act) > 1 else ranked[:1]:
-        use = _improve(ws.problem, act, local[i], options, deadline) if len(act) > 1 else local[i]
+    chosen = ranked[:n_improve] if len(act) > 1 else ranked[:1]
+    improved = (thread_map(lambda i: _improve(ws.problem, act, local[i], options, deadline), chosen)
+                if len(act) > 1 else [local[i] for i in chosen])
+    for use in improved:
         full = ws.to_full(use, m)
         score = _score(problem, full, options.objective)
         if score < best - 1e-9:
