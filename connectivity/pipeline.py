@@ -35,7 +35,7 @@ STAGES = ("load", "network", "sites", "plan", "design", "coverage", "phasing", "
 PLAN_FILES = frozenset({
     "ducts.geojson", "sites.geojson", "manholes.geojson", "coverage.geojson", "roads.geojson",
     "map.html", "cost_map.html", "coverage_map.html", "boq.csv", "allocation.csv", "summary.json", "timings.json",
-    "report.html", "tornado.png",
+    "report.html", "tornado.svg",
     "aerial.geojson", "services.geojson",
 })
 MAP_LABELS = {"map.html": "Roads, ducts and sites", "cost_map.html": "Cost per metre, manholes, operator layers",
@@ -462,7 +462,7 @@ def write_outputs(result: plan.Plan, out_dir: str | Path) -> list[Path]:
 
     GeoJSON layers (``ducts``, ``sites``, ``coverage``), ``summary.json``, three offline
     maps: ``map.html`` (roads, ducts, sites), ``cost_map.html`` and ``coverage_map.html``, and
-    the report linking them, ``report.html`` (with its tornado chart, also ``tornado.png``).
+    the report linking them, ``report.html`` (with its tornado chart, also ``tornado.svg``).
     The files are written into a temporary sibling folder that then replaces ``out_dir``
     (:func:`connectivity.atomic.atomic_dir`): a killed run leaves the old complete output.
     """
@@ -476,8 +476,8 @@ def write_outputs(result: plan.Plan, out_dir: str | Path) -> list[Path]:
 
 
 def _write_report(result: plan.Plan, out: Path, *, maps: list[tuple[str, str]]) -> list[Path]:
-    """``report.html`` and ``tornado.png`` (:mod:`connectivity.report`) beside the maps they link to."""
-    from connectivity import report  # matplotlib and jinja2 stay out of the import path of the planning stages
+    """``report.html`` and ``tornado.svg`` (:mod:`connectivity.report`) beside the maps they link to."""
+    from connectivity import report  # jinja2 stays out of the import path of the planning stages
     from connectivity.atomic import atomic_path
 
     written = []

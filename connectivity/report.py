@@ -1,4 +1,4 @@
-"""The plan report: ``report.html`` (one self-contained, offline, printable page) and ``tornado.png``;
+"""The plan report: ``report.html`` (one self-contained, offline, printable page) and ``tornado.svg``;
 and plans side by side (``connectivity compare``: ``compare.csv``, ``compare.html``, ``compare_map.html``).
 
 Reads the :class:`connectivity.plan.Plan` in memory (its ``summary``, ``boq`` and
@@ -8,15 +8,14 @@ allocation: it shows their figures, it computes none (the BoQ is only summed by 
 
 The page is rendered from ``connectivity/data/templates/report.html`` (Jinja2,
 autoescaping: every value from the inputs, such as operator and site names, is HTML-escaped).
-It has no script and makes no request: the charts are PNG images embedded as data URIs,
-the maps are relative links to the files beside it. Charts are drawn with matplotlib's Agg
-canvas (no pyplot, no global state), its default style and no metadata in the PNG, so the
-same plan gives the same bytes.
+It has no script and makes no request: the chart is an SVG image embedded as a data URI,
+the maps are relative links to the files beside it. The chart is written here as plain SVG
+text (no plotting library to import: a few milliseconds instead of about a second), with
+fixed number formats, so the same plan gives the same bytes.
 """
 from __future__ import annotations
 
 import base64
-import io
 import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -102,53 +101,85 @@ def _cell(v: Any, unit: str = "", key: str = "") -> dict[str, str]:
 
 # --------------------------------------------------------------------------- charts
 
-def _png(fig) -> bytes:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})   # no version, no date: same bytes
-    return buf.getvalue()
+#: Pixels of the tornado chart: width, height of the title and legend, of the axis, of a bar row.
+_SVG_WIDTH, _SVG_HEAD, _SVG_FOOT, _SVG_ROW = 800, 62, 56, 38
+_SVG_FONT = 'font-family="DejaVu Sans, Arial, sans-serif"'
 
 
-def tornado_png(tornado: Sequence[Mapping[str, Any]], mode_total_thb: float, *, bars: int = TORNADO_BARS) -> bytes:
-    """PNG of the unit costs that move the plan's total most (``summary["tornado"]``, widest first).
+def _ticks(lo: float, hi: float, most: int = 7) -> list[float]:
+    """Round tick values (1, 2 or 5 times a power of ten apart) covering [lo, hi]."""
+    span = hi - lo if hi > lo else max(abs(hi), 1.0)
+    raw = span / max(1, most - 1)
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = next(f * power for f in (1.0, 2.0, 5.0, 10.0) if f * power >= raw)
+    first = math.ceil(lo / step - 1e-9) * step
+    return [round(first + i * step, 12) for i in range(int(math.floor((hi - first) / step + 1e-9)) + 1)]
 
-    Each bar spans the total with that unit cost at its low and at its high (the others at
-    their mode), around the total at the mode (vertical line); million THB.
+
+def _labels(ticks: list[float]) -> list[str]:
+    """Tick labels with as many decimals as the step between ticks needs."""
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+    decimals = max(0, min(6, -int(math.floor(math.log10(step) + 1e-9))))
+    return [f"{t:,.{decimals}f}" for t in ticks]
+
+
+def tornado_svg(tornado: Sequence[Mapping[str, Any]], mode_total_thb: float, *, bars: int = TORNADO_BARS) -> bytes:
+    """SVG of the unit costs that move the plan's total most (``summary["tornado"]``, widest first).
+
+    Each bar spans the total with that unit cost at its low (blue, left of the mode) and at its
+    high (red, right of it), around the total at the mode (vertical line); million THB. Plain
+    SVG text (no script, no external reference), 800 pixels wide; the same rows give the same bytes.
     """
-    import matplotlib
-    import matplotlib.style
-    from matplotlib.figure import Figure
+    from html import escape
 
     rows = list(tornado)[:bars]
-    with matplotlib.style.context("default"), matplotlib.rc_context({"font.family": "DejaVu Sans",
-                                                                       "svg.hashsalt": "connectivity"}):
-        fig = Figure(figsize=(8.0, 1.4 + 0.38 * max(len(rows), 1)))
-        ax = fig.add_subplot()
-        m = mode_total_thb / 1e6
-        if not rows:
-            ax.text(0.5, 0.5, "No unit cost of this plan has a range", ha="center", va="center")
-            ax.set_axis_off()
-        else:
-            y = list(range(len(rows)))[::-1]
-            lo = [r["low"] / 1e6 for r in rows]
-            hi = [r["high"] / 1e6 for r in rows]
-            ax.barh(y, [min(a, m) - m for a in lo], left=m, color="#4575b4", label="unit cost at its low")
-            ax.barh(y, [max(b, m) - m for b in hi], left=m, color="#d73027", label="unit cost at its high")
-            ax.axvline(m, color="#222222", linewidth=1)
-            ax.set_yticks(y, [str(r["cost"]) for r in rows])
-            ax.set_xlabel(f"total cost, million THB (at the mode: {m:,.3f})")
-            fig.suptitle("Which unit costs move the total most")
-            ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, fontsize="small", frameon=False)
-            ax.grid(axis="x", color="#dddddd")
-            ax.set_axisbelow(True)
-        fig.tight_layout()
-        return _png(fig)
+    m = mode_total_thb / 1e6
+    height = _SVG_HEAD + _SVG_FOOT + _SVG_ROW * max(len(rows), 1)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_SVG_WIDTH}" height="{height}" '
+           f'viewBox="0 0 {_SVG_WIDTH} {height}" {_SVG_FONT} font-size="12">',
+           f'<rect width="{_SVG_WIDTH}" height="{height}" fill="#ffffff"/>']
+    if not rows:
+        out.append(f'<text x="{_SVG_WIDTH / 2:g}" y="{height / 2:g}" text-anchor="middle">'
+                   'No unit cost of this plan has a range</text></svg>\n')
+        return "\n".join(out).encode("utf-8")
+    names = [str(r["cost"]) for r in rows]
+    lo = [min(r["low"] / 1e6, m) for r in rows]
+    hi = [max(r["high"] / 1e6, m) for r in rows]
+    left = min(320, max(80, 12 + 7 * max(len(n) for n in names)))
+    x0, x1 = left, _SVG_WIDTH - 24
+    a, b = min(lo), max(hi)
+    pad = 0.05 * (b - a) if b > a else max(abs(m) * 0.05, 1e-6)
+    a, b = a - pad, b + pad
+    x = lambda v: x0 + (v - a) / (b - a) * (x1 - x0)   # noqa: E731
+    top, bottom = _SVG_HEAD, _SVG_HEAD + _SVG_ROW * len(rows)
+    out.append(f'<text x="{_SVG_WIDTH / 2:g}" y="20" text-anchor="middle" font-size="15">'
+               'Which unit costs move the total most</text>')
+    for i, (colour, text) in enumerate((("#4575b4", "unit cost at its low"), ("#d73027", "unit cost at its high"))):
+        lx = _SVG_WIDTH / 2 - 150 + 170 * i
+        out.append(f'<rect x="{lx:g}" y="34" width="14" height="10" fill="{colour}"/>'
+                   f'<text x="{lx + 20:g}" y="43" font-size="11">{text}</text>')
+    ticks = _ticks(a, b)
+    for t, text in zip(ticks, _labels(ticks)):
+        out.append(f'<line x1="{x(t):.2f}" y1="{top}" x2="{x(t):.2f}" y2="{bottom}" stroke="#dddddd"/>'
+                   f'<text x="{x(t):.2f}" y="{bottom + 16}" text-anchor="middle" font-size="11">{text}</text>')
+    for i, name in enumerate(names):
+        y = top + _SVG_ROW * i + 7
+        h = _SVG_ROW - 14
+        out.append(f'<text x="{x0 - 8}" y="{y + h / 2 + 4:g}" text-anchor="end">{escape(name)}</text>')
+        if lo[i] < m:
+            out.append(f'<rect x="{x(lo[i]):.2f}" y="{y}" width="{x(m) - x(lo[i]):.2f}" height="{h}" fill="#4575b4"/>')
+        if hi[i] > m:
+            out.append(f'<rect x="{x(m):.2f}" y="{y}" width="{x(hi[i]) - x(m):.2f}" height="{h}" fill="#d73027"/>')
+    out.append(f'<line x1="{x(m):.2f}" y1="{top - 4}" x2="{x(m):.2f}" y2="{bottom + 4}" stroke="#222222"/>')
+    out.append(f'<line x1="{x0}" y1="{bottom}" x2="{x1}" y2="{bottom}" stroke="#222222"/>')
+    out.append(f'<text x="{(x0 + x1) / 2:g}" y="{bottom + 38}" text-anchor="middle">'
+               f'total cost, million THB (at the mode: {m:,.3f})</text>')
+    out.append("</svg>\n")
+    return "\n".join(out).encode("utf-8")
 
 
-def _data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+def _data_uri(svg: bytes) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
 
 
 # --------------------------------------------------------------------------- sections
@@ -256,7 +287,7 @@ def _ranges(s: Mapping[str, Any], tornado_uri: str) -> dict[str, Any]:
     tor = [{"cost": r["cost"], "low": fmt(r["low"], "THB"), "high": fmt(r["high"], "THB"),
             "swing": fmt(r["high"] - r["low"], "THB")} for r in (s.get("tornado") or [])]
     return {"total": total, "mode_total": _cell(cr.get("mode_total"), "THB", "cost_range.mode_total"),
-            "by_operator": by_op, "by_item": by_item, "tornado": tor, "tornado_png": tornado_uri,
+            "by_operator": by_op, "by_item": by_item, "tornado": tor, "tornado_chart": tornado_uri,
             "draws": cr.get("draws"), "seed": cr.get("seed"), "rule": _METHODS.get(cr.get("by_operator_rule", ""), ""),
             "method": cr.get("method", ""), "estimate_class": cr.get("estimate_class", economics.ESTIMATE_CLASS)}
 
@@ -297,22 +328,22 @@ def _coverage(s: Mapping[str, Any], sites: pd.DataFrame | None) -> dict[str, Any
             "more": max(n_missing - MAX_SITE_ROWS, 0)}
 
 
-def report_html(plan: Any, *, tornado_png_bytes: bytes | None = None,
+def report_html(plan: Any, *, tornado_svg_bytes: bytes | None = None,
                 maps: Sequence[tuple[str, str]] = ()) -> str:
     """The report page of a plan (:class:`connectivity.plan.Plan`) as one HTML string.
 
     Parameters
     ----------
-    tornado_png_bytes
-        The tornado chart (:func:`tornado_png`); drawn here when not given.
+    tornado_svg_bytes
+        The tornado chart (:func:`tornado_svg`); drawn here when not given.
     maps
         ``(file name, label)`` of the maps written beside the report (relative links).
     """
     import jinja2
 
     s = plan.summary
-    if tornado_png_bytes is None:
-        tornado_png_bytes = tornado_png(s.get("tornado") or [], _mode_total(s))
+    if tornado_svg_bytes is None:
+        tornado_svg_bytes = tornado_svg(s.get("tornado") or [], _mode_total(s))
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                              trim_blocks=True, lstrip_blocks=True)
     template = env.from_string(TEMPLATE.read_text(encoding="utf-8"))
@@ -325,7 +356,7 @@ def report_html(plan: Any, *, tornado_png_bytes: bytes | None = None,
         "costs": _costs(s, plan.boq),
         "allocation": _allocation(s, operators),
         "rent": _rent(s),
-        "ranges": _ranges(s, _data_uri(tornado_png_bytes)),
+        "ranges": _ranges(s, _data_uri(tornado_svg_bytes)),
         "phases": _phases(s),
         "coverage": _coverage(s, plan.sites),
         "maps": [{"href": f, "label": label} for f, label in maps],
@@ -341,9 +372,9 @@ def _mode_total(s: Mapping[str, Any]) -> float:
 
 
 def report_files(plan: Any, *, maps: Sequence[tuple[str, str]] = ()) -> dict[str, bytes]:
-    """``{"tornado.png": PNG, "report.html": UTF-8 HTML}`` of a plan, for the plan folder."""
-    png = tornado_png(plan.summary.get("tornado") or [], _mode_total(plan.summary))
-    return {"tornado.png": png, "report.html": report_html(plan, tornado_png_bytes=png, maps=maps).encode("utf-8")}
+    """``{"tornado.svg": SVG, "report.html": UTF-8 HTML}`` of a plan, for the plan folder."""
+    svg = tornado_svg(plan.summary.get("tornado") or [], _mode_total(plan.summary))
+    return {"tornado.svg": svg, "report.html": report_html(plan, tornado_svg_bytes=svg, maps=maps).encode("utf-8")}
 
 
 # --------------------------------------------------------------------------- plans side by side

@@ -79,12 +79,9 @@ def _snapshot(out: Path) -> dict[str, object]:
     """Parsed content of every output file (timings.json: its keys only); fails on a half-written file."""
     snap: dict[str, object] = {}
     for p in sorted(out.iterdir()):
-        if p.suffix == ".png":  # a chart (tornado.png): whole when it ends with its IEND chunk
-            data = p.read_bytes()
-            assert data.startswith(b"\x89PNG") and data.endswith(b"IEND\xaeB`\x82"), f"{p} is cut short"
-            snap[p.name] = data
-            continue
         text = p.read_text(encoding="utf-8")
+        if p.suffix == ".svg":  # a chart (tornado.svg): whole when it ends with its closing tag
+            assert text.startswith("<svg") and text.rstrip().endswith("</svg>"), f"{p} is cut short"
         if p.suffix in (".geojson", ".json"):
             data = json.loads(text)
             if p.name == "timings.json":  # run times only: present, values vary

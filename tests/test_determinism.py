@@ -51,7 +51,7 @@ def _assert_same_outputs(a, b):
     names = sorted(p.name for p in a.iterdir())
     assert names == sorted(p.name for p in b.iterdir())
     assert {"ducts.geojson", "sites.geojson", "summary.json", "map.html", "timings.json", "report.html",
-            "tornado.png"} <= set(names)
+            "tornado.svg"} <= set(names)
     for name in names:
         x, y = (a / name).read_bytes(), (b / name).read_bytes()
         if name == "timings.json":  # the one file with run times: same keys, any values

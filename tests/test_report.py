@@ -1,4 +1,4 @@
-"""The plan report (report.html, tornado.png): figures equal summary.json's, names escaped,
+"""The plan report (report.html, tornado.svg): figures equal summary.json's, names escaped,
 every section present, offline, the duct owner's rent income consistent with ducts.geojson."""
 from __future__ import annotations
 
@@ -145,7 +145,7 @@ def test_names_from_inputs_are_escaped(page):
 def test_offline_and_links_to_the_maps(page, plan_dir):
     html, p, _ = page
     for link in p.links:
-        assert link.startswith(("#", "data:image/png;base64,")) or link in ("map.html", "cost_map.html",
+        assert link.startswith(("#", "data:image/svg+xml;base64,")) or link in ("map.html", "cost_map.html",
                                                                              "coverage_map.html"), link
     for name in ("map.html", "cost_map.html", "coverage_map.html"):
         assert f'href="{name}"' in html and (plan_dir / name).is_file()
@@ -154,13 +154,14 @@ def test_offline_and_links_to_the_maps(page, plan_dir):
     assert "@media print" in html
 
 
-def test_tornado_png_is_the_chart_in_the_report(page, plan_dir):
+def test_tornado_svg_is_the_chart_in_the_report(page, plan_dir):
     html, p, summary = page
-    png = (plan_dir / "tornado.png").read_bytes()
-    assert png.startswith(b"\x89PNG\r\n\x1a\n")
-    uris = [link for link in p.links if link.startswith("data:image/png")]
-    assert [base64.b64decode(u.split(",", 1)[1]) for u in uris] == [png]
-    assert b"Software" not in png and b"matplotlib" not in png.lower()   # no version stamp
+    svg = (plan_dir / "tornado.svg").read_bytes()
+    uris = [link for link in p.links if link.startswith("data:image/svg+xml")]
+    assert [base64.b64decode(u.split(",", 1)[1]) for u in uris] == [svg]
+    labels = [t.text for t in _svg_texts(svg)]
+    assert [row["cost"] for row in summary["tornado"][:report.TORNADO_BARS]] == [
+        t for t in labels if t in {row["cost"] for row in summary["tornado"]}]
     # the tornado table lists the figures of summary.json, widest swing first
     for row in summary["tornado"]:
         assert f"<td>{row['cost']}</td><td class=\"n\">{row['low']:,.0f} THB</td>" in html
@@ -215,18 +216,44 @@ def test_report_without_economics_and_with_phases():
     assert p.sections == [sid for sid, _ in report.SECTIONS]
     assert p.figures["phases.0.cost_thb"][0] == "580.5" and p.figures["phases.1.cost_thb"][1] == "420 THB"
     assert "first &lt;one&gt;" in html and "Plan &lt;x&gt;" in html and "a&lt;1&gt;" in html and "O&amp;P" in html
-    assert "No rent rates" in html and "No unit cost of this plan has a range" not in html   # text is in the PNG
+    assert "No rent rates" in html and "No unit cost of this plan has a range" not in html   # text is in the SVG
     assert "[[phases]]" not in html
     plain = report.report_html(_fake_plan())
     assert "This scenario has no [[phases]]" in plain
+
+
+def _svg_texts(svg: bytes) -> list:
+    import xml.etree.ElementTree as ET
+    return list(ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text"))
+
+
+def test_tornado_bars_span_low_to_high_around_the_mode():
+    rows = [{"cost": "trench.<asphalt>", "low": 900e6, "high": 1300e6}, {"cost": "ducts & co", "low": 990e6, "high": 1010e6},
+            {"cost": "up only", "low": 1000e6, "high": 1100e6}]
+    svg = report.tornado_svg(rows, 1000e6)
+    import xml.etree.ElementTree as ET
+    root = ET.fromstring(svg)   # well-formed: the names are escaped
+    ns = "{http://www.w3.org/2000/svg}"
+    assert [t.text for t in _svg_texts(svg) if t.text in {r["cost"] for r in rows}] == [r["cost"] for r in rows]
+    bars = [r for r in root.iter(f"{ns}rect") if r.get("y") not in (None, "34") and r.get("height") != root.get("height")]
+    lows = [b for b in bars if b.get("fill") == "#4575b4"]
+    highs = [b for b in bars if b.get("fill") == "#d73027"]
+    assert len(lows) == 2 and len(highs) == 3   # "up only" has no part below the mode
+    scale = float(highs[0].get("width")) / 300.0   # pixels per million THB
+    assert float(lows[0].get("width")) == pytest.approx(100.0 * scale, abs=0.02)
+    assert float(highs[1].get("width")) == pytest.approx(10.0 * scale, abs=0.02)
+    assert float(lows[0].get("x")) + float(lows[0].get("width")) == pytest.approx(float(highs[0].get("x")), abs=0.02)
+    assert any("at the mode: 1,000.000" in (t.text or "") for t in _svg_texts(svg))
+    empty = report.tornado_svg([], 1000e6)
+    assert [t.text for t in _svg_texts(empty)] == ["No unit cost of this plan has a range"]
 
 
 def test_same_plan_same_bytes():
     plan = _fake_plan(tornado=[{"cost": "a.b", "low": 900.0, "high": 1200.0}, {"cost": "c", "low": 990.0, "high": 1001.0}],
                       cost_range={"mode_total": 1000.0, "total": {"p10": 950.0, "p50": 1010.0, "p90": 1100.0}})
     one, two = report.report_files(plan), report.report_files(plan)
-    assert one == two and set(one) == {"report.html", "tornado.png"}
-    assert one["tornado.png"] != report.report_files(_fake_plan())["tornado.png"]
+    assert one == two and set(one) == {"report.html", "tornado.svg"}
+    assert one["tornado.svg"] != report.report_files(_fake_plan())["tornado.svg"]
 
 
 def test_boq_by_item_sums_phase_rows():
