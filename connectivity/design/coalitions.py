@@ -124,13 +124,15 @@ def plan_coalitions(problem: DesignProblem, *, options: DesignOptions = DesignOp
         stack[k, alone[k]] = True
     ws = workspace(problem, [grand.use, stack], options)
     plans: dict[tuple, JointPlan] = {}
-    for k in act:   # and the joint plan's tree of k improved under k's own weights
+    if ws.edges is not None:   # and the joint plan's tree of k improved under k's own weights
+        sub = ws.problem
+        warm = dict(zip(act, thread_map(lambda k: operator_tree(
+            sub, k, standalone_weights(sub, k), options=options, certified=True,
+            initial=np.flatnonzero(ws.to_local(grand.use)[k])), act)))
+    for k in act:
         if ws.edges is not None:
-            sub = ws.problem
-            warm = operator_tree(sub, k, standalone_weights(sub, k), options=options, certified=True,
-                                 initial=np.flatnonzero(ws.to_local(grand.use)[k]))
             use = np.zeros((problem.n_operators, sub.n_edges), dtype=bool)
-            use[k, warm] = True
+            use[k, warm[k]] = True
             use = ws.to_full(use, problem.n_edges)
             if standalone_weights(problem, k)[use[k]].sum() < standalone_weights(problem, k)[alone[k]].sum() - 1e-9:
                 alone[k] = np.flatnonzero(use[k])
