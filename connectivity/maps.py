@@ -42,6 +42,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from types import SimpleNamespace
@@ -576,11 +577,27 @@ def _finish(C, m, *, title: str, legend: str) -> None:
     C.RawScript(lambda: f"window.__connectivity.finish({m.get_name()}, {_js(opts)});").add_to(m)
 
 
-def _road_layer(C, m, roads: "gpd.GeoDataFrame") -> None:
-    """Roads as thin grey context lines (no tooltip), below everything else."""
+@dataclass(frozen=True)
+class RoadData:
+    """The road layer's data, encoded once (:func:`road_data`) for several maps of one plan."""
+
+    payload: dict
+    rows: int
+
+
+def road_data(roads: "gpd.GeoDataFrame") -> RoadData:
+    """Encode road lines (``highway``, ``name``; any CRS) for :func:`cost_map`'s road layer:
+    reprojected to EPSG:4326 and simplified with a 1 m tolerance. Encoding the roads of a
+    large town takes about a second; a plan's two cost maps share one encoding."""
+    roads = _keep_drawable(roads, "roads")
     cols = {"highway": _cat(roads["highway"].fillna("").astype(str)),
             "name": _cat(roads["name"].fillna("").astype(str) if "name" in roads else [""] * len(roads))}
-    C.PlanData("roads", _dataset(roads, "roads", "line", cols, simplify_m=1.0)).add_to(m)
+    return RoadData(payload=_dataset(roads, "roads", "line", cols, simplify_m=1.0), rows=len(roads))
+
+
+def _road_layer(C, m, roads: RoadData) -> None:
+    """Roads as thin grey context lines (no tooltip), below everything else."""
+    C.PlanData("roads", roads.payload).add_to(m)
     C.PlanLayer({"data": "roads", "key": "roads", "title": ["Road ", "name"], "tooltip": [["Class", "highway", "", None]],
                  "style": {"weight": 1.5, "opacity": 0.8, "color": ROAD_COLOUR}, "merge": _MERGE_LINES},
                 name=_label("Roads", ROAD_COLOUR)).add_to(m)
@@ -634,14 +651,15 @@ def cost_map(
     operators: Sequence[str] | Mapping[str, str | None],
     title: str = "Shared duct plan: cost per metre",
     tiles: bool = False,
-    roads: "gpd.GeoDataFrame | None" = None,
+    roads: "gpd.GeoDataFrame | RoadData | None" = None,
     aerial: "gpd.GeoDataFrame | None" = None,
     services: "gpd.GeoDataFrame | None" = None,
 ) -> "folium.Map":
     """Map of the duct plan coloured by cost per metre, one layer per operator.
 
-    ``roads`` (optional, lines with ``highway`` and ``name``) are drawn thin and grey
-    underneath, in a "Roads" layer of their own, to show where the plan runs.
+    ``roads`` (optional, lines with ``highway`` and ``name``, or their :func:`road_data`)
+    are drawn thin and grey underneath, in a "Roads" layer of their own, to show where the
+    plan runs.
 
     Parameters
     ----------
@@ -705,8 +723,10 @@ def cost_map(
     colours = _operator_colours(operators, extra=sorted(set(sites["operator"].astype(str)) - set(listed)))
     bounds = _plan_bounds(ducts, _keep_drawable(sites, "sites"), manholes)
     m = _new_map(C, tiles=tiles, bounds=bounds)
-    if roads is not None and len(roads):
-        _road_layer(C, m, _keep_drawable(roads, "roads"))
+    if roads is not None and not isinstance(roads, RoadData):
+        roads = road_data(roads)
+    if roads is not None and roads.rows:
+        _road_layer(C, m, roads)
 
     colormap, vmin, vmax, per_m, finite, phased = _duct_layers(C, m, ducts, listed, colours)
 

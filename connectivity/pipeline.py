@@ -504,12 +504,13 @@ def _write_files(result: plan.Plan, out: Path) -> list[Path]:
         written.append(out / f"{name}.geojson")
         write_geojson(frame, written[-1])
     ops = list(result.operators) or sorted(result.summary.get("sites_per_operator", {}))
+    roads = None if result.roads is None else maps.road_data(result.roads)   # encoded once for both maps
     pages = {
-        "map.html": maps.cost_map(result.ducts, None, result.sites, operators=ops, roads=result.roads,
+        "map.html": maps.cost_map(result.ducts, None, result.sites, operators=ops, roads=roads,
                                   title=f"{result.name}: roads, ducts and sites", aerial=result.aerial,
                                   services=result.services),
         "cost_map.html": maps.cost_map(result.ducts, result.manholes, result.sites, operators=ops,
-                                       roads=result.roads, title=f"{result.name}: cost", aerial=result.aerial,
+                                       roads=roads, title=f"{result.name}: cost", aerial=result.aerial,
                                        services=result.services),
     }
     if result.coverage is not None:
