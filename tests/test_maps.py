@@ -369,3 +369,14 @@ def test_saved_maps_get_stable_ids_without_patching_libraries(plan, tmp_path):
     text = paths[0].read_text(encoding="utf-8")
     name = re.search(r"var (map_[0-9a-f]{32}) = L\.map", text).group(1)
     assert f"{name}.fitBounds(" in text and f"window.__connectivity.finish({name}," in text
+
+
+def test_road_layer_encoded_once_equals_the_frame(plan):
+    """The pipeline encodes the roads once (road_data) for both cost maps: same page as from the frame."""
+    roads = plan["ducts"][["geometry"]].assign(highway="residential", name=[f"Soi {i}" for i in range(len(plan["ducts"]))])
+    pages = [maps.cost_map(plan["ducts"], plan["manholes"], plan["sites"], operators=list(OPERATORS),
+                           roads=r).get_root().render() for r in (roads, maps.road_data(roads))]
+    strip = lambda page: re.sub(r"[0-9a-f]{32}", "x", page)   # folium's random element ids   # noqa: E731
+    assert strip(pages[0]) == strip(pages[1])
+    data = _embedded(pages[1], "roads")
+    assert len(_decode(data)) == len(roads) and data["cols"]["name"]["t"][:2] == ["Soi 0", "Soi 1"]
