@@ -104,6 +104,7 @@ def _cell(v: Any, unit: str = "", key: str = "") -> dict[str, str]:
 #: Pixels of the tornado chart: width, height of the title and legend, of the axis, of a bar row.
 _SVG_WIDTH, _SVG_HEAD, _SVG_FOOT, _SVG_ROW = 800, 62, 56, 38
 _SVG_FONT = 'font-family="DejaVu Sans, Arial, sans-serif"'
+_SVG_LABEL_CHARS = 44   # longer unit-cost names are cut (the full name is the label's tooltip)
 
 
 def _ticks(lo: float, hi: float, most: int = 7) -> list[float]:
@@ -145,7 +146,7 @@ def tornado_svg(tornado: Sequence[Mapping[str, Any]], mode_total_thb: float, *, 
     names = [str(r["cost"]) for r in rows]
     lo = [min(r["low"] / 1e6, m) for r in rows]
     hi = [max(r["high"] / 1e6, m) for r in rows]
-    left = min(320, max(80, 12 + 7 * max(len(n) for n in names)))
+    left = min(320, max(80, 12 + 7 * min(_SVG_LABEL_CHARS, max(len(n) for n in names))))
     x0, x1 = left, _SVG_WIDTH - 24
     a, b = min(lo), max(hi)
     pad = 0.05 * (b - a) if b > a else max(abs(m) * 0.05, 1e-6)
@@ -165,7 +166,9 @@ def tornado_svg(tornado: Sequence[Mapping[str, Any]], mode_total_thb: float, *, 
     for i, name in enumerate(names):
         y = top + _SVG_ROW * i + 7
         h = _SVG_ROW - 14
-        out.append(f'<text x="{x0 - 8}" y="{y + h / 2 + 4:g}" text-anchor="end">{escape(name)}</text>')
+        shown = name if len(name) <= _SVG_LABEL_CHARS else name[:_SVG_LABEL_CHARS - 1] + "…"
+        out.append(f'<text x="{x0 - 8}" y="{y + h / 2 + 4:g}" text-anchor="end">{escape(shown)}'
+                   f'<title>{escape(name)}</title></text>')
         if lo[i] < m:
             out.append(f'<rect x="{x(lo[i]):.2f}" y="{y}" width="{x(m) - x(lo[i]):.2f}" height="{h}" fill="#4575b4"/>')
         if hi[i] > m:

@@ -235,6 +235,9 @@ def test_tornado_bars_span_low_to_high_around_the_mode():
     root = ET.fromstring(svg)   # well-formed: the names are escaped
     ns = "{http://www.w3.org/2000/svg}"
     assert [t.text for t in _svg_texts(svg) if t.text in {r["cost"] for r in rows}] == [r["cost"] for r in rows]
+    long = report.tornado_svg([{"cost": "x" * 80, "low": 1.0, "high": 3.0}], 2.0)
+    label = next(t for t in _svg_texts(long) if (t.text or "").startswith("x"))
+    assert label.text == "x" * 43 + "…" and label[0].text == "x" * 80   # cut, the full name in its tooltip
     bars = [r for r in root.iter(f"{ns}rect") if r.get("y") not in (None, "34") and r.get("height") != root.get("height")]
     lows = [b for b in bars if b.get("fill") == "#4575b4"]
     highs = [b for b in bars if b.get("fill") == "#d73027"]
