@@ -148,13 +148,16 @@ def _snap_ends(geoms: np.ndarray, tolerance_m: float) -> np.ndarray:
     made a vertex of that line, so that both lines hold the very same coordinate: rounding
     to the node grid then moves them alike and the junction is noded (rounding a point on
     a segment and the segment's ends separately can leave them up to ~0.7 mm apart).
+    Each end goes to its nearest line within ``tolerance_m`` (metres; the lowest index on
+    ties); first ends, then last ends; all with array operations (no loop over ends).
     """
     if tolerance_m <= 0 or len(geoms) < 2:
         return geoms
     tree = shapely.STRtree(geoms)
     out = geoms.copy()
-    onto: dict[int, list[np.ndarray]] = {}  # line -> points to make vertices of it
-    first, last = shapely.get_coordinates(shapely.get_point(geoms, 0)), shapely.get_coordinates(shapely.get_point(geoms, -1))
+    first = shapely.get_coordinates(shapely.get_point(geoms, 0))
+    last = shapely.get_coordinates(shapely.get_point(geoms, -1))
+    onto_j, onto_pt = [], []          # points to make vertices of line j, in the order they were found
     for which in (0, -1):
         ends = shapely.get_point(geoms, which)
         pairs = tree.query(ends, predicate="dwithin", distance=tolerance_m)
@@ -162,48 +165,77 @@ def _snap_ends(geoms: np.ndarray, tolerance_m: float) -> np.ndarray:
         if pairs.shape[1] == 0:
             continue
         d = shapely.distance(ends[pairs[0]], geoms[pairs[1]])
-        moved: set[int] = set()
-        for k in np.lexsort((pairs[1], d)):
-            i, j = int(pairs[0, k]), int(pairs[1, k])
-            if i in moved:
-                continue
-            moved.add(i)
-            if d[k] == 0:
-                target = shapely.get_coordinates(ends[i])[0]
-                if (target == first[j]).all() or (target == last[j]).all():
-                    continue  # end to end: already one node
-            else:
-                at = shapely.line_interpolate_point(geoms[j], shapely.line_locate_point(geoms[j], ends[i]))
-                target = shapely.get_coordinates(at)[0]
-                coords = shapely.get_coordinates(out[i])
-                coords[which] = target
-                out[i] = shapely.LineString(coords)
-            onto.setdefault(j, []).append(target)
-    for j, points in onto.items():
-        out[j] = _with_vertices(out[j], np.array(points))
+        order = np.lexsort((pairs[1], d))              # nearest line first (lowest id on ties)
+        i_sorted = pairs[0][order]
+        _, at_first = np.unique(i_sorted, return_index=True)
+        chosen = order[np.sort(at_first)]              # each end's nearest line, in (d, j) order
+        i, j, dk = pairs[0][chosen], pairs[1][chosen], d[chosen]
+        end_xy = shapely.get_coordinates(ends[i])
+        on = dk == 0
+        same = on & ((end_xy == first[j]).all(axis=1) | (end_xy == last[j]).all(axis=1))
+        move = ~on
+        target = end_xy.copy()
+        if move.any():
+            at = shapely.line_interpolate_point(geoms[j[move]], shapely.line_locate_point(geoms[j[move]], ends[i[move]]))
+            target[move] = shapely.get_coordinates(at)
+            mi = i[move]
+            coords, idx = shapely.get_coordinates(out[mi], return_index=True)
+            starts = np.searchsorted(idx, np.arange(len(mi)))
+            pos = starts if which == 0 else np.r_[starts[1:], len(idx)] - 1
+            coords[pos] = target[move]
+            out[mi] = shapely.linestrings(coords, indices=idx)
+        keep = ~same
+        onto_j.append(j[keep])
+        onto_pt.append(target[keep])
+    if onto_j:
+        out = _with_vertices(out, np.concatenate(onto_j), np.vstack(onto_pt))
     return out
 
 
-def _with_vertices(line: shapely.LineString, points: np.ndarray) -> shapely.LineString:
-    """``line`` with ``points`` (on or within a few mm of it) inserted as vertices where they
-    lie along it; points equal to an existing vertex add nothing."""
-    coords = shapely.get_coordinates(line)
-    seg_len = np.hypot(*np.diff(coords, axis=0).T)
-    cum = np.r_[0.0, np.cumsum(seg_len)]
-    along = shapely.line_locate_point(line, shapely.points(points))
-    seg = np.clip(np.searchsorted(cum, along, side="right") - 1, 0, len(seg_len) - 1)
-    # Order: by segment, then by distance from the segment's start.
-    start_d = np.hypot(*(points - coords[seg]).T)
-    key = np.concatenate([np.arange(len(coords)) - 0.5, seg + 0.0])  # vertex k sorts before segment k's points
-    sub = np.concatenate([np.zeros(len(coords)), start_d])
+def _with_vertices(out: np.ndarray, j: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """``out`` with each ``points[i]`` (on or within a few mm of line ``out[j[i]]``) inserted as a
+    vertex of that line where it lies along it (after the vertex that starts its segment,
+    nearer points first); points equal to an existing vertex add nothing, and lines that
+    gain no vertex keep their geometry object."""
+    if len(j) == 0:
+        return out
+    lines, r = np.unique(j, return_inverse=True)       # r: each point's line (rank among ``lines``)
+    geoms = out[lines]
+    coords, cidx = shapely.get_coordinates(geoms, return_index=True)
+    nc = np.bincount(cidx, minlength=len(lines))
+    cstart = np.r_[0, np.cumsum(nc)[:-1]]
+    seg = np.hypot(*np.diff(coords, axis=0).T)
+    cum = np.zeros(len(coords))
+    for a, n in zip(cstart.tolist(), nc.tolist()):   # per line, summed as along one line (same rounding)
+        cum[a + 1:a + n] = np.cumsum(seg[a:a + n - 1])
+    along = shapely.line_locate_point(geoms[r], shapely.points(points))
+    # vertices of the same line with cum <= along (searchsorted 'right'): merge vertices (kind 0) before points (kind 1) on ties
+    lid = np.r_[cidx, r]
+    val = np.r_[cum, along]
+    kind = np.r_[np.zeros(len(cum), np.int8), np.ones(len(along), np.int8)]
+    o = np.lexsort((kind, val, lid))
+    is_v = (kind[o] == 0).astype(np.int64)
+    vcount = np.cumsum(is_v)                                 # vertices up to each merged position (all lines)
+    pts_pos = o[kind[o] == 1] - len(cum)                     # point ids in merged order
+    seen = vcount[kind[o] == 1] - cstart[r[pts_pos]]         # vertices of its line at or before it
+    segi = np.empty(len(points), dtype=np.int64)
+    segi[pts_pos] = seen - 1
+    segi = np.clip(segi, 0, nc[r] - 2)
+    start_d = np.hypot(*(points - coords[cstart[r] + segi]).T)
+    key = np.r_[(np.arange(len(coords)) - cstart[cidx]) - 0.5, segi + 0.0]
+    sub = np.r_[np.zeros(len(coords)), start_d]
     allc = np.vstack([coords, points])
-    order = np.lexsort((sub, key))
-    merged = allc[order]
-    keep = np.r_[True, np.any(merged[1:] != merged[:-1], axis=1)]
-    merged = merged[keep]
-    if len(merged) == len(coords):
-        return line
-    return shapely.LineString(merged)
+    o2 = np.lexsort((sub, key, lid))
+    merged, mlid = allc[o2], lid[o2]
+    keep = np.r_[True, (mlid[1:] != mlid[:-1]) | np.any(merged[1:] != merged[:-1], axis=1)]
+    merged, mlid = merged[keep], mlid[keep]
+    changed = np.bincount(mlid, minlength=len(lines)) != nc
+    if changed.any():
+        sel = changed[mlid]
+        new = shapely.linestrings(merged[sel], indices=np.searchsorted(np.flatnonzero(changed), mlid[sel]))
+        out = out.copy()
+        out[lines[changed]] = new
+    return out
 
 
 # --------------------------------------------------------------------------- building

@@ -146,3 +146,18 @@ def test_component_labels_numbered_by_smallest_node():
     assert first == sorted(first) and label[0] == 0
     assert all(label[a] == label[b] for a, b in zip(u, v))
     assert len(component_labels(0, [], [])) == 0 and list(component_labels(3, [], [])) == [0, 1, 2]
+
+
+def test_node_lines_snaps_many_ends_onto_one_street_and_both_ends_of_a_lane():
+    """Several lanes end short of, or overshoot, the same street (each end becomes a vertex of it),
+    and one lane is short at both ends (two streets): everything joins at the feet."""
+    street_a, street_b = [(0, 0), (300, 0)], [(0, 100), (300, 100)]
+    short = [(50, 0.4), (50, 60)]            # first end 0.4 m short of street A
+    over = [(120, 80), (120, -0.7)]          # last end 0.7 m past street A
+    both = [(200, 0.3), (200, 99.6)]         # short of A and of B
+    net = build_network(node_lines(lines(street_a, street_b, short, over, both), tolerance_m=1.0))
+    assert len(net.component_sizes) == 1
+    assert len(net.edges) == 4 + 2 + 3       # A split three times, B once, the three lanes
+    xy = np.round(shapely.get_coordinates(net.nodes.geometry.values), 3)
+    deg = np.bincount(np.r_[net.edges["u"], net.edges["v"]], minlength=len(xy))
+    assert sorted(map(tuple, xy[deg == 3].tolist())) == [(50.0, 0.0), (120.0, 0.0), (200.0, 0.0), (200.0, 100.0)]
