@@ -320,9 +320,9 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
     f = problem.contingency_factor
     once = design.dig_once(table_c, names)
     bounded = corridors.relaxed_for_bounds(problem)  # the bounds' models know no existing ducts
-    cert = design.certify(bounded, joint, time_limit=deadline.left())
-    bound = cert.value * f
-    routing = design.routing_bound(bounded, joint, time_limit=deadline.left(), certified=cert) * f
+    cert, routing = design.plan_bounds(bounded, joint, time_limit=deadline.left(),
+                                       iterations=settings.bound_steps or None)
+    bound, routing = cert.value * f, routing * f
     segment = allocate.segment_shapley(problem, joint)
     alloc = allocate.allocate(names, table_c.cost, duct_metres=design.duct_metres(problem, joint),
                               null=table_c.null, coalitions=table_c.complete, shapley_shares=segment)

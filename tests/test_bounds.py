@@ -221,3 +221,50 @@ def test_solve_threads_from_environment(monkeypatch):
     assert solve_threads() == 1
     monkeypatch.setenv("CONNECTIVITY_THREADS", "junk")
     assert 1 <= solve_threads() <= 4
+
+
+@pytest.mark.parametrize("threshold", [5_000, 10])
+def test_plan_bounds_equal_certify_then_routing_bound(monkeypatch, threshold):
+    """The pipeline's two bounds, side by side on threads: the values of the serial calls."""
+    from connectivity.design import bounds, plan_bounds, routing_bound
+
+    monkeypatch.setattr(bounds, "EXACT_VARIANT_MAX_EDGES", threshold)
+    p = random_problem(4, n_operators=3, rows=6, cols=7)
+    plan = plan_joint(p)
+    cert = certify(p, plan)
+    both, routing = plan_bounds(p, plan)
+    assert (both.value, both.method, both.linear) == (cert.value, cert.method, cert.linear)
+    assert routing == routing_bound(p, plan, certified=cert)
+
+
+def test_more_bound_steps_never_lower_the_bound():
+    """The subgradient sequence is deterministic: more steps only add candidates to the best."""
+    from connectivity.design import plan_bounds
+
+    p = random_problem(9, n_operators=3, rows=6, cols=7)
+    plan = plan_joint(p)
+    few, many = plan_bounds(p, plan, iterations=4), plan_bounds(p, plan, iterations=30)
+    assert many[0].value >= few[0].value and many[1] >= few[1]
+
+
+def test_scenario_bound_steps_reach_the_bounds(monkeypatch, tmp_path):
+    """``[design] bound_steps`` is the step count the pipeline gives the bounds."""
+    import shutil
+
+    from connectivity import design, pipeline
+    from connectivity.config import load_scenario
+    from tests.conftest import FIXTURES
+
+    for name in ("tiny.osm", "operators.toml"):
+        shutil.copy(FIXTURES / name, tmp_path / name)
+    (tmp_path / "tiny.toml").write_text((FIXTURES / "tiny.toml").read_text() + "\n[design]\nbound_steps = 7\n")
+    seen = []
+    real = design.plan_bounds
+
+    def spy(*args, **kw):
+        seen.append(kw.get("iterations"))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(design, "plan_bounds", spy)
+    pipeline.run(load_scenario(tmp_path / "tiny.toml"))
+    assert seen == [7]

@@ -116,10 +116,10 @@ def test_toml_with_utf8_bom_reads_cleanly(tmp_path):
 def test_design_and_phases_are_typed_and_checked_when_read(tmp_path):
     from connectivity.config import DesignSettings, PhaseSpec
 
-    p = write(tmp_path, '[inputs]\nosm = "a.osm"\n[design]\nrounds = 2\nunderground_aerial = true\n'
+    p = write(tmp_path, '[inputs]\nosm = "a.osm"\n[design]\nrounds = 2\nunderground_aerial = true\nbound_steps = 200\n'
                         '[[phases]]\nname = "Quick"\nbudget_thb = 1e6\ncost_per_m_thb = 3000\n[[phases]]\nname = "Rest"\n')
     sc = load_scenario(p)
-    assert sc.design == DesignSettings(rounds=2, underground_aerial=True)
+    assert sc.design == DesignSettings(rounds=2, underground_aerial=True, bound_steps=200)
     assert sc.phases == (PhaseSpec("Quick", 1e6), PhaseSpec("Rest", None))
     assert sc.phase_cost_per_m_thb == 3000.0
     plain = load_scenario(write(tmp_path, '[inputs]\nosm = "a.osm"\n', "plain.toml"))
@@ -128,6 +128,8 @@ def test_design_and_phases_are_typed_and_checked_when_read(tmp_path):
 
 @pytest.mark.parametrize("section, match", [
     ('[design]\nround = 2\n', r"\[design\] unknown key.*round"),
+    ('[design]\nbound_steps = 1001\n', r"design\.bound_steps must be an integer from 0 to 1000"),
+    ('[design]\nrounds = 0\n', r"design\.rounds must be an integer from 1 to 100"),
     ('design = 3\n', r"\[design\] must be a table"),
     ('[[phases]]\nname = "A"\nbudget_thb = -1\n', r"phases\[0\]\.budget_thb"),
     ('[[phases]]\nname = "A"\npriority = "operators"\nweights = { XYZ = 2 }\n', r"weights\.XYZ: unknown operator"),

@@ -199,6 +199,21 @@ def routing_bound(problem: DesignProblem, plan: JointPlan, *, iterations: int | 
                                        time_limit=time_limit))
 
 
+def plan_bounds(problem: DesignProblem, plan: JointPlan, *, time_limit: float | None = None,
+                iterations: int | None = None) -> tuple[Bound, float]:
+    """:func:`certify` and :func:`routing_bound` of ``plan`` (THB, before contingency): the same
+    values as ``certify`` then ``routing_bound(certified=...)``; where the routing bound runs a
+    Lagrangian of its own (up to :data:`EXACT_VARIANT_MAX_EDGES` edges) the two run side by side
+    on threads. ``iterations``: subgradient steps of each (None: by size)."""
+    if problem.n_edges > EXACT_VARIANT_MAX_EDGES:
+        cert = certify(problem, plan, time_limit=time_limit, iterations=iterations)
+        return cert, routing_bound(problem, plan, time_limit=time_limit, certified=cert, iterations=iterations)
+    cert, own = thread_map(lambda job: job(), [
+        lambda: certify(problem, plan, time_limit=time_limit, iterations=iterations),
+        lambda: routing_bound(problem, plan, time_limit=time_limit, iterations=iterations)])
+    return cert, max(own, cert.linear)
+
+
 def certify(problem: DesignProblem, plan: JointPlan | None = None, *, time_limit: float | None = None,
             operators: Sequence[str] | None = None, seed: int = 0, iterations: int | None = None) -> Bound:
     """Certified lower bound (THB, before contingency) on the exact cost of every plan.
