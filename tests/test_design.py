@@ -232,3 +232,28 @@ def test_joint_plan_same_on_any_thread_count(monkeypatch, candidate_edges):
             table = plan_coalitions(p, options=opts)
             plans[threads] = {s: q.use.tobytes() for s, q in table.plans.items()}
         assert plans["1"] == plans["3"]
+
+
+def test_quality_polishes_every_plan_and_never_costs_more(monkeypatch):
+    """``quality``: one quality-mode solve per operator and plan at the end (a short budget),
+    kept only when cheaper; every other solve as without, so no plan costs more."""
+    from connectivity.design import heuristic, plan_coalitions
+
+    monkeypatch.setattr(heuristic, "QUALITY_SOLVE_S", 0.05)
+    calls = []
+    real = heuristic.operator_tree
+
+    def spy(*args, **kw):
+        calls.append(kw.get("quality_s"))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(heuristic, "operator_tree", spy)
+    for seed in (2, 5):
+        p = random_problem(seed, n_operators=3, rows=6, cols=7, terminals=(3, 5))
+        plain = plan_coalitions(p, options=DesignOptions())
+        calls.clear()
+        polished = plan_coalitions(p, options=DesignOptions(quality=True))
+        assert all(polished.cost[s] <= plain.cost[s] + 1e-6 for s in plain.cost)
+        active = sum(p.active(k) for k in range(p.n_operators))
+        assert sum(c is not None for c in calls) >= active   # at least each stand-alone tree polished
+        assert all(c is None or c <= 0.05 for c in calls)

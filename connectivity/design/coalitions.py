@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from connectivity.design.heuristic import (Deadline, DesignOptions, operator_tree, plan_joint,
+from connectivity.design.heuristic import (Deadline, DesignOptions, operator_tree, plan_joint, polish,
                                            workspace)
 from connectivity.design.problem import DesignProblem, JointPlan, evaluate, standalone_weights
 from connectivity.design.threads import thread_map
@@ -138,6 +138,8 @@ def plan_coalitions(problem: DesignProblem, *, options: DesignOptions = DesignOp
                 alone[k] = np.flatnonzero(use[k])
         use = np.zeros_like(grand.use)
         use[k, alone[k]] = True
+        if options.quality:   # stand-alone trees polished like every other plan
+            use = polish(problem, [k], use, options, deadline)
         plans[(k,)] = evaluate(problem, use)
     if progress:
         progress(len(plans), total)

@@ -32,6 +32,8 @@ from connectivity.steiner.trees import clean_tree, connects
 logger = logging.getLogger(__name__)
 
 _IMPROVE_STARTS = 2   # on large graphs improvement rounds run from this many of the best starts (all on small)
+#: Seconds of one quality-mode solve when ``DesignOptions.quality`` polishes a plan (one per operator and plan).
+QUALITY_SOLVE_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,10 @@ class DesignOptions:
         Seconds for the whole design stage (None = no limit): once spent, running
         improvement rounds stop and the best plan so far is kept.
     quality
-        Ask the Steiner engine for its best effort (slower).
+        Polish every plan at the end: each operator's tree re-solved once in the Steiner
+        engine's quality mode (perturbed restarts, recombination) for up to
+        :data:`QUALITY_SOLVE_S` seconds, kept when the plan gets cheaper (all other solves run
+        in the default mode, so a plan is never costlier than without).
     seed
         Seed of the engine and of the random orders (deterministic).
     objective
@@ -90,11 +95,14 @@ class Deadline:
 # --------------------------------------------------------------------------- trees
 
 def operator_tree(problem: DesignProblem, k: int, weights: np.ndarray, *, options: DesignOptions,
-                  seed: int | None = None, initial: np.ndarray | None = None, certified: bool = False) -> np.ndarray:
+                  seed: int | None = None, initial: np.ndarray | None = None, certified: bool = False,
+                  quality_s: float | None = None) -> np.ndarray:
     """Operator ``k``'s tree (edge ids) under ``weights`` (THB per edge), with its required
     edges, from the Steiner engine; never costlier than ``initial`` when that connects the
     operator's terminals (a warm start). ``certified`` runs the engine's dual ascent too: its
     reduced costs seed one more candidate tree (for stand-alone trees, solved once each).
+    ``quality_s``: the engine's quality mode for that many seconds (split among the
+    operator's road components) instead of its default mode.
 
     Raises
     ------
@@ -103,14 +111,16 @@ def operator_tree(problem: DesignProblem, k: int, weights: np.ndarray, *, option
     """
     forced = problem.required_edges(k)
     comp = problem.node_component
+    groups = problem.terminal_groups(k)
+    limit = None if quality_s is None else max(0.05, quality_s / max(1, len(groups)))
     trees = []
-    for group in problem.terminal_groups(k):   # one network per road component
+    for group in groups:   # one network per road component
         c = comp[group[0]]
         fixed = forced[comp[problem.u[forced]] == c]
         warm = None if initial is None or not len(initial) else initial[comp[problem.u[initial]] == c]
         try:
-            res = steiner.solve(problem.n_nodes, problem.u, problem.v, weights, group, quality=options.quality,
-                                seed=options.seed if seed is None else seed, fixed_edges=fixed,
+            res = steiner.solve(problem.n_nodes, problem.u, problem.v, weights, group, quality=limit is not None,
+                                time_limit=limit, seed=options.seed if seed is None else seed, fixed_edges=fixed,
                                 initial=warm if warm is not None and len(warm) else None, bound=certified)
         except InfeasibleError as exc:
             raise InfeasibleError(f"operator {problem.operators[k]}: its sites are not all connected "
@@ -146,7 +156,7 @@ def _backbone(problem: DesignProblem, groups: list[list[int]], opt: DesignOption
         tree = []
         for terms in groups:
             fixed = forced[comp[problem.u[forced]] == comp[terms[0]]]
-            res = steiner.solve(problem.n_nodes, problem.u, problem.v, w, terms, quality=opt.quality,
+            res = steiner.solve(problem.n_nodes, problem.u, problem.v, w, terms,
                                 seed=opt.seed if seed is None else seed, fixed_edges=fixed, bound=False)
             tree.append(res.edges)
         tree = np.concatenate(tree)
@@ -247,6 +257,29 @@ def _improve(problem: DesignProblem, act: list[int], use: np.ndarray, opt: Desig
                     use, cur, changed = cand, val, True
         if not changed:
             break
+    return use
+
+
+def polish(problem: DesignProblem, act: Sequence[int], use: np.ndarray, opt: DesignOptions,
+           deadline: Deadline) -> np.ndarray:
+    """Each operator's tree of ``use`` re-solved once in the engine's quality mode (warm from its
+    tree, under its incremental weights, up to :data:`QUALITY_SOLVE_S` seconds and the deadline),
+    kept when the plan's score (``opt.objective``) falls."""
+    best = _score(problem, use, opt.objective)
+    for k in act:
+        left = deadline.left()
+        if left is not None and left <= 0:
+            break
+        seconds = QUALITY_SOLVE_S if left is None else min(QUALITY_SOLVE_S, left)
+        tree = operator_tree(problem, k, incremental_weights(problem, use, k), options=opt,
+                             initial=np.flatnonzero(use[k]), quality_s=seconds)
+        cand = use.copy()
+        cand[k] = False
+        cand[k, tree] = True
+        cand[k, problem.required_edges(k)] = True
+        score = _score(problem, cand, opt.objective)
+        if score < best - 1e-9 * max(1.0, best):
+            use, best = cand, score
     return use
 
 
@@ -380,6 +413,8 @@ def plan_joint(problem: DesignProblem, *, operators: Sequence[str] | None = None
         score = _score(problem, full, options.objective)
         if score < best - 1e-9:
             best_use, best = full, score
+    if options.quality:
+        best_use = polish(problem, act, best_use, options, deadline)
     plan = evaluate(problem, best_use)
     logger.debug("joint plan of %s: %.0f THB (%d starts, %d of %d edges searched, %.2f s)",
                 ",".join(problem.operators[k] for k in act), plan.cost, len(starts), ws.problem.n_edges, m,
