@@ -48,7 +48,7 @@ import shapely.geometry
 from connectivity.atomic import atomic_path, write_text
 from connectivity.errors import ConfigError, InputDataError
 from connectivity.load import OSM_ATTRIBUTION, WGS84
-from connectivity.output import COORD_DECIMALS, geojson_dict
+from connectivity.output import COORD_DECIMALS, compact_json, geojson_dict
 from connectivity.outdir import check_output_folder
 
 log = logging.getLogger(__name__)
@@ -480,7 +480,7 @@ def _feature_collection(plan: PlanFolder, layers: dict[str, gpd.GeoDataFrame], o
 def _write_geojson(plan: PlanFolder, operator: str, path: Path) -> Path:
     layers = dict(operator_view(plan, operator))
     layers.update({k: plan.layers[k] for k in AERIAL_LAYERS if k in plan.layers})  # roads, coverage: too big
-    text = json.dumps(_feature_collection(plan, layers, operator), ensure_ascii=False, separators=(",", ":"))
+    text = compact_json(_feature_collection(plan, layers, operator))
     write_text(path, text + "\n")
     return path
 

@@ -651,3 +651,11 @@ def test_geojson_geometry_fast_path_writes_what_geos_writes():
         got = _geometry_dicts(rounded)
         assert got == expected
         assert json.dumps(got) == json.dumps(expected)
+
+
+def test_compact_json_is_the_json_module_text_but_for_exponents():
+    from connectivity.output import compact_json
+
+    data = {"name": "ถนน <Nimman> & co", "n": [1, -2, 3.25, 0.1, 123456789.0625, None, True], "x": {"y": []}}
+    assert compact_json(data) == json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    assert compact_json([1.5e-7, float("nan")]) == "[1.5e-7,null]"
