@@ -40,13 +40,14 @@ def write_text(path: str | Path, text: str) -> None:
 
 
 @contextmanager
-def atomic_dir(path: str | Path) -> Iterator[Path]:
+def atomic_dir(path: str | Path, *, own: frozenset[str] = frozenset()) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; on success it replaces ``path`` as a whole.
 
     Readers see the old complete folder, or (for the instant between two renames) none, or
     the new complete folder; never a mix. Entries of the old folder that the new one does
     not have (files put there by other tools) are carried over as hard links (copies across
-    file systems). On failure the temporary folder is deleted and ``path`` is left alone.
+    file systems), except those named in ``own`` (what the writer writes when it applies,
+    e.g. a layer this run has no data for): those are dropped, not left stale. On failure the temporary folder is deleted and ``path`` is left alone.
     A process killed mid-way leaves only hidden ``.<name>.*.tmp`` (or ``.old``) siblings behind;
     the next run for the same ``path`` removes them (:func:`clean_stale`).
     """
@@ -65,7 +66,8 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
         yield tmp
         if path.is_dir():
             for entry in path.iterdir():
-                if not (tmp / entry.name).exists() and not entry.name.startswith(f".{path.name}."):
+                if (not (tmp / entry.name).exists() and not entry.name.startswith(f".{path.name}.")
+                        and entry.name not in own):
                     if entry.is_dir() and not entry.is_symlink():
                         shutil.copytree(entry, tmp / entry.name, symlinks=True, copy_function=_link_or_copy)
                     else:

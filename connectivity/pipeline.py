@@ -37,6 +37,7 @@ PLAN_FILES = frozenset({
     "map.html", "cost_map.html", "coverage_map.html", "boq.csv", "allocation.csv", "summary.json", "timings.json",
     "report.html", "tornado.svg",
     "aerial.geojson", "services.geojson",
+    "tornado.png",   # written by earlier versions: a plan folder of theirs is replaced, not refused
 })
 MAP_LABELS = {"map.html": "Roads, ducts and sites", "cost_map.html": "Cost per metre, manholes, operator layers",
               "coverage_map.html": "Coverage: buildings passed per hexagon"}
@@ -467,7 +468,7 @@ def write_outputs(result: plan.Plan, out_dir: str | Path) -> list[Path]:
     (:func:`connectivity.atomic.atomic_dir`): a killed run leaves the old complete output.
     """
     out = Path(out_dir)
-    with atomic_dir(out) as tmp:  # maps.save_map gives the maps stable ids: same plan -> same bytes
+    with atomic_dir(out, own=PLAN_FILES) as tmp:  # maps.save_map gives the maps stable ids: same plan -> same bytes
         written = [out / p.relative_to(tmp) for p in _write_files(result, tmp)]
     for path in written:   # named where they are now, not in the staging folder
         if path.name in MAP_LABELS:

@@ -48,6 +48,10 @@ def test_atomic_dir_replaces_whole_folder_and_keeps_foreign_files(tmp_path):
     assert (out / "notes.txt").read_text() == "mine"
     assert (out / "exports" / "TOT.geojson").read_text() == "export"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plan"]  # no temporary siblings left
+    with atomic_dir(out, own=frozenset({"summary.json", "aerial.geojson"})) as tmp:
+        (tmp / "ducts.geojson").write_text("v3")
+    assert not (out / "summary.json").exists()   # the writer's own file it did not write again: dropped
+    assert (out / "notes.txt").read_text() == "mine" and (out / "exports" / "TOT.geojson").is_file()
 
 
 def test_atomic_dir_leaves_old_folder_on_error(tmp_path):

@@ -641,3 +641,19 @@ def test_main_in_process_leaves_the_sigint_handler_alone(tmp_path):
     before = signal.getsignal(signal.SIGINT)
     assert main(["plan", str(TINY), "--out", str(tmp_path / "out"), "--quiet"]) == 0
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_plan_folder_of_an_earlier_version_is_replaced(tmp_path, monkeypatch):
+    """A folder an earlier version wrote (its chart was tornado.png) is a plan folder: replaced, not refused."""
+    import shutil
+    scen = tmp_path / "scen"
+    shutil.copytree(FIXTURES, scen)
+    monkeypatch.chdir(tmp_path)
+    old = tmp_path / "old"
+    old.mkdir()
+    for name in ("ducts.geojson", "summary.json", "report.html", "tornado.png"):
+        (old / name).write_text("from an earlier version")
+    rc = main(["plan", str(scen / "tiny.toml"), "--sites", str(scen / "sites.csv"), "--out", str(old), "--quiet"])
+    assert rc == 0
+    names = {p.name for p in old.iterdir()}
+    assert "tornado.svg" in names and "tornado.png" not in names, " ".join(sorted(names))

@@ -23,9 +23,9 @@ from typing import Sequence
 import numpy as np
 
 from connectivity import steiner
-from connectivity.design.threads import thread_map
 from connectivity.design.problem import (GROUPS, DesignProblem, JointPlan, evaluate, group_presence,
                                          incremental_weights, linear_cost, standalone_weights)
+from connectivity.design.threads import thread_map
 from connectivity.errors import InfeasibleError
 from connectivity.steiner.trees import clean_tree, connects
 
