@@ -104,14 +104,21 @@ def plan_areas(scenario_path: str | Path, areas_file: str | Path, out: str | Pat
                 t = time.perf_counter()
             split_s += time.perf_counter() - t
 
-        kwargs = {k: v for k, v in (("report", report), ("started", started)) if v is not None}
-        results = run_tasks(tasks(), pool=pool, total=len(areas), **kwargs)
+        ducts_read: dict[str, Any] = {}
+
+        def done(result: dict[str, Any], count: int, total: int) -> None:
+            if report is not None:
+                report(result, count, total)
+            ducts_read[result["area"]] = national.area_ducts(result, out)  # while the other areas run
+
+        kwargs = {"started": started} if started is not None else {}
+        results = run_tasks(tasks(), pool=pool, total=len(areas), report=done, **kwargs)
         areas_s = time.perf_counter() - t0 - split_s
         closing = threading.Thread(target=pool.close, name="areas-cluster-close", daemon=True)
         closing.start()  # the cluster shuts down while the national files are written
         written = list(national.write_tables(results, out, scenario=scenario.name, areas_file=areas_file.name,
                                              margin_m=margin_m))
-        ducts = national.all_ducts(results, out)
+        ducts = national.all_ducts(results, out, ducts_read)
         written.append(national.write_ducts(ducts, out / "ducts.gpkg"))
         written.append(national.write_overview(results, areas, ducts, national.operators_of(results),
                                                out / "overview.html", title=f"{scenario.name}: {len(areas)} areas"))
