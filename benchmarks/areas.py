@@ -173,9 +173,9 @@ class TreeSampler:
         self.thread.join()
 
 
-def run(args: list[str], label: str, *, code: Path = REPO) -> dict:
+def run(args: list[str], label: str, *, code: Path = REPO, env: dict | None = None) -> dict:
     """Run the CLI of the checkout ``code`` in a subprocess: wall and CPU seconds, peak RSS per process."""
-    env = {**os.environ, "PYTHONPATH": str(code)}
+    env = {**os.environ, **(env or {}), "PYTHONPATH": str(code)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "connectivity.cli", *map(str, args)], cwd=code, env=env,
@@ -233,6 +233,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sites", type=int, default=300)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--keep", help="write into this folder and keep it")
+    ap.add_argument("--one-thread", action="store_true",
+                    help="also a serial run with CONNECTIVITY_THREADS=1 (the workers' setting): the areas' CPU "
+                         "seconds without the design stage's own threads")
     ap.add_argument("--baseline", metavar="DIR",
                     help="another checkout (e.g. `git worktree add` of an earlier commit): its serial and "
                          "Dask runs are made too, interleaved with this checkout's, for a before/after of one run")
@@ -251,6 +254,12 @@ def main(argv: list[str] | None = None) -> int:
             runs[label] = run(["plan-areas", scenario, "--areas", areas, "--out", tmp / label.replace(" ", "-"),
                                *how, "--force"], label, code=code)
             print(f"{label}: {runs[label]['wall_s']:.1f} s wall, {runs[label]['cpu_s']:.1f} s CPU", flush=True)
+    if a.one_thread:
+        runs["serial 1 thread"] = run(["plan-areas", scenario, "--areas", areas, "--out", tmp / "serial-1", "--serial",
+                                       "--force"], "serial 1 thread", env={"CONNECTIVITY_THREADS": "1",
+                                                                           "NUMBA_NUM_THREADS": "1"})
+        print(f"serial 1 thread: {runs['serial 1 thread']['wall_s']:.1f} s wall, "
+              f"{runs['serial 1 thread']['cpu_s']:.1f} s CPU", flush=True)
     big = largest_area(tmp / "serial" / ".inputs")
     single = run(["plan", big, "--out", tmp / "single", "-q"], "single")
     print(f"single area ({big.parent.name}, the largest): {single['wall_s']:.1f} s wall, "
@@ -285,10 +294,20 @@ def main(argv: list[str] | None = None) -> int:
           f"{single['rss_main_mib'] - bare['plain']:.0f} MiB, worker {max(worker_peaks, default=0) - bare['worker']:.0f} MiB")
     print(f"national files identical serial vs {a.workers} workers: {same}")
     dt = json.loads((tmp / "dask" / "timings.json").read_text())
-    print(f"{a.workers} workers: split {dt.get('split_seconds', 0):.1f} s, areas {dt.get('areas_seconds', 0):.1f} s, "
-          f"national files {dt.get('national_seconds', 0):.1f} s; area CPU s serial "
-          f"{sum(v or 0 for v in timings.get('areas_cpu', {}).values()):.1f} vs on workers "
-          f"{sum(v or 0 for v in dt.get('areas_cpu', {}).values()):.1f}")
+    print(f"{a.workers} workers: split {dt.get('split_seconds', 0):.1f} s (the first areas planned meanwhile), "
+          f"areas {dt.get('areas_seconds', 0):.1f} s more, national files {dt.get('national_seconds', 0):.1f} s")
+
+    def cpu(folder: str, key: str) -> str:
+        path = tmp / folder / "timings.json"
+        if not path.is_file():
+            return "-"
+        vals = json.loads(path.read_text()).get(key) or {}
+        return f"{sum(v or 0 for v in vals.values()):.1f}" if vals and None not in vals.values() else "-"
+
+    print("areas' CPU s (process / task thread alone): serial " + f"{cpu('serial', 'areas_cpu')} / "
+          f"{cpu('serial', 'areas_thread_cpu')}" + (f", serial 1 thread {cpu('serial-1', 'areas_cpu')} / "
+                                                       f"{cpu('serial-1', 'areas_thread_cpu')}" if a.one_thread else "")
+          + f", on {a.workers} workers {cpu('dask', 'areas_cpu')} / {cpu('dask', 'areas_thread_cpu')}")
     mean = sum(per_area) / len(per_area)
     print(f"seconds per area (serial, in-process): mean {mean:.1f}, min {min(per_area):.1f}, max {max(per_area):.1f}; "
           f"split {timings['split_seconds']:.1f} s")

@@ -142,12 +142,21 @@ def _noop(result: dict[str, Any], done: int, total: int) -> None:
 
 
 def warm_up() -> int:
-    """Import the pipeline and load the Steiner solver's compiled (numba) kernels from their
-    cache by solving a tiny instance: what a fresh process pays before its first area. Run on
-    each worker while the driver cuts the inputs. Returns the process id."""
+    """Import the pipeline and what its outputs use, and load the Steiner solver's compiled
+    (numba) kernels from their cache by solving a tiny instance: what a fresh process pays
+    before its first area. Run on each worker while the driver cuts the inputs. Returns the
+    process id."""
     import numpy as np
 
-    import connectivity.pipeline  # noqa: F401 - the imports of a plan
+    # the imports of a plan, and those its outputs make on first use (maps, report, folium, h3,
+    # pyogrio: some 1.5 CPU s that each worker's first area paid, measured on 2,000-edge areas)
+    import folium  # noqa: F401
+    import h3  # noqa: F401
+    import pyogrio  # noqa: F401
+
+    import connectivity.maps  # noqa: F401
+    import connectivity.pipeline  # noqa: F401
+    import connectivity.report  # noqa: F401
     from connectivity.steiner import solve
 
     n = 6  # a 6 x 6 grid, four corner terminals
