@@ -26,6 +26,7 @@ What it does:
 Run::
 
     python benchmarks/areas.py                      # 8 x 20k edges: about 30 min on 2 cores
+    python benchmarks/areas.py --one-thread         # and a serial run at CONNECTIVITY_THREADS=1
     python benchmarks/areas.py --edges 3000 --sites 60   # a quick check
     base="$(mktemp -d)" && git archive 8fe45e8 | tar -x -C "$base" && python benchmarks/areas.py --baseline "$base"
 
@@ -65,6 +66,19 @@ average 3.6-5.3 from other jobs)::
     base ratio 2 workers / serial: 1.12 (target <= 0.6) NOT MET; CPU 126.2 s vs 91.4 s (+34.8)
     floors after imports and warm-up: plain process 231 MiB, idle Dask worker 262 MiB (+31)
     2 workers: split 16.3 s, areas 136.8 s, national files 3.9 s; area CPU s serial 84.8 vs on workers 99.7
+
+Runs of 23:03 and 23:23, ``--baseline`` 6c4341e ``--one-thread`` (areas handed out as they are
+cut, warm-up with the outputs' imports; load average 2.2-4.0 from other jobs)::
+
+    run                wall_s    cpu_s     peak RSS MiB (main / biggest procs)
+    serial         94.8 / 91.0   94.2 / 100.5
+    base serial   110.2 / 105.2 105.2 / 104.2
+    dask           96.7 / 139.8 111.4 / 139.7   [388, 387] / [390, 388]
+    base dask     107.5 / 135.3 112.7 / 148.4   [388, 387] / [392, 387]
+    serial 1 thr   95.9 / 105.0  90.8 / 104.2
+    single area    14.2 / 15.4   360 / 361 MiB
+    areas' CPU s (process / task thread): serial 87.0/33.8, 94.3/35.8; serial 1 thread 84.1/84.1,
+    95.9/95.9; on 2 workers 89.7/86.7, 113.9/108.2
 """
 from __future__ import annotations
 
