@@ -19,9 +19,10 @@ import logging
 import os
 import time
 import traceback
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from connectivity.errors import ConfigError
 
@@ -146,17 +147,16 @@ def warm_up() -> int:
     (numba) kernels from their cache by solving a tiny instance: what a fresh process pays
     before its first area. Run on each worker while the driver cuts the inputs. Returns the
     process id."""
-    import numpy as np
-
     # the imports of a plan, and those its outputs make on first use (maps, report, folium, h3,
     # pyogrio: some 1.5 CPU s that each worker's first area paid, measured on 2,000-edge areas)
-    import folium  # noqa: F401
-    import h3  # noqa: F401
-    import pyogrio  # noqa: F401
+    import folium
+    import h3
+    import numpy as np
+    import pyogrio
 
-    import connectivity.maps  # noqa: F401
-    import connectivity.pipeline  # noqa: F401
-    import connectivity.report  # noqa: F401
+    import connectivity.maps
+    import connectivity.pipeline
+    import connectivity.report
     from connectivity.steiner import solve
 
     n = 6  # a 6 x 6 grid, four corner terminals
@@ -378,7 +378,7 @@ def dask_executor(scheduler: str, *, timeout_s: float = 10.0) -> Iterator[Execut
 
 def _has_dashboard(client) -> bool:
     try:
-        import bokeh  # noqa: F401 - the dashboard needs it
+        import bokeh  # the dashboard needs it
     except ImportError:
         return False
     return bool(client.dashboard_link)
