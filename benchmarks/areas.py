@@ -26,6 +26,7 @@ What it does:
 Run::
 
     python benchmarks/areas.py                      # 8 x 20k edges: about 30 min on 2 cores
+    python benchmarks/areas.py --one-thread         # and a serial run at CONNECTIVITY_THREADS=1
     python benchmarks/areas.py --edges 3000 --sites 60   # a quick check
     base="$(mktemp -d)" && git archive 8fe45e8 | tar -x -C "$base" && python benchmarks/areas.py --baseline "$base"
 
@@ -65,6 +66,19 @@ average 3.6-5.3 from other jobs)::
     base ratio 2 workers / serial: 1.12 (target <= 0.6) NOT MET; CPU 126.2 s vs 91.4 s (+34.8)
     floors after imports and warm-up: plain process 231 MiB, idle Dask worker 262 MiB (+31)
     2 workers: split 16.3 s, areas 136.8 s, national files 3.9 s; area CPU s serial 84.8 vs on workers 99.7
+
+Runs of 23:03 and 23:23, ``--baseline`` 6c4341e ``--one-thread`` (areas handed out as they are
+cut, warm-up with the outputs' imports; load average 2.2-4.0 from other jobs)::
+
+    run                wall_s    cpu_s     peak RSS MiB (main / biggest procs)
+    serial         94.8 / 91.0   94.2 / 100.5
+    base serial   110.2 / 105.2 105.2 / 104.2
+    dask           96.7 / 139.8 111.4 / 139.7   [388, 387] / [390, 388]
+    base dask     107.5 / 135.3 112.7 / 148.4   [388, 387] / [392, 387]
+    serial 1 thr   95.9 / 105.0  90.8 / 104.2
+    single area    14.2 / 15.4   360 / 361 MiB
+    areas' CPU s (process / task thread): serial 87.0/33.8, 94.3/35.8; serial 1 thread 84.1/84.1,
+    95.9/95.9; on 2 workers 89.7/86.7, 113.9/108.2
 """
 from __future__ import annotations
 
@@ -173,9 +187,9 @@ class TreeSampler:
         self.thread.join()
 
 
-def run(args: list[str], label: str, *, code: Path = REPO) -> dict:
+def run(args: list[str], label: str, *, code: Path = REPO, env: dict | None = None) -> dict:
     """Run the CLI of the checkout ``code`` in a subprocess: wall and CPU seconds, peak RSS per process."""
-    env = {**os.environ, "PYTHONPATH": str(code)}
+    env = {**os.environ, **(env or {}), "PYTHONPATH": str(code)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "connectivity.cli", *map(str, args)], cwd=code, env=env,
@@ -233,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sites", type=int, default=300)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--keep", help="write into this folder and keep it")
+    ap.add_argument("--one-thread", action="store_true",
+                    help="also a serial run with CONNECTIVITY_THREADS=1 (the workers' setting): the areas' CPU "
+                         "seconds without the design stage's own threads")
     ap.add_argument("--baseline", metavar="DIR",
                     help="another checkout (e.g. `git worktree add` of an earlier commit): its serial and "
                          "Dask runs are made too, interleaved with this checkout's, for a before/after of one run")
@@ -251,6 +268,12 @@ def main(argv: list[str] | None = None) -> int:
             runs[label] = run(["plan-areas", scenario, "--areas", areas, "--out", tmp / label.replace(" ", "-"),
                                *how, "--force"], label, code=code)
             print(f"{label}: {runs[label]['wall_s']:.1f} s wall, {runs[label]['cpu_s']:.1f} s CPU", flush=True)
+    if a.one_thread:
+        runs["serial 1 thread"] = run(["plan-areas", scenario, "--areas", areas, "--out", tmp / "serial-1", "--serial",
+                                       "--force"], "serial 1 thread", env={"CONNECTIVITY_THREADS": "1",
+                                                                           "NUMBA_NUM_THREADS": "1"})
+        print(f"serial 1 thread: {runs['serial 1 thread']['wall_s']:.1f} s wall, "
+              f"{runs['serial 1 thread']['cpu_s']:.1f} s CPU", flush=True)
     big = largest_area(tmp / "serial" / ".inputs")
     single = run(["plan", big, "--out", tmp / "single", "-q"], "single")
     print(f"single area ({big.parent.name}, the largest): {single['wall_s']:.1f} s wall, "
@@ -285,10 +308,20 @@ def main(argv: list[str] | None = None) -> int:
           f"{single['rss_main_mib'] - bare['plain']:.0f} MiB, worker {max(worker_peaks, default=0) - bare['worker']:.0f} MiB")
     print(f"national files identical serial vs {a.workers} workers: {same}")
     dt = json.loads((tmp / "dask" / "timings.json").read_text())
-    print(f"{a.workers} workers: split {dt.get('split_seconds', 0):.1f} s, areas {dt.get('areas_seconds', 0):.1f} s, "
-          f"national files {dt.get('national_seconds', 0):.1f} s; area CPU s serial "
-          f"{sum(v or 0 for v in timings.get('areas_cpu', {}).values()):.1f} vs on workers "
-          f"{sum(v or 0 for v in dt.get('areas_cpu', {}).values()):.1f}")
+    print(f"{a.workers} workers: split {dt.get('split_seconds', 0):.1f} s (the first areas planned meanwhile), "
+          f"areas {dt.get('areas_seconds', 0):.1f} s more, national files {dt.get('national_seconds', 0):.1f} s")
+
+    def cpu(folder: str, key: str) -> str:
+        path = tmp / folder / "timings.json"
+        if not path.is_file():
+            return "-"
+        vals = json.loads(path.read_text()).get(key) or {}
+        return f"{sum(v or 0 for v in vals.values()):.1f}" if vals and None not in vals.values() else "-"
+
+    print("areas' CPU s (process / task thread alone): serial " + f"{cpu('serial', 'areas_cpu')} / "
+          f"{cpu('serial', 'areas_thread_cpu')}" + (f", serial 1 thread {cpu('serial-1', 'areas_cpu')} / "
+                                                       f"{cpu('serial-1', 'areas_thread_cpu')}" if a.one_thread else "")
+          + f", on {a.workers} workers {cpu('dask', 'areas_cpu')} / {cpu('dask', 'areas_thread_cpu')}")
     mean = sum(per_area) / len(per_area)
     print(f"seconds per area (serial, in-process): mean {mean:.1f}, min {min(per_area):.1f}, max {max(per_area):.1f}; "
           f"split {timings['split_seconds']:.1f} s")

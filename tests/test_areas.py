@@ -99,6 +99,23 @@ def test_area_folder_equals_connectivity_plan_on_the_clipped_inputs(cm_run, tmp_
         assert (out / folder / name).read_bytes() == (tmp_path / "plan" / name).read_bytes(), name
 
 
+def test_cut_hands_out_each_area_as_soon_as_its_inputs_are_written_largest_first(shared_data, tmp_path):
+    """The inputs are split once; then each area is handed out (to be planned) before the next is cut,
+    the one with the most roads first, the empty one last."""
+    from connectivity.areas import split
+    from connectivity.config import load_scenario
+
+    areas = read_areas(write_areas(tmp_path / "areas.geojson", CM_AREAS))
+    work = tmp_path / "out" / WORK_FOLDER
+    seen = []
+    for k, path in split.cut(load_scenario(SCENARIOS / "chiang_mai_nimman.toml"), areas, tmp_path / "out"):
+        seen.append(areas[k].name)
+        assert path == work / areas[k].folder / "scenario.toml" and path.is_file()
+        assert {a.name for a in areas if (work / a.folder / "scenario.toml").exists()} == set(seen)
+    roads = {a.name: (work / a.folder / "roads.osm.pbf").stat().st_size for a in areas}
+    assert seen == sorted(roads, key=lambda n: -roads[n]) and seen[-1] == "Empty Field"
+
+
 def test_rerun_skips_unchanged_areas_and_replans_a_changed_one(cm_run, tmp_path):
     tmp, areas, out, _ = cm_run
     copy = tmp_path / "out"

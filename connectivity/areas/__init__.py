@@ -4,8 +4,10 @@ The sequence of a national run, downstream of :mod:`connectivity.pipeline` (each
 planned by ``pipeline.run`` / ``pipeline.write_outputs``, exactly as ``connectivity plan``):
 
 1. :mod:`.split`: read the areas file and the scenario's inputs once; cut the inputs into
-   ``DIR/.inputs/<area>/`` with a scenario TOML per area;
-2. :mod:`.run`: one task per area (plain data in and out), serially or on a Dask cluster;
+   ``DIR/.inputs/<area>/`` with a scenario TOML per area, handing out each area as soon as
+   it is cut (largest first);
+2. :mod:`.run`: one task per area (plain data in and out), serially or on a Dask cluster,
+   each submitted as it comes, so the cluster plans the first areas while the others are cut;
    an area that fails is reported, the others go on; unchanged areas are skipped on a rerun;
 3. :mod:`.national`: ``areas.csv``, ``summary.json``, ``ducts.gpkg``, ``overview.html``.
 """
@@ -88,22 +90,35 @@ def plan_areas(scenario_path: str | Path, areas_file: str | Path, out: str | Pat
     areas = read_areas(areas_file, name_column=name_column)
     out = check_output(scenario, areas, areas_file, Path(out))
     out.mkdir(parents=True, exist_ok=True)
-    pool = Workers(workers, scheduler)  # the cluster starts and warms up while the inputs are cut
+    pool = Workers(workers, scheduler)  # the cluster starts and warms up while the inputs are read
     try:
-        scenarios = split.prepare(scenario, areas, out, margin_m=margin_m)
-        split_s = time.perf_counter() - t0
-        tasks = [{"area": a.name, "folder": a.folder, "scenario": str(p), "out": str(out), "force": force}
-                 for a, p in zip(areas, scenarios)]
-        # largest inputs first, so that a worker does not start a big area when the others are done
-        tasks.sort(key=lambda t: (-sum(f.stat().st_size for f in Path(t["scenario"]).parent.iterdir()), t["area"]))
-        kwargs = {k: v for k, v in (("report", report), ("started", started)) if v is not None}
-        results = run_tasks(tasks, pool=pool, **kwargs)
+        split_s = time.perf_counter() - t0  # reading and cutting: the first areas are planned meanwhile
+
+        def tasks():
+            nonlocal split_s
+            t = time.perf_counter()
+            for k, path in split.cut(scenario, areas, out, margin_m=margin_m):
+                split_s += time.perf_counter() - t
+                yield {"area": areas[k].name, "folder": areas[k].folder, "scenario": str(path), "out": str(out),
+                       "force": force}
+                t = time.perf_counter()
+            split_s += time.perf_counter() - t
+
+        ducts_read: dict[str, Any] = {}
+
+        def done(result: dict[str, Any], count: int, total: int) -> None:
+            if report is not None:
+                report(result, count, total)
+            ducts_read[result["area"]] = national.area_ducts(result, out)  # while the other areas run
+
+        kwargs = {"started": started} if started is not None else {}
+        results = run_tasks(tasks(), pool=pool, total=len(areas), report=done, **kwargs)
         areas_s = time.perf_counter() - t0 - split_s
         closing = threading.Thread(target=pool.close, name="areas-cluster-close", daemon=True)
         closing.start()  # the cluster shuts down while the national files are written
         written = list(national.write_tables(results, out, scenario=scenario.name, areas_file=areas_file.name,
                                              margin_m=margin_m))
-        ducts = national.all_ducts(results, out)
+        ducts = national.all_ducts(results, out, ducts_read)
         written.append(national.write_ducts(ducts, out / "ducts.gpkg"))
         written.append(national.write_overview(results, areas, ducts, national.operators_of(results),
                                                out / "overview.html", title=f"{scenario.name}: {len(areas)} areas"))
@@ -114,7 +129,8 @@ def plan_areas(scenario_path: str | Path, areas_file: str | Path, out: str | Pat
     timings = {"seconds": round(time.perf_counter() - t0, 3), "split_seconds": round(split_s, 3),
                "areas_seconds": round(areas_s, 3), "national_seconds": round(national_s, 3),
                "areas": {r["area"]: r["seconds"] for r in sorted(results, key=lambda r: r["area"])},
-               "areas_cpu": {r["area"]: r.get("cpu_seconds") for r in sorted(results, key=lambda r: r["area"])}}
+               "areas_cpu": {r["area"]: r.get("cpu_seconds") for r in sorted(results, key=lambda r: r["area"])},
+               "areas_thread_cpu": {r["area"]: r.get("thread_cpu_seconds") for r in sorted(results, key=lambda r: r["area"])}}
     write_json(timings, out / "timings.json")
     written.append(out / "timings.json")
     return AreasRun(areas=areas, results=sorted(results, key=lambda r: r["area"]), written=written)

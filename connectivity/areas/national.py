@@ -96,17 +96,29 @@ def write_tables(results: Sequence[dict[str, Any]], out: Path, *, scenario: str,
     return csv, path
 
 
-def all_ducts(results: Sequence[dict[str, Any]], out: Path):
-    """Every planned area's ``ducts.geojson`` in one frame (WGS84) with an ``area`` column first."""
+def area_ducts(result: dict[str, Any], out: Path):
+    """One planned area's ``ducts.geojson`` (WGS84) with an ``area`` column first; None when it failed.
+    Read as each area completes (the driver waits for the others meanwhile), then :func:`all_ducts`."""
     import geopandas as gpd
 
+    if result["status"] != "ok":
+        return None
+    f = gpd.read_file(out / result["folder"] / "ducts.geojson", engine="pyogrio")
+    f.insert(0, "area", result["area"])
+    return f
+
+
+def all_ducts(results: Sequence[dict[str, Any]], out: Path, read: dict[str, Any] | None = None):
+    """Every planned area's ``ducts.geojson`` in one frame (WGS84) with an ``area`` column first,
+    areas by name; ``read``: frames of :func:`area_ducts` already read, by area name."""
+    import geopandas as gpd
+
+    read = read or {}
     frames = []
     for r in sorted(results, key=lambda r: r["area"]):
-        if r["status"] != "ok":
-            continue
-        f = gpd.read_file(out / r["folder"] / "ducts.geojson", engine="pyogrio")
-        f.insert(0, "area", r["area"])
-        frames.append(f)
+        f = read[r["area"]] if r["area"] in read else area_ducts(r, out)
+        if f is not None:
+            frames.append(f)
     if not frames:
         return gpd.GeoDataFrame({"area": pd.Series(dtype=object)}, geometry=[], crs=WGS84)
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=WGS84)

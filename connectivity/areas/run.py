@@ -19,9 +19,10 @@ import logging
 import os
 import time
 import traceback
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from connectivity.errors import ConfigError
 
@@ -82,7 +83,7 @@ def plan_area(task: dict[str, Any]) -> dict[str, Any]:
     from connectivity.errors import ConnectivityError
     from connectivity.pipeline import run, write_outputs
 
-    started, cpu = time.perf_counter(), time.process_time()
+    started, cpu, own = time.perf_counter(), time.process_time(), _thread_cpu()
     root = Path(task["out"])
     folder = root / task["folder"]
     result = {"area": task["area"], "folder": task["folder"], "status": "failed", "reason": "", "skipped": False,
@@ -110,7 +111,17 @@ def plan_area(task: dict[str, Any]) -> dict[str, Any]:
     release_memory()
     result["seconds"] = round(time.perf_counter() - started, 3)
     result["cpu_seconds"] = round(time.process_time() - cpu, 3)
+    result["thread_cpu_seconds"] = round(_thread_cpu() - own, 3)
     return result
+
+
+def _thread_cpu() -> float:
+    """CPU seconds (user + system) of the calling thread alone (a worker's task thread, without
+    its event loop; the serial process's main thread, without the design stage's own threads)."""
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_THREAD)
+    return r.ru_utime + r.ru_stime
 
 
 def release_memory() -> None:
@@ -132,12 +143,20 @@ def _noop(result: dict[str, Any], done: int, total: int) -> None:
 
 
 def warm_up() -> int:
-    """Import the pipeline and load the Steiner solver's compiled (numba) kernels from their
-    cache by solving a tiny instance: what a fresh process pays before its first area. Run on
-    each worker while the driver cuts the inputs. Returns the process id."""
+    """Import the pipeline and what its outputs use, and load the Steiner solver's compiled
+    (numba) kernels from their cache by solving a tiny instance: what a fresh process pays
+    before its first area. Run on each worker while the driver cuts the inputs. Returns the
+    process id."""
+    # the imports of a plan, and those its outputs make on first use (maps, report, folium, h3,
+    # pyogrio: some 1.5 CPU s that each worker's first area paid, measured on 2,000-edge areas)
+    import folium
+    import h3
     import numpy as np
+    import pyogrio
 
-    import connectivity.pipeline  # noqa: F401 - the imports of a plan
+    import connectivity.maps
+    import connectivity.pipeline
+    import connectivity.report
     from connectivity.steiner import solve
 
     n = 6  # a 6 x 6 grid, four corner terminals
@@ -203,6 +222,10 @@ class Workers:
         except BaseException as exc:  # raised in the driver's thread by client()
             self._error = exc
 
+    def ready(self) -> bool:
+        """Whether the cluster is up (or failed to start): :meth:`client` would not wait."""
+        return self._thread is None or not self._thread.is_alive()
+
     def client(self):
         """The Dask client, once the cluster is up (re-raises an error met while starting it)."""
         if self._thread is not None:
@@ -229,10 +252,14 @@ class Workers:
             self._client = self._cluster = None
 
 
-def run_tasks(tasks: Sequence[dict[str, Any]], *, workers: int | None = None, scheduler: str | None = None,
+def run_tasks(tasks: Iterable[dict[str, Any]], *, workers: int | None = None, scheduler: str | None = None,
               report: Report = _noop, started: Callable[[str], None] = lambda _: None,
-              pool: Workers | None = None) -> list[dict[str, Any]]:
+              pool: Workers | None = None, total: int | None = None) -> list[dict[str, Any]]:
     """Run :func:`plan_area` on every task; results in the order of ``tasks``.
+
+    ``tasks`` may be a generator (the areas as they are cut, :func:`connectivity.areas.split.cut`):
+    each task goes to the cluster as soon as it comes (or waits for the cluster to be up), and
+    areas planned meanwhile are reported while the next ones are made.
 
     Parameters
     ----------
@@ -248,44 +275,81 @@ def run_tasks(tasks: Sequence[dict[str, Any]], *, workers: int | None = None, sc
     pool
         :class:`Workers` started earlier (``workers`` and ``scheduler`` are then ignored); the
         caller closes it.
+    total
+        The number of tasks, for ``report`` (default: ``len(tasks)``).
     """
     own = pool is None
     pool = Workers(workers, scheduler) if own else pool
     try:
-        return _run(tasks, pool, report, started)
+        return _run(tasks, pool, report, started, len(tasks) if total is None else total)  # type: ignore[arg-type]
     finally:
         if own:
             pool.close()
 
 
-def _run(tasks: Sequence[dict[str, Any]], pool: Workers, report: Report,
-         started: Callable[[str], None]) -> list[dict[str, Any]]:
-    results: list[dict[str, Any] | None] = [None] * len(tasks)
+def _lost(task: dict[str, Any], exc: BaseException) -> dict[str, Any]:
+    """The result of an area whose worker died (memory, killed): failed, the others go on."""
+    return {"area": task["area"], "folder": task["folder"], "status": "failed",
+            "reason": f"worker lost: {type(exc).__name__}: {exc}".splitlines()[0],
+            "skipped": False, "summary": None, "seconds": 0.0, "cpu_seconds": 0.0}
+
+
+def _run(tasks: Iterable[dict[str, Any]], pool: Workers, report: Report,
+         started: Callable[[str], None], total: int) -> list[dict[str, Any]]:
+    results: list[dict[str, Any] | None] = []
     if pool.serial:
-        started("planning in this process, one area after the other")
-        for i, task in enumerate(tasks):
-            results[i] = plan_area(task)
-            report(results[i], i + 1, len(tasks))
+        for task in tasks:  # (the first task is made before saying so: bad inputs raise before)
+            if not results:
+                started("planning in this process, one area after the other")
+            results.append(plan_area(task))
+            report(results[-1], len(results), total)
         return results  # type: ignore[return-value]
     from distributed import as_completed
 
-    client = pool.client()
-    link = client.dashboard_link if _has_dashboard(client) else "none (bokeh is missing)"
-    started(f"Dask scheduler {client.scheduler.address}, dashboard {link}")
-    futures = client.map(plan_area, list(tasks), key=[f"plan-area-{t['folder']}" for t in tasks], pure=False)
-    index = {f.key: i for i, f in enumerate(futures)}
+    given: list[dict[str, Any]] = []
+    index: dict[str, int] = {}
+    client = waiting = None
     done = 0
-    for fut in as_completed(futures):
-        i = index[fut.key]
-        try:
-            results[i] = fut.result()
-        except Exception as exc:  # the worker died (memory, killed): this area failed, the others go on
-            results[i] = {"area": tasks[i]["area"], "folder": tasks[i]["folder"], "status": "failed",
-                          "reason": f"worker lost: {type(exc).__name__}: {exc}".splitlines()[0],
-                          "skipped": False, "summary": None, "seconds": 0.0, "cpu_seconds": 0.0}
-        fut.release()  # nothing of a finished area stays in the cluster
-        done += 1
-        report(results[i], done, len(tasks))
+
+    def submit(i: int) -> None:
+        fut = client.submit(plan_area, given[i], key=f"plan-area-{given[i]['folder']}", pure=False)
+        index[fut.key] = i
+        waiting.add(fut)
+
+    def collect(futures) -> None:
+        nonlocal done
+        for fut in futures:
+            i = index[fut.key]
+            try:
+                results[i] = fut.result()
+            except Exception as exc:  # the worker died: this area failed, the others go on
+                results[i] = _lost(given[i], exc)
+            fut.release()  # nothing of a finished area stays in the cluster
+            done += 1
+            report(results[i], done, total)
+
+    def connect() -> None:
+        nonlocal client, waiting
+        client = pool.client()
+        waiting = as_completed(loop=client.loop)
+        link = client.dashboard_link if _has_dashboard(client) else "none (bokeh is missing)"
+        started(f"Dask scheduler {client.scheduler.address}, dashboard {link}")
+        for i in range(len(given)):  # the areas cut while the cluster started
+            submit(i)
+
+    for task in tasks:
+        given.append(task)
+        results.append(None)
+        if client is None:
+            if pool.ready():
+                connect()
+        else:
+            submit(len(given) - 1)
+            collect(waiting.next_batch(block=False) if waiting.has_ready() else [])
+    if client is None:
+        connect()
+    for batch in waiting.batches():
+        collect(batch)
     return results  # type: ignore[return-value]
 
 
@@ -314,7 +378,7 @@ def dask_executor(scheduler: str, *, timeout_s: float = 10.0) -> Iterator[Execut
 
 def _has_dashboard(client) -> bool:
     try:
-        import bokeh  # noqa: F401 - the dashboard needs it
+        import bokeh  # the dashboard needs it
     except ImportError:
         return False
     return bool(client.dashboard_link)

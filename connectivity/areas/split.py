@@ -1,7 +1,8 @@
 """Cutting a scenario's inputs into areas: the areas file, clipped inputs, one scenario TOML per area.
 
-Everything here runs once, in the driver, before any area is planned: the inputs are read
-once and each area gets only its part, written under ``DIR/.inputs/<area>/``:
+Everything here runs once, in the driver: the inputs are read once (an OSM file split in one
+pass), then each area gets only its part, written under ``DIR/.inputs/<area>/`` and handed out
+(:func:`cut`) as soon as it is written, so the first areas are planned while the others are cut:
 
 * roads (an OSM file's highway ways, a road line file) and overhead lines: everything within
   the area buffered by ``margin_m`` (roads leave the area and come back); an OSM way is kept
@@ -27,6 +28,7 @@ import math
 import os
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -168,31 +170,51 @@ def _read_input(path: Path, scenario: Scenario) -> gpd.GeoDataFrame:
     return gdf.to_crs(load.WGS84)
 
 
-def clip_vectors(scenario: Scenario, areas: list[Area], margins: list, work: Path) -> list[dict[str, str]]:
-    """Write each area's part of the scenario's vector/CSV inputs as GeoJSON into
-    ``work/<folder>/<key>.geojson``; returns per area ``{input key: file name}``."""
-    files: list[dict[str, str]] = [{} for _ in areas]
+def vector_parts(scenario: Scenario, areas: list[Area], margins: list) -> tuple[dict[str, gpd.GeoDataFrame],
+                                                                             list[dict[str, np.ndarray]]]:
+    """Read each of the scenario's vector/CSV inputs once and decide which rows go to which area:
+    the inputs (WGS84, by input key) and, per area, the positions of its rows in each input."""
+    inputs: dict[str, gpd.GeoDataFrame] = {}
+    rows: list[dict[str, np.ndarray]] = [{} for _ in areas]
     inp = scenario.inputs
     for key in _BUFFERED + _OWNED:
         path = getattr(inp, key)
         if path is None or (key == "roads" and inp.osm is not None and inp.osm.is_file()):
             continue
-        gdf = _read_input(path, scenario)
+        gdf = inputs[key] = _read_input(path, scenario)
         if key in _OWNED:
             owner = owner_index(areas, np.asarray(gdf.geometry.representative_point().values))
-        for k, area in enumerate(areas):
-            if key in _OWNED:
-                part = gdf[owner == k]
-            else:
-                part = gdf.iloc[np.sort(gdf.sindex.query(margins[k], predicate="intersects"))]
-                if len(part):
-                    part = part.assign(geometry=part.geometry.intersection(margins[k]))
-                    part = part[~part.geometry.is_empty].explode(index_parts=False)
-                    part = part[part.geom_type == "LineString"]
-            name = f"{key}.geojson"
-            write_geojson(part.reset_index(drop=True), work / area.folder / name)
-            files[k][key] = name
+            for k in range(len(areas)):
+                rows[k][key] = np.flatnonzero(owner == k)
+        else:
+            for k in range(len(areas)):
+                rows[k][key] = np.sort(gdf.sindex.query(margins[k], predicate="intersects"))
+    return inputs, rows
+
+
+def write_vector_parts(inputs: dict[str, gpd.GeoDataFrame], rows: dict[str, np.ndarray], margin, folder: Path
+                       ) -> dict[str, str]:
+    """Write one area's part of each input (:func:`vector_parts`) as GeoJSON into
+    ``folder/<key>.geojson``, the lines cut at the buffered outline ``margin``; returns
+    ``{input key: file name}``."""
+    files: dict[str, str] = {}
+    for key, gdf in inputs.items():
+        part = gdf.iloc[rows[key]]
+        if key in _BUFFERED and len(part):
+            part = part.assign(geometry=part.geometry.intersection(margin))
+            part = part[~part.geometry.is_empty].explode(index_parts=False)
+            part = part[part.geom_type == "LineString"]
+        name = f"{key}.geojson"
+        write_geojson(part.reset_index(drop=True), folder / name)
+        files[key] = name
     return files
+
+
+def clip_vectors(scenario: Scenario, areas: list[Area], margins: list, work: Path) -> list[dict[str, str]]:
+    """Write each area's part of the scenario's vector/CSV inputs as GeoJSON into
+    ``work/<folder>/<key>.geojson``; returns per area ``{input key: file name}``."""
+    inputs, rows = vector_parts(scenario, areas, margins)
+    return [write_vector_parts(inputs, rows[k], margins[k], work / a.folder) for k, a in enumerate(areas)]
 
 
 # --------------------------------------------------------------------------- OSM files
@@ -342,17 +364,32 @@ def split_osm(path: Path, areas: list[Area], margins: list, work: Path, *,
     each area's ways and relations go to a part file as they come, and its nodes are
     written with them at the end. Tagged nodes (points of interest, poles) keep their tags
     only in the area that holds them; elsewhere (as nodes of a margin road) they are written
-    without tags. Returns the file name per area.
+    without tags. Returns the file name per area (see :func:`split_osm_areas`, which hands out
+    each area as soon as its file is written).
 
     Raises
     ------
     InputDataError
         When the file cannot be read as OSM data (one line naming the file).
     """
+    for _ in split_osm_areas(path, areas, margins, work, highway_exclude=highway_exclude):
+        pass
+    return [OSM_NAME] * len(areas)
+
+
+OSM_NAME = "roads.osm.pbf"
+
+
+def split_osm_areas(path: Path, areas: list[Area], margins: list, work: Path, *,
+                    highway_exclude: tuple[str, ...] = (), weight: Any = None) -> Iterator[int]:
+    """:func:`split_osm`, yielding the index of each area as soon as its ``roads.osm.pbf`` is
+    complete: after the one pass over the file (an area's nodes and relations are known only
+    at its end), the areas with the most way nodes (plus ``weight[k]``, e.g. other inputs'
+    rows) first, ties in the order of ``areas``."""
     import osmium
 
     path = load._check_file(path)
-    name, part_name = "roads.osm.pbf", "roads.parts.osm.pbf"
+    part_name = "roads.parts.osm.pbf"
     parts = [work / a.folder / part_name for a in areas]
     try:
         with contextlib.ExitStack() as stack:
@@ -364,17 +401,21 @@ def split_osm(path: Path, areas: list[Area], margins: list, work: Path, *,
                 stack.callback(writers[-1].close)
             split = _OsmSplit(areas, margins, frozenset(highway_exclude), writers)
             load.scan_osm(path, split)
-        with contextlib.ExitStack() as stack:  # unwinds each writer's close before its file's rename
-            for k, area in enumerate(areas):
-                tmp = stack.enter_context(atomic_path(work / area.folder / name))
+        size = [sum(len(a) for a in split.node_ids[k]) + (0 if weight is None else int(weight[k]))
+                for k in range(len(areas))]
+        for k in sorted(range(len(areas)), key=lambda k: (-size[k], k)):
+            with atomic_path(work / areas[k].folder / OSM_NAME) as tmp:
                 tmp.unlink()
                 writer = osmium.SimpleWriter(str(tmp))
-                stack.callback(writer.close)
-                split.finish(k, parts[k], writer)
+                try:
+                    split.finish(k, parts[k], writer)
+                finally:
+                    writer.close()  # before the rename onto the area's file
+            parts[k].unlink(missing_ok=True)
+            yield k
     finally:
         for p in parts:
             p.unlink(missing_ok=True)
-    return [name] * len(areas)
 
 
 # --------------------------------------------------------------------------- scenario per area
@@ -443,14 +484,30 @@ def area_scenario_text(scenario: Scenario, area: Area, files: dict[str, str], fo
 
 def prepare(scenario: Scenario, areas: list[Area], out: Path, *, margin_m: float = DEFAULT_MARGIN_M) -> list[Path]:
     """Cut the scenario's inputs into ``out/.inputs/<area>/`` and write each area's scenario
-    TOML there; returns the scenario paths (in the order of ``areas``).
+    TOML there; returns the scenario paths (in the order of ``areas``). See :func:`cut`."""
+    paths: list[Path | None] = [None] * len(areas)
+    for k, path in cut(scenario, areas, out, margin_m=margin_m):
+        paths[k] = path
+    return paths  # type: ignore[return-value]
+
+
+def cut(scenario: Scenario, areas: list[Area], out: Path, *,
+        margin_m: float = DEFAULT_MARGIN_M) -> Iterator[tuple[int, Path]]:
+    """Cut the scenario's inputs into ``out/.inputs/<area>/``, handing out each area as soon as its
+    inputs and scenario TOML are written: ``(index in areas, scenario path)``, so that it can be
+    planned while the others are cut.
+
+    The inputs are read (and an OSM file split) once, before the first area; then the areas go
+    out largest first (by the number of road features, or of OSM way nodes, plus the other
+    inputs' rows: a worker should not start a big area when the others are done), ties in the
+    order of ``areas``. What an area's files hold does not depend on that order.
 
     Raises
     ------
     ConfigError
         When the scenario has no local road file (``bbox``/``place`` downloads are not split).
     InputDataError
-        When an input file cannot be read.
+        When an input file cannot be read (both before the first area is handed out).
     """
     inp = scenario.inputs
     has_osm = inp.osm is not None and inp.osm.is_file()
@@ -462,17 +519,20 @@ def prepare(scenario: Scenario, areas: list[Area], out: Path, *, margin_m: float
     for area in areas:
         (work / area.folder).mkdir(parents=True, exist_ok=True)
     margins = [buffered(a, margin_m) for a in areas]
-    files = clip_vectors(scenario, areas, margins, work)
+    inputs, rows = vector_parts(scenario, areas, margins)
+    weight = [sum(len(r) for r in rows[k].values()) for k in range(len(areas))]
     if has_osm:
-        for k, name in enumerate(split_osm(inp.osm, areas, margins, work,
-                                           highway_exclude=scenario.options.highway_exclude)):
-            files[k]["osm"] = name
-    paths = []
-    for k, area in enumerate(areas):
-        folder = work / area.folder
-        text = area_scenario_text(scenario, area, files[k], folder)
+        order: Iterator[int] = split_osm_areas(inp.osm, areas, margins, work, weight=weight,
+                                               highway_exclude=scenario.options.highway_exclude)
+    else:
+        order = iter(sorted(range(len(areas)), key=lambda k: (-weight[k], k)))
+    for k in order:
+        area, folder = areas[k], work / areas[k].folder
+        files = write_vector_parts(inputs, rows[k], margins[k], folder)
+        if has_osm:
+            files["osm"] = OSM_NAME
+        text = area_scenario_text(scenario, area, files, folder)
         path = folder / "scenario.toml"
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             write_text(path, text)
-        paths.append(path)
-    return paths
+        yield k, path
