@@ -82,6 +82,35 @@ bound takes 10 subgradient steps instead of 6 (3 s more), and the Lagrangian's o
 run on 2 threads (``cpu_s`` above ``wall_s``). Still missed: Chiang Mai 3 s (Python, geopandas,
 numba and matplotlib imports alone take about 1.5 s), 20k 10 s, and every gap target (10 %).
 
+Fifth session (threads for the joint plan's starts and their improvement, tornado chart as
+SVG text without matplotlib, noding snap with array operations, the road layer encoded once
+for both maps, GeoJSON through orjson), idle machine, 2026-11-26 23:47-00:00; ``before`` is
+commit 7874daa through ``--repo``. cm and 20k: ``--repeat 3``, after and before interleaved
+twice (the host's speed drifted between the pairs; both pairs shown); 100k and 300k: one run
+each, ``--no-warmup``::
+
+      row   wall_s   cpu_s  design_s  gap_pct  cost_MTHB  rss_MiB  stages_s
+    pair 1, after / before
+       cm      4.8     6.7       2.8    12.61       82.3      280  load 0.3 network 0.2 design 2.9 write 0.5
+       cm      6.5     7.5       3.3    12.61       82.3      302  load 0.5 network 0.2 design 3.4 write 1.2
+      20k      7.8    10.4       4.8    24.14      929.5      377  load 0.1 network 0.7 design 5.0 write 1.2
+      20k     10.1    11.4       5.4    24.14      929.5      370  load 0.1 network 0.8 design 5.6 write 2.7
+    pair 2, after / before
+       cm      5.9     7.9       3.2    12.61       82.3      278  load 0.5 network 0.2 design 3.3 write 0.8
+       cm      6.2     7.2       3.3    12.61       82.3      305  load 0.3 network 0.2 design 3.4 write 1.0
+      20k      8.1    10.7       4.7    24.14      929.5      377  load 0.1 network 0.6 design 4.8 write 1.4
+      20k      8.6     9.8       4.8    24.14      929.5      370  load 0.1 network 0.7 design 5.0 write 1.8
+    after / before
+     100k     27.3    36.5      15.6    27.92     3700.7      741  load 0.4 network 4.0 design 16.6 write 4.6
+     100k     33.8    38.5      18.1    27.92     3700.7      684  load 0.4 network 6.0 design 18.8 write 6.7
+     300k     79.9   109.0      47.9    27.45    10726.3     1630  load 0.9 network 13.6 design 50.1 write 13.4
+     300k    147.1   157.4      92.1    27.45    10726.3     1582  load 1.2 network 26.4 design 97.7 write 18.7
+
+Same plans and bounds (costs and gaps unchanged). Met: 20k <= 10 s, 100k <= 60 s, 300k <=
+180 s and <= 4 GiB. Still missed: Chiang Mai <= 3 s (the interpreter, pandas, geopandas,
+shapely, numba and scipy imports and the numba cache alone take about 1.9 s) and every gap
+target but Phuket's (4.4 %).
+
 Road edges after noding (load + noding + network only, no design): 20k town 20,214 (74
 components), 100k town 100,138 (334), 300k town 300,669 (1,032; noding 50 s, 0.8 GiB).
 Before the noding fix (branch rob3) all components but the largest were service lanes whose
