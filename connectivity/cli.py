@@ -242,8 +242,12 @@ def main(argv: list[str] | None = None) -> int:
     """Run a command; exit codes: 0 done, 2 bad input or environment (one line), 1 a bug, 130 interrupted."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    before = set(logging.getLogger().handlers)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="connectivity: %(levelname)s: %(message)s")
+    if not args.verbose:   # libraries that set their own loggers to INFO (Dask's cluster start and stop) stay quiet
+        for handler in set(logging.getLogger().handlers) - before:
+            handler.setLevel(logging.WARNING)
     if args.debug and args.verbose:  # -v --debug: also the per-solve lines of the engine and the design stage
         logging.getLogger("connectivity").setLevel(logging.DEBUG)
     hold = None if args.verbose else _HoldLogs()

@@ -149,3 +149,16 @@ def test_plan_with_no_scheduler_there_is_one_line_exit_2(fixtures, tmp_path, cap
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "no Dask scheduler answers" in err[0]
     assert not (tmp_path / "o").exists()
+
+
+def test_library_info_logs_stay_out_unless_verbose(tmp_path):
+    """Libraries that set their own loggers to INFO (Dask's cluster start and stop) print nothing
+    without -v; warnings still show; with -v the INFO lines show too."""
+    code = ("import logging, sys; from connectivity.cli import main; main(sys.argv[1:]); "
+            "lib = logging.getLogger('distributed.scheduler'); lib.setLevel(logging.INFO); lib.info('State start'); "
+            "logging.getLogger('connectivity').warning('a warning')")
+    missing = str(tmp_path / "missing.stp")
+    quiet = subprocess.run([sys.executable, "-c", code, "steiner", missing], capture_output=True, text=True)
+    loud = subprocess.run([sys.executable, "-c", code, "-v", "steiner", missing], capture_output=True, text=True)
+    assert "a warning" in quiet.stderr and "State start" not in quiet.stderr
+    assert "a warning" in loud.stderr and "State start" in loud.stderr
