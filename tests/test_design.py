@@ -180,11 +180,11 @@ def test_design_settings_and_terminals_by_operator():
     terms, dropped = terminals_by_operator(comp, sites, ["TOT", "CAT", "PEA", "MEA"])
     assert terms["TOT"].tolist() == [0, 1, 5, 6]    # a network in each component, the hub's in the second
     assert terms["CAT"].tolist() == [] and terms["MEA"].tolist() == []
-    assert terms["PEA"].tolist() == [3]              # two sites at one node: nothing to join, not dropped
-    assert sorted(dropped) == ["d", "e"]            # CAT's sites are alone in their components
+    assert terms["PEA"].tolist() == []               # two sites at one node (one location): nothing to join
+    assert sorted(dropped) == ["d", "e", "f", "h"]  # CAT's sites alone in their components, PEA's location too
     # an anchor (e.g. a corridor street of CAT's in component 1) keeps CAT's lone site there
     terms, dropped = terminals_by_operator(comp, sites, ["TOT", "CAT", "PEA", "MEA"], anchors={"CAT": [5]})
-    assert terms["CAT"].tolist() == [6] and dropped == ["d"]
+    assert terms["CAT"].tolist() == [6] and dropped == ["d", "f", "h"]
 
 
 def test_operator_with_sites_in_two_components_gets_two_networks():

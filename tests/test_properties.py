@@ -296,3 +296,19 @@ def test_lead_in_starts_at_its_node_when_the_foot_is_a_road_end():
     lead = net.edges[net.edges["kind"] == "lead_in"]
     for u, g in zip(lead["u"], lead.geometry):
         assert g.coords[0] == net.nodes.geometry.loc[u].coords[0]
+
+
+def test_co_located_sites_alone_in_their_component_are_not_connected():
+    """Two sites of one operator at one location (one site node) have nothing to join, even when
+    another operator's site shares their road component (found by the property test above)."""
+    import shapely
+
+    roads = gpd.GeoDataFrame({"highway": ["residential"] * 3, "name": ["r0", "r1", "r2"]}, geometry=[
+        shapely.LineString([(500000, 2077040), (500040, 2077040)]), shapely.LineString([(500000, 2077000), (500000, 2077040)]),
+        shapely.LineString([(500040, 2077000), (500040, 2077040)])], crs=CRS)
+    sites = gpd.GeoDataFrame({"site_id": ["S0", "S1", "S2"], "operator": ["TOT", "TOT", "CAT"], "kind": ["site"] * 3,
+                              "name": [""] * 3}, geometry=[shapely.Point(500000, 2077000), shapely.Point(500000, 2077000),
+                                                           shapely.Point(500000, 2077040)], crs=CRS)
+    net, ducts, final, res = make_plan(roads, sites, 5.0)
+    assert final.set_index("site_id")["connected"].to_dict() == {"S0": False, "S1": False, "S2": False}
+    assert final["node_id"].iloc[0] == final["node_id"].iloc[1]

@@ -55,10 +55,11 @@ def terminals_by_operator(node_component: np.ndarray, sites: Any, operators: Seq
                           ) -> tuple[dict[str, np.ndarray], list[str]]:
     """Operator -> terminal node ids from attached sites; sites its ducts cannot reach are dropped.
 
-    An operator gets one duct network per road component holding two or more of its sites
-    (joined to its hub where the hub is in that component), or one site and one of its
-    ``anchors`` (operator -> node ids its network must reach anyway, e.g. the ends of its
-    corridor streets); a site alone in its component has nothing to join and is dropped.
+    An operator gets one duct network per road component holding two or more of its site
+    locations (site nodes: co-located sites share one; joined to its hub where the hub is in
+    that component), or one location and one of its ``anchors`` (operator -> node ids its
+    network must reach anyway, e.g. the ends of its corridor streets); the sites of a location
+    alone in its component have nothing to join and are dropped.
     Returns the terminals and the ``site_id`` of dropped sites.
     """
     out: dict[str, np.ndarray] = {}
@@ -68,9 +69,10 @@ def terminals_by_operator(node_component: np.ndarray, sites: Any, operators: Seq
         rows = att[att["operator"] == op]
         nodes = rows["node_id"].to_numpy(np.int64)
         comp = node_component[nodes]
-        _, inverse, counts = np.unique(comp, return_inverse=True, return_counts=True)
+        located = np.unique(np.column_stack([comp, nodes]), axis=0)   # (component, node) of each location
+        comps, locations = np.unique(located[:, 0], return_counts=True)
         anchored = node_component[np.asarray((anchors or {}).get(op, ()), dtype=np.int64)]
-        keep = (counts[inverse] >= 2) | np.isin(comp, anchored)
+        keep = (locations[np.searchsorted(comps, comp)] >= 2) | np.isin(comp, anchored)
         dropped += rows.loc[~keep, "site_id"].astype(str).tolist()
         out[op] = np.unique(nodes[keep])
     return out, dropped
