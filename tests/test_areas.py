@@ -390,3 +390,28 @@ def test_local_cluster_workers_run_one_thread_each_without_profiler_and_warm_up_
     finally:
         pool.close()
     assert pool._client is None
+
+
+def test_area_warnings_name_their_area(fixtures, tmp_path, caplog):
+    """Warnings logged while an area is planned start with the area's name; outside, unchanged."""
+    import logging
+
+    from connectivity.areas.run import area_logs
+
+    log = logging.getLogger("connectivity.network")
+    with caplog.at_level(logging.INFO):
+        with area_logs("Nimman 100%"):
+            log.warning("road network has %d disconnected components", 3)
+            log.warning("no args, 50% done")
+            log.info("an info line")
+            logging.getLogger("distributed.worker").warning("not ours")
+        log.warning("after the area")
+    assert [r.getMessage() for r in caplog.records] == [
+        "Nimman 100%: road network has 3 disconnected components", "Nimman 100%: no args, 50% done",
+        "an info line", "not ours", "after the area"]
+    areas = write_areas(tmp_path / "areas.geojson", TINY_AREAS)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="connectivity"):
+        plan_areas(fixtures / "tiny.toml", areas, tmp_path / "out", workers=0, margin_m=100)
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith("connectivity.") and "areas" not in r.name]
+    assert ours and all(m.startswith(("East: ", "West: ")) for m in ours), ours

@@ -62,6 +62,25 @@ def _complete(folder: Path, digest: str) -> bool:
     return meta.get("hash") == digest and all((folder / f).is_file() for f in REQUIRED_FILES)
 
 
+@contextlib.contextmanager
+def area_logs(area: str) -> Iterator[None]:
+    """While planning ``area``, the package's warnings and errors start with ``<area>: `` (the
+    logs of many areas, serial or from the workers, say which area they are about)."""
+    previous = logging.getLogRecordFactory()
+
+    def record(*args, **kwargs) -> logging.LogRecord:
+        rec = previous(*args, **kwargs)
+        if rec.name.startswith("connectivity") and rec.levelno >= logging.WARNING and isinstance(rec.msg, str):
+            rec.msg = (f"{area}: ".replace("%", "%%") if rec.args else f"{area}: ") + rec.msg   # %-formatted later
+        return rec
+
+    logging.setLogRecordFactory(record)
+    try:
+        yield
+    finally:
+        logging.setLogRecordFactory(previous)
+
+
 def plan_area(task: dict[str, Any]) -> dict[str, Any]:
     """Plan one area (a Dask task: plain, picklable data in and out).
 
@@ -96,7 +115,8 @@ def plan_area(task: dict[str, Any]) -> dict[str, Any]:
                           summary=json.loads((folder / "summary.json").read_text(encoding="utf-8")))
         else:
             (folder / AREA_FILE).unlink(missing_ok=True)  # a run killed from here on is not complete
-            plan = run(scenario)
+            with area_logs(task["area"]):
+                plan = run(scenario)
             write_outputs(plan, folder)
             write_text(folder / AREA_FILE, json.dumps({"area": task["area"], "hash": digest}, ensure_ascii=False,
                                                       indent=2) + "\n")
