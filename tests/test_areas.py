@@ -415,3 +415,50 @@ def test_area_warnings_name_their_area(fixtures, tmp_path, caplog):
         plan_areas(fixtures / "tiny.toml", areas, tmp_path / "out", workers=0, margin_m=100)
     ours = [r.getMessage() for r in caplog.records if r.name.startswith("connectivity.") and "areas" not in r.name]
     assert ours and all(m.startswith(("East: ", "West: ")) for m in ours), ours
+
+
+def test_removed_share_counts_a_span_two_margins_share_once():
+    """The union of the areas' removed spans over their summed length: overlapping copies of one
+    line cut at different margins count once; separate lines add up (WGS84 ellipsoid)."""
+    from pyproj import Geod
+
+    from connectivity.areas.national import removed_share, totals
+
+    line = shapely.LineString([(98.950, 18.800), (98.960, 18.801), (98.970, 18.800)])
+    west = shapely.intersection(line, shapely.box(98.94, 18.79, 98.9637, 18.81))   # cut mid-segment
+    east = shapely.intersection(line, shapely.box(98.9583, 18.79, 98.98, 18.81))   # overlaps west
+    other = shapely.LineString([(98.950, 18.790), (98.951, 18.790)])
+    km = Geod(ellps="WGS84").geometry_length
+    assert removed_share([[west], [east]]) == pytest.approx(km(line) / (km(west) + km(east)), rel=1e-6)
+    assert km(west) + km(east) > 1.2 * km(line)    # the plain sum counts the overlap twice
+    both = removed_share([[west], None, [east, other]])
+    assert both == pytest.approx((km(line) + km(other)) / (km(west) + km(east) + km(other)), rel=1e-6)
+    assert removed_share([[west], [other]]) == pytest.approx(1.0) and removed_share([None, []]) == 1.0
+    rows = [{"status": "ok", "overhead_km_removed": 0.6}, {"status": "ok", "overhead_km_removed": 0.6}]
+    assert totals(rows, overhead_share=0.5)["overhead_km_removed"] == pytest.approx(0.6)
+    assert totals([{"status": "ok"}], overhead_share=0.5).get("overhead_km_removed") is None
+
+
+def test_overhead_spans_in_shared_margins_count_once_in_the_total(shared_data, tmp_path):
+    """Two Chiang Mai areas split across the overhead power line, margins overlapping: both take
+    down the spans in the shared margin, the national total counts them once."""
+    scenarios = SCENARIOS.resolve()
+    osm = shared_data / "osm" / "chiang_mai" / "chiang_mai_nimman_cmu_2023-02-27.osm"
+    text = (scenarios / "chiang_mai_nimman.toml").read_text()
+    text = text.replace('osm = "../../../shared/data/osm/chiang_mai/chiang_mai_nimman_cmu_2023-02-27.osm"',
+                        f'osm = "{osm.resolve()}"')
+    text = text.replace('operators = "../operators/default.toml"',
+                        f'operators = "{(scenarios / "../operators/default.toml").resolve()}"')
+    scenario = tmp_path / "aerial.toml"
+    scenario.write_text(text + "\n[design]\nunderground_aerial = true\n")
+    areas = write_areas(tmp_path / "areas.geojson", [("West", (98.9516, 18.7880, 98.9612, 18.8086)),
+                                                     ("East", (98.9612, 18.7880, 98.9745, 18.8086))])
+    out = tmp_path / "out"
+    run = plan_areas(scenario, areas, out, workers=0, margin_m=300)
+    assert [r["status"] for r in run.results] == ["ok", "ok"]
+    summary = json.loads((out / "summary.json").read_text())
+    per_area = [r["overhead_km_removed"] for r in summary["per_area"]]
+    total = summary["total"]["overhead_km_removed"]
+    assert min(per_area) > 0                       # both areas take spans of the line down
+    assert max(per_area) <= total < sum(per_area)  # the shared margin's spans once
+    assert total == pytest.approx(per_area[0], abs=0.002)  # here both took the whole line down

@@ -105,19 +105,22 @@ def plan_areas(scenario_path: str | Path, areas_file: str | Path, out: str | Pat
             split_s += time.perf_counter() - t
 
         ducts_read: dict[str, Any] = {}
+        spans_read: dict[str, Any] = {}
 
         def done(result: dict[str, Any], count: int, total: int) -> None:
             if report is not None:
                 report(result, count, total)
             ducts_read[result["area"]] = national.area_ducts(result, out)  # while the other areas run
+            spans_read[result["area"]] = national.area_spans(result, out)
 
         kwargs = {"started": started} if started is not None else {}
         results = run_tasks(tasks(), pool=pool, total=len(areas), report=done, **kwargs)
         areas_s = time.perf_counter() - t0 - split_s
         closing = threading.Thread(target=pool.close, name="areas-cluster-close", daemon=True)
         closing.start()  # the cluster shuts down while the national files are written
+        spans = [spans_read[r["area"]] if r["area"] in spans_read else national.area_spans(r, out) for r in results]
         written = list(national.write_tables(results, out, scenario=scenario.name, areas_file=areas_file.name,
-                                             margin_m=margin_m))
+                                             margin_m=margin_m, overhead_share=national.removed_share(spans)))
         ducts = national.all_ducts(results, out, ducts_read)
         written.append(national.write_ducts(ducts, out / "ducts.gpkg"))
         written.append(national.write_overview(results, areas, ducts, national.operators_of(results),

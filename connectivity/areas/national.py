@@ -5,6 +5,8 @@ order in which the areas completed) and from their plan folders. Per area the he
 figures of :func:`connectivity.economics.headline` (the figures ``connectivity compare``
 shows); the totals add what adds up (lengths, costs, savings, shares, buildings, poles) and
 take the certified gap of the whole (total cost over the sum of the areas' lower bounds).
+Overhead lines are cut with each area's margin, so neighbours may both take down the same span:
+the total ``overhead_km_removed`` counts the union of the spans removed (each once).
 """
 from __future__ import annotations
 
@@ -50,10 +52,11 @@ def _columns(rows: list[dict[str, Any]]) -> list[str]:
     return cols
 
 
-def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def totals(rows: list[dict[str, Any]], *, overhead_share: float = 1.0) -> dict[str, Any]:
     """Sums over the areas planned (``ok``): the additive figures and each operator's share;
     ``savings_pct``, ``cost_per_km`` and ``gap_pct`` (certified: total cost over the sum of
-    the areas' lower bounds) recomputed from the sums."""
+    the areas' lower bounds) recomputed from the sums. ``overhead_km_removed`` is the sum times
+    ``overhead_share`` (:func:`removed_share`): the sum counts twice what two areas' margins share."""
     ok = [r for r in rows if r["status"] == "ok"]
     out: dict[str, Any] = {}
     for key in ADDITIVE + tuple(sorted({k for r in ok for k in r if k.startswith("share_")})):
@@ -68,12 +71,48 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     bound = sum(r["lower_bound"] for r in ok if r.get("lower_bound"))
     out["lower_bound"] = round(bound, 2) if ok else None
     out["gap_pct"] = round(100.0 * (cost / bound - 1.0), 3) if cost and bound else None
+    if out.get("overhead_km_removed") is not None:
+        out["overhead_km_removed"] = round(out["overhead_km_removed"] * overhead_share, 3)
     return out
 
 
+def area_spans(result: dict[str, Any], out: Path):
+    """The overhead spans one planned area removes (its ``aerial.geojson``, WGS84 line geometries);
+    None when it failed or has no overhead lines. Read as each area completes, like :func:`area_ducts`."""
+    import geopandas as gpd
+
+    path = out / result["folder"] / "aerial.geojson"
+    if result["status"] != "ok" or not path.is_file():
+        return None
+    f = gpd.read_file(path, engine="pyogrio")
+    if f.empty or "feature" not in f or "removed" not in f:
+        return None
+    return f.geometry[(f["feature"] == "span") & f["removed"].astype(bool)].to_crs(WGS84).values
+
+
+def removed_share(spans: Sequence[Any]) -> float:
+    """Length of the union of the areas' removed spans over the sum of their lengths (arrays of
+    WGS84 lines, None skipped; 1.0 when there are none): the share of the summed
+    ``overhead_km_removed`` left once a span two areas' margins share counts once. Lengths on the
+    WGS84 ellipsoid; coordinates snapped to a 1e-7 degree grid (about 1 cm) so that the copies of
+    a line cut at different margins overlap exactly."""
+    import numpy as np
+    import shapely
+    from pyproj import Geod
+
+    parts = [np.asarray(s) for s in spans if s is not None and len(s)]
+    if not parts:
+        return 1.0
+    lines = np.concatenate(parts)
+    geod = Geod(ellps="WGS84")
+    whole = sum(geod.geometry_length(g) for g in lines)
+    return float(geod.geometry_length(shapely.union_all(lines, grid_size=1e-7)) / whole) if whole > 0 else 1.0
+
+
 def write_tables(results: Sequence[dict[str, Any]], out: Path, *, scenario: str, areas_file: str,
-                 margin_m: float) -> tuple[Path, Path]:
-    """``areas.csv`` (one row per area) and ``summary.json`` (counts, failures, totals, rows)."""
+                 margin_m: float, overhead_share: float = 1.0) -> tuple[Path, Path]:
+    """``areas.csv`` (one row per area) and ``summary.json`` (counts, failures, totals, rows);
+    ``overhead_share``: see :func:`totals`."""
     rows = area_rows(results)
     csv = out / "areas.csv"
     write_csv(pd.DataFrame(rows, columns=_columns(rows), dtype=object), csv)
@@ -87,7 +126,7 @@ def write_tables(results: Sequence[dict[str, Any]], out: Path, *, scenario: str,
         "areas_failed": len(failed),
         "failed": failed,
         "currency": "THB",
-        "total": totals(rows),
+        "total": totals(rows, overhead_share=overhead_share),
         "per_area": rows,
         "attribution": OSM_ATTRIBUTION,
     }
