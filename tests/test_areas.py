@@ -74,7 +74,11 @@ def test_broken_area_is_reported_and_the_others_planned(cm_run):
     assert total["sites_connected"] == sum(r["sites_connected"] for r in ok)
     assert total["gap_pct"] == pytest.approx(100 * (total["total_cost"] / total["lower_bound"] - 1), abs=1e-3)
     csv = (out / "areas.csv").read_text().splitlines()
-    assert csv[0].startswith("area,folder,status,reason,") and len(csv) == 4
+    assert csv[0].startswith("area,folder,status,reason,warnings,") and len(csv) == 4
+    # what was logged while an area was planned, on its row (the area's name is the row's)
+    west = rows["Nimman West"]["warnings"]
+    assert "road network has" in west and "not connected: EGAT-way/97987797" in west and "Nimman West" not in west
+    assert json.loads((out / "Nimman_West" / "area.json").read_text())["warnings"] == west.split("; ")
 
 
 def test_sites_and_pois_belong_to_one_area_only(cm_run):
@@ -462,3 +466,22 @@ def test_overhead_spans_in_shared_margins_count_once_in_the_total(shared_data, t
     assert min(per_area) > 0                       # both areas take spans of the line down
     assert max(per_area) <= total < sum(per_area)  # the shared margin's spans once
     assert total == pytest.approx(per_area[0], abs=0.002)  # here both took the whole line down
+
+
+@pytest.mark.parametrize("configured", [False, True])
+def test_worker_prints_warnings_as_the_command_line_does(configured):
+    """A Dask worker nobody set up logging in prints the package's warnings with the command line's
+    prefix (not Python's bare last-resort lines); a process with logging set up is left alone."""
+    code = ("import logging\n"
+            + ("logging.basicConfig(format='other: %(message)s')\n" if configured else "")
+            + "from connectivity.areas.run import area_logs, worker_logging\n"
+            "worker_logging()\n"
+            "with area_logs('Town 1') as warned:\n"
+            "    logging.getLogger('connectivity.network').warning('road network has %d components', 3)\n"
+            "    logging.getLogger('connectivity.network').info('not shown')\n"
+            "print(warned)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    expected = ("other: " if configured else "connectivity: WARNING: ") + "Town 1: road network has 3 components"
+    assert r.stderr.strip().splitlines() == [expected]
+    assert r.stdout.strip() == "['road network has 3 components']"

@@ -22,7 +22,7 @@ from connectivity.output import write_csv, write_json
 
 log = logging.getLogger(__name__)
 
-FIRST_COLUMNS = ("area", "folder", "status", "reason")
+FIRST_COLUMNS = ("area", "folder", "status", "reason", "warnings")
 FIXED_GPKG_DATE = "2000-01-01T00:00:00.000Z"
 # headline figures that add up over areas (the others are recomputed or left per area)
 ADDITIVE = ("sites_connected", "sites_total", "trench_km", "shared_trench_km", "total_cost", "separate_total_cost",
@@ -30,10 +30,12 @@ ADDITIVE = ("sites_connected", "sites_total", "trench_km", "shared_trench_km", "
 
 
 def area_rows(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per area (sorted by name): name, folder, status, reason, cost per km and the headline figures."""
+    """One row per area (sorted by name): name, folder, status, reason, the warnings logged while it
+    was planned (one line, ``; `` between them), cost per km and the headline figures."""
     rows = []
     for r in sorted(results, key=lambda r: r["area"]):
-        row: dict[str, Any] = {"area": r["area"], "folder": r["folder"], "status": r["status"], "reason": r["reason"]}
+        row: dict[str, Any] = {"area": r["area"], "folder": r["folder"], "status": r["status"], "reason": r["reason"],
+                               "warnings": "; ".join(" ".join(w.split()) for w in r.get("warnings") or [])}
         s = r.get("summary") if r["status"] == "ok" else None
         if s:
             figures = {k: v for k, (_, v) in headline(s).items()}

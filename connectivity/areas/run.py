@@ -54,31 +54,76 @@ def _relative(text: str, root: Path) -> str:
     return text
 
 
-def _complete(folder: Path, digest: str) -> bool:
+def _complete(folder: Path, digest: str) -> dict[str, Any] | None:
+    """The folder's ``area.json`` when it holds a whole plan of inputs hashing to ``digest``; else None."""
     try:
         meta = json.loads((folder / AREA_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
-    return meta.get("hash") == digest and all((folder / f).is_file() for f in REQUIRED_FILES)
+        return None
+    if not isinstance(meta, dict) or meta.get("hash") != digest:
+        return None
+    return meta if all((folder / f).is_file() for f in REQUIRED_FILES) else None
 
 
 @contextlib.contextmanager
-def area_logs(area: str) -> Iterator[None]:
+def area_logs(area: str) -> Iterator[list[str]]:
     """While planning ``area``, the package's warnings and errors start with ``<area>: `` (the
-    logs of many areas, serial or from the workers, say which area they are about)."""
+    logs of many areas, serial or from the workers, say which area they are about). Yields the
+    list that collects their messages (without the prefix), for ``areas.csv``."""
     previous = logging.getLogRecordFactory()
+    prefix = f"{area}: "
 
     def record(*args, **kwargs) -> logging.LogRecord:
         rec = previous(*args, **kwargs)
         if rec.name.startswith("connectivity") and rec.levelno >= logging.WARNING and isinstance(rec.msg, str):
-            rec.msg = (f"{area}: ".replace("%", "%%") if rec.args else f"{area}: ") + rec.msg   # %-formatted later
+            rec.msg = (prefix.replace("%", "%%") if rec.args else prefix) + rec.msg   # %-formatted later
         return rec
 
+    warned: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, rec: logging.LogRecord) -> None:
+            text = rec.getMessage()
+            warned.append(text[len(prefix):] if text.startswith(prefix) else text)
+
+    ours = logging.getLogger("connectivity")
+    collect = Collect(logging.WARNING)
     logging.setLogRecordFactory(record)
+    ours.addHandler(collect)
     try:
-        yield
+        yield warned
     finally:
+        ours.removeHandler(collect)
         logging.setLogRecordFactory(previous)
+
+
+#: How the command line prints the package's log lines; a worker process that nobody set up
+#: logging in prints its areas' warnings the same way (not Python's bare last-resort lines).
+LOG_FORMAT = "connectivity: %(levelname)s: %(message)s"
+
+
+def _in_worker() -> bool:
+    """Whether this runs in a Dask worker's task."""
+    try:
+        from distributed import get_worker
+
+        get_worker()
+    except (ImportError, ValueError):
+        return False
+    return True
+
+
+def worker_logging() -> None:
+    """Where no logging is set up (a Dask worker process: no handler on the root logger nor on
+    the package's), print the package's warnings and errors on stderr as the command line does."""
+    ours = logging.getLogger("connectivity")
+    if logging.getLogger().handlers or ours.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.setLevel(logging.WARNING)
+    ours.addHandler(handler)
+    ours.propagate = False
 
 
 def plan_area(task: dict[str, Any]) -> dict[str, Any]:
@@ -94,7 +139,8 @@ def plan_area(task: dict[str, Any]) -> dict[str, Any]:
     -------
     dict
         ``area``, ``folder``, ``status`` (``ok`` or ``failed``), ``reason`` (one line, empty
-        when ok), ``skipped`` (unchanged since an earlier run), ``summary`` (the plan's
+        when ok), ``warnings`` (the lines the package logged while planning it, also kept in
+        ``area.json`` for a rerun that skips it), ``skipped`` (unchanged since an earlier run), ``summary`` (the plan's
         ``summary.json`` content, None when failed), ``seconds`` (wall-clock of the task), ``cpu_seconds`` (its CPU time).
     """
     from connectivity.atomic import write_text
@@ -103,23 +149,29 @@ def plan_area(task: dict[str, Any]) -> dict[str, Any]:
     from connectivity.pipeline import run, write_outputs
 
     started, cpu, own = time.perf_counter(), time.process_time(), _thread_cpu()
+    if _in_worker():
+        worker_logging()
     root = Path(task["out"])
     folder = root / task["folder"]
-    result = {"area": task["area"], "folder": task["folder"], "status": "failed", "reason": "", "skipped": False,
-              "summary": None, "seconds": 0.0}
+    result = {"area": task["area"], "folder": task["folder"], "status": "failed", "reason": "", "warnings": [],
+              "skipped": False, "summary": None, "seconds": 0.0}
     try:
         scenario = load_scenario(task["scenario"])
         digest = input_hash(scenario)
-        if not task.get("force") and _complete(folder, digest):
-            result.update(status="ok", skipped=True,
+        meta = _complete(folder, digest) if not task.get("force") else None
+        if meta is not None:
+            result.update(status="ok", skipped=True, warnings=list(meta.get("warnings", [])),
                           summary=json.loads((folder / "summary.json").read_text(encoding="utf-8")))
         else:
             (folder / AREA_FILE).unlink(missing_ok=True)  # a run killed from here on is not complete
-            with area_logs(task["area"]):
+            with area_logs(task["area"]) as warned:
+                result["warnings"] = warned
                 plan = run(scenario)
             write_outputs(plan, folder)
-            write_text(folder / AREA_FILE, json.dumps({"area": task["area"], "hash": digest}, ensure_ascii=False,
-                                                      indent=2) + "\n")
+            result["warnings"] = [_relative(w, root) for w in warned]   # reproducible: no output folder in them
+            write_text(folder / AREA_FILE, json.dumps({"area": task["area"], "hash": digest,
+                                                       "warnings": result["warnings"]},
+                                                      ensure_ascii=False, indent=2) + "\n")
             result.update(status="ok", summary=json.loads(json.dumps(plan.summary, default=str)))
         if not result["summary"].get("sites_connected"):  # planned, or skipped: the same status
             result.update(status="failed", reason="no site connected in this area", summary=None)
@@ -128,6 +180,7 @@ def plan_area(task: dict[str, Any]) -> dict[str, Any]:
     except Exception as exc:  # a bug in one area must not stop the others: reported, traceback in the log
         log.error("area %s: %s", task["area"], traceback.format_exc())
         result["reason"] = _relative(f"internal error: {type(exc).__name__}: {exc}".splitlines()[0], root)
+    result["warnings"] = [_relative(w, root) for w in result["warnings"]]
     release_memory()
     result["seconds"] = round(time.perf_counter() - started, 3)
     result["cpu_seconds"] = round(time.process_time() - cpu, 3)
