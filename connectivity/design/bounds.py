@@ -788,6 +788,27 @@ def _edge_mode_costs(problem: DesignProblem, act: list[int], objective: str,
     return table, const
 
 
+def _start_multipliers(act: list[int], gi: np.ndarray, Tpos: np.ndarray, plan: JointPlan | None) -> np.ndarray:
+    """The Lagrangian's first multipliers (THB per edge, one row per operator of ``act``, groups
+    ``gi``): each group's single-mode cost ``Tpos[:, g]`` split among its operators (the plan's
+    users of the edge first), scaled so that both groups together fit in the joint mode."""
+    m = len(Tpos)
+    lam = np.zeros((len(act), m))
+    for g in (0, 1):
+        rows = np.flatnonzero(gi == g)
+        if not len(rows):
+            continue
+        w = np.ones((len(rows), m))
+        if plan is not None:
+            users = plan.use[[act[i] for i in rows]].astype(float)
+            w = np.where(users.sum(axis=0) > 0, users, w)
+        lam[rows] = Tpos[:, g] * w / w.sum(axis=0)
+    if (gi == 0).any() and (gi == 1).any():
+        fit = np.minimum(1.0, Tpos[:, 2] / np.maximum(Tpos[:, 0] + Tpos[:, 1], 1e-12))
+        lam *= fit
+    return lam
+
+
 def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None = None, plan: JointPlan | None = None,
                      objective: str = "exact", iterations: int = 60, time_limit: float | None = None,
                      seed: int = 0, threads: int | None = None) -> float:
@@ -828,22 +849,7 @@ def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None 
         own = {k: own[k] + extra[k] for k in act}
     gi = np.array([problem.group_index(k) for k in act])
     Tpos = np.maximum(T, 0.0)
-    # start: each group's single-mode cost split among its operators (plan users first),
-    # scaled so that both groups together fit in the joint mode
-    lam = np.zeros((len(act), m))
-    for g in (0, 1):
-        rows = np.flatnonzero(gi == g)
-        if not len(rows):
-            continue
-        w = np.ones((len(rows), m))
-        if plan is not None:
-            users = plan.use[[act[i] for i in rows]].astype(float)
-            w = np.where(users.sum(axis=0) > 0, users, w)
-        lam[rows] = Tpos[:, g] * w / w.sum(axis=0)
-    both = (gi == 0).any() and (gi == 1).any()
-    if both:
-        fit = np.minimum(1.0, Tpos[:, 2] / np.maximum(Tpos[:, 0] + Tpos[:, 1], 1e-12))
-        lam *= fit
+    lam = _start_multipliers(act, gi, Tpos, plan)
     # Polyak target: the plan's cost in the relaxed objective (the chamber bound's optimum
     # lies near the linear cost: it cannot see the discrete chambers)
     target = None if plan is None else float(plan.cost if objective == "exact" else plan.linear_cost)
