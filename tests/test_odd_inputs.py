@@ -68,12 +68,13 @@ def check_plan(plan) -> None:
     assert s["lower_bound"] <= total + tol
     assert all(math.isfinite(v) for v in (total, s["separate_total_cost"], s["lower_bound"]))
     sites = plan.sites[plan.sites["connected"]]
+    nodes = plan.network.nodes.geometry
     for op, group in sites.groupby("operator"):
+        # each connected site's location (its site node: co-located sites share one) is on its operator's ducts
         mine = plan.ducts[[op in str(o).split(",") for o in plan.ducts["operators"]]]
         assert len(mine), op
-        assert float(mine.distance(group.geometry.union_all()).min()) < 0.01
-        for point in group.geometry:
-            assert float(mine.distance(point).min()) < 0.01, op
+        for node in group["node_id"].astype(int).unique():
+            assert float(mine.distance(nodes.loc[node]).min()) < 0.01, (op, node)
 
 
 def test_operators_with_no_partner_anywhere_is_an_error(tmp_path):
@@ -104,3 +105,123 @@ def test_sites_of_other_operators_do_not_make_a_site_reachable(tmp_path):
     assert status[["A", "B"]].eq("connected").all()
     assert status.drop(["A", "B"]).eq("unreachable").all()
     assert plan.summary["sites_connected"] == 2
+
+
+FIVE_OPERATORS = "".join(
+    f'[[operators]]\nname = "{n}"\nkind = "{k}"\nducts = {d}\nduct_diameter_mm = {mm}\nprovinces = []\nsites = []\nhub = []\n\n'
+    for n, k, d, mm in [("NT", "telecom", 2, 100), ("AIS", "telecom", 1, 50), ("TRUE", "telecom", 1, 50),
+                        ("PEA", "power", 4, 125), ("EGAT", "power", 3, 150)])
+SIX = [("A", "TOT", 20, 10), ("B", "TOT", 280, 290), ("C", "CAT", 120, -10), ("D", "CAT", 200, 190),
+       ("E", "PEA", 10, 290), ("F", "PEA", 290, 10)]
+
+
+def _hubs(**points) -> str:
+    return "[hubs]\n" + "".join(f"{op} = {lonlat(x, y)}\n" for op, (x, y) in points.items())
+
+
+#: name -> (road lines, sites, [options] lines, extra scenario text, operators file or None)
+CASES = {
+    # an operator with one site and no hub is reported; with a hub it is planned
+    "one site, no hub": (grid(4), [("A", "TOT", 50, 20), ("B", "CAT", 10, 120), ("C", "CAT", 250, 280)], "", "", None),
+    "one site and a hub": (grid(4), [("A", "TOT", 50, 20), ("B", "CAT", 10, 120), ("C", "CAT", 250, 280)], "",
+                           _hubs(TOT=(290, 290), PEA=(150, 150)), None),
+    "sites on road nodes": (grid(4), [("A", "TOT", 0, 0), ("B", "TOT", 300, 300), ("C", "CAT", 100, 200),
+                                      ("D", "CAT", 300, 0), ("E", "PEA", 0, 300), ("F", "PEA", 200, 100),
+                                      ("G", "PEA", 100, 100)], "", "", None),
+    "sites mid-edge": (grid(4), [("A", "TOT", 50, 0), ("B", "TOT", 300, 250), ("C", "CAT", 100, 150),
+                                 ("D", "CAT", 250, 200), ("E", "PEA", 0, 50), ("F", "PEA", 150, 100),
+                                 ("G", "PEA", 150, 300)], "", "", None),
+    "three operators on the road at one point": (grid(4), [("A", "TOT", 150, 100), ("B", "CAT", 150, 100),
+                                                           ("C", "PEA", 150, 100), ("D", "TOT", 0, 300),
+                                                           ("E", "CAT", 300, 300), ("F", "PEA", 300, 0)], "", "", None),
+    "duplicate and overlapping roads": (grid(4) + grid(4) + [[(50.0, 0.0), (250.0, 0.0)], [(300.0, 300.0), (0.0, 300.0)]],
+                                        SIX, "", "", None),
+    "edges shorter than 1 cm": ([[(0.0, 0.0), (100.0, 0.0)], [(100.0, 0.0), (100.004, 0.0)],
+                                 [(100.004, 0.0), (100.008, 0.003)], [(100.008, 0.003), (200.0, 0.0)],
+                                 [(100.004, 0.0), (100.004, 80.0)], [(200.0, 0.0), (200.005, 0.0), (200.009, 0.0)],
+                                 [(200.009, 0.0), (300.0, 0.0)]],
+                                [("A", "TOT", 0, 10), ("B", "TOT", 300, 10), ("C", "CAT", 100.004, 80),
+                                 ("D", "CAT", 200.003, 0), ("E", "PEA", 100.002, 0), ("F", "PEA", 250, -10)],
+                                "node_tolerance_m = 0.001\n", "", None),
+    "15 km straight road": ([[(0.0, 0.0), (15_000.0, 0.0)]],
+                            [("A", "TOT", 0, 10), ("B", "TOT", 15_000, 10), ("C", "TOT", 7_500, 0),
+                             ("D", "PEA", 7_500, 0), ("E", "PEA", 15_005, 0)], "", "", None),
+    "a closed ring road": ([[(0.0, 0.0), (200.0, 0.0), (200.0, 200.0), (0.0, 200.0), (0.0, 0.0)]],
+                           [("A", "TOT", 0, 0), ("B", "TOT", 100, 210), ("C", "CAT", 210, 50), ("D", "CAT", 50, -10)],
+                           "", "", None),
+    "a single operator": (grid(4), [("A", "PEA", 20, 10), ("B", "PEA", 280, 290), ("C", "PEA", 120, -10)], "", "", None),
+    "five operators of both kinds": (grid(4), [(f"{op}{j}", op, x + i, y) for i, op in enumerate(["NT", "AIS", "TRUE", "PEA", "EGAT"])
+                                               for j, (x, y) in enumerate([(20, 10), (280, 290), (150, 130)][:3])
+                                               ] + [("NT9", "NT", 10, 290), ("EGAT9", "EGAT", 290, 10)],
+                                     "", "", FIVE_OPERATORS),
+    "sites farther than max_site_distance_m": (grid(4), [("A", "TOT", 20, 10), ("B", "TOT", 280, 290), ("C", "TOT", 2000, 2000),
+                                                         ("D", "CAT", 120, -400), ("E", "CAT", 200, 190), ("F", "CAT", 150, 800)],
+                                               "max_site_distance_m = 100\n", "", None),
+    "phase budgets smaller than any segment": (grid(4), SIX, "", '[[phases]]\nname = "P1"\nbudget_thb = 10\n\n'
+                                               '[[phases]]\nname = "P2"\nbudget_thb = 20\n\n[[phases]]\nname = "Rest"\n', None),
+    "site_merge_m = 0 with sites 5 mm apart": (grid(4), [("A", "TOT", 20, 10), ("B", "CAT", 20.005, 10), ("C", "TOT", 280, 290),
+                                                         ("D", "CAT", 280.005, 290)], "site_merge_m = 0\n", "", None),
+}
+
+
+def _write_case(folder, name):
+    lines, sites, options, extra, operators = CASES[name]
+    if operators:
+        (folder / "ops.toml").write_text(operators)
+    path = write_scenario(folder, lines, sites, options=options, extra=extra)
+    if operators:
+        path.write_text(path.read_text().replace('sites = "sites.csv"\n', 'sites = "sites.csv"\noperators = "ops.toml"\n'))
+    return path
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_odd_but_valid_input_gives_a_plan_that_adds_up(tmp_path, name):
+    plan = run(load_scenario(_write_case(tmp_path, name)))
+    check_plan(plan)
+    s = plan.summary
+    assert s["sites_connected"] >= 2 and s["total_cost"] > 0 and s["trench_length_m"] > 0
+    assert s["sites_connected"] + len(s["sites_not_connected"]) == s["sites_total"] == len(plan.sites)
+    # a site is connected exactly when its operator has another connected location
+    connected = plan.sites[plan.sites["connected"]]
+    assert (connected.groupby("operator")["node_id"].nunique() >= 2).all()
+    # the plan's segments have a length (no zero-length lead-in or road piece)
+    assert (plan.ducts["length_m"] > 0).all() and np.isfinite(plan.ducts["length_m"]).all()
+    if "phases" in s:   # the phases and what they leave unbuilt add up to the plan
+        built = sum(p["cost_thb"] for p in s["phases"]) + s["phases_unbuilt"]["cost_thb"]
+        assert built == pytest.approx(s["total_cost"], abs=1.0)
+        for p in s["phases"]:
+            assert sum(p["allocation_thb"].values()) == pytest.approx(p["cost_thb"], abs=1.0)
+            assert p["budget_thb"] is None or p["cost_thb"] <= p["budget_thb"]
+
+
+@pytest.mark.slow   # two whole plans with their maps
+def test_odd_input_twice_gives_the_same_files(tmp_path):
+    """Duplicate roads, edges shorter than 1 cm and three operators on the road at one point
+    (ties everywhere) still give byte-identical files from two runs."""
+    from connectivity.pipeline import write_outputs
+
+    lines = CASES["duplicate and overlapping roads"][0] + CASES["edges shorter than 1 cm"][0]
+    sites = CASES["three operators on the road at one point"][1]
+    path = write_scenario(tmp_path, lines, sites, options="node_tolerance_m = 0.001\n")
+    outs = []
+    for k in range(2):
+        out = tmp_path / f"out{k}"
+        write_outputs(run(load_scenario(path)), out)
+        outs.append(out)
+    names = sorted(p.name for p in outs[0].iterdir() if p.name != "timings.json")
+    assert names == sorted(p.name for p in outs[1].iterdir() if p.name != "timings.json")
+    assert "ducts.geojson" in names
+    for name in names:
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+    ducts = json.loads((outs[0] / "ducts.geojson").read_text())
+    assert "OpenStreetMap contributors" in ducts.get("attribution", "")
+
+
+@pytest.mark.xfail(strict=True, reason="known, left alone: junction chambers are placed on the group's trench network, so "
+                   "where two operators' trees of one group only touch (a figure-eight road), the joint plan pays a "
+                   "chamber neither operator pays alone and costs more than digging separately")
+def test_trees_that_only_touch_do_not_make_the_joint_plan_dearer(tmp_path):
+    lines = [[(0.0, 0.0), (200.0, 200.0), (200.0, 0.0), (0.0, 200.0), (0.0, 0.0)]]
+    sites = [("A", "TOT", 0, 10), ("B", "TOT", 200, 190), ("C", "CAT", 100, 110), ("D", "CAT", 210, 0)]
+    plan = run(load_scenario(write_scenario(tmp_path, lines, sites)))
+    assert plan.summary["savings"] >= 0
