@@ -242,3 +242,45 @@ def test_a_site_on_a_bridge_does_not_add_a_bore(tmp_path):
         check_plan(plan)
         stand_alone.append(plan.summary["stand_alone_cost"]["TOT"])
     assert stand_alone[1] == pytest.approx(stand_alone[0])
+
+
+def test_thai_operator_names_get_whole_shapefile_fields():
+    """DBF field names hold 10 bytes: a Thai name (3 bytes a letter) is cut at a letter's end,
+    not mid-letter, and names sharing a prefix stay apart."""
+    from connectivity.export import load_schema, shapefile_names
+
+    cols = ["ducts_ทีโอที", "ducts_ทีโอทีสอง", "ducts_กส", "ducts_TELECOM1", "ducts_TELECOM2", "trench_type"]
+    names = shapefile_names(cols, load_schema()["trench"])
+    assert len({v.casefold() for v in names.values()}) == len(cols)
+    for c, v in names.items():
+        raw = v.encode("utf-8")
+        assert 0 < len(raw) <= 10 and raw.decode("utf-8") == v, (c, v)
+    assert names["ducts_กส"] == "d_กส"   # 8 bytes: kept whole
+
+
+@pytest.mark.slow   # a plan and a shapefile export
+def test_thai_operator_exports_to_shapefile(tmp_path):
+    import geopandas as gpd
+
+    from connectivity.export import export
+    from connectivity.pipeline import write_outputs
+
+    ops = "".join(f'[[operators]]\nname = "{n}"\nkind = "{k}"\nducts = 1\nduct_diameter_mm = 100\n\n'
+                  for n, k in [("ทีโอที", "telecom"), ("ทีโอทีสอง", "telecom"), ("PEA", "power")])
+    (tmp_path / "ops.toml").write_text(ops, encoding="utf-8")
+    sites = [("A", "ทีโอที", 20, 10), ("B", "ทีโอที", 280, 290), ("C", "ทีโอทีสอง", 120, -10),
+             ("D", "ทีโอทีสอง", 280, 280), ("E", "PEA", 10, 290), ("F", "PEA", 290, 10)]
+    path = write_scenario(tmp_path, grid(4), sites)
+    path.write_text(path.read_text().replace('sites = "sites.csv"\n', 'sites = "sites.csv"\noperators = "ops.toml"\n'))
+    write_outputs(run(load_scenario(path)), tmp_path / "plan")
+    export(tmp_path / "plan", fmt="shp", out=tmp_path / "shp")
+    layers = sorted((tmp_path / "shp").rglob("*.shp"))
+    assert layers
+    for shp in layers:
+        fields = [c for c in gpd.read_file(shp).columns if c != "geometry"]
+        assert len(set(fields)) == len(fields), shp
+        for f in fields:
+            assert "\ufffd" not in f and len(f.encode("utf-8")) <= 10, (shp, f)
+        mapping = shp.with_suffix(".txt").read_text(encoding="utf-8")
+        for f in fields:
+            assert f"-> {f}\n" in mapping + "\n", (shp, f)   # the sidecar names the real field
