@@ -579,9 +579,15 @@ def _write_csv_folder(plan: PlanFolder, operator: str, folder: Path) -> list[Pat
     return written + [p]
 
 
+def _cut_utf8(name: str, limit: int) -> str:
+    """``name`` cut to at most ``limit`` bytes of UTF-8 at a character boundary."""
+    return name.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
+
+
 def shapefile_names(columns: list[str], spec: LayerSpec) -> dict[str, str]:
-    """Shapefile field names (at most 10 characters) of ``columns``: the schema's ``shp`` names,
-    else the name cut to 10 characters and made unique with a number."""
+    """Shapefile field names (at most 10 bytes of UTF-8, the DBF limit) of ``columns``: the
+    schema's ``shp`` names, else the name, cut to 10 bytes at a character boundary (a Thai
+    operator name takes 3 bytes a letter; GDAL would cut it mid-letter) and made unique with a number."""
     out: dict[str, str] = {}
     for c in columns:
         f = spec.field_for(c)
@@ -589,11 +595,12 @@ def shapefile_names(columns: list[str], spec: LayerSpec) -> dict[str, str]:
             name = f.shp.replace("*", c[len(f.name) - 1:]) if f.name.endswith("*") else f.shp
         else:
             name = c
-        name = name[:10]
+        base = name = _cut_utf8(name, 10)
         i = 1
-        while name in out.values():
+        taken = {n.casefold() for n in out.values()}   # DBF field names are case-insensitive
+        while name.casefold() in taken:
             suffix = str(i)
-            name = name[: 10 - len(suffix)] + suffix
+            name = _cut_utf8(base, 10 - len(suffix)) + suffix
             i += 1
         out[c] = name
     return out

@@ -135,9 +135,10 @@ def run(scenario: Scenario, *, progress: Progress = _noop, executor: Executor | 
         raise InfeasibleError(
             f"{scenario.inputs.sites or scenario.path or 'scenario'}: none of the {len(attached)} site(s) can be "
             f"connected: {far} farther than {opts.max_site_distance_m:g} m from every road, {len(alone)} without "
-            f"another site on their road network component")
+            f"another site of their operator (at another location) on their road network component")
     if alone:
-        log.warning("%d site(s) share no road component with another site, not connected: %s", len(alone),
+        log.warning("%d site(s) share no road component with a site of their operator at another location (an "
+                    "operator's ducts only join its own sites), not connected: %s", len(alone),
                     ", ".join(map(str, alone[:10])) + (" ..." if len(alone) > 10 else ""))
     progress("design")
     res = design_stage(scenario, net_sites, attached, reachable, lines=other.get("lines"), poles=other.get("poles"),

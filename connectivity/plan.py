@@ -18,17 +18,21 @@ log = logging.getLogger(__name__)
 
 
 def reachable_terminals(net: Network, sites: gpd.GeoDataFrame) -> pd.Series:
-    """Whether each attached site shares its road component with at least one other site location.
+    """Whether each attached site shares its road component with a site of its operator at another location.
 
-    Co-located sites share a site node (:func:`connectivity.network.attach_sites`): sites at
-    one node alone in their component have nothing to be joined to.
+    An operator's ducts join only its own sites (:func:`connectivity.design.terminals_by_operator`
+    keeps the same ones), and co-located sites share a site node
+    (:func:`connectivity.network.attach_sites`): sites of an operator at one node alone in their
+    component have nothing to be joined to, whatever other operators have there.
     """
     attached = sites["node_id"].notna()
     comp = pd.Series(-1, index=sites.index, dtype=np.int64)
     nodes = sites.loc[attached, "node_id"].to_numpy(np.int64)
     comp[attached] = net.nodes["component"].to_numpy()[nodes]
-    counts = pd.Series(nodes).groupby(comp[attached].to_numpy()).nunique()
-    return attached & comp.map(counts).fillna(0).gt(1)
+    operator = sites["operator"].astype(str).to_numpy()
+    locations = pd.Series(nodes).groupby([comp[attached].to_numpy(), operator[attached.to_numpy()]]).nunique()
+    key = pd.MultiIndex.from_arrays([comp.to_numpy(), operator])
+    return attached & pd.Series(locations.reindex(key).fillna(0).gt(1).to_numpy(), index=sites.index)
 
 
 def connected_sites(sites: gpd.GeoDataFrame, reachable: pd.Series) -> gpd.GeoDataFrame:

@@ -1,0 +1,286 @@
+"""Valid but unusual inputs give a sensible plan (or the documented error), never a crash or a
+figure that does not add up.
+
+Each test writes a small road GeoJSON, a sites CSV and a scenario into ``tmp_path`` and runs
+the whole pipeline; :func:`check_plan` asserts the invariants every plan keeps (finite figures,
+the BoQ summing to the total, every sharing method summing to the total, savings >= 0, the
+lower bound below the total, every connected site on its operator's ducts).
+"""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from pyproj import Transformer
+
+from connectivity import load_scenario, run
+from connectivity.errors import InfeasibleError
+
+X0, Y0 = 490_000.0, 2_070_000.0   # UTM 47N, Chiang Mai
+TO_WGS = Transformer.from_crs("EPSG:32647", "EPSG:4326", always_xy=True)
+
+
+def lonlat(x: float, y: float) -> list[float]:
+    lon, lat = TO_WGS.transform(X0 + x, Y0 + y)
+    return [round(lon, 9), round(lat, 9)]
+
+
+def grid(n: int, step: float = 100.0) -> list[list[tuple[float, float]]]:
+    """Road lines of an ``n`` x ``n`` street grid (local metres)."""
+    lines = []
+    for j in range(n):
+        lines.append([(0.0, j * step), ((n - 1) * step, j * step)])
+        lines.append([(j * step, 0.0), (j * step, (n - 1) * step)])
+    return lines
+
+
+def write_scenario(folder, lines, sites, *, options: str = "", extra: str = "", light: bool = True, bridges=()):
+    """Roads (local metres -> lon/lat GeoJSON; the lines numbered in ``bridges`` are bridges), sites
+    ``(site_id, operator, x, y)`` and the scenario TOML."""
+    features = [{"type": "Feature", "properties": {"highway": "residential", "name": f"r{k}",
+                                                   "bridge": "yes" if k in bridges else None},
+                 "geometry": {"type": "LineString", "coordinates": [lonlat(*p) for p in line]}}
+                for k, line in enumerate(lines)]
+    (folder / "roads.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    rows = ["site_id,operator,kind,lon,lat"] + [f"{sid},{op},site,{lonlat(x, y)[0]},{lonlat(x, y)[1]}"
+                                                for sid, op, x, y in sites]
+    (folder / "sites.csv").write_text("\n".join(rows) + "\n")
+    design = '[design]\nrounds = 1\norders = 1\n' if light else ""
+    path = folder / "scenario.toml"
+    path.write_text(f'name = "odd"\nprovince = "Chiang Mai"\n\n[inputs]\nroads = "roads.geojson"\nsites = "sites.csv"\n\n'
+                    f'[options]\ncrs = "EPSG:32647"\n{options}\n{design}\n{extra}')
+    return path
+
+
+def check_plan(plan) -> None:
+    """The invariants of every plan's figures."""
+    s = plan.summary
+    text = json.dumps(s)
+    assert "NaN" not in text and "Infinity" not in text
+    total = s["total_cost"]
+    tol = max(1.0, 1e-6 * total)
+    boq = plan.boq[plan.boq["category"] != "phase"]
+    assert abs(boq["cost_thb"].sum() - total) <= tol
+    for method, shares in s["allocation"].items():
+        assert abs(sum(shares.values()) - total) <= tol, method
+        assert min(shares.values()) >= -tol, method
+    assert s["savings"] >= 0 and s["separate_total_cost"] >= total - tol
+    assert s["lower_bound"] <= total + tol
+    assert all(math.isfinite(v) for v in (total, s["separate_total_cost"], s["lower_bound"]))
+    sites = plan.sites[plan.sites["connected"]]
+    nodes = plan.network.nodes.geometry
+    for op, group in sites.groupby("operator"):
+        # each connected site's location (its site node: co-located sites share one) is on its operator's ducts
+        mine = plan.ducts[[op in str(o).split(",") for o in plan.ducts["operators"]]]
+        assert len(mine), op
+        for node in group["node_id"].astype(int).unique():
+            assert float(mine.distance(nodes.loc[node]).min()) < 0.01, (op, node)
+
+
+def test_operators_with_no_partner_anywhere_is_an_error(tmp_path):
+    """Many road components, each holding one site of each of several operators: no operator
+    has two locations in one component, so nothing can be connected -> the documented error
+    (not an empty plan of cost 0)."""
+    lines, sites = [], []
+    for k in range(12):
+        x, y = (k % 4) * 500.0, (k // 4) * 500.0
+        lines.append([(x, y), (x + 200.0, y)])
+        sites += [(f"T{k}", "TOT", x + 20, y + 10), (f"C{k}", "CAT", x + 180, y - 10)]
+    path = write_scenario(tmp_path, lines, sites)
+    with pytest.raises(InfeasibleError, match="none of the 24 site"):
+        run(load_scenario(path))
+
+
+def test_sites_of_other_operators_do_not_make_a_site_reachable(tmp_path):
+    """One component where TOT has two sites (planned) and many where TOT and CAT have one
+    each: only TOT's pair is connected, the rest is reported unreachable."""
+    lines = [[(0.0, 0.0), (300.0, 0.0)]]
+    sites = [("A", "TOT", 10, 10), ("B", "TOT", 290, 10)]
+    for k in range(1, 6):
+        lines.append([(k * 1000.0, 0.0), (k * 1000.0 + 200, 0.0)])
+        sites += [(f"T{k}", "TOT", k * 1000.0 + 20, 10), (f"C{k}", "CAT", k * 1000.0 + 180, -10)]
+    plan = run(load_scenario(write_scenario(tmp_path, lines, sites)))
+    check_plan(plan)
+    status = plan.sites.set_index("site_id")["status"]
+    assert status[["A", "B"]].eq("connected").all()
+    assert status.drop(["A", "B"]).eq("unreachable").all()
+    assert plan.summary["sites_connected"] == 2
+
+
+FIVE_OPERATORS = "".join(
+    f'[[operators]]\nname = "{n}"\nkind = "{k}"\nducts = {d}\nduct_diameter_mm = {mm}\nprovinces = []\nsites = []\nhub = []\n\n'
+    for n, k, d, mm in [("NT", "telecom", 2, 100), ("AIS", "telecom", 1, 50), ("TRUE", "telecom", 1, 50),
+                        ("PEA", "power", 4, 125), ("EGAT", "power", 3, 150)])
+SIX = [("A", "TOT", 20, 10), ("B", "TOT", 280, 290), ("C", "CAT", 120, -10), ("D", "CAT", 200, 190),
+       ("E", "PEA", 10, 290), ("F", "PEA", 290, 10)]
+
+
+def _hubs(**points) -> str:
+    return "[hubs]\n" + "".join(f"{op} = {lonlat(x, y)}\n" for op, (x, y) in points.items())
+
+
+#: name -> (road lines, sites, [options] lines, extra scenario text, operators file or None)
+CASES = {
+    # an operator with one site and no hub is reported; with a hub it is planned
+    "one site, no hub": (grid(4), [("A", "TOT", 50, 20), ("B", "CAT", 10, 120), ("C", "CAT", 250, 280)], "", "", None),
+    "one site and a hub": (grid(4), [("A", "TOT", 50, 20), ("B", "CAT", 10, 120), ("C", "CAT", 250, 280)], "",
+                           _hubs(TOT=(290, 290), PEA=(150, 150)), None),
+    "sites on road nodes": (grid(4), [("A", "TOT", 0, 0), ("B", "TOT", 300, 300), ("C", "CAT", 100, 200),
+                                      ("D", "CAT", 300, 0), ("E", "PEA", 0, 300), ("F", "PEA", 200, 100),
+                                      ("G", "PEA", 100, 100)], "", "", None),
+    "sites mid-edge": (grid(4), [("A", "TOT", 50, 0), ("B", "TOT", 300, 250), ("C", "CAT", 100, 150),
+                                 ("D", "CAT", 250, 200), ("E", "PEA", 0, 50), ("F", "PEA", 150, 100),
+                                 ("G", "PEA", 150, 300)], "", "", None),
+    "three operators on the road at one point": (grid(4), [("A", "TOT", 150, 100), ("B", "CAT", 150, 100),
+                                                           ("C", "PEA", 150, 100), ("D", "TOT", 0, 300),
+                                                           ("E", "CAT", 300, 300), ("F", "PEA", 300, 0)], "", "", None),
+    "duplicate and overlapping roads": (grid(4) + grid(4) + [[(50.0, 0.0), (250.0, 0.0)], [(300.0, 300.0), (0.0, 300.0)]],
+                                        SIX, "", "", None),
+    "edges shorter than 1 cm": ([[(0.0, 0.0), (100.0, 0.0)], [(100.0, 0.0), (100.004, 0.0)],
+                                 [(100.004, 0.0), (100.008, 0.003)], [(100.008, 0.003), (200.0, 0.0)],
+                                 [(100.004, 0.0), (100.004, 80.0)], [(200.0, 0.0), (200.005, 0.0), (200.009, 0.0)],
+                                 [(200.009, 0.0), (300.0, 0.0)]],
+                                [("A", "TOT", 0, 10), ("B", "TOT", 300, 10), ("C", "CAT", 100.004, 80),
+                                 ("D", "CAT", 200.003, 0), ("E", "PEA", 100.002, 0), ("F", "PEA", 250, -10)],
+                                "node_tolerance_m = 0.001\n", "", None),
+    "15 km straight road": ([[(0.0, 0.0), (15_000.0, 0.0)]],
+                            [("A", "TOT", 0, 10), ("B", "TOT", 15_000, 10), ("C", "TOT", 7_500, 0),
+                             ("D", "PEA", 7_500, 0), ("E", "PEA", 15_005, 0)], "", "", None),
+    "a closed ring road": ([[(0.0, 0.0), (200.0, 0.0), (200.0, 200.0), (0.0, 200.0), (0.0, 0.0)]],
+                           [("A", "TOT", 0, 0), ("B", "TOT", 100, 210), ("C", "CAT", 210, 50), ("D", "CAT", 50, -10)],
+                           "", "", None),
+    "a single operator": (grid(4), [("A", "PEA", 20, 10), ("B", "PEA", 280, 290), ("C", "PEA", 120, -10)], "", "", None),
+    "five operators of both kinds": (grid(4), [(f"{op}{j}", op, x + i, y) for i, op in enumerate(["NT", "AIS", "TRUE", "PEA", "EGAT"])
+                                               for j, (x, y) in enumerate([(20, 10), (280, 290), (150, 130)][:3])
+                                               ] + [("NT9", "NT", 10, 290), ("EGAT9", "EGAT", 290, 10)],
+                                     "", "", FIVE_OPERATORS),
+    "sites farther than max_site_distance_m": (grid(4), [("A", "TOT", 20, 10), ("B", "TOT", 280, 290), ("C", "TOT", 2000, 2000),
+                                                         ("D", "CAT", 120, -400), ("E", "CAT", 200, 190), ("F", "CAT", 150, 800)],
+                                               "max_site_distance_m = 100\n", "", None),
+    "phase budgets smaller than any segment": (grid(4), SIX, "", '[[phases]]\nname = "P1"\nbudget_thb = 10\n\n'
+                                               '[[phases]]\nname = "P2"\nbudget_thb = 20\n\n[[phases]]\nname = "Rest"\n', None),
+    "site_merge_m = 0 with sites 5 mm apart": (grid(4), [("A", "TOT", 20, 10), ("B", "CAT", 20.005, 10), ("C", "TOT", 280, 290),
+                                                         ("D", "CAT", 280.005, 290)], "site_merge_m = 0\n", "", None),
+}
+
+
+def _write_case(folder, name):
+    lines, sites, options, extra, operators = CASES[name]
+    if operators:
+        (folder / "ops.toml").write_text(operators)
+    path = write_scenario(folder, lines, sites, options=options, extra=extra)
+    if operators:
+        path.write_text(path.read_text().replace('sites = "sites.csv"\n', 'sites = "sites.csv"\noperators = "ops.toml"\n'))
+    return path
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_odd_but_valid_input_gives_a_plan_that_adds_up(tmp_path, name):
+    plan = run(load_scenario(_write_case(tmp_path, name)))
+    check_plan(plan)
+    s = plan.summary
+    assert s["sites_connected"] >= 2 and s["total_cost"] > 0 and s["trench_length_m"] > 0
+    assert s["sites_connected"] + len(s["sites_not_connected"]) == s["sites_total"] == len(plan.sites)
+    # a site is connected exactly when its operator has another connected location
+    connected = plan.sites[plan.sites["connected"]]
+    assert (connected.groupby("operator")["node_id"].nunique() >= 2).all()
+    # the plan's segments have a length (no zero-length lead-in or road piece)
+    assert (plan.ducts["length_m"] > 0).all() and np.isfinite(plan.ducts["length_m"]).all()
+    if "phases" in s:   # the phases and what they leave unbuilt add up to the plan
+        built = sum(p["cost_thb"] for p in s["phases"]) + s["phases_unbuilt"]["cost_thb"]
+        assert built == pytest.approx(s["total_cost"], abs=1.0)
+        for p in s["phases"]:
+            assert sum(p["allocation_thb"].values()) == pytest.approx(p["cost_thb"], abs=1.0)
+            assert p["budget_thb"] is None or p["cost_thb"] <= p["budget_thb"]
+
+
+@pytest.mark.slow   # two whole plans with their maps
+def test_odd_input_twice_gives_the_same_files(tmp_path):
+    """Duplicate roads, edges shorter than 1 cm and three operators on the road at one point
+    (ties everywhere) still give byte-identical files from two runs."""
+    from connectivity.pipeline import write_outputs
+
+    lines = CASES["duplicate and overlapping roads"][0] + CASES["edges shorter than 1 cm"][0]
+    sites = CASES["three operators on the road at one point"][1]
+    path = write_scenario(tmp_path, lines, sites, options="node_tolerance_m = 0.001\n")
+    outs = []
+    for k in range(2):
+        out = tmp_path / f"out{k}"
+        write_outputs(run(load_scenario(path)), out)
+        outs.append(out)
+    names = sorted(p.name for p in outs[0].iterdir() if p.name != "timings.json")
+    assert names == sorted(p.name for p in outs[1].iterdir() if p.name != "timings.json")
+    assert "ducts.geojson" in names
+    for name in names:
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+    ducts = json.loads((outs[0] / "ducts.geojson").read_text())
+    assert "OpenStreetMap contributors" in ducts.get("attribution", "")
+
+
+@pytest.mark.xfail(strict=True, reason="known, left alone: junction chambers are placed on the group's trench network, so "
+                   "where two operators' trees of one group only touch (a figure-eight road), the joint plan pays a "
+                   "chamber neither operator pays alone and costs more than digging separately")
+def test_trees_that_only_touch_do_not_make_the_joint_plan_dearer(tmp_path):
+    lines = [[(0.0, 0.0), (200.0, 200.0), (200.0, 0.0), (0.0, 200.0), (0.0, 0.0)]]
+    sites = [("A", "TOT", 0, 10), ("B", "TOT", 200, 190), ("C", "CAT", 100, 110), ("D", "CAT", 210, 0)]
+    plan = run(load_scenario(write_scenario(tmp_path, lines, sites)))
+    assert plan.summary["savings"] >= 0
+
+
+@pytest.mark.xfail(strict=True, reason="known, left alone: an HDD bore's mobilisation is charged per road edge, and a "
+                   "site standing on a bridge splits its edge, so a bridge used whole costs two mobilisations")
+def test_a_site_on_a_bridge_does_not_add_a_bore(tmp_path):
+    lines = [[(0.0, 0.0), (100.0, 0.0)], [(100.0, 0.0), (200.0, 0.0)]]
+    stand_alone = []
+    for k, cat_x in enumerate((150.0, 50.0)):   # CAT's site beside the bridge, then on it
+        folder = tmp_path / f"run{k}"
+        folder.mkdir()
+        sites = [("A", "TOT", 0, 0), ("B", "TOT", 200, 0), ("C", "CAT", cat_x, 0), ("D", "CAT", 200, 0)]
+        plan = run(load_scenario(write_scenario(folder, lines, sites, bridges=(0,))))
+        check_plan(plan)
+        stand_alone.append(plan.summary["stand_alone_cost"]["TOT"])
+    assert stand_alone[1] == pytest.approx(stand_alone[0])
+
+
+def test_thai_operator_names_get_whole_shapefile_fields():
+    """DBF field names hold 10 bytes: a Thai name (3 bytes a letter) is cut at a letter's end,
+    not mid-letter, and names sharing a prefix stay apart."""
+    from connectivity.export import load_schema, shapefile_names
+
+    cols = ["ducts_ทีโอที", "ducts_ทีโอทีสอง", "ducts_กส", "ducts_TELECOM1", "ducts_TELECOM2", "trench_type"]
+    names = shapefile_names(cols, load_schema()["trench"])
+    assert len({v.casefold() for v in names.values()}) == len(cols)
+    for c, v in names.items():
+        raw = v.encode("utf-8")
+        assert 0 < len(raw) <= 10 and raw.decode("utf-8") == v, (c, v)
+    assert names["ducts_กส"] == "d_กส"   # 8 bytes: kept whole
+
+
+@pytest.mark.slow   # a plan and a shapefile export
+def test_thai_operator_exports_to_shapefile(tmp_path):
+    import geopandas as gpd
+
+    from connectivity.export import export
+    from connectivity.pipeline import write_outputs
+
+    ops = "".join(f'[[operators]]\nname = "{n}"\nkind = "{k}"\nducts = 1\nduct_diameter_mm = 100\n\n'
+                  for n, k in [("ทีโอที", "telecom"), ("ทีโอทีสอง", "telecom"), ("PEA", "power")])
+    (tmp_path / "ops.toml").write_text(ops, encoding="utf-8")
+    sites = [("A", "ทีโอที", 20, 10), ("B", "ทีโอที", 280, 290), ("C", "ทีโอทีสอง", 120, -10),
+             ("D", "ทีโอทีสอง", 280, 280), ("E", "PEA", 10, 290), ("F", "PEA", 290, 10)]
+    path = write_scenario(tmp_path, grid(4), sites)
+    path.write_text(path.read_text().replace('sites = "sites.csv"\n', 'sites = "sites.csv"\noperators = "ops.toml"\n'))
+    write_outputs(run(load_scenario(path)), tmp_path / "plan")
+    export(tmp_path / "plan", fmt="shp", out=tmp_path / "shp")
+    layers = sorted((tmp_path / "shp").rglob("*.shp"))
+    assert layers
+    for shp in layers:
+        fields = [c for c in gpd.read_file(shp).columns if c != "geometry"]
+        assert len(set(fields)) == len(fields), shp
+        for f in fields:
+            assert "\ufffd" not in f and len(f.encode("utf-8")) <= 10, (shp, f)
+        mapping = shp.with_suffix(".txt").read_text(encoding="utf-8")
+        for f in fields:
+            assert f"-> {f}\n" in mapping + "\n", (shp, f)   # the sidecar names the real field
