@@ -45,6 +45,13 @@ CASES = {
                              ["operators_province_string.toml", "provinces", "list of strings"]),
     "missing sites file": ("plan {B}/missing_sites_file.toml", ["no_such_sites.csv", "not found"]),
     "missing scenario file": ("plan {B}/no_such_scenario.toml", ["no_such_scenario.toml", "not found"]),
+    "unknown CRS of x/y inputs": ("plan {B}/inputs_crs_unknown.toml", ["inputs_crs_unknown.toml", "inputs.crs", "unknown CRS", "EPSG:999999"]),
+    "a NUL in an input path": ("plan {B}/path_nul.toml", ["path_nul.toml", "inputs.osm", "NUL character"]),
+    "~user of no such user": ("plan {B}/path_unknown_user.toml", ["path_unknown_user.toml", "inputs.osm", "~no_such_user_0", "cannot expand"]),
+    "hub given as booleans": ("plan {B}/hub_booleans.toml", ["hub_booleans.toml", "hubs.TOT must be [lon, lat]"]),
+    "phase end as a table": ("plan {B}/phase_end_table.toml", ["phase_end_table.toml", "phases[0].end", "must be a date"]),
+    "operators that are not tables": ("plan {B}/scenario_operators_not_tables.toml",
+                                      ["operators_not_tables.toml", "operators[0]", "must be an [[operators]] table"]),
     # operators TOML
     "unknown operator kind": ("plan {B}/scenario_operators_unknown_kind.toml", ["operators_unknown_kind.toml", "water"]),
     "duplicate operator": ("plan {B}/scenario_operators_duplicate.toml", ["operators_duplicate.toml", "duplicate operator", "TOT"]),

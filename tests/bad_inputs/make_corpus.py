@@ -92,6 +92,13 @@ FILES: dict[str, str | bytes] = {
     "operators_province_string.toml": '[[operators]]\nname = "TOT"\nkind = "telecom"\nprovinces = "Chiang Mai"\n',
     "scenario_operators_province_string.toml": scenario().replace("../fixtures/operators.toml", "operators_province_string.toml"),
     "missing_sites_file.toml": scenario('osm = "../fixtures/tiny.osm"\nsites = "no_such_sites.csv"\n'),
+    "inputs_crs_unknown.toml": scenario('osm = "../fixtures/tiny.osm"\nsites = "../fixtures/sites.csv"\ncrs = "EPSG:999999"\n'),
+    "path_nul.toml": scenario('osm = "../fixtures/ti\\u0000ny.osm"\n'),  # a TOML escape: a NUL in the path
+    "path_unknown_user.toml": scenario('osm = "~no_such_user_0/tiny.osm"\n'),
+    "hub_booleans.toml": scenario() + "\n[hubs]\nTOT = [true, false]\n",
+    "phase_end_table.toml": scenario() + '\n[[phases]]\nend = { year = 2027 }\n',
+    "operators_not_tables.toml": "operators = [1, 2]\n",
+    "scenario_operators_not_tables.toml": scenario().replace("../fixtures/operators.toml", "operators_not_tables.toml"),
     "png.toml": png_bytes(),
     "utf16.toml": scenario().encode("utf-16"),  # UTF-16 with its byte order mark (a UTF-8 BOM is read cleanly)
     # ---- operators TOML
