@@ -664,3 +664,21 @@ def test_plan_folder_of_an_earlier_version_is_replaced(tmp_path, monkeypatch):
     assert rc == 0
     names = {p.name for p in old.iterdir()}
     assert "tornado.svg" in names and "tornado.png" not in names, " ".join(sorted(names))
+
+
+# ---------------------------------------------------------------- arguments no command can use
+@pytest.mark.parametrize("args,words", [
+    (["plan", str(TINY), "--osm", "tiny\x00.osm"], ["--osm", "NUL character"]),
+    (["plan", str(TINY), "--out", "out\x00"], ["--out", "NUL character"]),
+    (["export", "plan\x00", "--format", "csv", "--out", "x"], ["PLAN_DIR", "NUL character"]),
+    (["plan", str(TINY), "--out", ""], ["--out is empty"]),
+])
+def test_unusable_arguments(args, words, tmp_path, monkeypatch, capsys):
+    """A NUL character in a path (os calls raise ValueError) or an empty --out (was the default folder):
+    one line, exit 2, nothing written."""
+    monkeypatch.chdir(tmp_path)
+    assert main([*args, *(["--quiet"] if args[0] == "plan" else [])]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("connectivity: error:"), err
+    assert all(w in err[0] for w in words), err
+    assert list(tmp_path.iterdir()) == []
