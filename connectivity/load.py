@@ -405,9 +405,10 @@ def _osmnx_order(walks, node, node_ids, endpoint, ea, eb, seg, way_of, cs, ce, s
 
 
 def _first(value):
-    """osmnx merges attributes of simplified ways into lists; keep the first value."""
-    if isinstance(value, (list, tuple)):
-        return value[0] if value else None
+    """osmnx merges attributes of simplified ways into lists (and a GeoJSON property may be a
+    list, read as an array); keep the first value."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return value[0] if len(value) else None
     return value
 
 
@@ -630,7 +631,9 @@ def choose_layer(path: Path, what: str | None) -> str | None:
     import pyogrio
 
     try:
-        layers = [(str(name), str(kind)) for name, kind in pyogrio.list_layers(path)]
+        with warnings.catch_warnings():  # GDAL's notes on a broken file: read_vector says it in one line
+            warnings.simplefilter("ignore", RuntimeWarning)
+            layers = [(str(name), str(kind)) for name, kind in pyogrio.list_layers(path)]
     except (RuntimeError, OSError):  # pyogrio's DataSourceError: not a readable file, read_file says so below
         return None
     if len(layers) <= 1:
@@ -672,8 +675,8 @@ def read_vector(path: str | Path, *, layer: str | None = None, crs: str | None =
     if layer is None:
         layer = choose_layer(path, what)
     try:
-        with warnings.catch_warnings():  # NaN/inf coordinates: reported below as one line, not as a warning
-            warnings.filterwarnings("ignore", message="invalid value encountered", category=RuntimeWarning)
+        with warnings.catch_warnings():  # NaN/inf coordinates: reported below as one line, not as a warning;
+            warnings.simplefilter("ignore", RuntimeWarning)  # GDAL's notes on a broken file too (one line below)
             gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
     except Exception as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -861,7 +864,8 @@ def read_road_lines(path: str | Path) -> gpd.GeoDataFrame:
     out = {}
     for col in ROAD_COLUMNS:
         src = "id" if col == "osm_id" and "osm_id" not in gdf and "id" in gdf else col
-        out[col] = [None if pd.isna(v) else str(v) for v in gdf[src]] if src in gdf else [None] * len(gdf)
+        values = (_first(v) for v in gdf[src]) if src in gdf else ()
+        out[col] = [None if v is None or pd.isna(v) else str(v) for v in values] if src in gdf else [None] * len(gdf)
     if all(v is None for v in out["highway"]):
         out["highway"] = ["unclassified"] * len(gdf)
     return gpd.GeoDataFrame(out, geometry=list(gdf.geometry), crs=gdf.crs)

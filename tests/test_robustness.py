@@ -89,6 +89,7 @@ CASES = {
     "NaN in a road line": ("plan {R} --roads {B}/roads_nan.geojson", ["roads_nan.geojson", "row 3", "non-finite coordinate"]),
     "PNG named .geojson": ("plan {R} --roads {B}/roads_png.geojson", ["roads_png.geojson", "not a readable vector file"]),
     "CSV named .geojson": ("plan {R} --roads {B}/roads_not_json.geojson", ["roads_not_json.geojson", "not a readable vector file"]),
+    "broken GeoPackage": ("plan {R} --roads {B}/roads_not_sqlite.gpkg", ["roads_not_sqlite.gpkg", "not a readable vector file"]),
     # site files
     "duplicate site ids": ("plan {T} --sites {B}/sites_duplicate_ids.csv", ["sites_duplicate_ids.csv", "duplicate site_id", "'S1'"]),
     "UTF-16 ';' CSV with Site_ID, duplicate": ("plan {T} --sites {B}/sites_utf16_semicolon_duplicate.csv",
@@ -173,7 +174,8 @@ def test_bad_input(template, words, tmp_path, capsys):
 
 @pytest.mark.parametrize("case", ["PNG named .osm", "duplicate site ids", "NaN in a road line", "infinite site coordinate",
                                   "steiner: weights that overflow", "steiner: node count beyond int64", "every site outside the road area",
-                                  "sites unreachable from each other", "export: PNG as ducts.geojson"])
+                                  "sites unreachable from each other", "export: PNG as ducts.geojson",
+                                  "broken GeoPackage"])  # GDAL's warnings (RuntimeWarning) must not reach stderr
 def test_bad_input_in_a_subprocess(case, tmp_path):
     """The same through the installed entry point: no traceback even outside pytest's capture."""
     template, words = CASES[case]
@@ -341,6 +343,19 @@ def test_z_coordinates_are_dropped(tmp_path):
             coords = f["geometry"]["coordinates"]
             first = coords if isinstance(coords[0], float) else coords[0]
             assert len(first) == 2, (name, coords)
+
+
+def test_list_valued_road_properties(tmp_path):
+    """A GeoJSON property holding a list (as osmnx writes merged ways: highway = [residential, service])
+    is read as its first value, as roads from osmnx are (was an internal error)."""
+    from connectivity.load import read_road_lines
+    grid = json.loads((BAD / "good_roads.geojson").read_text())
+    for f in grid["features"]:
+        f["properties"] = {"highway": ["tertiary", "residential"], "lanes": ["2", "4"], "name": "Soi 1"}
+    path = tmp_path / "roads.geojson"
+    path.write_text(json.dumps(grid))
+    roads = read_road_lines(path)
+    assert set(roads["highway"]) == {"tertiary"} and set(roads["lanes"]) == {"2"} and set(roads["name"]) == {"Soi 1"}
 
 
 def test_geometry_normaliser_unit():

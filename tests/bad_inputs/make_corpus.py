@@ -143,6 +143,7 @@ FILES: dict[str, str | bytes] = {
     "roads_nan.geojson": fc([line(c) for c in GRID[:2]] + [line([[98.96, 18.79], [float("nan"), 18.79]])]),
     "roads_png.geojson": png_bytes(),
     "roads_not_json.geojson": "highway,name\nresidential,Soi 1\n",
+    "roads_not_sqlite.gpkg": b"SQLite format 3\x00" + bytes(240),  # a GeoPackage's magic, then nothing: GDAL warns, then fails
     # ---- site files (for tests/fixtures/tiny.toml)
     "sites_duplicate_ids.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,98.9615,18.7904\nS2,CAT,school,98.9605,18.7915\nS1,PEA,hospital,98.9615,18.7918\n",
     # UTF-16, ';' as delimiter, `Site_ID` header: read as any CSV, then the duplicate is found
