@@ -150,6 +150,9 @@ FILES: dict[str, str | bytes] = {
     "sites_utf16_semicolon_duplicate.csv": "Site_ID;Operator;Kind;Lon;Lat\nS1;TOT;office;98.9615;18.7904\n"
                                            "S1;CAT;school;98.9605;18.7915\n".encode("utf-16"),
     "sites_unknown_operator.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,98.9615,18.7904\nS2,ACME,school,98.9605,18.7915\n",
+    "sites_empty_operator.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,98.9615,18.7904\nS2,,school,98.9605,18.7915\n",
+    "sites_operator_number.geojson": fc([{"type": "Feature", "properties": {"site_id": "S1", "operator": 5},
+                                          "geometry": {"type": "Point", "coordinates": [98.9615, 18.7904]}}]),
     "sites_no_coordinates.csv": "site_id,operator,kind\nS1,TOT,office\n",
     "sites_non_numeric.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,98.9615,north\n",
     "sites_swapped_latlon.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,18.7904,98.9615\nS2,CAT,school,18.7915,98.9605\n",
