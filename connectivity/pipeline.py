@@ -75,11 +75,16 @@ def load_layers(scenario: Scenario) -> load.OsmLayers:
 
 def scenario_sites(scenario: Scenario, layers: load.OsmLayers, crs: str) -> gpd.GeoDataFrame:
     """All sites of the scenario in ``crs``: from the sites file, else chosen from POIs; plus given hubs."""
-    if scenario.inputs.sites is not None:
-        chosen = sites_mod.read_sites(scenario.inputs.sites, scenario.operators, crs=scenario.inputs.crs)
+    inp = scenario.inputs
+    if inp.sites is not None:
+        chosen = network.project(sites_mod.read_sites(inp.sites, scenario.operators, crs=inp.crs), crs, str(inp.sites))
     else:
         chosen = sites_mod.select_sites(layers.pois, scenario.operators, province=scenario.province)
-    return sites_mod.combine_sites(chosen, sites_mod.hubs_from_coordinates(scenario.hubs), crs=crs)
+        chosen = network.project(chosen, crs, str(inp.pois or inp.osm or "points of interest"),
+                                 names=[f"site {i!r}" for i in chosen["site_id"]])
+    hubs = sites_mod.hubs_from_coordinates(scenario.hubs)
+    hubs = network.project(hubs, crs, str(scenario.path or "scenario"), names=[f"hubs.{op}" for op in hubs["operator"]])
+    return sites_mod.combine_sites(chosen, hubs, crs=crs)
 
 
 def run(scenario: Scenario, *, progress: Progress = _noop, executor: Executor | None = None) -> plan.Plan:

@@ -75,6 +75,10 @@ CASES = {
     "OSM without roads": ("plan {T} --osm {B}/no_roads.osm", ["no_roads.osm", "no roads"]),
     "folder named .osm": ("plan {T} --osm {B}/folder.osm", ["folder.osm", "is a folder, not a file"]),
     "empty OSM file": ("plan {T} --osm {B}/empty.osm", ["empty.osm", "file is empty"]),
+    "a stray OSM way far away": ("plan {T} --osm {B}/roads_stray_way.osm",
+                                 ["roads_stray_way.osm", "way/99", "(1, 0)", "cannot be projected to EPSG:32647"]),
+    "a CRS of another area": ("plan {B}/wrong_utm_zone.toml", ["tiny.osm", "EPSG:32601", "no coordinate lies in the area"]),
+    "a hub far outside the area": ("plan {B}/hub_far_from_zone.toml", ["hub_far_from_zone.toml", "hubs.TOT", "cannot be projected"]),
     "NaN coordinate in OSM": ("plan {T} --osm {B}/nan_coordinate.osm", ["nan_coordinate.osm", "wrong format for coordinate: 'nan'"]),
     # road line files
     "truncated GeoJSON": ("plan {R} --roads {B}/roads_truncated.geojson", ["roads_truncated.geojson", "not a readable vector file"]),
@@ -95,6 +99,8 @@ CASES = {
     "UTF-16 ';' CSV with Site_ID, duplicate": ("plan {T} --sites {B}/sites_utf16_semicolon_duplicate.csv",
                                                 ["sites_utf16_semicolon_duplicate.csv", "line 3", "duplicate site_id", "'S1'"]),
     "unknown operator": ("plan {T} --sites {B}/sites_unknown_operator.csv", ["sites_unknown_operator.csv", "'ACME'", "unknown operator"]),
+    "a site far outside the area": ("plan {T} --sites {B}/sites_far_from_zone.csv",
+                                    ["sites_far_from_zone.csv", "line 4", "(1, 0)", "cannot be projected"]),
     "empty operator cell": ("plan {T} --sites {B}/sites_empty_operator.csv", ["sites_empty_operator.csv", "line 3", "'S2' has no operator"]),
     "operator given as a number": ("plan {T} --sites {B}/sites_operator_number.geojson",
                                    ["sites_operator_number.geojson", "row 1", "unknown operator '5'"]),
@@ -346,6 +352,15 @@ def test_z_coordinates_are_dropped(tmp_path):
             coords = f["geometry"]["coordinates"]
             first = coords if isinstance(coords[0], float) else coords[0]
             assert len(first) == 2, (name, coords)
+
+
+def test_utm_zone_of_the_bulk_of_the_roads():
+    """The automatic UTM zone is the one of the median vertex: one stray point does not move it."""
+    import geopandas as gpd
+    import shapely
+    from connectivity.network import utm_crs
+    pts = [shapely.Point(98.96 + i * 1e-3, 18.79) for i in range(5)] + [shapely.Point(1.0, 0.0)]
+    assert utm_crs(gpd.GeoDataFrame(geometry=pts, crs="EPSG:4326")) == "EPSG:32647"
 
 
 def test_list_valued_road_properties(tmp_path):

@@ -128,6 +128,14 @@ FILES: dict[str, str | bytes] = {
     "truncated.osm": '<?xml version="1.0"?>\n<osm version="0.6">\n  <node id="1" lat="18.79" lon="98.96"/>\n  <way id="1">\n    <nd ref="1"/>\n',
     "no_roads.osm": '<?xml version="1.0"?>\n<osm version="0.6">\n  <node id="1" lat="18.79" lon="98.96"><tag k="amenity" v="school"/></node>\n</osm>\n',
     "empty.osm": "",
+    # two streets in Chiang Mai and one stray way at (1, 0): it once moved the automatic UTM zone of the whole area
+    "roads_stray_way.osm": ('<?xml version="1.0"?>\n<osm version="0.6">\n'
+                            + "".join(f'  <node id="{i}" lat="{y}" lon="{x}"/>\n' for i, (x, y) in
+                                      enumerate([(98.96, 18.79), (98.961, 18.79), (98.961, 18.791), (1.0, 0.0), (1.0, 0.001)], 1))
+                            + '  <way id="1"><nd ref="1"/><nd ref="2"/><nd ref="3"/><tag k="highway" v="residential"/></way>\n'
+                            '  <way id="99"><nd ref="4"/><nd ref="5"/><tag k="highway" v="residential"/></way>\n</osm>\n'),
+    "wrong_utm_zone.toml": scenario(options='crs = "EPSG:32601"\n'),   # the UTM zone of Samoa for Chiang Mai
+    "hub_far_from_zone.toml": scenario() + "\n[hubs]\nTOT = [1.0, 0.0]\n",
     "nan_coordinate.osm": ('<?xml version="1.0"?>\n<osm version="0.6">\n  <node id="1" lat="18.79" lon="98.96"/>\n'
                            '  <node id="2" lat="nan" lon="98.961"/>\n  <way id="1"><nd ref="1"/><nd ref="2"/>'
                            '<tag k="highway" v="residential"/></way>\n</osm>\n'),
@@ -153,6 +161,8 @@ FILES: dict[str, str | bytes] = {
     "sites_empty_operator.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,98.9615,18.7904\nS2,,school,98.9605,18.7915\n",
     "sites_operator_number.geojson": fc([{"type": "Feature", "properties": {"site_id": "S1", "operator": 5},
                                           "geometry": {"type": "Point", "coordinates": [98.9615, 18.7904]}}]),
+    "sites_far_from_zone.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,98.9615,18.7904\nS2,TOT,school,98.9605,18.7915\n"
+                               "S3,TOT,school,1.0,0.0\n",
     "sites_no_coordinates.csv": "site_id,operator,kind\nS1,TOT,office\n",
     "sites_non_numeric.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,98.9615,north\n",
     "sites_swapped_latlon.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,18.7904,98.9615\nS2,CAT,school,18.7915,98.9605\n",
