@@ -422,12 +422,12 @@ def compare(plan_dirs: Sequence[str], out_dir: str) -> list[str]:
     InputDataError
         When a folder has no readable ``summary.json``.
     """
-    import json
     from pathlib import Path
 
     import pandas as pd
 
     from connectivity.errors import InputDataError
+    from connectivity.export import read_summary
     from connectivity.output import write_csv, write_text
 
     from connectivity.outdir import check_output_folder
@@ -436,10 +436,11 @@ def compare(plan_dirs: Sequence[str], out_dir: str) -> list[str]:
     plans = []
     for d in plan_dirs:
         p = Path(d) / "summary.json"
-        try:
-            summary = json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise InputDataError(f"{p}: cannot read the plan summary ({exc.__class__.__name__})") from None
+        if not Path(d).is_dir():
+            raise InputDataError(f"{d}: not a plan folder (" + ("a file)" if Path(d).exists() else "no such folder)"))
+        if not p.is_file():
+            raise InputDataError(f"{p}: cannot read the plan summary (file not found)")
+        summary = read_summary(p)   # bad content: one line naming the file and the key
         name = str(summary.get("scenario") or Path(d).name)
         if name in {n for n, _ in plans}:
             name = f"{name} ({Path(d).name})"

@@ -135,6 +135,12 @@ CASES = {
     "export: points as ducts": ("export {B}/plan_points_as_ducts --format shp", ["plan_points_as_ducts/ducts.geojson", "LineStrings"]),
     "export: text as an integer": ("export {B}/plan_text_segment_id --format gpkg", ["plan_text_segment_id/ducts.geojson", "segment_id", "integer"]),
     "export: malformed summary": ("export {B}/plan_bad_summary --format gpkg", ["plan_bad_summary/summary.json", "not valid JSON"]),
+    "export: summary not an object": ("export {B}/plan_summary_list --format gpkg",
+                                      ["plan_summary_list/summary.json", "JSON object expected, found list"]),
+    "compare: summary not an object": ("compare {B}/plan_summary_list", ["plan_summary_list/summary.json", "JSON object expected"]),
+    "compare: text where a figure is needed": ("compare {B}/plan_summary_text_figure",
+                                               ["plan_summary_text_figure/summary.json", "`trench_length_m` must be a number", "'far'"]),
+    "compare: a file, not a folder": ("compare {B}/malformed.toml", ["malformed.toml", "not a plan folder (a file)"]),
     "export: unknown operator": ("export {B}/plan_good --format gpkg --operator ACME", ["plan_good", "unknown operator 'ACME'", "TOT"]),
     "export: output folder missing": ("export {B}/plan_good --format geojson --operator TOT --out {B}/no_such_dir/x.geojson",
                                       ["no_such_dir", "does not exist"]),
@@ -145,6 +151,10 @@ CASES = {
     "--out: folder with foreign files": ("plan {R} --out {B}/folder.osm", ["folder.osm", "did not write", ".keep"]),
     "export: into the plan folder": ("export {B}/plan_good --format csv --out {B}/plan_good", ["plan_good", "is an input"]),
     "export: not a folder": ("export {B}/malformed.toml --format gpkg", ["malformed.toml", "not a directory"]),
+    "export: into a folder inside the plan folder": ("export {B}/plan_good --format csv --out {B}/plan_good/csv",
+                                                     ["plan_good/csv", "inside the input folder"]),
+    "compare: into a folder inside a plan folder": ("compare {B}/plan_good --out {B}/plan_good/compare",
+                                                    ["plan_good/compare", "inside the input folder"]),
 }
 
 
@@ -326,6 +336,25 @@ def test_export_refuses_the_plan_folder_as_out(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(ln.startswith("connectivity: error:") for ln in err)
     assert _snapshot(tmp_path) == before
+
+
+def test_export_never_replaces_an_unrelated_file(tmp_path, capsys):
+    """A single-file export (gpkg, one operator's geojson) replaces an earlier export, never a file of
+    another kind named by mistake as --out (notes.txt was silently overwritten by a GeoPackage)."""
+    import shutil
+    plan = tmp_path / "plan"
+    shutil.copytree(BAD / "plan_good", plan)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    before = _snapshot(tmp_path)
+    assert main(["export", str(plan), "--format", "gpkg", "--out", str(notes)]) == 2
+    assert main(["export", str(plan), "--format", "geojson", "--operator", "TOT", "--out", str(notes)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all("notes.txt: an existing file that is not a" in ln for ln in err), err
+    assert _snapshot(tmp_path) == before
+    out = tmp_path / "plan.gpkg"
+    assert main(["export", str(plan), "--format", "gpkg", "--out", str(out)]) == 0
+    assert main(["export", str(plan), "--format", "gpkg", "--out", str(out)]) == 0   # an earlier export: replaced
 
 
 def test_z_coordinates_are_dropped(tmp_path):

@@ -218,6 +218,9 @@ PLANS: dict[str, dict[str, str | bytes]] = {
                              "sites.geojson": GOOD_SITES},
     "plan_good": {"ducts.geojson": GOOD_DUCTS, "sites.geojson": GOOD_SITES},  # for bad arguments
     "plan_bad_summary": {"ducts.geojson": GOOD_DUCTS, "sites.geojson": GOOD_SITES, "summary.json": "{\"scenario\": "},
+    "plan_summary_list": {"ducts.geojson": GOOD_DUCTS, "sites.geojson": GOOD_SITES, "summary.json": "[1, 2]\n"},
+    "plan_summary_text_figure": {"ducts.geojson": GOOD_DUCTS, "sites.geojson": GOOD_SITES,
+                                 "summary.json": '{"scenario": "bad", "trench_length_m": "far"}\n'},
 }
 
 
