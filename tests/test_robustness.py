@@ -128,6 +128,9 @@ CASES = {
     "steiner: weights that overflow": ("steiner {B}/steiner_overflow.stp", ["steiner_overflow.stp", "weights too large"]),
     "steiner: node count beyond int64": ("steiner {B}/steiner_int64_nodes.stp", ["steiner_int64_nodes.stp:2", "too large"]),
     "steiner: node count beyond memory": ("steiner {B}/steiner_huge_nodes.gr", ["steiner_huge_nodes.gr:2", "Nodes 5000000000"]),
+    # areas files for plan-areas (refused before any work: no output folder)
+    "areas: a name too long for a folder": ("plan-areas {T} --areas {B}/areas_long_name.geojson",
+                                            ["areas_long_name.geojson", "row 1", "too long for a folder name"]),
     # plan folders for export
     "export: PNG as ducts.geojson": ("export {B}/plan_png_ducts --format gpkg", ["plan_png_ducts/ducts.geojson", "not a GeoJSON"]),
     "export: no sites.geojson": ("export {B}/plan_missing_sites --format csv", ["plan_missing_sites", "sites.geojson is missing"]),

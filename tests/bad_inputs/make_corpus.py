@@ -197,6 +197,10 @@ FILES: dict[str, str | bytes] = {
                                "SECTION Terminals\nTerminals 2\nT 1\nT 2\nEND\n\nEOF\n",
     "steiner_huge_nodes.gr": "SECTION Graph\nNodes 5000000000\nEdges 1\nE 1 2 1\nEND\n\n"
                              "SECTION Terminals\nTerminals 2\nT 1\nT 2\nEND\n\nEOF\n",
+    # ---- areas files (`connectivity plan-areas`)
+    "areas_long_name.geojson": fc([{"type": "Feature", "properties": {"name": "Tambon " + "x" * 250},
+                                    "geometry": {"type": "Polygon", "coordinates": [[[98.959, 18.789], [98.963, 18.789],
+                                                                                     [98.963, 18.793], [98.959, 18.789]]]}}]),
     "sites_unreachable.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,98.9615,18.7904\n",
 }
 
