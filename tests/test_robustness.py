@@ -127,6 +127,8 @@ CASES = {
                                         ["steiner_disconnected.stp", "not all connected", "terminal 4", "terminal 1"]),
     "steiner: weights that overflow": ("steiner {B}/steiner_overflow.stp", ["steiner_overflow.stp", "weights too large"]),
     "steiner: node count beyond int64": ("steiner {B}/steiner_int64_nodes.stp", ["steiner_int64_nodes.stp:2", "too large"]),
+    "steiner: negative time limit": ("steiner {B}/steiner_disconnected.stp --time-limit -1", ["--time-limit", "positive", "-1.0"]),
+    "steiner: NaN time limit": ("steiner {B}/steiner_disconnected.stp --time-limit nan", ["--time-limit", "positive", "nan"]),
     "steiner: node count beyond memory": ("steiner {B}/steiner_huge_nodes.gr", ["steiner_huge_nodes.gr:2", "Nodes 5000000000"]),
     # areas files for plan-areas (refused before any work: no output folder)
     "areas: a name too long for a folder": ("plan-areas {T} --areas {B}/areas_long_name.geojson",
