@@ -68,6 +68,10 @@ CASES = {
                                ["costs_absurd_spacing.toml", "manhole.spacing_m = 0.05 m", "impossible", "at least 5 m"]),
     "a cost of 1e308": ("plan {B}/scenario_costs_overflow.toml",
                         ["costs_overflow.toml", "open_cut.default = 1e+308 THB/m", "at most 1,000,000 THB/m"]),
+    "lanes value named as rent": ("plan {B}/scenario_costs_lanes_zero.toml",
+                                  ["costs_lanes_zero.toml", "lanes.reference_lanes must be positive"]),
+    "cost table date a number": ("plan {B}/scenario_costs_date_number.toml",
+                                 ["costs_date_number.toml", "currency.date must be a date", "2025"]),
     # OSM files
     "zip named .osm": ("plan {T} --osm {B}/zip.osm", ["zip.osm", "not a readable OSM file"]),
     "PNG named .osm": ("plan {T} --osm {B}/png.osm", ["png.osm", "not a readable OSM file"]),
@@ -650,6 +654,16 @@ def test_failed_features_download_when_the_sites_come_from_them(tmp_path, monkey
     rc = main(["plan", str(_bbox_scenario(tmp_path, osm=False, sites=False)), "--out", str(out), "--quiet"])
     assert_one_line_error(rc, capsys.readouterr().err, ["OSM features", "not downloaded (ConnectionError: reset)",
                                                          "give a sites file"], out)
+
+
+def test_cost_table_date_may_be_a_toml_date():
+    """`date = 2025-06-30` unquoted is a TOML date: read like the quoted string (was 'date is missing')."""
+    import tomllib
+    from connectivity.costs import DEFAULT_COST_MODEL, parse_cost_model
+    text = DEFAULT_COST_MODEL.read_text(encoding="utf-8").replace('date = "2025-06-30"', "date = 2025-06-30")
+    assert "date = 2025-06-30" in text
+    model = parse_cost_model(tomllib.loads(text), "costs.toml")
+    assert model.rate_date == "2025-06-30"
 
 
 def test_plan_from_files_has_no_warnings(tmp_path):

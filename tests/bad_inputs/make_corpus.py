@@ -45,8 +45,9 @@ def zip_bytes() -> bytes:
     return buf.getvalue()
 
 
-def _costs_with(section: str, key: str, line: str) -> str:
-    """The default cost model with the line of ``key`` in ``section`` replaced by ``line``."""
+def _costs_with(section: str, key: str, line: str, *, comments: bool = True) -> str:
+    """The default cost model with the line of ``key`` in ``section`` replaced by ``line``
+    (without its comment lines when not ``comments``: a corpus file stays under 10 kB)."""
     default = HERE.parent.parent / "connectivity" / "data" / "costs" / "default.toml"
     if default.is_file():
         text = default.read_text(encoding="utf-8")
@@ -58,7 +59,8 @@ def _costs_with(section: str, key: str, line: str) -> str:
             current = ln.strip()
         if current == section and ln.startswith(f"{key} ="):
             ln = line
-        out.append(ln)
+        if comments or not ln.lstrip().startswith("#"):
+            out.append(ln)
     return "\n".join(out) + "\n"
 
 
@@ -120,6 +122,10 @@ FILES: dict[str, str | bytes] = {
     "scenario_costs_missing.toml": scenario('osm = "../fixtures/tiny.osm"\ncost_model = "costs_missing.toml"\n'),
     "costs_absurd_spacing.toml": _costs_with("[manhole]", "spacing_m", "spacing_m = 0.05   # a chamber every 5 cm (the bad input)"),
     "costs_overflow.toml": _costs_with("[open_cut]", "default", "default = 1e308   # any other class (the bad input)"),
+    "costs_lanes_zero.toml": _costs_with("[lanes]", "reference_lanes", "reference_lanes = 0.0   # (the bad input)", comments=False),
+    "costs_date_number.toml": _costs_with("[currency]", "date", "date = 2025   # a number (the bad input)", comments=False),
+    "scenario_costs_lanes_zero.toml": scenario('osm = "../fixtures/tiny.osm"\ncost_model = "costs_lanes_zero.toml"\n'),
+    "scenario_costs_date_number.toml": scenario('osm = "../fixtures/tiny.osm"\ncost_model = "costs_date_number.toml"\n'),
     "scenario_costs_absurd_spacing.toml": scenario('osm = "../fixtures/tiny.osm"\ncost_model = "costs_absurd_spacing.toml"\n'),
     "scenario_costs_overflow.toml": scenario('osm = "../fixtures/tiny.osm"\ncost_model = "costs_overflow.toml"\n'),
     # ---- OSM files
