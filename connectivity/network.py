@@ -104,7 +104,8 @@ def project(gdf: gpd.GeoDataFrame, crs: str, what: str, *, names=None) -> gpd.Ge
         lon, lat = shapely.get_coordinates(lonlat.geometry.values).T
         m = AREA_OF_USE_MARGIN_DEG
         with np.errstate(invalid="ignore"):
-            outside = (lat < area.south - m) | (lat > area.north + m)
+            outside = ~(np.isfinite(lon) & np.isfinite(lat))   # x/y that are no place on Earth
+            outside |= (lat < area.south - m) | (lat > area.north + m)
             if area.west <= area.east:   # not across the antimeridian
                 outside |= (lon < area.west - m) | (lon > area.east + m)
         if outside.all() and len(gdf) > 1:

@@ -73,6 +73,13 @@ def load_layers(scenario: Scenario) -> load.OsmLayers:
     return layers
 
 
+def _projected(frame: gpd.GeoDataFrame, crs: str, what: str) -> gpd.GeoDataFrame:
+    """``frame`` in ``crs`` through the one projection check (a point that cannot be projected is an
+    error); named by its ``osm_id`` (an OSM object or a partner record's id) where it has one."""
+    names = [f"id {i!r}" for i in frame["osm_id"].astype(str)] if "osm_id" in frame else None
+    return network.project(frame, crs, what, names=names)
+
+
 def scenario_sites(scenario: Scenario, layers: load.OsmLayers, crs: str) -> gpd.GeoDataFrame:
     """All sites of the scenario in ``crs``: from the sites file, else chosen from POIs; plus given hubs."""
     inp = scenario.inputs
@@ -113,7 +120,8 @@ def run(scenario: Scenario, *, progress: Progress = _noop, executor: Executor | 
     tolerance = None if layers.roads_noded else opts.node_tolerance_m
     net = network.roads_network(layers.roads, crs=opts.crs, tolerance_m=tolerance,
                                 source=str(scenario.inputs.roads or scenario.inputs.osm or "roads"))
-    other = {k: getattr(layers, k).to_crs(net.crs) for k in ("buildings", "poles", "lines") if len(getattr(layers, k))}
+    other = {k: _projected(getattr(layers, k), net.crs, str(getattr(scenario.inputs, k) or k))
+             for k in ("buildings", "poles", "lines") if len(getattr(layers, k))}
     progress("sites")
     all_sites = scenario_sites(scenario, layers, net.crs)
     if corridor_spec is not None and not corridor_spec.sites:  # corridor mode: the streets and the hubs

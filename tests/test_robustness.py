@@ -134,6 +134,12 @@ CASES = {
     "steiner: negative time limit": ("steiner {B}/steiner_disconnected.stp --time-limit -1", ["--time-limit", "positive", "-1.0"]),
     "steiner: NaN time limit": ("steiner {B}/steiner_disconnected.stp --time-limit nan", ["--time-limit", "positive", "nan"]),
     "steiner: node count beyond memory": ("steiner {B}/steiner_huge_nodes.gr", ["steiner_huge_nodes.gr:2", "Nodes 5000000000"]),
+    "sites: x/y that are no place on Earth": ("plan {T} --sites {B}/sites_xy_nowhere.csv",
+                                              ["sites_xy_nowhere.csv", "line 2", "cannot be projected"]),
+    # partner records (corridor mode)
+    "poles: x/y that are no place on Earth": ("plan {B}/corridor_poles_nowhere.toml", ["poles", "id 'P1'", "cannot be projected"]),
+    "existing ducts: a count of 1e300": ("plan {B}/corridor_free_huge.toml",
+                                         ["ducts_free_huge.geojson", "row 1", "'free'", "from 0 to 10,000"]),
     # areas files for plan-areas (refused before any work: no output folder)
     "areas: a name too long for a folder": ("plan-areas {T} --areas {B}/areas_long_name.geojson",
                                             ["areas_long_name.geojson", "row 1", "too long for a folder name"]),

@@ -203,6 +203,15 @@ FILES: dict[str, str | bytes] = {
                                "SECTION Terminals\nTerminals 2\nT 1\nT 2\nEND\n\nEOF\n",
     "steiner_huge_nodes.gr": "SECTION Graph\nNodes 5000000000\nEdges 1\nE 1 2 1\nEND\n\n"
                              "SECTION Terminals\nTerminals 2\nT 1\nT 2\nEND\n\nEOF\n",
+    "sites_xy_nowhere.csv": "site_id,operator,kind,x,y,crs\nS1,TOT,office,5e12,2077000,EPSG:32647\n",
+    # ---- partner records of corridor mode
+    "poles_xy_nowhere.csv": "id,owner,cables,x,y\nP1,PEA,TOT:1,5e12,2077000\n",
+    "corridor_poles_nowhere.toml": scenario(top='province = "Chiang Mai"\n') + '\n[corridors]\nbbox = [98.959, 18.789, 98.963, 18.793]\n'
+                                   'streets = "all"\n\n[corridors.poles]\nfile = "poles_xy_nowhere.csv"\ncrs = "EPSG:32647"\n',
+    "ducts_free_huge.geojson": fc([{"type": "Feature", "properties": {"owner": "TOT", "free": 1e300},
+                                    "geometry": {"type": "LineString", "coordinates": [[98.96, 18.79], [98.961, 18.79]]}}]),
+    "corridor_free_huge.toml": scenario(top='province = "Chiang Mai"\n') + '\n[corridors]\nbbox = [98.959, 18.789, 98.963, 18.793]\n'
+                               'streets = "all"\n\n[corridors.existing_ducts]\nfile = "ducts_free_huge.geojson"\n',
     # ---- areas files (`connectivity plan-areas`)
     "areas_long_name.geojson": fc([{"type": "Feature", "properties": {"name": "Tambon " + "x" * 250},
                                     "geometry": {"type": "Polygon", "coordinates": [[[98.959, 18.789], [98.963, 18.789],
