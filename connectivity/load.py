@@ -871,6 +871,23 @@ def read_road_lines(path: str | Path) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(out, geometry=list(gdf.geometry), crs=gdf.crs)
 
 
+def read_buildings(path: str | Path) -> gpd.GeoDataFrame:
+    """Buildings from a vector file: outlines (Polygon, MultiPolygon) or points (a building's centroid).
+
+    Raises
+    ------
+    InputDataError
+        On any other geometry (a road file given as buildings), naming the row.
+    """
+    path = Path(path)
+    gdf = read_vector(path, what="buildings")
+    wrong = (~gdf.geom_type.isin(["Polygon", "MultiPolygon", "Point"])).to_numpy()
+    if wrong.any():
+        row = int(np.flatnonzero(wrong)[0])
+        raise InputDataError(f"{row_label(path, row)}: buildings must be polygons or points, found {gdf.geom_type.iloc[row]}")
+    return gdf
+
+
 def ensure_projected(gdf: gpd.GeoDataFrame, what: str) -> None:
     """Raise :class:`CRSError` unless ``gdf`` is in a projected CRS in metres (the package's one
     "metres needed" check: no CRS, degrees and other units such as feet are refused)."""

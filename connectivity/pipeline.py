@@ -65,7 +65,7 @@ def load_layers(scenario: Scenario) -> load.OsmLayers:
     if inp.pois is not None:
         layers = replace(layers, pois=load.read_vector(inp.pois, what="pois"))
     if inp.buildings is not None:
-        layers = replace(layers, buildings=load.read_vector(inp.buildings, what="buildings"))
+        layers = replace(layers, buildings=load.read_buildings(inp.buildings))
     if inp.poles is not None:
         layers = replace(layers, poles=load.read_assets(inp.poles, geometry="Point", crs=inp.crs))
     if inp.lines is not None:

@@ -136,6 +136,8 @@ CASES = {
     "steiner: node count beyond memory": ("steiner {B}/steiner_huge_nodes.gr", ["steiner_huge_nodes.gr:2", "Nodes 5000000000"]),
     "sites: x/y that are no place on Earth": ("plan {T} --sites {B}/sites_xy_nowhere.csv",
                                               ["sites_xy_nowhere.csv", "line 2", "cannot be projected"]),
+    "lines given as buildings": ("plan {T} --buildings {B}/buildings_lines.geojson",
+                                 ["buildings_lines.geojson", "row 1", "buildings must be polygons or points", "LineString"]),
     # partner records (corridor mode)
     "poles: x/y that are no place on Earth": ("plan {B}/corridor_poles_nowhere.toml", ["poles", "id 'P1'", "cannot be projected"]),
     "existing ducts: a count of 1e300": ("plan {B}/corridor_free_huge.toml",

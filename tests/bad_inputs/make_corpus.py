@@ -203,6 +203,7 @@ FILES: dict[str, str | bytes] = {
                                "SECTION Terminals\nTerminals 2\nT 1\nT 2\nEND\n\nEOF\n",
     "steiner_huge_nodes.gr": "SECTION Graph\nNodes 5000000000\nEdges 1\nE 1 2 1\nEND\n\n"
                              "SECTION Terminals\nTerminals 2\nT 1\nT 2\nEND\n\nEOF\n",
+    "buildings_lines.geojson": fc([line(c, building="yes") for c in GRID[:2]]),   # a road file given as --buildings
     "sites_xy_nowhere.csv": "site_id,operator,kind,x,y,crs\nS1,TOT,office,5e12,2077000,EPSG:32647\n",
     # ---- partner records of corridor mode
     "poles_xy_nowhere.csv": "id,owner,cables,x,y\nP1,PEA,TOT:1,5e12,2077000\n",
