@@ -681,6 +681,9 @@ def read_vector(path: str | Path, *, layer: str | None = None, crs: str | None =
     except Exception as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputDataError(f"{path}: not a readable vector file ({msg})") from None
+    if not isinstance(gdf, gpd.GeoDataFrame):   # a table without a geometry column (GeoPackage attributes)
+        where = f" (layer {layer!r})" if layer else ""
+        raise InputDataError(f"{path}{where}: no geometry column: a table of attributes, not points, lines or polygons")
     if gdf.crs is None:
         if crs is None:
             raise CRSError(f"{path}: the file states no CRS; give one")

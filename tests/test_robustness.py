@@ -536,6 +536,19 @@ def test_geopackage_without_a_clear_road_layer(layers, words, tmp_path, capsys):
     assert_one_line_error(rc, capsys.readouterr().err, [str(gpkg), *words], out)
 
 
+@pytest.mark.parametrize("option", ["--roads", "--sites"])
+def test_geopackage_of_attributes_only(option, tmp_path, capsys):
+    """A GeoPackage holding a table without geometry (read as a plain DataFrame): one line, exit 2
+    (was an internal error, 'DataFrame' object has no attribute 'crs'). Written here: over 10 kB."""
+    import pandas as pd
+    import pyogrio
+    gpkg = tmp_path / "table.gpkg"
+    pyogrio.write_dataframe(pd.DataFrame({"site_id": ["S1"], "operator": ["TOT"]}), gpkg, layer="table", driver="GPKG")
+    out = tmp_path / "out"
+    rc = main(["plan", str(ROADS if option == "--roads" else TINY), option, str(gpkg), "--out", str(out), "--quiet"])
+    assert_one_line_error(rc, capsys.readouterr().err, [str(gpkg), "no geometry column"], out)
+
+
 def test_geopackage_layer_named_like_its_content_wins(tmp_path):
     """Two line layers, one named 'roads': that one is read."""
     import geopandas as gpd
