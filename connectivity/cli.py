@@ -70,6 +70,9 @@ def cmd_plan_areas(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 0:
         raise ConfigError(f"--workers must be 0 (serial) or more, got {args.workers}")
+    most = 4 * (os.cpu_count() or 1)   # each worker is a process of ~250 MiB: 100000 of them never start
+    if args.workers is not None and args.workers > most:
+        raise ConfigError(f"--workers {args.workers}: at most {most} (4 per CPU of this machine)")
     if args.serial and args.scheduler:
         raise ConfigError("--serial and --scheduler exclude each other (serial runs in this process)")
     workers = 0 if args.serial else args.workers

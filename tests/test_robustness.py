@@ -145,6 +145,8 @@ CASES = {
     # areas files for plan-areas (refused before any work: no output folder)
     "areas: a name too long for a folder": ("plan-areas {T} --areas {B}/areas_long_name.geojson",
                                             ["areas_long_name.geojson", "row 1", "too long for a folder name"]),
+    "areas: --workers beyond the machine": ("plan-areas {T} --areas {B}/areas_long_name.geojson --workers 100000",
+                                            ["--workers 100000", "at most", "per CPU"]),
     # plan folders for export
     "export: PNG as ducts.geojson": ("export {B}/plan_png_ducts --format gpkg", ["plan_png_ducts/ducts.geojson", "not a GeoJSON"]),
     "export: no sites.geojson": ("export {B}/plan_missing_sites --format csv", ["plan_missing_sites", "sites.geojson is missing"]),
@@ -784,3 +786,19 @@ def test_unusable_arguments(args, words, tmp_path, monkeypatch, capsys):
     assert len(err) == 1 and err[0].startswith("connectivity: error:"), err
     assert all(w in err[0] for w in words), err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_plan_areas_without_its_scheduler_names_it(tmp_path, capsys):
+    """plan-areas --scheduler of an address where nothing answers: one line naming --scheduler, exit 2
+    (was the OSError of the connection, named as if --out were at fault)."""
+    import dask
+    areas = tmp_path / "areas.geojson"
+    areas.write_text(json.dumps({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "A"},
+                     "geometry": {"type": "Polygon", "coordinates": [[[98.959, 18.789], [98.963, 18.789], [98.963, 18.793],
+                                                                      [98.959, 18.789]]]}}]}))
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        rc = main(["plan-areas", str(TINY), "--areas", str(areas), "--scheduler", "tcp://127.0.0.1:1",
+                   "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1, err
+    assert err[0] == "connectivity: error: --scheduler tcp://127.0.0.1:1: no Dask scheduler answers (OSError)", err
