@@ -791,6 +791,24 @@ def read_csv_table(path: str | Path) -> pd.DataFrame:
     return df.rename(columns=rename)
 
 
+def csv_crs_column(df: pd.DataFrame, column: str, path: Path) -> str | None:
+    """The CRS a CSV's ``crs`` column states (None when empty): one value for the whole file (the
+    first row's was taken for every row, so a file mixing UTM zones put half its points in the wrong one).
+
+    Raises
+    ------
+    InputDataError
+        When rows state different CRSs (naming the first row that differs).
+    """
+    values = df[column].fillna("").astype(str).str.strip()
+    differ = (values != values.iloc[0]).to_numpy()
+    if differ.any():
+        row = int(np.flatnonzero(differ)[0])
+        raise InputDataError(f"{row_label(path, row)}: crs {values.iloc[row]!r} differs from {values.iloc[0]!r} of "
+                             f"{row_label(path, 0).rsplit(': ', 1)[1]}: one CRS per file (split it, or give lon/lat)")
+    return values.iloc[0] or None
+
+
 def _read_csv_points(path: Path, *, crs: str | None) -> gpd.GeoDataFrame:
     df = read_csv_table(path)
     cols = {c.lower(): c for c in df.columns}
@@ -800,7 +818,7 @@ def _read_csv_points(path: Path, *, crs: str | None) -> gpd.GeoDataFrame:
         xcol, ycol, point_crs = cols["longitude"], cols["latitude"], WGS84
     elif "x" in cols and "y" in cols:
         xcol, ycol = cols["x"], cols["y"]
-        point_crs = crs or (str(df[cols["crs"]].iloc[0]) if "crs" in cols and len(df) else None)
+        point_crs = crs or (csv_crs_column(df, cols["crs"], path) if "crs" in cols and len(df) else None)
         if point_crs is None:
             raise CRSError(f"{path}: x/y columns need a CRS (a `crs` column or the scenario's inputs.crs)")
     else:

@@ -196,7 +196,7 @@ def _csv_points(table: Any, columns: dict, path: Path, crs: str | None) -> Any:
         xs, ys, point_crs = table[lon], table[lat], load.WGS84
     elif x and y:
         xs, ys = table[x], table[y]
-        point_crs = crs or (str(table["crs"].iloc[0]) if "crs" in table and len(table) else None)
+        point_crs = crs or (load.csv_crs_column(table, "crs", path) if "crs" in table and len(table) else None)
         if point_crs is None:
             raise CRSError(f"{path}: x/y columns need a CRS (`crs` in the scenario's record table or a `crs` column)")
     else:

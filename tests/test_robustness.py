@@ -134,6 +134,8 @@ CASES = {
     "steiner: negative time limit": ("steiner {B}/steiner_disconnected.stp --time-limit -1", ["--time-limit", "positive", "-1.0"]),
     "steiner: NaN time limit": ("steiner {B}/steiner_disconnected.stp --time-limit nan", ["--time-limit", "positive", "nan"]),
     "steiner: node count beyond memory": ("steiner {B}/steiner_huge_nodes.gr", ["steiner_huge_nodes.gr:2", "Nodes 5000000000"]),
+    "sites: x/y in two CRSs": ("plan {T} --sites {B}/sites_xy_two_crs.csv",
+                               ["sites_xy_two_crs.csv", "line 3", "crs 'EPSG:32648' differs from 'EPSG:32647' of line 2"]),
     "sites: x/y that are no place on Earth": ("plan {T} --sites {B}/sites_xy_nowhere.csv",
                                               ["sites_xy_nowhere.csv", "line 2", "cannot be projected"]),
     "lines given as buildings": ("plan {T} --buildings {B}/buildings_lines.geojson",

@@ -204,6 +204,8 @@ FILES: dict[str, str | bytes] = {
     "steiner_huge_nodes.gr": "SECTION Graph\nNodes 5000000000\nEdges 1\nE 1 2 1\nEND\n\n"
                              "SECTION Terminals\nTerminals 2\nT 1\nT 2\nEND\n\nEOF\n",
     "buildings_lines.geojson": fc([line(c, building="yes") for c in GRID[:2]]),   # a road file given as --buildings
+    "sites_xy_two_crs.csv": "site_id,operator,kind,x,y,crs\nS1,TOT,office,496000,2077800,EPSG:32647\n"
+                            "S2,TOT,school,-135000,2084000,EPSG:32648\n",   # the same street in two UTM zones
     "sites_xy_nowhere.csv": "site_id,operator,kind,x,y,crs\nS1,TOT,office,5e12,2077000,EPSG:32647\n",
     # ---- partner records of corridor mode
     "poles_xy_nowhere.csv": "id,owner,cables,x,y\nP1,PEA,TOT:1,5e12,2077000\n",
