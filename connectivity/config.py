@@ -336,6 +336,8 @@ class Scenario:
 def read_toml(path: Path) -> dict[str, Any]:
     """Read a TOML file, turning every failure into a one-line :class:`ConfigError`."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder, not a file")
     if not path.is_file():
         raise ConfigError(f"{path}: file not found")
     try:

@@ -45,6 +45,7 @@ CASES = {
                              ["operators_province_string.toml", "provinces", "list of strings"]),
     "missing sites file": ("plan {B}/missing_sites_file.toml", ["no_such_sites.csv", "not found"]),
     "missing scenario file": ("plan {B}/no_such_scenario.toml", ["no_such_scenario.toml", "not found"]),
+    "scenario that is a folder": ("plan {B}/folder.osm", ["folder.osm", "is a folder, not a file"]),
     "unknown CRS of x/y inputs": ("plan {B}/inputs_crs_unknown.toml", ["inputs_crs_unknown.toml", "inputs.crs", "unknown CRS", "EPSG:999999"]),
     "a NUL in an input path": ("plan {B}/path_nul.toml", ["path_nul.toml", "inputs.osm", "NUL character"]),
     "~user of no such user": ("plan {B}/path_unknown_user.toml", ["path_unknown_user.toml", "inputs.osm", "~no_such_user_0", "cannot expand"]),
