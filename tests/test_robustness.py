@@ -795,6 +795,7 @@ def test_plan_areas_without_its_scheduler_names_it(tmp_path, capsys):
     """plan-areas --scheduler of an address where nothing answers: one line naming --scheduler, exit 2
     (was the OSError of the connection, named as if --out were at fault)."""
     import dask
+    import distributed  # noqa: F401  (its config defaults loaded first: set() restores the config as found)
     areas = tmp_path / "areas.geojson"
     areas.write_text(json.dumps({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "A"},
                      "geometry": {"type": "Polygon", "coordinates": [[[98.959, 18.789], [98.963, 18.789], [98.963, 18.793],
