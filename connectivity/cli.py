@@ -70,6 +70,9 @@ def cmd_plan_areas(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 0:
         raise ConfigError(f"--workers must be 0 (serial) or more, got {args.workers}")
+    most = 4 * (os.cpu_count() or 1)   # each worker is a process of ~250 MiB: 100000 of them never start
+    if args.workers is not None and args.workers > most:
+        raise ConfigError(f"--workers {args.workers}: at most {most} (4 per CPU of this machine)")
     if args.serial and args.scheduler:
         raise ConfigError("--serial and --scheduler exclude each other (serial runs in this process)")
     workers = 0 if args.serial else args.workers
@@ -172,6 +175,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_arguments(args: argparse.Namespace) -> None:
+    """Arguments no command can use: a NUL character (no file name holds one) or an empty ``--out``."""
+    for key, value in vars(args).items():
+        for v in value if isinstance(value, list) else [value]:
+            if isinstance(v, str) and "\x00" in v:
+                name = key.upper() if key in ("scenario", "plans", "plan_dir", "file") else f"--{key.replace('_', '-')}"
+                raise ConfigError(f"{name} {v!r}: holds a NUL character, not a file name")
+    if getattr(args, "out", None) == "":
+        raise ConfigError("--out is empty; give an output folder or file")
+
+
 class _HoldLogs:
     """Holds log records back from the handlers until the command ends, so that a command
     failing on bad input prints its one error line only (the warnings that led to it are
@@ -254,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     failed_on_input = False
     late = _LateInterrupt(program=argv is None)
     try:
+        _check_arguments(args)
         code = int(args.func(args) or 0)
         late.install()  # the work is done: Ctrl-C from here on only sets the exit code
     except ConnectivityError as exc:

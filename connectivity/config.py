@@ -5,6 +5,7 @@ are errors (a typo must not silently change a plan).
 """
 from __future__ import annotations
 
+import datetime
 import math
 import tomllib
 import unicodedata
@@ -257,8 +258,10 @@ def parse_phases(value: Any, *, source: str = "<scenario>", operators: Iterable[
         elif isinstance(budget, bool) or not isinstance(budget, (int, float)) or not (0 < budget < math.inf):
             raise ConfigError(f"{where}.budget_thb: must be a positive number of THB, got {budget!r}")
         end = table.get("end")
-        if end is not None and not isinstance(end, str):
+        if isinstance(end, (datetime.date, datetime.datetime)):
             end = str(end)  # TOML dates arrive as datetime.date
+        elif end is not None and not isinstance(end, str):
+            raise ConfigError(f"{where}.end: must be a date (2027-06-30) or a string, got {end!r}")
         priority = table.get("priority", "sites")
         if priority not in PRIORITIES:
             raise ConfigError(f"{where}.priority: must be one of {', '.join(PRIORITIES)}, got {priority!r}")
@@ -333,6 +336,8 @@ class Scenario:
 def read_toml(path: Path) -> dict[str, Any]:
     """Read a TOML file, turning every failure into a one-line :class:`ConfigError`."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder, not a file")
     if not path.is_file():
         raise ConfigError(f"{path}: file not found")
     try:
@@ -398,6 +403,8 @@ def parse_operators(data: dict[str, Any], source: str) -> tuple[OperatorSpec, ..
     ops: list[OperatorSpec] = []
     for i, t in enumerate(tables):
         where = f"{source}: operators[{i}]"
+        if not isinstance(t, dict):
+            raise ConfigError(f"{where}: must be an [[operators]] table, got {t!r}")
         _check_keys(t, allowed, where)
         name = t.get("name")
         if not isinstance(name, str) or not name.strip() or "," in name or ":" in name:
@@ -432,7 +439,12 @@ def load_operators(path: Path) -> tuple[OperatorSpec, ...]:
 def _path(base: Path, value: Any, where: str) -> Path:
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{where}: must be a file path string")
-    p = Path(value).expanduser()
+    if "\x00" in value:
+        raise ConfigError(f"{where}: {value!r} is not a file path (it holds a NUL character)")
+    try:
+        p = Path(value).expanduser()
+    except RuntimeError:  # `~user/...` of an unknown user, or no home folder
+        raise ConfigError(f"{where}: {value!r}: cannot expand `~` (no such user or home folder)") from None
     return p if p.is_absolute() else (base / p).resolve()
 
 
@@ -457,19 +469,22 @@ def _inputs(table: dict[str, Any], base: Path, source: str) -> Inputs:
             if not isinstance(table[key], str):
                 raise ConfigError(f"{source}: inputs.{key} must be a string")
             kw[key] = table[key]
+    if "crs" in kw:  # the CRS of x/y inputs: any CRS PROJ knows (degrees too), checked before any work
+        _check_crs(kw["crs"], f"{source}: inputs.crs", projected=False)
     return Inputs(**kw)
 
 
-def _check_projected_crs(value: str, where: str) -> None:
-    """A CRS the network can be built in: known to PROJ and projected (metres)."""
+def _check_crs(value: str, where: str, *, projected: bool = True) -> None:
+    """A CRS known to PROJ; with ``projected``, one the network can be built in (metres)."""
     from pyproj import CRS
     from pyproj.exceptions import CRSError as ProjCRSError
 
     try:
         crs = CRS.from_user_input(value)
     except ProjCRSError:
-        raise ConfigError(f"{where}: unknown CRS {value!r}; use 'auto' or a projected CRS such as 'EPSG:32647'") from None
-    if not crs.is_projected:
+        hint = "'auto' or a projected CRS" if projected else "a CRS"
+        raise ConfigError(f"{where}: unknown CRS {value!r}; use {hint} such as 'EPSG:32647'") from None
+    if projected and not crs.is_projected:
         raise ConfigError(f"{where}: {value} is a geographic CRS (degrees); the network needs a projected CRS "
                           f"in metres, such as 'auto' (local UTM zone) or 'EPSG:32647'")
 
@@ -485,7 +500,7 @@ def _options(table: dict[str, Any], source: str) -> Options:
             if not isinstance(value, str):
                 raise ConfigError(f"{where}: must be a string such as 'auto' or 'EPSG:32647'")
             if value != "auto":
-                _check_projected_crs(value, where)
+                _check_crs(value, where)
             kw[key] = value
         elif key == "highway_exclude":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -541,7 +556,8 @@ def parse_scenario(data: dict[str, Any], path: Path | None, *, base: Path | None
     for name, xy in data.get("hubs", {}).items():
         if name not in {o.name for o in operators}:
             raise ConfigError(f"{source}: hubs.{name}: unknown operator")
-        if not (isinstance(xy, list) and len(xy) == 2 and all(isinstance(v, (int, float)) for v in xy)):
+        if not (isinstance(xy, list) and len(xy) == 2
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in xy)):
             raise ConfigError(f"{source}: hubs.{name} must be [lon, lat]")
         if not (-180 <= xy[0] <= 180 and -90 <= xy[1] <= 90):
             raise ConfigError(f"{source}: hubs.{name} {xy} is not a [lon, lat] in degrees")

@@ -620,7 +620,10 @@ def read_existing_routes(spec: CorridorSpec, crs: Any) -> Any:
         return None
     from connectivity.records import read_records
 
-    return read_records(spec.existing_ducts, "ducts").to_crs(crs)
+    from connectivity.network import project
+
+    routes = read_records(spec.existing_ducts, "ducts")
+    return project(routes, crs, str(spec.existing_ducts.file), names=[f"id {i!r}" for i in routes["osm_id"]])
 
 
 def with_records(layers: Any, spec: CorridorSpec) -> Any:

@@ -15,6 +15,7 @@ through the junction from one side road to the other pays one full crossing.
 """
 from __future__ import annotations
 
+import datetime
 import logging
 import math
 from dataclasses import dataclass
@@ -224,7 +225,13 @@ def _table(data: dict[str, Any], key: str, source: str, allowed: set[str] | None
             raise ConfigError(f"{source}: [{key}] unknown key(s) {', '.join(unknown)}; "
                               f"allowed: {', '.join(sorted(allowed | _META))}")
     for meta in sorted(_META):
-        if not isinstance(table.get(meta), str) or not table[meta].strip():
+        value = table.get(meta)
+        if meta == "date" and isinstance(value, datetime.date):   # a TOML date (2025-06-30, unquoted)
+            continue
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{source}: {key}.{meta} must be a " + ("date (2025-06-30)" if meta == "date" else "string")
+                              + f", got {value!r}")
+        if not isinstance(value, str) or not value.strip():
             raise ConfigError(f"{source}: {key}.{meta} is missing: every cost table states its source and date")
     return table
 
@@ -309,7 +316,7 @@ def parse_cost_model(data: dict[str, Any], source: str) -> CostModel:
     sf = _table(data, "surface", source, None)
     surface = _price_table(sf, f"{source}: surface", positive=True)
     ln = _table(data, "lanes", source, {"reference_lanes", "per_extra_lane", "lane_width_m"})
-    w = f"{source}: lanes"
+    wl = f"{source}: lanes"   # not `w`: the [rent] block below names its own keys with that
     mt = _table(data, "micro_trench", source, {"per_m", "highways"})
     hdd = _table(data, "hdd", source, {"per_m", "mobilisation_per_bore", "cross_highways", "structures",
                                        "default_crossing_m", "crossing_margin_m"})
@@ -355,9 +362,9 @@ def parse_cost_model(data: dict[str, Any], source: str) -> CostModel:
         rate_date=str(cur["date"]),
         open_cut_per_m=open_cut,
         surface_factor=surface,
-        reference_lanes=_number(ln, "reference_lanes", w, positive=True),
-        per_extra_lane=_number(ln, "per_extra_lane", w),
-        lane_width_m=_number(ln, "lane_width_m", w, positive=True),
+        reference_lanes=_number(ln, "reference_lanes", wl, positive=True),
+        per_extra_lane=_number(ln, "per_extra_lane", wl),
+        lane_width_m=_number(ln, "lane_width_m", wl, positive=True),
         micro_trench_per_m=_number(mt, "per_m", f"{source}: micro_trench", positive=True, ranges=rg),
         micro_trench_highways=_strings(mt, "highways", f"{source}: micro_trench"),
         hdd_per_m=_number(hdd, "per_m", f"{source}: hdd", positive=True, ranges=rg),

@@ -38,6 +38,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -292,6 +293,41 @@ def _trench_and_ducts(raw: gpd.GeoDataFrame, where: str) -> tuple[gpd.GeoDataFra
     return trench, _conform(ducts, schema["ducts"], where)
 
 
+# summary.json keys read by the commands that take plan folders (export, compare): numbers, and objects
+SUMMARY_NUMBERS = ("sites_connected", "sites_total", "trench_length_m", "shared_trench_m", "total_cost",
+                   "separate_total_cost", "savings", "savings_pct", "gap_pct", "overhead_km_removed", "poles_removable")
+SUMMARY_OBJECTS = ("coverage", "cost_range", "allocation", "rent_vs_build")
+
+
+def read_summary(path: str | Path) -> dict[str, Any]:
+    """The ``summary.json`` of a plan folder, checked: a JSON object whose headline figures
+    (:data:`SUMMARY_NUMBERS`) are numbers or null and whose tables (:data:`SUMMARY_OBJECTS`) are objects.
+
+    Raises
+    ------
+    InputDataError
+        One line naming the file and what is wrong.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputDataError(f"{path}: not valid JSON ({exc})") from None
+    except OSError as exc:
+        raise InputDataError(f"{path}: cannot read ({exc.strerror})") from None
+    if not isinstance(data, dict):
+        raise InputDataError(f"{path}: not a plan summary (a JSON object expected, found {type(data).__name__})")
+    for key in SUMMARY_NUMBERS:
+        v = data.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+            raise InputDataError(f"{path}: `{key}` must be a number, not {v!r}")
+    for key in SUMMARY_OBJECTS:
+        v = data.get(key)
+        if v is not None and not isinstance(v, dict):
+            raise InputDataError(f"{path}: `{key}` must be an object, not {v!r}")
+    return data
+
+
 def read_plan(plan_dir: str | Path) -> PlanFolder:
     """Read and check a plan folder written by ``connectivity plan``.
 
@@ -312,11 +348,8 @@ def read_plan(plan_dir: str | Path) -> PlanFolder:
     name = path.name
     summary = path / "summary.json"
     if summary.is_file():
-        try:
-            data = json.loads(summary.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputDataError(f"{summary}: not valid JSON ({exc})") from None
-        if isinstance(data, dict) and isinstance(data.get("scenario"), str):
+        data = read_summary(summary)
+        if isinstance(data.get("scenario"), str):
             name = data["scenario"]
     trench, ducts = _trench_and_ducts(_read_feature_collection(path / "ducts.geojson"), str(path / "ducts.geojson"))
     layers: dict[str, gpd.GeoDataFrame] = {"trench": trench, "ducts": ducts}
@@ -673,6 +706,9 @@ def export(plan_dir: str | Path, out: str | Path, *, fmt: str, operator: str | N
             raise ConfigError(f"{out.parent}: output folder does not exist")
         if out.resolve() in {p.resolve() for p in plan.path.iterdir()}:
             raise ConfigError(f"{out}: is a file of the plan folder being exported; choose another --out")
+        if out.exists() and out.suffix.lower() != f".{fmt}":  # replace an earlier export, never another file
+            raise ConfigError(f"{out}: an existing file that is not a .{fmt} export; choose another --out "
+                              "(nothing was written)")
     elif out.exists() and not out.is_dir():
         raise ConfigError(f"{out}: must be a folder for {fmt} exports, but it is a file")
     else:  # never into the plan folder itself; the folder must be writable (before any work)

@@ -405,9 +405,10 @@ def _osmnx_order(walks, node, node_ids, endpoint, ea, eb, seg, way_of, cs, ce, s
 
 
 def _first(value):
-    """osmnx merges attributes of simplified ways into lists; keep the first value."""
-    if isinstance(value, (list, tuple)):
-        return value[0] if value else None
+    """osmnx merges attributes of simplified ways into lists (and a GeoJSON property may be a
+    list, read as an array); keep the first value."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return value[0] if len(value) else None
     return value
 
 
@@ -630,7 +631,9 @@ def choose_layer(path: Path, what: str | None) -> str | None:
     import pyogrio
 
     try:
-        layers = [(str(name), str(kind)) for name, kind in pyogrio.list_layers(path)]
+        with warnings.catch_warnings():  # GDAL's notes on a broken file: read_vector says it in one line
+            warnings.simplefilter("ignore", RuntimeWarning)
+            layers = [(str(name), str(kind)) for name, kind in pyogrio.list_layers(path)]
     except (RuntimeError, OSError):  # pyogrio's DataSourceError: not a readable file, read_file says so below
         return None
     if len(layers) <= 1:
@@ -672,12 +675,15 @@ def read_vector(path: str | Path, *, layer: str | None = None, crs: str | None =
     if layer is None:
         layer = choose_layer(path, what)
     try:
-        with warnings.catch_warnings():  # NaN/inf coordinates: reported below as one line, not as a warning
-            warnings.filterwarnings("ignore", message="invalid value encountered", category=RuntimeWarning)
+        with warnings.catch_warnings():  # NaN/inf coordinates: reported below as one line, not as a warning;
+            warnings.simplefilter("ignore", RuntimeWarning)  # GDAL's notes on a broken file too (one line below)
             gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
     except Exception as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputDataError(f"{path}: not a readable vector file ({msg})") from None
+    if not isinstance(gdf, gpd.GeoDataFrame):   # a table without a geometry column (GeoPackage attributes)
+        where = f" (layer {layer!r})" if layer else ""
+        raise InputDataError(f"{path}{where}: no geometry column: a table of attributes, not points, lines or polygons")
     if gdf.crs is None:
         if crs is None:
             raise CRSError(f"{path}: the file states no CRS; give one")
@@ -785,6 +791,24 @@ def read_csv_table(path: str | Path) -> pd.DataFrame:
     return df.rename(columns=rename)
 
 
+def csv_crs_column(df: pd.DataFrame, column: str, path: Path) -> str | None:
+    """The CRS a CSV's ``crs`` column states (None when empty): one value for the whole file (the
+    first row's was taken for every row, so a file mixing UTM zones put half its points in the wrong one).
+
+    Raises
+    ------
+    InputDataError
+        When rows state different CRSs (naming the first row that differs).
+    """
+    values = df[column].fillna("").astype(str).str.strip()
+    differ = (values != values.iloc[0]).to_numpy()
+    if differ.any():
+        row = int(np.flatnonzero(differ)[0])
+        raise InputDataError(f"{row_label(path, row)}: crs {values.iloc[row]!r} differs from {values.iloc[0]!r} of "
+                             f"{row_label(path, 0).rsplit(': ', 1)[1]}: one CRS per file (split it, or give lon/lat)")
+    return values.iloc[0] or None
+
+
 def _read_csv_points(path: Path, *, crs: str | None) -> gpd.GeoDataFrame:
     df = read_csv_table(path)
     cols = {c.lower(): c for c in df.columns}
@@ -794,7 +818,7 @@ def _read_csv_points(path: Path, *, crs: str | None) -> gpd.GeoDataFrame:
         xcol, ycol, point_crs = cols["longitude"], cols["latitude"], WGS84
     elif "x" in cols and "y" in cols:
         xcol, ycol = cols["x"], cols["y"]
-        point_crs = crs or (str(df[cols["crs"]].iloc[0]) if "crs" in cols and len(df) else None)
+        point_crs = crs or (csv_crs_column(df, cols["crs"], path) if "crs" in cols and len(df) else None)
         if point_crs is None:
             raise CRSError(f"{path}: x/y columns need a CRS (a `crs` column or the scenario's inputs.crs)")
     else:
@@ -861,10 +885,28 @@ def read_road_lines(path: str | Path) -> gpd.GeoDataFrame:
     out = {}
     for col in ROAD_COLUMNS:
         src = "id" if col == "osm_id" and "osm_id" not in gdf and "id" in gdf else col
-        out[col] = [None if pd.isna(v) else str(v) for v in gdf[src]] if src in gdf else [None] * len(gdf)
+        values = (_first(v) for v in gdf[src]) if src in gdf else ()
+        out[col] = [None if v is None or pd.isna(v) else str(v) for v in values] if src in gdf else [None] * len(gdf)
     if all(v is None for v in out["highway"]):
         out["highway"] = ["unclassified"] * len(gdf)
     return gpd.GeoDataFrame(out, geometry=list(gdf.geometry), crs=gdf.crs)
+
+
+def read_buildings(path: str | Path) -> gpd.GeoDataFrame:
+    """Buildings from a vector file: outlines (Polygon, MultiPolygon) or points (a building's centroid).
+
+    Raises
+    ------
+    InputDataError
+        On any other geometry (a road file given as buildings), naming the row.
+    """
+    path = Path(path)
+    gdf = read_vector(path, what="buildings")
+    wrong = (~gdf.geom_type.isin(["Polygon", "MultiPolygon", "Point"])).to_numpy()
+    if wrong.any():
+        row = int(np.flatnonzero(wrong)[0])
+        raise InputDataError(f"{row_label(path, row)}: buildings must be polygons or points, found {gdf.geom_type.iloc[row]}")
+    return gdf
 
 
 def ensure_projected(gdf: gpd.GeoDataFrame, what: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -16,7 +17,7 @@ import shapely.ops
 from scipy.spatial import cKDTree
 
 from connectivity.errors import CRSError, InputDataError
-from connectivity.load import ensure_projected
+from connectivity.load import ensure_projected, row_label
 from connectivity.steiner.graph import component_labels
 
 log = logging.getLogger(__name__)
@@ -64,25 +65,59 @@ class Network:
 
 
 def utm_crs(gdf: gpd.GeoDataFrame) -> str:
-    """The UTM zone CRS (as ``EPSG:code``) for the centre of ``gdf``."""
+    """The UTM zone CRS (as ``EPSG:code``) at the median vertex of ``gdf`` (lon/lat), so a few
+    stray features far away (a typo in a coordinate) do not move the zone of the whole area."""
     if len(gdf) == 0:
         raise InputDataError("cannot choose a UTM zone for an empty layer")
-    crs = gdf.estimate_utm_crs()
+    xy = shapely.get_coordinates(np.asarray(gdf.geometry.values))
+    xy = xy[np.isfinite(xy).all(axis=1)]
+    if len(xy) == 0:
+        raise InputDataError("cannot choose a UTM zone for a layer without coordinates")
+    centre = gpd.GeoSeries([shapely.Point(np.median(xy[:, 0]), np.median(xy[:, 1]))], crs=gdf.crs)
+    crs = centre.estimate_utm_crs()
     return f"EPSG:{crs.to_epsg()}"
 
 
-def project(gdf: gpd.GeoDataFrame, crs: str, what: str) -> gpd.GeoDataFrame:
-    """Reproject ``gdf`` to ``crs``; a layer without a CRS is an error."""
+AREA_OF_USE_MARGIN_DEG = 5.0
+"""How far (degrees) a point may lie outside the area of use of the CRS it is projected to (a UTM
+zone is 6 degrees wide; 5 more on each side keeps the scale error of a province-wide plan small)."""
+
+
+def project(gdf: gpd.GeoDataFrame, crs: str, what: str, *, names=None) -> gpd.GeoDataFrame:
+    """Reproject ``gdf`` to ``crs``; a layer without a CRS is an error, and so is a point that
+    cannot be projected to ``crs``: one that does not project to finite coordinates, or lies
+    more than :data:`AREA_OF_USE_MARGIN_DEG` outside the CRS's area of use (where a transverse
+    Mercator gives finite nonsense, up to the antipode). The point is named by its row
+    (:func:`connectivity.load.row_label` of ``what``) or by ``names`` (one label per row)."""
+    from pyproj import CRS
+
     if gdf.crs is None:
         raise CRSError(f"{what}: layer has no CRS")
     with np.errstate(invalid="ignore", over="ignore"):
         out = gdf.to_crs(crs)
     ensure_projected(out, what)
     xy, owner = shapely.get_coordinates(out.geometry.values, return_index=True)
-    bad = np.flatnonzero(~np.isfinite(xy).all(axis=1))
+    bad = ~np.isfinite(xy).all(axis=1)
+    area = CRS.from_user_input(crs).area_of_use
+    if area is not None and len(xy):
+        lonlat = gdf if gdf.crs.equals("EPSG:4326") else gdf.to_crs("EPSG:4326")
+        lon, lat = shapely.get_coordinates(lonlat.geometry.values).T
+        m = AREA_OF_USE_MARGIN_DEG
+        with np.errstate(invalid="ignore"):
+            outside = ~(np.isfinite(lon) & np.isfinite(lat))   # x/y that are no place on Earth
+            outside |= (lat < area.south - m) | (lat > area.north + m)
+            if area.west <= area.east:   # not across the antimeridian
+                outside |= (lon < area.west - m) | (lon > area.east + m)
+        if outside.all() and len(gdf) > 1:
+            raise CRSError(f"{what}: no coordinate lies in the area of {crs} (lon {area.west:g} to {area.east:g}, "
+                           f"lat {area.south:g} to {area.north:g}): choose the CRS of the area ('auto': its UTM zone)")
+        bad |= outside
+    bad = np.flatnonzero(bad)
     if len(bad):
         src = shapely.get_coordinates(gdf.geometry.values)[bad[0]]
-        raise CRSError(f"{what}: row {owner[bad[0]] + 1}: coordinates ({src[0]:g}, {src[1]:g}) cannot be projected "
+        row = int(owner[bad[0]])
+        where = f"{what}: {names[row]}" if names is not None else row_label(Path(what), row)
+        raise CRSError(f"{where}: coordinates ({src[0]:g}, {src[1]:g}) cannot be projected "
                        f"to {crs}: they lie too far from the rest of the area (a typo in a latitude or longitude?)")
     return out
 
@@ -356,7 +391,8 @@ def roads_network(roads: gpd.GeoDataFrame, *, crs: str = "auto", tolerance_m: fl
     if len(roads) == 0:
         raise InputDataError("no roads to build a network from")
     target = utm_crs(roads.to_crs("EPSG:4326")) if crs == "auto" else crs
-    proj = project(roads, target, source)
+    names = roads["osm_id"].tolist() if tolerance_m is None and "osm_id" in roads else None  # OSM edges: their way
+    proj = project(roads, target, source, names=names)
     if tolerance_m is not None:
         proj = node_lines(proj, tolerance_m=tolerance_m)
     net = build_network(proj)

@@ -4,7 +4,8 @@ A plan replaces its output folder as a whole (:func:`connectivity.atomic.atomic_
 wrong ``--out`` could replace the user's inputs or an unrelated folder. :func:`check_output_folder`
 refuses (one-line :class:`~connectivity.errors.ConfigError`, exit 2) an output folder that
 
-* is, or contains, an input of the run (the scenario's own folder, a parent of any input);
+* is, or contains, an input of the run (the scenario's own folder, a parent of any input), or lies
+  inside an input folder (a plan folder being exported or compared);
 * is, or contains, the current working directory or a repository root (a folder with ``.git``);
 * already holds files the command does not write (a previous output of the same command may be replaced);
 * cannot be written (checked by creating and removing a temporary file in its parent).
@@ -73,6 +74,8 @@ def check_output_folder(out: str | Path, *, inputs: Iterable[str | Path | None] 
         p = _resolved(item)
         if p == out:
             raise ConfigError(f"{given}: {what} is an input of this run; {again}")
+        if p.is_dir() and _inside(out, p):  # writing into an input folder (a plan folder read) changes it
+            raise ConfigError(f"{given}: {what} is inside the input folder {p}; {again}")
         if replaces and _inside(p, out):
             raise ConfigError(f"{given}: {what} contains the input {p}; {again}")
     if replaces:

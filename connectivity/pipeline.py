@@ -65,7 +65,7 @@ def load_layers(scenario: Scenario) -> load.OsmLayers:
     if inp.pois is not None:
         layers = replace(layers, pois=load.read_vector(inp.pois, what="pois"))
     if inp.buildings is not None:
-        layers = replace(layers, buildings=load.read_vector(inp.buildings, what="buildings"))
+        layers = replace(layers, buildings=load.read_buildings(inp.buildings))
     if inp.poles is not None:
         layers = replace(layers, poles=load.read_assets(inp.poles, geometry="Point", crs=inp.crs))
     if inp.lines is not None:
@@ -73,13 +73,25 @@ def load_layers(scenario: Scenario) -> load.OsmLayers:
     return layers
 
 
+def _projected(frame: gpd.GeoDataFrame, crs: str, what: str) -> gpd.GeoDataFrame:
+    """``frame`` in ``crs`` through the one projection check (a point that cannot be projected is an
+    error); named by its ``osm_id`` (an OSM object or a partner record's id) where it has one."""
+    names = [f"id {i!r}" for i in frame["osm_id"].astype(str)] if "osm_id" in frame else None
+    return network.project(frame, crs, what, names=names)
+
+
 def scenario_sites(scenario: Scenario, layers: load.OsmLayers, crs: str) -> gpd.GeoDataFrame:
     """All sites of the scenario in ``crs``: from the sites file, else chosen from POIs; plus given hubs."""
-    if scenario.inputs.sites is not None:
-        chosen = sites_mod.read_sites(scenario.inputs.sites, scenario.operators, crs=scenario.inputs.crs)
+    inp = scenario.inputs
+    if inp.sites is not None:
+        chosen = network.project(sites_mod.read_sites(inp.sites, scenario.operators, crs=inp.crs), crs, str(inp.sites))
     else:
         chosen = sites_mod.select_sites(layers.pois, scenario.operators, province=scenario.province)
-    return sites_mod.combine_sites(chosen, sites_mod.hubs_from_coordinates(scenario.hubs), crs=crs)
+        chosen = network.project(chosen, crs, str(inp.pois or inp.osm or "points of interest"),
+                                 names=[f"site {i!r}" for i in chosen["site_id"]])
+    hubs = sites_mod.hubs_from_coordinates(scenario.hubs)
+    hubs = network.project(hubs, crs, str(scenario.path or "scenario"), names=[f"hubs.{op}" for op in hubs["operator"]])
+    return sites_mod.combine_sites(chosen, hubs, crs=crs)
 
 
 def run(scenario: Scenario, *, progress: Progress = _noop, executor: Executor | None = None) -> plan.Plan:
@@ -108,7 +120,8 @@ def run(scenario: Scenario, *, progress: Progress = _noop, executor: Executor | 
     tolerance = None if layers.roads_noded else opts.node_tolerance_m
     net = network.roads_network(layers.roads, crs=opts.crs, tolerance_m=tolerance,
                                 source=str(scenario.inputs.roads or scenario.inputs.osm or "roads"))
-    other = {k: getattr(layers, k).to_crs(net.crs) for k in ("buildings", "poles", "lines") if len(getattr(layers, k))}
+    other = {k: _projected(getattr(layers, k), net.crs, str(getattr(scenario.inputs, k) or k))
+             for k in ("buildings", "poles", "lines") if len(getattr(layers, k))}
     progress("sites")
     all_sites = scenario_sites(scenario, layers, net.crs)
     if corridor_spec is not None and not corridor_spec.sites:  # corridor mode: the streets and the hubs

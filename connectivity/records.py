@@ -47,8 +47,13 @@ def _column(frame: Any, column: str, spec: Any, field: str, path: Path) -> str:
     return column
 
 
+MAX_COUNT = 10_000
+"""Most cables, circuits or free ducts one record may count (more is a typo; 1e300 broke the int cast)."""
+
+
 def _numbers(values: Any, path: Path, column: str, *, integer: bool = True) -> np.ndarray:
-    """Non-negative numbers of a column (NaN where empty); a bad value names file, row and column."""
+    """Non-negative numbers of a column (NaN where empty); counts (``integer``) at most
+    :data:`MAX_COUNT`; a bad value names file, row and column."""
     from connectivity.load import row_label
 
     out = np.full(len(values), np.nan)
@@ -59,9 +64,9 @@ def _numbers(values: Any, path: Path, column: str, *, integer: bool = True) -> n
             x = float(v)
         except (TypeError, ValueError):
             x = float("nan")
-        if not math.isfinite(x) or x < 0 or (integer and x != int(x)):
+        if not math.isfinite(x) or x < 0 or (integer and (x != int(x) or x > MAX_COUNT)):
             raise InputDataError(f"{row_label(path, i)}: column {column!r}: {v!r} is not a "
-                                 f"{'whole ' if integer else ''}number of 0 or more")
+                                 + (f"whole number from 0 to {MAX_COUNT:,}" if integer else "number of 0 or more"))
         out[i] = x
     return out
 
@@ -191,7 +196,7 @@ def _csv_points(table: Any, columns: dict, path: Path, crs: str | None) -> Any:
         xs, ys, point_crs = table[lon], table[lat], load.WGS84
     elif x and y:
         xs, ys = table[x], table[y]
-        point_crs = crs or (str(table["crs"].iloc[0]) if "crs" in table and len(table) else None)
+        point_crs = crs or (load.csv_crs_column(table, "crs", path) if "crs" in table and len(table) else None)
         if point_crs is None:
             raise CRSError(f"{path}: x/y columns need a CRS (`crs` in the scenario's record table or a `crs` column)")
     else:

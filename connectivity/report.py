@@ -422,12 +422,15 @@ def compare(plan_dirs: Sequence[str], out_dir: str) -> list[str]:
     InputDataError
         When a folder has no readable ``summary.json``.
     """
-    import json
+    import os
+    import shutil
+    import tempfile
     from pathlib import Path
 
     import pandas as pd
 
     from connectivity.errors import InputDataError
+    from connectivity.export import read_summary
     from connectivity.output import write_csv, write_text
 
     from connectivity.outdir import check_output_folder
@@ -436,10 +439,11 @@ def compare(plan_dirs: Sequence[str], out_dir: str) -> list[str]:
     plans = []
     for d in plan_dirs:
         p = Path(d) / "summary.json"
-        try:
-            summary = json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise InputDataError(f"{p}: cannot read the plan summary ({exc.__class__.__name__})") from None
+        if not Path(d).is_dir():
+            raise InputDataError(f"{d}: not a plan folder (" + ("a file)" if Path(d).exists() else "no such folder)"))
+        if not p.is_file():
+            raise InputDataError(f"{p}: cannot read the plan summary (file not found)")
+        summary = read_summary(p)   # bad content: one line naming the file and the key
         name = str(summary.get("scenario") or Path(d).name)
         if name in {n for n, _ in plans}:
             name = f"{name} ({Path(d).name})"
@@ -448,15 +452,25 @@ def compare(plan_dirs: Sequence[str], out_dir: str) -> list[str]:
     names = [n for n, _ in plans]
     layers = _plan_ducts(plan_dirs, names)
     out = Path(out_dir)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    written = [out / "compare.csv", out / "compare.html"]
-    write_csv(pd.DataFrame(rows, columns=["figure", "unit", *names], dtype=object), written[0])
-    if layers:
-        from connectivity import maps   # folium only when a map is drawn
+    files = ["compare.csv", "compare.html"] + (["compare_map.html"] if layers else [])
+    try:  # all files or none: written into a hidden folder inside `out` and moved into place when all are
+        with tempfile.TemporaryDirectory(dir=out, prefix=".compare-") as tmpdir:
+            stage = Path(tmpdir)
+            write_csv(pd.DataFrame(rows, columns=["figure", "unit", *names], dtype=object), stage / "compare.csv")
+            if layers:
+                from connectivity import maps   # folium only when a map is drawn
 
-        written.append(maps.save_map(maps.compare_map(layers), out / "compare_map.html"))
-    write_text(written[1], compare_html(rows, names, map_href="compare_map.html" if layers else None))
-    return [str(p) for p in written]
+                maps.save_map(maps.compare_map(layers), stage / "compare_map.html")
+            write_text(stage / "compare.html", compare_html(rows, names, map_href="compare_map.html" if layers else None))
+            for name in files:
+                os.replace(stage / name, out / name)   # each file whole; renames within one folder
+    except BaseException:
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    return [str(out / name) for name in files]
 
 
 def _plan_ducts(plan_dirs: Sequence[str], names: Sequence[str]) -> list[tuple[str, Any]]:

@@ -105,11 +105,13 @@ def read_sites(path: str | Path, operators: tuple[OperatorSpec, ...], *, crs: st
         row = int(np.flatnonzero(dup.to_numpy())[0])
         raise InputDataError(f"{row_label(path, row)}: duplicate site_id {gdf['site_id'].iloc[row]!r}")
     known = {o.name for o in operators}
-    unknown = ~gdf["operator"].astype(str).isin(known)
+    op_text = gdf["operator"].astype(str).where(gdf["operator"].notna(), "")
+    unknown = ~op_text.isin(known)
     if unknown.any():
         row = int(np.flatnonzero(unknown.to_numpy())[0])
-        raise InputDataError(f"{row_label(path, row)}: site {gdf['site_id'].iloc[row]!r} has unknown operator "
-                             f"{gdf['operator'].iloc[row]!r} (known: {', '.join(sorted(known))})")
+        what = f"unknown operator {op_text.iloc[row]!r}" if op_text.iloc[row].strip() else "no operator (empty cell)"
+        raise InputDataError(f"{row_label(path, row)}: site {gdf['site_id'].iloc[row]!r} has {what} "
+                             f"(known: {', '.join(sorted(known))})")
     kind = gdf["kind"].astype(str) if "kind" in gdf else pd.Series(["site"] * len(gdf), index=gdf.index)
     name = gdf["name"].fillna("").astype(str) if "name" in gdf else pd.Series([""] * len(gdf), index=gdf.index)
     return gpd.GeoDataFrame({"site_id": gdf["site_id"], "operator": gdf["operator"].astype(str),

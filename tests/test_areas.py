@@ -195,6 +195,8 @@ def test_scenario_toml_round_trip():
     ([("A/B", (0, 0, 1, 1)), ("a_b", (1, 0, 2, 1))], "name", ["row 2", "same folder 'a_b'", "'A/B'"]),
     ([(" ", (0, 0, 1, 1))], "name", ["row 1", "empty area name"]),
     ([("summary.json", (0, 0, 1, 1))], "name", ["row 1", "cannot be a folder name"]),
+    ([("x" * 300, (0, 0, 1, 1))], "name", ["row 1", "too long for a folder name", "300 bytes"]),
+    ([("ขอนแก่น" * 10, (0, 0, 1, 1))], "name", ["row 1", "too long for a folder name", "210 bytes"]),
 ])
 def test_bad_areas_file_is_one_line_error(tmp_path, rows, column, words):
     geoms = [shapely.Point(0, 0) if b is None else shapely.box(*b) for _, b in rows]
@@ -205,6 +207,13 @@ def test_bad_areas_file_is_one_line_error(tmp_path, rows, column, words):
     assert str(path) in str(exc.value) and "\n" not in str(exc.value)
     for w in words:
         assert w in str(exc.value)
+
+
+def test_geometry_is_not_a_name_column(tmp_path):
+    path = tmp_path / "areas.geojson"
+    gpd.GeoDataFrame({"name": ["A"]}, geometry=[shapely.box(0, 0, 1, 1)], crs="EPSG:4326").to_file(path)
+    with pytest.raises(InputDataError, match="missing column `geometry`"):
+        read_areas(path, name_column="geometry")
 
 
 def test_bad_areas_file_exits_2_with_one_line_and_writes_nothing(fixtures, tmp_path):

@@ -369,3 +369,24 @@ def test_compare_writes_a_map_with_one_layer_per_plan(tmp_path):
     report.compare([str(tmp_path / "c")], str(tmp_path / "cmp3"))
     assert not (tmp_path / "cmp3" / "compare_map.html").exists()
     assert "compare_map" not in (tmp_path / "cmp3" / "compare.html").read_text(encoding="utf-8")
+
+
+def test_compare_writes_all_files_or_none(tmp_path, monkeypatch):
+    """A failure while the map is drawn (a full disk, a bug) leaves no compare.csv behind: the files
+    are staged and moved into place together; a folder the call created is removed again."""
+    import errno
+
+    from connectivity import maps
+
+    _plan_folder(tmp_path / "a", "A", [[(98.96, 18.79), (98.961, 18.79)]])
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(maps, "save_map", full)
+    for out in (tmp_path / "new", tmp_path / "old"):
+        if out.name == "old":
+            out.mkdir()
+            (out / "notes.txt").write_text("mine")
+        with pytest.raises(OSError):
+            report.compare([str(tmp_path / "a")], str(out))
+        assert not out.exists() if out.name == "new" else sorted(p.name for p in out.iterdir()) == ["notes.txt"]

@@ -45,6 +45,14 @@ CASES = {
                              ["operators_province_string.toml", "provinces", "list of strings"]),
     "missing sites file": ("plan {B}/missing_sites_file.toml", ["no_such_sites.csv", "not found"]),
     "missing scenario file": ("plan {B}/no_such_scenario.toml", ["no_such_scenario.toml", "not found"]),
+    "scenario that is a folder": ("plan {B}/folder.osm", ["folder.osm", "is a folder, not a file"]),
+    "unknown CRS of x/y inputs": ("plan {B}/inputs_crs_unknown.toml", ["inputs_crs_unknown.toml", "inputs.crs", "unknown CRS", "EPSG:999999"]),
+    "a NUL in an input path": ("plan {B}/path_nul.toml", ["path_nul.toml", "inputs.osm", "NUL character"]),
+    "~user of no such user": ("plan {B}/path_unknown_user.toml", ["path_unknown_user.toml", "inputs.osm", "~no_such_user_0", "cannot expand"]),
+    "hub given as booleans": ("plan {B}/hub_booleans.toml", ["hub_booleans.toml", "hubs.TOT must be [lon, lat]"]),
+    "phase end as a table": ("plan {B}/phase_end_table.toml", ["phase_end_table.toml", "phases[0].end", "must be a date"]),
+    "operators that are not tables": ("plan {B}/scenario_operators_not_tables.toml",
+                                      ["operators_not_tables.toml", "operators[0]", "must be an [[operators]] table"]),
     # operators TOML
     "unknown operator kind": ("plan {B}/scenario_operators_unknown_kind.toml", ["operators_unknown_kind.toml", "water"]),
     "duplicate operator": ("plan {B}/scenario_operators_duplicate.toml", ["operators_duplicate.toml", "duplicate operator", "TOT"]),
@@ -61,6 +69,10 @@ CASES = {
                                ["costs_absurd_spacing.toml", "manhole.spacing_m = 0.05 m", "impossible", "at least 5 m"]),
     "a cost of 1e308": ("plan {B}/scenario_costs_overflow.toml",
                         ["costs_overflow.toml", "open_cut.default = 1e+308 THB/m", "at most 1,000,000 THB/m"]),
+    "lanes value named as rent": ("plan {B}/scenario_costs_lanes_zero.toml",
+                                  ["costs_lanes_zero.toml", "lanes.reference_lanes must be positive"]),
+    "cost table date a number": ("plan {B}/scenario_costs_date_number.toml",
+                                 ["costs_date_number.toml", "currency.date must be a date", "2025"]),
     # OSM files
     "zip named .osm": ("plan {T} --osm {B}/zip.osm", ["zip.osm", "not a readable OSM file"]),
     "PNG named .osm": ("plan {T} --osm {B}/png.osm", ["png.osm", "not a readable OSM file"]),
@@ -68,6 +80,10 @@ CASES = {
     "OSM without roads": ("plan {T} --osm {B}/no_roads.osm", ["no_roads.osm", "no roads"]),
     "folder named .osm": ("plan {T} --osm {B}/folder.osm", ["folder.osm", "is a folder, not a file"]),
     "empty OSM file": ("plan {T} --osm {B}/empty.osm", ["empty.osm", "file is empty"]),
+    "a stray OSM way far away": ("plan {T} --osm {B}/roads_stray_way.osm",
+                                 ["roads_stray_way.osm", "way/99", "(1, 0)", "cannot be projected to EPSG:32647"]),
+    "a CRS of another area": ("plan {B}/wrong_utm_zone.toml", ["tiny.osm", "EPSG:32601", "no coordinate lies in the area"]),
+    "a hub far outside the area": ("plan {B}/hub_far_from_zone.toml", ["hub_far_from_zone.toml", "hubs.TOT", "cannot be projected"]),
     "NaN coordinate in OSM": ("plan {T} --osm {B}/nan_coordinate.osm", ["nan_coordinate.osm", "wrong format for coordinate: 'nan'"]),
     # road line files
     "truncated GeoJSON": ("plan {R} --roads {B}/roads_truncated.geojson", ["roads_truncated.geojson", "not a readable vector file"]),
@@ -82,11 +98,17 @@ CASES = {
     "NaN in a road line": ("plan {R} --roads {B}/roads_nan.geojson", ["roads_nan.geojson", "row 3", "non-finite coordinate"]),
     "PNG named .geojson": ("plan {R} --roads {B}/roads_png.geojson", ["roads_png.geojson", "not a readable vector file"]),
     "CSV named .geojson": ("plan {R} --roads {B}/roads_not_json.geojson", ["roads_not_json.geojson", "not a readable vector file"]),
+    "broken GeoPackage": ("plan {R} --roads {B}/roads_not_sqlite.gpkg", ["roads_not_sqlite.gpkg", "not a readable vector file"]),
     # site files
     "duplicate site ids": ("plan {T} --sites {B}/sites_duplicate_ids.csv", ["sites_duplicate_ids.csv", "duplicate site_id", "'S1'"]),
     "UTF-16 ';' CSV with Site_ID, duplicate": ("plan {T} --sites {B}/sites_utf16_semicolon_duplicate.csv",
                                                 ["sites_utf16_semicolon_duplicate.csv", "line 3", "duplicate site_id", "'S1'"]),
     "unknown operator": ("plan {T} --sites {B}/sites_unknown_operator.csv", ["sites_unknown_operator.csv", "'ACME'", "unknown operator"]),
+    "a site far outside the area": ("plan {T} --sites {B}/sites_far_from_zone.csv",
+                                    ["sites_far_from_zone.csv", "line 4", "(1, 0)", "cannot be projected"]),
+    "empty operator cell": ("plan {T} --sites {B}/sites_empty_operator.csv", ["sites_empty_operator.csv", "line 3", "'S2' has no operator"]),
+    "operator given as a number": ("plan {T} --sites {B}/sites_operator_number.geojson",
+                                   ["sites_operator_number.geojson", "row 1", "unknown operator '5'"]),
     "no coordinates": ("plan {T} --sites {B}/sites_no_coordinates.csv", ["sites_no_coordinates.csv", "no coordinates"]),
     "non-numeric coordinate": ("plan {T} --sites {B}/sites_non_numeric.csv", ["sites_non_numeric.csv", "non-numeric"]),
     "swapped lat/lon sites": ("plan {T} --sites {B}/sites_swapped_latlon.csv", ["sites_swapped_latlon.csv", "out of range"]),
@@ -110,7 +132,24 @@ CASES = {
                                         ["steiner_disconnected.stp", "not all connected", "terminal 4", "terminal 1"]),
     "steiner: weights that overflow": ("steiner {B}/steiner_overflow.stp", ["steiner_overflow.stp", "weights too large"]),
     "steiner: node count beyond int64": ("steiner {B}/steiner_int64_nodes.stp", ["steiner_int64_nodes.stp:2", "too large"]),
+    "steiner: negative time limit": ("steiner {B}/steiner_disconnected.stp --time-limit -1", ["--time-limit", "positive", "-1.0"]),
+    "steiner: NaN time limit": ("steiner {B}/steiner_disconnected.stp --time-limit nan", ["--time-limit", "positive", "nan"]),
     "steiner: node count beyond memory": ("steiner {B}/steiner_huge_nodes.gr", ["steiner_huge_nodes.gr:2", "Nodes 5000000000"]),
+    "sites: x/y in two CRSs": ("plan {T} --sites {B}/sites_xy_two_crs.csv",
+                               ["sites_xy_two_crs.csv", "line 3", "crs 'EPSG:32648' differs from 'EPSG:32647' of line 2"]),
+    "sites: x/y that are no place on Earth": ("plan {T} --sites {B}/sites_xy_nowhere.csv",
+                                              ["sites_xy_nowhere.csv", "line 2", "cannot be projected"]),
+    "lines given as buildings": ("plan {T} --buildings {B}/buildings_lines.geojson",
+                                 ["buildings_lines.geojson", "row 1", "buildings must be polygons or points", "LineString"]),
+    # partner records (corridor mode)
+    "poles: x/y that are no place on Earth": ("plan {B}/corridor_poles_nowhere.toml", ["poles", "id 'P1'", "cannot be projected"]),
+    "existing ducts: a count of 1e300": ("plan {B}/corridor_free_huge.toml",
+                                         ["ducts_free_huge.geojson", "row 1", "'free'", "from 0 to 10,000"]),
+    # areas files for plan-areas (refused before any work: no output folder)
+    "areas: a name too long for a folder": ("plan-areas {T} --areas {B}/areas_long_name.geojson",
+                                            ["areas_long_name.geojson", "row 1", "too long for a folder name"]),
+    "areas: --workers beyond the machine": ("plan-areas {T} --areas {B}/areas_long_name.geojson --workers 100000",
+                                            ["--workers 100000", "at most", "per CPU"]),
     # plan folders for export
     "export: PNG as ducts.geojson": ("export {B}/plan_png_ducts --format gpkg", ["plan_png_ducts/ducts.geojson", "not a GeoJSON"]),
     "export: no sites.geojson": ("export {B}/plan_missing_sites --format csv", ["plan_missing_sites", "sites.geojson is missing"]),
@@ -118,6 +157,12 @@ CASES = {
     "export: points as ducts": ("export {B}/plan_points_as_ducts --format shp", ["plan_points_as_ducts/ducts.geojson", "LineStrings"]),
     "export: text as an integer": ("export {B}/plan_text_segment_id --format gpkg", ["plan_text_segment_id/ducts.geojson", "segment_id", "integer"]),
     "export: malformed summary": ("export {B}/plan_bad_summary --format gpkg", ["plan_bad_summary/summary.json", "not valid JSON"]),
+    "export: summary not an object": ("export {B}/plan_summary_list --format gpkg",
+                                      ["plan_summary_list/summary.json", "JSON object expected, found list"]),
+    "compare: summary not an object": ("compare {B}/plan_summary_list", ["plan_summary_list/summary.json", "JSON object expected"]),
+    "compare: text where a figure is needed": ("compare {B}/plan_summary_text_figure",
+                                               ["plan_summary_text_figure/summary.json", "`trench_length_m` must be a number", "'far'"]),
+    "compare: a file, not a folder": ("compare {B}/malformed.toml", ["malformed.toml", "not a plan folder (a file)"]),
     "export: unknown operator": ("export {B}/plan_good --format gpkg --operator ACME", ["plan_good", "unknown operator 'ACME'", "TOT"]),
     "export: output folder missing": ("export {B}/plan_good --format geojson --operator TOT --out {B}/no_such_dir/x.geojson",
                                       ["no_such_dir", "does not exist"]),
@@ -128,6 +173,10 @@ CASES = {
     "--out: folder with foreign files": ("plan {R} --out {B}/folder.osm", ["folder.osm", "did not write", ".keep"]),
     "export: into the plan folder": ("export {B}/plan_good --format csv --out {B}/plan_good", ["plan_good", "is an input"]),
     "export: not a folder": ("export {B}/malformed.toml --format gpkg", ["malformed.toml", "not a directory"]),
+    "export: into a folder inside the plan folder": ("export {B}/plan_good --format csv --out {B}/plan_good/csv",
+                                                     ["plan_good/csv", "inside the input folder"]),
+    "compare: into a folder inside a plan folder": ("compare {B}/plan_good --out {B}/plan_good/compare",
+                                                    ["plan_good/compare", "inside the input folder"]),
 }
 
 
@@ -166,7 +215,8 @@ def test_bad_input(template, words, tmp_path, capsys):
 
 @pytest.mark.parametrize("case", ["PNG named .osm", "duplicate site ids", "NaN in a road line", "infinite site coordinate",
                                   "steiner: weights that overflow", "steiner: node count beyond int64", "every site outside the road area",
-                                  "sites unreachable from each other", "export: PNG as ducts.geojson"])
+                                  "sites unreachable from each other", "export: PNG as ducts.geojson",
+                                  "broken GeoPackage"])  # GDAL's warnings (RuntimeWarning) must not reach stderr
 def test_bad_input_in_a_subprocess(case, tmp_path):
     """The same through the installed entry point: no traceback even outside pytest's capture."""
     template, words = CASES[case]
@@ -310,6 +360,25 @@ def test_export_refuses_the_plan_folder_as_out(tmp_path, capsys):
     assert _snapshot(tmp_path) == before
 
 
+def test_export_never_replaces_an_unrelated_file(tmp_path, capsys):
+    """A single-file export (gpkg, one operator's geojson) replaces an earlier export, never a file of
+    another kind named by mistake as --out (notes.txt was silently overwritten by a GeoPackage)."""
+    import shutil
+    plan = tmp_path / "plan"
+    shutil.copytree(BAD / "plan_good", plan)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    before = _snapshot(tmp_path)
+    assert main(["export", str(plan), "--format", "gpkg", "--out", str(notes)]) == 2
+    assert main(["export", str(plan), "--format", "geojson", "--operator", "TOT", "--out", str(notes)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all("notes.txt: an existing file that is not a" in ln for ln in err), err
+    assert _snapshot(tmp_path) == before
+    out = tmp_path / "plan.gpkg"
+    assert main(["export", str(plan), "--format", "gpkg", "--out", str(out)]) == 0
+    assert main(["export", str(plan), "--format", "gpkg", "--out", str(out)]) == 0   # an earlier export: replaced
+
+
 def test_z_coordinates_are_dropped(tmp_path):
     """Road lines and site points with a Z coordinate plan like their 2D twins (no warning, no error)."""
     import json as _json
@@ -334,6 +403,28 @@ def test_z_coordinates_are_dropped(tmp_path):
             coords = f["geometry"]["coordinates"]
             first = coords if isinstance(coords[0], float) else coords[0]
             assert len(first) == 2, (name, coords)
+
+
+def test_utm_zone_of_the_bulk_of_the_roads():
+    """The automatic UTM zone is the one of the median vertex: one stray point does not move it."""
+    import geopandas as gpd
+    import shapely
+    from connectivity.network import utm_crs
+    pts = [shapely.Point(98.96 + i * 1e-3, 18.79) for i in range(5)] + [shapely.Point(1.0, 0.0)]
+    assert utm_crs(gpd.GeoDataFrame(geometry=pts, crs="EPSG:4326")) == "EPSG:32647"
+
+
+def test_list_valued_road_properties(tmp_path):
+    """A GeoJSON property holding a list (as osmnx writes merged ways: highway = [residential, service])
+    is read as its first value, as roads from osmnx are (was an internal error)."""
+    from connectivity.load import read_road_lines
+    grid = json.loads((BAD / "good_roads.geojson").read_text())
+    for f in grid["features"]:
+        f["properties"] = {"highway": ["tertiary", "residential"], "lanes": ["2", "4"], "name": "Soi 1"}
+    path = tmp_path / "roads.geojson"
+    path.write_text(json.dumps(grid))
+    roads = read_road_lines(path)
+    assert set(roads["highway"]) == {"tertiary"} and set(roads["lanes"]) == {"2"} and set(roads["name"]) == {"Soi 1"}
 
 
 def test_geometry_normaliser_unit():
@@ -448,6 +539,19 @@ def test_geopackage_without_a_clear_road_layer(layers, words, tmp_path, capsys):
     out = tmp_path / "out"
     rc = main(["plan", str(ROADS), "--roads", str(gpkg), "--out", str(out), "--quiet"])
     assert_one_line_error(rc, capsys.readouterr().err, [str(gpkg), *words], out)
+
+
+@pytest.mark.parametrize("option", ["--roads", "--sites"])
+def test_geopackage_of_attributes_only(option, tmp_path, capsys):
+    """A GeoPackage holding a table without geometry (read as a plain DataFrame): one line, exit 2
+    (was an internal error, 'DataFrame' object has no attribute 'crs'). Written here: over 10 kB."""
+    import pandas as pd
+    import pyogrio
+    gpkg = tmp_path / "table.gpkg"
+    pyogrio.write_dataframe(pd.DataFrame({"site_id": ["S1"], "operator": ["TOT"]}), gpkg, layer="table", driver="GPKG")
+    out = tmp_path / "out"
+    rc = main(["plan", str(ROADS if option == "--roads" else TINY), option, str(gpkg), "--out", str(out), "--quiet"])
+    assert_one_line_error(rc, capsys.readouterr().err, [str(gpkg), "no geometry column"], out)
 
 
 def test_geopackage_layer_named_like_its_content_wins(tmp_path):
@@ -578,6 +682,16 @@ def test_failed_features_download_when_the_sites_come_from_them(tmp_path, monkey
                                                          "give a sites file"], out)
 
 
+def test_cost_table_date_may_be_a_toml_date():
+    """`date = 2025-06-30` unquoted is a TOML date: read like the quoted string (was 'date is missing')."""
+    import tomllib
+    from connectivity.costs import DEFAULT_COST_MODEL, parse_cost_model
+    text = DEFAULT_COST_MODEL.read_text(encoding="utf-8").replace('date = "2025-06-30"', "date = 2025-06-30")
+    assert "date = 2025-06-30" in text
+    model = parse_cost_model(tomllib.loads(text), "costs.toml")
+    assert model.rate_date == "2025-06-30"
+
+
 def test_plan_from_files_has_no_warnings(tmp_path):
     assert main(["plan", str(TINY), "--out", str(tmp_path / "out"), "--quiet"]) == 0
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["warnings"] == []
@@ -657,3 +771,38 @@ def test_plan_folder_of_an_earlier_version_is_replaced(tmp_path, monkeypatch):
     assert rc == 0
     names = {p.name for p in old.iterdir()}
     assert "tornado.svg" in names and "tornado.png" not in names, " ".join(sorted(names))
+
+
+# ---------------------------------------------------------------- arguments no command can use
+@pytest.mark.parametrize("args,words", [
+    (["plan", str(TINY), "--osm", "tiny\x00.osm"], ["--osm", "NUL character"]),
+    (["plan", str(TINY), "--out", "out\x00"], ["--out", "NUL character"]),
+    (["export", "plan\x00", "--format", "csv", "--out", "x"], ["PLAN_DIR", "NUL character"]),
+    (["plan", str(TINY), "--out", ""], ["--out is empty"]),
+])
+def test_unusable_arguments(args, words, tmp_path, monkeypatch, capsys):
+    """A NUL character in a path (os calls raise ValueError) or an empty --out (was the default folder):
+    one line, exit 2, nothing written."""
+    monkeypatch.chdir(tmp_path)
+    assert main([*args, *(["--quiet"] if args[0] == "plan" else [])]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("connectivity: error:"), err
+    assert all(w in err[0] for w in words), err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_plan_areas_without_its_scheduler_names_it(tmp_path, capsys):
+    """plan-areas --scheduler of an address where nothing answers: one line naming --scheduler, exit 2
+    (was the OSError of the connection, named as if --out were at fault)."""
+    import dask
+    import distributed  # noqa: F401  (its config defaults loaded first: set() restores the config as found)
+    areas = tmp_path / "areas.geojson"
+    areas.write_text(json.dumps({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "A"},
+                     "geometry": {"type": "Polygon", "coordinates": [[[98.959, 18.789], [98.963, 18.789], [98.963, 18.793],
+                                                                      [98.959, 18.789]]]}}]}))
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        rc = main(["plan-areas", str(TINY), "--areas", str(areas), "--scheduler", "tcp://127.0.0.1:1",
+                   "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1, err
+    assert err[0] == "connectivity: error: --scheduler tcp://127.0.0.1:1: no Dask scheduler answers (OSError)", err

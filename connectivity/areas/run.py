@@ -304,6 +304,10 @@ class Workers:
         if self._thread is not None:
             self._thread.join()
         if self._error is not None:
+            if self._scheduler is not None and isinstance(self._error, (OSError, ValueError, TypeError)):
+                # as dask_executor says it (a TimeoutError is an OSError): not a file error of --out
+                raise ConfigError(f"--scheduler {self._scheduler}: no Dask scheduler answers "
+                                  f"({type(self._error).__name__})") from None
             raise self._error
         return self._client
 

@@ -78,6 +78,11 @@ class Area:
     province: str | None = None
 
 
+MAX_FOLDER_BYTES = 200
+"""Longest area folder name (UTF-8 bytes): file systems allow 255, and the atomic output folder
+writes hidden siblings named after it (``.<name>.<random>.tmp``)."""
+
+
 def folder_name(name: str) -> str:
     """``name`` as a folder name: NFC, whitespace runs as ``_``, no path separators, control or
     Windows-reserved characters, no leading dots or trailing dots/spaces; Thai letters stay."""
@@ -94,14 +99,15 @@ def read_areas(path: str | Path, *, name_column: str = "name") -> list[Area]:
     ------
     InputDataError
         On a missing or unreadable file, no polygons, a geometry that is not a polygon, a
-        missing name column, an empty or duplicate name, or two names giving the same
-        folder (compared case-insensitively); the message names the file and row.
+        missing name column, an empty or duplicate name, a name too long for a folder name
+        (:data:`MAX_FOLDER_BYTES`), or two names giving the same folder (compared
+        case-insensitively); the message names the file and row.
     """
     path = Path(path)
     gdf = load.read_vector(path)
     if len(gdf) == 0:
         raise InputDataError(f"{path}: no areas (the layer is empty)")
-    if name_column not in gdf.columns:
+    if name_column not in gdf.columns or name_column == gdf.geometry.name:
         cols = ", ".join(c for c in gdf.columns if c != gdf.geometry.name) or "none"
         raise InputDataError(f"{path}: missing column `{name_column}` (the area names; columns: {cols}; "
                              "choose another with --name-column)")
@@ -128,6 +134,9 @@ def read_areas(path: str | Path, *, name_column: str = "name") -> list[Area]:
         if not folder or key in {n.casefold() for n in NATIONAL_FILES}:
             raise InputDataError(f"{load.row_label(path, row)}: area name {name!r} cannot be a folder name"
                                  + (f" (it is the national output {folder})" if folder else ""))
+        if len(folder.encode("utf-8")) > MAX_FOLDER_BYTES:  # the file system's limit is 255, with room for .tmp siblings
+            raise InputDataError(f"{load.row_label(path, row)}: area name {name[:40]!r}... is too long for a folder "
+                                 f"name ({len(folder.encode('utf-8'))} bytes in UTF-8, at most {MAX_FOLDER_BYTES})")
         if key in folders:
             other_row, other = folders[key]
             raise InputDataError(f"{load.row_label(path, row)}: area {name!r} gives the same folder {folder!r} as "

@@ -7,7 +7,7 @@ import json
 import logging
 import math
 
-from connectivity.errors import ConnectivityError, InputDataError
+from connectivity.errors import ConfigError, ConnectivityError, InputDataError
 
 logger = logging.getLogger(__name__)
 
@@ -66,10 +66,13 @@ def run(args: argparse.Namespace) -> int:
     from connectivity.steiner import read_instance, solve
     from connectivity.steiner.instance import check_connected
 
+    limit = args.time_limit
+    if limit is not None and not 0 < limit < math.inf:  # argparse's float() takes -1, nan and inf
+        raise ConfigError(f"--time-limit must be a positive number of seconds, got {limit!r}")
     inst = read_instance(args.file)
     check_connected(inst, args.file)  # the file's name and 1-based ids in the message
     res = solve(inst.n_nodes, inst.edges_u, inst.edges_v, inst.weights, inst.terminals,
-                time_limit=args.time_limit, quality=args.quality, seed=getattr(args, "seed", 0))
+                time_limit=limit, quality=args.quality, seed=getattr(args, "seed", 0))
     gap = res.gap
     out = {
         "instance": inst.name,

@@ -45,8 +45,9 @@ def zip_bytes() -> bytes:
     return buf.getvalue()
 
 
-def _costs_with(section: str, key: str, line: str) -> str:
-    """The default cost model with the line of ``key`` in ``section`` replaced by ``line``."""
+def _costs_with(section: str, key: str, line: str, *, comments: bool = True) -> str:
+    """The default cost model with the line of ``key`` in ``section`` replaced by ``line``
+    (without its comment lines when not ``comments``: a corpus file stays under 10 kB)."""
     default = HERE.parent.parent / "connectivity" / "data" / "costs" / "default.toml"
     if default.is_file():
         text = default.read_text(encoding="utf-8")
@@ -58,7 +59,8 @@ def _costs_with(section: str, key: str, line: str) -> str:
             current = ln.strip()
         if current == section and ln.startswith(f"{key} ="):
             ln = line
-        out.append(ln)
+        if comments or not ln.lstrip().startswith("#"):
+            out.append(ln)
     return "\n".join(out) + "\n"
 
 
@@ -92,6 +94,13 @@ FILES: dict[str, str | bytes] = {
     "operators_province_string.toml": '[[operators]]\nname = "TOT"\nkind = "telecom"\nprovinces = "Chiang Mai"\n',
     "scenario_operators_province_string.toml": scenario().replace("../fixtures/operators.toml", "operators_province_string.toml"),
     "missing_sites_file.toml": scenario('osm = "../fixtures/tiny.osm"\nsites = "no_such_sites.csv"\n'),
+    "inputs_crs_unknown.toml": scenario('osm = "../fixtures/tiny.osm"\nsites = "../fixtures/sites.csv"\ncrs = "EPSG:999999"\n'),
+    "path_nul.toml": scenario('osm = "../fixtures/ti\\u0000ny.osm"\n'),  # a TOML escape: a NUL in the path
+    "path_unknown_user.toml": scenario('osm = "~no_such_user_0/tiny.osm"\n'),
+    "hub_booleans.toml": scenario() + "\n[hubs]\nTOT = [true, false]\n",
+    "phase_end_table.toml": scenario() + '\n[[phases]]\nend = { year = 2027 }\n',
+    "operators_not_tables.toml": "operators = [1, 2]\n",
+    "scenario_operators_not_tables.toml": scenario().replace("../fixtures/operators.toml", "operators_not_tables.toml"),
     "png.toml": png_bytes(),
     "utf16.toml": scenario().encode("utf-16"),  # UTF-16 with its byte order mark (a UTF-8 BOM is read cleanly)
     # ---- operators TOML
@@ -113,6 +122,10 @@ FILES: dict[str, str | bytes] = {
     "scenario_costs_missing.toml": scenario('osm = "../fixtures/tiny.osm"\ncost_model = "costs_missing.toml"\n'),
     "costs_absurd_spacing.toml": _costs_with("[manhole]", "spacing_m", "spacing_m = 0.05   # a chamber every 5 cm (the bad input)"),
     "costs_overflow.toml": _costs_with("[open_cut]", "default", "default = 1e308   # any other class (the bad input)"),
+    "costs_lanes_zero.toml": _costs_with("[lanes]", "reference_lanes", "reference_lanes = 0.0   # (the bad input)", comments=False),
+    "costs_date_number.toml": _costs_with("[currency]", "date", "date = 2025   # a number (the bad input)", comments=False),
+    "scenario_costs_lanes_zero.toml": scenario('osm = "../fixtures/tiny.osm"\ncost_model = "costs_lanes_zero.toml"\n'),
+    "scenario_costs_date_number.toml": scenario('osm = "../fixtures/tiny.osm"\ncost_model = "costs_date_number.toml"\n'),
     "scenario_costs_absurd_spacing.toml": scenario('osm = "../fixtures/tiny.osm"\ncost_model = "costs_absurd_spacing.toml"\n'),
     "scenario_costs_overflow.toml": scenario('osm = "../fixtures/tiny.osm"\ncost_model = "costs_overflow.toml"\n'),
     # ---- OSM files
@@ -121,6 +134,14 @@ FILES: dict[str, str | bytes] = {
     "truncated.osm": '<?xml version="1.0"?>\n<osm version="0.6">\n  <node id="1" lat="18.79" lon="98.96"/>\n  <way id="1">\n    <nd ref="1"/>\n',
     "no_roads.osm": '<?xml version="1.0"?>\n<osm version="0.6">\n  <node id="1" lat="18.79" lon="98.96"><tag k="amenity" v="school"/></node>\n</osm>\n',
     "empty.osm": "",
+    # two streets in Chiang Mai and one stray way at (1, 0): it once moved the automatic UTM zone of the whole area
+    "roads_stray_way.osm": ('<?xml version="1.0"?>\n<osm version="0.6">\n'
+                            + "".join(f'  <node id="{i}" lat="{y}" lon="{x}"/>\n' for i, (x, y) in
+                                      enumerate([(98.96, 18.79), (98.961, 18.79), (98.961, 18.791), (1.0, 0.0), (1.0, 0.001)], 1))
+                            + '  <way id="1"><nd ref="1"/><nd ref="2"/><nd ref="3"/><tag k="highway" v="residential"/></way>\n'
+                            '  <way id="99"><nd ref="4"/><nd ref="5"/><tag k="highway" v="residential"/></way>\n</osm>\n'),
+    "wrong_utm_zone.toml": scenario(options='crs = "EPSG:32601"\n'),   # the UTM zone of Samoa for Chiang Mai
+    "hub_far_from_zone.toml": scenario() + "\n[hubs]\nTOT = [1.0, 0.0]\n",
     "nan_coordinate.osm": ('<?xml version="1.0"?>\n<osm version="0.6">\n  <node id="1" lat="18.79" lon="98.96"/>\n'
                            '  <node id="2" lat="nan" lon="98.961"/>\n  <way id="1"><nd ref="1"/><nd ref="2"/>'
                            '<tag k="highway" v="residential"/></way>\n</osm>\n'),
@@ -136,12 +157,18 @@ FILES: dict[str, str | bytes] = {
     "roads_nan.geojson": fc([line(c) for c in GRID[:2]] + [line([[98.96, 18.79], [float("nan"), 18.79]])]),
     "roads_png.geojson": png_bytes(),
     "roads_not_json.geojson": "highway,name\nresidential,Soi 1\n",
+    "roads_not_sqlite.gpkg": b"SQLite format 3\x00" + bytes(240),  # a GeoPackage's magic, then nothing: GDAL warns, then fails
     # ---- site files (for tests/fixtures/tiny.toml)
     "sites_duplicate_ids.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,98.9615,18.7904\nS2,CAT,school,98.9605,18.7915\nS1,PEA,hospital,98.9615,18.7918\n",
     # UTF-16, ';' as delimiter, `Site_ID` header: read as any CSV, then the duplicate is found
     "sites_utf16_semicolon_duplicate.csv": "Site_ID;Operator;Kind;Lon;Lat\nS1;TOT;office;98.9615;18.7904\n"
                                            "S1;CAT;school;98.9605;18.7915\n".encode("utf-16"),
     "sites_unknown_operator.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,98.9615,18.7904\nS2,ACME,school,98.9605,18.7915\n",
+    "sites_empty_operator.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,98.9615,18.7904\nS2,,school,98.9605,18.7915\n",
+    "sites_operator_number.geojson": fc([{"type": "Feature", "properties": {"site_id": "S1", "operator": 5},
+                                          "geometry": {"type": "Point", "coordinates": [98.9615, 18.7904]}}]),
+    "sites_far_from_zone.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,98.9615,18.7904\nS2,TOT,school,98.9605,18.7915\n"
+                               "S3,TOT,school,1.0,0.0\n",
     "sites_no_coordinates.csv": "site_id,operator,kind\nS1,TOT,office\n",
     "sites_non_numeric.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,98.9615,north\n",
     "sites_swapped_latlon.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,18.7904,98.9615\nS2,CAT,school,18.7915,98.9605\n",
@@ -176,6 +203,22 @@ FILES: dict[str, str | bytes] = {
                                "SECTION Terminals\nTerminals 2\nT 1\nT 2\nEND\n\nEOF\n",
     "steiner_huge_nodes.gr": "SECTION Graph\nNodes 5000000000\nEdges 1\nE 1 2 1\nEND\n\n"
                              "SECTION Terminals\nTerminals 2\nT 1\nT 2\nEND\n\nEOF\n",
+    "buildings_lines.geojson": fc([line(c, building="yes") for c in GRID[:2]]),   # a road file given as --buildings
+    "sites_xy_two_crs.csv": "site_id,operator,kind,x,y,crs\nS1,TOT,office,496000,2077800,EPSG:32647\n"
+                            "S2,TOT,school,-135000,2084000,EPSG:32648\n",   # the same street in two UTM zones
+    "sites_xy_nowhere.csv": "site_id,operator,kind,x,y,crs\nS1,TOT,office,5e12,2077000,EPSG:32647\n",
+    # ---- partner records of corridor mode
+    "poles_xy_nowhere.csv": "id,owner,cables,x,y\nP1,PEA,TOT:1,5e12,2077000\n",
+    "corridor_poles_nowhere.toml": scenario(top='province = "Chiang Mai"\n') + '\n[corridors]\nbbox = [98.959, 18.789, 98.963, 18.793]\n'
+                                   'streets = "all"\n\n[corridors.poles]\nfile = "poles_xy_nowhere.csv"\ncrs = "EPSG:32647"\n',
+    "ducts_free_huge.geojson": fc([{"type": "Feature", "properties": {"owner": "TOT", "free": 1e300},
+                                    "geometry": {"type": "LineString", "coordinates": [[98.96, 18.79], [98.961, 18.79]]}}]),
+    "corridor_free_huge.toml": scenario(top='province = "Chiang Mai"\n') + '\n[corridors]\nbbox = [98.959, 18.789, 98.963, 18.793]\n'
+                               'streets = "all"\n\n[corridors.existing_ducts]\nfile = "ducts_free_huge.geojson"\n',
+    # ---- areas files (`connectivity plan-areas`)
+    "areas_long_name.geojson": fc([{"type": "Feature", "properties": {"name": "Tambon " + "x" * 250},
+                                    "geometry": {"type": "Polygon", "coordinates": [[[98.959, 18.789], [98.963, 18.789],
+                                                                                     [98.963, 18.793], [98.959, 18.789]]]}}]),
     "sites_unreachable.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,98.9615,18.7904\n",
 }
 
@@ -197,6 +240,9 @@ PLANS: dict[str, dict[str, str | bytes]] = {
                              "sites.geojson": GOOD_SITES},
     "plan_good": {"ducts.geojson": GOOD_DUCTS, "sites.geojson": GOOD_SITES},  # for bad arguments
     "plan_bad_summary": {"ducts.geojson": GOOD_DUCTS, "sites.geojson": GOOD_SITES, "summary.json": "{\"scenario\": "},
+    "plan_summary_list": {"ducts.geojson": GOOD_DUCTS, "sites.geojson": GOOD_SITES, "summary.json": "[1, 2]\n"},
+    "plan_summary_text_figure": {"ducts.geojson": GOOD_DUCTS, "sites.geojson": GOOD_SITES,
+                                 "summary.json": '{"scenario": "bad", "trench_length_m": "far"}\n'},
 }
 
 
