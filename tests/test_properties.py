@@ -202,7 +202,7 @@ def test_export_geometry_round_trip(tmp_path_factory, points, boxes, fmt):
     # write the plan files with full precision (as another tool might) rather than write_geojson's 7 decimals
     for name, frame in (("ducts", ducts), ("sites", sites), ("coverage", cover)):
         (d / f"{name}.geojson").write_text(frame.to_json())
-    out = d / ("out" if fmt in ("csv", "shp") else f"out.{fmt}")
+    out = tmp_path_factory.mktemp("export") / ("out" if fmt in ("csv", "shp") else f"out.{fmt}")  # not in the plan folder
     export(d, out, fmt=fmt, operator="TOT")
     if fmt == "geojson":
         feats = json.loads(out.read_text())["features"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -570,7 +571,7 @@ def _bbox_scenario(tmp_path, *, osm=True, sites=True):
     if osm:
         lines.append('osm = "no_such_extract.osm.pbf"')
     if sites:
-        lines.append(f'sites = "{FIXTURES / "sites.csv"}"')
+        lines.append(f'sites = "{sites if isinstance(sites, Path) else FIXTURES / "sites.csv"}"')
     lines += ["bbox = [98.955, 18.785, 98.97, 18.80]", f'operators = "{FIXTURES / "operators.toml"}"']
     (tmp_path / "bbox.toml").write_text("\n".join(lines) + "\n")
     return tmp_path / "bbox.toml"
@@ -664,8 +665,11 @@ def test_failed_features_download_is_a_warning_and_in_the_summary(tmp_path, monk
     import requests
     _fake_download(monkeypatch, requests.exceptions.ReadTimeout("read timed out"))
     out = tmp_path / "out"
+    sites = tmp_path / "sites.csv"   # two TOT sites on one road component of tiny.osm: a plan to make
+    sites.write_text("site_id,operator,kind,name,lon,lat\nS2,TOT,school,School,98.96050,18.79150\n"
+                     "S3,TOT,hospital,Hospital,98.96150,18.79180\n")
     with caplog.at_level("WARNING"):
-        assert main(["plan", str(_bbox_scenario(tmp_path, osm=False)), "--out", str(out), "--quiet"]) == 0
+        assert main(["plan", str(_bbox_scenario(tmp_path, osm=False, sites=sites)), "--out", str(out), "--quiet"]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["warnings"] == ["OSM features (POIs, buildings, poles, lines) of bbox (98.955, 18.785, 98.97, 18.8) "
                                    "not downloaded (ReadTimeout: read timed out): the plan has no OSM buildings, poles or lines"]
