@@ -89,7 +89,7 @@ def project(gdf: gpd.GeoDataFrame, crs: str, what: str, *, names=None) -> gpd.Ge
     more than :data:`AREA_OF_USE_MARGIN_DEG` outside the CRS's area of use (where a transverse
     Mercator gives finite nonsense, up to the antipode). The point is named by its row
     (:func:`connectivity.load.row_label` of ``what``) or by ``names`` (one label per row)."""
-    from pyproj import CRS
+    from pyproj import CRS, Transformer
 
     if gdf.crs is None:
         raise CRSError(f"{what}: layer has no CRS")
@@ -99,9 +99,12 @@ def project(gdf: gpd.GeoDataFrame, crs: str, what: str, *, names=None) -> gpd.Ge
     xy, owner = shapely.get_coordinates(out.geometry.values, return_index=True)
     bad = ~np.isfinite(xy).all(axis=1)
     area = CRS.from_user_input(crs).area_of_use
+    source = shapely.get_coordinates(gdf.geometry.values)
     if area is not None and len(xy):
-        lonlat = gdf if gdf.crs.equals("EPSG:4326") else gdf.to_crs("EPSG:4326")
-        lon, lat = shapely.get_coordinates(lonlat.geometry.values).T
+        lon, lat = source.T
+        if not gdf.crs.equals("EPSG:4326"):   # the coordinates alone, not a second copy of the layer
+            with np.errstate(invalid="ignore", over="ignore"):
+                lon, lat = Transformer.from_crs(gdf.crs, "EPSG:4326", always_xy=True).transform(lon, lat)
         m = AREA_OF_USE_MARGIN_DEG
         with np.errstate(invalid="ignore"):
             outside = ~(np.isfinite(lon) & np.isfinite(lat))   # x/y that are no place on Earth
@@ -114,7 +117,7 @@ def project(gdf: gpd.GeoDataFrame, crs: str, what: str, *, names=None) -> gpd.Ge
         bad |= outside
     bad = np.flatnonzero(bad)
     if len(bad):
-        src = shapely.get_coordinates(gdf.geometry.values)[bad[0]]
+        src = source[bad[0]]
         row = int(owner[bad[0]])
         where = f"{what}: {names[row]}" if names is not None else row_label(Path(what), row)
         raise CRSError(f"{where}: coordinates ({src[0]:g}, {src[1]:g}) cannot be projected "
