@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-from connectivity.errors import ConfigError, ConnectivityError
+from connectivity.errors import LOG_FORMAT, ConfigError, ConnectivityError
 
 
 
@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     before = set(logging.getLogger().handlers)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="connectivity: %(levelname)s: %(message)s")
+                        format=LOG_FORMAT)
     if not args.verbose:   # libraries that set their own loggers to INFO (Dask's cluster start and stop) stay quiet
         for handler in set(logging.getLogger().handlers) - before:
             handler.setLevel(logging.WARNING)

@@ -2,8 +2,11 @@
 
 Every error the user can cause derives from :class:`ConnectivityError`; the CLI
 prints its message on one line and exits with code 2. Messages name the file,
-row or id at fault.
+row or id at fault. Warnings and errors logged are printed as :data:`LOG_FORMAT`.
 """
+
+#: How the package's log lines are printed (the command line; a Dask worker nobody set up logging in).
+LOG_FORMAT = "connectivity: %(levelname)s: %(message)s"
 
 
 class ConnectivityError(Exception):

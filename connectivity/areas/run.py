@@ -24,7 +24,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
-from connectivity.errors import ConfigError
+from connectivity.errors import LOG_FORMAT, ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -97,11 +97,6 @@ def area_logs(area: str) -> Iterator[list[str]]:
         logging.setLogRecordFactory(previous)
 
 
-#: How the command line prints the package's log lines; a worker process that nobody set up
-#: logging in prints its areas' warnings the same way (not Python's bare last-resort lines).
-LOG_FORMAT = "connectivity: %(levelname)s: %(message)s"
-
-
 def _in_worker() -> bool:
     """Whether this runs in a Dask worker's task."""
     try:
@@ -115,7 +110,8 @@ def _in_worker() -> bool:
 
 def worker_logging() -> None:
     """Where no logging is set up (a Dask worker process: no handler on the root logger nor on
-    the package's), print the package's warnings and errors on stderr as the command line does."""
+    the package's), print the package's warnings and errors on stderr as the command line does
+    (:data:`~connectivity.errors.LOG_FORMAT`), not as Python's bare last-resort lines."""
     ours = logging.getLogger("connectivity")
     if logging.getLogger().handlers or ours.handlers:
         return
