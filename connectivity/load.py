@@ -810,19 +810,37 @@ def csv_crs_column(df: pd.DataFrame, column: str, path: Path) -> str | None:
 
 
 def _read_csv_points(path: Path, *, crs: str | None) -> gpd.GeoDataFrame:
-    df = read_csv_table(path)
-    cols = {c.lower(): c for c in df.columns}
-    if "lon" in cols and "lat" in cols:
-        xcol, ycol, point_crs = cols["lon"], cols["lat"], WGS84
-    elif "longitude" in cols and "latitude" in cols:
-        xcol, ycol, point_crs = cols["longitude"], cols["latitude"], WGS84
-    elif "x" in cols and "y" in cols:
-        xcol, ycol = cols["x"], cols["y"]
+    return csv_points(read_csv_table(path), path, crs=crs)
+
+
+def csv_points(df: pd.DataFrame, path: Path, *, crs: str | None, named: dict[str, str] | None = None,
+               drop_xy: bool = True, crs_hint: str = "a `crs` column or the scenario's inputs.crs",
+               columns_hint: str = "needs lon/lat columns, or x/y columns with a CRS") -> gpd.GeoDataFrame:
+    """Points of a CSV table (the one CSV point reader): from its lon/lat (``longitude``/``latitude``)
+    columns in WGS84, else from x/y in ``crs`` or the table's ``crs`` column (one CRS for all rows).
+
+    ``named`` maps ``lon``, ``lat``, ``x`` or ``y`` to the table's own column names (a scenario's
+    column mapping); other columns are found by name, in any case. ``drop_xy``: leave the
+    coordinate columns out of the result. ``crs_hint`` and ``columns_hint`` end the error
+    messages (where a CRS or the columns can be given). A missing, non-numeric or infinite
+    coordinate, or a lon/lat out of range, is an error naming the row.
+    """
+    named = named or {}
+    cols = {str(c).lower(): c for c in df.columns}
+
+    def find(field: str, aliases: tuple[str, ...] = ()) -> object:
+        return named.get(field) or next((cols[a] for a in (field,) + aliases if a in cols), None)
+
+    lon, lat, x_col, y_col = find("lon", ("longitude",)), find("lat", ("latitude",)), find("x"), find("y")
+    if lon is not None and lat is not None:
+        xcol, ycol, point_crs = lon, lat, WGS84
+    elif x_col is not None and y_col is not None:
+        xcol, ycol = x_col, y_col
         point_crs = crs or (csv_crs_column(df, cols["crs"], path) if "crs" in cols and len(df) else None)
         if point_crs is None:
-            raise CRSError(f"{path}: x/y columns need a CRS (a `crs` column or the scenario's inputs.crs)")
+            raise CRSError(f"{path}: x/y columns need a CRS ({crs_hint})")
     else:
-        raise InputDataError(f"{path}: no coordinates: needs lon/lat columns, or x/y columns with a CRS")
+        raise InputDataError(f"{path}: no coordinates: {columns_hint}")
     x = pd.to_numeric(df[xcol], errors="coerce")
     y = pd.to_numeric(df[ycol], errors="coerce")
     bad = x.isna() | y.isna() | ~np.isfinite(x) | ~np.isfinite(y)
@@ -835,10 +853,10 @@ def _read_csv_points(path: Path, *, crs: str | None) -> gpd.GeoDataFrame:
             row = int(np.flatnonzero(outside.to_numpy())[0])
             raise InputDataError(f"{row_label(path, row)}: lon/lat ({x.iloc[row]}, {y.iloc[row]}) out of range")
     try:
-        gdf = gpd.GeoDataFrame(df.drop(columns=[xcol, ycol]), geometry=gpd.points_from_xy(x, y), crs=point_crs)
+        return gpd.GeoDataFrame(df.drop(columns=[xcol, ycol]) if drop_xy else df,
+                                geometry=gpd.points_from_xy(x, y), crs=point_crs)
     except Exception as exc:  # pyproj rejects the CRS string
         raise CRSError(f"{path}: unknown CRS {point_crs!r} ({exc})") from None
-    return gdf
 
 
 def read_assets(path: str | Path, *, geometry: str, crs: str | None = None) -> gpd.GeoDataFrame:

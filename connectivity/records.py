@@ -177,38 +177,12 @@ def read_records(spec: Any, what: str) -> Any:
 
 
 def _csv_points(table: Any, columns: dict, path: Path, crs: str | None) -> Any:
-    """Points of a CSV from its mapped x/y (with ``crs``) or lon/lat columns, through the one normaliser."""
-    import geopandas as gpd
-    import pandas as pd
-
+    """Points of a CSV from its mapped x/y (with ``crs``) or lon/lat columns
+    (:func:`connectivity.load.csv_points`), through the one normaliser."""
     from connectivity import load
-    from connectivity.errors import CRSError
 
-    def find(field: str, aliases: tuple[str, ...]) -> str | None:
-        if field in columns:
-            return _column(table, columns[field], None, field, path)
-        lower = {str(c).lower(): c for c in table.columns}
-        return next((lower[a] for a in (field,) + aliases if a in lower), None)
-
-    lon, lat = find("lon", ("longitude",)), find("lat", ("latitude",))
-    x, y = find("x", ()), find("y", ())
-    if lon and lat:
-        xs, ys, point_crs = table[lon], table[lat], load.WGS84
-    elif x and y:
-        xs, ys = table[x], table[y]
-        point_crs = crs or (load.csv_crs_column(table, "crs", path) if "crs" in table and len(table) else None)
-        if point_crs is None:
-            raise CRSError(f"{path}: x/y columns need a CRS (`crs` in the scenario's record table or a `crs` column)")
-    else:
-        raise InputDataError(f"{path}: no coordinates: map lon/lat or x/y columns (columns = {{x = \"...\", y = \"...\"}})")
-    xv = pd.to_numeric(xs, errors="coerce")
-    yv = pd.to_numeric(ys, errors="coerce")
-    bad = (xv.isna() | yv.isna()).to_numpy()
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise InputDataError(f"{load.row_label(path, row)}: missing or non-numeric coordinates")
-    try:
-        gdf = gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(xv, yv), crs=point_crs)
-    except Exception as exc:  # pyproj rejects the CRS string
-        raise CRSError(f"{path}: unknown CRS {point_crs!r} ({exc})") from None
+    named = {f: _column(table, columns[f], None, f, path) for f in ("lon", "lat", "x", "y") if f in columns}
+    gdf = load.csv_points(table, path, crs=crs, named=named, drop_xy=False,
+                          crs_hint="`crs` in the scenario's record table or a `crs` column",
+                          columns_hint="map lon/lat or x/y columns (columns = {x = \"...\", y = \"...\"})")
     return load.normalise_geometries(gdf, path)

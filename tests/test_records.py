@@ -83,3 +83,18 @@ def test_record_table_in_scenario_keeps_operator_cable_columns(tmp_path):
                         base=tmp_path, source="s.toml", operators=["TOT", "CAT"])
     assert s.poles.file == (tmp_path / "p.shp").resolve()
     assert dict(s.poles.columns)["cables"] == (("CAT", "C"), ("TOT", "T"))
+
+
+def test_csv_records_coordinates_checked_by_the_one_csv_point_reader(tmp_path):
+    """Partner CSVs go through load.csv_points: an infinite x or a latitude of 95 names its row;
+    mapped lon/lat columns are WGS84 and the coordinate columns stay in the table."""
+    path = tmp_path / "poles.csv"
+    path.write_text("ID,OWNER,E,N\nP1,PEA,496000,2077000\nP2,PEA,inf,2077000\n", encoding="utf-8")
+    with pytest.raises(InputDataError, match=r"poles.csv: line 3: missing or non-numeric coordinates"):
+        read_records(rec(path, id="ID", owner="OWNER", x="E", y="N"), "poles")
+    path.write_text("ID,OWNER,LNG,LT\nP1,PEA,98.96,18.79\nP2,PEA,98.96,95\n", encoding="utf-8")
+    with pytest.raises(InputDataError, match=r"poles.csv: line 3: lon/lat \(98.96, 95.0\) out of range"):
+        read_records(rec(path, id="ID", owner="OWNER", lon="LNG", lat="LT"), "poles")
+    path.write_text("ID,OWNER,LNG,LT\nP1,PEA,98.96,18.79\n", encoding="utf-8")
+    frame = read_records(rec(path, id="ID", owner="OWNER", lon="LNG", lat="LT"), "poles")
+    assert frame.crs.to_epsg() == 4326 and frame.geometry.iloc[0].y == pytest.approx(18.79)
