@@ -47,7 +47,8 @@ def atomic_dir(path: str | Path, *, own: frozenset[str] = frozenset()) -> Iterat
     the new complete folder; never a mix. Entries of the old folder that the new one does
     not have (files put there by other tools) are carried over as hard links (copies across
     file systems), except those named in ``own`` (what the writer writes when it applies,
-    e.g. a layer this run has no data for): those are dropped, not left stale. On failure the temporary folder is deleted and ``path`` is left alone.
+    e.g. a layer this run has no data for): those are dropped, not left stale. On failure the
+    temporary folder is deleted and ``path`` is left alone.
     A process killed mid-way leaves only hidden ``.<name>.*.tmp`` (or ``.old``) siblings behind;
     the next run for the same ``path`` removes them (:func:`clean_stale`).
     """

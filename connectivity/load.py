@@ -903,8 +903,8 @@ def read_road_lines(path: str | Path) -> gpd.GeoDataFrame:
     out = {}
     for col in ROAD_COLUMNS:
         src = "id" if col == "osm_id" and "osm_id" not in gdf and "id" in gdf else col
-        values = (_first(v) for v in gdf[src]) if src in gdf else ()
-        out[col] = [None if v is None or pd.isna(v) else str(v) for v in values] if src in gdf else [None] * len(gdf)
+        out[col] = ([None if v is None or pd.isna(v) else str(v) for v in map(_first, gdf[src])] if src in gdf
+                    else [None] * len(gdf))
     if all(v is None for v in out["highway"]):
         out["highway"] = ["unclassified"] * len(gdf)
     return gpd.GeoDataFrame(out, geometry=list(gdf.geometry), crs=gdf.crs)

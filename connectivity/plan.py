@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from connectivity.coverage import Coverage
+from connectivity.design.frames import joinable_sites
 from connectivity.design.layout import PlanLayout
 from connectivity.network import Network
 
@@ -18,21 +19,11 @@ log = logging.getLogger(__name__)
 
 
 def reachable_terminals(net: Network, sites: gpd.GeoDataFrame) -> pd.Series:
-    """Whether each attached site shares its road component with a site of its operator at another location.
-
-    An operator's ducts join only its own sites (:func:`connectivity.design.terminals_by_operator`
-    keeps the same ones), and co-located sites share a site node
-    (:func:`connectivity.network.attach_sites`): sites of an operator at one node alone in their
-    component have nothing to be joined to, whatever other operators have there.
-    """
-    attached = sites["node_id"].notna()
-    comp = pd.Series(-1, index=sites.index, dtype=np.int64)
-    nodes = sites.loc[attached, "node_id"].to_numpy(np.int64)
-    comp[attached] = net.nodes["component"].to_numpy()[nodes]
-    operator = sites["operator"].astype(str).to_numpy()
-    locations = pd.Series(nodes).groupby([comp[attached].to_numpy(), operator[attached.to_numpy()]]).nunique()
-    key = pd.MultiIndex.from_arrays([comp.to_numpy(), operator])
-    return attached & pd.Series(locations.reindex(key).fillna(0).gt(1).to_numpy(), index=sites.index)
+    """Whether each attached site shares its road component with a site of its operator at another
+    location: an operator's ducts join only its own sites, and co-located sites share a site node
+    (:func:`connectivity.network.attach_sites`). The design's rule,
+    :func:`connectivity.design.frames.joinable_sites` (without corridor anchors)."""
+    return pd.Series(joinable_sites(net.nodes["component"].to_numpy(), sites), index=sites.index)
 
 
 def connected_sites(sites: gpd.GeoDataFrame, reachable: pd.Series) -> gpd.GeoDataFrame:

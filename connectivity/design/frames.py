@@ -50,29 +50,43 @@ def build_problem(model: Any, table: Any, costs: Any, *, n_nodes: int, operators
                         contingency_factor=model.contingency_factor)
 
 
-def terminals_by_operator(node_component: np.ndarray, sites: Any, operators: Sequence[str], *,
-                          anchors: Mapping[str, Sequence[int]] | None = None
-                          ) -> tuple[dict[str, np.ndarray], list[str]]:
-    """Operator -> terminal node ids from attached sites; sites its ducts cannot reach are dropped.
-
-    An operator gets one duct network per road component holding two or more of its site
-    locations (site nodes: co-located sites share one; joined to its hub where the hub is in
-    that component), or one location and one of its ``anchors`` (operator -> node ids its
-    network must reach anyway, e.g. the ends of its corridor streets); the sites of a location
-    alone in its component have nothing to join and are dropped.
-    Returns the terminals and the ``site_id`` of dropped sites.
-    """
-    out: dict[str, np.ndarray] = {}
-    dropped: list[str] = []
-    att = sites[sites["node_id"].notna()]
-    for op in operators:
-        rows = att[att["operator"] == op]
-        nodes = rows["node_id"].to_numpy(np.int64)
+def joinable_sites(node_component: np.ndarray, sites: Any, *,
+                   anchors: Mapping[str, Sequence[int]] | None = None) -> np.ndarray:
+    """Per row of ``sites`` (``node_id``, ``operator``), whether its operator's ducts can reach it:
+    attached, and its component holds another location of the same operator (site nodes:
+    co-located sites share one) or one of the operator's ``anchors`` (operator -> node ids its
+    network must reach anyway, e.g. the ends of its corridor streets). The one rule of which
+    sites a plan can join (:func:`terminals_by_operator`, :func:`connectivity.plan.reachable_terminals`)."""
+    node = sites["node_id"]
+    attached = node.notna().to_numpy()
+    operator = sites["operator"].astype(str).to_numpy()
+    keep = np.zeros(len(sites), dtype=bool)
+    for op in np.unique(operator[attached]):
+        idx = np.flatnonzero(attached & (operator == op))
+        nodes = node.to_numpy()[idx].astype(np.int64)
         comp = node_component[nodes]
         located = np.unique(np.column_stack([comp, nodes]), axis=0)   # (component, node) of each location
         comps, locations = np.unique(located[:, 0], return_counts=True)
         anchored = node_component[np.asarray((anchors or {}).get(op, ()), dtype=np.int64)]
-        keep = (locations[np.searchsorted(comps, comp)] >= 2) | np.isin(comp, anchored)
-        dropped += rows.loc[~keep, "site_id"].astype(str).tolist()
-        out[op] = np.unique(nodes[keep])
+        keep[idx] = (locations[np.searchsorted(comps, comp)] >= 2) | np.isin(comp, anchored)
+    return keep
+
+
+def terminals_by_operator(node_component: np.ndarray, sites: Any, operators: Sequence[str], *,
+                          anchors: Mapping[str, Sequence[int]] | None = None
+                          ) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Operator -> terminal node ids from attached sites; sites its ducts cannot reach
+    (:func:`joinable_sites`) are dropped: an operator gets one duct network per road component
+    holding two or more of its site locations (joined to its hub where the hub is in that
+    component), or one location and one of its ``anchors``.
+    Returns the terminals and the ``site_id`` of dropped sites (attached ones, by operator)."""
+    keep = joinable_sites(node_component, sites, anchors=anchors)
+    attached = sites["node_id"].notna().to_numpy()
+    operator = sites["operator"].astype(str).to_numpy()
+    out: dict[str, np.ndarray] = {}
+    dropped: list[str] = []
+    for op in operators:
+        rows = attached & (operator == op)
+        dropped += sites.loc[rows & ~keep, "site_id"].astype(str).tolist()
+        out[op] = np.unique(sites["node_id"].to_numpy()[rows & keep].astype(np.int64))
     return out, dropped
