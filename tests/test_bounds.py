@@ -268,3 +268,16 @@ def test_scenario_bound_steps_reach_the_bounds(monkeypatch, tmp_path):
     monkeypatch.setattr(design, "plan_bounds", spy)
     pipeline.run(load_scenario(tmp_path / "tiny.toml"))
     assert seen == [7]
+
+
+def test_joint_ascent_keeps_to_a_time_limit():
+    """With a time limit the joint dual ascent stops early: a smaller bound, still below the full one."""
+    from connectivity.design.bounds import joint_ascent
+
+    p = random_problem(7, n_operators=3, rows=8, cols=9, terminals=(4, 7))
+    act = [k for k in range(p.n_operators) if p.active(k)]
+    own = {k: p.duct_cost[k] for k in act}
+    full, claims = joint_ascent(p, act, own, p.trench)
+    short, _ = joint_ascent(p, act, own, p.trench, time_limit=1e-5)   # 50 steps
+    assert 0 <= short < full
+    assert claims.shape == (len(act), p.n_edges) and (claims >= 0).all()

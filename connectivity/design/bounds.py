@@ -815,6 +815,9 @@ JOINT_ASCENT_WORK = 300
 #: Cut-size slack of the joint dual ascent (see :func:`connectivity.steiner.bound.dual_ascent`):
 #: on towns of 20k and 100k edges 2 is 25 to 30 % faster than 1.5 and 0.4 to 0.6 % weaker.
 JOINT_ASCENT_SLACK = 2.0
+#: Steps of the joint dual ascent per second of a ``time_limit`` (a slow machine's rate; this
+#: one does 10 to 12 M): with a time limit it stops after that many, so it keeps to about it.
+JOINT_ASCENT_STEPS_PER_S = 5_000_000
 
 
 def joint_ascent_applies(problem: DesignProblem, act: Sequence[int], T: np.ndarray) -> bool:
@@ -824,13 +827,15 @@ def joint_ascent_applies(problem: DesignProblem, act: Sequence[int], T: np.ndarr
 
 
 def joint_ascent(problem: DesignProblem, act: list[int], own: dict[int, np.ndarray],
-                 T: np.ndarray) -> tuple[float, np.ndarray]:
+                 T: np.ndarray, time_limit: float | None = None) -> tuple[float, np.ndarray]:
     """Joint dual ascent over the operators ``act`` (:func:`connectivity.steiner.bound.joint_dual_ascent`):
     each operator pays ``own[k]`` per edge (THB) and the operators share each edge's trench, ``T``
     (THB per edge and mode: group 0, group 1, joint; all >= 0). Returns the bound (THB, a lower
     bound on ``sum_k own_k(tree_k) + sum_e T[e, mode(e)]`` over every set of networks, one per
     terminal group of each operator) and the operators' claims on the trench (THB per edge, one
-    row per operator of ``act``): Lagrangian multipliers of the shared trench."""
+    row per operator of ``act``): Lagrangian multipliers of the shared trench. It stops after
+    :data:`JOINT_ASCENT_WORK` steps per operator and node + edge, and with ``time_limit``
+    (seconds) after :data:`JOINT_ASCENT_STEPS_PER_S` per second of it."""
     graph = build_csr(problem.n_nodes, problem.u, problem.v, problem.length_m)
     cost = np.ascontiguousarray(np.vstack([own[k][graph.arc_e] for k in act]), dtype=np.float64)
     group = np.array([problem.group_index(k) for k in act], dtype=np.int64)
@@ -841,6 +846,8 @@ def joint_ascent(problem: DesignProblem, act: list[int], own: dict[int, np.ndarr
             is_term[i, nodes] = True
             is_root[i, nodes[0]] = True
     work = JOINT_ASCENT_WORK * len(act) * (problem.n_nodes + problem.n_edges) + 10**5
+    if time_limit is not None:
+        work = min(work, int(JOINT_ASCENT_STEPS_PER_S * time_limit))
     lb, _rc, claims, _complete = joint_dual_ascent(
         graph.indptr, graph.head, graph.rev, graph.tail, graph.arc_e, cost, group,
         np.ascontiguousarray(T, dtype=np.float64), is_term, is_root, work, JOINT_ASCENT_SLACK)
@@ -897,7 +904,7 @@ def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None 
     lam = _start_multipliers(act, gi, Tpos, plan)
     ascent = -np.inf
     if joint_ascent_applies(problem, act, T):
-        value, claims = joint_ascent(problem, act, own, T)
+        value, claims = joint_ascent(problem, act, own, T, time_limit=None if time_limit is None else time_limit / 2)
         ascent = value + const
         lam = 0.5 * (lam + claims)
     # Polyak target: the plan's cost in the relaxed objective (the chamber bound's optimum
