@@ -876,8 +876,8 @@ def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None 
     edge when ``plan`` is given), and moves by projected subgradient steps (Polyak step
     towards the plan's cost, or 1.05 x the best bound). Returns the best value seen.
 
-    Where :func:`joint_ascent_applies` (the chamber and linear objectives without required
-    edges), the joint dual ascent (:func:`joint_ascent`) comes first: its bound is the first
+    Where :func:`joint_ascent_applies` (no required edges, and no negative mode cost, which
+    the node credits of ``'exact'`` usually make), the joint dual ascent (:func:`joint_ascent`) comes first: its bound is the first
     value seen, and ``lam`` starts halfway between its claims on the trench and the split
     above. On synthetic towns (20k to 100k edges) the ascent alone is the stronger bound
     (about 18 % gap instead of 24 to 28 %); on Chiang Mai and Phuket the steps from the
