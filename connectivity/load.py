@@ -871,7 +871,12 @@ def read_assets(path: str | Path, *, geometry: str, crs: str | None = None) -> g
         On a missing owner column or a geometry of the wrong type (the row is named).
     """
     path = Path(path)
-    gdf = read_vector(path, crs=crs, what="poles" if geometry == "Point" else "lines")
+    return assets_from(read_vector(path, crs=crs, what="poles" if geometry == "Point" else "lines"), path,
+                       geometry=geometry)
+
+
+def assets_from(gdf: gpd.GeoDataFrame, path: Path, *, geometry: str) -> gpd.GeoDataFrame:
+    """:func:`read_assets` on a frame already read from ``path`` (its checks and columns)."""
     if "owner" not in gdf and "operator" in gdf:
         gdf = gdf.rename(columns={"operator": "owner"})
     if "owner" not in gdf:
@@ -893,7 +898,11 @@ def read_road_lines(path: str | Path) -> gpd.GeoDataFrame:
     The lines are not yet noded; :func:`connectivity.network.node_lines` does that.
     """
     path = Path(path)
-    gdf = read_vector(path, what="roads")
+    return roads_from(read_vector(path, what="roads"), path)
+
+
+def roads_from(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
+    """:func:`read_road_lines` on a frame already read from ``path`` (its checks and columns)."""
     if len(gdf) == 0:
         raise InputDataError(f"{path}: no roads (the layer is empty)")
     kinds = set(gdf.geom_type.unique())
@@ -919,7 +928,11 @@ def read_buildings(path: str | Path) -> gpd.GeoDataFrame:
         On any other geometry (a road file given as buildings), naming the row.
     """
     path = Path(path)
-    gdf = read_vector(path, what="buildings")
+    return buildings_from(read_vector(path, what="buildings"), path)
+
+
+def buildings_from(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
+    """:func:`read_buildings` on a frame already read from ``path`` (its check)."""
     wrong = (~gdf.geom_type.isin(["Polygon", "MultiPolygon", "Point"])).to_numpy()
     if wrong.any():
         row = int(np.flatnonzero(wrong)[0])

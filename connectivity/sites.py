@@ -83,7 +83,11 @@ def read_sites(path: str | Path, operators: tuple[OperatorSpec, ...], *, crs: st
         geometry that is not a point; the message names the file, row and id.
     """
     path = Path(path)
-    gdf = read_vector(path, crs=crs, what="sites")
+    return sites_from(read_vector(path, crs=crs, what="sites"), path, operators)
+
+
+def sites_from(gdf: gpd.GeoDataFrame, path: Path, operators: tuple[OperatorSpec, ...]) -> gpd.GeoDataFrame:
+    """:func:`read_sites` on a frame already read from ``path`` (its checks and columns)."""
     if len(gdf) == 0:
         raise InputDataError(f"{path}: no sites (the layer is empty)")
     if "site_id" not in gdf and "id" in gdf:

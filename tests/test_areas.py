@@ -494,3 +494,33 @@ def test_worker_prints_warnings_as_the_command_line_does(configured):
     expected = ("other: " if configured else "connectivity: WARNING: ") + "Town 1: road network has 3 components"
     assert r.stderr.strip().splitlines() == [expected]
     assert r.stdout.strip() == "['road network has 3 components']"
+
+
+@pytest.mark.parametrize("key, frame, words", [
+    ("buildings", {"name": ["road"], "geometry": [shapely.LineString([(98.96, 18.79), (98.961, 18.79)])]},
+     ["row 1", "buildings must be polygons or points", "LineString"]),
+    ("poles", {"kind": ["pole"], "geometry": [shapely.Point(98.96, 18.79)]}, ["missing column `owner`"]),
+    ("sites", {"site_id": ["s1", "s1"], "operator": ["NT", "NT"],
+               "geometry": [shapely.Point(98.96, 18.79), shapely.Point(98.962, 18.79)]},
+     ["row 2", "duplicate site_id 's1'"]),
+])
+def test_bad_vector_input_exits_2_up_front_with_one_line(fixtures, tmp_path, key, frame, words):
+    """A bad row in one of the scenario's vector inputs is found when plan-areas reads the file (once,
+    with the checks of ``connectivity plan``): one line naming file and row, exit code 2, no area
+    planned and nothing written; not a failure of every area (exit code 3)."""
+    bad = tmp_path / f"bad_{key}.geojson"
+    gpd.GeoDataFrame(frame, crs="EPSG:4326").to_file(bad)
+    scenario = tmp_path / "bad.toml"
+    scenario.write_text((fixtures / "tiny.toml").read_text()
+                        .replace('"tiny.osm"', json.dumps(str(fixtures / "tiny.osm")))
+                        .replace('"operators.toml"', json.dumps(str(fixtures / "operators.toml")) + f"\n{key} = "
+                                 + json.dumps(str(bad))))
+    areas = write_areas(tmp_path / "areas.geojson", TINY_AREAS)
+    out = tmp_path / "out"
+    code, err = run_cli_captured(["plan-areas", str(scenario), "--areas", str(areas), "--out", str(out), "--serial"])
+    lines = err.strip().splitlines()
+    assert code == 2, err
+    assert len(lines) == 1 and lines[0].startswith("connectivity: error:") and str(bad) in lines[0], lines
+    for w in words:
+        assert w in lines[0]
+    assert not out.exists()

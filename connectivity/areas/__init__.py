@@ -13,6 +13,7 @@ planned by ``pipeline.run`` / ``pipeline.write_outputs``, exactly as ``connectiv
 """
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from dataclasses import dataclass
@@ -79,7 +80,7 @@ def plan_areas(scenario_path: str | Path, areas_file: str | Path, out: str | Pat
     from connectivity.areas import national, split
     from connectivity.areas.run import Workers, run_tasks
     from connectivity.config import load_scenario
-    from connectivity.errors import ConfigError
+    from connectivity.errors import ConfigError, InputDataError
     from connectivity.output import write_json
 
     t0 = time.perf_counter()
@@ -89,16 +90,19 @@ def plan_areas(scenario_path: str | Path, areas_file: str | Path, out: str | Pat
     areas_file = Path(areas_file)
     areas = read_areas(areas_file, name_column=name_column)
     out = check_output(scenario, areas, areas_file, Path(out))
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     pool = Workers(workers, scheduler)  # the cluster starts and warms up while the inputs are read
     try:
         split_s = time.perf_counter() - t0  # reading and cutting: the first areas are planned meanwhile
+        handed: list[int] = []   # areas handed out to be planned
 
         def tasks():
             nonlocal split_s
             t = time.perf_counter()
             for k, path in split.cut(scenario, areas, out, margin_m=margin_m):
                 split_s += time.perf_counter() - t
+                handed.append(k)
                 yield {"area": areas[k].name, "folder": areas[k].folder, "scenario": str(path), "out": str(out),
                        "force": force}
                 t = time.perf_counter()
@@ -127,6 +131,11 @@ def plan_areas(scenario_path: str | Path, areas_file: str | Path, out: str | Pat
                                                out / "overview.html", title=f"{scenario.name}: {len(areas)} areas"))
         national_s = time.perf_counter() - t0 - split_s - areas_s
         closing.join()
+    except (ConfigError, InputDataError):
+        # a bad input is found before any area is planned: leave no output folder behind
+        if created and not handed:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     finally:
         pool.close()
     timings = {"seconds": round(time.perf_counter() - t0, 3), "split_seconds": round(split_s, 3),

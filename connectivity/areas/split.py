@@ -43,6 +43,7 @@ from connectivity.atomic import atomic_path, write_text
 from connectivity.config import Scenario, read_toml
 from connectivity.errors import ConfigError, InputDataError
 from connectivity.output import write_geojson
+from connectivity.sites import sites_from
 
 log = logging.getLogger(__name__)
 
@@ -173,9 +174,23 @@ def owner_index(areas: list[Area], points: np.ndarray) -> np.ndarray:
 
 # --------------------------------------------------------------------------- vector / CSV inputs
 
-def _read_input(path: Path, scenario: Scenario) -> gpd.GeoDataFrame:
-    """An input file (vector or CSV) with all its columns, in WGS84."""
-    gdf = load.read_vector(path, crs=scenario.inputs.crs)
+#: The checks ``connectivity plan`` makes on each input kind when it reads the file, made here once
+#: on the whole file: a bad row is one error (exit 2) up front, not a failure of each area.
+_CHECKS = {
+    "roads": lambda gdf, path, scenario: load.roads_from(gdf, path),
+    "lines": lambda gdf, path, scenario: load.assets_from(gdf, path, geometry="LineString"),
+    "poles": lambda gdf, path, scenario: load.assets_from(gdf, path, geometry="Point"),
+    "buildings": lambda gdf, path, scenario: load.buildings_from(gdf, path),
+    "sites": lambda gdf, path, scenario: sites_from(gdf, path, scenario.operators),
+}
+
+
+def _read_input(key: str, path: Path, scenario: Scenario) -> gpd.GeoDataFrame:
+    """The input file ``key`` (vector or CSV) with all its columns, in WGS84, after the checks
+    ``connectivity plan`` makes on it (:data:`_CHECKS`)."""
+    gdf = load.read_vector(path, crs=scenario.inputs.crs, what=key)
+    if key in _CHECKS:
+        _CHECKS[key](gdf, path, scenario)
     return gdf.to_crs(load.WGS84)
 
 
@@ -190,7 +205,7 @@ def vector_parts(scenario: Scenario, areas: list[Area], margins: list) -> tuple[
         path = getattr(inp, key)
         if path is None or (key == "roads" and inp.osm is not None and inp.osm.is_file()):
             continue
-        gdf = inputs[key] = _read_input(path, scenario)
+        gdf = inputs[key] = _read_input(key, path, scenario)
         if key in _OWNED:
             owner = owner_index(areas, np.asarray(gdf.geometry.representative_point().values))
             for k in range(len(areas)):
@@ -525,10 +540,10 @@ def cut(scenario: Scenario, areas: list[Area], out: Path, *,
         raise ConfigError(f"{scenario.path}: plan-areas needs a local road file (inputs.osm or inputs.roads)"
                           + (f"; {missing} not found" if missing else ""))
     work = out / WORK_FOLDER
+    margins = [buffered(a, margin_m) for a in areas]
+    inputs, rows = vector_parts(scenario, areas, margins)   # read and checked before any folder is made
     for area in areas:
         (work / area.folder).mkdir(parents=True, exist_ok=True)
-    margins = [buffered(a, margin_m) for a in areas]
-    inputs, rows = vector_parts(scenario, areas, margins)
     weight = [sum(len(r) for r in rows[k].values()) for k in range(len(areas))]
     if has_osm:
         order: Iterator[int] = split_osm_areas(inp.osm, areas, margins, work, weight=weight,
