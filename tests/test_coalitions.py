@@ -131,3 +131,23 @@ def test_spent_time_limit_still_gives_valid_plans():
         members = [p.index(o) for o in s]
         assert _valid(p, plan.use, [k for k in members if p.active(k)])   # every member's sites joined
         assert not plan.use[[k for k in range(p.n_operators) if k not in members]].any()
+
+
+def test_workers_never_exceed_the_cores_or_the_coalitions(monkeypatch):
+    """``[design] workers = 100`` on a machine of 2 cores starts 2 processes, not 100 (a scenario
+    written on a big machine stays usable on a laptop); same plans as serial."""
+    import connectivity.design.coalitions as coal
+
+    started = []
+
+    class Recording(coal.ProcessPoolExecutor):
+        def __init__(self, max_workers=None, **kw):
+            started.append(max_workers)
+            super().__init__(max_workers=max_workers, **kw)
+
+    monkeypatch.setattr(coal, "ProcessPoolExecutor", Recording)
+    monkeypatch.setattr(coal, "usable_cores", lambda: 2)
+    p = random_problem(11, n_operators=4, rows=5, cols=6, terminals=(2, 4))
+    many = plan_coalitions(p, workers=100)
+    assert started and max(started) == 2
+    assert many.cost == plan_coalitions(p).cost

@@ -22,7 +22,7 @@ import numpy as np
 from connectivity.design.heuristic import (Deadline, DesignOptions, operator_tree, plan_joint, polish,
                                            workspace)
 from connectivity.design.problem import DesignProblem, JointPlan, evaluate, standalone_weights
-from connectivity.design.threads import thread_map
+from connectivity.design.threads import thread_map, usable_cores
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,8 @@ def plan_coalitions(problem: DesignProblem, *, options: DesignOptions = DesignOp
         Above this many operators with sites only stand-alone and joint plans are made
         (``complete`` is False).
     workers
-        Processes for the coalitions of one size (1 = serial; results are identical).
+        Processes for the coalitions of one size (1 = serial; results are identical); never
+        more than the coalitions of that size or the cores this process may use.
     executor
         A :class:`concurrent.futures.Executor` to plan the coalitions of one size on instead
         (e.g. a Dask cluster's ``Client.get_executor()``); ``workers`` is then ignored. Each
@@ -158,8 +159,9 @@ def plan_coalitions(problem: DesignProblem, *, options: DesignOptions = DesignOp
                           {k: local_alone[k] for k in s}, deadline.left()))
         if executor is not None and len(tasks) > 1:
             results = list(executor.map(_plan_one, tasks))
-        elif workers > 1 and len(tasks) > 1:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+        elif workers > 1 and len(tasks) > 1 and usable_cores() > 1:
+            # never more processes than tasks or cores: more only queue for a core (and cost memory)
+            with ProcessPoolExecutor(max_workers=min(workers, len(tasks), usable_cores())) as pool:
                 results = list(pool.map(_plan_one, tasks))
         else:
             results = [_plan_one(t) for t in tasks]

@@ -21,8 +21,12 @@ def solve_threads() -> int:
     env = os.environ.get("CONNECTIVITY_THREADS", "")
     if env.isdigit() and int(env) > 0:
         return int(env)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(MAX_THREADS, cores))
+    return max(1, min(MAX_THREADS, usable_cores()))
+
+
+def usable_cores() -> int:
+    """The cores this process may use (its CPU affinity where the system tells it)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def thread_map(fn: Callable[[T], R], items: Iterable[T], threads: int | None = None) -> list[R]:
