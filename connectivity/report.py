@@ -415,7 +415,7 @@ def compare_html(rows: Sequence[Mapping[str, Any]], names: Sequence[str], *, tit
 def compare(plan_dirs: Sequence[str], out_dir: str) -> list[str]:
     """Write ``compare.csv`` and ``compare.html`` of the plan folders' ``summary.json`` into ``out_dir``,
     and ``compare_map.html`` (:func:`connectivity.maps.compare_map`, one layer per plan from its
-    ``ducts.geojson``; left out when no folder has one).
+    ``ducts.geojson``; left out, and an earlier comparison's removed, when no folder has one).
 
     Raises
     ------
@@ -466,6 +466,8 @@ def compare(plan_dirs: Sequence[str], out_dir: str) -> list[str]:
             write_text(stage / "compare.html", compare_html(rows, names, map_href="compare_map.html" if layers else None))
             for name in files:
                 os.replace(stage / name, out / name)   # each file whole; renames within one folder
+            if not layers:   # a map of an earlier comparison would show other plans than compare.html
+                (out / "compare_map.html").unlink(missing_ok=True)
     except BaseException:
         if created:
             shutil.rmtree(out, ignore_errors=True)

@@ -369,6 +369,9 @@ def test_compare_writes_a_map_with_one_layer_per_plan(tmp_path):
     report.compare([str(tmp_path / "c")], str(tmp_path / "cmp3"))
     assert not (tmp_path / "cmp3" / "compare_map.html").exists()
     assert "compare_map" not in (tmp_path / "cmp3" / "compare.html").read_text(encoding="utf-8")
+    # the same into the first folder: its map of plans A and B goes, it would not match the table
+    report.compare([str(tmp_path / "c")], str(tmp_path / "cmp"))
+    assert sorted(p.name for p in (tmp_path / "cmp").iterdir()) == ["compare.csv", "compare.html"]
 
 
 def test_compare_writes_all_files_or_none(tmp_path, monkeypatch):
