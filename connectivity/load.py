@@ -6,6 +6,7 @@ that touches the network (Overpass through osmnx) and the only one that reads OS
 """
 from __future__ import annotations
 
+import csv
 import io
 import logging
 import warnings
@@ -782,12 +783,19 @@ def read_csv_table(path: str | Path) -> pd.DataFrame:
         df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputDataError(f"{path}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
-    rename, seen = {}, set()
+    names = next(csv.reader([header], delimiter=sep, skipinitialspace=True), [])
+    first: dict[str, int] = {}
+    for i, c in enumerate(names):
+        key = c.strip().lower()
+        if key in CSV_COLUMNS and key in first:   # pandas would read the second as `lon.1`, unused
+            raise InputDataError(f"{path}: column `{key}` appears twice in the header (columns {first[key] + 1} "
+                                 f"and {i + 1}): keep one")
+        first.setdefault(key, i)
+    rename = {}
     for c in df.columns:
         key = str(c).strip().lower()
-        if key in CSV_COLUMNS and key not in seen:
+        if key in CSV_COLUMNS:
             rename[c] = key
-            seen.add(key)
     return df.rename(columns=rename)
 
 

@@ -311,3 +311,17 @@ def test_ensure_projected_is_the_one_metres_check():
             ensure_projected(frame, "x")
         with pytest.raises(CRSError, match=f"buildings: needs a projected CRS in metres, got {words}"):
             coverage._check_metric(frame, "buildings")
+
+
+@pytest.mark.parametrize("header", ["site_id,lon,lat,LON", "site_id;lat;lon;lat", 'site_id,"lon",lat, lon'])
+def test_csv_column_given_twice_is_an_error(tmp_path, header):
+    """A known column twice in the header (any case or spacing): pandas would read the second as
+    ``lon.1`` and the first be used silently; one line names the file and both columns."""
+    sep = ";" if ";" in header else ","
+    path = tmp_path / "sites.csv"
+    path.write_text(header + "\n" + sep.join(["s1", "98.96", "18.79", "99.0"]) + "\n")
+    with pytest.raises(InputDataError) as exc:
+        read_vector(path)
+    msg = str(exc.value)
+    assert str(path) in msg and "appears twice" in msg and "\n" not in msg
+    assert any(f"`{k}`" in msg for k in ("lon", "lat"))
