@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 from shapely import wkb
 
@@ -682,6 +684,8 @@ def read_vector(path: str | Path, *, layer: str | None = None, crs: str | None =
     except Exception as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputDataError(f"{path}: not a readable vector file ({msg})") from None
+    if path.suffix.lower() in (".geojson", ".json"):
+        _check_geojson_crs(path)
     if not isinstance(gdf, gpd.GeoDataFrame):   # a table without a geometry column (GeoPackage attributes)
         where = f" (layer {layer!r})" if layer else ""
         raise InputDataError(f"{path}{where}: no geometry column: a table of attributes, not points, lines or polygons")
@@ -690,6 +694,24 @@ def read_vector(path: str | Path, *, layer: str | None = None, crs: str | None =
             raise CRSError(f"{path}: the file states no CRS; give one")
         gdf = gdf.set_crs(crs)
     return normalise_geometries(gdf, path)
+
+
+_GEOJSON_CRS = re.compile(rb'"crs"\s*:\s*\{.*?"name"\s*:\s*"([^"]*)"', re.S)
+
+
+def _check_geojson_crs(path: Path) -> None:
+    """Refuse a GeoJSON whose (pre-RFC 7946) ``crs`` member names a CRS nobody knows: GDAL would
+    read its coordinates as WGS84 without a word. The member opens the file (first 64 KiB)."""
+    with open(path, "rb") as f:
+        head = f.read(65536)
+    found = _GEOJSON_CRS.search(head)
+    if found is None:
+        return
+    name = found.group(1).decode("utf-8", "replace")
+    try:
+        pyproj.CRS.from_user_input(name)
+    except pyproj.exceptions.CRSError:
+        raise CRSError(f"{path}: unknown CRS {name!r} in the file's crs member") from None
 
 
 def normalise_geometries(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:

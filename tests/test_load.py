@@ -325,3 +325,23 @@ def test_csv_column_given_twice_is_an_error(tmp_path, header):
     msg = str(exc.value)
     assert str(path) in msg and "appears twice" in msg and "\n" not in msg
     assert any(f"`{k}`" in msg for k in ("lon", "lat"))
+
+
+def test_geojson_crs_member_naming_an_unknown_crs_is_an_error(tmp_path):
+    """GDAL reads a GeoJSON whose ``crs`` member names an unknown CRS as WGS84, without a word: with
+    coordinates inside the longitude/latitude range nothing else would catch it."""
+    import json
+
+    from connectivity.errors import CRSError
+
+    doc = {"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::99999"}},
+           "features": [{"type": "Feature", "properties": {"site_id": "s1"},
+                         "geometry": {"type": "Point", "coordinates": [98.96, 18.79]}}]}
+    path = tmp_path / "sites.geojson"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(CRSError, match="unknown CRS 'urn:ogc:def:crs:EPSG::99999'"):
+        read_vector(path)
+    doc["crs"]["properties"]["name"] = "urn:ogc:def:crs:EPSG::32647"   # a known one is read in it
+    doc["features"][0]["geometry"]["coordinates"] = [500000.0, 2000000.0]
+    path.write_text(json.dumps(doc))
+    assert read_vector(path).crs.to_epsg() == 32647
