@@ -823,9 +823,35 @@ JOINT_ASCENT_STEPS_PER_S = 5_000_000
 
 
 def joint_ascent_applies(problem: DesignProblem, act: Sequence[int], T: np.ndarray) -> bool:
-    """Whether :func:`joint_ascent` gives a bound for ``act`` with mode costs ``T``: no required
-    edges (the ascent has no fixed arcs) and no negative mode cost (a trench that pays back)."""
-    return not any(len(problem.required_edges(k)) for k in act) and bool((T >= 0).all())
+    """Whether :func:`joint_ascent` gives a bound for ``act`` with mode costs ``T``: no negative
+    mode cost (a trench that pays back)."""
+    return bool((T >= 0).all())
+
+
+def _required_paid(problem: DesignProblem, act: list[int], own: dict[int, np.ndarray],
+                   T: np.ndarray) -> tuple[dict[int, np.ndarray], np.ndarray, float]:
+    """The required edges paid up front: each operator's own cost on its required edges, and on
+    each such edge the cheapest trench mode holding the groups that require it. Returns the
+    operators' costs without them, the mode costs of what is left to pay (THB per edge: a mode
+    lacking a group that requires the edge is impossible, ``inf``; the others less the cheapest)
+    and the constant paid (THB)."""
+    need = np.zeros((problem.n_edges, 2), dtype=bool)
+    own = dict(own)
+    paid = 0.0
+    for k in act:
+        r = problem.required_edges(k)
+        if len(r):
+            need[r, problem.group_index(k)] = True
+            paid += float(own[k][r].sum())
+            own[k] = own[k].copy()
+            own[k][r] = 0.0
+    if not need.any():
+        return own, T, 0.0
+    allowed = np.column_stack([~need[:, 1], ~need[:, 0], np.ones(len(need), dtype=bool)])   # modes 0, 1, joint
+    forced = need.any(axis=1)
+    base = np.where(forced, np.where(allowed, T, np.inf).min(axis=1), 0.0)
+    left = np.where(allowed, T - base[:, None], np.inf)
+    return own, left, paid + float(base.sum())
 
 
 def joint_ascent(problem: DesignProblem, act: list[int], own: dict[int, np.ndarray],
@@ -835,9 +861,11 @@ def joint_ascent(problem: DesignProblem, act: list[int], own: dict[int, np.ndarr
     (THB per edge and mode: group 0, group 1, joint; all >= 0). Returns the bound (THB, a lower
     bound on ``sum_k own_k(tree_k) + sum_e T[e, mode(e)]`` over every set of networks, one per
     terminal group of each operator) and the operators' claims on the trench (THB per edge, one
-    row per operator of ``act``): Lagrangian multipliers of the shared trench. It stops after
-    :data:`JOINT_ASCENT_WORK` steps per operator and node + edge, and with ``time_limit``
-    (seconds) after :data:`JOINT_ASCENT_STEPS_PER_S` per second of it."""
+    row per operator of ``act``): Lagrangian multipliers of the shared trench. Required edges
+    are paid up front (:func:`_required_paid`); their ends are among the nodes each operator
+    joins. It stops after :data:`JOINT_ASCENT_WORK` steps per operator and node + edge, and with
+    ``time_limit`` (seconds) after :data:`JOINT_ASCENT_STEPS_PER_S` per second of it."""
+    own, T, paid = _required_paid(problem, act, own, T)
     graph = build_csr(problem.n_nodes, problem.u, problem.v, problem.length_m)
     cost = np.ascontiguousarray(np.vstack([own[k][graph.arc_e] for k in act]), dtype=np.float64)
     group = np.array([problem.group_index(k) for k in act], dtype=np.int64)
@@ -853,7 +881,7 @@ def joint_ascent(problem: DesignProblem, act: list[int], own: dict[int, np.ndarr
     lb, _rc, claims, _complete = joint_dual_ascent(
         graph.indptr, graph.head, graph.rev, graph.tail, graph.arc_e, cost, group,
         np.ascontiguousarray(T, dtype=np.float64), is_term, is_root, work, JOINT_ASCENT_SLACK)
-    return float(lb.sum()), claims
+    return float(lb.sum()) + paid, claims
 
 
 def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None = None, plan: JointPlan | None = None,
@@ -876,8 +904,8 @@ def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None 
     edge when ``plan`` is given), and moves by projected subgradient steps (Polyak step
     towards the plan's cost, or 1.05 x the best bound). Returns the best value seen.
 
-    Where :func:`joint_ascent_applies` (no required edges, and no negative mode cost, which
-    the node credits of ``'exact'`` usually make), the joint dual ascent (:func:`joint_ascent`) comes first: its bound is the first
+    Where :func:`joint_ascent_applies` (no negative mode cost, which the node credits of
+    ``'exact'`` usually make), the joint dual ascent (:func:`joint_ascent`) comes first: its bound is the first
     value seen, and ``lam`` starts halfway between its claims on the trench and the split
     above. On synthetic towns (20k to 100k edges) the ascent alone is the stronger bound
     (about 18 % gap instead of 24 to 28 %); on Chiang Mai and Phuket the steps from the
