@@ -124,6 +124,11 @@ def run(scenario: Scenario, *, progress: Progress = _noop, executor: Executor | 
              for k in ("buildings", "poles", "lines") if len(getattr(layers, k))}
     progress("sites")
     all_sites = scenario_sites(scenario, layers, net.crs)
+    # points of interest give no site to an operator not serving the province; nor do a sites file or hubs
+    source = scenario.inputs.sites or scenario.path
+    all_sites, left_out = sites_mod.served_sites(all_sites, scenario.operators, scenario.province,
+                                                 portable_path(source, scenario) if source else "scenario")
+    layers = replace(layers, warnings=(*layers.warnings, *left_out))
     if corridor_spec is not None and not corridor_spec.sites:  # corridor mode: the streets and the hubs
         all_sites = all_sites[all_sites["kind"].astype(str) == "hub"].reset_index(drop=True)
     if len(all_sites) == 0 and corridor_spec is None:

@@ -122,6 +122,21 @@ def sites_from(gdf: gpd.GeoDataFrame, path: Path, operators: tuple[OperatorSpec,
                              "kind": kind, "name": name}, geometry=gdf.geometry.values, crs=gdf.crs)
 
 
+def served_sites(sites: gpd.GeoDataFrame, operators: tuple[OperatorSpec, ...], province: str | None,
+                 source: str) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """``sites`` (from ``source``: a sites file, hubs) without those of operators that do not serve
+    ``province``, as :func:`select_sites` leaves them out of points of interest; and one line per
+    such operator saying how many were left out (also logged as a warning)."""
+    spec = {op.name: op for op in operators}
+    out = [name for name in sorted(set(sites["operator"])) if name in spec and not spec[name].serves(province)]
+    lines = []
+    for name in out:
+        n = int((sites["operator"] == name).sum())
+        lines.append(f"{source}: {n} site(s) of {name} left out: {name} does not serve {province}")
+        log.warning("%s", lines[-1])
+    return (sites[~sites["operator"].isin(out)].reset_index(drop=True) if out else sites), lines
+
+
 def hubs_from_coordinates(hubs: dict[str, tuple[float, float]]) -> gpd.GeoDataFrame:
     """Hub sites from ``{operator: (lon, lat)}``."""
     if not hubs:

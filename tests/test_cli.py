@@ -162,3 +162,22 @@ def test_library_info_logs_stay_out_unless_verbose(tmp_path):
     loud = subprocess.run([sys.executable, "-c", code, "-v", "steiner", missing], capture_output=True, text=True)
     assert "a warning" in quiet.stderr and "State start" not in quiet.stderr
     assert "a warning" in loud.stderr and "State start" in loud.stderr
+
+
+def test_sites_file_of_an_operator_not_serving_the_province_are_left_out(fixtures, tmp_path):
+    """The province rule of sites chosen from points of interest holds for a sites file too: sites of
+    an operator that does not serve the scenario's province are left out, with one warning line
+    (in summary.json's warnings) saying how many and why."""
+    ops = (fixtures / "operators.toml").read_text().replace(
+        'name = "PEA"\n', 'name = "PEA"\nexclude_provinces = ["Chiang Mai"]\n')
+    (tmp_path / "operators.toml").write_text(ops)
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text((fixtures / "tiny.toml").read_text().replace('"tiny.osm"', json.dumps(str(fixtures / "tiny.osm"))))
+    out = tmp_path / "out"
+    assert main(["plan", str(scenario), "--sites", str(fixtures / "sites.csv"), "--out", str(out), "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["sites_total"] == 4   # S4 (PEA) left out
+    assert "PEA" not in summary["sites_per_operator"]
+    lines = [w for w in summary["warnings"] if "PEA" in w]
+    assert len(lines) == 1 and "1 site(s) of PEA left out" in lines[0] and "does not serve Chiang Mai" in lines[0]
+    assert not lines[0].startswith("/") and lines[0].split(":")[0].endswith("sites.csv")   # relative: reproducible
