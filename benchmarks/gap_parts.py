@@ -44,8 +44,8 @@ sys.path.insert(0, str(HERE.parent))
 from benchmarks.design_bound import _scenario_problem  # noqa: E402
 from benchmarks.towns import make_town  # noqa: E402
 from connectivity.design import certify, plan_joint  # noqa: E402
-from connectivity.design.bounds import (_operator_chambers, chambers_bound_applies, joint_ascent,  # noqa: E402
-                                        lagrangian_bound)
+from connectivity.design.bounds import (chambers_bound_applies, joint_ascent, lagrangian_bound,  # noqa: E402
+                                        relaxed_costs)
 
 TOWNS = {"20k": (20_000, 300), "100k": (100_000, 1_000)}
 
@@ -63,8 +63,8 @@ def parts(name: str, problem, steps: list[int]) -> None:
     t = time.perf_counter()
     ascent = float("nan")   # the chamber bound's costs hold only without required edges or existing ducts
     if chambers_bound_applies(problem, act):
-        extra, const, _ = _operator_chambers(problem, act)
-        ascent = joint_ascent(problem, act, {k: problem.duct_cost[k] + extra[k] for k in act}, problem.trench)[0] + const
+        T, own, const = relaxed_costs(problem, act, "chambers")
+        ascent = joint_ascent(problem, act, own, T)[0] + const
     t_ascent = time.perf_counter() - t
     routing = []
     for n in steps:

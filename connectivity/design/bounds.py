@@ -884,6 +884,20 @@ def joint_ascent(problem: DesignProblem, act: list[int], own: dict[int, np.ndarr
     return float(lb.sum()) + paid, claims
 
 
+def relaxed_costs(problem: DesignProblem, act: list[int], objective: str, plan: JointPlan | None = None
+                  ) -> tuple[np.ndarray, dict[int, np.ndarray], float]:
+    """The costs :func:`lagrangian_bound` (and its joint ascent) relaxes for ``objective``: per edge
+    and mode the shared trench's cost ``T`` (THB), per operator of ``act`` what it pays alone per
+    edge (its ducts; with ``'chambers'`` also its tree's chambers, :func:`_operator_chambers`), and
+    the constant (THB)."""
+    T, const = _edge_mode_costs(problem, act, objective, plan)
+    own = {k: problem.duct_cost[k] for k in act}
+    if objective == "chambers":
+        extra, const, _ = _operator_chambers(problem, act)
+        own = {k: own[k] + extra[k] for k in act}
+    return T, own, const
+
+
 def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None = None, plan: JointPlan | None = None,
                      objective: str = "exact", iterations: int = 60, time_limit: float | None = None,
                      seed: int = 0, threads: int | None = None) -> float:
@@ -924,11 +938,7 @@ def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None 
     act = [k for k in members if problem.active(k)]
     if not act:
         return 0.0
-    T, const = _edge_mode_costs(problem, act, objective, plan)
-    own = {k: problem.duct_cost[k] for k in act}   # what each operator pays alone per edge
-    if objective == "chambers":
-        extra, const, _ = _operator_chambers(problem, act)
-        own = {k: own[k] + extra[k] for k in act}
+    T, own, const = relaxed_costs(problem, act, objective, plan)
     gi = np.array([problem.group_index(k) for k in act])
     Tpos = np.maximum(T, 0.0)
     lam = _start_multipliers(act, gi, Tpos, plan)

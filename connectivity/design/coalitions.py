@@ -157,11 +157,11 @@ def plan_coalitions(problem: DesignProblem, *, options: DesignOptions = DesignOp
                     initial.append(plans[rest].use | plans[(i,)].use)
             tasks.append((ws.problem, [names[k] for k in s], options, [ws.to_local(x) for x in initial],
                           {k: local_alone[k] for k in s}, deadline.left()))
+        procs = min(workers, len(tasks), usable_cores())   # more only queue for a core (and cost memory)
         if executor is not None and len(tasks) > 1:
             results = list(executor.map(_plan_one, tasks))
-        elif workers > 1 and len(tasks) > 1 and usable_cores() > 1:
-            # never more processes than tasks or cores: more only queue for a core (and cost memory)
-            with ProcessPoolExecutor(max_workers=min(workers, len(tasks), usable_cores())) as pool:
+        elif procs > 1:
+            with ProcessPoolExecutor(max_workers=procs) as pool:
                 results = list(pool.map(_plan_one, tasks))
         else:
             results = [_plan_one(t) for t in tasks]
