@@ -305,3 +305,79 @@ def test_joint_ascent_with_required_edges_below_the_milp(seed):
     plan = plan_joint(p)
     assert lagrangian_bound(p, plan=plan, objective="linear", iterations=10) <= exact.cost * (1 + TOL)
     assert certify(p, plan).value <= evaluate(p, exact.use).cost * (1 + TOL)
+
+
+def _lead_in_graph(rng):
+    """A perturbed road grid with sites on lead-in chains of 1-3 edges (some to nodes of degree 4 or
+    more, some to another site, some longer than the spacing), and sometimes a separate road with a
+    site at each end: edges, lengths (m), node count and the sites."""
+    rows, cols = 3, 4
+    node = np.arange(rows * cols).reshape(rows, cols)
+    u = list(node[:, :-1].ravel()) + list(node[:-1, :].ravel())
+    v = list(node[:, 1:].ravel()) + list(node[1:, :].ravel())
+    length = list(rng.uniform(40, 260, len(u)))
+    n = rows * cols
+    sites = []
+    for _ in range(int(rng.integers(3, 7))):
+        at = int(rng.integers(0, n)) if not sites or rng.random() < 0.8 else sites[-1]
+        for _ in range(int(rng.integers(1, 4))):   # the chain, ending in the new site
+            u.append(at)
+            v.append(n)
+            length.append(float(rng.uniform(5, 160)))
+            at, n = n, n + 1
+        sites.append(at)
+    if rng.random() < 0.5:   # a road of its own with a site at each end
+        u.append(n)
+        v.append(n + 1)
+        length.append(float(rng.uniform(5, 300)))
+        sites += [n, n + 1]
+        n += 2
+    return np.array(u), np.array(v), np.array(length), n, sites
+
+
+def _pruned_tree(u, v, n, sites, rng):
+    """A random tree over each road component's sites with only sites as leaves (bool per edge)."""
+    import networkx as nx
+
+    g = nx.MultiGraph()
+    g.add_nodes_from(range(n))
+    for e, (a, b) in enumerate(zip(u.tolist(), v.tolist())):
+        g.add_edge(a, b, key=e, weight=float(rng.random()))
+    use = np.zeros(len(u), dtype=bool)
+    for comp in nx.connected_components(g):
+        if len(set(sites) & comp) < 2:
+            continue
+        tree = nx.minimum_spanning_tree(g.subgraph(comp), weight="weight")
+        leaves = [x for x in tree if tree.degree(x) == 1 and x not in sites]
+        while leaves:
+            tree.remove_nodes_from(leaves)
+            leaves = [x for x in tree if tree.degree(x) == 1 and x not in sites]
+        for _, _, e in tree.edges(keys=True):
+            use[e] = True
+    return use
+
+
+def test_lead_in_chamber_terms_never_exceed_a_pruned_trees_chambers():
+    """The chamber bound's per-tree terms (length, networks, lead-in chains to junctions of any degree
+    or to another site): below the chambers of every pruned tree, and above its length alone on some."""
+    from connectivity.design import make_problem
+    from connectivity.design.bounds import _operator_chambers
+    from connectivity.design.manholes import count_manholes
+
+    rng = np.random.default_rng(7)
+    gained = 0
+    for _ in range(40):
+        u, v, length, n, sites = _lead_in_graph(rng)
+        p = make_problem(n_nodes=n, u=u, v=v, length_m=length, trench=np.zeros((len(u), 3)), operators=["A"],
+                         kinds=["telecom"], duct_cost=np.zeros((1, len(u))), ducts=[1], terminals=[sites],
+                         manhole_cost=(1.0, 1.0), manhole_spacing_m=140.0)
+        extra, const, most = _operator_chambers(p, [0])
+        networks = len(p.terminal_groups(0))
+        for _ in range(10):
+            use = _pruned_tree(u, v, n, sites, rng)
+            chambers = count_manholes(u, v, length, use, sites, spacing_m=140.0)
+            bound = const + extra[0][use].sum()
+            assert bound <= chambers + 1e-9
+            assert bound - (networks + length[use].sum() / 140.0) <= most + 1e-9
+            gained += bound > networks + length[use].sum() / 140.0 + 1e-6
+    assert gained > 50

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 import time
@@ -678,9 +679,9 @@ def _operator_chambers(problem: DesignProblem, act: list[int]) -> tuple[dict[int
     ``n`` operators gets ``1 / n`` of this bound: ``manhole / (n s)`` per metre of its tree and
     ``manhole / n`` per network (terminal group).
 
-    Short lead-ins add to it (:func:`_lead_in_terms`): a run holds ``ceil(l / s) >= max(1, l / s)``
-    pieces, so a lead-in of length ``l < s`` that is a run of its own counts ``1 - l / s``
-    chambers more than its length.
+    Lead-ins add to it (:func:`_lead_in_terms`): a run of length ``l`` holds ``ceil(l / s)``
+    pieces, so a lead-in that is a run of its own counts ``ceil(l / s) - l / s`` chambers more
+    than its length.
     """
     extra, const, most = {}, 0.0, 0.0
     graph = build_csr(problem.n_nodes, problem.u, problem.v, problem.length_m)
@@ -697,43 +698,57 @@ def _operator_chambers(problem: DesignProblem, act: list[int]) -> tuple[dict[int
 
 
 def _lead_in_terms(problem: DesignProblem, k: int, graph: CSRGraph) -> tuple[np.ndarray, float, float]:
-    """Chambers operator ``k``'s tree needs for its short lead-ins, as per-edge terms and a constant
-    (``graph``: the road graph's :func:`~connectivity.steiner.graph.build_csr`).
+    """Chambers operator ``k``'s tree needs for its lead-ins beyond their length, as per-edge
+    terms and a constant (``graph``: the road graph's :func:`~connectivity.steiner.graph.build_csr`).
 
-    A site ``v`` of road degree 1 hangs on its lead-in ``e`` (length ``l < s``) from node ``w``;
-    every tree of k holds ``e`` (``v`` is a leaf). When ``w`` is another site of k, ``e`` is a
-    run of its own: ``b = 1 - l / s`` chambers more, always (the constant). When ``w`` has two
-    other road edges ``a`` and ``x``, ``e`` is a run of its own exactly when the tree uses both
-    (``w`` is then a junction), so the tree counts at least ``b (use_a + use_x - 1)`` more: ``b``
-    per use of ``a`` and of ``x`` (the per-edge terms) and ``-b`` (the constant). Returns the
-    per-edge terms (chambers per edge used, shape ``(m,)``), the constant and the most both
-    add to a tree (the sum of the ``b``; chambers).
+    A *lead-in* is the chain from a site ``t`` of road degree 1 through nodes of road degree 2
+    (none of them a site of k) to the first node ``w`` that is a site of k or has road degree
+    3 or more; it has length ``l`` and every tree of k holds it (``t`` is a leaf). When the
+    lead-in is a run of its own it holds ``ceil(l / s)`` chambers, ``b = ceil(l / s) - l / s``
+    more than its length. That is always so when ``w`` is another site of k (the constant;
+    counted once when ``w`` is a road-degree-1 site too). Otherwise ``w`` has ``D >= 2`` other
+    road edges, of which the tree uses ``u_w >= 1``, and the lead-in is a run of its own exactly
+    when ``u_w >= 2`` (``w`` is a junction); ``[u_w >= 2] >= (u_w - 1) / (D - 1)``, so the tree
+    counts at least ``b / (D - 1)`` more per other edge at ``w`` it uses, less ``b / (D - 1)``
+    (the constant). Returns the per-edge terms (chambers per edge used, shape ``(m,)``), the
+    constant and the most both add to a tree (the sum of the ``b``; chambers).
     """
-    u, v, n, s = problem.u, problem.v, problem.n_nodes, problem.manhole_spacing_m
+    u, v, s = problem.u, problem.v, problem.manhole_spacing_m
     start, edge_of = graph.indptr, graph.arc_e   # the edges at node x: edge_of[start[x]:start[x + 1]]
-    deg = np.diff(start)
-    own = np.zeros(n, dtype=bool)
+    real = u != v                                 # self-loops never carry a tree
+
+    def edges_at(x: int) -> list[int]:
+        return [int(e) for e in edge_of[start[x]:start[x + 1]] if real[e]]
+
+    own = np.zeros(problem.n_nodes, dtype=bool)
     per_edge = np.zeros(problem.n_edges)
     const = most = 0.0
     for group in problem.terminal_groups(k):
         own[:] = False
         own[group] = True
-        for t in problem.terminals[k][np.isin(problem.terminals[k], group)].tolist():
-            if deg[t] != 1:
+        for t in np.unique(group).tolist():
+            at = edges_at(t)
+            if len(at) != 1:
                 continue
-            e = int(edge_of[start[t]])
-            w = int(v[e] if u[e] == t else u[e])
-            b = 1.0 - problem.length_m[e] / s
-            if b <= 0 or w == t:
+            e, x, length = at[0], t, 0.0
+            while True:                       # walk the lead-in to w
+                length += problem.length_m[e]
+                x = int(v[e] if u[e] == x else u[e])
+                nxt = [f for f in edges_at(x) if f != e]
+                if own[x] or len(nxt) != 1:
+                    break
+                e = nxt[0]
+            b = math.ceil(length / s - 1e-9) - length / s
+            if b <= 1e-9:
                 continue
-            if own[w]:
-                const += b
-                most += b
-                continue
-            others = [int(x) for x in edge_of[start[w]:start[w + 1]] if x != e and u[x] != v[x]]
-            if deg[w] == 3 and len(set(others)) == 2:
-                per_edge[others] += b
-                const -= b
+            if own[x]:
+                if nxt or x > t:              # a road-degree-1 site at both ends: one run, counted once
+                    const += b
+                    most += b
+            elif len(nxt) >= 2:
+                share = b / (len(nxt) - 1)
+                per_edge[nxt] += share
+                const -= share
                 most += b
     return per_edge, const, most
 
