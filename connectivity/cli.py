@@ -70,9 +70,11 @@ def cmd_plan_areas(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 0:
         raise ConfigError(f"--workers must be 0 (serial) or more, got {args.workers}")
-    most = 4 * (os.cpu_count() or 1)   # each worker is a process of ~250 MiB: 100000 of them never start
+    from connectivity.design.threads import usable_cores
+
+    most = 4 * usable_cores()   # each worker is a process of ~250 MiB: 100000 of them never start
     if args.workers is not None and args.workers > most:
-        raise ConfigError(f"--workers {args.workers}: at most {most} (4 per CPU of this machine)")
+        raise ConfigError(f"--workers {args.workers}: at most {most} (4 per CPU this process may use)")
     if args.serial and args.scheduler:
         raise ConfigError("--serial and --scheduler exclude each other (serial runs in this process)")
     workers = 0 if args.serial else args.workers
@@ -148,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="roads this many metres outside an area are part of it (default: 500)")
     a.add_argument("--scheduler", metavar="ADDRESS", help="address of a running Dask scheduler (tcp://host:8786)")
     a.add_argument("--workers", type=int, metavar="N",
-                   help="local Dask cluster of N worker processes (default: one per CPU; 0 = serially, no Dask)")
+                   help="local Dask cluster of N worker processes (default: one per CPU this process may use; 0 = serially, no Dask)")
     a.add_argument("--serial", action="store_true", help="plan the areas one after the other in this process")
     a.add_argument("--force", action="store_true", help="replan every area, even those unchanged since the last run")
     a.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")

@@ -373,13 +373,17 @@ def test_broken_osm_pbf_exits_2_with_one_line_naming_the_file(fixtures, tmp_path
     assert len(lines) == 1 and lines[0].startswith("connectivity: error:") and "broken.osm.pbf" in lines[0], lines
 
 
-def test_local_cluster_workers_run_one_thread_each_without_profiler_and_warm_up_first():
-    """The local cluster started for plan-areas: one thread per worker, numba, OpenMP and BLAS at one
-    thread, glibc's adaptive mmap threshold kept (no MALLOC_TRIM_THRESHOLD_), no statistical
-    profiler; each worker's warm-up task (imports, compiled kernels) has run in that worker."""
+def test_local_cluster_workers_run_one_thread_each_without_profiler_and_warm_up_first(monkeypatch):
+    """The local cluster started for plan-areas: one worker per core this process may use (not per
+    CPU of the host), one thread per worker, numba, OpenMP and BLAS at one thread, glibc's adaptive
+    mmap threshold kept (no MALLOC_TRIM_THRESHOLD_), no statistical profiler; each worker's warm-up
+    task (imports, compiled kernels) has run in that worker."""
     from connectivity.areas.run import Workers
+    from connectivity.design import threads
 
-    pool = Workers(workers=1)
+    monkeypatch.setattr(threads, "usable_cores", lambda: 1)   # a process pinned to one core of a larger host
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    pool = Workers()
     try:
         client = pool.client()
 

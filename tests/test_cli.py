@@ -181,3 +181,21 @@ def test_sites_file_of_an_operator_not_serving_the_province_are_left_out(fixture
     lines = [w for w in summary["warnings"] if "PEA" in w]
     assert len(lines) == 1 and "1 site(s) of PEA left out" in lines[0] and "does not serve Chiang Mai" in lines[0]
     assert not lines[0].startswith("/") and lines[0].split(":")[0].endswith("sites.csv")   # relative: reproducible
+
+
+def test_plan_areas_workers_capped_by_the_cores_this_process_may_use(monkeypatch, tmp_path, capsys):
+    """--workers is checked against the cores of the process's CPU affinity, not the host's CPU count."""
+    import os
+
+    from connectivity.cli import main
+    from connectivity.design import threads
+
+    monkeypatch.setattr(threads, "usable_cores", lambda: 1)
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    code = main(["plan-areas", str(tmp_path / "s.toml"), "--areas", str(tmp_path / "a.geojson"),
+                 "--out", str(tmp_path / "o"), "-q", "--workers", "5"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "--workers 5: at most 4" in err[0]
+    assert main(["plan-areas", str(tmp_path / "s.toml"), "--areas", str(tmp_path / "a.geojson"),
+                 "--out", str(tmp_path / "o"), "-q", "--workers", "4"]) == 2
+    assert "at most" not in capsys.readouterr().err

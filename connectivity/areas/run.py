@@ -252,7 +252,8 @@ class Workers:
     """Where the areas are planned, made ready in the background while the driver cuts the inputs.
 
     ``workers=0`` (and no ``scheduler``): this process, nothing to start. Otherwise a thread
-    starts a ``distributed.LocalCluster`` of ``workers`` processes (None: one per CPU), one
+    starts a ``distributed.LocalCluster`` of ``workers`` processes (None: one per core this
+    process may use, :func:`~connectivity.design.threads.usable_cores`), one
     thread each, or connects to the ``scheduler`` address, and gives each worker a
     :func:`warm_up` task (imports, compiled kernels) that runs before its first area.
     :meth:`client` waits for it; :meth:`close` shuts down what was started here.
@@ -278,7 +279,9 @@ class Workers:
             if self._scheduler is None:
                 import dask
 
-                n = self._workers or os.cpu_count() or 1
+                from connectivity.design.threads import usable_cores
+
+                n = self._workers or usable_cores()
                 with dask.config.set(WORKER_CONFIG):  # read by each nanny when it starts its worker
                     self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                                  dashboard_address=":0")
