@@ -201,6 +201,21 @@ def assert_one_line_error(rc: int, stderr: str, words, out) -> str:
     return errors[0]
 
 
+def test_corpus_is_what_its_generator_writes():
+    """The committed bad-input files are those make_corpus.py writes today (no stale copy of the
+    default cost model, for instance)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_corpus", BAD / "make_corpus.py")
+    corpus = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(corpus)
+    written = dict(corpus.FILES)
+    written.update({f"{folder}/{name}": content for folder, files in corpus.PLANS.items() for name, content in files.items()})
+    stale = [name for name, content in written.items()
+             if (BAD / name).read_bytes() != (content if isinstance(content, bytes) else content.encode("utf-8"))]
+    assert not stale
+
+
 def test_corpus_size():
     files = [p for p in BAD.rglob("*") if p.is_file() and p.name != "make_corpus.py"]
     assert len(CASES) >= 30 and len(files) >= 30

@@ -65,7 +65,8 @@ def _costs_with(section: str, key: str, line: str, *, comments: bool = True) -> 
 
 
 def _negative_costs() -> str:
-    return _costs_with("[open_cut]", "default", "default = -2800.0    # any other class (negative: the bad input)")
+    return _costs_with("[open_cut]", "default", "default = -2800.0    # any other class (negative: the bad input)",
+                       comments=False)
 
 
 def scenario(inputs: str = 'osm = "../fixtures/tiny.osm"\n', options: str = "", top: str = "") -> str:
@@ -120,8 +121,10 @@ FILES: dict[str, str | bytes] = {
     "costs_missing.toml": '[currency]\ncode = "THB"\nusd_to_thb = 35.0\nsource = "test"\ndate = "2025-01-01"\n',
     "scenario_costs_negative.toml": scenario('osm = "../fixtures/tiny.osm"\ncost_model = "costs_negative.toml"\n'),
     "scenario_costs_missing.toml": scenario('osm = "../fixtures/tiny.osm"\ncost_model = "costs_missing.toml"\n'),
-    "costs_absurd_spacing.toml": _costs_with("[manhole]", "spacing_m", "spacing_m = 0.05   # a chamber every 5 cm (the bad input)"),
-    "costs_overflow.toml": _costs_with("[open_cut]", "default", "default = 1e308   # any other class (the bad input)"),
+    "costs_absurd_spacing.toml": _costs_with("[manhole]", "spacing_m", "spacing_m = 0.05   # a chamber every 5 cm (the bad input)",
+                                            comments=False),
+    "costs_overflow.toml": _costs_with("[open_cut]", "default", "default = 1e308   # any other class (the bad input)",
+                                      comments=False),
     "costs_lanes_zero.toml": _costs_with("[lanes]", "reference_lanes", "reference_lanes = 0.0   # (the bad input)", comments=False),
     "costs_date_number.toml": _costs_with("[currency]", "date", "date = 2025   # a number (the bad input)", comments=False),
     "scenario_costs_lanes_zero.toml": scenario('osm = "../fixtures/tiny.osm"\ncost_model = "costs_lanes_zero.toml"\n'),
