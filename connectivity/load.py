@@ -790,8 +790,9 @@ def _decode_text(data: bytes, path: Path) -> str:
 
 def read_csv_table(path: str | Path) -> pd.DataFrame:
     """The one CSV reader: any of the encodings of :func:`_decode_text`, ``,``, ``;`` or tab as
-    delimiter (whichever the header line holds most of), every cell as text, and the known
-    column names (``site_id``, ``operator``, ``lon``, ...) matched case-insensitively."""
+    delimiter (whichever the header line holds most of), every cell as text, the known
+    column names (``site_id``, ``operator``, ``lon``, ...) matched case-insensitively, and
+    the empty rows at the end (``,,,,``) left out."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -818,7 +819,15 @@ def read_csv_table(path: str | Path) -> pd.DataFrame:
         key = str(c).strip().lower()
         if key in CSV_COLUMNS:
             rename[c] = key
-    return df.rename(columns=rename)
+    return _without_trailing_empty_rows(df).rename(columns=rename)
+
+
+def _without_trailing_empty_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` less the rows of nothing but empty cells at its end (``,,,,`` lines that
+    spreadsheets write below the data); rows before keep their line numbers."""
+    filled = df.apply(lambda col: col.fillna("").astype(str).str.strip() != "").any(axis=1).to_numpy()
+    last = int(np.flatnonzero(filled)[-1]) + 1 if filled.any() else 0
+    return df.iloc[:last]
 
 
 def csv_crs_column(df: pd.DataFrame, column: str, path: Path) -> str | None:

@@ -463,7 +463,7 @@ def test_geometry_normaliser_unit():
 
 # ---------------------------------------------------------------- one CSV reader: encodings, delimiters, headers
 @pytest.mark.parametrize("variant", ["utf-8", "utf-8-sig", "cp874", "utf-16", "utf-16-le", "semicolon", "tab",
-                                     "Site_ID header"])
+                                     "Site_ID header", "empty rows below"])
 def test_csv_reader_variants(variant, tmp_path):
     from connectivity.config import load_operators
     from connectivity.sites import read_sites
@@ -478,6 +478,8 @@ def test_csv_reader_variants(variant, tmp_path):
         text = text.replace(",", "\t")
     elif variant == "Site_ID header":
         text = text.replace("site_id,operator,kind,name,lon,lat", "Site_ID,Operator,KIND,Name,Lon,LAT")
+    elif variant == "empty rows below":   # a spreadsheet's export
+        text += ",,,,,\n, ,,,,\n\n,,,,,\n"
     f = tmp_path / "sites.csv"
     f.write_bytes(text.encode(encoding))
     got = read_sites(f, ops)
@@ -495,7 +497,8 @@ def test_csv_messages_count_file_lines(tmp_path):
     head = "site_id,operator,lon,lat\n"
     for body, words in [("A,TOT,98.96,18.79\nB,TOT,north,18.79\n", "line 3: missing or non-numeric"),
                         ("A,TOT,98.96,18.79\nA,TOT,98.96,18.79\n", "line 3: duplicate site_id"),
-                        ("A,ACME,98.96,18.79\n", "line 2: site 'A' has unknown operator")]:
+                        ("A,ACME,98.96,18.79\n", "line 2: site 'A' has unknown operator"),
+                        ("A,TOT,98.96,18.79\n,,,\nB,TOT,98.97,18.79\n,,,\n", "line 3: missing or non-numeric")]:
         f = tmp_path / "s.csv"
         f.write_text(head + body)
         with pytest.raises(InputDataError, match=words):
