@@ -731,7 +731,7 @@ def _lead_in_terms(problem: DesignProblem, k: int, graph: CSRGraph) -> tuple[np.
             if len(at) != 1:
                 continue
             e, x, length = at[0], t, 0.0
-            while True:                       # walk the lead-in to w
+            for _ in range(problem.n_edges):  # walk the lead-in to w (a chain holds each edge once)
                 length += problem.length_m[e]
                 x = int(v[e] if u[e] == x else u[e])
                 nxt = [f for f in edges_at(x) if f != e]
