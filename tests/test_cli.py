@@ -199,3 +199,17 @@ def test_plan_areas_workers_capped_by_the_cores_this_process_may_use(monkeypatch
     assert main(["plan-areas", str(tmp_path / "s.toml"), "--areas", str(tmp_path / "a.geojson"),
                  "--out", str(tmp_path / "o"), "-q", "--workers", "4"]) == 2
     assert "at most" not in capsys.readouterr().err
+
+
+def test_the_parser_loads_no_solver():
+    """`connectivity --help` and argument errors answer without loading the Steiner engine (numba, scipy):
+    the engine's names load on first use."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from connectivity.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in ('numba', 'scipy', 'connectivity.steiner.solver') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "[]"
+    from connectivity import steiner
+    assert steiner.solve.__module__ == "connectivity.steiner.solver" and "solve" in steiner.__all__
