@@ -837,9 +837,9 @@ JOINT_ASCENT_SLACK = 2.0
 JOINT_ASCENT_STEPS_PER_S = 5_000_000
 
 
-def joint_ascent_applies(problem: DesignProblem, act: Sequence[int], T: np.ndarray) -> bool:
-    """Whether :func:`joint_ascent` gives a bound for ``act`` with mode costs ``T``: no negative
-    mode cost (a trench that pays back)."""
+def joint_ascent_applies(T: np.ndarray) -> bool:
+    """Whether :func:`joint_ascent` gives a bound with mode costs ``T`` (THB per edge and mode): no
+    negative mode cost (a trench that pays back)."""
     return bool((T >= 0).all())
 
 
@@ -958,7 +958,7 @@ def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None 
     Tpos = np.maximum(T, 0.0)
     lam = _start_multipliers(act, gi, Tpos, plan)
     ascent = -np.inf
-    if joint_ascent_applies(problem, act, T):
+    if joint_ascent_applies(T):
         value, claims = joint_ascent(problem, act, own, T, time_limit=None if time_limit is None else time_limit / 2)
         ascent = value + const
         lam = 0.5 * (lam + claims)
