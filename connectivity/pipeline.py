@@ -342,7 +342,9 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
     bounded = corridors.relaxed_for_bounds(problem)  # the bounds' models know no existing ducts
     cert, routing = design.plan_bounds(bounded, joint, time_limit=deadline.left(),
                                        iterations=settings.bound_steps or None)
-    bound, routing = cert.value * f, routing * f
+    required = None if bounded is problem else problem   # the relaxation's bounds gain the required streets' manholes
+    floor = design.required_chambers(problem) if required is not None else (0.0, 0.0)
+    bound, routing = (cert.value + floor[0]) * f, (routing + floor[1]) * f
     segment = allocate.segment_shapley(problem, joint)
     alloc = allocate.allocate(names, table_c.cost, duct_metres=design.duct_metres(problem, joint),
                               null=table_c.null, coalitions=table_c.complete, shapley_shares=segment)
@@ -388,11 +390,11 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
         "core_violations": {m: [{"coalition": list(v.coalition), "pays": round(v.pays, 2), "alone": round(v.alone, 2)}
                                 for v in vs[:5]] for m, vs in alloc.violations.items()},
         "lower_bound": round(bound, 2),
-        "lower_bound_method": cert.method + (" (relaxed: existing ducts' edges without trench, no manholes)"
-                                             if bounded is not problem else ""),
+        "lower_bound_method": cert.method + (" (relaxed: existing ducts' edges without trench, manholes only "
+                                             "those on the required streets)" if required is not None else ""),
         "routing_lower_bound": round(routing, 2),   # the optimised objective: manholes per metre
         "routing_gap_pct": round(100.0 * (joint.linear_cost * f / routing - 1.0), 3) if routing > 0 else 0.0,
-        "plan_gaps": design.plan_gaps(bounded, table_c, joint=cert, time_limit=deadline.left()),
+        "plan_gaps": design.plan_gaps(bounded, table_c, joint=cert, time_limit=deadline.left(), required=required),
         "gap_pct": round(100.0 * (network_total / bound - 1.0), 3) if bound > 0 else 0.0,
         "manholes": {"total": int(len(manholes)), **{g: int(n_mh.get(g, 0)) for g in design.GROUPS}},
         "networks_per_operator": {o: len(problem.terminal_groups(k)) for k, o in enumerate(problem.operators)},

@@ -381,3 +381,38 @@ def test_lead_in_chamber_terms_never_exceed_a_pruned_trees_chambers():
             assert bound - (networks + length[use].sum() / 140.0) <= most + 1e-9
             gained += bound > networks + length[use].sum() / 140.0 + 1e-6
     assert gained > 50
+
+
+def test_required_chambers_never_exceed_a_plans_manholes():
+    """The manholes on the required edges (less those in existing ducts) are in every plan: a
+    plan of exactly those edges has that many, every plan holding them has at least as many."""
+    from dataclasses import replace
+
+    from connectivity.design.bounds import required_chambers
+    from connectivity.design.problem import GROUPS, group_presence
+
+    rng = np.random.default_rng(5)
+    exact_seen = strictly_more = 0
+    for seed in range(40):
+        p = random_problem(seed, n_operators=3, rows=4, cols=5, terminals=(2, 4))
+        p = replace(p, manhole_cost=(45_000.0, 120_000.0), manhole_spacing_m=float(rng.choice([60.0, 140.0, 250.0])))
+        required = tuple(np.flatnonzero(rng.random(p.n_edges) < 0.25) for _ in range(p.n_operators))
+        existing = rng.random((p.n_operators, p.n_edges)) < 0.15
+        p = replace(p, required=required, existing=existing if seed % 2 else None)
+        exact, linear = required_chambers(p)
+        base = np.zeros((p.n_operators, p.n_edges), dtype=bool)
+        for k in range(p.n_operators):
+            base[k, required[k]] = True
+        only = evaluate(p, base)
+        assert only.manhole_cost == pytest.approx(exact)   # the required edges alone: exactly these
+        exact_seen += exact > 0
+        for _ in range(10):
+            use = base | (rng.random(base.shape) < rng.uniform(0.1, 0.6))
+            plan = evaluate(p, use)
+            assert plan.manhole_cost >= exact - 1e-6
+            presence = group_presence(p, use)
+            per_metre = sum(p.manhole_cost[g] * p.length_m[presence[g]].sum() / p.manhole_spacing_m
+                            for g in range(len(GROUPS)))
+            assert per_metre >= linear - 1e-6
+            strictly_more += plan.manhole_cost > exact
+    assert exact_seen > 30 and strictly_more > 100

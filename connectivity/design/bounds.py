@@ -13,6 +13,7 @@ import numpy as np
 
 from connectivity import steiner
 from connectivity.design.coalitions import CoalitionTable
+from connectivity.design.manholes import count_manholes
 from connectivity.design.problem import GROUPS, DesignProblem, JointPlan, group_terminals
 from connectivity.design.threads import thread_map
 from connectivity.steiner.bound import joint_dual_ascent
@@ -665,6 +666,34 @@ def chambers_bound_applies(problem: DesignProblem, act: Sequence[int]) -> bool:
     return problem.existing is None and not any(len(problem.required_edges(k)) for k in act)
 
 
+def required_chambers(problem: DesignProblem, operators: Sequence[str] | None = None) -> tuple[float, float]:
+    """The manholes every plan of ``operators`` (default: all) has on its required edges (THB,
+    before contingency): counted one by one, and per metre (the linear objective's).
+
+    Per group, ``R`` is the edges some operator of the group must take in a new duct: its
+    required edges less those where its cables go into an existing duct. Every plan's group
+    network holds ``R`` and the terminals of ``R``'s operators, and :func:`count_manholes` of a
+    network is never below that of a part of it: ``R``'s sites and junctions stay chambers, a
+    run of ``R`` split by a new junction gains that junction (``ceil(a) + ceil(b) >= ceil(a +
+    b)``), runs of ``R`` joined into one lose nothing (``sum (ceil(x_i) - 1) <= ceil(sum x_i) -
+    1``). For bounds on a relaxation without manholes (:func:`connectivity.corridors.relaxed_for_bounds`)."""
+    members = range(problem.n_operators) if operators is None else [problem.index(o) for o in operators]
+    exact = linear = 0.0
+    for g, group in enumerate(GROUPS):
+        ks = [k for k in members if problem.kinds[k] == group and len(problem.required_edges(k))]
+        need = np.zeros(problem.n_edges, dtype=bool)
+        for k in ks:
+            r = problem.required_edges(k)
+            need[r if problem.existing is None else r[~problem.existing[k, r]]] = True
+        if not need.any():
+            continue
+        n = count_manholes(problem.u, problem.v, problem.length_m, need, group_terminals(problem, group, ks),
+                           spacing_m=problem.manhole_spacing_m)
+        exact += n * problem.manhole_cost[g]
+        linear += problem.manhole_cost[g] * float(problem.length_m[need].sum()) / problem.manhole_spacing_m
+    return exact, linear
+
+
 def _operator_chambers(problem: DesignProblem, act: list[int]) -> tuple[dict[int, np.ndarray], float, float]:
     """Per operator, the chamber cost (THB per edge) and the constant of the per-tree chamber
     bound; and the most that the constant and the lead-in terms add to any plan (THB), so that
@@ -1013,18 +1042,22 @@ _COALITION_ITERATIONS = 15   # subgradient steps of a coalition's bound (the joi
 
 
 def plan_gaps(problem: DesignProblem, table: CoalitionTable, *, joint: Bound | None = None,
-              time_limit: float | None = None) -> dict[str, dict]:
+              time_limit: float | None = None, required: DesignProblem | None = None) -> dict[str, dict]:
     """Each plan behind the dig-once figures beside its own certified bound (THB incl. contingency).
 
     Returns ``{"joint": row, "stand_alone": {op: row}, "coalitions": {"A+B": row}}`` with rows
     ``{"cost", "lower_bound", "gap_pct"}``, so a reader sees whether the savings rest on plans
     solved equally well. A stand-alone plan has no shared trench to relax: one Steiner bound
     per network (one iteration). Coalitions between one operator and all of them only up to
-    :data:`COALITION_GAPS_MAX_EDGES` edges.
+    :data:`COALITION_GAPS_MAX_EDGES` edges. ``required``: the problem that ``problem`` relaxes
+    without manholes (:func:`connectivity.corridors.relaxed_for_bounds`); each bound then gains
+    the manholes on its operators' required edges (:func:`required_chambers`).
     """
     f = problem.contingency_factor
 
-    def row(plan: JointPlan, bound: float) -> dict:
+    def row(plan: JointPlan, bound: float, operators: Sequence[str] | None = None) -> dict:
+        if required is not None:
+            bound += required_chambers(required, operators)[0]
         cost, lb = plan.cost * f, bound * f
         return {"cost": round(cost, 2), "lower_bound": round(lb, 2),
                 "gap_pct": round(100.0 * (cost / lb - 1.0), 3) if lb > 0 else 0.0}
@@ -1033,14 +1066,14 @@ def plan_gaps(problem: DesignProblem, table: CoalitionTable, *, joint: Bound | N
     out: dict[str, dict] = {"stand_alone": {}, "coalitions": {}}
     if grand in table.plans:
         jb = joint or certify(problem, table.plans[grand], time_limit=time_limit)
-        out["joint"] = row(table.plans[grand], jb.value)
+        out["joint"] = row(table.plans[grand], jb.value, sorted(grand))
     for s, plan in sorted(table.plans.items(), key=lambda kv: (len(kv[0]), sorted(kv[0]))):
         if s == grand:
             continue
         if len(s) == 1:
             (op,) = s
-            out["stand_alone"][op] = row(plan, certify(problem, plan, operators=[op], iterations=1).value)
+            out["stand_alone"][op] = row(plan, certify(problem, plan, operators=[op], iterations=1).value, [op])
         elif problem.n_edges <= COALITION_GAPS_MAX_EDGES:
             bound = certify(problem, plan, operators=sorted(s), time_limit=time_limit, iterations=_COALITION_ITERATIONS)
-            out["coalitions"]["+".join(sorted(s))] = row(plan, bound.value)
+            out["coalitions"]["+".join(sorted(s))] = row(plan, bound.value, sorted(s))
     return out
