@@ -416,3 +416,32 @@ def test_required_chambers_never_exceed_a_plans_manholes():
             assert per_metre >= linear - 1e-6
             strictly_more += plan.manhole_cost > exact
     assert exact_seen > 30 and strictly_more > 100
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_corridor_bounds_with_the_required_streets_manholes_stay_below_the_milp(seed):
+    """With required streets the pipeline's bounds take the better of the problem's own and the
+    bound without manholes plus the streets' manholes: never above a plan, the routing bound
+    never above the exact linear optimum, and at least each of the two parts."""
+    from dataclasses import replace
+
+    from connectivity.design.bounds import required_chambers
+    from connectivity.pipeline import joint_bounds
+
+    p = random_problem(400 + seed, n_operators=3, terminals=(2, 4))
+    p = replace(p, manhole_cost=(45_000.0, 120_000.0), manhole_spacing_m=100.0)
+    rng = np.random.default_rng(seed)
+    required = tuple(np.sort(rng.choice(p.n_edges, size=4, replace=False)).astype(np.int64) for _ in range(p.n_operators))
+    p = replace(p, required=required)
+    exact = solve_milp(p, time_limit=120)
+    assert exact.optimal
+    plan = plan_joint(p)
+    cert, routing, relaxed, source = joint_bounds(p, plan, iterations=20)
+    assert source is p and relaxed.manhole_cost == (0.0, 0.0)
+    assert "required streets" in cert.method or cert.value == certify(p, plan, iterations=20).value
+    assert cert.value <= min(plan.cost, evaluate(p, exact.use).cost) * (1 + TOL)
+    assert routing <= exact.cost * (1 + TOL)
+    floor = required_chambers(p)[0]
+    assert floor > 0
+    assert cert.value >= certify(relaxed, plan, iterations=20).value + floor - 1e-6
+    assert cert.value >= certify(p, plan, iterations=20).value - 1e-6

@@ -1049,15 +1049,16 @@ def plan_gaps(problem: DesignProblem, table: CoalitionTable, *, joint: Bound | N
     ``{"cost", "lower_bound", "gap_pct"}``, so a reader sees whether the savings rest on plans
     solved equally well. A stand-alone plan has no shared trench to relax: one Steiner bound
     per network (one iteration). Coalitions between one operator and all of them only up to
-    :data:`COALITION_GAPS_MAX_EDGES` edges. ``required``: the problem that ``problem`` relaxes
-    without manholes (:func:`connectivity.corridors.relaxed_for_bounds`); each bound then gains
-    the manholes on its operators' required edges (:func:`required_chambers`).
+    :data:`COALITION_GAPS_MAX_EDGES` edges. ``joint``: the joint plan's bound when known (taken
+    as it is). ``required``: the problem that ``problem`` relaxes without manholes; each bound
+    found here then gains the manholes on its operators' required edges (:func:`required_chambers`).
     """
     f = problem.contingency_factor
 
-    def row(plan: JointPlan, bound: float, operators: Sequence[str] | None = None) -> dict:
-        if required is not None:
-            bound += required_chambers(required, operators)[0]
+    def floor(operators: Sequence[str]) -> float:
+        return required_chambers(required, operators)[0] if required is not None else 0.0
+
+    def row(plan: JointPlan, bound: float) -> dict:
         cost, lb = plan.cost * f, bound * f
         return {"cost": round(cost, 2), "lower_bound": round(lb, 2),
                 "gap_pct": round(100.0 * (cost / lb - 1.0), 3) if lb > 0 else 0.0}
@@ -1065,15 +1066,16 @@ def plan_gaps(problem: DesignProblem, table: CoalitionTable, *, joint: Bound | N
     grand = frozenset(table.players)
     out: dict[str, dict] = {"stand_alone": {}, "coalitions": {}}
     if grand in table.plans:
-        jb = joint or certify(problem, table.plans[grand], time_limit=time_limit)
-        out["joint"] = row(table.plans[grand], jb.value, sorted(grand))
+        value = (joint.value if joint is not None else
+                 certify(problem, table.plans[grand], time_limit=time_limit).value + floor(sorted(grand)))
+        out["joint"] = row(table.plans[grand], value)
     for s, plan in sorted(table.plans.items(), key=lambda kv: (len(kv[0]), sorted(kv[0]))):
         if s == grand:
             continue
         if len(s) == 1:
             (op,) = s
-            out["stand_alone"][op] = row(plan, certify(problem, plan, operators=[op], iterations=1).value, [op])
+            out["stand_alone"][op] = row(plan, certify(problem, plan, operators=[op], iterations=1).value + floor([op]))
         elif problem.n_edges <= COALITION_GAPS_MAX_EDGES:
             bound = certify(problem, plan, operators=sorted(s), time_limit=time_limit, iterations=_COALITION_ITERATIONS)
-            out["coalitions"]["+".join(sorted(s))] = row(plan, bound.value, sorted(s))
+            out["coalitions"]["+".join(sorted(s))] = row(plan, bound.value + floor(sorted(s)))
     return out
