@@ -1050,30 +1050,6 @@ def with_existing(problem: Any, ducts: ExistingDucts, price_per_duct_m: float) -
     return replace(problem, duct_cost=duct_cost, existing=ducts.admitted.copy())
 
 
-def relaxed_for_bounds(problem: Any) -> Any:
-    """A relaxation of a problem with existing ducts for the lower bounds (whose models know
-    no existing ducts): each operator's duct price as it is (the reuse price where it is
-    admitted to an existing duct), no manholes, and on each edge each trench mode (telecom,
-    power, joint) at the cheapest trench it can stand for: a group with an operator admitted
-    to an existing duct there may dig nothing (its operators there may all be in the duct).
-    So a power trench beside a telecom operator's existing route is still paid. Every plan
-    costs no more in it than in ``problem``, so its lower bounds are valid (weaker) bounds of
-    ``problem``."""
-    from dataclasses import replace
-
-    if problem.existing is None:
-        return problem
-    tel = np.array([k == "telecom" for k in problem.kinds])
-    may_t, may_p = (problem.existing[g].any(axis=0) if g.any() else np.zeros(problem.n_edges, dtype=bool)
-                    for g in (tel, ~tel))   # where the group's presence may vanish
-    t, p, j = problem.trench[:, 0], problem.trench[:, 1], problem.trench[:, 2]
-    t2, p2 = np.where(may_t, 0.0, t), np.where(may_p, 0.0, p)
-    j2 = np.where(may_t & may_p, 0.0, np.minimum.reduce([j, np.where(may_p, t, j), np.where(may_t, p, j)]))
-    if np.all(j >= np.maximum(t, p)):   # a joint trench costs at least either: so does its relaxation
-        j2 = np.maximum.reduce([j2, t2, p2])
-    return replace(problem, trench=np.column_stack([t2, p2, j2]), manhole_cost=(0.0, 0.0), existing=None)
-
-
 def reused_km(problem: Any, use: np.ndarray, ducts: ExistingDucts) -> dict[str, float]:
     """Owner of the existing route -> km of route whose free ducts the plan uses."""
     if problem.existing is None:

@@ -339,8 +339,8 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
     joint = table_c.plans[frozenset(table_c.players)]
     f = problem.contingency_factor
     once = design.dig_once(table_c, names)
-    cert, routing, bounded, required = joint_bounds(problem, joint, time_limit=deadline.left(),
-                                                    iterations=settings.bound_steps or None)
+    cert, routing = design.best_bound(problem, joint, time_limit=deadline.left(),
+                                      iterations=settings.bound_steps or None, routing=True)
     bound, routing = cert.value * f, routing * f
     segment = allocate.segment_shapley(problem, joint)
     alloc = allocate.allocate(names, table_c.cost, duct_metres=design.duct_metres(problem, joint),
@@ -390,7 +390,7 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
         "lower_bound_method": cert.method,
         "routing_lower_bound": round(routing, 2),   # the optimised objective: manholes per metre
         "routing_gap_pct": round(100.0 * (joint.linear_cost * f / routing - 1.0), 3) if routing > 0 else 0.0,
-        "plan_gaps": design.plan_gaps(bounded, table_c, joint=cert, time_limit=deadline.left(), required=required),
+        "plan_gaps": design.plan_gaps(problem, table_c, joint=cert, time_limit=deadline.left()),
         "gap_pct": round(100.0 * (network_total / bound - 1.0), 3) if bound > 0 else 0.0,
         "manholes": {"total": int(len(manholes)), **{g: int(n_mh.get(g, 0)) for g in design.GROUPS}},
         "networks_per_operator": {o: len(problem.terminal_groups(k)) for k, o in enumerate(problem.operators)},
@@ -423,39 +423,6 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
     return DesignOutputs(ducts=ducts, manholes=manholes, boq=boq.boq_frame(rows), allocation=alloc_frame,
                          summary=summary, dropped=dropped, seconds=round(time.perf_counter() - t0, 3), aerial=status,
                          services=None if services is None else services.frame, layout=layout)
-
-
-def joint_bounds(problem: design.DesignProblem, joint: design.JointPlan, *, time_limit: float | None = None,
-                 iterations: int | None = None
-                 ) -> tuple[design.Bound, float, design.DesignProblem, design.DesignProblem | None]:
-    """The joint plan's certified bound and routing bound (THB before contingency), and what
-    :func:`design.plan_gaps` bounds the other plans with: the problem and, when that problem has
-    no manholes, the one whose required streets' manholes it adds.
-
-    The bounds' models know no existing ducts: with existing ducts they bound
-    :func:`corridors.relaxed_for_bounds` (no trench there, no manholes). With required streets
-    (corridor mode) a bound without manholes gains those every plan has on the streets
-    (:func:`design.required_chambers`); without existing ducts the better of that and the
-    bound of the problem itself is taken."""
-    relaxed = corridors.relaxed_for_bounds(problem)
-    has_required = any(len(problem.required_edges(k)) for k in range(problem.n_operators))
-    cert, routing = design.plan_bounds(relaxed, joint, time_limit=time_limit, iterations=iterations)
-    note = " (relaxed: existing ducts' edges without trench, no manholes)" if relaxed is not problem else ""
-    if not has_required:
-        return replace(cert, method=cert.method + note), routing, relaxed, None
-    own = (cert, routing) if relaxed is problem else None
-    if relaxed is problem:
-        relaxed = replace(problem, manhole_cost=(0.0, 0.0))
-        cert, routing = design.plan_bounds(relaxed, joint, time_limit=time_limit, iterations=iterations)
-    exact, linear = design.required_chambers(problem)
-    cert = replace(cert, value=cert.value + exact, linear=cert.linear + linear,
-                   method=cert.method + (note or " (without manholes)") + " + the manholes every plan has on the "
-                   "required streets")
-    routing += linear
-    if own is not None:
-        cert = max(own[0], cert, key=lambda b: b.value)
-        routing = max(own[1], routing)
-    return cert, routing, relaxed, problem
 
 
 def _rent_settings(scenario: Scenario, model: costs.CostModel | None) -> economics.RentSettings | None:

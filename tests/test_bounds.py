@@ -251,21 +251,22 @@ def test_scenario_bound_steps_reach_the_bounds(monkeypatch, tmp_path):
     """``[design] bound_steps`` is the step count the pipeline gives the bounds."""
     import shutil
 
-    from connectivity import design, pipeline
+    from connectivity import pipeline
     from connectivity.config import load_scenario
+    from connectivity.design import bounds
     from tests.conftest import FIXTURES
 
     for name in ("tiny.osm", "operators.toml"):
         shutil.copy(FIXTURES / name, tmp_path / name)
     (tmp_path / "tiny.toml").write_text((FIXTURES / "tiny.toml").read_text() + "\n[design]\nbound_steps = 7\n")
     seen = []
-    real = design.plan_bounds
+    real = bounds.plan_bounds
 
     def spy(*args, **kw):
         seen.append(kw.get("iterations"))
         return real(*args, **kw)
 
-    monkeypatch.setattr(design, "plan_bounds", spy)
+    monkeypatch.setattr(bounds, "plan_bounds", spy)   # what best_bound calls for the joint plan
     pipeline.run(load_scenario(tmp_path / "tiny.toml"))
     assert seen == [7]
 
@@ -420,13 +421,12 @@ def test_required_chambers_never_exceed_a_plans_manholes():
 
 @pytest.mark.parametrize("seed", range(4))
 def test_corridor_bounds_with_the_required_streets_manholes_stay_below_the_milp(seed):
-    """With required streets the pipeline's bounds take the better of the problem's own and the
+    """With required streets best_bound takes the better of the problem's own and the
     bound without manholes plus the streets' manholes: never above a plan, the routing bound
     never above the exact linear optimum, and at least each of the two parts."""
     from dataclasses import replace
 
-    from connectivity.design.bounds import required_chambers
-    from connectivity.pipeline import joint_bounds
+    from connectivity.design.bounds import best_bound, required_chambers
 
     p = random_problem(400 + seed, n_operators=3, terminals=(2, 4))
     p = replace(p, manhole_cost=(45_000.0, 120_000.0), manhole_spacing_m=100.0)
@@ -436,8 +436,8 @@ def test_corridor_bounds_with_the_required_streets_manholes_stay_below_the_milp(
     exact = solve_milp(p, time_limit=120)
     assert exact.optimal
     plan = plan_joint(p)
-    cert, routing, relaxed, source = joint_bounds(p, plan, iterations=20)
-    assert source is p and relaxed.manhole_cost == (0.0, 0.0)
+    cert, routing = best_bound(p, plan, iterations=20, routing=True)
+    relaxed = replace(p, manhole_cost=(0.0, 0.0))
     assert "required streets" in cert.method or cert.value == certify(p, plan, iterations=20).value
     assert cert.value <= min(plan.cost, evaluate(p, exact.use).cost) * (1 + TOL)
     assert routing <= exact.cost * (1 + TOL)

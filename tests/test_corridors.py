@@ -418,12 +418,12 @@ def test_chiang_mai_corridor_phases_add_up_to_the_plan_total(tmp_path):
 
 
 def test_relaxation_for_bounds_never_prices_a_plan_above_its_cost():
-    """relaxed_for_bounds: every plan's trench and ducts cost no more in the relaxation than in
+    """design.relaxed_for_bounds: every plan's trench and ducts cost no more in the relaxation than in
     the problem with existing ducts (manholes dropped), and a group without an operator in an
     existing duct on an edge still pays its trench there."""
     from dataclasses import replace
 
-    from connectivity.design import evaluate, random_problem
+    from connectivity.design import evaluate, random_problem, relaxed_for_bounds
 
     rng = np.random.default_rng(3)
     tighter = 0
@@ -433,7 +433,7 @@ def test_relaxation_for_bounds_never_prices_a_plan_above_its_cost():
         existing = rng.random((p.n_operators, p.n_edges)) < 0.3
         existing[~tel if seed % 2 else tel] &= rng.random() < 0.5   # often one group only
         p = replace(p, existing=existing, manhole_cost=(45_000.0, 120_000.0))
-        relaxed = corridors.relaxed_for_bounds(p)
+        relaxed = relaxed_for_bounds(p)
         assert relaxed.existing is None and relaxed.manhole_cost == (0.0, 0.0)
         mode = relaxed.trench
         for _ in range(20):
@@ -449,3 +449,22 @@ def test_relaxation_for_bounds_never_prices_a_plan_above_its_cost():
             old = np.where(existing.any(axis=0), 0.0, cheapest).sum() + relaxed.duct_cost[use].sum()
             tighter += relaxed_cost > old + 1e-6
     assert tighter > 50
+
+
+def test_a_coalition_without_admitted_members_is_bounded_unrelaxed():
+    """The relaxation is per coalition: members none of whom is admitted to an existing duct
+    keep their manholes and trench (the existing ducts do not change their plans)."""
+    from dataclasses import replace
+
+    from connectivity.design import random_problem, relaxed_for_bounds
+
+    p = random_problem(7, n_operators=3, terminals=(2, 4))
+    p = replace(p, manhole_cost=(45_000.0, 120_000.0))
+    existing = np.zeros((p.n_operators, p.n_edges), dtype=bool)
+    existing[0, :5] = True
+    p = replace(p, existing=existing)
+    others = [o for k, o in enumerate(p.operators) if k != 0]
+    alone = relaxed_for_bounds(p, others)
+    assert alone.existing is None and alone.manhole_cost == p.manhole_cost and np.array_equal(alone.trench, p.trench)
+    relaxed = relaxed_for_bounds(p, [p.operators[0]])
+    assert relaxed.manhole_cost == (0.0, 0.0) and not np.array_equal(relaxed.trench, p.trench)

@@ -666,6 +666,73 @@ def chambers_bound_applies(problem: DesignProblem, act: Sequence[int]) -> bool:
     return problem.existing is None and not any(len(problem.required_edges(k)) for k in act)
 
 
+def relaxed_for_bounds(problem: DesignProblem, operators: Sequence[str] | None = None) -> DesignProblem:
+    """What the bounds (whose models know no existing ducts) see of the plans of ``operators``
+    (default: all) when some of them may put their cables in existing ducts: each operator's
+    duct price as it is (the reuse price where it is admitted), no manholes, and on each edge
+    each trench mode (telecom, power, joint) at the cheapest trench it can stand for: a group
+    with a member admitted to an existing duct there may dig nothing (its members there may
+    all be in the duct), the other group still pays. Every plan costs no more in it than in
+    ``problem``, so its bounds are valid (weaker) bounds of ``problem``. Without admitted
+    members: ``problem`` as it is (no existing ducts that matter)."""
+    from dataclasses import replace
+
+    if problem.existing is None:
+        return problem
+    members = np.array(range(problem.n_operators) if operators is None else [problem.index(o) for o in operators],
+                       dtype=np.int64)
+    admitted = problem.existing[members]
+    if not admitted.any():
+        return replace(problem, existing=None)
+    tel = np.array([problem.kinds[k] == "telecom" for k in members])
+    may_t, may_p = (admitted[g].any(axis=0) if g.any() else np.zeros(problem.n_edges, dtype=bool)
+                    for g in (tel, ~tel))   # where the group's presence may vanish
+    t, p, j = problem.trench[:, 0], problem.trench[:, 1], problem.trench[:, 2]
+    t2, p2 = np.where(may_t, 0.0, t), np.where(may_p, 0.0, p)
+    j2 = np.where(may_t & may_p, 0.0, np.minimum.reduce([j, np.where(may_p, t, j), np.where(may_t, p, j)]))
+    if np.all(j >= np.maximum(t, p)):   # a joint trench costs at least either: so does its relaxation
+        j2 = np.maximum.reduce([j2, t2, p2])
+    return replace(problem, trench=np.column_stack([t2, p2, j2]), manhole_cost=(0.0, 0.0), existing=None)
+
+
+def best_bound(problem: DesignProblem, plan: JointPlan, *, operators: Sequence[str] | None = None,
+               time_limit: float | None = None, iterations: int | None = None,
+               routing: bool = False) -> tuple[Bound, float]:
+    """The certified bound on every plan of ``operators`` (default: all; THB before contingency)
+    and a bound on their linear cost (with ``routing`` and all operators: :func:`plan_bounds`'s
+    routing bound; else the bound's ``linear``), whatever ``problem`` holds.
+
+    With existing ducts the bounds are those of :func:`relaxed_for_bounds`. With required
+    edges (corridor streets), a bound without manholes gains those every plan has on the
+    streets (:func:`required_chambers`), and where nothing is relaxed the better of that and
+    the bound of ``problem`` itself is taken."""
+    from dataclasses import replace
+
+    def bounds(p: DesignProblem) -> tuple[Bound, float]:
+        if routing and operators is None:
+            return plan_bounds(p, plan, time_limit=time_limit, iterations=iterations)
+        b = certify(p, plan, operators=operators, time_limit=time_limit, iterations=iterations)
+        return b, b.linear
+
+    members = range(problem.n_operators) if operators is None else [problem.index(o) for o in operators]
+    relaxed = relaxed_for_bounds(problem, operators)
+    exact = relaxed.existing is None and relaxed.manhole_cost == problem.manhole_cost
+    note = "" if exact else " (relaxed: existing ducts' edges without the admitted groups' trench, no manholes)"
+    if not any(len(problem.required_edges(k)) for k in members):
+        b, lin = bounds(relaxed)
+        return replace(b, method=b.method + note), lin
+    own = bounds(relaxed) if exact else None
+    free = replace(relaxed, manhole_cost=(0.0, 0.0)) if exact else relaxed
+    b, lin = bounds(free)
+    chambers, per_metre = required_chambers(problem, operators)
+    b = replace(b, value=b.value + chambers, linear=b.linear + per_metre,
+                method=b.method + (note or " (without manholes)") + " + the manholes every plan has on the required streets")
+    lin += per_metre
+    if own is not None:
+        b, lin = max(own[0], b, key=lambda x: x.value), max(own[1], lin)
+    return b, lin
+
+
 def required_chambers(problem: DesignProblem, operators: Sequence[str] | None = None) -> tuple[float, float]:
     """The manholes every plan of ``operators`` (default: all) has on its required edges (THB,
     before contingency): counted one by one, and per metre (the linear objective's).
@@ -676,7 +743,7 @@ def required_chambers(problem: DesignProblem, operators: Sequence[str] | None = 
     network is never below that of a part of it: ``R``'s sites and junctions stay chambers, a
     run of ``R`` split by a new junction gains that junction (``ceil(a) + ceil(b) >= ceil(a +
     b)``), runs of ``R`` joined into one lose nothing (``sum (ceil(x_i) - 1) <= ceil(sum x_i) -
-    1``). For bounds on a relaxation without manholes (:func:`connectivity.corridors.relaxed_for_bounds`)."""
+    1``). For bounds on a relaxation without manholes (:func:`relaxed_for_bounds`)."""
     members = range(problem.n_operators) if operators is None else [problem.index(o) for o in operators]
     exact = linear = 0.0
     for g, group in enumerate(GROUPS):
@@ -1042,21 +1109,17 @@ _COALITION_ITERATIONS = 15   # subgradient steps of a coalition's bound (the joi
 
 
 def plan_gaps(problem: DesignProblem, table: CoalitionTable, *, joint: Bound | None = None,
-              time_limit: float | None = None, required: DesignProblem | None = None) -> dict[str, dict]:
+              time_limit: float | None = None) -> dict[str, dict]:
     """Each plan behind the dig-once figures beside its own certified bound (THB incl. contingency).
 
     Returns ``{"joint": row, "stand_alone": {op: row}, "coalitions": {"A+B": row}}`` with rows
     ``{"cost", "lower_bound", "gap_pct"}``, so a reader sees whether the savings rest on plans
     solved equally well. A stand-alone plan has no shared trench to relax: one Steiner bound
     per network (one iteration). Coalitions between one operator and all of them only up to
-    :data:`COALITION_GAPS_MAX_EDGES` edges. ``joint``: the joint plan's bound when known (taken
-    as it is). ``required``: the problem that ``problem`` relaxes without manholes; each bound
-    found here then gains the manholes on its operators' required edges (:func:`required_chambers`).
+    :data:`COALITION_GAPS_MAX_EDGES` edges. Each bound is :func:`best_bound` of its members;
+    ``joint``: the joint plan's when known (taken as it is).
     """
     f = problem.contingency_factor
-
-    def floor(operators: Sequence[str]) -> float:
-        return required_chambers(required, operators)[0] if required is not None else 0.0
 
     def row(plan: JointPlan, bound: float) -> dict:
         cost, lb = plan.cost * f, bound * f
@@ -1066,16 +1129,16 @@ def plan_gaps(problem: DesignProblem, table: CoalitionTable, *, joint: Bound | N
     grand = frozenset(table.players)
     out: dict[str, dict] = {"stand_alone": {}, "coalitions": {}}
     if grand in table.plans:
-        value = (joint.value if joint is not None else
-                 certify(problem, table.plans[grand], time_limit=time_limit).value + floor(sorted(grand)))
-        out["joint"] = row(table.plans[grand], value)
+        jb = joint or best_bound(problem, table.plans[grand], time_limit=time_limit)[0]
+        out["joint"] = row(table.plans[grand], jb.value)
     for s, plan in sorted(table.plans.items(), key=lambda kv: (len(kv[0]), sorted(kv[0]))):
         if s == grand:
             continue
         if len(s) == 1:
             (op,) = s
-            out["stand_alone"][op] = row(plan, certify(problem, plan, operators=[op], iterations=1).value + floor([op]))
+            out["stand_alone"][op] = row(plan, best_bound(problem, plan, operators=[op], iterations=1)[0].value)
         elif problem.n_edges <= COALITION_GAPS_MAX_EDGES:
-            bound = certify(problem, plan, operators=sorted(s), time_limit=time_limit, iterations=_COALITION_ITERATIONS)
-            out["coalitions"]["+".join(sorted(s))] = row(plan, bound.value + floor(sorted(s)))
+            bound = best_bound(problem, plan, operators=sorted(s), time_limit=time_limit,
+                               iterations=_COALITION_ITERATIONS)[0]
+            out["coalitions"]["+".join(sorted(s))] = row(plan, bound.value)
     return out
