@@ -146,9 +146,9 @@ def test_routing_bound_below_the_linear_optimum(seed):
     assert plan.linear_cost / bound - 1 < 0.25   # a bound worth printing on the optimised objective
 
 
-def test_chamber_bound_only_without_required_edges_or_existing_ducts():
-    """Corridor streets (required edges) can end in a leaf that is no site: the per-tree
-    chamber count does not hold there, so certify() leaves that bound out."""
+def test_chamber_bound_without_existing_ducts_only():
+    """A group's network loses the edges in existing ducts, so certify() leaves the chamber
+    bound out there; required edges keep it (one chamber less per end that is no site)."""
     from dataclasses import replace
 
     from connectivity.design.bounds import chambers_bound_applies
@@ -158,8 +158,11 @@ def test_chamber_bound_only_without_required_edges_or_existing_ducts():
     assert chambers_bound_applies(p, act)
     assert certify(p, plan_joint(p)).linear > 0   # the chamber bound ran
     forced = replace(p, required=(np.array([0], dtype=np.int64),) + (np.zeros(0, dtype=np.int64),) * (p.n_operators - 1))
-    assert not chambers_bound_applies(forced, act)
-    b = certify(forced, plan_joint(forced))
+    assert chambers_bound_applies(forced, act)
+    assert certify(forced, plan_joint(forced)).linear > 0
+    existing = replace(p, existing=np.zeros((p.n_operators, p.n_edges), dtype=bool))
+    assert not chambers_bound_applies(existing, act)
+    b = certify(existing, plan_joint(existing))
     assert "chambers" not in b.method and b.linear == 0.0
 
 
@@ -445,3 +448,83 @@ def test_corridor_bounds_with_the_required_streets_manholes_stay_below_the_milp(
     assert floor > 0
     assert cert.value >= certify(relaxed, plan, iterations=20).value + floor - 1e-6
     assert cert.value >= certify(p, plan, iterations=20).value - 1e-6
+
+
+def _subsets_with(p, k):
+    """Every edge subset holding operator k's required edges and joining its tree terminals."""
+    import networkx as nx
+    out = []
+    req = set(p.required_edges(k).tolist())
+    terms = p.tree_terminals(k).tolist()
+    free = [e for e in range(p.n_edges) if e not in req]
+    for r in range(0, len(free) + 1):
+        for sub in itertools.combinations(free, r):
+            edges = sorted(req | set(sub))
+            G = nx.Graph()
+            G.add_edges_from((int(p.u[e]), int(p.v[e])) for e in edges)
+            if all(t in G for t in terms) and all(nx.has_path(G, terms[0], t) for t in terms):
+                mask = np.zeros(p.n_edges, dtype=bool)
+                mask[edges] = True
+                out.append(mask)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_chamber_bound_with_required_edges_below_brute_force_optimum(seed):
+    """Required edges (corridor streets, overhead lines) can end in a leaf that is no site: the
+    chamber bound counts one chamber less per such end and stays below the exact optimum over
+    every edge subset holding the required edges."""
+    from dataclasses import replace
+
+    from connectivity.design.bounds import _loose_ends, chambers_bound_applies
+
+    p = _comb(seed)
+    rng = np.random.default_rng(seed)
+    inner = [0, 1, 2, 3]   # edges between road nodes 0-3: their ends are no sites
+    required = tuple(np.array(sorted(rng.choice(inner, size=int(rng.integers(1, 3)), replace=False)), dtype=np.int64)
+                     for _ in range(p.n_operators))
+    p = replace(p, required=required)
+    act = [k for k in range(p.n_operators) if p.active(k)]
+    assert chambers_bound_applies(p, act)
+    options = [_subsets_with(p, k) for k in range(p.n_operators)]
+    best = min(evaluate(p, np.vstack(combo)).cost for combo in itertools.product(*options))
+    plan = plan_joint(p)
+    assert plan.cost >= best * (1 - TOL)
+    chambers = lagrangian_bound(p, plan=plan, objective="chambers", iterations=30)
+    assert chambers <= best * (1 + TOL)
+    assert certify(p, plan).value <= best * (1 + TOL)
+    assert sum(_loose_ends(p, k) for k in act) >= 1 or seed % 3   # most seeds have an end that is no site
+
+
+def test_chamber_terms_with_required_edges_never_exceed_a_pruned_trees_chambers():
+    """Per operator, the chamber terms (per metre, per network, less one per loose end) never
+    exceed the chambers of any pruned network holding its required edges (leaves: its sites
+    or ends of its required edges), and such networks with a leaf that is no site occur."""
+    from dataclasses import replace
+
+    from connectivity.design.bounds import _operator_chambers
+    from connectivity.design.manholes import count_manholes
+
+    loose_leaf = 0
+    for seed in range(12):
+        p = _comb(seed)
+        rng = np.random.default_rng(seed)
+        required = tuple(np.array(sorted(rng.choice([0, 1, 2, 3], size=int(rng.integers(1, 3)), replace=False)),
+                                  dtype=np.int64) for _ in range(p.n_operators))
+        p = replace(p, required=required)
+        for k in range(p.n_operators):
+            if not p.active(k):
+                continue
+            extra, const, _ = _operator_chambers(p, [k])
+            g = p.group_index(k)
+            sites = set(p.terminals[k].tolist())
+            ends = set(p.u[required[k]].tolist()) | set(p.v[required[k]].tolist())
+            for mask in _subsets_with(p, k):
+                deg = np.bincount(np.concatenate([p.u[mask], p.v[mask]]), minlength=p.n_nodes)
+                leaves = set(np.flatnonzero(deg == 1).tolist())
+                if not leaves <= sites | ends:
+                    continue   # not pruned
+                loose_leaf += bool(leaves - sites)
+                chambers = count_manholes(p.u, p.v, p.length_m, mask, p.terminals[k], spacing_m=p.manhole_spacing_m)
+                assert extra[k][mask].sum() + const <= chambers * p.manhole_cost[g] * (1 + 1e-9) + 1e-6
+    assert loose_leaf > 5

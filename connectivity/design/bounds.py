@@ -221,9 +221,9 @@ def certify(problem: DesignProblem, plan: JointPlan | None = None, *, time_limit
     The best of these valid bounds (each is a lower bound on its own, see the functions):
 
     * ``lagrangian_bound(objective='chambers')`` where :func:`chambers_bound_applies` (no
-      required edges, no existing ducts): trench sharing relaxed as below, and each operator
-      charged the chambers its own tree needs (``L / s + 1`` per network, split among the
-      group's operators); its first value is a joint dual ascent over all operators (the best
+      existing ducts): trench sharing relaxed as below, and each operator charged the
+      chambers its own tree needs (``L / s + 1`` per network less one per end of its required
+      edges that is no site, split among the group's operators); its first value is a joint dual ascent over all operators (the best
       bound on large instances), its steps start from the ascent's trench claims;
     * ``lagrangian_bound(objective='sites')`` (up to :data:`OTHER_BOUNDS_MAX_EDGES` edges, or
       :data:`EXACT_VARIANT_MAX_EDGES` where the chamber bound does not apply): trench + ducts +
@@ -661,9 +661,22 @@ def _separate(z: np.ndarray, tail: np.ndarray, head: np.ndarray, n: int, root: i
 
 
 def chambers_bound_applies(problem: DesignProblem, act: Sequence[int]) -> bool:
-    """Whether :func:`lagrangian_bound` may use ``objective='chambers'``: no required edges
-    and no existing ducts, so every leaf of a pruned operator tree is one of its sites."""
-    return problem.existing is None and not any(len(problem.required_edges(k)) for k in act)
+    """Whether :func:`lagrangian_bound` may use ``objective='chambers'``: no existing ducts (a
+    group's network would lose the edges in them). Required edges are allowed: a leaf of a
+    pruned tree that is no site is an end of them (:func:`_loose_ends`)."""
+    return problem.existing is None
+
+
+def _loose_ends(problem: DesignProblem, k: int) -> int:
+    """How many leaves of a pruned tree of operator ``k`` can be no site of k (and so hold no
+    chamber of its own): the ends of its required edges that are none of its sites and meet
+    one required edge only (a pruned tree's other leaves are its sites)."""
+    r = problem.required_edges(k)
+    if not len(r):
+        return 0
+    ends = np.concatenate([problem.u[r], problem.v[r]])
+    nodes, count = np.unique(ends, return_counts=True)
+    return int(np.count_nonzero((count == 1) & ~np.isin(nodes, problem.terminals[k])))
 
 
 def relaxed_for_bounds(problem: DesignProblem, operators: Sequence[str] | None = None) -> DesignProblem:
@@ -773,11 +786,13 @@ def _operator_chambers(problem: DesignProblem, act: list[int]) -> tuple[dict[int
     split k's runs (``ceil(a) + ceil(b) >= ceil(a + b)``), so the group has at least as many
     (cycles in the union of several operators' trees cost nothing here). Each of the group's
     ``n`` operators gets ``1 / n`` of this bound: ``manhole / (n s)`` per metre of its tree and
-    ``manhole / n`` per network (terminal group).
+    ``manhole / n`` per network (terminal group). With required edges a leaf can be an end of
+    them that is no site (a key node without a chamber): one chamber less per such end
+    (:func:`_loose_ends`).
 
-    Lead-ins add to it (:func:`_lead_in_terms`): a run of length ``l`` holds ``ceil(l / s)``
-    pieces, so a lead-in that is a run of its own counts ``ceil(l / s) - l / s`` chambers more
-    than its length.
+    Lead-ins add to it (:func:`_lead_in_terms`, operators without required edges): a run of
+    length ``l`` holds ``ceil(l / s)`` pieces, so a lead-in that is a run of its own counts
+    ``ceil(l / s) - l / s`` chambers more than its length.
     """
     extra, const, most = {}, 0.0, 0.0
     graph = build_csr(problem.n_nodes, problem.u, problem.v, problem.length_m)
@@ -785,10 +800,12 @@ def _operator_chambers(problem: DesignProblem, act: list[int]) -> tuple[dict[int
         ks = [k for k in act if problem.kinds[k] == group]
         for k in ks:
             c = problem.manhole_cost[g] / len(ks)
-            pair_cost, bonus, top = _lead_in_terms(problem, k, graph)
+            loose = _loose_ends(problem, k)
+            pair_cost, bonus, top = (_lead_in_terms(problem, k, graph) if not loose and not len(problem.required_edges(k))
+                                     else (0.0, 0.0, 0.0))
             extra[k] = c * (problem.length_m / problem.manhole_spacing_m + pair_cost)
             networks = len(problem.terminal_groups(k))
-            const += c * (networks + bonus)
+            const += c * (networks + bonus - loose)
             most += c * (networks + top)
     return extra, const, most
 
