@@ -5,6 +5,7 @@ Rows (targets for warm runs on 2 cores):
 ==== ============================================================= ====================
 cm   Chiang Mai example, ``data/scenarios/chiang_mai_nimman.toml``    <= 3 s
 ph   Phuket, ``data/scenarios/phuket_backbone.toml``                  (gap only)
+cmua Chiang Mai with ``[design] underground_aerial = true``           (gap only)
 corr Chiang Mai corridor example (undergrounding, existing route)     (gap only)
 20k  synthetic town, ~20,000 road edges, 300 sites, 3 operators       <= 10 s
 100k synthetic town, ~100,000 edges, 1,000 sites                      <= 60 s
@@ -188,7 +189,7 @@ def _size(name: str) -> tuple[int, int]:
         return SIZES[name]
     m = re.fullmatch(r"(\d+)k", name)
     if not m:
-        raise SystemExit(f"unknown size {name!r}: use cm, ph, corr, 20k, 100k, 300k or <N>k")
+        raise SystemExit(f"unknown size {name!r}: use cm, ph, cmua, corr, 20k, 100k, 300k or <N>k")
     edges = int(m.group(1)) * 1000
     return edges, max(20, edges // 70)
 
@@ -271,6 +272,17 @@ def run_plan(repo: Path, scenario: Path, timeout: float) -> Run:
     return run
 
 
+def _with_design(scenario: Path, out: Path, line: str) -> Path:
+    """A copy of ``scenario`` at ``out`` with ``line`` in its ``[design]`` table (its relative
+    ``osm`` and ``operators`` paths made absolute)."""
+    text = scenario.read_text()
+    for key in ("osm", "operators"):
+        text = re.sub(rf'^{key} = "([^"]+)"', lambda m: f'{key} = "{(scenario.parent / m.group(1)).resolve().as_posix()}"',
+                      text, flags=re.M)
+    out.write_text(text + f"\n[design]\n{line}\n")
+    return out
+
+
 def fmt_row(name: str, run: Run, n_sites_target: int | None) -> str:
     s = run.summary
     target = TARGET_S.get(name)
@@ -302,7 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repo", default=str(HERE.parent), help="checkout whose connectivity package runs "
                         "(default: this one)")
     parser.add_argument("--sizes", nargs="+", default=["cm", "20k"],
-                        help="rows: cm ph corr (Chiang Mai, Phuket, the Chiang Mai corridor example) 20k 100k 300k (or <N>k)")
+                        help="rows: cm ph cmua corr (Chiang Mai, Phuket, Chiang Mai with underground_aerial, the Chiang Mai "
+                        "corridor example) 20k 100k 300k (or <N>k)")
     parser.add_argument("--repeat", type=int, default=1, help="timed warm runs per row; the best is shown")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per run before giving up")
     parser.add_argument("--no-warmup", action="store_true", help="skip the untimed warm-up run of each row")
@@ -329,6 +342,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.sizes:
         if name in SCENARIOS:
             rows.append((name, repo / SCENARIOS[name], None))
+            continue
+        if name == "cmua":   # Chiang Mai with [design] underground_aerial: the overhead line's roads required
+            rows.append((name, _with_design(repo / SCENARIOS["cm"], work / "cmua.toml", "underground_aerial = true"), None))
             continue
         edges, n_sites = _size(name)
         t0 = time.perf_counter()
