@@ -528,3 +528,25 @@ def test_chamber_terms_with_required_edges_never_exceed_a_pruned_trees_chambers(
                 chambers = count_manholes(p.u, p.v, p.length_m, mask, p.terminals[k], spacing_m=p.manhole_spacing_m)
                 assert extra[k][mask].sum() + const <= chambers * p.manhole_cost[g] * (1 + 1e-9) + 1e-6
     assert loose_leaf > 5
+
+
+def test_best_bound_shares_its_time_limit(monkeypatch):
+    """With required streets best_bound runs two bounds: the second gets what the first left
+    of ``time_limit``, not the whole of it again (the design stage's limit holds)."""
+    from dataclasses import replace
+
+    from connectivity.design import bounds
+
+    p = random_problem(8, n_operators=2, terminals=(2, 4))
+    p = replace(p, required=(np.array([0], dtype=np.int64), np.zeros(0, dtype=np.int64)))
+    plan = plan_joint(p)
+    limits = []
+    real = bounds.plan_bounds
+
+    def spy(*args, **kw):
+        limits.append(kw["time_limit"])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(bounds, "plan_bounds", spy)
+    bounds.best_bound(p, plan, time_limit=30.0, routing=True, iterations=3)
+    assert len(limits) == 2 and limits[0] <= 30.0 and limits[1] < limits[0]

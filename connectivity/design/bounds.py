@@ -718,13 +718,17 @@ def best_bound(problem: DesignProblem, plan: JointPlan, *, operators: Sequence[s
     With existing ducts the bounds are those of :func:`relaxed_for_bounds`. With required
     edges (corridor streets), a bound without manholes gains those every plan has on the
     streets (:func:`required_chambers`), and where nothing is relaxed the better of that and
-    the bound of ``problem`` itself is taken."""
+    the bound of ``problem`` itself is taken. ``time_limit`` (seconds) is shared by the bounds
+    it runs."""
     from dataclasses import replace
 
+    t0 = time.perf_counter()
+
     def bounds(p: DesignProblem) -> tuple[Bound, float]:
+        left = None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - t0))   # one budget for all
         if routing and operators is None:
-            return plan_bounds(p, plan, time_limit=time_limit, iterations=iterations)
-        b = certify(p, plan, operators=operators, time_limit=time_limit, iterations=iterations)
+            return plan_bounds(p, plan, time_limit=left, iterations=iterations)
+        b = certify(p, plan, operators=operators, time_limit=left, iterations=iterations)
         return b, b.linear
 
     members = range(problem.n_operators) if operators is None else [problem.index(o) for o in operators]
