@@ -718,7 +718,8 @@ def best_bound(problem: DesignProblem, plan: JointPlan, *, operators: Sequence[s
     With existing ducts the bounds are those of :func:`relaxed_for_bounds`. With required
     edges (corridor streets), a bound without manholes gains those every plan has on the
     streets (:func:`required_chambers`), and where nothing is relaxed the better of that and
-    the bound of ``problem`` itself is taken. ``time_limit`` (seconds) is shared by the bounds
+    the bound of ``problem`` itself is taken (that one alone when the other cannot beat it:
+    ``plan``'s trench and ducts plus those manholes are no more). ``time_limit`` (seconds) is shared by the bounds
     it runs."""
     from dataclasses import replace
 
@@ -739,9 +740,11 @@ def best_bound(problem: DesignProblem, plan: JointPlan, *, operators: Sequence[s
         b, lin = bounds(relaxed)
         return replace(b, method=b.method + note), lin
     own = bounds(relaxed) if exact else None
+    chambers, per_metre = required_chambers(problem, operators)
+    if own is not None and own[0].value >= plan.trench_cost + plan.duct_cost + chambers:
+        return own   # the bound without manholes is at most the plan's trench and ducts: it cannot do better
     free = replace(relaxed, manhole_cost=(0.0, 0.0)) if exact else relaxed
     b, lin = bounds(free)
-    chambers, per_metre = required_chambers(problem, operators)
     b = replace(b, value=b.value + chambers, linear=b.linear + per_metre,
                 method=b.method + (note or " (without manholes)") + " + the manholes every plan has on the required streets")
     lin += per_metre
