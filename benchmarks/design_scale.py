@@ -143,6 +143,28 @@ ascent capped at 60 steps per operator and node + edge) and 04:50-04:54 (before)
 Same plans (same costs); the towns' certified gaps fall by a third (24-28 % -> 18-19 %),
 Chiang Mai's rises by 0.07 points. The 300k design stage takes 7 s more (the ascent, 8 s).
 Still missed: Chiang Mai <= 3 s and every gap target but Phuket's (3.6 %).
+
+Ninth session (bounds with required streets and existing ducts: ``design.best_bound``), idle
+machine, 2026-11-27 10:26-10:28, ``--sizes cm ph cmua corr 20k --repeat 1``; ``before`` is
+commit 20e9962 through ``--repo``::
+
+      row   wall_s   cpu_s  design_s  gap_pct  cost_MTHB  rss_MiB
+    after / before
+       cm      5.1     7.0       2.8    12.63       82.3      279
+       cm      6.9     9.0       3.4    12.63       82.3      278
+       ph      5.0     6.3       2.8     3.60     1448.9      299
+       ph      5.4     6.7       2.6     3.60     1448.9      298
+     cmua      5.6     7.3       3.0    12.90       85.5      280
+     cmua      6.4     8.6       3.8    17.39       85.5      281
+     corr      4.6     5.7       2.3     6.54       53.7      310
+     corr      5.9     7.1       2.6    44.95       53.7      310
+      20k     10.1    13.1       6.2    18.80      929.5      377
+      20k      9.1    11.8       5.4    18.80      929.5      377
+
+Same plans. The corridor example's gap falls from 45 % to 6.5 % and Chiang Mai's with
+``underground_aerial`` from 17.4 % to 12.9 %; the other rows' bounds are unchanged and their
+time differences are the host's (20k again, interleaved: 9.5 and 8.2 s after, 9.4 and 7.9 s
+before).
 """
 from __future__ import annotations
 
