@@ -493,7 +493,7 @@ def test_chamber_bound_with_required_edges_below_brute_force_optimum(seed):
     chambers = lagrangian_bound(p, plan=plan, objective="chambers", iterations=30)
     assert chambers <= best * (1 + TOL)
     assert certify(p, plan).value <= best * (1 + TOL)
-    assert sum(_loose_ends(p, k) for k in act) >= 1 or seed % 3   # most seeds have an end that is no site
+    assert sum(_loose_ends(p, k) for k in act) >= 1   # the required edges end at road nodes that are no site
 
 
 def test_chamber_terms_with_required_edges_never_exceed_a_pruned_trees_chambers():

@@ -734,17 +734,16 @@ def best_bound(problem: DesignProblem, plan: JointPlan, *, operators: Sequence[s
 
     members = range(problem.n_operators) if operators is None else [problem.index(o) for o in operators]
     relaxed = relaxed_for_bounds(problem, operators)
-    exact = relaxed.existing is None and relaxed.manhole_cost == problem.manhole_cost
-    note = "" if exact else " (relaxed: existing ducts' edges without the admitted groups' trench, no manholes)"
+    unrelaxed = relaxed.trench is problem.trench   # no member admitted to an existing duct: nothing relaxed
+    note = "" if unrelaxed else " (relaxed: existing ducts' edges without the admitted groups' trench, no manholes)"
     if not any(len(problem.required_edges(k)) for k in members):
         b, lin = bounds(relaxed)
         return replace(b, method=b.method + note), lin
-    own = bounds(relaxed) if exact else None
+    own = bounds(relaxed) if unrelaxed else None
     chambers, per_metre = required_chambers(problem, operators)
     if own is not None and own[0].value >= plan.trench_cost + plan.duct_cost + chambers:
         return own   # the bound without manholes is at most the plan's trench and ducts: it cannot do better
-    free = replace(relaxed, manhole_cost=(0.0, 0.0)) if exact else relaxed
-    b, lin = bounds(free)
+    b, lin = bounds(replace(relaxed, manhole_cost=(0.0, 0.0)))
     b = replace(b, value=b.value + chambers, linear=b.linear + per_metre,
                 method=b.method + (note or " (without manholes)") + " + the manholes every plan has on the required streets")
     lin += per_metre
@@ -808,7 +807,7 @@ def _operator_chambers(problem: DesignProblem, act: list[int]) -> tuple[dict[int
         for k in ks:
             c = problem.manhole_cost[g] / len(ks)
             loose = _loose_ends(problem, k)
-            pair_cost, bonus, top = (_lead_in_terms(problem, k, graph) if not loose and not len(problem.required_edges(k))
+            pair_cost, bonus, top = (_lead_in_terms(problem, k, graph) if not len(problem.required_edges(k))
                                      else (0.0, 0.0, 0.0))
             extra[k] = c * (problem.length_m / problem.manhole_spacing_m + pair_cost)
             networks = len(problem.terminal_groups(k))
