@@ -57,7 +57,8 @@ def bill_of_quantities(problem: DesignProblem, plan: JointPlan, costs: "EdgeCost
         c = float(costs.main[e, col])
         groups[key][0] += float(problem.length_m[e])
         groups[key][1] += c
-        for k, part in _trench_terms(model, ttype, hw[e], c).items():
+        mob = float(costs.structure_bores[e]) * model.hdd_mobilisation if costs.structure_bores is not None else 0.0
+        for k, part in _trench_terms(model, ttype, hw[e], c, mob).items():
             group_terms[key][k] += part
     for key, (q, c) in sorted(groups.items()):
         cat, ttype, h, lab = key
@@ -66,7 +67,7 @@ def bill_of_quantities(problem: DesignProblem, plan: JointPlan, costs: "EdgeCost
         rows.append(_with_terms(dict(item=f"trench {ttype}, {h} ({lab})", category="trench", unit="m", quantity=q,
                                      unit_cost_thb=c / q if q else 0.0, cost_thb=c, operator="all"),
                                 group_terms[key]))
-    bores = float(costs.bores[used].sum() - sum(1.0 for e in used if costs.trench_type[e, 1] == "hdd"))
+    bores = float(costs.bores[used].sum() - (costs.structure_bores[used].sum() if costs.structure_bores is not None else 0.0))
     crossing = float(costs.crossing[used].sum())
     if crossing > 0:
         mob = bores * model.hdd_mobilisation
@@ -144,12 +145,14 @@ def bill_of_quantities(problem: DesignProblem, plan: JointPlan, costs: "EdgeCost
     return rows
 
 
-def _trench_terms(model: "CostModel", ttype: str, highway: Any, cost: float) -> dict[str, float]:
-    """The cost-model keys behind the trench cost ``cost`` of one edge of type ``ttype``."""
+def _trench_terms(model: "CostModel", ttype: str, highway: Any, cost: float, mobilisation: float = 0.0
+                  ) -> dict[str, float]:
+    """The cost-model keys behind the trench cost ``cost`` of one edge of type ``ttype``
+    (``mobilisation``: THB of the edge's share of its structure's bore)."""
     if ttype == "micro_trench":
         return {"micro_trench.per_m": cost}
-    if ttype == "hdd":  # a structure: one bore along the edge
-        mob = min(cost, model.hdd_mobilisation)
+    if ttype == "hdd":  # a structure: its share of one bore along the structure
+        mob = min(cost, mobilisation)
         return {"hdd.per_m": cost - mob, "hdd.mobilisation_per_bore": mob}
     return {model.open_cut_key(highway): cost}
 

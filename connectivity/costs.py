@@ -26,6 +26,7 @@ import numpy as np
 
 from connectivity.config import PACKAGE_DATA, read_toml
 from connectivity.errors import ConfigError, InputDataError
+from connectivity.steiner.graph import component_labels
 
 logger = logging.getLogger(__name__)
 
@@ -643,7 +644,10 @@ class EdgeCosts:
     crossing
         ``(m,)`` THB of the crossing bores (half bores under major roads at the ends).
     bores
-        ``(m,)`` number of bores charged to the edge (0, 0.5, 1, ...).
+        ``(m,)`` number of bores charged to the edge (0, 0.5, 1, ... and a structure's share).
+    structure_bores
+        ``(m,)`` the edge's share of its structure's one bore (:func:`structure_shares`; 0 off
+        structures).
     hdd_m
         ``(m,)`` metres drilled for the edge (structures and crossings).
     surcharge
@@ -660,6 +664,7 @@ class EdgeCosts:
     bores: np.ndarray
     hdd_m: np.ndarray
     surcharge: np.ndarray
+    structure_bores: np.ndarray | None = None
     spares: np.ndarray | None = None
     spare_ducts: np.ndarray | None = None
     chambers: np.ndarray | None = None
@@ -681,7 +686,8 @@ def edge_costs(model: CostModel, edges: EdgeTable) -> EdgeCosts:
     Open cut = length x ``open_cut[highway]`` x ``surface[surface]`` x (1 + per_extra_lane x
     lanes above the reference). Telecom-only trenches on ``micro_trench.highways`` use the
     cheaper of micro-trench and open cut. Bridges/tunnels (``hdd.structures``) are one bore:
-    length x ``hdd.per_m`` + mobilisation. Reused corridors cost ``(1 - reuse.discount)`` of
+    length x ``hdd.per_m`` + mobilisation, the mobilisation shared by the edges of one structure
+    (:func:`structure_shares`: a bridge split by a site or a joining road is still one bore). Reused corridors cost ``(1 - reuse.discount)`` of
     their open cut. A non-major edge ending at a node on a major road pays half a bore of
     (road width + margin) metres per such end. The joint mode pays
     ``joint_trench.surcharge_fraction`` on top of the power-only cost.
@@ -703,15 +709,20 @@ def edge_costs(model: CostModel, edges: EdgeTable) -> EdgeCosts:
     bores = np.zeros(m)
     hdd_m = np.zeros(m)
     micro_ok = set(model.micro_trench_highways)
+    is_structure = np.zeros(m, dtype=bool)
+    if "bridge" in structures:
+        is_structure |= np.asarray(edges.bridge, dtype=bool)
+    if "tunnel" in structures:
+        is_structure |= np.asarray(edges.tunnel, dtype=bool)
+    share = structure_shares(edges.u, edges.v, length, is_structure)
     for e in range(m):
         L = float(length[e])
         hw = edges.highway[e]
-        structure = ("bridge" in structures and edges.bridge[e]) or ("tunnel" in structures and edges.tunnel[e])
-        if structure:
-            cost = L * model.hdd_per_m + model.hdd_mobilisation
+        if is_structure[e]:
+            cost = L * model.hdd_per_m + share[e] * model.hdd_mobilisation
             main[e] = cost
             types[e] = "hdd"
-            bores[e] += 1.0
+            bores[e] += share[e]
             hdd_m[e] += L
         else:
             lanes = edges.lanes[e]
@@ -743,7 +754,35 @@ def edge_costs(model: CostModel, edges: EdgeTable) -> EdgeCosts:
     surcharge = model.joint_surcharge_fraction * trench[:, 1]
     trench[:, 2] = trench[:, 1] + surcharge
     return EdgeCosts(trench=trench, trench_type=types, main=main, crossing=crossing, bores=bores,
-                     hdd_m=hdd_m, surcharge=surcharge)
+                     hdd_m=hdd_m, surcharge=surcharge, structure_bores=share)
+
+
+def structure_shares(u: np.ndarray, v: np.ndarray, length_m: np.ndarray, is_structure: np.ndarray) -> np.ndarray:
+    """Each structure edge's share of its structure's one bore (``(m,)``, 0 off structures).
+
+    A structure is a chain of structure edges (bridge or tunnel) joined at nodes where exactly
+    two of them meet: a bridge split by a site or by a road joining it stays one structure. Its
+    edges share one bore in proportion to their length (equally when it has no length), so a
+    plan crossing the whole structure pays one mobilisation; one using a part pays that part's
+    share (a lower price than a bore of its own, as the half bore of a crossing's end).
+    """
+    m = len(length_m)
+    share = np.zeros(m)
+    s = np.flatnonzero(is_structure)
+    if not len(s):
+        return share
+    ends = np.concatenate([np.asarray(u)[s], np.asarray(v)[s]])
+    which = np.concatenate([np.arange(len(s)), np.arange(len(s))])
+    order = np.lexsort((which, ends))
+    ends, which = ends[order], which[order]
+    nodes, first, count = np.unique(ends, return_index=True, return_counts=True)
+    two = first[count == 2]                     # nodes where exactly two structure edge ends meet
+    label = component_labels(len(s), which[two], which[two + 1])
+    length = np.asarray(length_m, dtype=float)[s]
+    total = np.bincount(label, weights=length)
+    members = np.bincount(label).astype(float)
+    share[s] = np.where(total[label] > 0, length / np.where(total[label] > 0, total[label], 1.0), 1.0 / members[label])
+    return share
 
 
 def duct_costs(model: CostModel, length_m: np.ndarray, *, ducts: Sequence[int],

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from connectivity.costs import (DEFAULT_COST_MODEL, MODES, duct_costs, edge_costs, load_cost_model,
-                                make_edge_table, parse_cost_model)
+                                make_edge_table, parse_cost_model, structure_shares)
 from connectivity.errors import ConfigError
 
 
@@ -102,6 +102,25 @@ def test_edge_costs_follow_road_attributes(model):
     # joint = power-only plus surcharge; telecom-only never dearer than power-only
     np.testing.assert_allclose(c.trench[:, 2], c.trench[:, 1] * (1 + model.joint_surcharge_fraction))
     assert np.all(c.trench[:, 0] <= c.trench[:, 1] + 1e-9)
+
+
+def test_a_structure_split_into_edges_pays_one_mobilisation(model):
+    """A bridge 0-1-2-3 split at node 1 (a site's lead-in joins there) and node 2 is one bore; a
+    second bridge 5-6-7 meets a third, 6-8, at node 6, where three structure edges meet: three
+    structures. A road edge is no structure."""
+    u = [0, 1, 2, 1, 5, 6, 6, 3]
+    v = [1, 2, 3, 4, 6, 7, 8, 5]
+    length = [40.0, 20.0, 40.0, 10.0, 30.0, 30.0, 30.0, 100.0]
+    bridge = [True, True, True, False, True, True, True, False]
+    t = make_edge_table(u, v, length, highway=["residential"] * 8, bridge=bridge)
+    c = edge_costs(model, t)
+    np.testing.assert_allclose(c.structure_bores, [0.4, 0.2, 0.4, 0, 1, 1, 1, 0])
+    whole = c.main[:3, 1].sum()
+    assert whole == pytest.approx(100 * model.hdd_per_m + model.hdd_mobilisation)
+    assert c.bores[:3].sum() == pytest.approx(1.0)
+    # edges of no length share the bore equally; a structure self-loop is a structure of its own
+    shares = structure_shares(np.array([0, 1, 4]), np.array([1, 2, 4]), np.zeros(3), np.ones(3, dtype=bool))
+    np.testing.assert_allclose(shares, [0.5, 0.5, 1.0])
 
 
 def test_duct_costs(model):
