@@ -16,6 +16,7 @@ import pytest
 from pyproj import Transformer
 
 from connectivity import load_scenario, run
+from connectivity.costs import load_cost_model
 from connectivity.errors import InfeasibleError
 
 X0, Y0 = 490_000.0, 2_070_000.0   # UTM 47N, Chiang Mai
@@ -241,6 +242,11 @@ def test_a_site_on_a_bridge_does_not_add_a_bore(tmp_path):
         plan = run(load_scenario(write_scenario(folder, lines, sites, bridges=(0,))))
         check_plan(plan)
         stand_alone.append(plan.summary["stand_alone_cost"]["TOT"])
+        # the joint plan crosses the whole bridge (100 m): its bill prices one bore
+        hdd = plan.boq[plan.boq["item"].str.startswith("trench hdd")]
+        model = load_cost_model()
+        assert hdd["quantity"].sum() == pytest.approx(100.0)
+        assert hdd["cost_thb"].sum() == pytest.approx(100.0 * model.hdd_per_m + model.hdd_mobilisation)
     assert stand_alone[1] == pytest.approx(stand_alone[0])
 
 
