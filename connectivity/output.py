@@ -52,19 +52,24 @@ def _column_values(series: pd.Series) -> list:
         return values
     if kind == "f":
         return [v if math.isfinite(v) else None for v in values]
+    if all(type(v) is str for v in values):   # names, ids, classes: nothing to convert
+        return values
     return [_plain(v) for v in values]
 
 
 def _geometry_dicts(geoms: np.ndarray) -> list:
-    """GeoJSON geometry members: built from the coordinate arrays for 2-D points and lines
-    (the numbers ``shapely.to_geojson`` gives, read back), by GEOS for everything else."""
+    """GeoJSON geometry members with coordinates rounded to :data:`COORD_DECIMALS`: built from the
+    coordinate arrays for 2-D points and lines (the numbers ``shapely.to_geojson`` gives, read
+    back), by GEOS for everything else (polygons oriented as RFC 7946 asks)."""
     types = shapely.get_type_id(geoms)
     simple = np.isin(types, (0, 1)) & ~shapely.is_empty(geoms) & ~shapely.has_z(geoms)
     if not simple.all():
+        geoms = shapely.transform(geoms, lambda c: np.round(c, COORD_DECIMALS))
+        geoms = shapely.orient_polygons(geoms) if hasattr(shapely, "orient_polygons") else geoms
         return [json.loads(shapely.to_geojson(geom)) if geom is not None else None for geom in geoms]
     coords, index = shapely.get_coordinates(geoms, return_index=True)
     bounds = np.searchsorted(index, np.arange(len(geoms) + 1))
-    rows = coords.tolist()
+    rows = np.round(coords, COORD_DECIMALS).tolist()
     return [{"type": "Point", "coordinates": rows[a]} if t == 0 else {"type": "LineString", "coordinates": rows[a:b]}
             for t, a, b in zip(types.tolist(), bounds[:-1].tolist(), bounds[1:].tolist())]
 
@@ -72,8 +77,7 @@ def _geometry_dicts(geoms: np.ndarray) -> list:
 def geojson_dict(gdf: gpd.GeoDataFrame, *, name: str) -> dict:
     """A GeoJSON FeatureCollection (WGS84, 7 decimals, no ``crs`` member) with the OSM attribution."""
     g = gdf.to_crs(WGS84) if gdf.crs is not None else gdf
-    geoms = shapely.transform(np.asarray(g.geometry.values), lambda c: np.round(c, COORD_DECIMALS))
-    geoms = shapely.orient_polygons(geoms) if hasattr(shapely, "orient_polygons") else geoms
+    geoms = np.asarray(g.geometry.values)
     table = g.drop(columns=g.geometry.name)
     names = [str(c) for c in table.columns]
     columns = [_column_values(table[c]) for c in table.columns]

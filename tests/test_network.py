@@ -4,7 +4,7 @@ import pytest
 import shapely
 
 from connectivity.errors import CRSError, InputDataError
-from connectivity.network import attach_sites, build_network, node_lines, roads_network
+from connectivity.network import attach_sites, build_network, line_ends, node_lines, roads_network
 
 UTM = "EPSG:32647"
 
@@ -161,3 +161,18 @@ def test_node_lines_snaps_many_ends_onto_one_street_and_both_ends_of_a_lane():
     xy = np.round(shapely.get_coordinates(net.nodes.geometry.values), 3)
     deg = np.bincount(np.r_[net.edges["u"], net.edges["v"]], minlength=len(xy))
     assert sorted(map(tuple, xy[deg == 3].tolist())) == [(50.0, 0.0), (120.0, 0.0), (200.0, 0.0), (200.0, 100.0)]
+
+
+@pytest.mark.parametrize("with_empty", [False, True])
+def test_line_ends_are_the_first_and_last_points(with_empty):
+    rng = np.random.default_rng(3)
+    lines = [shapely.LineString(rng.random((int(rng.integers(2, 6)), 2)) * 100) for _ in range(50)]
+    if with_empty:
+        lines[7] = shapely.LineString()
+    geoms = np.array(lines, dtype=object)
+    first, last = line_ends(geoms)
+    want_first = shapely.get_coordinates(shapely.get_point(geoms, 0))
+    want_last = shapely.get_coordinates(shapely.get_point(geoms, -1))
+    np.testing.assert_array_equal(first, want_first)
+    np.testing.assert_array_equal(last, want_last)
+    assert len(first) == 50 - with_empty
