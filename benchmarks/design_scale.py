@@ -165,6 +165,35 @@ Same plans. The corridor example's gap falls from 45 % to 6.5 % and Chiang Mai's
 ``underground_aerial`` from 17.4 % to 12.9 %; the other rows' bounds are unchanged and their
 time differences are the host's (20k again, interleaved: 9.5 and 8.2 s after, 9.4 and 7.9 s
 before).
+
+Tenth session (a structure split into several edges is one bore; faster line ends and GeoJSON),
+2026-11-27, load average about 1: ``--sizes cm ph cmua corr 20k`` this checkout then ``--repo``
+at 6a041ab (before), 11:52-11:58; ``--sizes 100k 300k`` the same way, 12:01-12:09::
+
+      row   wall_s   cpu_s  design_s  gap_pct  cost_MTHB  rss_MiB
+    after / before
+       cm      6.3     8.2       3.4    13.18       82.3      278
+       cm      5.1     7.0       3.0    12.63       82.3      278
+       ph      4.0     5.1       2.2     3.60     1448.9      298
+       ph      4.9     6.1       2.6     3.60     1448.9      299
+     cmua      5.2     7.1       3.1    12.50       85.5      280
+     cmua      4.9     6.7       2.7    12.90       85.5      280
+     corr      3.9     4.9       1.9     6.54       53.7      310
+     corr      5.4     6.5       2.4     6.54       53.7      310
+      20k      8.9    11.6       5.5    18.80      929.5      379
+      20k      9.9    12.9       6.2    18.80      929.5      373
+     100k     28.0    34.7      17.0    18.98     3700.7      743
+     100k     27.8    34.1      17.3    18.98     3700.7      756
+     300k     83.6   109.1      55.8    17.80    10726.3     1678
+     300k     98.8   126.6      64.5    17.80    10726.3     1691
+
+The host's speed varied by up to 30 % between runs minutes apart (the same code's stage CPU
+seconds too), so the wall-time differences are mostly the host's. Chiang Mai's plan is 1,000 THB
+cheaper (one bridge of two edges, one bore), and its bound's subgradient ends 0.55 point lower
+(``cmua`` 0.4 point higher): the end point moves by about that much with any small price
+change. In-process, CPU seconds, best of 5, on the 100k town: line ends of the 100,124 edges
+0.327 -> 0.035 s (``network.line_ends``), the roads layer's GeoJSON 1.82 -> 1.50 s and the ducts'
+0.197 -> 0.136 s, byte-identical.
 """
 from __future__ import annotations
 
