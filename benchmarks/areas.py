@@ -79,6 +79,23 @@ cut, warm-up with the outputs' imports; load average 2.2-4.0 from other jobs)::
     single area    14.2 / 15.4   360 / 361 MiB
     areas' CPU s (process / task thread): serial 87.0/33.8, 94.3/35.8; serial 1 thread 84.1/84.1,
     95.9/95.9; on 2 workers 89.7/86.7, 113.9/108.2
+
+Run of 2026-11-27 11:20 at 6a041ab, idle machine (load average about 1)::
+
+    run                wall_s    cpu_s     peak RSS MiB (main / biggest procs)
+    single                9.6     12.5    355 / []
+    serial               64.2     82.9    455 / []
+    dask                 53.3    103.1    331 / [394, 391, 15]
+    ratio 2 workers / serial: 0.83 (target <= 0.6) NOT MET
+    floors: plain process 274 MiB, idle Dask worker 305 MiB (+32); above them: single area 81 MiB, worker 88 MiB
+    2 workers: split 6.0 s, areas 44.8 s more, national files 1.6 s; areas' CPU s serial 76.4 / 28.2 (task
+    thread), on 2 workers 86.4 / 84.8; seconds per area (serial, in-process) mean 7.2
+
+The serial run keeps 1.3 cores busy (its design stage's solves run on 2 threads), so 2 workers
+can at best halve its CPU seconds: a ratio of about 0.65 before any overhead. At 11:42 a run with
+``--baseline`` tried ``distributed.scheduler.worker-saturation = 1.0`` (no queued area's inputs
+on a worker): worker peaks 386 / 386 MiB against 387 / 385 MiB without; not kept. Ratios 0.70
+and 0.68 in that run (a slower host: the single area took 10.9 s).
 """
 from __future__ import annotations
 
