@@ -687,8 +687,8 @@ def edge_costs(model: CostModel, edges: EdgeTable) -> EdgeCosts:
     lanes above the reference). Telecom-only trenches on ``micro_trench.highways`` use the
     cheaper of micro-trench and open cut. Bridges/tunnels (``hdd.structures``) are one bore:
     length x ``hdd.per_m`` + mobilisation, the mobilisation shared by the edges of one structure
-    (:func:`structure_shares`: a bridge split by a site or a joining road is still one bore). Reused corridors cost ``(1 - reuse.discount)`` of
-    their open cut. A non-major edge ending at a node on a major road pays half a bore of
+    (:func:`structure_shares`: a bridge split by a site or a joining road is still one bore).
+    Reused corridors cost ``(1 - reuse.discount)`` of their open cut. A non-major edge ending at a node on a major road pays half a bore of
     (road width + margin) metres per such end. The joint mode pays
     ``joint_trench.surcharge_fraction`` on top of the power-only cost.
     """
@@ -775,13 +775,13 @@ def structure_shares(u: np.ndarray, v: np.ndarray, length_m: np.ndarray, is_stru
     which = np.concatenate([np.arange(len(s)), np.arange(len(s))])
     order = np.lexsort((which, ends))
     ends, which = ends[order], which[order]
-    nodes, first, count = np.unique(ends, return_index=True, return_counts=True)
+    _, first, count = np.unique(ends, return_index=True, return_counts=True)
     two = first[count == 2]                     # nodes where exactly two structure edge ends meet
     label = component_labels(len(s), which[two], which[two + 1])
     length = np.asarray(length_m, dtype=float)[s]
-    total = np.bincount(label, weights=length)
-    members = np.bincount(label).astype(float)
-    share[s] = np.where(total[label] > 0, length / np.where(total[label] > 0, total[label], 1.0), 1.0 / members[label])
+    total = np.bincount(label, weights=length)[label]
+    equal = 1.0 / np.bincount(label)[label]            # a structure of no length: equal shares
+    share[s] = np.divide(length, total, out=equal, where=total > 0)
     return share
 
 
