@@ -57,7 +57,7 @@ def bill_of_quantities(problem: DesignProblem, plan: JointPlan, costs: "EdgeCost
         c = float(costs.main[e, col])
         groups[key][0] += float(problem.length_m[e])
         groups[key][1] += c
-        mob = float(costs.structure_bores[e]) * model.hdd_mobilisation if costs.structure_bores is not None else 0.0
+        mob = float(costs.structure_bores[e]) * model.hdd_mobilisation
         for k, part in _trench_terms(model, ttype, hw[e], c, mob).items():
             group_terms[key][k] += part
     for key, (q, c) in sorted(groups.items()):
@@ -67,7 +67,7 @@ def bill_of_quantities(problem: DesignProblem, plan: JointPlan, costs: "EdgeCost
         rows.append(_with_terms(dict(item=f"trench {ttype}, {h} ({lab})", category="trench", unit="m", quantity=q,
                                      unit_cost_thb=c / q if q else 0.0, cost_thb=c, operator="all"),
                                 group_terms[key]))
-    bores = float(costs.bores[used].sum() - (costs.structure_bores[used].sum() if costs.structure_bores is not None else 0.0))
+    bores = float(costs.bores[used].sum() - costs.structure_bores[used].sum())   # the crossings' bores
     crossing = float(costs.crossing[used].sum())
     if crossing > 0:
         mob = bores * model.hdd_mobilisation

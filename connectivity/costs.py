@@ -664,7 +664,7 @@ class EdgeCosts:
     bores: np.ndarray
     hdd_m: np.ndarray
     surcharge: np.ndarray
-    structure_bores: np.ndarray | None = None
+    structure_bores: np.ndarray
     spares: np.ndarray | None = None
     spare_ducts: np.ndarray | None = None
     chambers: np.ndarray | None = None

@@ -223,8 +223,9 @@ def certify(problem: DesignProblem, plan: JointPlan | None = None, *, time_limit
     * ``lagrangian_bound(objective='chambers')`` where :func:`chambers_bound_applies` (no
       existing ducts): trench sharing relaxed as below, and each operator charged the
       chambers its own tree needs (``L / s + 1`` per network less one per end of its required
-      edges that is no site, split among the group's operators); its first value is a joint dual ascent over all operators (the best
-      bound on large instances), its steps start from the ascent's trench claims;
+      edges that is no site, split among the group's operators); its first value is a joint
+      dual ascent over all operators (the best bound on large instances), its steps start
+      from the ascent's trench claims;
     * ``lagrangian_bound(objective='sites')`` (up to :data:`OTHER_BOUNDS_MAX_EDGES` edges, or
       :data:`EXACT_VARIANT_MAX_EDGES` where the chamber bound does not apply): trench + ducts +
       per group one chamber per site, the junctions every pruned plan needs and
@@ -719,8 +720,8 @@ def best_bound(problem: DesignProblem, plan: JointPlan, *, operators: Sequence[s
     edges (corridor streets), a bound without manholes gains those every plan has on the
     streets (:func:`required_chambers`), and where nothing is relaxed the better of that and
     the bound of ``problem`` itself is taken (that one alone when the other cannot beat it:
-    ``plan``'s trench and ducts plus those manholes are no more). ``time_limit`` (seconds) is shared by the bounds
-    it runs."""
+    ``plan``'s trench and ducts plus those manholes are no more). ``time_limit`` (seconds) is
+    shared by the bounds it runs."""
     from dataclasses import replace
 
     t0 = time.perf_counter()
