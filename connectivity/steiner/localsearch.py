@@ -101,6 +101,55 @@ def _key_nodes(n, order, is_term, tdeg, root):
 
 
 @njit(cache=True, nogil=True)
+def _key_paths(n, order, parent, pedge, ew, is_key):
+    """Key paths of a tree (``order``: its nodes root first; ``parent``/``pedge``: parent node and
+    edge). Returns per node ``pid`` (the lower key node of its key path; itself for a key node),
+    and per key node ``kpar`` (the key node above it), ``kdepth`` (depth in the key tree) and
+    ``pcost`` (weight of the key path up to ``kpar``)."""
+    pid = np.full(n, -1, np.int64)
+    kpar = np.full(n, -1, np.int64)
+    kdepth = np.zeros(n, np.int64)
+    pcost = np.zeros(n, np.float64)
+    for v in order:
+        if is_key[v]:
+            pid[v] = v
+    # an interior node has exactly one child: propagate pid upward from the keys
+    for i in range(len(order) - 1, 0, -1):
+        v = order[i]
+        if not is_key[parent[v]]:
+            pid[parent[v]] = pid[v]
+    for i in range(1, len(order)):
+        v = order[i]
+        if is_key[v]:   # walk up to the key ancestor
+            c = ew[pedge[v]]
+            x = parent[v]
+            while not is_key[x]:
+                c += ew[pedge[x]]
+                x = parent[x]
+            kpar[v] = x
+            pcost[v] = c
+            kdepth[v] = kdepth[x] + 1
+    return pid, kpar, kdepth, pcost
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _key_ends(x, y, is_key, pid, kpar, tin, tout):
+    """The key nodes that a path between tree nodes ``x`` and ``y`` (their Voronoi bases) joins:
+    each end's key node on the side of the other; equal (no exchange) when both lie on one key path."""
+    kx = x
+    ky = y
+    if not is_key[x]:
+        k = pid[x]
+        if not is_key[y] and pid[y] == k:
+            return k, k
+        kx = k if (tin[k] <= tin[y] and tin[y] < tout[k]) else kpar[k]
+    if not is_key[y]:
+        k = pid[y]
+        ky = k if (tin[k] <= tin[x] and tin[x] < tout[k]) else kpar[k]
+    return kx, ky
+
+
+@njit(cache=True, nogil=True)
 def key_path_round(n, indptr, head, arc_w, arc_e, eu, ev, ew, is_term, tree):
     """One round of key-path exchange.
 
@@ -116,34 +165,7 @@ def key_path_round(n, indptr, head, arc_w, arc_e, eu, ev, ew, is_term, tree):
     if root < 0:
         return in_tree, 0.0
     is_key = _key_nodes(n, order, is_term, tdeg, root)
-    # lower key node of each node's key path (pid), upper key node (kpar), path costs
-    pid = np.full(n, -1, np.int64)
-    kpar = np.full(n, -1, np.int64)
-    kdepth = np.zeros(n, np.int64)
-    pcost = np.zeros(n, np.float64)
-    for i in range(len(order) - 1, -1, -1):
-        v = order[i]
-        if is_key[v]:
-            pid[v] = v
-    # interior node has exactly one child: propagate pid upward from keys
-    for i in range(len(order) - 1, 0, -1):
-        v = order[i]
-        u = parent[v]
-        if not is_key[u]:
-            pid[u] = pid[v]
-    for i in range(1, len(order)):
-        v = order[i]
-        u = parent[v]
-        if is_key[v]:
-            # walk up to the key ancestor
-            c = ew[pedge[v]]
-            x = u
-            while not is_key[x]:
-                c += ew[pedge[x]]
-                x = parent[x]
-            kpar[v] = x
-            pcost[v] = c
-            kdepth[v] = kdepth[x] + 1
+    pid, kpar, kdepth, pcost = _key_paths(n, order, parent, pedge, ew, is_key)
     # Voronoi regions of tree nodes
     base, dist, pred_arc = voronoi(indptr, head, arc_w, in_tree)
     m = len(eu)
@@ -161,22 +183,7 @@ def key_path_round(n, indptr, head, arc_w, arc_e, eu, ev, ew, is_term, tree):
         y = base[b]
         if x < 0 or y < 0 or x == y:
             continue
-        kx = x
-        ky = y
-        if not is_key[x]:
-            k = pid[x]
-            if not is_key[y] and pid[y] == k:
-                continue
-            if tin[k] <= tin[y] and tin[y] < tout[k]:
-                kx = k
-            else:
-                kx = kpar[k]
-        if not is_key[y]:
-            k = pid[y]
-            if tin[k] <= tin[x] and tin[x] < tout[k]:
-                ky = k
-            else:
-                ky = kpar[k]
+        kx, ky = _key_ends(x, y, is_key, pid, kpar, tin, tout)
         if kx == ky:
             continue
         ccost[nc] = dist[a] + ew[e] + dist[b]
@@ -305,28 +312,7 @@ def key_vertex_round(n, indptr, head, arc_w, arc_e, eu, ev, ew, is_term, tree, m
     if root < 0:
         return in_tree, 0.0
     is_key = _key_nodes(n, order, is_term, tdeg, root)
-    pid = np.full(n, -1, np.int64)
-    kpar = np.full(n, -1, np.int64)
-    kdepth = np.zeros(n, np.int64)
-    pcost = np.zeros(n, np.float64)
-    for v in order:
-        if is_key[v]:
-            pid[v] = v
-    for i in range(len(order) - 1, 0, -1):
-        v = order[i]
-        if not is_key[parent[v]]:
-            pid[parent[v]] = pid[v]
-    for i in range(1, len(order)):
-        v = order[i]
-        if is_key[v]:
-            c = ew[pedge[v]]
-            x = parent[v]
-            while not is_key[x]:
-                c += ew[pedge[x]]
-                x = parent[x]
-            kpar[v] = x
-            pcost[v] = c
-            kdepth[v] = kdepth[x] + 1
+    pid, kpar, kdepth, pcost = _key_paths(n, order, parent, pedge, ew, is_key)
     # Steiner key vertices: slots, branch indices, removed cost
     slot = np.full(n, -1, np.int64)
     ns = 0
@@ -367,16 +353,7 @@ def key_vertex_round(n, indptr, head, arc_w, arc_e, eu, ev, ew, is_term, tree, m
         cc = dist[a] + ew[e] + dist[b]
         if cc >= max_r:
             continue
-        kx = x
-        ky = y
-        if not is_key[x]:
-            k = pid[x]
-            if not is_key[y] and pid[y] == k:
-                continue
-            kx = k if (tin[k] <= tin[y] and tin[y] < tout[k]) else kpar[k]
-        if not is_key[y]:
-            k = pid[y]
-            ky = k if (tin[k] <= tin[x] and tin[x] < tout[k]) else kpar[k]
+        kx, ky = _key_ends(x, y, is_key, pid, kpar, tin, tout)
         if kx == ky:
             continue
         # lowest common ancestor in the key tree
