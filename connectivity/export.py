@@ -297,16 +297,34 @@ def _trench_and_ducts(raw: gpd.GeoDataFrame, where: str) -> tuple[gpd.GeoDataFra
 SUMMARY_NUMBERS = ("sites_connected", "sites_total", "trench_length_m", "shared_trench_m", "total_cost",
                    "separate_total_cost", "savings", "savings_pct", "gap_pct", "overhead_km_removed", "poles_removable")
 SUMMARY_OBJECTS = ("coverage", "cost_range", "allocation", "rent_vs_build")
+# ... and inside those objects: numbers of `coverage` and of `cost_range.total`, the per-operator
+# shares of each `allocation` rule, each operator's `rent_vs_build` entry
+SUMMARY_COVERAGE_NUMBERS = ("buildings_passed", "buildings_passed_pct", "cost_per_building_passed")
+SUMMARY_RANGE_NUMBERS = ("p10", "p50", "p90")
+
+
+def _check_number(path: Path, key: str, v: Any) -> None:
+    if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+        raise InputDataError(f"{path}: `{key}` must be a number, not {v!r}")
+
+
+def _check_object(path: Path, key: str, v: Any) -> dict:
+    if v is not None and not isinstance(v, dict):
+        raise InputDataError(f"{path}: `{key}` must be an object, not {v!r}")
+    return v or {}
 
 
 def read_summary(path: str | Path) -> dict[str, Any]:
     """The ``summary.json`` of a plan folder, checked: a JSON object whose headline figures
-    (:data:`SUMMARY_NUMBERS`) are numbers or null and whose tables (:data:`SUMMARY_OBJECTS`) are objects.
+    (:data:`SUMMARY_NUMBERS`) are numbers or null, whose tables (:data:`SUMMARY_OBJECTS`) are
+    objects, and whose figures inside those tables that the commands read are numbers or null
+    (``coverage``, ``cost_range.total``, each ``allocation`` rule's shares per operator) or
+    objects (each operator's ``rent_vs_build``).
 
     Raises
     ------
     InputDataError
-        One line naming the file and what is wrong.
+        One line naming the file and what is wrong (the key's path, e.g. ``allocation.shapley.TOT``).
     """
     path = Path(path)
     try:
@@ -318,13 +336,19 @@ def read_summary(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InputDataError(f"{path}: not a plan summary (a JSON object expected, found {type(data).__name__})")
     for key in SUMMARY_NUMBERS:
-        v = data.get(key)
-        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
-            raise InputDataError(f"{path}: `{key}` must be a number, not {v!r}")
-    for key in SUMMARY_OBJECTS:
-        v = data.get(key)
-        if v is not None and not isinstance(v, dict):
-            raise InputDataError(f"{path}: `{key}` must be an object, not {v!r}")
+        _check_number(path, key, data.get(key))
+    tables = {key: _check_object(path, key, data.get(key)) for key in SUMMARY_OBJECTS}
+    for key in SUMMARY_COVERAGE_NUMBERS:
+        _check_number(path, f"coverage.{key}", tables["coverage"].get(key))
+    total = _check_object(path, "cost_range.total", tables["cost_range"].get("total"))
+    for key in SUMMARY_RANGE_NUMBERS:
+        _check_number(path, f"cost_range.total.{key}", total.get(key))
+    for rule, shares in tables["allocation"].items():
+        for op, v in _check_object(path, f"allocation.{rule}", shares).items():
+            _check_number(path, f"allocation.{rule}.{op}", v)
+    for op, entry in tables["rent_vs_build"].items():
+        entry = _check_object(path, f"rent_vs_build.{op}", entry)
+        _check_number(path, f"rent_vs_build.{op}.npv_owner_rent_income", entry.get("npv_owner_rent_income"))
     return data
 
 

@@ -246,6 +246,14 @@ PLANS: dict[str, dict[str, str | bytes]] = {
     "plan_summary_list": {"ducts.geojson": GOOD_DUCTS, "sites.geojson": GOOD_SITES, "summary.json": "[1, 2]\n"},
     "plan_summary_text_figure": {"ducts.geojson": GOOD_DUCTS, "sites.geojson": GOOD_SITES,
                                  "summary.json": '{"scenario": "bad", "trench_length_m": "far"}\n'},
+    "plan_summary_text_share": {"ducts.geojson": GOOD_DUCTS, "sites.geojson": GOOD_SITES,
+                                "summary.json": '{"scenario": "bad", "allocation": {"shapley": {"TOT": "x"}}}\n'},
+    "plan_summary_range_list": {"ducts.geojson": GOOD_DUCTS, "sites.geojson": GOOD_SITES,
+                                "summary.json": '{"scenario": "bad", "cost_range": {"total": [1, 2]}}\n'},
+    "plan_summary_rent_number": {"ducts.geojson": GOOD_DUCTS, "sites.geojson": GOOD_SITES,
+                                 "summary.json": '{"scenario": "bad", "rent_vs_build": {"TOT": 5}}\n'},
+    "plan_summary_coverage_text": {"ducts.geojson": GOOD_DUCTS, "sites.geojson": GOOD_SITES,
+                                   "summary.json": '{"scenario": "bad", "coverage": {"buildings_passed_pct": "12%"}}\n'},
 }
 
 
