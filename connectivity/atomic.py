@@ -87,6 +87,28 @@ def atomic_dir(path: str | Path, *, own: frozenset[str] = frozenset()) -> Iterat
             os.close(lock)
 
 
+@contextmanager
+def atomic_files(folder: str | Path, *, work: str | Path) -> Iterator[Path]:
+    """Yield a temporary folder to write a set of files into; on success each file is moved into
+    ``folder`` (renames, so none lands before all are written in full), else the temporary
+    folder is deleted and ``folder``'s files are left as they were (e.g. after a full disk).
+    The temporary folder, ``.files.XXXXXXXX.tmp``, is made in ``work`` (a folder of the
+    writer's own on the same file system); :func:`clean_stale` of ``work / "files"`` removes
+    it after a killed run."""
+    anchor = Path(work).absolute() / "files"
+    anchor.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale(anchor)
+    tmp, lock = _locked_tmp_dir(anchor)
+    try:
+        yield tmp
+        for entry in sorted(tmp.iterdir()):
+            os.replace(entry, Path(folder) / entry.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if lock is not None:
+            os.close(lock)
+
+
 def _stale_name(path: Path) -> re.Pattern:
     """The names :func:`atomic_dir` gives its temporary siblings of ``path`` (``mkdtemp``'s 8 random characters)."""
     return re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}\.(tmp|old)")
@@ -122,6 +144,16 @@ def _locked_tmp_dir(path: Path) -> tuple[Path, int | None]:
         except FileNotFoundError:
             pass
         os.close(fd)
+
+
+def stale_names(folder: str | Path, names) -> list[str]:
+    """The entries of ``folder`` that :func:`atomic_dir` (or :func:`atomic_files`) runs for
+    ``folder / name`` (each of ``names``) left behind when killed: what :func:`clean_stale` removes."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    patterns = [_stale_name(folder / n) for n in names]
+    return sorted(e.name for e in folder.iterdir() if any(p.fullmatch(e.name) for p in patterns))
 
 
 def clean_stale(path: str | Path) -> list[Path]:

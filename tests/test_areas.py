@@ -528,3 +528,64 @@ def test_bad_vector_input_exits_2_up_front_with_one_line(fixtures, tmp_path, key
     for w in words:
         assert w in lines[0]
     assert not out.exists()
+
+
+def test_rerun_after_a_kill_resumes_past_its_temporary_folders(fixtures, tmp_path):
+    """A run killed while it wrote an area folder (or the national files) leaves hidden temporary
+    folders: the next run into the same --out accepts them, removes them and completes."""
+    areas = write_areas(tmp_path / "areas.geojson", TINY_AREAS)
+    out = tmp_path / "out"
+    plan_areas(fixtures / "tiny.toml", areas, out, workers=0, margin_m=100)
+    before = (out / "areas.csv").read_bytes()
+    killed = [out / ".East.abcd1234.tmp", out / WORK_FOLDER / ".files.abcd1234.tmp"]
+    for k in killed:
+        k.mkdir()
+        (k / "summary.json").write_text("{")   # half written
+    plan_areas(fixtures / "tiny.toml", areas, out, workers=0, margin_m=100)
+    assert not any(k.exists() for k in killed)
+    assert (out / "areas.csv").read_bytes() == before
+
+
+def test_national_files_are_written_all_or_none(fixtures, tmp_path, monkeypatch):
+    """A failure while the national files are written (here: the overview map, as on a full disk)
+    leaves those of the run before as they were, none half-written nor from two runs."""
+    from connectivity.areas import national
+
+    areas = write_areas(tmp_path / "areas.geojson", TINY_AREAS)
+    out = tmp_path / "out"
+    plan_areas(fixtures / "tiny.toml", areas, out, workers=0, margin_m=100)
+    before = {n: (out / n).read_bytes() for n in NATIONAL}
+    (out / "areas.csv").write_bytes(b"the earlier run's\n")   # a rerun would write it anew
+    monkeypatch.setattr(national, "write_overview", lambda *a, **k: (_ for _ in ()).throw(OSError(28, "No space left on device")))
+    with pytest.raises(OSError):
+        plan_areas(fixtures / "tiny.toml", areas, out, workers=0, margin_m=100, force=True)
+    assert (out / "areas.csv").read_bytes() == b"the earlier run's\n"
+    assert all((out / n).read_bytes() == before[n] for n in NATIONAL if n != "areas.csv")
+    assert sorted(p.name for p in out.iterdir()) == sorted([WORK_FOLDER, "East", "West", *NATIONAL, "timings.json"])
+
+
+def test_an_area_the_machine_fails_is_one_line_without_traceback(fixtures, tmp_path, monkeypatch, caplog):
+    """An OSError while an area is planned or written (a full disk, no permission) is the area's
+    one-line reason; it is no internal error and logs no traceback."""
+    import logging
+
+    from connectivity import pipeline
+
+    def full(plan, folder, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pipeline, "write_outputs", full)
+    areas = write_areas(tmp_path / "areas.geojson", TINY_AREAS)
+    with caplog.at_level(logging.ERROR):
+        run = plan_areas(fixtures / "tiny.toml", areas, tmp_path / "out", workers=0, margin_m=100)
+    assert [(r["status"], r["reason"]) for r in run.results] == [("failed", "East: No space left on device"),
+                                                                 ("failed", "West: No space left on device")]
+    assert not any("Traceback" in r.getMessage() for r in caplog.records)
+
+
+def test_a_scheduler_that_does_not_answer_leaves_no_output_folder(fixtures, tmp_path):
+    areas = write_areas(tmp_path / "areas.geojson", TINY_AREAS)
+    code, err = run_cli_captured(["plan-areas", str(fixtures / "tiny.toml"), "--areas", str(areas),
+                                  "--out", str(tmp_path / "out"), "--scheduler", "not a url", "--margin", "100"])
+    assert code == 2 and "no Dask scheduler answers" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()

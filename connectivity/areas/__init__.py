@@ -42,10 +42,12 @@ def check_output(scenario, areas: list[Area], areas_file: Path, out: Path) -> Pa
     """The output-folder guard for a national run (before any work): ``out`` may hold only what a
     national run writes, each existing area folder only what a plan writes."""
     from connectivity.areas.run import AREA_FILE
+    from connectivity.atomic import stale_names
     from connectivity.outdir import check_output_folder
     from connectivity.pipeline import PLAN_FILES, scenario_inputs
 
     own = set(NATIONAL_FILES) | {a.folder for a in areas}
+    own |= set(stale_names(out, own))   # area folders a killed run was writing: removed when this one starts
     out = check_output_folder(out, inputs=[*scenario_inputs(scenario), areas_file], own_names=own, what="--out folder")
     for a in areas:
         if (out / a.folder).exists():
@@ -79,6 +81,7 @@ def plan_areas(scenario_path: str | Path, areas_file: str | Path, out: str | Pat
     """
     from connectivity.areas import national, split
     from connectivity.areas.run import Workers, run_tasks
+    from connectivity.atomic import atomic_files, clean_stale
     from connectivity.config import load_scenario
     from connectivity.errors import ConfigError, InputDataError
     from connectivity.output import write_json
@@ -92,6 +95,8 @@ def plan_areas(scenario_path: str | Path, areas_file: str | Path, out: str | Pat
     out = check_output(scenario, areas, areas_file, Path(out))
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
+    for a in areas:
+        clean_stale(out / a.folder)   # what a killed run was writing (it resumes)
     pool = Workers(workers, scheduler)  # the cluster starts and warms up while the inputs are read
     try:
         split_s = time.perf_counter() - t0  # reading and cutting: the first areas are planned meanwhile
@@ -123,17 +128,19 @@ def plan_areas(scenario_path: str | Path, areas_file: str | Path, out: str | Pat
         closing = threading.Thread(target=pool.close, name="areas-cluster-close", daemon=True)
         closing.start()  # the cluster shuts down while the national files are written
         spans = [spans_read[r["area"]] if r["area"] in spans_read else national.area_spans(r, out) for r in results]
-        written = list(national.write_tables(results, out, scenario=scenario.name, areas_file=areas_file.name,
-                                             margin_m=margin_m, overhead_share=national.removed_share(spans)))
         ducts = national.all_ducts(results, out, ducts_read)
-        written.append(national.write_ducts(ducts, out / "ducts.gpkg"))
-        written.append(national.write_overview(results, areas, ducts, national.operators_of(results),
-                                               out / "overview.html", title=f"{scenario.name}: {len(areas)} areas"))
+        with atomic_files(out, work=out / WORK_FOLDER) as tmp:   # all national files, or (a full disk) none changed
+            written = list(national.write_tables(results, tmp, scenario=scenario.name, areas_file=areas_file.name,
+                                                 margin_m=margin_m, overhead_share=national.removed_share(spans)))
+            written.append(national.write_ducts(ducts, tmp / "ducts.gpkg"))
+            written.append(national.write_overview(results, areas, ducts, national.operators_of(results),
+                                                   tmp / "overview.html", title=f"{scenario.name}: {len(areas)} areas"))
+        written = [out / p.name for p in written]
         national_s = time.perf_counter() - t0 - split_s - areas_s
         closing.join()
     except (ConfigError, InputDataError):
-        # a bad input is found before any area is planned: leave no output folder behind
-        if created and not handed:
+        # a bad input found before any area is planned, or a cluster that never started: no output folder left
+        if created and (not handed or pool.failed):
             shutil.rmtree(out, ignore_errors=True)
         raise
     finally:

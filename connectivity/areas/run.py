@@ -173,6 +173,8 @@ def plan_area(task: dict[str, Any]) -> dict[str, Any]:
             result.update(status="failed", reason="no site connected in this area", summary=None)
     except ConnectivityError as exc:
         result["reason"] = _relative(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, root)
+    except OSError as exc:  # the machine (a full disk, no permission), not a bug: one line, no traceback
+        result["reason"] = _relative(f"{exc.filename or folder}: {exc.strerror or exc}".splitlines()[0], root)
     except Exception as exc:  # a bug in one area must not stop the others: reported, traceback in the log
         log.error("area %s: %s", task["area"], traceback.format_exc())
         result["reason"] = _relative(f"internal error: {type(exc).__name__}: {exc}".splitlines()[0], root)
@@ -293,6 +295,11 @@ class Workers:
                           for k, w in enumerate(sorted(self._client.scheduler_info()["workers"]))]
         except BaseException as exc:  # raised in the driver's thread by client()
             self._error = exc
+
+    @property
+    def failed(self) -> bool:
+        """Whether the cluster failed to start (no area was planned on it)."""
+        return self._error is not None
 
     def ready(self) -> bool:
         """Whether the cluster is up (or failed to start): :meth:`client` would not wait."""
