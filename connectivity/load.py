@@ -931,17 +931,25 @@ def assets_from(gdf: gpd.GeoDataFrame, path: Path, *, geometry: str) -> gpd.GeoD
                             geometry=gdf.geometry.values, crs=gdf.crs)
 
 
-def read_road_lines(path: str | Path) -> gpd.GeoDataFrame:
-    """Road centre lines from a vector file, exploded to LineStrings, with :data:`ROAD_COLUMNS`.
+def read_road_lines(path: str | Path, *, highway_exclude: Iterable[str] = ()) -> gpd.GeoDataFrame:
+    """Road centre lines from a vector file, exploded to LineStrings, with :data:`ROAD_COLUMNS`;
+    lines whose ``highway`` is in ``highway_exclude`` left out (as :func:`read_osm` leaves out
+    such ways).
 
     The lines are not yet noded; :func:`connectivity.network.node_lines` does that.
     """
     path = Path(path)
-    return roads_from(read_vector(path, what="roads"), path)
+    return roads_from(read_vector(path, what="roads"), path, highway_exclude=highway_exclude)
 
 
-def roads_from(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
-    """:func:`read_road_lines` on a frame already read from ``path`` (its checks and columns)."""
+def roads_from(gdf: gpd.GeoDataFrame, path: Path, *, highway_exclude: Iterable[str] = ()) -> gpd.GeoDataFrame:
+    """:func:`read_road_lines` on a frame already read from ``path`` (its checks and columns).
+
+    Raises
+    ------
+    InputDataError
+        When the layer is empty, holds other geometries than lines, or every line's class is excluded.
+    """
     if len(gdf) == 0:
         raise InputDataError(f"{path}: no roads (the layer is empty)")
     kinds = set(gdf.geom_type.unique())
@@ -955,7 +963,12 @@ def roads_from(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
                     else [None] * len(gdf))
     if all(v is None for v in out["highway"]):
         out["highway"] = ["unclassified"] * len(gdf)
-    return gpd.GeoDataFrame(out, geometry=list(gdf.geometry), crs=gdf.crs)
+    roads = gpd.GeoDataFrame(out, geometry=list(gdf.geometry), crs=gdf.crs)
+    excluded = roads["highway"].isin(set(highway_exclude)).to_numpy()
+    if excluded.all():
+        classes = ", ".join(sorted(set(roads["highway"])))
+        raise InputDataError(f"{path}: no roads left: every line's highway class ({classes}) is in options.highway_exclude")
+    return roads[~excluded].reset_index(drop=True) if excluded.any() else roads
 
 
 def read_buildings(path: str | Path) -> gpd.GeoDataFrame:

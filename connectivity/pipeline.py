@@ -53,7 +53,7 @@ def load_layers(scenario: Scenario) -> load.OsmLayers:
     if inp.osm is not None and inp.osm.is_file():
         layers = load.read_osm(inp.osm, highway_exclude=opts.highway_exclude)
     elif inp.roads is not None and (inp.roads.is_file() or (inp.bbox is None and inp.place is None)):
-        layers = load.OsmLayers.from_road_lines(load.read_road_lines(inp.roads))
+        layers = load.OsmLayers.from_road_lines(load.read_road_lines(inp.roads, highway_exclude=opts.highway_exclude))
     elif inp.bbox is not None or inp.place is not None:
         missing = inp.osm or inp.roads
         if missing is not None:

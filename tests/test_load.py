@@ -345,3 +345,19 @@ def test_geojson_crs_member_naming_an_unknown_crs_is_an_error(tmp_path):
     doc["features"][0]["geometry"]["coordinates"] = [500000.0, 2000000.0]
     path.write_text(json.dumps(doc))
     assert read_vector(path).crs.to_epsg() == 32647
+
+
+def test_road_lines_leave_out_excluded_highway_classes(tmp_path):
+    """options.highway_exclude applies to road line files as to OSM: such lines are no roads;
+    a file of nothing else is a one-line error naming it."""
+    lines = [shapely.LineString([(98.96, 18.79), (98.961, 18.79)]), shapely.LineString([(98.961, 18.79), (98.962, 18.79)]),
+             shapely.LineString([(98.962, 18.79), (98.963, 18.79)])]
+    path = tmp_path / "roads.geojson"
+    gpd.GeoDataFrame({"highway": ["residential", "footway", "service"]}, geometry=lines, crs="EPSG:4326").to_file(path)
+    assert list(read_road_lines(path)["highway"]) == ["residential", "footway", "service"]
+    kept = read_road_lines(path, highway_exclude=("footway", "steps"))
+    assert list(kept["highway"]) == ["residential", "service"]
+    assert kept.geometry.iloc[1].equals(lines[2])
+    with pytest.raises(InputDataError, match=r"roads.geojson: no roads left: every line's highway class \(footway, residential\)"):
+        gpd.GeoDataFrame({"highway": ["residential", "footway"]}, geometry=lines[:2], crs="EPSG:4326").to_file(path)
+        read_road_lines(path, highway_exclude=("footway", "residential"))

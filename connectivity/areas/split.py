@@ -177,7 +177,7 @@ def owner_index(areas: list[Area], points: np.ndarray) -> np.ndarray:
 #: The checks ``connectivity plan`` makes on each input kind when it reads the file, made here once
 #: on the whole file: a bad row is one error (exit 2) up front, not a failure of each area.
 _CHECKS = {
-    "roads": lambda gdf, path, scenario: load.roads_from(gdf, path),
+    "roads": lambda gdf, path, scenario: load.roads_from(gdf, path, highway_exclude=scenario.options.highway_exclude),
     "lines": lambda gdf, path, scenario: load.assets_from(gdf, path, geometry="LineString"),
     "poles": lambda gdf, path, scenario: load.assets_from(gdf, path, geometry="Point"),
     "buildings": lambda gdf, path, scenario: load.buildings_from(gdf, path),
