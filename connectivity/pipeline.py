@@ -47,6 +47,21 @@ def _noop(_: str) -> None:
     return None
 
 
+def check_scenario(scenario: Scenario) -> corridors.CorridorSpec | None:
+    """The checks that need no input data, before any long work (one-line errors): the cost model,
+    the rent settings over it, the ``[corridors]`` table. Returns the corridors (None outside
+    corridor mode).
+
+    Raises
+    ------
+    ConfigError
+        Naming the file and the key."""
+    model = costs.load_cost_model(scenario.cost_model)
+    if scenario.rent is not None:
+        _rent_settings(scenario, model)
+    return corridors.scenario_corridors(scenario)
+
+
 def load_layers(scenario: Scenario) -> load.OsmLayers:
     """Roads, POIs, buildings, poles and lines named by the scenario (downloading only as fallback)."""
     inp, opts = scenario.inputs, scenario.options
@@ -71,6 +86,27 @@ def load_layers(scenario: Scenario) -> load.OsmLayers:
     if inp.lines is not None:
         layers = replace(layers, lines=load.read_assets(inp.lines, geometry="LineString", crs=inp.crs))
     return layers
+
+
+#: How far (metres) outside the road network's bounding box a layer's features may all lie before it is reported.
+FAR_FROM_ROADS_M = 1000.0
+
+
+def far_from_roads(net: network.Network, frames: dict[str, gpd.GeoDataFrame], names: dict[str, str]) -> list[str]:
+    """One warning (logged and returned) per layer of ``frames`` (in the network's CRS) none of whose
+    features lies within :data:`FAR_FROM_ROADS_M` of the road network's bounding box: another
+    area's file, or coordinates in a wrong CRS; such features match no street."""
+    x0, y0, x1, y1 = net.edges.total_bounds
+    d = FAR_FROM_ROADS_M
+    out = []
+    for k, frame in frames.items():
+        b = frame.geometry.bounds
+        near = (b["minx"] <= x1 + d) & (b["maxx"] >= x0 - d) & (b["miny"] <= y1 + d) & (b["maxy"] >= y0 - d)
+        if not near.any():
+            out.append(f"{names[k]}: none of the {len(frame)} {k} lies within {d:,.0f} m of the roads "
+                       f"(another area's file, or a wrong CRS?): they match no street")
+            log.warning("%s", out[-1])
+    return out
 
 
 def _projected(frame: gpd.GeoDataFrame, crs: str, what: str) -> gpd.GeoDataFrame:
@@ -109,9 +145,7 @@ def run(scenario: Scenario, *, progress: Progress = _noop, executor: Executor | 
     started = time.perf_counter()
     opts = scenario.options
     phase_specs = scenario.phases  # checked when the scenario was read
-    if scenario.rent is not None:  # the rent settings over the cost model's, before the long work
-        _rent_settings(scenario, costs.load_cost_model(scenario.cost_model))
-    corridor_spec = corridors.scenario_corridors(scenario)
+    corridor_spec = check_scenario(scenario)
     progress("load")
     layers = load_layers(scenario)
     if corridor_spec is not None:
@@ -120,8 +154,11 @@ def run(scenario: Scenario, *, progress: Progress = _noop, executor: Executor | 
     tolerance = None if layers.roads_noded else opts.node_tolerance_m
     net = network.roads_network(layers.roads, crs=opts.crs, tolerance_m=tolerance,
                                 source=str(scenario.inputs.roads or scenario.inputs.osm or "roads"))
+    names = {k: portable_path(getattr(scenario.inputs, k), scenario) if getattr(scenario.inputs, k) else k
+             for k in ("buildings", "poles", "lines")}
     other = {k: _projected(getattr(layers, k), net.crs, str(getattr(scenario.inputs, k) or k))
              for k in ("buildings", "poles", "lines") if len(getattr(layers, k))}
+    layers = replace(layers, warnings=(*layers.warnings, *far_from_roads(net, other, names)))
     progress("sites")
     all_sites = scenario_sites(scenario, layers, net.crs)
     # points of interest give no site to an operator not serving the province; nor do a sites file or hubs

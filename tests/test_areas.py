@@ -589,3 +589,25 @@ def test_a_scheduler_that_does_not_answer_leaves_no_output_folder(fixtures, tmp_
                                   "--out", str(tmp_path / "out"), "--scheduler", "not a url", "--margin", "100"])
     assert code == 2 and "no Dask scheduler answers" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("extra, words", [
+    ('cost_model = "costs.toml"', ["costs.toml", "[currency] unknown key(s) name"]),
+    ('\n[rent]\noperators = { ACME = 100.0 }', ["tiny.toml", "rent.operators.ACME", "unknown operator"]),
+])
+def test_bad_cost_model_or_rent_exits_2_up_front(fixtures, tmp_path, extra, words):
+    """The checks `connectivity plan` makes before its long work (cost model, [rent]) are made once
+    up front: one line, exit 2, no output folder; not a failure of every area."""
+    for name in ("tiny.osm", "operators.toml"):
+        shutil.copy(fixtures / name, tmp_path / name)
+    (tmp_path / "costs.toml").write_text('[currency]\nname = "THB"\n')
+    text = (fixtures / "tiny.toml").read_text()
+    text = text.replace('operators = "operators.toml"', 'operators = "operators.toml"\n' + extra) if "cost_model" in extra \
+        else text + extra + "\n"
+    (tmp_path / "tiny.toml").write_text(text)
+    areas = write_areas(tmp_path / "areas.geojson", TINY_AREAS)
+    code, err = run_cli_captured(["plan-areas", str(tmp_path / "tiny.toml"), "--areas", str(areas),
+                                  "--out", str(tmp_path / "out"), "--serial", "--margin", "100"])
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert all(w in err for w in words), err
+    assert not (tmp_path / "out").exists()

@@ -85,11 +85,13 @@ def plan_areas(scenario_path: str | Path, areas_file: str | Path, out: str | Pat
     from connectivity.config import load_scenario
     from connectivity.errors import ConfigError, InputDataError
     from connectivity.output import write_json
+    from connectivity.pipeline import check_scenario
 
     t0 = time.perf_counter()
     if not (0 <= margin_m < 1e6):
         raise ConfigError(f"--margin must be a distance in metres from 0 to 1,000,000, got {margin_m!r}")
     scenario = load_scenario(scenario_path)
+    check_scenario(scenario)   # a bad cost model or [rent]: one error up front, not a failure of every area
     areas_file = Path(areas_file)
     areas = read_areas(areas_file, name_column=name_column)
     out = check_output(scenario, areas, areas_file, Path(out))
