@@ -549,12 +549,17 @@ class EdgeTable:
         return len(self.u)
 
 
+#: Most lanes a road can have (both directions); a larger ``lanes`` value is ignored, with a warning.
+MAX_LANES = 30
+
+
 def make_edge_table(u: Sequence[int], v: Sequence[int], length_m: Sequence[float], *,
                     highway: Sequence[Any] | None = None, surface: Sequence[Any] | None = None,
                     lanes: Sequence[Any] | None = None, width_m: Sequence[Any] | None = None,
                     bridge: Sequence[Any] | None = None, tunnel: Sequence[Any] | None = None,
                     reuse: Sequence[Any] | None = None) -> EdgeTable:
-    """An :class:`EdgeTable` from sequences; missing attributes default to unknown/False.
+    """An :class:`EdgeTable` from sequences; missing attributes default to unknown/False, and
+    lane counts outside 1 to :data:`MAX_LANES` are unknown (logged).
 
     Raises
     ------
@@ -590,8 +595,14 @@ def make_edge_table(u: Sequence[int], v: Sequence[int], length_m: Sequence[float
         return np.array([bool(x) and str(x).lower() not in ("no", "false", "0", "nan", "none") for x in a],
                         dtype=bool)
 
+    lanes_n = num(lanes)
+    odd = np.isfinite(lanes_n) & ((lanes_n <= 0) | (lanes_n > MAX_LANES))
+    if odd.any():   # a typo (lanes=1000000) would price a road as a motorway a kilometre wide
+        logger.warning("%d road edge(s) with a lane count outside 1-%d (e.g. %g): their lane count is ignored",
+                       int(odd.sum()), MAX_LANES, float(lanes_n[odd][0]))
+        lanes_n[odd] = np.nan
     t = EdgeTable(u=u, v=np.asarray(v, dtype=np.int64), length_m=length, highway=obj(highway),
-                  surface=obj(surface), lanes=num(lanes), width_m=num(width_m), bridge=flag(bridge),
+                  surface=obj(surface), lanes=lanes_n, width_m=num(width_m), bridge=flag(bridge),
                   tunnel=flag(tunnel), reuse=flag(reuse))
     for name in ("v", "length_m", "highway", "surface", "lanes", "width_m", "bridge", "tunnel", "reuse"):
         if len(getattr(t, name)) != m:

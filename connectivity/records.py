@@ -86,9 +86,9 @@ def _cables_text(values: Any, path: Path, column: str) -> list[dict[str, int]]:
                     count = int(n.strip()) if sep else -1
                 except ValueError:
                     count = -1
-                if not op.strip() or count < 0:
+                if not op.strip() or not 0 <= count <= MAX_COUNT:
                     raise InputDataError(f"{row_label(path, i)}: column {column!r}: {v!r} is not a list of "
-                                         f"OPERATOR:count (e.g. 'TOT:2,CAT:1')")
+                                         f"OPERATOR:count (e.g. 'TOT:2,CAT:1'; counts from 0 to {MAX_COUNT:,})")
                 said[op.strip()] = said.get(op.strip(), 0) + count
         out.append(said)
     return out

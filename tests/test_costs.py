@@ -164,3 +164,15 @@ def test_default_model_is_plausible(caplog):
     with caplog.at_level("WARNING"):
         assert check_limits(load_cost_model()) == []
     assert not caplog.records
+
+
+def test_implausible_lane_counts_are_ignored_with_a_warning(model, caplog):
+    """lanes=1000000 (a typo) or 0 is no lane count: the edge costs what it costs without one."""
+    import logging
+
+    kw = dict(highway=["primary"] * 3, surface=["asphalt"] * 3)
+    with caplog.at_level(logging.WARNING, logger="connectivity.costs"):
+        odd = edge_costs(model, make_edge_table([0, 1, 2], [1, 2, 3], [100, 100, 100], lanes=[1_000_000, 0, 4], **kw))
+    unknown = edge_costs(model, make_edge_table([0, 1, 2], [1, 2, 3], [100, 100, 100], lanes=[None, None, 4], **kw))
+    np.testing.assert_allclose(odd.trench, unknown.trench)
+    assert any("2 road edge(s) with a lane count outside 1-30 (e.g. 1e+06)" in r.getMessage() for r in caplog.records)

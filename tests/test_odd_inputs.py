@@ -290,3 +290,19 @@ def test_thai_operator_exports_to_shapefile(tmp_path):
         mapping = shp.with_suffix(".txt").read_text(encoding="utf-8")
         for f in fields:
             assert f"-> {f}\n" in mapping + "\n", (shp, f)   # the sidecar names the real field
+
+
+@pytest.mark.parametrize("offset_m, warned", [(50_000.0, True), (100.0, False)])
+def test_poles_far_from_every_road_are_reported(tmp_path, offset_m, warned):
+    """Poles that all lie far from the roads (another town's file, a wrong CRS) match no street:
+    the plan says so in its warnings instead of counting 0 of 0 poles in silence."""
+    poles = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"id": f"P{k}", "owner": "PEA"},
+         "geometry": {"type": "Point", "coordinates": lonlat(offset_m + 40.0 * k, offset_m)}} for k in range(5)]}
+    (tmp_path / "poles.geojson").write_text(json.dumps(poles))
+    path = write_scenario(tmp_path, grid(3), [("A", "TOT", 0, 0), ("B", "TOT", 200, 200)])
+    path.write_text(path.read_text().replace('sites = "sites.csv"', 'sites = "sites.csv"\npoles = "poles.geojson"'))
+    plan = run(load_scenario(path))
+    check_plan(plan)
+    far = [w for w in plan.summary["warnings"] if "poles.geojson: none of the 5 poles lies within 1,000 m of the roads" in w]
+    assert len(far) == (1 if warned else 0), plan.summary["warnings"]

@@ -51,6 +51,9 @@ def test_mapping_errors_name_the_file_and_the_column(tmp_path):
         read_records(rec(path, owner="OWNER", x="E", y="N"), "poles")
     with pytest.raises(InputDataError, match=r"poles.csv: line 2: column 'TEL': 'TOT:x' is not a list"):
         read_records(rec(path, owner="OWNER_NAME", x="E", y="N", cables="TEL"), "poles")
+    path.write_text("POLE_NO,OWNER_NAME,E,N,TEL\nP1,PEA,496000,2077000,\"TOT:1000000,CAT:1\"\n", encoding="utf-8")
+    with pytest.raises(InputDataError, match=r"poles.csv: line 2: column 'TEL': 'TOT:1000000,CAT:1' .*counts from 0 to 10,000"):
+        read_records(rec(path, owner="OWNER_NAME", x="E", y="N", cables="TEL"), "poles")
     with pytest.raises(InputDataError, match=r"poles.csv: column 'CIRCUITS' not found"):
         read_records(rec(path, owner="OWNER_NAME", x="E", y="N", circuits="CIRCUITS"), "poles")
     ducts = tmp_path / "ducts.geojson"
