@@ -124,8 +124,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the house's one-line errors: ``connectivity: error: ...`` and exit 2 (the usage is
+    what ``--help`` prints); its sub-command parsers are of this class too."""
+
+    def error(self, message: str):
+        self.exit(2, f"connectivity: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="connectivity", description="Plan shared underground cable ducts.")
+    parser = _Parser(prog="connectivity", description="Plan shared underground cable ducts.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log each stage's figures")
     parser.add_argument("--debug", action="store_true",
                         help="show tracebacks of unexpected errors; with -v also log every tree solved")

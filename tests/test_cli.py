@@ -213,3 +213,17 @@ def test_the_parser_loads_no_solver():
     assert out.stdout.strip() == "[]"
     from connectivity import steiner
     assert steiner.solve.__module__ == "connectivity.steiner.solver" and "solve" in steiner.__all__
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["steiner", "x.stp", "--seed", "abc"], ["argument --seed: invalid int value: 'abc'", "connectivity steiner --help"]),
+    (["plan-areas", "a.toml", "--areas", "a.geojson", "--workers", "x"], ["argument --workers", "'x'"]),
+    (["frob"], ["invalid choice: 'frob'", "connectivity --help"]),
+])
+def test_bad_arguments_are_one_line_exit_2(argv, words, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert len(err.strip().splitlines()) == 1 and err.startswith("connectivity: error: "), err
+    assert all(w in err for w in words), err
