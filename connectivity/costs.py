@@ -292,7 +292,7 @@ def _price_table(table: dict[str, Any], where: str, *, positive: bool = False,
     return tuple((k, _number(table, k, where, positive=positive, ranges=ranges)) for k in table if k not in _META)
 
 
-def parse_cost_model(data: dict[str, Any], source: str) -> CostModel:
+def parse_cost_model(data: dict[str, Any], source: str, *, warn: bool = True) -> CostModel:
     """Build a :class:`CostModel` from a parsed cost TOML.
 
     Raises
@@ -300,7 +300,8 @@ def parse_cost_model(data: dict[str, Any], source: str) -> CostModel:
     ConfigError
         On an unknown table or key, a missing or negative cost, an impossible value
         (:func:`check_limits`; implausible ones are warned about), or a table without
-        ``source`` and ``date``; the message names ``source`` and the key.
+        ``source`` and ``date``; the message names ``source`` and the key. With ``warn``
+        False the implausible values are not logged (a check made again later).
     """
     tables = {"currency", "open_cut", "surface", "lanes", "micro_trench", "hdd", "duct",
               "manhole", "joint_trench", "reuse", "contingency", "rent", "duct_bank", "service", "existing_duct"}
@@ -388,7 +389,7 @@ def parse_cost_model(data: dict[str, Any], source: str) -> CostModel:
         **rent,
         **extra,
     )
-    check_limits(model)
+    check_limits(model) if warn else limit_warnings(model)
     return model
 
 
@@ -499,8 +500,9 @@ def _optional_tables(data: dict[str, Any], source: str, rg: dict[str, tuple[floa
     return out
 
 
-def load_cost_model(path: str | Path | None = None) -> CostModel:
-    """Read a cost-model TOML (default: the packaged ``data/costs/default.toml``).
+def load_cost_model(path: str | Path | None = None, *, warn: bool = True) -> CostModel:
+    """Read a cost-model TOML (default: the packaged ``data/costs/default.toml``); ``warn``: log its
+    implausible values (see :func:`parse_cost_model`).
 
     Raises
     ------
@@ -508,7 +510,7 @@ def load_cost_model(path: str | Path | None = None) -> CostModel:
         When the file is missing, not TOML, or invalid (see :func:`parse_cost_model`).
     """
     path = Path(path) if path is not None else DEFAULT_COST_MODEL
-    return parse_cost_model(read_toml(path), str(path))
+    return parse_cost_model(read_toml(path), str(path), warn=warn)
 
 
 # --------------------------------------------------------------------------- per-edge costs

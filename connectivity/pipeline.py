@@ -56,7 +56,7 @@ def check_scenario(scenario: Scenario) -> corridors.CorridorSpec | None:
     ------
     ConfigError
         Naming the file and the key."""
-    model = costs.load_cost_model(scenario.cost_model)
+    model = costs.load_cost_model(scenario.cost_model, warn=False)   # the design stage warns, once
     if scenario.rent is not None:
         _rent_settings(scenario, model)
     return corridors.scenario_corridors(scenario)
