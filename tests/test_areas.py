@@ -194,6 +194,7 @@ def test_scenario_toml_round_trip():
     ([("A", (0, 0, 1, 1)), ("A", (1, 0, 2, 1))], "name", ["row 2", "duplicate area name 'A'", "row 1"]),
     ([("A/B", (0, 0, 1, 1)), ("a_b", (1, 0, 2, 1))], "name", ["row 2", "same folder 'a_b'", "'A/B'"]),
     ([(" ", (0, 0, 1, 1))], "name", ["row 1", "empty area name"]),
+    ([("North\nSouth", (0, 0, 1, 1))], "name", ["row 1", "'North\\nSouth' holds a control character"]),
     ([("summary.json", (0, 0, 1, 1))], "name", ["row 1", "cannot be a folder name"]),
     ([("x" * 300, (0, 0, 1, 1))], "name", ["row 1", "too long for a folder name", "300 bytes"]),
     ([("ขอนแก่น" * 10, (0, 0, 1, 1))], "name", ["row 1", "too long for a folder name", "210 bytes"]),

@@ -126,6 +126,9 @@ def read_areas(path: str | Path, *, name_column: str = "name") -> list[Area]:
         name = "" if raw is None or (isinstance(raw, float) and math.isnan(raw)) else str(raw).strip()
         if not name:
             raise InputDataError(f"{load.row_label(path, row)}: empty area name (column `{name_column}`)")
+        if any(ord(c) < 32 or ord(c) == 127 for c in name):   # a line break would split a progress or CSV line
+            raise InputDataError(f"{load.row_label(path, row)}: area name {name!r} holds a control character "
+                                 f"(a line break or tab; column `{name_column}`)")
         if name in seen:
             raise InputDataError(f"{load.row_label(path, row)}: duplicate area name {name!r} "
                                  f"(also {load.row_label(path, seen[name]).split(': ', 1)[1]})")
