@@ -101,11 +101,13 @@ def _key_nodes(n, order, is_term, tdeg, root):
 
 
 @njit(cache=True, nogil=True)
-def _key_paths(n, order, parent, pedge, ew, is_key):
-    """Key paths of a tree (``order``: its nodes root first; ``parent``/``pedge``: parent node and
-    edge). Returns per node ``pid`` (the lower key node of its key path; itself for a key node),
-    and per key node ``kpar`` (the key node above it), ``kdepth`` (depth in the key tree) and
-    ``pcost`` (weight of the key path up to ``kpar``)."""
+def _key_paths(n, order, parent, pedge, ew, is_term, tdeg, root):
+    """Key nodes and key paths of a tree (``order``: its nodes root first; ``parent``/``pedge``:
+    parent node and edge; ``tdeg``: degree in the tree). Returns ``is_key`` (:func:`_key_nodes`),
+    per node ``pid`` (the lower key node of its key path; itself for a key node), and per key
+    node ``kpar`` (the key node above it), ``kdepth`` (depth in the key tree) and ``pcost``
+    (weight of the key path up to ``kpar``)."""
+    is_key = _key_nodes(n, order, is_term, tdeg, root)
     pid = np.full(n, -1, np.int64)
     kpar = np.full(n, -1, np.int64)
     kdepth = np.zeros(n, np.int64)
@@ -129,7 +131,7 @@ def _key_paths(n, order, parent, pedge, ew, is_key):
             kpar[v] = x
             pcost[v] = c
             kdepth[v] = kdepth[x] + 1
-    return pid, kpar, kdepth, pcost
+    return is_key, pid, kpar, kdepth, pcost
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -164,8 +166,7 @@ def key_path_round(n, indptr, head, arc_w, arc_e, eu, ev, ew, is_term, tree):
     in_tree = tdeg > 0
     if root < 0:
         return in_tree, 0.0
-    is_key = _key_nodes(n, order, is_term, tdeg, root)
-    pid, kpar, kdepth, pcost = _key_paths(n, order, parent, pedge, ew, is_key)
+    is_key, pid, kpar, kdepth, pcost = _key_paths(n, order, parent, pedge, ew, is_term, tdeg, root)
     # Voronoi regions of tree nodes
     base, dist, pred_arc = voronoi(indptr, head, arc_w, in_tree)
     m = len(eu)
@@ -311,8 +312,7 @@ def key_vertex_round(n, indptr, head, arc_w, arc_e, eu, ev, ew, is_term, tree, m
     in_tree = tdeg > 0
     if root < 0:
         return in_tree, 0.0
-    is_key = _key_nodes(n, order, is_term, tdeg, root)
-    pid, kpar, kdepth, pcost = _key_paths(n, order, parent, pedge, ew, is_key)
+    is_key, pid, kpar, kdepth, pcost = _key_paths(n, order, parent, pedge, ew, is_term, tdeg, root)
     # Steiner key vertices: slots, branch indices, removed cost
     slot = np.full(n, -1, np.int64)
     ns = 0
