@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field, fields, replace
@@ -57,12 +58,20 @@ class OperatorSpec:
     hub: tuple[TagRule, ...] = ()
 
     def serves(self, province: str | None) -> bool:
-        """Whether the operator serves ``province`` (unknown province: yes)."""
+        """Whether the operator serves ``province`` (unknown province: yes). Names compare without
+        case, spaces, hyphens or dots ("bangkok", "Samut-Prakan" are Bangkok, Samut Prakan)."""
         if province is None:
             return True
-        if province in self.exclude_provinces:
+        key = province_key(province)
+        if key in {province_key(p) for p in self.exclude_provinces}:
             return False
-        return not self.provinces or province in self.provinces
+        return not self.provinces or key in {province_key(p) for p in self.provinces}
+
+
+def province_key(name: str) -> str:
+    """A province name as :meth:`OperatorSpec.serves` compares it: case-folded, without spaces,
+    hyphens, dots or underscores."""
+    return re.sub(r"[\s\-._]+", "", str(name)).casefold()
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,10 @@ def test_default_operators_hold_the_five_parties():
     pea = next(o for o in ops if o.name == "PEA")
     assert not mea.serves("Chiang Mai") and mea.serves("Bangkok")
     assert pea.serves("Chiang Mai") and not pea.serves("Bangkok")
+    # written otherwise, the same province: PEA does not serve Bangkok, MEA does
+    for name in ("bangkok", " BANGKOK ", "samut-prakan", "SamutPrakan", "Samut_Prakan"):
+        assert mea.serves(name) and not pea.serves(name), name
+    assert not mea.serves("chiangmai") and pea.serves("chiangmai")
 
 
 def test_new_operator_by_configuration_alone():
