@@ -68,6 +68,25 @@ class OperatorSpec:
         return not self.provinces or key in {province_key(p) for p in self.provinces}
 
 
+def province_near_miss(province: str | None, operators: Iterable[OperatorSpec]) -> str | None:
+    """A warning line when ``province`` is no province the operators list (served or excluded) but
+    looks like a misspelling of one ("Bangkock"): then every operator would take it to be another
+    province. None otherwise (a province no operator lists is served by the nationwide ones)."""
+    import difflib
+
+    if not province:
+        return None
+    listed = {province_key(p): p for op in operators for p in (*op.provinces, *op.exclude_provinces)}
+    key = province_key(province)
+    if key in listed:
+        return None
+    close = difflib.get_close_matches(key, list(listed), n=1, cutoff=0.8)
+    if not close:
+        return None
+    return (f"province {province!r} is taken as a province of its own, not {listed[close[0]]!r} of the "
+            f"operators file (which decides who serves it); check the spelling")
+
+
 def province_key(name: str) -> str:
     """A province name as :meth:`OperatorSpec.serves` compares it: case-folded, without spaces,
     hyphens, dots or underscores."""

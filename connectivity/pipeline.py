@@ -19,7 +19,7 @@ import pandas as pd
 
 from connectivity import (aerial, allocate, boq, corridors, costs, coverage, design, economics, load, network, phasing,
                           plan, sites as sites_mod)
-from connectivity.config import Scenario
+from connectivity.config import Scenario, province_near_miss
 from connectivity.atomic import atomic_dir
 from connectivity.errors import InfeasibleError, InputDataError
 from connectivity.output import write_csv, write_geojson, write_json
@@ -165,7 +165,10 @@ def run(scenario: Scenario, *, progress: Progress = _noop, executor: Executor | 
     source = scenario.inputs.sites or scenario.path
     all_sites, left_out = sites_mod.served_sites(all_sites, scenario.operators, scenario.province,
                                                  portable_path(source, scenario) if source else "scenario")
-    layers = replace(layers, warnings=(*layers.warnings, *left_out))
+    near_miss = province_near_miss(scenario.province, scenario.operators)
+    if near_miss:
+        log.warning("%s", near_miss)
+    layers = replace(layers, warnings=(*layers.warnings, *([near_miss] if near_miss else []), *left_out))
     if corridor_spec is not None and not corridor_spec.sites:  # corridor mode: the streets and the hubs
         all_sites = all_sites[all_sites["kind"].astype(str) == "hub"].reset_index(drop=True)
     if len(all_sites) == 0 and corridor_spec is None:

@@ -64,6 +64,16 @@ def test_default_operators_hold_the_five_parties():
     assert not mea.serves("chiangmai") and pea.serves("chiangmai")
 
 
+def test_a_misspelt_province_of_the_operators_file_is_warned_about():
+    from connectivity.config import PACKAGE_DATA, province_near_miss
+
+    ops = load_operators(PACKAGE_DATA / "operators" / "default.toml")
+    assert "not 'Bangkok' of the operators file" in province_near_miss("Bangkock", ops)
+    assert "not 'Nonthaburi'" in province_near_miss("Nontaburi", ops)
+    for fine in ("Bangkok", "bangkok", "Samut-Prakan", "Chiang Mai", "Phuket", None, ""):
+        assert province_near_miss(fine, ops) is None, fine   # listed, or no operator lists it (served nationwide)
+
+
 def test_new_operator_by_configuration_alone():
     ops = parse_operators({"operators": [{"name": "AIS", "kind": "telecom", "ducts": 1,
                                           "sites": [{"amenity": ["school"]}]}]}, "x")

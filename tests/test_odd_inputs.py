@@ -306,3 +306,12 @@ def test_poles_far_from_every_road_are_reported(tmp_path, offset_m, warned):
     check_plan(plan)
     far = [w for w in plan.summary["warnings"] if "poles.geojson: none of the 5 poles lies within 1,000 m of the roads" in w]
     assert len(far) == (1 if warned else 0), plan.summary["warnings"]
+
+
+def test_a_misspelt_province_is_in_the_plan_warnings(tmp_path):
+    path = write_scenario(tmp_path, grid(3), [("A", "TOT", 0, 0), ("B", "TOT", 200, 200)])
+    path.write_text(path.read_text().replace('province = "Chiang Mai"', 'province = "Bangkock"'))
+    plan = run(load_scenario(path))
+    check_plan(plan)
+    assert any("province 'Bangkock' is taken as a province of its own, not 'Bangkok'" in w
+               for w in plan.summary["warnings"]), plan.summary["warnings"]
