@@ -389,7 +389,10 @@ def parse_cost_model(data: dict[str, Any], source: str, *, warn: bool = True) ->
         **rent,
         **extra,
     )
-    check_limits(model) if warn else limit_warnings(model)
+    if warn:
+        check_limits(model)
+    else:
+        limit_warnings(model)   # its impossible values raise all the same
     return model
 
 
