@@ -418,10 +418,13 @@ def roads_network(roads: gpd.GeoDataFrame, *, crs: str = "auto", tolerance_m: fl
 def site_locations(sites: gpd.GeoDataFrame, merge_m: float) -> np.ndarray:
     """For each site, the row of the first site (by ``site_id``) of its location.
 
-    Sites closer than ``merge_m`` (metres, projected coordinates) are one location, and
-    so, transitively, are chains of such sites: the locations are the connected components
-    of the "closer than ``merge_m``" graph, so the result does not depend on the row order.
-    ``merge_m = 0`` keeps every site a location of its own.
+    Sites at most ``merge_m`` apart (metres, projected coordinates) are one location: a chain of
+    such sites (a connected component of the "at most ``merge_m`` apart" graph) is one location
+    when all its sites lie within ``merge_m`` of its first site (the location's point, where its
+    lead-in starts). A chain reaching farther (sites 45 m apart with ``merge_m = 50``) is cut:
+    its sites, by ``site_id``, each join the first earlier location within ``merge_m`` of them,
+    or start one. So no site is farther than ``merge_m`` from its location's point, and the
+    result does not depend on the row order. ``merge_m = 0`` keeps every site a location of its own.
     """
     n = len(sites)
     if n == 0 or merge_m <= 0:
@@ -435,7 +438,17 @@ def site_locations(sites: gpd.GeoDataFrame, merge_m: float) -> np.ndarray:
     first = np.full(int(comp.max()) + 1, -1, dtype=np.int64)
     for i in by_id[::-1]:   # the last write wins: the lowest site_id of each location
         first[comp[i]] = i
-    return first[comp]
+    out = first[comp]
+    spread = np.hypot(*(xy - xy[out]).T)
+    for c in np.unique(comp[spread > merge_m]):   # a chain reaching farther than merge_m: cut it
+        members = by_id[comp[by_id] == c]
+        leaders: list[int] = []
+        for i in members:
+            near = [j for j in leaders if np.hypot(*(xy[i] - xy[j])) <= merge_m]
+            out[i] = near[0] if near else i
+            if not near:
+                leaders.append(i)
+    return out
 
 
 ON_ROAD_M = 0.01

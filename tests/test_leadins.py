@@ -64,19 +64,34 @@ def test_zero_tolerance_disables_merging():
     assert sorted(lead["site_ids"]) == [("A",), ("B",)]
 
 
-def test_locations_are_transitive_and_independent_of_row_order():
-    rows = [("S3", "PEA", 401.6, 30), ("S1", "CAT", 400, 30), ("S2", "TOT", 400.8, 30), ("S4", "CAT", 403, 30)]
+def test_locations_hold_no_site_farther_than_merge_m_and_are_independent_of_row_order():
+    rows = [("S3", "PEA", 401.6, 30), ("S1", "CAT", 400, 30), ("S2", "TOT", 400.8, 30), ("S4", "CAT", 403, 30),
+            ("S0", "TOT", 399.5, 30)]
     first = site_locations(sites(*rows), 1.0)
-    # S1-S2 and S2-S3 are within 1 m (S1-S3 is not): one location, named after S1
-    assert [rows[i][0] for i in first] == ["S1", "S1", "S1", "S4"]
-    for perm in ([3, 2, 1, 0], [2, 0, 3, 1]):
+    # S0-S1-S2-S3 is one chain of sites within 1 m of the next, but S3 lies 2.1 m from S0: the chain is cut,
+    # by site_id: S1 joins S0's location (0.5 m), S2 (1.3 m from S0) starts one, which S3 (0.8 m) joins
+    assert [rows[i][0] for i in first] == ["S2", "S0", "S2", "S4", "S0"]
+    for perm in ([4, 3, 2, 1, 0], [2, 0, 4, 3, 1]):
         shuffled = [rows[i] for i in perm]
         net, att = attach_sites(road(), sites(*shuffled), max_distance_m=100, merge_m=1.0)
         lead = net.edges[net.edges["kind"] == "lead_in"].sort_values("site_id")
-        assert lead["site_ids"].tolist() == [("S1", "S2", "S3"), ("S4",)]
+        assert lead["site_ids"].tolist() == [("S0", "S1"), ("S2", "S3"), ("S4",)]
         at = att.set_index("site_id")
-        assert at.loc["S1", "node_id"] == at.loc["S2", "node_id"] == at.loc["S3", "node_id"] != at.loc["S4", "node_id"]
-        assert net.nodes.geometry.loc[int(at.loc["S3", "node_id"])].equals_exact(shapely.Point(400, 30), 1e-9)
+        assert at.loc["S0", "node_id"] == at.loc["S1", "node_id"] != at.loc["S2", "node_id"] == at.loc["S3", "node_id"]
+        assert net.nodes.geometry.loc[int(at.loc["S3", "node_id"])].equals_exact(shapely.Point(400.8, 30), 1e-9)
+    # a tight chain (all within 1 m of its first site) stays one location
+    assert list(site_locations(sites(("B", "PEA", 400.6, 30), ("A", "TOT", 400, 30), ("C", "CAT", 400.9, 30)), 1.0)) == [1, 1, 1]
+
+
+def test_a_long_chain_of_sites_never_leaves_a_site_far_from_its_location():
+    """Sites 45 m apart in a row with merge_m = 50: not one location 855 m long; each site at most
+    50 m from its location's point (where its lead-in starts)."""
+    chain = [(f"C{k:02d}", "TOT", 45.0 * k, 30) for k in range(20)]
+    frame = sites(*chain)
+    first = site_locations(frame, 50.0)
+    xs = np.array([r[2] for r in chain])
+    assert np.abs(xs - xs[first]).max() <= 50.0
+    assert len(set(first.tolist())) == 10
 
 
 def test_too_far_location_leaves_all_its_sites_unattached():
