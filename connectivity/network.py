@@ -213,6 +213,13 @@ def _snap_ends(geoms: np.ndarray, tolerance_m: float) -> np.ndarray:
         if pairs.shape[1] == 0:
             continue
         d = shapely.distance(ends[pairs[0]], geoms[pairs[1]])
+        # not onto a line that this line's other end already touches: that would fold a short
+        # line onto its neighbour (a 0.3 m stub between a spur and the road it stops short of)
+        other = shapely.points(last if which == 0 else first)
+        fold = (d > 0) & shapely.dwithin(geoms[pairs[1]], other[pairs[0]], 1e-9)
+        pairs, d = pairs[:, ~fold], d[~fold]
+        if pairs.shape[1] == 0:
+            continue
         order = np.lexsort((pairs[1], d))              # nearest line first (lowest id on ties)
         i_sorted = pairs[0][order]
         _, at_first = np.unique(i_sorted, return_index=True)

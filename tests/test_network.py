@@ -28,6 +28,15 @@ def test_node_lines_joins_ends_within_tolerance():
     assert len(build_network(node_lines(gap, tolerance_m=0.5)).component_sizes) == 2
 
 
+def test_a_short_stub_joins_its_spur_to_the_road_it_stops_short_of():
+    """A spur drawn as a 0.3 m stub (0.4 m short of the road) and the rest: the stub's loose end
+    goes onto the road, not onto the spur that its other end already touches (which folded it away)."""
+    spur = lines([(0, 0), (1000, 0)], [(500, 0.4), (500, 0.7)], [(500, 0.7), (500, 400)], name=["Main", "Stub", "Spur"])
+    net = build_network(node_lines(spur, tolerance_m=1.0))
+    assert len(net.component_sizes) == 1
+    assert net.edges["length_m"].sum() == pytest.approx(1400.0)
+
+
 def test_node_lines_keeps_attributes():
     noded = node_lines(lines([(0, 0), (100, 0)], [(50, -50), (50, 50)], name=["A", "B"]), tolerance_m=1)
     assert sorted(noded["name"]) == ["A", "A", "B", "B"]
