@@ -426,6 +426,7 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
         "allocation_cross_check": {"segment_shapley": {o: round(v, 2) for o, v in segment.items()}},
         "core_violations": {m: [{"coalition": list(v.coalition), "pays": round(v.pays, 2), "alone": round(v.alone, 2)}
                                 for v in vs[:5]] for m, vs in alloc.violations.items()},
+        "network_cost": round(network_total, 2),   # what the bound is for: total_cost less the service connections
         "lower_bound": round(bound, 2),
         "lower_bound_method": cert.method,
         "routing_lower_bound": round(routing, 2),   # the optimised objective: manholes per metre

@@ -4,7 +4,7 @@ Made from the areas' results (ordered by area name, so the files are the same wh
 order in which the areas completed) and from their plan folders. Per area the headline
 figures of :func:`connectivity.economics.headline` (the figures ``connectivity compare``
 shows); the totals add what adds up (lengths, costs, savings, shares, buildings, poles) and
-take the certified gap of the whole (total cost over the sum of the areas' lower bounds).
+take the certified gap of the whole (network cost over the sum of the areas' lower bounds).
 Overhead lines are cut with each area's margin, so neighbours may both take down the same span:
 the total ``overhead_km_removed`` counts the union of the spans removed (each once).
 """
@@ -42,6 +42,7 @@ def area_rows(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             km = figures.get("trench_km")
             row["cost_per_km"] = round(figures["total_cost"] / km, 2) if km and figures.get("total_cost") else None
             row["lower_bound"] = s.get("lower_bound")
+            row["network_cost"] = s.get("network_cost", s.get("total_cost"))   # what lower_bound bounds
             row.update(figures)
         rows.append(row)
     return rows
@@ -56,8 +57,8 @@ def _columns(rows: list[dict[str, Any]]) -> list[str]:
 
 def totals(rows: list[dict[str, Any]], *, overhead_share: float = 1.0) -> dict[str, Any]:
     """Sums over the areas planned (``ok``): the additive figures and each operator's share;
-    ``savings_pct``, ``cost_per_km`` and ``gap_pct`` (certified: total cost over the sum of
-    the areas' lower bounds) recomputed from the sums. ``overhead_km_removed`` is the sum times
+    ``savings_pct``, ``cost_per_km`` and ``gap_pct`` (certified: the areas' network costs over the
+    sum of their lower bounds) recomputed from the sums. ``overhead_km_removed`` is the sum times
     ``overhead_share`` (:func:`removed_share`): the sum counts twice what two areas' margins share."""
     ok = [r for r in rows if r["status"] == "ok"]
     out: dict[str, Any] = {}
@@ -70,9 +71,12 @@ def totals(rows: list[dict[str, Any]], *, overhead_share: float = 1.0) -> dict[s
     sep, sav, cost, km = (out.get(k) for k in ("separate_total_cost", "savings", "total_cost", "trench_km"))
     out["savings_pct"] = round(100.0 * sav / sep, 3) if sep else None
     out["cost_per_km"] = round(cost / km, 2) if cost and km else None
-    bound = sum(r["lower_bound"] for r in ok if r.get("lower_bound"))
+    bounded = [r for r in ok if r.get("lower_bound")]
+    bound = sum(r["lower_bound"] for r in bounded)
+    network = sum(r.get("network_cost") or r["total_cost"] for r in bounded)
     out["lower_bound"] = round(bound, 2) if ok else None
-    out["gap_pct"] = round(100.0 * (cost / bound - 1.0), 3) if cost and bound else None
+    out["network_cost"] = round(network, 2) if ok else None
+    out["gap_pct"] = round(100.0 * (network / bound - 1.0), 3) if network and bound else None
     if out.get("overhead_km_removed") is not None:
         out["overhead_km_removed"] = round(out["overhead_km_removed"] * overhead_share, 3)
     return out
