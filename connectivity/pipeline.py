@@ -430,9 +430,9 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
         "lower_bound": round(bound, 2),
         "lower_bound_method": cert.method,
         "routing_lower_bound": round(routing, 2),   # the optimised objective: manholes per metre
-        "routing_gap_pct": round(100.0 * (joint.linear_cost * f / routing - 1.0), 3) if routing > 0 else 0.0,
+        "routing_gap_pct": design.gap_pct(joint.linear_cost * f, routing),
         "plan_gaps": design.plan_gaps(problem, table_c, joint=cert, time_limit=deadline.left()),
-        "gap_pct": round(100.0 * (network_total / bound - 1.0), 3) if bound > 0 else 0.0,
+        "gap_pct": design.gap_pct(network_total, bound),
         "manholes": {"total": int(len(manholes)), **{g: int(n_mh.get(g, 0)) for g in design.GROUPS}},
         "networks_per_operator": {o: len(problem.terminal_groups(k)) for k, o in enumerate(problem.operators)},
         "trench_length_m": round(float(problem.length_m[joint.use.any(axis=0)].sum()), 2),

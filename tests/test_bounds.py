@@ -552,3 +552,13 @@ def test_best_bound_shares_its_time_limit(monkeypatch):
     monkeypatch.setattr(bounds, "required_chambers", lambda *args, **kw: (plan.cost, 0.0))
     bounds.best_bound(p, plan, time_limit=30.0, routing=True, iterations=3)
     assert len(limits) == 2 and limits[0] <= 30.0 and limits[1] < limits[0]
+
+
+def test_gap_pct_of_a_bound_equal_to_the_cost_is_zero_not_minus_zero():
+    import math
+
+    from connectivity.design import gap_pct
+
+    g = gap_pct(1_830_000.0, 1_830_000.0 * (1 + 1e-12))   # the bound a rounding error above the cost
+    assert g == 0.0 and math.copysign(1.0, g) == 1.0 and str(g) == "0.0"
+    assert gap_pct(110.0, 100.0) == 10.0 and gap_pct(5.0, 0.0) == 0.0

@@ -1127,6 +1127,14 @@ def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None 
     return max(float(best), ascent, 0.0)
 
 
+def gap_pct(cost: float, bound: float) -> float:
+    """``100 (cost / bound - 1)`` to 3 decimals (0 without a bound); a bound equal to the cost
+    but for the last bits gives 0.0, not -0.0."""
+    if bound <= 0:
+        return 0.0
+    return round(100.0 * (cost / bound - 1.0), 3) + 0.0   # + 0.0 turns -0.0 into 0.0
+
+
 #: Largest instance (edges) on which every coalition's plan gets its own bound (stand-alone and joint plans always do).
 COALITION_GAPS_MAX_EDGES = 20_000
 _COALITION_ITERATIONS = 15   # subgradient steps of a coalition's bound (the joint plan's gets more)
@@ -1147,8 +1155,7 @@ def plan_gaps(problem: DesignProblem, table: CoalitionTable, *, joint: Bound | N
 
     def row(plan: JointPlan, bound: float) -> dict:
         cost, lb = plan.cost * f, bound * f
-        return {"cost": round(cost, 2), "lower_bound": round(lb, 2),
-                "gap_pct": round(100.0 * (cost / lb - 1.0), 3) if lb > 0 else 0.0}
+        return {"cost": round(cost, 2), "lower_bound": round(lb, 2), "gap_pct": gap_pct(cost, lb)}
 
     grand = frozenset(table.players)
     out: dict[str, dict] = {"stand_alone": {}, "coalitions": {}}
