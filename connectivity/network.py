@@ -451,9 +451,9 @@ def site_locations(sites: gpd.GeoDataFrame, merge_m: float) -> np.ndarray:
         members = by_id[comp[by_id] == c]
         leaders: list[int] = []
         for i in members:
-            near = [j for j in leaders if np.hypot(*(xy[i] - xy[j])) <= merge_m]
-            out[i] = near[0] if near else i
-            if not near:
+            near = np.flatnonzero(np.hypot(*(xy[leaders] - xy[i]).T) <= merge_m)
+            out[i] = leaders[near[0]] if len(near) else i
+            if not len(near):
                 leaders.append(i)
     return out
 

@@ -558,7 +558,10 @@ def test_national_files_are_written_all_or_none(fixtures, tmp_path, monkeypatch)
     plan_areas(fixtures / "tiny.toml", areas, out, workers=0, margin_m=100)
     before = {n: (out / n).read_bytes() for n in NATIONAL}
     (out / "areas.csv").write_bytes(b"the earlier run's\n")   # a rerun would write it anew
-    monkeypatch.setattr(national, "write_overview", lambda *a, **k: (_ for _ in ()).throw(OSError(28, "No space left on device")))
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(national, "write_overview", disk_full)
     with pytest.raises(OSError):
         plan_areas(fixtures / "tiny.toml", areas, out, workers=0, margin_m=100, force=True)
     assert (out / "areas.csv").read_bytes() == b"the earlier run's\n"
