@@ -195,9 +195,7 @@ def run(scenario: Scenario, *, progress: Progress = _noop, executor: Executor | 
             f"connected: {far} farther than {opts.max_site_distance_m:g} m from every road, {len(alone)} without "
             f"another site of their operator (at another location) on their road network component")
     if alone:
-        log.warning("%d site(s) share no road component with a site of their operator at another location (an "
-                    "operator's ducts only join its own sites), not connected: %s", len(alone),
-                    ", ".join(map(str, alone[:10])) + (" ..." if len(alone) > 10 else ""))
+        _warn_alone(attached, alone)
     progress("design")
     res = design_stage(scenario, net_sites, attached, reachable, lines=other.get("lines"), poles=other.get("poles"),
                        executor=executor,
@@ -352,6 +350,23 @@ def design_problem(scenario: Scenario, net: network.Network, attached: gpd.GeoDa
         problem = corridors.with_existing(problem, existing, corridors.existing_price_per_duct_m(model))
     return DesignInputs(problem=problem, settings=settings, model=model, match=match, table=table, ecosts=ecosts,
                         dropped=dropped, existing=existing)
+
+
+def _warn_alone(attached: gpd.GeoDataFrame, alone: list) -> None:
+    """One warning for the attached sites no duct can join: those whose operator has no other
+    location at all, and those whose operator's other locations are on other road components."""
+    single = plan.connected_sites(attached, pd.Series(False, index=attached.index))
+    one = single.loc[single["status"] == "one_location", "site_id"].astype(str).tolist()
+    rest = [s for s in map(str, alone) if s not in set(one)]
+
+    def listed(ids: list[str]) -> str:
+        return ", ".join(ids[:10]) + (" ..." if len(ids) > 10 else "")
+    if one:
+        log.warning("%d site(s) stand at the only location of their operator (its hub included), nothing to join, "
+                    "not connected: %s", len(one), listed(one))
+    if rest:
+        log.warning("%d site(s) share no road component with a site of their operator at another location (an "
+                    "operator's ducts only join its own sites), not connected: %s", len(rest), listed(rest))
 
 
 def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoDataFrame, reachable: pd.Series, *,

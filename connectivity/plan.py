@@ -27,9 +27,23 @@ def reachable_terminals(net: Network, sites: gpd.GeoDataFrame) -> pd.Series:
 
 
 def connected_sites(sites: gpd.GeoDataFrame, reachable: pd.Series) -> gpd.GeoDataFrame:
-    """Sites with ``connected`` and a final ``status`` (``connected``, ``too_far`` or ``unreachable``)."""
-    status = np.where(reachable, "connected", np.where(sites["status"] == "too_far", "too_far", "unreachable"))
+    """Sites with ``connected`` and a final ``status``: ``connected``; ``too_far`` (from every
+    road); ``one_location`` (every attached site of its operator, hub included, stands at this
+    one location: nothing for a duct to join); ``unreachable`` (its operator's other locations
+    lie on other road components)."""
+    single = _one_location(sites)
+    status = np.where(reachable, "connected",
+                      np.where(sites["status"] == "too_far", "too_far",
+                               np.where(single, "one_location", "unreachable")))
     return sites.assign(connected=reachable.to_numpy(bool), status=status)
+
+
+def _one_location(sites: gpd.GeoDataFrame) -> np.ndarray:
+    """Per site, whether it is attached and its operator's attached sites all share its node."""
+    attached = sites["node_id"].notna().to_numpy()
+    nodes = sites.loc[attached].groupby(sites.loc[attached, "operator"].astype(str))["node_id"].nunique()
+    per_site = sites["operator"].astype(str).map(nodes).fillna(0).to_numpy()
+    return attached & (per_site == 1)
 
 
 @dataclass(frozen=True)

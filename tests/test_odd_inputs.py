@@ -315,3 +315,22 @@ def test_a_misspelt_province_is_in_the_plan_warnings(tmp_path):
     check_plan(plan)
     assert any("province 'Bangkock' is taken as a province of its own, not 'Bangkok'" in w
                for w in plan.summary["warnings"]), plan.summary["warnings"]
+
+
+def test_sites_at_their_operators_only_location_are_one_location_not_unreachable(tmp_path, caplog):
+    # TOT's two sites stand where its hub is (one location): nothing to join; CAT's are planned.
+    # A PEA site alone on a road piece of its own, away from PEA's hub, is unreachable.
+    lines = grid(4) + [[(2000.0, 0.0), (2200.0, 0.0)]]
+    sites = [("A", "TOT", 150, 101), ("B", "TOT", 150, 101.5), ("C", "CAT", 0, 10), ("D", "CAT", 300, 290),
+             ("E", "PEA", 2100, 5)]
+    path = write_scenario(tmp_path, lines, sites, extra=_hubs(TOT=(150, 101), PEA=(0, 290)))
+    plan = run(load_scenario(path))
+    check_plan(plan)
+    status = plan.sites.set_index("site_id")["status"]
+    assert status[["A", "B", "TOT-hub"]].eq("one_location").all()
+    assert status[["C", "D"]].eq("connected").all()
+    assert status[["E", "PEA-hub"]].eq("unreachable").all()
+    assert {d["site_id"]: d["status"] for d in plan.summary["sites_not_connected"]}["A"] == "one_location"
+    text = caplog.text
+    assert "3 site(s) stand at the only location of their operator" in text and "A, B, TOT-hub" in text
+    assert "2 site(s) share no road component" in text
