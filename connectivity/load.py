@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import math
 import re
 import warnings
 from collections.abc import Iterable, Iterator
@@ -129,6 +130,11 @@ class _Collector:
         self.buildings: list[dict] = []
         self.poles: list[dict] = []
         self.lines: list[dict] = []
+        # overhead lines using a node without a location: (row without geometry, node refs)
+        self.unlocated_lines: list[tuple[dict, list[int]]] = []
+        # negative node ids (unsaved JOSM edits) used without a location: pyosmium's
+        # location cache keeps none for them, a second pass looks them up (:meth:`locate`)
+        self.unlocated: set[int] = set()
         self.factory = __import__("osmium").geom.WKBFactory()
 
     def node(self, n) -> None:
@@ -154,14 +160,40 @@ class _Collector:
             for n in w.nodes:
                 refs.append(n.ref)
                 loc = n.location
-                coords.append((loc.lon, loc.lat) if loc.valid() else (_NAN, _NAN))
+                if loc.valid():
+                    coords.append((loc.lon, loc.lat))
+                else:
+                    coords.append((_NAN, _NAN))
+                    if n.ref < 0:
+                        self.unlocated.add(n.ref)
             self.way_refs.append(refs)
             self.way_coords.append(coords)
         kind = _line_kind(tags)
         if kind and len(w.nodes) >= 2:
-            geom = wkb.loads(self.factory.create_linestring(w), hex=True)
-            self.lines.append({"osm_id": f"way/{w.id}", "kind": kind,
-                               "owner": tags.get("operator", ""), "geometry": geom})
+            row = {"osm_id": f"way/{w.id}", "kind": kind, "owner": tags.get("operator", "")}
+            if all(n.location.valid() for n in w.nodes):
+                self.lines.append(row | {"geometry": wkb.loads(self.factory.create_linestring(w), hex=True)})
+            else:
+                self.unlocated_lines.append((row, [n.ref for n in w.nodes]))
+                self.unlocated.update(n.ref for n in w.nodes if n.ref < 0 and not n.location.valid())
+
+    def locate(self, at: dict[int, tuple[float, float]], path: Path) -> None:
+        """Give the ways the node locations ``at`` (node id -> lon, lat) that the pass lacked; an
+        overhead line still missing one is skipped with a warning naming it (roads: see
+        :func:`_road_edges`)."""
+        for refs, coords in zip(self.way_refs, self.way_coords):
+            for i, ref in enumerate(refs):
+                if ref in at and math.isnan(coords[i][0]):
+                    coords[i] = at[ref]
+        skipped = []
+        for row, refs in self.unlocated_lines:
+            if all(ref in at for ref in refs):
+                self.lines.append(row | {"geometry": shapely.LineString([at[ref] for ref in refs])})
+            else:
+                skipped.append(row["osm_id"])
+        if skipped:
+            log.warning("%s: skipped %d overhead line(s) that use nodes missing from the file: %s", path,
+                        len(skipped), ", ".join(skipped[:10]) + (f" and {len(skipped) - 10} more" if len(skipped) > 10 else ""))
 
     def area(self, a) -> None:
         tags = dict(a.tags)
@@ -184,7 +216,23 @@ def _scan_osm(path: Path, highway_exclude: frozenset[str]) -> _Collector:
     col = _Collector(highway_exclude)
     # untagged nodes still give ways their locations, but never reach Python
     scan_osm(path, col, areas=True, filters=(osmium.filter.EmptyTagFilter(),))
+    found = _NodeLocations(col.unlocated)
+    if col.unlocated:   # negative ids (files with them are small edits): a second pass over the nodes
+        scan_osm(path, found, locations=False, filters=(osmium.filter.EntityFilter(osmium.osm.NODE),))
+    col.locate(found.at, path)
     return col
+
+
+class _NodeLocations:
+    """Node id -> (lon, lat) of the nodes ``wanted`` that a pass sees."""
+
+    def __init__(self, wanted: set[int]) -> None:
+        self.wanted = wanted
+        self.at: dict[int, tuple[float, float]] = {}
+
+    def node(self, n) -> None:
+        if n.id < 0 and n.id in self.wanted and n.location.valid():
+            self.at[n.id] = (n.location.lon, n.location.lat)
 
 
 def scan_osm(path: str | Path, handler: object, *, locations: bool = True, areas: bool = False,

@@ -361,3 +361,21 @@ def test_road_lines_leave_out_excluded_highway_classes(tmp_path):
     with pytest.raises(InputDataError, match=r"roads.geojson: no roads left: every line's highway class \(footway, residential\)"):
         gpd.GeoDataFrame({"highway": ["residential", "footway"]}, geometry=lines[:2], crs="EPSG:4326").to_file(path)
         read_road_lines(path, highway_exclude=("footway", "residential"))
+
+
+def test_negative_node_ids_of_unsaved_edits_are_read(tmp_path, caplog):
+    """JOSM writes unsaved objects with negative ids; pyosmium's location cache keeps none for
+    them, so their ways were dropped as 'using nodes missing from the file'. They are read, and a
+    power line that uses a node truly missing is skipped with a warning (the file was rejected)."""
+    nodes = {-1: (98.960, 18.800), -2: (98.965, 18.800), -3: (98.965, 18.805), 5: (98.960, 18.805),
+             -6: (98.961, 18.801), -7: (98.964, 18.801)}
+    ways = [(-10, [-1, -2, -3], {"highway": "residential"}), (-12, [-6, -7], {"power": "minor_line"}),
+            (11, [-3, 5], {"highway": "residential"}), (13, [-6, 99], {"power": "minor_line"})]   # osmium's id order
+    with caplog.at_level("WARNING", logger="connectivity.load"):
+        layers = read_osm(write_osm(tmp_path / "edits.osm", nodes, ways))
+    coords = {xy for g in layers.roads.geometry for xy in g.coords}
+    assert coords == {nodes[i] for i in (-1, -2, -3, 5)}   # both roads, all their nodes
+    assert layers.lines["osm_id"].tolist() == ["way/-12"]
+    assert layers.lines.geometry.iloc[0].coords[:] == [(98.961, 18.801), (98.964, 18.801)]
+    assert "skipped 1 overhead line(s) that use nodes missing from the file: way/13" in caplog.text
+    assert "highway way(s)" not in caplog.text
