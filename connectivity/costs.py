@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime
 import logging
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -554,6 +555,20 @@ class EdgeTable:
         return len(self.u)
 
 
+_OSM_NUMBER = re.compile(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(?:m)?\s*")
+
+
+def _osm_number(value: Any) -> float:
+    """An OSM numeric tag (``lanes``, ``width`` in metres) as a float: the first of ``;``-separated
+    values, with an optional ``m`` unit (``"3.5 m"``); NaN when missing or no such number."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return np.nan
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    hit = _OSM_NUMBER.fullmatch(str(value).split(";")[0])
+    return float(hit.group(1)) if hit else np.nan
+
+
 #: Most lanes a road can have (both directions); a larger ``lanes`` value is ignored, with a warning.
 MAX_LANES = 30
 
@@ -583,15 +598,18 @@ def make_edge_table(u: Sequence[int], v: Sequence[int], length_m: Sequence[float
             out[i] = None if x is None or (isinstance(x, float) and math.isnan(x)) or x == "" else str(x)
         return out
 
-    def num(a):
-        if a is None:
-            return np.full(m, np.nan)
+    def num(a, name):
         out = np.full(m, np.nan)
+        if a is None:
+            return out
+        bad = []
         for i, x in enumerate(a):
-            try:
-                out[i] = float(str(x).split(";")[0]) if x is not None else np.nan
-            except (TypeError, ValueError):
-                out[i] = np.nan
+            out[i] = _osm_number(x)
+            if np.isnan(out[i]) and obj([x])[0] is not None and str(x).lower() != "nan":
+                bad.append(str(x))
+        if bad:
+            logger.warning("%d road edge(s) with a %s that is no number (e.g. %r): it is ignored", len(bad),
+                           name, bad[0])
         return out
 
     def flag(a):
@@ -600,14 +618,14 @@ def make_edge_table(u: Sequence[int], v: Sequence[int], length_m: Sequence[float
         return np.array([bool(x) and str(x).lower() not in ("no", "false", "0", "nan", "none") for x in a],
                         dtype=bool)
 
-    lanes_n = num(lanes)
+    lanes_n = num(lanes, "lane count")
     odd = np.isfinite(lanes_n) & ((lanes_n <= 0) | (lanes_n > MAX_LANES))
     if odd.any():   # a typo (lanes=1000000) would price a road as a motorway a kilometre wide
         logger.warning("%d road edge(s) with a lane count outside 1-%d (e.g. %g): their lane count is ignored",
                        int(odd.sum()), MAX_LANES, float(lanes_n[odd][0]))
         lanes_n[odd] = np.nan
     t = EdgeTable(u=u, v=np.asarray(v, dtype=np.int64), length_m=length, highway=obj(highway),
-                  surface=obj(surface), lanes=lanes_n, width_m=num(width_m), bridge=flag(bridge),
+                  surface=obj(surface), lanes=lanes_n, width_m=num(width_m, "width"), bridge=flag(bridge),
                   tunnel=flag(tunnel), reuse=flag(reuse))
     for name in ("v", "length_m", "highway", "surface", "lanes", "width_m", "bridge", "tunnel", "reuse"):
         if len(getattr(t, name)) != m:

@@ -176,3 +176,21 @@ def test_implausible_lane_counts_are_ignored_with_a_warning(model, caplog):
     unknown = edge_costs(model, make_edge_table([0, 1, 2], [1, 2, 3], [100, 100, 100], lanes=[None, None, 4], **kw))
     np.testing.assert_allclose(odd.trench, unknown.trench)
     assert any("2 road edge(s) with a lane count outside 1-30 (e.g. 1e+06)" in r.getMessage() for r in caplog.records)
+
+
+def test_osm_widths_with_a_unit_are_read_and_words_are_ignored_with_a_warning(model, caplog):
+    """OSM writes ``width=3.5 m``: that is 3.5 metres; ``lanes=abc`` or ``width=wide`` is no number
+    (priced as unknown, one warning line per tag)."""
+    import logging
+
+    kw = dict(highway=["primary"] * 3, surface=["asphalt"] * 3)
+    with caplog.at_level(logging.WARNING, logger="connectivity.costs"):
+        t = make_edge_table([0, 1, 2], [1, 2, 3], [100, 100, 100], lanes=["abc", "2;3", 4],
+                            width_m=["3.5 m", "wide", "12m"], **kw)
+    np.testing.assert_array_equal(t.width_m[[0, 2]], [3.5, 12.0])
+    assert np.isnan(t.width_m[1]) and np.isnan(t.lanes[0]) and t.lanes[1] == 2
+    msgs = [r.getMessage() for r in caplog.records]
+    assert "1 road edge(s) with a lane count that is no number (e.g. 'abc'): it is ignored" in msgs
+    assert "1 road edge(s) with a width that is no number (e.g. 'wide'): it is ignored" in msgs
+    same = make_edge_table([0, 1, 2], [1, 2, 3], [100, 100, 100], lanes=[None, 2, 4], width_m=[3.5, None, 12], **kw)
+    np.testing.assert_allclose(edge_costs(model, t).trench, edge_costs(model, same).trench)
