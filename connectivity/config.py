@@ -124,7 +124,8 @@ class Options:
     site_merge_m
         Sites closer than this (metres) are one location: one site node and one lead-in
         trench shared by every operator with a site there (a building that is a site of
-        several operators). 0 gives every site its own lead-in.
+        several operators). 0 gives every site its own lead-in; at most
+        :data:`SITE_MERGE_MAX_M` (50 m).
     highway_exclude
         OSM highway classes never used for ducts.
     """
@@ -519,6 +520,12 @@ def _check_crs(value: str, where: str, *, projected: bool = True) -> None:
                           f"in metres, such as 'auto' (local UTM zone) or 'EPSG:32647'")
 
 
+SITE_MERGE_MAX_M = 50.0
+"""Largest ``options.site_merge_m`` (metres): sites of several operators in one building are metres
+apart; sites farther apart are places of their own (one location's sites would be reported
+connected up to this far from its lead-in)."""
+
+
 def _options(table: dict[str, Any], source: str) -> Options:
     allowed = {f.name for f in fields(Options)}
     _check_keys(table, allowed, f"{source}: [options]")
@@ -542,8 +549,9 @@ def _options(table: dict[str, Any], source: str) -> Options:
             kw[key] = value
         elif key == "site_merge_m":
             if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
-                    or not 0 <= value <= 1000):
-                raise ConfigError(f"{where}: must be a number of metres from 0 to 1000 (0: no merging), got {value!r}")
+                    or not 0 <= value <= SITE_MERGE_MAX_M):
+                raise ConfigError(f"{where}: must be a number of metres from 0 to {SITE_MERGE_MAX_M:g} (0: no merging; "
+                                  f"sites of one building are metres apart), got {value!r}")
             kw[key] = float(value)
         elif key == "h3_resolution":
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 15:

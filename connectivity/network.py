@@ -1,7 +1,8 @@
 """Network stage: noded road lines in metres -> an undirected routable :class:`Network`.
 
 Sites join the network by splitting the nearest road edge at the foot of the
-perpendicular; the lead-in from the site to the road is an edge of its own.
+perpendicular (the nearest of the main network when the nearest lies on a road piece
+apart from it); the lead-in from the site to the road is an edge of its own.
 """
 from __future__ import annotations
 
@@ -463,6 +464,62 @@ ON_ROAD_M = 0.01
 node and gets no lead-in (a lead-in this short would be a degenerate line in the outputs)."""
 
 
+MAIN_NETWORK = "attached_to_main"
+"""``status`` of a site that :func:`attach_sites` joined to the main road network rather than to a
+nearer road piece apart from it."""
+
+
+def nearest_road_edges(road: gpd.GeoDataFrame, points: np.ndarray, *, max_distance_m: float,
+                       main_component: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The road edge each point joins: its nearest, unless that lies on a piece apart from the main network.
+
+    A point whose nearest edge is not in ``main_component`` joins the nearest edge of
+    ``main_component`` instead when one lies within ``max_distance_m``; otherwise its nearest edge.
+
+    Parameters
+    ----------
+    road
+        Road edges with ``component``.
+    points
+        Points in the edges' CRS.
+    max_distance_m
+        Largest point-to-edge distance (metres) that still joins a point.
+    main_component
+        The ``component`` label of the main network.
+
+    Returns
+    -------
+    For each point: the row (position) in ``road`` of its edge, -1 when none lies within
+    ``max_distance_m``; the distance to it in metres (NaN when none); and whether it was
+    moved off a nearer edge outside ``main_component``.
+    """
+    geoms = np.asarray(road.geometry.values)
+    row, dist_m = _nearest_within(geoms, points, max_distance_m)
+    comp = road["component"].to_numpy()
+    off = np.flatnonzero((row >= 0) & (comp[np.maximum(row, 0)] != main_component))
+    on_main = np.flatnonzero(comp == main_component)
+    moved = np.zeros(len(points), dtype=bool)
+    if len(off) and len(on_main):
+        main_row, main_dist = _nearest_within(geoms[on_main], points[off], max_distance_m)
+        found = main_row >= 0
+        row[off[found]] = on_main[main_row[found]]
+        dist_m[off[found]] = main_dist[found]
+        moved[off[found]] = True
+    return row, dist_m, moved
+
+
+def _nearest_within(geoms: np.ndarray, points: np.ndarray, max_distance_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """For each point, the position of its nearest geometry within ``max_distance_m`` (-1: none) and
+    the distance to it in metres (NaN: none)."""
+    (at, hit), dist = shapely.STRtree(geoms).query_nearest(points, max_distance=max_distance_m,
+                                                           return_distance=True, all_matches=False)
+    row = np.full(len(points), -1, dtype=np.int64)
+    dist_m = np.full(len(points), np.nan)
+    row[at] = hit
+    dist_m[at] = dist
+    return row, dist_m
+
+
 def attach_sites(net: Network, sites: gpd.GeoDataFrame, *, max_distance_m: float,
                  merge_m: float = 0.0) -> tuple[Network, gpd.GeoDataFrame]:
     """Join sites to the network through the foot of the perpendicular on the nearest road edge.
@@ -479,6 +536,16 @@ def attach_sites(net: Network, sites: gpd.GeoDataFrame, *, max_distance_m: float
     the network holds no zero-length edge. Locations farther than ``max_distance_m`` from
     every road get ``status = "too_far"`` and no node.
 
+    A location whose nearest road edge lies on a piece apart from the main network (its
+    largest component: a driveway, a lone footpath piece, a stub clipped at the extract's
+    edge) joins the nearest edge of the main network instead when one lies within
+    ``max_distance_m`` (:func:`nearest_road_edges`); its sites get ``status =
+    "attached_to_main"`` (:data:`MAIN_NETWORK`). An operator's ducts join only its own sites
+    through roads they share; on the piece, the location would be cut off from the others.
+    The largest component, not the components of the operators' hubs, is the rule: hubs are
+    sites attached by this same call, and a plan need not have any. A second large network
+    in one extract (two towns with no road between them inside it) counts as a piece too.
+
     Parameters
     ----------
     sites
@@ -493,7 +560,7 @@ def attach_sites(net: Network, sites: gpd.GeoDataFrame, *, max_distance_m: float
     -------
     The new network and the sites (one row each, own geometry) with ``node_id`` (Int64,
     shared by the sites of one location), ``lead_in_m`` (of the location's lead-in) and
-    ``status``.
+    ``status`` (``attached``, ``attached_to_main`` or ``too_far``).
     """
     if sites.crs is None or sites.crs.to_string() != net.crs:
         raise CRSError(f"sites are in {sites.crs}, the network in {net.crs}")
@@ -509,14 +576,10 @@ def attach_sites(net: Network, sites: gpd.GeoDataFrame, *, max_distance_m: float
         log.info("%d sites at %d locations (sites closer than %g m share one lead-in)",
                  len(sites), len(locs), merge_m)
     road = net.edges[net.edges["kind"] == "road"]
-    road_geoms = np.asarray(road.geometry.values)
     pts = np.asarray(sites.geometry.values)[locs]
-    tree = shapely.STRtree(road_geoms)
-    (loc_idx, hit), dist = tree.query_nearest(pts, max_distance=max_distance_m, return_distance=True, all_matches=False)
-    edge_of_loc = np.full(len(locs), -1, dtype=np.int64)
-    lead = np.full(len(locs), np.nan)
-    edge_of_loc[loc_idx] = road.index.to_numpy()[hit]
-    lead[loc_idx] = dist
+    hit, lead, moved = nearest_road_edges(road, pts, max_distance_m=max_distance_m,
+                                          main_component=next(iter(net.component_sizes), -1))
+    edge_of_loc = np.where(hit >= 0, road.index.to_numpy()[np.maximum(hit, 0)], -1).astype(np.int64)
     loc_node = np.full(len(locs), -1, dtype=np.int64)
 
     new_nodes: list[tuple[str, shapely.Point]] = []
@@ -579,7 +642,7 @@ def attach_sites(net: Network, sites: gpd.GeoDataFrame, *, max_distance_m: float
                                   "geometry": piece if a < b else shapely.reverse(piece)})
     node_of_site = loc_node[loc_of]
     node_ids = pd.array([int(x) if x >= 0 else pd.NA for x in node_of_site], dtype="Int64")
-    status = np.where(node_of_site >= 0, "attached", "too_far").astype(object)
+    status = np.where(node_of_site < 0, "too_far", np.where(moved[loc_of], MAIN_NETWORK, "attached")).astype(object)
     sites = sites.assign(node_id=node_ids, lead_in_m=lead[loc_of], status=status)
     if (status == "too_far").any():
         far = sites.loc[status == "too_far", "site_id"].tolist()

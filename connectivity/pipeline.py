@@ -109,6 +109,18 @@ def far_from_roads(net: network.Network, frames: dict[str, gpd.GeoDataFrame], na
     return out
 
 
+def joined_to_main(attached: gpd.GeoDataFrame) -> list[str]:
+    """One warning line naming the sites joined to the main road network instead of a nearer road
+    piece apart from it (:func:`connectivity.network.attach_sites`), logged; none when there are none."""
+    moved = attached.loc[attached["status"] == network.MAIN_NETWORK, "site_id"].astype(str).tolist()
+    if not moved:
+        return []
+    line = (f"{len(moved)} site(s) were joined to the main road network instead of a nearer road piece not "
+            f"connected to it: " + ", ".join(moved[:10]) + (" ..." if len(moved) > 10 else ""))
+    log.warning("%s", line)
+    return [line]
+
+
 def _projected(frame: gpd.GeoDataFrame, crs: str, what: str) -> gpd.GeoDataFrame:
     """``frame`` in ``crs`` through the one projection check (a point that cannot be projected is an
     error); named by its ``osm_id`` (an OSM object or a partner record's id) where it has one."""
@@ -175,6 +187,7 @@ def run(scenario: Scenario, *, progress: Progress = _noop, executor: Executor | 
         log.warning("no sites to connect")
     net_sites, attached = network.attach_sites(net, all_sites, max_distance_m=opts.max_site_distance_m,
                                                  merge_m=opts.site_merge_m)
+    layers = replace(layers, warnings=(*layers.warnings, *joined_to_main(attached)))
     corridor = None
     if corridor_spec is not None:
         corridor = corridors.plan_corridors(

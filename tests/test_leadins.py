@@ -104,19 +104,33 @@ def test_too_far_location_leaves_all_its_sites_unattached():
 # --------------------------------------------------------------------------- configuration
 def test_site_merge_option(fixtures, tmp_path):
     assert load_scenario(fixtures / "tiny.toml").options.site_merge_m == 1.0
-    for value, ok in (("0", 0.0), ("2.5", 2.5), ("3", 3.0)):
+    for value, ok in (("0", 0.0), ("2.5", 2.5), ("3", 3.0), ("50", 50.0)):
         p = tmp_path / "s.toml"
         p.write_text(f'[inputs]\nosm = "a.osm"\n[options]\nsite_merge_m = {value}\n')
         assert load_scenario(p).options.site_merge_m == ok
 
 
-@pytest.mark.parametrize("value", ["-1", '"1 m"', "true", "nan", "1e6"])
+@pytest.mark.parametrize("value", ["-1", '"1 m"', "true", "nan", "1e6", "50.5", "900"])
 def test_bad_site_merge_values(tmp_path, value):
     p = tmp_path / "s.toml"
     p.write_text(f'[inputs]\nosm = "a.osm"\n[options]\nsite_merge_m = {value}\n')
     with pytest.raises(ConfigError, match=r"s\.toml: options\.site_merge_m: must be") as info:
         load_scenario(p)
     assert "\n" not in str(info.value)
+
+
+def test_site_merge_over_the_cap_is_one_line_and_exit_2(fixtures, tmp_path, capsys):
+    """Sites 900 m apart are not one place: site_merge_m above 50 m is refused before any work."""
+    from connectivity.cli import main
+
+    p = tmp_path / "s.toml"
+    p.write_text(f'[inputs]\nosm = "{(fixtures / "tiny.osm").as_posix()}"\n[options]\nsite_merge_m = 900\n')
+    out = tmp_path / "out"
+    assert main(["plan", str(p), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("connectivity: error:"), err
+    assert "options.site_merge_m" in err[0] and "from 0 to 50" in err[0] and "900" in err[0]
+    assert not out.exists()
 
 
 # --------------------------------------------------------------------------- the plan
