@@ -130,14 +130,20 @@ def project(gdf: gpd.GeoDataFrame, crs: str, what: str, *, names=None) -> gpd.Ge
 def node_lines(lines: gpd.GeoDataFrame, *, tolerance_m: float = 1.0) -> gpd.GeoDataFrame:
     """Split road lines where they meet or cross, so that they form a network.
 
-    Line ends within ``tolerance_m`` of another line are moved onto it first, then all
-    lines are noded at every intersection. Each piece keeps the attributes of the
-    source line it lies on.
+    Line ends within ``tolerance_m`` of another line are moved onto it first (onto a line
+    of their own level when one is that close), then the lines of each level
+    (:func:`line_levels`) are noded at every intersection among themselves. Lines of
+    different levels (a bridge and the street under it) cross without a node: they join
+    only where an end of one lies on the other (as OSM joins them only at a shared node),
+    which is then split there, and not where that end is also a junction of its own level
+    (a street split right under a bridge). Each piece keeps the attributes of the source
+    line it lies on.
 
     Parameters
     ----------
     lines
-        Road LineStrings in a projected CRS (metres).
+        Road LineStrings in a projected CRS (metres); optional columns ``bridge``,
+        ``tunnel`` and ``layer`` (OSM values) set their levels.
     tolerance_m
         Largest gap (metres) between a line end and another line that still joins them.
     """
@@ -145,19 +151,113 @@ def node_lines(lines: gpd.GeoDataFrame, *, tolerance_m: float = 1.0) -> gpd.GeoD
     lines = lines[~lines.geometry.is_empty & ~shapely.is_missing(lines.geometry.values)].reset_index(drop=True)
     if len(lines) == 0:
         return lines
-    geoms = _snap_ends(np.asarray(lines.geometry.values), tolerance_m)
+    level = line_levels(lines)
+    geoms = _snap_ends(np.asarray(lines.geometry.values), tolerance_m, level)
     grid = 10 ** -NODE_DIGITS
-    noded = shapely.union_all(shapely.set_precision(geoms, grid), grid_size=grid)
-    pieces = np.asarray(shapely.get_parts(noded))
-    pieces = pieces[shapely.get_type_id(pieces) == 1]
-    pieces = pieces[shapely.length(pieces) > 0]
-    # Attributes: the source line closest to each piece's midpoint.
-    mids = shapely.line_interpolate_point(pieces, 0.5, normalized=True)
-    src = _nearest_source(mids, geoms, tolerance_m)
+    rounded = shapely.set_precision(geoms, grid)
+    pieces, src = [], []
+    for k in np.unique(level):                          # one level (all ground) on most files
+        idx = np.flatnonzero(level == k)
+        noded = shapely.union_all(rounded[idx], grid_size=grid)
+        part = np.asarray(shapely.get_parts(noded))
+        part = part[shapely.get_type_id(part) == 1]
+        part = part[shapely.length(part) > 0]
+        # Attributes: the source line (of this level) closest to each piece's midpoint.
+        mids = shapely.line_interpolate_point(part, 0.5, normalized=True)
+        pieces.append(part)
+        src.append(idx[_nearest_source(mids, geoms[idx], tolerance_m)])
+    pieces, src = np.concatenate(pieces), np.concatenate(src)
+    if len(pieces) and (level != level[0]).any():
+        pieces, parent = _join_levels(pieces, level[src], rounded, level)
+        src = src[parent]
     attrs = lines.drop(columns="geometry").iloc[src].reset_index(drop=True)
     out = gpd.GeoDataFrame(attrs, geometry=list(pieces), crs=lines.crs)
     log.info("noded %d road lines into %d pieces", len(lines), len(out))
     return out
+
+
+def line_levels(lines: gpd.GeoDataFrame) -> np.ndarray:
+    """The level of each road line, as an integer: 0 on the ground (no bridge, no tunnel,
+    ``layer`` missing or 0), else ``4 * layer + 2 * bridge + tunnel``.
+
+    ``bridge`` and ``tunnel`` are read as :func:`_yes` reads them (``yes``, ``viaduct``,
+    ``1``, ``true``, ...); ``layer`` is OSM's integer (the first of ``1;2``), and where it is
+    missing or unreadable a bridge is on layer 1, a tunnel on layer -1. Lines cross at grade
+    only when their levels are equal: a bridge never with a street, even of the same layer.
+    """
+    def values(name, read, missing):
+        if name not in lines:
+            return np.full(len(lines), missing)
+        codes, distinct = pd.factorize(lines[name], use_na_sentinel=False)   # each distinct value read once
+        return np.array([read(x) for x in distinct], dtype=type(missing))[codes]
+
+    bridge = values("bridge", _yes, False)
+    tunnel = values("tunnel", _yes, False)
+    layer = values("layer", _layer, np.nan)
+    layer = np.where(np.isnan(layer), np.where(bridge, 1, np.where(tunnel, -1, 0)), layer).astype(np.int64)
+    return 4 * layer + 2 * bridge + tunnel
+
+
+def _layer(value) -> float:
+    """OSM ``layer`` as a whole number (NaN when missing or unreadable)."""
+    try:
+        x = float(str(value).split(";")[0])
+    except ValueError:
+        return np.nan
+    return float(round(x)) if np.isfinite(x) else np.nan
+
+
+def _join_levels(pieces: np.ndarray, piece_level: np.ndarray, lines: np.ndarray,
+                 level: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Split ``pieces`` (noded within their levels, on the 1 mm grid) where an end of one of
+    ``lines`` (rounded alike) lies on a piece of another level, unless that end also touches
+    another line of its own level (a junction or a continuation there: the lines merely
+    cross). Returns the new pieces and each one's index in ``pieces``.
+    """
+    on_m = 2 * 10 ** -NODE_DIGITS                       # rounding both to the grid moves them <= 0.71 mm each
+    first, last = line_ends(lines)
+    xy = np.vstack([first, last])
+    end_level = np.r_[level, level]
+    ends = shapely.points(xy)
+    found = []
+    for k in np.unique(level):                          # the ends of a level against the other levels' pieces
+        mine, others = np.flatnonzero(end_level == k), np.flatnonzero(piece_level != k)
+        e, p = shapely.STRtree(pieces[others]).query(ends[mine], predicate="dwithin", distance=on_m)
+        found.append(np.vstack([mine[e], others[p]]))
+    e, p = np.hstack(found)
+    if len(e) == 0:
+        return pieces, np.arange(len(pieces))
+    owner = np.r_[np.arange(len(lines)), np.arange(len(lines))]
+    cand = np.unique(e)
+    c, j = shapely.STRtree(lines).query(ends[cand], predicate="dwithin", distance=on_m)
+    own = (j != owner[cand[c]]) & (level[j] == end_level[cand[c]])
+    free = np.ones(len(xy), dtype=bool)
+    free[cand[c[own]]] = False                          # a junction of its own level there
+    e, p = e[free[e]], p[free[e]]
+    if len(e) == 0:
+        return pieces, np.arange(len(pieces))
+    return _split_at(_with_vertices(pieces, p, xy[e]), p, xy[e])
+
+
+def _split_at(lines: np.ndarray, j: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``lines`` cut at the vertices equal to ``points[i]`` that lie inside line ``j[i]``;
+    returns the pieces (each line's in order, lines in order) and each one's line index."""
+    coords, idx = shapely.get_coordinates(lines, return_index=True)
+    grid = np.round(coords * 10 ** NODE_DIGITS).astype(np.int64)
+    wanted = np.column_stack([j, np.round(points * 10 ** NODE_DIGITS).astype(np.int64)])
+    _, inv = np.unique(np.vstack([np.column_stack([idx, grid]), wanted]), axis=0, return_inverse=True)
+    inv = inv.ravel()
+    cut = np.isin(inv[:len(coords)], inv[len(coords):])
+    inner = np.r_[False, idx[1:] == idx[:-1]] & np.r_[idx[1:] == idx[:-1], False]
+    cut &= inner
+    if not cut.any():
+        return lines, np.arange(len(lines))
+    reps = 1 + cut
+    coords, idx = np.repeat(coords, reps, axis=0), np.repeat(idx, reps)
+    starts = np.r_[True, idx[1:] != idx[:-1]]            # a line's first coordinate ...
+    starts[np.cumsum(reps)[cut] - 1] = True               # ... and the second copy of each cut vertex
+    piece = np.cumsum(starts) - 1
+    return shapely.linestrings(coords, indices=piece), idx[starts]
 
 
 def _nearest_source(points: np.ndarray, geoms: np.ndarray, tolerance_m: float) -> np.ndarray:
@@ -191,15 +291,16 @@ def line_ends(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return coords[starts[:-1]], coords[starts[1:] - 1]
 
 
-def _snap_ends(geoms: np.ndarray, tolerance_m: float) -> np.ndarray:
+def _snap_ends(geoms: np.ndarray, tolerance_m: float, level: np.ndarray) -> np.ndarray:
     """Move line ends that stop short of (or overshoot onto) another line onto that line.
 
     The point an end moves to (or already lies on, in the other line's interior) is also
     made a vertex of that line, so that both lines hold the very same coordinate: rounding
     to the node grid then moves them alike and the junction is noded (rounding a point on
     a segment and the segment's ends separately can leave them up to ~0.7 mm apart).
-    Each end goes to its nearest line within ``tolerance_m`` (metres; the lowest index on
-    ties); first ends, then last ends; all with array operations (no loop over ends).
+    Each end goes to a line it lies on, else to its nearest line within ``tolerance_m``
+    (metres) of its own ``level``, else of another level (the lowest index on ties); first
+    ends, then last ends; all with array operations (no loop over ends).
     """
     if tolerance_m <= 0 or len(geoms) < 2:
         return geoms
@@ -221,7 +322,8 @@ def _snap_ends(geoms: np.ndarray, tolerance_m: float) -> np.ndarray:
         pairs, d = pairs[:, ~fold], d[~fold]
         if pairs.shape[1] == 0:
             continue
-        order = np.lexsort((pairs[1], d))              # nearest line first (lowest id on ties)
+        cross = level[pairs[0]] != level[pairs[1]]
+        order = np.lexsort((pairs[1], d, cross, d > 0))  # on it, own level, nearest first (lowest id on ties)
         i_sorted = pairs[0][order]
         _, at_first = np.unique(i_sorted, return_index=True)
         chosen = order[np.sort(at_first)]              # each end's nearest line, in (d, j) order

@@ -185,3 +185,97 @@ def test_line_ends_are_the_first_and_last_points(with_empty):
     np.testing.assert_array_equal(first, want_first)
     np.testing.assert_array_equal(last, want_last)
     assert len(first) == 50 - with_empty
+
+
+# --------------------------------------------------------------------------- levels (bridges, tunnels, layer)
+def degree_at(net, xy) -> dict[tuple[float, float], int]:
+    """Degree of the network's node at each point of ``xy`` (0 where there is no node)."""
+    nodes = np.round(shapely.get_coordinates(net.nodes.geometry.values), 3)
+    deg = np.bincount(np.r_[net.edges["u"], net.edges["v"]], minlength=len(nodes))
+    at = {tuple(p): int(d) for p, d in zip(nodes.tolist(), deg)}
+    return {tuple(p): at.get(tuple(p), 0) for p in xy}
+
+
+def test_a_street_under_a_bridge_is_not_joined_to_it_mid_span():
+    """Three streets and two side streets; a bridge (layer 1) crosses the middle street and
+    ends on the outer streets mid-block: it joins them at its ends, never the street beneath."""
+    streets = [[(0, y), (200, y)] for y in (-100, 0, 100)] + [[(x, -100), (x, 100)] for x in (0, 200)]
+    roads = lines(*streets, [(100, -100), (100, 100)],
+                  bridge=[None] * 5 + ["yes"], layer=[None] * 5 + ["1"])
+    net = build_network(node_lines(roads, tolerance_m=1.0))
+    assert degree_at(net, [(100, 0), (100, -100), (100, 100)]) == {(100, 0): 0, (100, -100): 3, (100, 100): 3}
+    bridge = net.edges[net.edges["bridge"]]
+    assert bridge["length_m"].tolist() == pytest.approx([200.0])      # one edge, end to end
+    middle = net.edges[(net.edges.geometry.centroid.y.abs() < 1e-6) & ~net.edges["bridge"]]
+    assert middle["length_m"].tolist() == pytest.approx([200.0])      # the street beneath is whole
+    assert len(net.component_sizes) == 1 and len(net.edges) == 2 * 2 + 1 + 2 * 2 + 1
+
+
+@pytest.mark.parametrize(("a", "b", "noded"), [
+    ({}, {}, True),                                                     # two streets
+    ({}, {"bridge": "yes"}, False),                                     # a bridge (layer 1 by default)
+    ({}, {"bridge": "viaduct", "layer": "2"}, False),
+    ({}, {"tunnel": "yes"}, False),                                     # a tunnel (layer -1)
+    ({}, {"layer": "-1"}, False),
+    ({}, {"bridge": "yes", "layer": "0"}, False),                       # a bridge is never at grade with a street
+    ({"bridge": "yes"}, {"bridge": "true", "layer": "1"}, True),        # two bridges on one layer
+    ({"bridge": "yes", "layer": "1"}, {"bridge": "yes", "layer": "2"}, False),
+    ({"bridge": "no", "tunnel": "no", "layer": "0"}, {}, True),         # tags that say ground
+])
+def test_lines_cross_at_grade_only_on_one_level(a, b, noded):
+    roads = lines([(0, 0), (100, 0)], [(50, -50), (50, 50)],
+                  **{k: [a.get(k), b.get(k)] for k in ("bridge", "tunnel", "layer")})
+    net = build_network(node_lines(roads, tolerance_m=1.0))
+    assert len(net.edges) == (4 if noded else 2)
+    assert len(net.component_sizes) == (1 if noded else 2)
+
+
+def test_line_levels_read_osm_values():
+    from connectivity.network import line_levels
+    roads = lines(*[[(0, k), (10, k)] for k in range(8)],
+                  bridge=[None, "yes", "viaduct", "1", None, None, "no", "yes"],
+                  tunnel=[None, None, None, None, "yes", "building_passage", None, None],
+                  layer=[None, None, "1", "2;3", None, "-2", "0", "high"])
+    lv = line_levels(roads)
+    assert lv[0] == 0 and lv[6] == 0                    # ground
+    assert lv[1] == lv[2] == lv[7] != 0                 # bridges on layer 1 (given, or by default)
+    assert len({lv[3], lv[4], lv[5], lv[1]}) == 4 and lv[4] < 0 < lv[3]
+    assert (line_levels(lines([(0, 0), (1, 0)])) == 0).all()   # no such columns: all ground
+
+
+def test_a_bridge_end_short_of_a_street_joins_it_and_a_street_end_prefers_its_own_level():
+    """A bridge stopping 0.6 m short of a street mid-block is snapped onto it and the street split
+    there; a lane ending 0.4 m short of a street, 0.2 m from a bridge above it, joins the street."""
+    street, bridge = [(0, 0), (200, 0)], [(100, 0.6), (100, 300)]
+    lane = [(150, 50), (150, 0.4)]
+    over = [(140, 0.2), (160, 0.2)]          # a short bridge along the street, 0.2 m off its centre line
+    net = build_network(node_lines(lines(street, bridge, lane, over, bridge=[None, "yes", None, "yes"]),
+                                   tolerance_m=1.0))
+    assert degree_at(net, [(100, 0), (150, 0)]) == {(100, 0): 3, (150, 0): 3}
+    lane_edge = net.edges[net.edges.geometry.length.round(1) == 50.0]
+    assert len(lane_edge) == 1 and not lane_edge["bridge"].iloc[0]
+
+
+def test_a_street_split_right_under_a_bridge_stays_under_it():
+    """Two street lines meeting on a bridge's centre line (a split of one street, as OSM ways
+    often are): their shared end is a junction of the street, not a ramp onto the bridge;
+    a lane that ends on the bridge and nowhere else does join it."""
+    roads = lines([(0, 0), (100, 0)], [(100, 0), (200, 0)], [(100, -100), (100, 100)], [(300, 50), (300, -50)],
+                  [(250, 0), (300, 0)], bridge=[None, None, "yes", "yes", None])
+    net = build_network(node_lines(roads, tolerance_m=1.0))
+    assert degree_at(net, [(100, 0), (300, 0)]) == {(100, 0): 2, (300, 0): 3}
+    assert len(net.component_sizes) == 3        # the street, the first bridge, the second bridge and its lane
+
+
+@pytest.mark.parametrize("level", ["none", "one level"])
+def test_lines_of_one_level_are_noded_as_without_the_columns(level):
+    """Same pieces, same order, same attributes: all-ground columns (or every line a bridge) change nothing."""
+    rng = np.random.default_rng(11)
+    coords = [rng.random((int(rng.integers(2, 5)), 2)) * 500 for _ in range(120)]
+    plain = node_lines(lines(*coords, name=[f"r{k}" for k in range(120)]), tolerance_m=1.0)
+    tags = {"none": {"bridge": [None] * 120, "tunnel": ["no"] * 120, "layer": ["0"] * 120},
+            "one level": {"bridge": ["yes"] * 120, "layer": [None] * 120}}[level]
+    tagged = node_lines(lines(*coords, name=[f"r{k}" for k in range(120)], **tags), tolerance_m=1.0)
+    assert len(plain) > 300
+    assert shapely.equals_exact(plain.geometry.values, tagged.geometry.values, tolerance=0).all()
+    assert tagged["name"].tolist() == plain["name"].tolist()

@@ -231,6 +231,20 @@ def test_trees_that_only_touch_do_not_make_the_joint_plan_dearer(tmp_path):
     assert plan.summary["savings"] >= 0
 
 
+def test_a_plan_does_not_climb_onto_a_bridge_from_the_street_beneath(tmp_path):
+    """A bridge crosses over the street of site A and lands beside site B: the only way from A
+    to B is the long detour by the side street (the street passes under the bridge, with no
+    junction there, as OSM maps it). The plan takes the detour and prices no bore."""
+    lines = [[(-1000.0, 0.0), (200.0, 0.0)], [(-1000.0, 300.0), (200.0, 300.0)],
+             [(-1000.0, 0.0), (-1000.0, 300.0)], [(100.0, -300.0), (100.0, 300.0)]]
+    sites = [("A", "TOT", 50, 0), ("B", "TOT", 150, 300)]
+    plan = run(load_scenario(write_scenario(tmp_path, lines, sites, bridges=(3,))))
+    check_plan(plan)
+    assert plan.sites["status"].eq("connected").all()
+    assert not plan.boq["item"].str.startswith("trench hdd").any()
+    assert plan.ducts.length.sum() == pytest.approx(1050.0 + 300.0 + 1150.0, abs=1.0)
+
+
 def test_a_site_on_a_bridge_does_not_add_a_bore(tmp_path):
     """A site standing on a bridge splits its edge; the two halves share the bridge's one bore."""
     lines = [[(0.0, 0.0), (100.0, 0.0)], [(100.0, 0.0), (200.0, 0.0)]]
