@@ -562,3 +562,22 @@ def test_gap_pct_of_a_bound_equal_to_the_cost_is_zero_not_minus_zero():
     g = gap_pct(1_830_000.0, 1_830_000.0 * (1 + 1e-12))   # the bound a rounding error above the cost
     assert g == 0.0 and math.copysign(1.0, g) == 1.0 and str(g) == "0.0"
     assert gap_pct(110.0, 100.0) == 10.0 and gap_pct(5.0, 0.0) == 0.0
+
+
+@pytest.mark.parametrize("seed", [1, 4, 7])
+def test_lagrangian_steps_stop_once_the_step_has_shrunk_and_keep_the_best_bound(seed, monkeypatch):
+    """Steps that no longer raise the bound stop (the step factor halves after 5 of them, and the
+    loop ends below LAGRANGIAN_MIN_STEP) instead of running all ``iterations``; the first steps are
+    those of a shorter run, so the bound is never below it."""
+    from connectivity.design import bounds
+
+    p = random_problem(seed, n_operators=3)
+    plan = plan_joint(p)
+    calls = []
+    solve = bounds.steiner_lower_bound
+    monkeypatch.setattr(bounds, "steiner_lower_bound", lambda *a, **k: calls.append(1) or solve(*a, **k))
+    short = lagrangian_bound(p, plan=plan, objective="linear", iterations=20)
+    calls.clear()
+    long = lagrangian_bound(p, plan=plan, objective="linear", iterations=100_000)
+    assert len(calls) < 3 * 2_000
+    assert short - TOL <= long <= plan.linear_cost * (1 + TOL)

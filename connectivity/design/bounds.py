@@ -1033,6 +1033,11 @@ def relaxed_costs(problem: DesignProblem, act: list[int], objective: str, plan: 
     return T, own, const
 
 
+#: Smallest step factor of :func:`lagrangian_bound`: the factor halves after 5 steps without a
+#: better bound, and below this the steps stop (about 30 such steps in all).
+LAGRANGIAN_MIN_STEP = 1 / 64
+
+
 def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None = None, plan: JointPlan | None = None,
                      objective: str = "exact", iterations: int = 60, time_limit: float | None = None,
                      seed: int = 0, threads: int | None = None) -> float:
@@ -1051,7 +1056,9 @@ def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None 
     :func:`lp_bound`). Weak duality makes every ``L(lam)`` a valid bound; ``lam`` starts
     from each group's mode cost split among its operators (among the plan's users of an
     edge when ``plan`` is given), and moves by projected subgradient steps (Polyak step
-    towards the plan's cost, or 1.05 x the best bound). Returns the best value seen.
+    towards the plan's cost, or 1.05 x the best bound; the step factor halves after 5 steps
+    without a better value, and the steps stop below :data:`LAGRANGIAN_MIN_STEP`). Returns the
+    best value seen.
 
     Where :func:`joint_ascent_applies` (no negative mode cost, which the node credits of
     ``'exact'`` usually make), the joint dual ascent (:func:`joint_ascent`) comes first: its bound is the first
@@ -1116,6 +1123,8 @@ def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None 
             stall += 1
             if stall >= 5:
                 theta, stall = theta / 2, 0
+                if theta < LAGRANGIAN_MIN_STEP:
+                    break
         has = {0: np.isin(choice, (1, 3)), 1: np.isin(choice, (2, 3))}
         grad = xs - np.array([has[g] for g in gi], dtype=float)
         norm = float((grad ** 2).sum())
