@@ -368,9 +368,11 @@ def design_problem(scenario: Scenario, net: network.Network, attached: gpd.GeoDa
 def _warn_alone(attached: gpd.GeoDataFrame, alone: list) -> None:
     """One warning for the attached sites no duct can join: those whose operator has no other
     location at all, and those whose operator's other locations are on other road components."""
+    alone = [str(s) for s in alone]
     single = plan.connected_sites(attached, pd.Series(False, index=attached.index))
-    one = single.loc[single["status"] == "one_location", "site_id"].astype(str).tolist()
-    rest = [s for s in map(str, alone) if s not in set(one)]
+    at_one = set(single.loc[single["status"] == "one_location", "site_id"].astype(str))
+    one = [s for s in alone if s in at_one]
+    rest = [s for s in alone if s not in at_one]
 
     def listed(ids: list[str]) -> str:
         return ", ".join(ids[:10]) + (" ..." if len(ids) > 10 else "")

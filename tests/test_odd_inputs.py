@@ -348,3 +348,21 @@ def test_sites_at_their_operators_only_location_are_one_location_not_unreachable
     text = caplog.text
     assert "3 site(s) stand at the only location of their operator" in text and "A, B, TOT-hub" in text
     assert "2 site(s) share no road component" in text
+
+
+def test_the_warning_names_only_the_sites_left_unconnected(caplog):
+    """A site at its operator's only location that the plan still joins (corridor mode: through
+    the operator's corridor streets) is named in no 'not connected' warning."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from connectivity.pipeline import _warn_alone
+
+    attached = gpd.GeoDataFrame({"site_id": ["A", "B", "C"], "operator": ["TOT", "CAT", "CAT"],
+                                 "node_id": pd.array([1, 2, 3], dtype="Int64"),
+                                 "status": ["attached"] * 3}, geometry=gpd.points_from_xy([0, 1, 2], [0, 0, 0]))
+    with caplog.at_level("WARNING"):
+        _warn_alone(attached, ["B"])
+    assert [r.getMessage() for r in caplog.records] == [
+        "1 site(s) share no road component with a site of their operator at another location (an operator's "
+        "ducts only join its own sites), not connected: B"]
