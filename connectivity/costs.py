@@ -602,11 +602,16 @@ def make_edge_table(u: Sequence[int], v: Sequence[int], length_m: Sequence[float
         out = np.full(m, np.nan)
         if a is None:
             return out
-        bad = []
+        bad, read = [], {}   # each distinct value read once
         for i, x in enumerate(a):
-            out[i] = _osm_number(x)
-            if np.isnan(out[i]) and obj([x])[0] is not None and str(x).lower() != "nan":
-                bad.append(str(x))
+            try:
+                out[i] = read[x]
+            except (KeyError, TypeError):
+                out[i] = _osm_number(x)
+                if isinstance(x, str):
+                    read[x] = out[i]
+            if np.isnan(out[i]) and isinstance(x, str) and x.strip().lower() not in ("", "nan", "none"):
+                bad.append(x)
         if bad:
             logger.warning("%d road edge(s) with a %s that is no number (e.g. %r): it is ignored", len(bad),
                            name, bad[0])
