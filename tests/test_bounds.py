@@ -581,3 +581,28 @@ def test_lagrangian_steps_stop_once_the_step_has_shrunk_and_keep_the_best_bound(
     long = lagrangian_bound(p, plan=plan, objective="linear", iterations=100_000)
     assert len(calls) < 3 * 2_000
     assert short - TOL <= long <= plan.linear_cost * (1 + TOL)
+
+
+@pytest.mark.parametrize("iterations", [10, 60])
+def test_few_lagrangian_steps_start_from_the_joint_ascents_claims(iterations, monkeypatch):
+    """Fewer than CLAIMS_START_BELOW steps start at the joint ascent's claims on the trench (a few
+    steps from halfway to the even split do not climb back above the ascent on large towns); more
+    start halfway."""
+    from connectivity.design import bounds
+
+    p = random_problem(3, n_operators=3)
+    plan = plan_joint(p)
+    act = [k for k in range(p.n_operators) if p.active(k)]
+    T, own, _ = bounds.relaxed_costs(p, act, "linear", plan)
+    claims = bounds.joint_ascent(p, act, own, T)[1]
+    first = {}
+    solve = bounds.steiner_lower_bound
+
+    def record(problem, k, weights, **kw):
+        first.setdefault(k, weights - own[k])
+        return solve(problem, k, weights, **kw)
+    monkeypatch.setattr(bounds, "steiner_lower_bound", record)
+    monkeypatch.setattr(bounds, "thread_map", lambda fn, items, threads=None: [fn(x) for x in items])
+    lagrangian_bound(p, plan=plan, objective="linear", iterations=iterations)
+    start = np.array([first[k] for k in act])
+    assert np.allclose(start, claims) == (iterations < bounds.CLAIMS_START_BELOW)
