@@ -40,8 +40,8 @@ def test_plan_with_sites_file_reports_far_site(fixtures, tmp_path):
     # S5 is too far; CAT (S3) and PEA (S4) are then left with a single site each: an
     # operator's ducts only join its own sites, so only TOT's two sites are connected
     assert summary["sites_total"] == 5 and summary["sites_connected"] == 2
-    assert summary["sites_not_connected"] == [{"site_id": "S3", "status": "unreachable"},
-                                              {"site_id": "S4", "status": "unreachable"},
+    assert summary["sites_not_connected"] == [{"site_id": "S3", "status": "one_location"},
+                                              {"site_id": "S4", "status": "one_location"},
                                               {"site_id": "S5", "status": "too_far"}]
 
 
