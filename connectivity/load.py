@@ -181,7 +181,7 @@ class _Collector:
         """Give the ways the node locations ``at`` (node id -> lon, lat) that the pass lacked; an
         overhead line still missing one is skipped with a warning naming it (roads: see
         :func:`_road_edges`)."""
-        for refs, coords in zip(self.way_refs, self.way_coords):
+        for refs, coords in zip(self.way_refs, self.way_coords) if at else ():
             for i, ref in enumerate(refs):
                 if ref in at and math.isnan(coords[i][0]):
                     coords[i] = at[ref]
