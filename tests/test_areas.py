@@ -616,3 +616,21 @@ def test_bad_cost_model_or_rent_exits_2_up_front(fixtures, tmp_path, extra, word
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert all(w in err for w in words), err
     assert not (tmp_path / "out").exists()
+
+
+def test_osm_split_keeps_ways_of_nodes_with_negative_ids(tmp_path):
+    """Unsaved JOSM edits have negative ids, which pyosmium's location cache does not keep: the
+    split still gives each area the ways using them, with their nodes' locations."""
+    from connectivity import load
+    from connectivity.areas.split import Area, buffered, split_osm
+
+    street = [(-1, 98.9600, 18.7895), (-2, 98.9650, 18.7895), (3, 98.9705, 18.7895)]
+    nodes = "".join(f'<node id="{i}" lat="{y}" lon="{x}"/>' for i, x, y in street)
+    osm = (f'<?xml version="1.0" encoding="UTF-8"?><osm version="0.6">{nodes}'
+           '<way id="-11"><nd ref="-1"/><nd ref="-2"/><nd ref="3"/><tag k="highway" v="residential"/></way></osm>')
+    (tmp_path / "edits.osm").write_text(osm)
+    areas = [Area("All", "All", shapely.box(98.9590, 18.7880, 98.9750, 18.7950))]
+    split_osm(tmp_path / "edits.osm", areas, [buffered(a, 10.0) for a in areas], tmp_path)
+    roads = load.read_osm(tmp_path / "All" / "roads.osm.pbf").roads
+    assert list(roads["osm_id"]) == ["way/-11"]
+    assert {xy for g in roads.geometry for xy in g.coords} == {(x, y) for _, x, y in street}

@@ -246,6 +246,26 @@ def clip_vectors(scenario: Scenario, areas: list[Area], margins: list, work: Pat
 
 # --------------------------------------------------------------------------- OSM files
 
+class _WayIds:
+    """A set of way ids: pyosmium's compact ``IdSet`` for OSM's ids, a Python set for the negative
+    ids of unsaved edits (which ``IdSet`` cannot hold)."""
+
+    def __init__(self) -> None:
+        import osmium
+
+        self.ids = osmium.index.IdSet()
+        self.negative: set[int] = set()
+
+    def add(self, way_id: int) -> None:
+        if way_id < 0:
+            self.negative.add(way_id)
+        else:
+            self.ids.set(way_id)
+
+    def __contains__(self, way_id: int) -> bool:
+        return way_id in self.negative if way_id < 0 else way_id in self.ids
+
+
 class _OsmSplit:
     """Which OSM objects go to which area, decided in one streaming pass (ways carry their
     nodes' locations): highway and overhead-line ways with a node in the buffered area, other
@@ -263,7 +283,7 @@ class _OsmSplit:
         self.areas, self.margins = areas, margins
         self.exclude = highway_exclude
         self.parts = parts                       # a writer per area: its ways, then its relations
-        self.ways = [osmium.index.IdSet() for _ in areas]
+        self.ways = [_WayIds() for _ in areas]
         self.tagged: list[dict[int, Any]] = [{} for _ in areas]    # tagged nodes each area holds
         self.node_ids: list[list[np.ndarray]] = [[] for _ in areas]  # nodes of each area's ways
         self.node_xy: list[list[np.ndarray]] = [[] for _ in areas]   # and their fixed-point x, y
@@ -272,6 +292,9 @@ class _OsmSplit:
         self.area_boxes = np.array([shapely.bounds(a.geometry) for a in areas]) if areas else np.zeros((0, 4))
         self.member_of: dict[int, int] = {}      # untagged way -> the area owning it (for relations)
         self.member_refs: dict[int, tuple] = {}  # its node ids and their fixed-point x, y
+        # fixed-point x, y of nodes with negative ids (unsaved JOSM edits): pyosmium's location
+        # cache keeps none for them, so the ways using them get them from here
+        self.negative: dict[int, tuple[int, int]] = {}
         for g in list(margins) + [a.geometry for a in areas]:
             shapely.prepare(g)
 
@@ -288,9 +311,11 @@ class _OsmSplit:
         self.node_xy[k].append(fx)
 
     def node(self, n) -> None:
+        loc = n.location
+        if n.id < 0 and loc.valid():
+            self.negative[n.id] = (loc.x, loc.y)
         if len(n.tags) == 0:
             return
-        loc = n.location
         k = self._owner(loc.lon, loc.lat) if loc.valid() else -1
         if k >= 0:  # a detached copy: the object itself lives only during this call
             self.tagged[k][n.id] = n.replace(tags=dict(n.tags))
@@ -302,6 +327,9 @@ class _OsmSplit:
             if loc.valid():
                 refs.append(nd.ref)
                 fx.append((loc.x, loc.y))
+            elif nd.ref in self.negative:
+                refs.append(nd.ref)
+                fx.append(self.negative[nd.ref])
         if not refs:
             return
         fxy = np.asarray(fx, dtype=np.int64)
@@ -324,7 +352,7 @@ class _OsmSplit:
             k = self._owner(float((xs.min() + xs.max()) / 2), float((ys.min() + ys.max()) / 2))
             takers = [k] if k >= 0 else []
         for k in takers:
-            self.ways[k].set(w.id)
+            self.ways[k].add(w.id)
             self.parts[k].add_way(w)
             self._take_nodes(k, ids, fxy)
 
