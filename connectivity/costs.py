@@ -796,6 +796,23 @@ def edge_costs(model: CostModel, edges: EdgeTable) -> EdgeCosts:
                      hdd_m=hdd_m, surcharge=surcharge, structure_bores=share)
 
 
+def unpriced_surfaces(model: CostModel, edges: EdgeTable, *, source: str | None = None) -> list[str]:
+    """One warning line (logged) naming the OSM ``surface`` values of ``edges`` that the cost
+    model's ``[surface]`` table does not price (so :func:`edge_costs` priced them as ``default``),
+    with their edge counts, most frequent first; none when every value is priced."""
+    known = {k for k, _ in model.surface_factor}
+    values = [x for x in edges.surface if x is not None and x not in known]
+    if not values:
+        return []
+    found, counts = np.unique(np.asarray(values, dtype=str), return_counts=True)
+    order = np.lexsort((found, -counts))
+    listed = ", ".join(f"{str(found[i])!r} ({counts[i]})" for i in order[:10]) + (" ..." if len(order) > 10 else "")
+    line = (f"{source or model.path}: {len(values)} road edge(s) with a surface the [surface] table does not price, "
+            f"priced as its default ({model.surface(None):g}): {listed}")
+    logger.warning("%s", line)
+    return [line]
+
+
 def structure_shares(u: np.ndarray, v: np.ndarray, length_m: np.ndarray, is_structure: np.ndarray) -> np.ndarray:
     """Each structure edge's share of its structure's one bore (``(m,)``, 0 off structures).
 

@@ -471,7 +471,9 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
         "aerial_edges_matched": match.n_matched,
         "overhead_km_removed": removal["spans_removed_km"],
         "poles_removable": removal["poles_removed"],
-        "warnings": costs.limit_warnings(model, source=portable_path(model.path, scenario)),  # implausible costs
+        # implausible costs, road surfaces the model does not price
+        "warnings": (costs.limit_warnings(model, source=portable_path(model.path, scenario))
+                     + costs.unpriced_surfaces(model, table, source=portable_path(model.path, scenario))),
     }
     if corridor is not None:
         summary["corridors"] = corridors.corridor_summary(corridor, edges, problem, joint, status, poles=poles,

@@ -194,3 +194,24 @@ def test_osm_widths_with_a_unit_are_read_and_words_are_ignored_with_a_warning(mo
     assert "1 road edge(s) with a width that is no number (e.g. 'wide'): it is ignored" in msgs
     same = make_edge_table([0, 1, 2], [1, 2, 3], [100, 100, 100], lanes=[None, 2, 4], width_m=[3.5, None, 12], **kw)
     np.testing.assert_allclose(edge_costs(model, t).trench, edge_costs(model, same).trench)
+
+
+def test_surfaces_the_model_does_not_price_are_named_once_with_their_counts(model, caplog):
+    """An OSM surface missing from [surface] ('wood', a typo '7') is priced as the default; one
+    warning line names those values, most frequent first; priced ones and missing ones are not named."""
+    import logging
+
+    from connectivity.costs import unpriced_surfaces
+
+    surfaces = ["asphalt", "wood", "7", "wood", None, "gravel"]
+    t = make_edge_table(list(range(6)), list(range(1, 7)), [100.0] * 6, highway=["residential"] * 6,
+                        surface=surfaces)
+    with caplog.at_level(logging.WARNING, logger="connectivity.costs"):
+        lines = unpriced_surfaces(model, t, source="costs.toml")
+    assert lines == ["costs.toml: 3 road edge(s) with a surface the [surface] table does not price, priced as its "
+                     f"default ({model.surface(None):g}): 'wood' (2), '7' (1)"]
+    assert [r.getMessage() for r in caplog.records] == lines
+    priced = make_edge_table([0, 1], [1, 2], [100.0, 100.0], surface=["asphalt", None])
+    assert unpriced_surfaces(model, priced) == []
+    costs = edge_costs(model, t).trench[:, 1]
+    assert costs[1] == costs[2] == pytest.approx(costs[0] * model.surface(None) / model.surface("asphalt"))

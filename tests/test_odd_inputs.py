@@ -366,3 +366,15 @@ def test_the_warning_names_only_the_sites_left_unconnected(caplog):
     assert [r.getMessage() for r in caplog.records] == [
         "1 site(s) share no road component with a site of their operator at another location (an operator's "
         "ducts only join its own sites), not connected: B"]
+
+
+def test_a_surface_the_cost_model_does_not_price_is_a_summary_warning(tmp_path):
+    path = write_scenario(tmp_path, grid(4), SIX)
+    roads = json.loads((tmp_path / "roads.geojson").read_text())
+    for f in roads["features"][:3]:
+        f["properties"]["surface"] = "wood"
+    (tmp_path / "roads.geojson").write_text(json.dumps(roads))
+    plan = run(load_scenario(path))
+    check_plan(plan)
+    named = [w for w in plan.summary["warnings"] if "surface the [surface] table does not price" in w]
+    assert len(named) == 1 and "'wood' (" in named[0] and "default.toml" in named[0]
