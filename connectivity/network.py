@@ -567,16 +567,27 @@ node and gets no lead-in (a lead-in this short would be a degenerate line in the
 
 
 MAIN_NETWORK = "attached_to_main"
-"""``status`` of a site that :func:`attach_sites` joined to the main road network rather than to a
+"""``status`` of a site that :func:`attach_sites` joined to a main road network rather than to a
 nearer road piece apart from it."""
+
+MAIN_MIN_NODES = 20
+"""Nodes of a road network component that counts as a network of its own (a village, a second town
+in the extract) beside the largest: smaller ones are pieces (a driveway, a footpath, a clipped stub)."""
+
+
+def main_components(net: Network) -> np.ndarray:
+    """Labels of the road network's main components: the largest, and every other with at least
+    :data:`MAIN_MIN_NODES` nodes."""
+    sizes = net.component_sizes   # largest first
+    return np.array([c for i, (c, n) in enumerate(sizes.items()) if i == 0 or n >= MAIN_MIN_NODES], dtype=np.int64)
 
 
 def nearest_road_edges(road: gpd.GeoDataFrame, points: np.ndarray, *, max_distance_m: float,
-                       main_component: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The road edge each point joins: its nearest, unless that lies on a piece apart from the main network.
+                       main: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The road edge each point joins: its nearest, unless that lies on a piece apart from the main networks.
 
-    A point whose nearest edge is not in ``main_component`` joins the nearest edge of
-    ``main_component`` instead when one lies within ``max_distance_m``; otherwise its nearest edge.
+    A point whose nearest edge is in no component of ``main`` joins the nearest edge of those
+    components instead when one lies within ``max_distance_m``; otherwise its nearest edge.
 
     Parameters
     ----------
@@ -586,20 +597,20 @@ def nearest_road_edges(road: gpd.GeoDataFrame, points: np.ndarray, *, max_distan
         Points in the edges' CRS.
     max_distance_m
         Largest point-to-edge distance (metres) that still joins a point.
-    main_component
-        The ``component`` label of the main network.
+    main
+        The ``component`` labels of the main networks (:func:`main_components`).
 
     Returns
     -------
     For each point: the row (position) in ``road`` of its edge, -1 when none lies within
     ``max_distance_m``; the distance to it in metres (NaN when none); and whether it was
-    moved off a nearer edge outside ``main_component``.
+    moved off a nearer edge outside them.
     """
     geoms = np.asarray(road.geometry.values)
     row, dist_m = _nearest_within(geoms, points, max_distance_m)
-    comp = road["component"].to_numpy()
-    off = np.flatnonzero((row >= 0) & (comp[np.maximum(row, 0)] != main_component))
-    on_main = np.flatnonzero(comp == main_component)
+    is_main = np.isin(road["component"].to_numpy(), main)
+    off = np.flatnonzero((row >= 0) & ~is_main[np.maximum(row, 0)])
+    on_main = np.flatnonzero(is_main)
     moved = np.zeros(len(points), dtype=bool)
     if len(off) and len(on_main):
         main_row, main_dist = _nearest_within(geoms[on_main], points[off], max_distance_m)
@@ -638,15 +649,15 @@ def attach_sites(net: Network, sites: gpd.GeoDataFrame, *, max_distance_m: float
     the network holds no zero-length edge. Locations farther than ``max_distance_m`` from
     every road get ``status = "too_far"`` and no node.
 
-    A location whose nearest road edge lies on a piece apart from the main network (its
-    largest component: a driveway, a lone footpath piece, a stub clipped at the extract's
-    edge) joins the nearest edge of the main network instead when one lies within
-    ``max_distance_m`` (:func:`nearest_road_edges`); its sites get ``status =
-    "attached_to_main"`` (:data:`MAIN_NETWORK`). An operator's ducts join only its own sites
-    through roads they share; on the piece, the location would be cut off from the others.
-    The largest component, not the components of the operators' hubs, is the rule: hubs are
-    sites attached by this same call, and a plan need not have any. A second large network
-    in one extract (two towns with no road between them inside it) counts as a piece too.
+    A location whose nearest road edge lies on a piece apart from the main networks (a
+    driveway, a lone footpath piece, a stub clipped at the extract's edge) joins the nearest
+    edge of a main network instead when one lies within ``max_distance_m``
+    (:func:`nearest_road_edges`); its sites get ``status = "attached_to_main"``
+    (:data:`MAIN_NETWORK`). An operator's ducts join only its own sites through roads they
+    share; on the piece, the location would be cut off from the others. The main networks
+    are the largest component and every other of at least :data:`MAIN_MIN_NODES` nodes (a
+    village or a second town in the extract, :func:`main_components`), not the components of
+    the operators' hubs: hubs are sites attached by this same call, and a plan need not have any.
 
     Parameters
     ----------
@@ -679,8 +690,7 @@ def attach_sites(net: Network, sites: gpd.GeoDataFrame, *, max_distance_m: float
                  len(sites), len(locs), merge_m)
     road = net.edges[net.edges["kind"] == "road"]
     pts = np.asarray(sites.geometry.values)[locs]
-    hit, lead, moved = nearest_road_edges(road, pts, max_distance_m=max_distance_m,
-                                          main_component=next(iter(net.component_sizes), -1))
+    hit, lead, moved = nearest_road_edges(road, pts, max_distance_m=max_distance_m, main=main_components(net))
     edge_of_loc = np.where(hit >= 0, road.index.to_numpy()[np.maximum(hit, 0)], -1).astype(np.int64)
     loc_node = np.full(len(locs), -1, dtype=np.int64)
 

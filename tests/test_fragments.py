@@ -79,3 +79,23 @@ def test_the_plan_beyond_reach_leaves_the_site_unconnected_without_the_warning(t
     assert not sites.loc["X", "connected"] and sites.loc["X", "status"] == "unreachable"
     assert sites.loc[["A", "B", "C", "D"], "connected"].all()
     assert not any("main road network" in w for w in plan.summary["warnings"])
+
+
+def test_a_second_town_is_a_network_of_its_own_and_a_piece_joins_the_nearest_network():
+    """Two towns in one extract (no road between them): a site by the smaller town's streets stays
+    there, and a site by a stray piece next to the smaller town joins that town, not the larger one."""
+    from connectivity.network import MAIN_MIN_NODES, main_components
+
+    big = grid(8)                                                               # 64 nodes
+    small = [[(x + 1200.0, y) for x, y in line] for line in grid(5)]            # 25 nodes, 800 m east
+    piece = [[(1250.0, -25.0), (1300.0, -25.0)]]                                # 25 m south of the small town
+    net = _net(big + small + piece)
+    assert sorted(net.component_sizes.values()) == [2, 25, 64] and 25 >= MAIN_MIN_NODES
+    assert len(main_components(net)) == 2
+    rows = [("V", "TOT", 1210, 10), ("P", "TOT", 1275, -20), ("T", "TOT", 20, 10)]
+    new, att = attach_sites(net, _sites(rows), max_distance_m=1000, merge_m=1.0)
+    at = att.set_index("site_id")
+    comp = {s: new.nodes.loc[int(at.loc[s, "node_id"]), "component"] for s in ("V", "P", "T")}
+    assert at.loc["V", "status"] == "attached" and at.loc["P", "status"] == MAIN_NETWORK
+    assert comp["P"] == comp["V"] != comp["T"]
+    assert at.loc["P", "lead_in_m"] == pytest.approx(20)
