@@ -583,11 +583,11 @@ def test_lagrangian_steps_stop_once_the_step_has_shrunk_and_keep_the_best_bound(
     assert short - TOL <= long <= plan.linear_cost * (1 + TOL)
 
 
-@pytest.mark.parametrize("iterations", [10, 60])
-def test_few_lagrangian_steps_start_from_the_joint_ascents_claims(iterations, monkeypatch):
-    """Fewer than CLAIMS_START_BELOW steps start at the joint ascent's claims on the trench (a few
-    steps from halfway to the even split do not climb back above the ascent on large towns); more
-    start halfway."""
+@pytest.mark.parametrize("large", [True, False])
+def test_lagrangian_steps_on_large_inputs_start_from_the_joint_ascents_claims(large, monkeypatch):
+    """Above CLAIMS_START_ABOVE_EDGES edges the steps start at the joint ascent's claims on the
+    trench (steps from halfway to the even split climb back above the ascent only slowly on large
+    towns); on smaller inputs halfway, whatever the number of steps."""
     from connectivity.design import bounds
 
     p = random_problem(3, n_operators=3)
@@ -603,6 +603,7 @@ def test_few_lagrangian_steps_start_from_the_joint_ascents_claims(iterations, mo
         return solve(problem, k, weights, **kw)
     monkeypatch.setattr(bounds, "steiner_lower_bound", record)
     monkeypatch.setattr(bounds, "thread_map", lambda fn, items, threads=None: [fn(x) for x in items])
-    lagrangian_bound(p, plan=plan, objective="linear", iterations=iterations)
+    monkeypatch.setattr(bounds, "CLAIMS_START_ABOVE_EDGES", p.n_edges - 1 if large else p.n_edges)
+    lagrangian_bound(p, plan=plan, objective="linear", iterations=10)
     start = np.array([first[k] for k in act])
-    assert np.allclose(start, claims) == (iterations < bounds.CLAIMS_START_BELOW)
+    assert np.allclose(start, claims) == large

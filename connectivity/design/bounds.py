@@ -953,8 +953,8 @@ JOINT_ASCENT_WORK = 60
 #: 1.5 rather than 2 (``benchmarks/design_scale.py``, certified gap_pct): Chiang Mai 13.18 -> 11.99,
 #: Phuket 3.60 -> 3.44, the 20k town 18.15 -> 17.88, the 100k town 18.98 -> 18.53, the corridor
 #: example unchanged, Chiang Mai with ``underground_aerial`` 12.50 -> 13.06 (the ascent is path
-#: dependent); 1.0 to 1.75 each did worse on Chiang Mai and the 20k town. The ascent takes 25 to
-#: 30 % longer (0.2 s instead of 0.1 s on the 20k town).
+#: dependent); 1.0, 1.1, 1.25 and 1.75 did worse on Chiang Mai, 1.1 and 1.25 on the 20k town. The
+#: ascent takes 0.2 s instead of 0.1 s on the 20k town (its certificate 1.7 s instead of 1.6 s).
 JOINT_ASCENT_SLACK = 1.5
 #: Steps of the joint dual ascent per second of a ``time_limit`` (a slow machine's rate; this
 #: one does 10 to 12 M): with a time limit it stops after that many, so it keeps to about it.
@@ -1037,14 +1037,16 @@ def relaxed_costs(problem: DesignProblem, act: list[int], objective: str, plan: 
     return T, own, const
 
 
-#: Smallest step factor of :func:`lagrangian_bound`: the factor halves after 5 steps without a
-#: better bound, and below this the steps stop (about 30 such steps in all).
+#: Smallest step factor of :func:`lagrangian_bound`: the factor halves after 5 steps in a row
+#: without a better bound, and below this the steps stop (after 35 such steps in all).
 LAGRANGIAN_MIN_STEP = 1 / 64
 
 
-#: Below this many subgradient steps :func:`lagrangian_bound` starts from the joint ascent's
-#: claims rather than halfway to the even split (measured on the 20k town, Chiang Mai and Phuket).
-CLAIMS_START_BELOW = 60
+#: Above this many edges :func:`lagrangian_bound` starts from the joint ascent's claims rather
+#: than halfway to the even split. Certified gap_pct, halfway / claims: the 20k town 18.80 / 17.88
+#: (18 steps), 18.09 / 16.41 (60), 15.75 / 15.73 (90); Chiang Mai (2,153 edges) 12.86 / 13.91 (60),
+#: 11.99 / 13.44 (120); Phuket (875) 4.02 / 4.59 (60), 3.44 / 3.80 (120).
+CLAIMS_START_ABOVE_EDGES = 5_000
 
 
 def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None = None, plan: JointPlan | None = None,
@@ -1072,11 +1074,10 @@ def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None 
     Where :func:`joint_ascent_applies` (no negative mode cost, which the node credits of
     ``'exact'`` usually make), the joint dual ascent (:func:`joint_ascent`) comes first: its bound is the first
     value seen, and ``lam`` starts halfway between its claims on the trench and the split
-    above, or at the claims themselves when fewer than :data:`CLAIMS_START_BELOW` steps are
-    run. On synthetic towns (20k to 100k edges) the ascent alone is the stronger bound
-    (about 18 % gap instead of 24 to 28 %), and a few steps from the halfway start do not
-    climb back above it (from the claims, 18 steps take the 20k town from 18.80 to 18.15 %);
-    on Chiang Mai and Phuket the 60 to 120 steps from the halfway start end higher than from
+    above, or at the claims themselves above :data:`CLAIMS_START_ABOVE_EDGES` edges. On
+    synthetic towns (20k to 100k edges) the ascent alone is the stronger bound (about 18 %
+    gap instead of 24 to 28 %), and steps from the halfway start climb back above it only
+    slowly; on Chiang Mai and Phuket the steps from the halfway start end higher than from
     either end.
 
     The operators' Steiner solves of one step run on ``threads`` threads (default
@@ -1100,7 +1101,7 @@ def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None 
     if joint_ascent_applies(T):
         value, claims = joint_ascent(problem, act, own, T, time_limit=None if time_limit is None else time_limit / 2)
         ascent = value + const
-        lam = claims if iterations < CLAIMS_START_BELOW else 0.5 * (lam + claims)
+        lam = claims if problem.n_edges > CLAIMS_START_ABOVE_EDGES else 0.5 * (lam + claims)
     # Polyak target: the plan's cost in the relaxed objective (the chamber bound's optimum
     # lies near the linear cost: it cannot see the discrete chambers)
     target = None if plan is None else float(plan.cost if objective == "exact" else plan.linear_cost)
