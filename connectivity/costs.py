@@ -602,16 +602,15 @@ def make_edge_table(u: Sequence[int], v: Sequence[int], length_m: Sequence[float
         out = np.full(m, np.nan)
         if a is None:
             return out
-        bad, read = [], {}   # each distinct value read once
+        read: dict[str, float] = {}   # each distinct text read once
         for i, x in enumerate(a):
-            try:
+            if isinstance(x, str):
+                if x not in read:
+                    read[x] = _osm_number(x)
                 out[i] = read[x]
-            except (KeyError, TypeError):
+            else:
                 out[i] = _osm_number(x)
-                if isinstance(x, str):
-                    read[x] = out[i]
-            if np.isnan(out[i]) and isinstance(x, str) and x.strip().lower() not in ("", "nan", "none"):
-                bad.append(x)
+        bad = [x for x in a if isinstance(x, str) and np.isnan(read[x]) and x.strip().lower() not in ("", "nan", "none")]
         if bad:
             logger.warning("%d road edge(s) with a %s that is no number (e.g. %r): it is ignored", len(bad),
                            name, bad[0])

@@ -231,7 +231,7 @@ class _NodeLocations:
         self.at: dict[int, tuple[float, float]] = {}
 
     def node(self, n) -> None:
-        if n.id < 0 and n.id in self.wanted and n.location.valid():
+        if n.id in self.wanted and n.location.valid():
             self.at[n.id] = (n.location.lon, n.location.lat)
 
 

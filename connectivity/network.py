@@ -578,7 +578,7 @@ in the extract) beside the largest: smaller ones are pieces (a driveway, a footp
 def main_components(net: Network) -> np.ndarray:
     """Labels of the road network's main components: the largest, and every other with at least
     :data:`MAIN_MIN_NODES` nodes."""
-    sizes = net.component_sizes   # largest first
+    sizes = net.nodes["component"].value_counts()   # largest first, the labels of the edges' ``component``
     return np.array([c for i, (c, n) in enumerate(sizes.items()) if i == 0 or n >= MAIN_MIN_NODES], dtype=np.int64)
 
 

@@ -369,8 +369,7 @@ def _warn_alone(attached: gpd.GeoDataFrame, alone: list) -> None:
     """One warning for the attached sites no duct can join: those whose operator has no other
     location at all, and those whose operator's other locations are on other road components."""
     alone = [str(s) for s in alone]
-    single = plan.connected_sites(attached, pd.Series(False, index=attached.index))
-    at_one = set(single.loc[single["status"] == "one_location", "site_id"].astype(str))
+    at_one = set(attached.loc[plan.at_one_location(attached), "site_id"].astype(str))
     one = [s for s in alone if s in at_one]
     rest = [s for s in alone if s not in at_one]
 

@@ -31,14 +31,14 @@ def connected_sites(sites: gpd.GeoDataFrame, reachable: pd.Series) -> gpd.GeoDat
     road); ``one_location`` (every attached site of its operator, hub included, stands at this
     one location: nothing for a duct to join); ``unreachable`` (its operator's other locations
     lie on other road components)."""
-    single = _one_location(sites)
+    single = at_one_location(sites)
     status = np.where(reachable, "connected",
                       np.where(sites["status"] == "too_far", "too_far",
                                np.where(single, "one_location", "unreachable")))
     return sites.assign(connected=reachable.to_numpy(bool), status=status)
 
 
-def _one_location(sites: gpd.GeoDataFrame) -> np.ndarray:
+def at_one_location(sites: gpd.GeoDataFrame) -> np.ndarray:
     """Per site, whether it is attached and its operator's attached sites all share its node."""
     attached = sites["node_id"].notna().to_numpy()
     nodes = sites.loc[attached].groupby(sites.loc[attached, "operator"].astype(str))["node_id"].nunique()

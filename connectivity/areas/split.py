@@ -311,11 +311,11 @@ class _OsmSplit:
         self.node_xy[k].append(fx)
 
     def node(self, n) -> None:
-        loc = n.location
-        if n.id < 0 and loc.valid():
-            self.negative[n.id] = (loc.x, loc.y)
+        if n.id < 0 and n.location.valid():
+            self.negative[n.id] = (n.location.x, n.location.y)
         if len(n.tags) == 0:
             return
+        loc = n.location
         k = self._owner(loc.lon, loc.lat) if loc.valid() else -1
         if k >= 0:  # a detached copy: the object itself lives only during this call
             self.tagged[k][n.id] = n.replace(tags=dict(n.tags))
