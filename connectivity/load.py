@@ -115,6 +115,26 @@ def _line_kind(tags: dict[str, str]) -> str | None:
     return None
 
 
+_UNDEFINED = 2147483647   # libosmium's coordinate of a location it never read (a node missing from the file)
+
+
+class _OutOfRange(Exception):
+    """A node of an OSM file lies outside the lon/lat range (``lat="95"``): the file is corrupt.
+    :func:`scan_osm` turns it into one :class:`InputDataError` line naming the file."""
+
+
+def _check_location(loc, node_id: int, way_id: int | None = None) -> bool:
+    """Whether ``loc`` is a usable location: False for a node missing from the file (no location
+    read); a location read but outside the lon/lat range raises :class:`_OutOfRange` naming the node."""
+    if loc.valid():
+        return True
+    if loc.x == _UNDEFINED or loc.y == _UNDEFINED:
+        return False
+    of = f" (of way/{way_id})" if way_id is not None else ""
+    raise _OutOfRange(f"node/{node_id}{of} lies at lon {loc.lon_without_check():g}, lat {loc.lat_without_check():g}: "
+                      "outside the lon/lat range")
+
+
 class _Collector:
     """One pass over an OSM file with pyosmium, sorting objects into layers."""
 
@@ -141,6 +161,7 @@ class _Collector:
         tags = dict(n.tags)
         if not tags:
             return
+        _check_location(n.location, n.id)
         pt = shapely.Point(n.location.lon, n.location.lat)
         kind = _is_pole(tags)
         if kind:
@@ -160,7 +181,7 @@ class _Collector:
             for n in w.nodes:
                 refs.append(n.ref)
                 loc = n.location
-                if loc.valid():
+                if _check_location(loc, n.ref, w.id):
                     coords.append((loc.lon, loc.lat))
                 else:
                     coords.append((_NAN, _NAN))
@@ -171,7 +192,7 @@ class _Collector:
         kind = _line_kind(tags)
         if kind and len(w.nodes) >= 2:
             row = {"osm_id": f"way/{w.id}", "kind": kind, "owner": tags.get("operator", "")}
-            if all(n.location.valid() for n in w.nodes):
+            if all([_check_location(n.location, n.ref, w.id) for n in w.nodes]):
                 self.lines.append(row | {"geometry": wkb.loads(self.factory.create_linestring(w), hex=True)})
             else:
                 self.unlocated_lines.append((row, [n.ref for n in w.nodes]))
@@ -253,8 +274,8 @@ def scan_osm(path: str | Path, handler: object, *, locations: bool = True, areas
     Raises
     ------
     InputDataError
-        When pyosmium cannot read the file (or a node's lat/lon is not a number): one line
-        naming the file.
+        When pyosmium cannot read the file (or a node's lat/lon is not a number), or a node
+        lies outside the lon/lat range: one line naming the file (and the node).
     """
     import osmium
 
@@ -281,6 +302,8 @@ def scan_osm(path: str | Path, handler: object, *, locations: bool = True, areas
                 relation(obj)
     except (RuntimeError, osmium.InvalidLocationError) as exc:  # the latter: a node's lat/lon is not a number
         raise InputDataError(f"{path}: not a readable OSM file ({str(exc).splitlines()[0]})") from None
+    except _OutOfRange as exc:
+        raise InputDataError(f"{path}: {exc}") from None
 
 
 def _road_edges(col: _Collector, path: Path) -> gpd.GeoDataFrame:

@@ -181,6 +181,23 @@ def test_read_osm_skips_ways_with_missing_nodes(tmp_path, caplog):
         read_osm(only)
 
 
+@pytest.mark.parametrize("pbf", [False, True])
+def test_read_osm_node_outside_the_lon_lat_range_is_named(tmp_path, pbf):
+    """A node at lat 95 (a corrupt file) is an error naming it, not a node "missing from the file"
+    of a road way, nor an unnamed "invalid location" of a tagged node."""
+    nodes = {1: (98.96, 18.79), 2: (98.961, 95.0), 3: (98.962, 18.79)}
+    f = write_osm(tmp_path / "far.osm", nodes, [(10, [1, 3], {"highway": "residential"}),
+                                                (11, [3, 2], {"highway": "residential"})])
+    f = to_pbf(f, tmp_path / "far.osm.pbf") if pbf else f
+    with pytest.raises(InputDataError, match=r"far\.osm.*: node/2 \(of way/11\) lies at lon 98\.961, lat 95: outside"):
+        read_osm(f)
+    poi = write_osm(tmp_path / "poi.osm", nodes, [(10, [1, 3], {"highway": "residential"})])
+    poi.write_text(poi.read_text().replace('<node id="2" lat="95.0" lon="98.961"/>',
+                                           '<node id="2" lat="95.0" lon="98.961"><tag k="amenity" v="school"/></node>'))
+    with pytest.raises(InputDataError, match=r"poi\.osm: node/2 lies at lon 98\.961, lat 95: outside"):
+        read_osm(poi)
+
+
 def test_osmnx_settings_are_left_as_found(monkeypatch, fixtures):
     import osmnx as ox
 

@@ -86,6 +86,8 @@ CASES = {
     "a CRS of another area": ("plan {B}/wrong_utm_zone.toml", ["tiny.osm", "EPSG:32601", "no coordinate lies in the area"]),
     "a hub far outside the area": ("plan {B}/hub_far_from_zone.toml", ["hub_far_from_zone.toml", "hubs.TOT", "cannot be projected"]),
     "NaN coordinate in OSM": ("plan {T} --osm {B}/nan_coordinate.osm", ["nan_coordinate.osm", "wrong format for coordinate: 'nan'"]),
+    "OSM node outside the lon/lat range": ("plan {T} --osm {B}/osm_lat_out_of_range.osm",
+                                           ["osm_lat_out_of_range.osm", "node/2 (of way/7)", "lat 95", "outside the lon/lat range"]),
     # road line files
     "truncated GeoJSON": ("plan {R} --roads {B}/roads_truncated.geojson", ["roads_truncated.geojson", "not a readable vector file"]),
     "empty road layer": ("plan {R} --roads {B}/roads_empty.geojson", ["roads_empty.geojson", "no roads", "empty"]),

@@ -148,6 +148,10 @@ FILES: dict[str, str | bytes] = {
     "nan_coordinate.osm": ('<?xml version="1.0"?>\n<osm version="0.6">\n  <node id="1" lat="18.79" lon="98.96"/>\n'
                            '  <node id="2" lat="nan" lon="98.961"/>\n  <way id="1"><nd ref="1"/><nd ref="2"/>'
                            '<tag k="highway" v="residential"/></way>\n</osm>\n'),
+    # a node at lat 95 (a corrupt file): was reported as a node "missing from the file", the way skipped
+    "osm_lat_out_of_range.osm": ('<?xml version="1.0"?>\n<osm version="0.6">\n  <node id="1" lat="18.79" lon="98.96"/>\n'
+                                 '  <node id="2" lat="95.0" lon="98.961"/>\n  <way id="7"><nd ref="1"/><nd ref="2"/>'
+                                 '<tag k="highway" v="residential"/></way>\n</osm>\n'),
     # ---- road line files
     "roads_truncated.geojson": fc([line(c) for c in GRID])[:200],
     "roads_empty.geojson": fc([]),
