@@ -863,7 +863,8 @@ def read_csv_table(path: str | Path) -> pd.DataFrame:
     """The one CSV reader: any of the encodings of :func:`_decode_text`, ``,``, ``;`` or tab as
     delimiter (whichever the header line holds most of), every cell as text, the known
     column names (``site_id``, ``operator``, ``lon``, ...) matched case-insensitively, and
-    the empty rows at the end (``,,,,``) left out."""
+    the empty rows at the end (``,,,,``) left out. A row of values beyond the header's columns, or an
+    empty row amid the data, is an error naming its file line."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -874,9 +875,17 @@ def read_csv_table(path: str | Path) -> pd.DataFrame:
     counts = {d: header.count(d) for d in (",", ";", "\t")}
     sep = max(counts, key=lambda d: (counts[d], d == ","))
     try:
-        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, skipinitialspace=True)
+        with warnings.catch_warnings(record=True) as lost:   # pandas' ParserWarning: values beyond the header's columns
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            # index_col=False: a delimiter ending every row is no first column made the index (shifting every column);
+            # skip_blank_lines=False: a blank line keeps its place, so messages name the file's lines
+            df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, skipinitialspace=True, index_col=False,
+                             skip_blank_lines=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        _check_row_lengths(text, sep, path)
         raise InputDataError(f"{path}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in lost):
+        _check_row_lengths(text, sep, path)
     names = next(csv.reader([header], delimiter=sep, skipinitialspace=True), [])
     first: dict[str, int] = {}
     for i, c in enumerate(names):
@@ -890,14 +899,31 @@ def read_csv_table(path: str | Path) -> pd.DataFrame:
         key = str(c).strip().lower()
         if key in CSV_COLUMNS:
             rename[c] = key
-    return _without_trailing_empty_rows(df).rename(columns=rename)
+    return _without_trailing_empty_rows(df, path).rename(columns=rename)
 
 
-def _without_trailing_empty_rows(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` less the rows of nothing but empty cells at its end (``,,,,`` lines that
-    spreadsheets write below the data); rows before keep their line numbers."""
+def _check_row_lengths(text: str, sep: str, path: Path) -> None:
+    """Raise :class:`InputDataError` naming the first file line holding a value beyond the header's
+    columns (an unquoted ``sep`` inside a value, most often); empty extra cells are let through."""
+    rows = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=sep, skipinitialspace=True)
+    try:
+        width = len(next(rows))
+        for row in rows:
+            if len(row) > width and any(cell.strip() for cell in row[width:]):
+                raise InputDataError(f"{path}: line {rows.line_num}: {len(row)} values, the header names {width} columns "
+                                     f"(a {sep!r} inside a value? quote the value)")
+    except (csv.Error, StopIteration):
+        return
+
+
+def _without_trailing_empty_rows(df: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """``df`` less the rows of nothing but empty cells at its end (``,,,,`` lines and blank lines that
+    spreadsheets write below the data); such a row amid the data is an error naming its file line."""
     filled = df.apply(lambda col: col.fillna("").astype(str).str.strip() != "").any(axis=1).to_numpy()
     last = int(np.flatnonzero(filled)[-1]) + 1 if filled.any() else 0
+    gaps = np.flatnonzero(~filled[:last])
+    if len(gaps):
+        raise InputDataError(f"{row_label(path, int(gaps[0]))}: empty row amid the data (delete it)")
     return df.iloc[:last]
 
 

@@ -473,7 +473,7 @@ def test_geometry_normaliser_unit():
 
 # ---------------------------------------------------------------- one CSV reader: encodings, delimiters, headers
 @pytest.mark.parametrize("variant", ["utf-8", "utf-8-sig", "cp874", "utf-16", "utf-16-le", "semicolon", "tab",
-                                     "Site_ID header", "empty rows below"])
+                                     "Site_ID header", "empty rows below", "a delimiter ending every row"])
 def test_csv_reader_variants(variant, tmp_path):
     from connectivity.config import load_operators
     from connectivity.sites import read_sites
@@ -490,6 +490,8 @@ def test_csv_reader_variants(variant, tmp_path):
         text = text.replace("site_id,operator,kind,name,lon,lat", "Site_ID,Operator,KIND,Name,Lon,LAT")
     elif variant == "empty rows below":   # a spreadsheet's export
         text += ",,,,,\n, ,,,,\n\n,,,,,\n"
+    elif variant == "a delimiter ending every row":   # pandas made the first column the index: every column shifted
+        text = text.replace("\n", ",\n").replace("lat,\n", "lat\n")
     f = tmp_path / "sites.csv"
     f.write_bytes(text.encode(encoding))
     got = read_sites(f, ops)
@@ -508,7 +510,13 @@ def test_csv_messages_count_file_lines(tmp_path):
     for body, words in [("A,TOT,98.96,18.79\nB,TOT,north,18.79\n", "line 3: missing or non-numeric"),
                         ("A,TOT,98.96,18.79\nA,TOT,98.96,18.79\n", "line 3: duplicate site_id"),
                         ("A,ACME,98.96,18.79\n", "line 2: site 'A' has unknown operator"),
-                        ("A,TOT,98.96,18.79\n,,,\nB,TOT,98.97,18.79\n,,,\n", "line 3: missing or non-numeric")]:
+                        ("A,TOT,98.96,18.79\n,,,\nB,TOT,98.97,18.79\n,,,\n", "line 3: empty row amid the data"),
+                        # a blank line keeps its place: the next lines are named by their own number
+                        ("A,TOT,98.96,18.79\n\nB,TOT,98.97,18.79\n", "line 3: empty row amid the data"),
+                        ("A,TOT,98.96,18.79\nB,TOT,98.97,east\n", "line 3: missing or non-numeric"),
+                        # a ',' inside an unquoted value: the line has more values than the header columns
+                        ("A,TOT,98.96,18.79\nB,TOT,98.97,18.79,Soi 5, Nimman\n", "line 3: 6 values, the header names 4 columns"),
+                        ("A,TOT,98.96,18.79,x\nB,TOT,98.97,18.79,y\n", "line 2: 5 values, the header names 4 columns")]:
         f = tmp_path / "s.csv"
         f.write_text(head + body)
         with pytest.raises(InputDataError, match=words):
