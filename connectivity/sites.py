@@ -109,7 +109,7 @@ def sites_from(gdf: gpd.GeoDataFrame, path: Path, operators: tuple[OperatorSpec,
         row = int(np.flatnonzero(dup.to_numpy())[0])
         raise InputDataError(f"{row_label(path, row)}: duplicate site_id {gdf['site_id'].iloc[row]!r}")
     known = {o.name for o in operators}
-    op_text = gdf["operator"].astype(str).where(gdf["operator"].notna(), "")
+    op_text = gdf["operator"].astype(str).where(gdf["operator"].notna(), "").str.strip()   # "CAT " of a spreadsheet
     unknown = ~op_text.isin(known)
     if unknown.any():
         row = int(np.flatnonzero(unknown.to_numpy())[0])
@@ -118,7 +118,7 @@ def sites_from(gdf: gpd.GeoDataFrame, path: Path, operators: tuple[OperatorSpec,
                              f"(known: {', '.join(sorted(known))})")
     kind = gdf["kind"].astype(str) if "kind" in gdf else pd.Series(["site"] * len(gdf), index=gdf.index)
     name = gdf["name"].fillna("").astype(str) if "name" in gdf else pd.Series([""] * len(gdf), index=gdf.index)
-    return gpd.GeoDataFrame({"site_id": gdf["site_id"], "operator": gdf["operator"].astype(str),
+    return gpd.GeoDataFrame({"site_id": gdf["site_id"], "operator": op_text,
                              "kind": kind, "name": name}, geometry=gdf.geometry.values, crs=gdf.crs)
 
 

@@ -473,7 +473,8 @@ def test_geometry_normaliser_unit():
 
 # ---------------------------------------------------------------- one CSV reader: encodings, delimiters, headers
 @pytest.mark.parametrize("variant", ["utf-8", "utf-8-sig", "cp874", "utf-16", "utf-16-le", "semicolon", "tab",
-                                     "Site_ID header", "empty rows below", "a delimiter ending every row"])
+                                     "Site_ID header", "empty rows below", "a delimiter ending every row",
+                                     "spaces after the operator"])
 def test_csv_reader_variants(variant, tmp_path):
     from connectivity.config import load_operators
     from connectivity.sites import read_sites
@@ -490,6 +491,8 @@ def test_csv_reader_variants(variant, tmp_path):
         text = text.replace("site_id,operator,kind,name,lon,lat", "Site_ID,Operator,KIND,Name,Lon,LAT")
     elif variant == "empty rows below":   # a spreadsheet's export
         text += ",,,,,\n, ,,,,\n\n,,,,,\n"
+    elif variant == "spaces after the operator":   # was "unknown operator 'TOT '"
+        text = text.replace(",TOT,", ",TOT ,").replace(",CAT,", ",CAT\t ,")
     elif variant == "a delimiter ending every row":   # pandas made the first column the index: every column shifted
         text = text.replace("\n", ",\n").replace("lat,\n", "lat\n")
     f = tmp_path / "sites.csv"
