@@ -789,7 +789,9 @@ def normalise_geometries(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
     """The one geometry normaliser of every file read (roads, sites, POIs, buildings, poles, lines):
     Z (and M) coordinates dropped, so every geometry is 2D; missing, empty, non-finite (NaN,
     infinity), invalid and out-of-range geometries refused with one line naming the file and
-    the row (the feature's number in the file, 1-based; in a CSV, the file line)."""
+    the row (the feature's number in the file, 1-based; in a CSV, the file line); so is a layer
+    whose stated CRS does not fit its coordinates (beyond the lon/lat range in degrees; in a projected
+    CRS, all of them a lon/lat of its area of use: degrees read as metres)."""
     def where(row: int) -> str:
         return row_label(path, row)
 
@@ -817,11 +819,26 @@ def _check_geometries(gdf: gpd.GeoDataFrame, path: Path, where) -> None:
         row = int(np.flatnonzero(invalid.to_numpy())[0])
         reason = shapely.is_valid_reason(geoms.iloc[row])
         raise InputDataError(f"{where(row)}: invalid geometry ({reason})")
-    if gdf.crs is not None and gdf.crs.is_geographic and len(gdf):
-        bounds = geoms.total_bounds
-        if not (-180 <= bounds[0] <= bounds[2] <= 180 and -90 <= bounds[1] <= bounds[3] <= 90):
-            raise CRSError(f"{path}: coordinates outside longitude/latitude range; the file's CRS "
-                           f"({gdf.crs.to_string()}) does not match its coordinates")
+    if gdf.crs is None or not len(gdf):
+        return
+    bounds = geoms.total_bounds
+    lon_lat = -180 <= bounds[0] <= bounds[2] <= 180 and -90 <= bounds[1] <= bounds[3] <= 90
+    if gdf.crs.is_geographic and not lon_lat:
+        raise CRSError(f"{path}: coordinates outside longitude/latitude range; the file's CRS "
+                       f"({gdf.crs.to_string()}) does not match its coordinates")
+    if gdf.crs.is_projected and lon_lat and _degrees_of_its_area(bounds, gdf.crs):
+        raise CRSError(f"{path}: every coordinate lies within longitude/latitude range (x {bounds[0]:g} to {bounds[2]:g}, "
+                       f"y {bounds[1]:g} to {bounds[3]:g}), but the stated CRS ({gdf.crs.to_string()}) is projected: "
+                       f"longitude/latitude need EPSG:4326 (CSV: lon/lat columns)")
+
+
+def _degrees_of_its_area(bounds, crs) -> bool:
+    """Whether ``bounds`` (x0, y0, x1, y1 in a projected ``crs``) read as lon/lat lie in the CRS's area of use:
+    degrees given as metres (98.96, 18.79 in UTM 47N, a few metres from its false origin), not a small
+    synthetic frame in metres (0..80 in UTM 47N reads as lon 0-80, outside zone 47)."""
+    area = crs.area_of_use
+    return area is not None and (area.west <= bounds[0] and bounds[2] <= area.east
+                                 and area.south <= bounds[1] and bounds[3] <= area.north)
 
 
 CSV_SUFFIXES = {".csv", ".txt"}

@@ -160,6 +160,10 @@ FILES: dict[str, str | bytes] = {
     "roads_one_point_line.geojson": fc([line(c) for c in GRID[:2]] + [line([[98.96, 18.79]])]),
     "roads_swapped_latlon.geojson": fc([line([[y, x] for x, y in c]) for c in GRID]),
     "roads_in_metres.geojson": fc([line([[x * 1000, y * 1000] for x, y in c]) for c in GRID]),
+    # degrees in a file whose (pre-RFC 7946) crs member says UTM: the roads landed near the equator, and the
+    # error blamed the sites file ("none of the sites can be connected")
+    "roads_degrees_in_utm.geojson": json.dumps({"type": "FeatureCollection", "crs": {"type": "name", "properties": {
+        "name": "urn:ogc:def:crs:EPSG::32647"}}, "features": [line(c) for c in GRID]}, indent=1) + "\n",
     "roads_far_point.geojson": fc([line(c) for c in GRID] + [line([[98.96, 18.79], [-81.0, 0.0]])]),  # lon typo: the antipode of the UTM zone
     "roads_nan.geojson": fc([line(c) for c in GRID[:2]] + [line([[98.96, 18.79], [float("nan"), 18.79]])]),
     "roads_png.geojson": png_bytes(),
@@ -185,6 +189,8 @@ FILES: dict[str, str | bytes] = {
     "sites_empty.csv": "",
     "sites_empty_id.csv": "site_id,operator,kind,lon,lat\nS1,TOT,office,98.9615,18.7904\n,CAT,school,98.9605,18.7915\n",
     "sites_xy_without_crs.csv": "site_id,operator,kind,x,y\nS1,TOT,office,500000,2077000\n",
+    "sites_xy_degrees.csv": "site_id,operator,kind,x,y,crs\nS1,TOT,office,98.9615,18.7904,EPSG:32647\n"
+                            "S2,TOT,school,98.9605,18.7915,EPSG:32647\n",
     "sites_not_text.csv": b"\xff\xfe\x00\x01\x89PNG\x00\x00\xde\xad\xbe\xef" * 8,
     "sites_ragged.csv": 'site_id,operator,kind,lon,lat\nS1,TOT,office,98.9615,18.7904\nS2,"CAT,school,98.9605,18.7915\n',
     "sites_polygons.geojson": fc([{"type": "Feature", "properties": {"site_id": "S1", "operator": "TOT"},
