@@ -648,7 +648,14 @@ def example_scenario(name: str) -> Path:
 
 
 def load_scenario(path: str | Path, **overrides: Any) -> Scenario:
-    """Read a scenario TOML; ``overrides`` replace ``[inputs]`` paths (e.g. ``osm=...``)."""
+    """Read a scenario TOML; ``overrides`` replace ``[inputs]`` paths (e.g. ``osm=...``).
+
+    Raises
+    ------
+    ConfigError
+        Also when ``roads`` is given for a scenario reading ``inputs.osm``: the OSM file comes
+        first, the road lines would silently not be used.
+    """
     path = Path(path).resolve()
     data = read_toml(path)
     scenario = parse_scenario(data, path)
@@ -656,6 +663,10 @@ def load_scenario(path: str | Path, **overrides: Any) -> Scenario:
         bad = set(overrides) - {f.name for f in fields(Inputs)}
         if bad:
             raise ConfigError(f"unknown input override(s): {', '.join(sorted(bad))}")
+        if overrides.get("roads") is not None and overrides.get("osm") is None and scenario.inputs.osm is not None:
+            raise ConfigError(f"{path}: road lines {overrides['roads']} given, but the scenario's inputs.osm "
+                              f"({scenario.inputs.osm.name}) is read first: they would not be used; give them to a "
+                              "scenario without inputs.osm (or give an OSM file with --osm)")
         scenario = replace(scenario, inputs=replace(scenario.inputs, **{
             k: Path(v).resolve() if isinstance(v, (str, Path)) else v for k, v in overrides.items()}))
     return scenario

@@ -17,6 +17,17 @@ def test_scenario_paths_resolve_against_toml_folder(fixtures):
     assert sc.options.max_site_distance_m == 200.0
 
 
+def test_road_overrides_replace_the_road_source(fixtures, tmp_path):
+    """--osm replaces a scenario's road lines (the OSM file comes first); --roads is refused for a
+    scenario reading inputs.osm, whose OSM file would still be read instead of the lines."""
+    lines = write(tmp_path, 'name = "x"\n[inputs]\nroads = "r.geojson"\n')
+    assert load_scenario(lines, osm=fixtures / "tiny.osm").inputs.osm == (fixtures / "tiny.osm").resolve()
+    both = load_scenario(fixtures / "tiny.toml", roads=tmp_path / "r.geojson", osm=tmp_path / "t.osm")
+    assert both.inputs.roads == tmp_path / "r.geojson"
+    with pytest.raises(ConfigError, match=r"tiny\.toml: road lines .*r\.geojson given, but .*inputs\.osm \(tiny\.osm\)"):
+        load_scenario(fixtures / "tiny.toml", roads=tmp_path / "r.geojson")
+
+
 def test_unknown_scenario_key_is_an_error(tmp_path):
     p = write(tmp_path, 'name = "x"\ncolour = "red"\n[inputs]\nosm = "a.osm"\n')
     with pytest.raises(ConfigError, match="unknown key.*colour"):

@@ -89,6 +89,8 @@ CASES = {
     "OSM node outside the lon/lat range": ("plan {T} --osm {B}/osm_lat_out_of_range.osm",
                                            ["osm_lat_out_of_range.osm", "node/2 (of way/7)", "lat 95", "outside the lon/lat range"]),
     # road line files
+    "--roads for a scenario reading inputs.osm": ("plan {T} --roads {B}/good_roads.geojson",   # was silently not used
+                                                  ["tiny.toml", "good_roads.geojson", "inputs.osm (tiny.osm)", "would not be used"]),
     "truncated GeoJSON": ("plan {R} --roads {B}/roads_truncated.geojson", ["roads_truncated.geojson", "not a readable vector file"]),
     "empty road layer": ("plan {R} --roads {B}/roads_empty.geojson", ["roads_empty.geojson", "no roads", "empty"]),
     "points as roads": ("plan {R} --roads {B}/roads_points.geojson", ["roads_points.geojson", "LineString", "Point"]),
