@@ -518,6 +518,20 @@ def _check_crs(value: str, where: str, *, projected: bool = True) -> None:
     if projected and not crs.is_projected:
         raise ConfigError(f"{where}: {value} is a geographic CRS (degrees); the network needs a projected CRS "
                           f"in metres, such as 'auto' (local UTM zone) or 'EPSG:32647'")
+    if projected and not_metres(crs):   # a projected CRS in feet: the checks of every layer would blame the road file
+        raise ConfigError(f"{where}: {not_metres(crs)}; the network needs a projected CRS in metres, "
+                          f"such as 'auto' (local UTM zone) or 'EPSG:32647'")
+
+
+def not_metres(crs: Any) -> str | None:
+    """Why the network cannot be built in ``crs`` (a pyproj CRS, or None): ``"no CRS"``, degrees, or
+    other units than metres (feet); None for a projected CRS in metres."""
+    if crs is None or crs.is_geographic:
+        return "no CRS" if crs is None else f"geographic CRS {crs.to_string()} (degrees)"
+    units = {axis.unit_name for axis in crs.axis_info}
+    if units and not units <= {"metre", "meter", "m"}:
+        return f"{crs.to_string()} in {', '.join(sorted(units))}"
+    return None
 
 
 SITE_MERGE_MAX_M = 50.0

@@ -25,6 +25,7 @@ import pyproj
 import shapely
 from shapely import wkb
 
+from connectivity.config import not_metres
 from connectivity.errors import CRSError, InputDataError
 
 log = logging.getLogger(__name__)
@@ -1108,12 +1109,9 @@ def buildings_from(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
 
 def ensure_projected(gdf: gpd.GeoDataFrame, what: str) -> None:
     """Raise :class:`CRSError` unless ``gdf`` is in a projected CRS in metres (the package's one
-    "metres needed" check: no CRS, degrees and other units such as feet are refused)."""
-    crs = gdf.crs
-    if crs is None or crs.is_geographic:
-        name = "no CRS" if crs is None else f"geographic CRS {crs.to_string()} (degrees)"
-        raise CRSError(f"{what}: needs a projected CRS in metres, got {name}")
-    units = {axis.unit_name for axis in crs.axis_info}
-    if units and not units <= {"metre", "meter", "m"}:
-        raise CRSError(f"{what}: needs a projected CRS in metres, got {crs.to_string()} in {', '.join(sorted(units))}")
+    "metres needed" check, :func:`connectivity.config.not_metres`: no CRS, degrees and other units
+    such as feet are refused)."""
+    problem = not_metres(gdf.crs)
+    if problem:
+        raise CRSError(f"{what}: needs a projected CRS in metres, got {problem}")
 

@@ -47,6 +47,14 @@ def test_bad_option_values(tmp_path, value):
         load_scenario(p)
 
 
+def test_a_crs_in_feet_is_refused_when_read(tmp_path):
+    """options.crs of a projected CRS in feet: named as the scenario's key, before any work (the
+    error named the road file, whose layer failed the metres check)."""
+    p = write(tmp_path, '[inputs]\nosm = "a.osm"\n[options]\ncrs = "EPSG:2227"\n')
+    with pytest.raises(ConfigError, match=r"s\.toml: options\.crs: EPSG:2227 in US survey foot; .* in metres"):
+        load_scenario(p)
+
+
 def test_malformed_toml_names_the_file(tmp_path):
     p = write(tmp_path, "name = [unclosed\n")
     with pytest.raises(ConfigError, match="s.toml.*not valid TOML"):
