@@ -248,11 +248,22 @@ def _display_geometry(frame: "gpd.GeoDataFrame", what: str, *, simplify_m: float
     geoms = frame.geometry
     if len(frame) == 0:
         return geoms.to_crs("EPSG:4326")
+    if simplify_m and frame.crs.is_geographic:
+        return _simplified_in_utm(geoms, frame.estimate_utm_crs(), simplify_m)
     if simplify_m:
-        if frame.crs.is_geographic:
-            geoms = geoms.to_crs(frame.estimate_utm_crs())
         geoms = geoms.simplify(simplify_m, preserve_topology=True)
     return geoms.to_crs("EPSG:4326")
+
+
+def _simplified_in_utm(geoms: "gpd.GeoSeries", utm: Any, simplify_m: float) -> "gpd.GeoSeries":
+    """Geographic ``geoms`` simplified in their UTM zone ``utm`` (tolerance in metres), in EPSG:4326;
+    unsimplified where the zone cannot hold them (a hemisphere-wide area folds or overflows there)."""
+    wgs = geoms.to_crs("EPSG:4326")
+    local = geoms.to_crs(utm)
+    if not np.isfinite(local.total_bounds).all():
+        return wgs
+    simple = local.simplify(simplify_m, preserve_topology=True).to_crs("EPSG:4326")
+    return simple if np.allclose(simple.total_bounds, wgs.total_bounds, atol=0.01) else wgs
 
 
 def _encode_geometry(geoms: "gpd.GeoSeries", kind: str) -> dict:

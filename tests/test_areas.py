@@ -436,6 +436,22 @@ def test_area_warnings_name_their_area(fixtures, tmp_path, caplog):
     assert ours and all(m.startswith(("East: ", "West: ")) for m in ours), ours
 
 
+@pytest.mark.parametrize("box", [(0.0, 0.0, 179.0, 89.0), (-180.0, -90.0, 180.0, 90.0)], ids=["hemisphere", "world"])
+def test_an_area_wider_than_a_utm_zone_is_planned(fixtures, tmp_path, box):
+    """An area far wider than its UTM zone: its margin was grown through the zone (infinite or folded
+    coordinates: the hemisphere ended in an internal error, exit 1, the world box lost every road) and
+    so was its outline on the overview map."""
+    from connectivity.areas.split import Area, buffered
+
+    area = Area(name="Big", folder="Big", geometry=shapely.box(*box), province=None)
+    grown = buffered(area, 500.0)
+    assert grown.covers(area.geometry) and grown.covers(shapely.Point(98.96, 18.79))
+    areas = write_areas(tmp_path / "areas.geojson", [("Big", box)])
+    run = plan_areas(fixtures / "tiny.toml", areas, tmp_path / "out", workers=0, margin_m=100)
+    assert [r["status"] for r in run.results] == ["ok"]
+    assert (tmp_path / "out" / "overview.html").is_file()
+
+
 def test_removed_share_counts_a_span_two_margins_share_once():
     """The union of the areas' removed spans over their summed length: overlapping copies of one
     line cut at different margins count once; separate lines add up (WGS84 ellipsoid)."""

@@ -157,12 +157,23 @@ def _local_crs(geom) -> Any:
     return gpd.GeoSeries([geom], crs=load.WGS84).estimate_utm_crs()
 
 
+METRES_PER_DEGREE = 111_320.0   # of latitude (and of longitude at the equator)
+
+
 def buffered(area: Area, margin_m: float):
-    """The area's polygon grown by ``margin_m`` metres (in its UTM zone), in WGS84."""
+    """The area's polygon grown by ``margin_m`` metres (in its UTM zone), in WGS84.
+
+    An area far wider than a UTM zone (a hemisphere, the world) does not survive the round trip
+    through the zone (infinite or folded coordinates that miss the area itself): it is grown in
+    degrees instead, by at least ``margin_m`` up to latitude 87."""
     if margin_m <= 0:
         return area.geometry
     s = gpd.GeoSeries([area.geometry], crs=load.WGS84)
-    return s.to_crs(_local_crs(area.geometry)).buffer(margin_m).to_crs(load.WGS84).iloc[0]
+    grown = s.to_crs(_local_crs(area.geometry)).buffer(margin_m).to_crs(load.WGS84).iloc[0]
+    if np.isfinite(grown.bounds).all() and grown.is_valid and grown.covers(area.geometry):
+        return grown
+    lat = min(max(abs(area.geometry.bounds[1]), abs(area.geometry.bounds[3])), 87.0)
+    return area.geometry.buffer(margin_m / (METRES_PER_DEGREE * math.cos(math.radians(lat))))
 
 
 def owner_index(areas: list[Area], points: np.ndarray) -> np.ndarray:
