@@ -101,6 +101,8 @@ class CorridorSpec:
         A line or pole within this distance of a street's centre line is on that street (m).
     service_distance_m
         Buildings within this distance of an undergrounded street get service connections (m).
+    source
+        The scenario file the table comes from (named in the errors about the selection).
     poles, overhead_lines, existing_ducts
         Partner record files (``[corridors.poles]`` ...), or None.
     ducts
@@ -122,6 +124,7 @@ class CorridorSpec:
     overhead_lines: RecordSpec | None = None
     existing_ducts: RecordSpec | None = None
     ducts: DuctPolicy = field(default_factory=DuctPolicy)
+    source: str = "<scenario>"   # the scenario file, named in the messages about the selection
 
     def files(self) -> list[Path]:
         """Every file the corridors read (for the output-folder guard)."""
@@ -274,7 +277,7 @@ def parse_corridors(table: Any, *, base: Path, source: str, operators: Sequence[
         kw["ducts"] = _duct_policy(table["ducts"], f"{where}.ducts", operators)
     if not any(k in kw for k in ("zone", "bbox", "names", "ways", "lines")):
         raise ConfigError(f"{where}: says no streets: give `zone` or `bbox` (with `streets`), `names`, `ways` or `lines`")
-    return CorridorSpec(**kw)
+    return CorridorSpec(**kw, source=source)
 
 
 def scenario_corridors(scenario: Any) -> CorridorSpec | None:
@@ -358,7 +361,7 @@ def select_streets(edges: Any, spec: CorridorSpec, *, aerial_matched: np.ndarray
             if "name" in edges.columns else np.full(m, "", dtype=object)
         missing = [n for n in spec.names if _norm(n) not in set(names.tolist())]
         if missing:
-            raise ConfigError(f"corridors.names: no street named {', '.join(map(repr, missing))}")
+            raise ConfigError(f"{spec.source}: corridors.names: no street named {', '.join(map(repr, missing))}")
         wanted |= np.isin(names, [_norm(n) for n in spec.names])
     if spec.ways:
         any_filter = True
@@ -366,7 +369,7 @@ def select_streets(edges: Any, spec: CorridorSpec, *, aerial_matched: np.ndarray
         keys = [f"way/{w}" for w in spec.ways]
         missing = [str(w) for w, k in zip(spec.ways, keys) if k not in set(ids.tolist())]
         if missing:
-            raise ConfigError(f"corridors.ways: no street edge of OSM way(s) {', '.join(missing)}")
+            raise ConfigError(f"{spec.source}: corridors.ways: no street edge of OSM way(s) {', '.join(missing)}")
         wanted |= np.isin(ids, keys)
     if spec.lines is not None:
         any_filter = True
@@ -378,7 +381,7 @@ def select_streets(edges: Any, spec: CorridorSpec, *, aerial_matched: np.ndarray
     if any_filter:
         sel &= wanted
     if not sel.any():
-        raise ConfigError("corridors: the selection holds no street (check zone/bbox, streets, names, ways, lines)")
+        raise ConfigError(f"{spec.source}: corridors: the selection holds no street (check zone/bbox, streets, names, ways, lines)")
     return sel
 
 

@@ -74,10 +74,12 @@ def test_selection_by_zone_names_ways_and_aerial():
     aerial = corridors.select_streets(edges, spec(bbox=[0, 0, 1, 1], streets="aerial"),
                                       aerial_matched=np.array([False, True, False, True]))
     assert aerial.tolist() == [False, True, False, False]
-    with pytest.raises(ConfigError, match="no street named 'Nowhere'"):
+    with pytest.raises(ConfigError, match=r"^s\.toml: corridors\.names: no street named 'Nowhere'"):
         corridors.select_streets(edges, spec(names=["Nowhere"]))
-    with pytest.raises(ConfigError, match="OSM way"):
+    with pytest.raises(ConfigError, match=r"^s\.toml: corridors\.ways: .*OSM way"):
         corridors.select_streets(edges, spec(ways=[99]))
+    with pytest.raises(ConfigError, match=r"^s\.toml: corridors: the selection holds no street"):
+        corridors.select_streets(edges, spec(names=["Main"], highway_exclude=["secondary"]))
 
 
 def test_operators_on_a_street_from_records_else_default():
