@@ -63,9 +63,14 @@ def check_scenario(scenario: Scenario) -> corridors.CorridorSpec | None:
 
 
 def load_layers(scenario: Scenario) -> load.OsmLayers:
-    """Roads, POIs, buildings, poles and lines named by the scenario (downloading only as fallback)."""
+    """Roads, POIs, buildings, poles and lines named by the scenario (downloading only as fallback).
+
+    The roads come from the first of: ``inputs.osm`` when the file exists (a ``roads`` file beside it
+    is not used, with a warning), ``inputs.roads``, a download of ``bbox`` / ``place``."""
     inp, opts = scenario.inputs, scenario.options
     if inp.osm is not None and inp.osm.is_file():
+        if inp.roads is not None:
+            log.warning("%s not used: the roads come from inputs.osm (%s), read first", inp.roads, inp.osm.name)
         layers = load.read_osm(inp.osm, highway_exclude=opts.highway_exclude)
     elif inp.roads is not None and (inp.roads.is_file() or (inp.bbox is None and inp.place is None)):
         layers = load.OsmLayers.from_road_lines(load.read_road_lines(inp.roads, highway_exclude=opts.highway_exclude))

@@ -378,3 +378,24 @@ def test_a_surface_the_cost_model_does_not_price_is_a_summary_warning(tmp_path):
     check_plan(plan)
     named = [w for w in plan.summary["warnings"] if "surface the [surface] table does not price" in w]
     assert len(named) == 1 and "'wood' (" in named[0] and "default.toml" in named[0]
+
+
+def test_roads_file_beside_an_osm_file_is_named_as_not_used(tmp_path, caplog):
+    """A scenario giving both ``inputs.osm`` (an existing file) and ``inputs.roads`` takes the roads
+    from the OSM file; the unused road lines are named in a warning, not dropped silently."""
+    from dataclasses import replace
+
+    from connectivity.config import example_scenario
+    from connectivity.pipeline import load_layers
+
+    path = write_scenario(tmp_path, grid(3), [("S1", "TOT", 0.0, 0.0), ("S2", "TOT", 200.0, 200.0)])
+    osm = load_scenario(example_scenario("chiang_mai_nimman")).inputs.osm
+    scenario = load_scenario(path)
+    with caplog.at_level("WARNING"):
+        layers = load_layers(replace(scenario, inputs=replace(scenario.inputs, osm=osm)))
+    assert len(layers.roads) > 100   # the example's streets, not the 6 grid lines
+    assert any("roads.geojson not used" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        assert len(load_layers(scenario).roads) == 6
+    assert not any("not used" in r.getMessage() for r in caplog.records)
