@@ -274,17 +274,29 @@ def test_scenario_bound_steps_reach_the_bounds(monkeypatch, tmp_path):
     assert seen == [7]
 
 
-def test_joint_ascent_keeps_to_a_time_limit():
-    """With a time limit the joint dual ascent stops early: a smaller bound, still below the full one."""
-    from connectivity.design.bounds import joint_ascent
+def test_a_spent_time_limit_leaves_the_joint_ascent_whole_and_skips_the_steps(monkeypatch):
+    """A design stage whose time limit the plan used up still gets the joint dual ascent's whole
+    bound (cut to nothing it left a 100k-edge town a 227 % gap instead of 18.5 %), and no
+    subgradient step; plan_gaps' stand-alone and coalition bounds keep to the same spent limit."""
+    from connectivity.design import bounds, plan_coalitions
 
     p = random_problem(7, n_operators=3, rows=8, cols=9, terminals=(4, 7))
+    plan = plan_joint(p)
     act = [k for k in range(p.n_operators) if p.active(k)]
-    own = {k: p.duct_cost[k] for k in act}
-    full, claims = joint_ascent(p, act, own, p.trench)
-    short, _ = joint_ascent(p, act, own, p.trench, time_limit=1e-5)   # 50 steps
-    assert 0 <= short < full
-    assert claims.shape == (len(act), p.n_edges) and (claims >= 0).all()
+    T, own, const = bounds.relaxed_costs(p, act, "chambers", plan)
+    whole = bounds.joint_ascent(p, act, own, T)[0] + const
+    calls = []
+    solve = bounds.steiner_lower_bound
+    monkeypatch.setattr(bounds, "steiner_lower_bound", lambda *a, **k: calls.append(1) or solve(*a, **k))
+    spent = lagrangian_bound(p, plan=plan, objective="chambers", iterations=20, time_limit=0.0)
+    assert spent == pytest.approx(max(whole, 0.0)) and calls == []
+    assert lagrangian_bound(p, plan=plan, objective="chambers", iterations=20) >= spent - TOL
+    assert calls
+    table, joint = plan_coalitions(p), certify(p, plan)
+    calls.clear()
+    gaps = bounds.plan_gaps(p, table, joint=joint, time_limit=0.0)
+    assert calls == [] and len(gaps["stand_alone"]) == len(act)
+    assert all(0 < r["lower_bound"] <= r["cost"] * (1 + TOL) for r in gaps["stand_alone"].values())
 
 
 @pytest.mark.parametrize("seed", range(6))
