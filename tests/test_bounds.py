@@ -290,6 +290,8 @@ def test_a_spent_time_limit_leaves_the_joint_ascent_whole_and_skips_the_steps(mo
     monkeypatch.setattr(bounds, "steiner_lower_bound", lambda *a, **k: calls.append(1) or solve(*a, **k))
     spent = lagrangian_bound(p, plan=plan, objective="chambers", iterations=20, time_limit=0.0)
     assert spent == pytest.approx(max(whole, 0.0)) and calls == []
+    assert "time limit reached" in certify(p, plan, time_limit=0.0).method
+    assert "time limit" not in certify(p, plan).method
     assert lagrangian_bound(p, plan=plan, objective="chambers", iterations=20) >= spent - TOL
     assert calls
     table, joint = plan_coalitions(p), certify(p, plan)
