@@ -1072,13 +1072,13 @@ def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None 
     Where :func:`joint_ascent_applies` (no negative mode cost, which the node credits of
     ``'exact'`` usually make), the joint dual ascent (:func:`joint_ascent`) comes first, whole
     whatever ``time_limit`` (its work is linear in the graph: about 0.3 s at 20k edges, 2 s at
-    100k, 8 s at 300k; cut by a design stage's spent time limit, it left a 100k-edge town a
-    227 % gap instead of 18.5 %): its bound is the first value seen, and ``lam`` starts
-    halfway between its claims on the trench and the split above, or at the claims themselves
-    above :data:`CLAIMS_START_ABOVE_EDGES` edges. On synthetic towns (20k to 100k edges) the ascent alone is the stronger bound (about 18 %
-    gap instead of 24 to 28 %), and steps from the halfway start climb back above it only
-    slowly; on Chiang Mai and Phuket the steps from the halfway start end higher than from
-    either end.
+    100k, 8 s at 300k; cut by a design stage's spent time limit, it left a 100k-edge town a 227
+    % gap instead of 18.5 %): its bound is the first value seen, and ``lam`` starts halfway
+    between its claims on the trench and the split above, or at the claims themselves above
+    :data:`CLAIMS_START_ABOVE_EDGES` edges. On synthetic towns (20k to 100k edges) the ascent
+    alone is the stronger bound (about 18 % gap instead of 24 to 28 %), and steps from the
+    halfway start climb back above it only slowly; on Chiang Mai and Phuket the steps from the
+    halfway start end higher than from either end.
 
     The operators' Steiner solves of one step run on ``threads`` threads (default
     :func:`~connectivity.design.threads.solve_threads`; the result does not depend on it).
