@@ -316,6 +316,15 @@ def _check_object(path: Path, key: str, v: Any) -> dict:
     return v or {}
 
 
+def _national_folder(folder: Path, per_area: list) -> InputDataError:
+    """The error for the national folder of ``connectivity plan-areas`` given as a plan folder:
+    it names up to three of its area folders, which are plan folders."""
+    names = [r["folder"] for r in per_area if isinstance(r, dict) and isinstance(r.get("folder"), str)]
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return InputDataError(f"{folder}: the national folder of `connectivity plan-areas`, not a plan folder; "
+                          f"give one of its area folders ({shown or 'none was planned'})")
+
+
 def read_summary(path: str | Path) -> dict[str, Any]:
     """The ``summary.json`` of a plan folder, checked: a JSON object whose headline figures
     (:data:`SUMMARY_NUMBERS`) are numbers or null, whose tables (:data:`SUMMARY_OBJECTS`) are
@@ -337,6 +346,8 @@ def read_summary(path: str | Path) -> dict[str, Any]:
         raise InputDataError(f"{path}: cannot read ({exc.strerror})") from None
     if not isinstance(data, dict):
         raise InputDataError(f"{path}: not a plan summary (a JSON object expected, found {type(data).__name__})")
+    if isinstance(data.get("per_area"), list):
+        raise _national_folder(path.parent, data["per_area"])
     for key in SUMMARY_NUMBERS:
         _check_number(path, key, data.get(key))
     tables = {key: _check_object(path, key, data.get(key)) for key in SUMMARY_OBJECTS}
@@ -367,16 +378,13 @@ def read_plan(plan_dir: str | Path) -> PlanFolder:
     if not path.is_dir():
         raise InputDataError(f"{path}: not a plan folder (no such directory)" if not path.exists()
                              else f"{path}: not a plan folder (not a directory)")
+    summary = path / "summary.json"
+    data = read_summary(summary) if summary.is_file() else {}   # first: it tells a plan-areas folder
     for name in ("ducts.geojson", "sites.geojson"):
         if not (path / name).is_file():
             raise InputDataError(f"{path}: not a plan folder ({name} is missing; make one with `connectivity plan`)")
     schema = load_schema()
-    name = path.name
-    summary = path / "summary.json"
-    if summary.is_file():
-        data = read_summary(summary)
-        if isinstance(data.get("scenario"), str):
-            name = data["scenario"]
+    name = data["scenario"] if isinstance(data.get("scenario"), str) else path.name
     trench, ducts = _trench_and_ducts(_read_feature_collection(path / "ducts.geojson"), str(path / "ducts.geojson"))
     layers: dict[str, gpd.GeoDataFrame] = {"trench": trench, "ducts": ducts}
     aerial_file = path / "aerial.geojson"
