@@ -25,6 +25,7 @@ the whole plan folder has been read and checked; every file is written atomicall
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -61,6 +62,7 @@ OPERATOR_LAYERS = ("ducts", "trench", "manholes", "sites", "services")  # filter
 AERIAL_LAYERS = ("aerial_spans", "aerial_poles")  # aerial.geojson split by `feature`; whole in every format
 CONTEXT_LAYERS = ("coverage", "roads", *AERIAL_LAYERS)  # exported whole (GeoJSON: the aerial layers only)
 TABLES = ("boq", "allocation")
+GENERATOR = "connectivity export"   # the metadata of every export names it: an earlier export is replaced
 GEOMETRY_TYPES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"}
 
 
@@ -314,6 +316,15 @@ def _check_object(path: Path, key: str, v: Any) -> dict:
     return v or {}
 
 
+def _national_folder(folder: Path, per_area: list) -> InputDataError:
+    """The error for the national folder of ``connectivity plan-areas`` given as a plan folder:
+    it names up to three of its area folders, which are plan folders."""
+    names = [r["folder"] for r in per_area if isinstance(r, dict) and isinstance(r.get("folder"), str)]
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return InputDataError(f"{folder}: the national folder of `connectivity plan-areas`, not a plan folder; "
+                          f"give one of its area folders ({shown or 'none was planned'})")
+
+
 def read_summary(path: str | Path) -> dict[str, Any]:
     """The ``summary.json`` of a plan folder, checked: a JSON object whose headline figures
     (:data:`SUMMARY_NUMBERS`) are numbers or null, whose tables (:data:`SUMMARY_OBJECTS`) are
@@ -335,6 +346,8 @@ def read_summary(path: str | Path) -> dict[str, Any]:
         raise InputDataError(f"{path}: cannot read ({exc.strerror})") from None
     if not isinstance(data, dict):
         raise InputDataError(f"{path}: not a plan summary (a JSON object expected, found {type(data).__name__})")
+    if isinstance(data.get("per_area"), list):
+        raise _national_folder(path.parent, data["per_area"])
     for key in SUMMARY_NUMBERS:
         _check_number(path, key, data.get(key))
     tables = {key: _check_object(path, key, data.get(key)) for key in SUMMARY_OBJECTS}
@@ -365,16 +378,13 @@ def read_plan(plan_dir: str | Path) -> PlanFolder:
     if not path.is_dir():
         raise InputDataError(f"{path}: not a plan folder (no such directory)" if not path.exists()
                              else f"{path}: not a plan folder (not a directory)")
+    summary = path / "summary.json"
+    data = read_summary(summary) if summary.is_file() else {}   # first: it tells a plan-areas folder
     for name in ("ducts.geojson", "sites.geojson"):
         if not (path / name).is_file():
             raise InputDataError(f"{path}: not a plan folder ({name} is missing; make one with `connectivity plan`)")
     schema = load_schema()
-    name = path.name
-    summary = path / "summary.json"
-    if summary.is_file():
-        data = read_summary(summary)
-        if isinstance(data.get("scenario"), str):
-            name = data["scenario"]
+    name = data["scenario"] if isinstance(data.get("scenario"), str) else path.name
     trench, ducts = _trench_and_ducts(_read_feature_collection(path / "ducts.geojson"), str(path / "ducts.geojson"))
     layers: dict[str, gpd.GeoDataFrame] = {"trench": trench, "ducts": ducts}
     aerial_file = path / "aerial.geojson"
@@ -520,7 +530,7 @@ def metadata(plan: PlanFolder, operator: str | None) -> dict[str, str]:
     """Key/value metadata of an export."""
     return {"attribution": OSM_ATTRIBUTION, "license": "ODbL 1.0 (data from OpenStreetMap)",
             "plan": plan.name, "operator": operator or "all", "crs": WGS84,
-            "generator": "connectivity export", "schema": "data/schema/plan_schema.toml (version 1)"}
+            "generator": GENERATOR, "schema": "data/schema/plan_schema.toml (version 1)"}
 
 
 def _feature_collection(plan: PlanFolder, layers: dict[str, gpd.GeoDataFrame], operator: str) -> dict:
@@ -727,12 +737,14 @@ def export(plan_dir: str | Path, out: str | Path, *, fmt: str, operator: str | N
         if out.is_dir():
             out = out / (f"{names[operator]}.{fmt}" if operator else f"{_safe_name(plan.path.name)}.gpkg")
         if not out.parent.is_dir():
-            raise ConfigError(f"{out.parent}: output folder does not exist")
+            raise ConfigError(f"{out.parent}: output folder " +
+                              ("is a file, not a folder" if out.parent.exists() else "does not exist"))
         if out.resolve() in {p.resolve() for p in plan.path.iterdir()}:
             raise ConfigError(f"{out}: is a file of the plan folder being exported; choose another --out")
-        if out.exists() and out.suffix.lower() != f".{fmt}":  # replace an earlier export, never another file
+        if out.exists() and not _earlier_export(out, fmt):  # replace an earlier export, never another file
             raise ConfigError(f"{out}: an existing file that is not a .{fmt} export; choose another --out "
                               "(nothing was written)")
+        check_output_folder(out.parent, inputs=[plan.path], what="--out folder")  # writable, not the plan folder
     elif out.exists() and not out.is_dir():
         raise ConfigError(f"{out}: must be a folder for {fmt} exports, but it is a file")
     else:  # never into the plan folder itself; the folder must be writable (before any work)
@@ -742,6 +754,30 @@ def export(plan_dir: str | Path, out: str | Path, *, fmt: str, operator: str | N
     if fmt == "geojson" and operator is not None:
         return [_write_geojson(plan, operator, out)]
     return _write_folder(plan, fmt, operator, names, out)
+
+
+def _earlier_export(path: Path, fmt: str) -> bool:
+    """Whether the existing file ``path`` is a ``fmt`` export this command wrote (which it may
+    replace): a GeoPackage whose ``metadata`` table names ``connectivity export`` as its generator, or one
+    operator's FeatureCollection (the members before ``features`` are those of :func:`_feature_collection`).
+    A user's roads.gpkg or a plan's ducts.geojson is not one."""
+    if path.suffix.lower() != f".{fmt}" or not path.is_file():
+        return False
+    try:
+        if fmt == "gpkg":  # SQLite, opened immutable: GDAL would write a .aux.xml beside a foreign file
+            import sqlite3
+
+            with contextlib.closing(sqlite3.connect(path.resolve().as_uri() + "?mode=ro&immutable=1", uri=True)) as db:
+                row = db.execute("SELECT value FROM metadata WHERE key = 'generator'").fetchone()
+            return row is not None and row[0] == GENERATOR
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 16)
+        end = head.find(b',"features":[')
+        members = json.loads(head[:end] + b"}") if end > 0 else {}
+    except Exception:  # unreadable, not a GeoPackage, not JSON: not an export
+        return False
+    return isinstance(members, dict) and members.get("type") == "FeatureCollection" and \
+        set(members) == {"type", "name", "attribution", "license", "operator"}
 
 
 def _write_folder(plan: PlanFolder, fmt: str, operator: str | None, names: dict[str, str], out: Path) -> list[Path]:

@@ -442,7 +442,7 @@ def compare(plan_dirs: Sequence[str], out_dir: str) -> list[str]:
         if not Path(d).is_dir():
             raise InputDataError(f"{d}: not a plan folder (" + ("a file)" if Path(d).exists() else "no such folder)"))
         if not p.is_file():
-            raise InputDataError(f"{p}: cannot read the plan summary (file not found)")
+            raise InputDataError(f"{p}: cannot read the plan summary (" + ("a folder)" if p.exists() else "file not found)"))
         summary = read_summary(p)   # bad content: one line naming the file and the key
         name = str(summary.get("scenario") or Path(d).name)
         if name in {n for n, _ in plans}:

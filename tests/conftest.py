@@ -41,6 +41,25 @@ def fixtures() -> Path:
     return FIXTURES
 
 
+@pytest.fixture
+def web_server_address():
+    """``tcp://127.0.0.1:PORT`` of a server answering every connection as a web server does
+    (``HTTP/1.1 400 Bad Request``): a ``--scheduler`` given the dashboard's port, say."""
+    import socketserver
+    import threading
+
+    class Answer(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            self.request.recv(1024)
+            self.request.sendall(b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n")
+
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), Answer) as server:
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        yield f"tcp://127.0.0.1:{server.server_address[1]}"
+        server.shutdown()
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():

@@ -612,6 +612,17 @@ def test_a_scheduler_that_does_not_answer_leaves_no_output_folder(fixtures, tmp_
     assert not (tmp_path / "out").exists()
 
 
+def test_a_web_server_as_scheduler_is_one_line_and_leaves_no_output_folder(fixtures, tmp_path, web_server_address):
+    """--scheduler at a port where a web server answers (the dashboard's): Dask read the reply as a
+    frame length of exbibytes (internal error: MemoryError, exit 1) and left the cut inputs in --out."""
+    areas = write_areas(tmp_path / "areas.geojson", TINY_AREAS)
+    code, err = run_cli_captured(["plan-areas", str(fixtures / "tiny.toml"), "--areas", str(areas), "--out",
+                                  str(tmp_path / "out"), "--scheduler", web_server_address, "--margin", "100"])
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"--scheduler {web_server_address}: no Dask scheduler answers (another program answers there" in err
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("extra, words", [
     ('cost_model = "costs.toml"', ["costs.toml", "[currency] unknown key(s) name"]),
     ('\n[rent]\noperators = { ACME = 100.0 }', ["tiny.toml", "rent.operators.ACME", "unknown operator"]),

@@ -151,6 +151,15 @@ def test_plan_with_no_scheduler_there_is_one_line_exit_2(fixtures, tmp_path, cap
     assert not (tmp_path / "o").exists()
 
 
+def test_plan_with_a_web_server_as_scheduler_is_one_line_exit_2(fixtures, tmp_path, capsys, web_server_address):
+    """The dashboard's port given as --scheduler: was an internal error (MemoryError), exit 1."""
+    code = main(["plan", str(fixtures / "tiny.toml"), "--out", str(tmp_path / "o"), "-q",
+                 "--scheduler", web_server_address])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "no Dask scheduler answers (another program answers there" in err[0]
+    assert not (tmp_path / "o").exists()
+
+
 def test_library_info_logs_stay_out_unless_verbose(tmp_path):
     """Libraries that set their own loggers to INFO (Dask's cluster start and stop) print nothing
     without -v; warnings still show; with -v the INFO lines show too."""

@@ -428,6 +428,26 @@ def test_bad_plan_dir(tmp_path, setup, words):
     assert not out.exists()
 
 
+def test_national_folder_of_plan_areas_is_named_as_such(tiny_plan, tmp_path, capsys):
+    """The national folder of `plan-areas` given to export or compare: one line pointing at its area
+    folders. Export said 'ducts.geojson is missing; make one with `connectivity plan`'; compare
+    wrote a column of empty figures (exit 0)."""
+    from connectivity.cli import main
+
+    national = tmp_path / "national"
+    national.mkdir()
+    per_area = [{"area": f"Area {k}", "folder": f"Area_{k}", "status": "ok"} for k in range(5)]
+    (national / "summary.json").write_text(json.dumps({"scenario": "tiny", "areas": 5, "per_area": per_area,
+                                                       "total": {"trench_km": 1.0}}))
+    assert main(["export", str(national), "--format", "gpkg", "--out", str(tmp_path / "x.gpkg")]) == 2
+    assert main(["compare", str(national), str(tiny_plan), "--out", str(tmp_path / "cmp")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(line == f"connectivity: error: {national}: the national folder of `connectivity "
+                                 "plan-areas`, not a plan folder; give one of its area folders "
+                                 "(Area_0, Area_1, Area_2 and 2 more)" for line in err), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["national"]
+
+
 def test_malformed_plan_file_and_unknown_operator(full_plan, tmp_path, capsys):
     bad = tmp_path / "bad"
     bad.mkdir()

@@ -411,6 +411,42 @@ def test_export_never_replaces_an_unrelated_file(tmp_path, capsys):
     assert main(["export", str(plan), "--format", "gpkg", "--out", str(out)]) == 0   # an earlier export: replaced
 
 
+def test_export_never_replaces_a_foreign_file_of_its_suffix(tmp_path, capsys):
+    """A .gpkg or .geojson --out that is not an earlier export (a user's roads.gpkg, another plan's
+    ducts.geojson) is refused: it was replaced, the suffix alone was checked. A path under a file
+    says so (was 'output folder does not exist')."""
+    import shutil
+    plan = tmp_path / "plan"
+    shutil.copytree(BAD / "plan_good", plan)
+    other = tmp_path / "other"
+    shutil.copytree(BAD / "plan_good", other)
+    import geopandas as gpd
+    import pyogrio
+    roads = tmp_path / "roads.gpkg"   # with dataset metadata, as the national ducts.gpkg (GDAL wrote roads.gpkg.aux.xml)
+    pyogrio.write_dataframe(gpd.read_file(BAD / "good_roads.geojson"), roads, dataset_metadata={"generator": "QGIS"})
+    (tmp_path / "notes.txt").write_text("mine")
+    before = _snapshot(tmp_path)
+    assert main(["export", str(plan), "--format", "gpkg", "--out", str(roads)]) == 2
+    assert main(["export", str(plan), "--format", "geojson", "--operator", "TOT", "--out", str(other / "ducts.geojson")]) == 2
+    assert main(["export", str(plan), "--format", "gpkg", "--out", str(tmp_path / "notes.txt" / "x.gpkg")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3 and "roads.gpkg: an existing file that is not a .gpkg export" in err[0], err
+    assert "other/ducts.geojson: an existing file that is not a .geojson export" in err[1]
+    assert err[2].endswith("notes.txt: output folder is a file, not a folder")
+    assert _snapshot(tmp_path) == before
+    # a new file in the plan folder (it changed an input), or in a folder nobody may write into (the
+    # error named the export's hidden temporary file: '/proc/.x.5s_uxqzd.tmp.gpkg: No such file or directory')
+    assert main(["export", str(plan), "--format", "gpkg", "--out", str(plan)]) == 2
+    assert main(["export", str(plan), "--format", "gpkg", "--out", "/proc/x.gpkg"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and f"{plan}: --out folder is an input of this run" in err[0], err
+    assert err[1] == "connectivity: error: /proc: --out folder is not writable (cannot create a file in /proc)"
+    assert _snapshot(tmp_path) == before
+    tot = tmp_path / "TOT.geojson"
+    for _ in range(2):   # an earlier export of one operator: replaced
+        assert main(["export", str(plan), "--format", "geojson", "--operator", "TOT", "--out", str(tot)]) == 0
+
+
 def test_z_coordinates_are_dropped(tmp_path):
     """Road lines and site points with a Z coordinate plan like their 2D twins (no warning, no error)."""
     import json as _json

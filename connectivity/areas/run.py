@@ -310,10 +310,8 @@ class Workers:
         if self._thread is not None:
             self._thread.join()
         if self._error is not None:
-            if self._scheduler is not None and isinstance(self._error, (OSError, ValueError, TypeError)):
-                # as dask_executor says it (a TimeoutError is an OSError): not a file error of --out
-                raise ConfigError(f"--scheduler {self._scheduler}: no Dask scheduler answers "
-                                  f"({type(self._error).__name__})") from None
+            if self._scheduler is not None and isinstance(self._error, Exception):
+                raise no_scheduler(self._scheduler, self._error) from None  # not a file error of --out
             raise self._error
         return self._client
 
@@ -436,6 +434,16 @@ def _run(tasks: Iterable[dict[str, Any]], pool: Workers, report: Report,
     return results  # type: ignore[return-value]
 
 
+def no_scheduler(address: str, exc: Exception) -> ConfigError:
+    """The one-line error of a ``--scheduler`` address that no Dask scheduler answers at: nothing
+    listens or it times out (an OSError; a TimeoutError is one), a malformed address (ValueError,
+    TypeError), or another program answers (a web server, the dashboard's port: Dask reads its
+    reply as a frame length of exbibytes, a MemoryError, or fails to decode it)."""
+    why = type(exc).__name__ if isinstance(exc, (OSError, ValueError, TypeError)) else \
+        "another program answers there, not a scheduler: the dashboard's port?"
+    return ConfigError(f"--scheduler {address}: no Dask scheduler answers ({why})")
+
+
 @contextlib.contextmanager
 def dask_executor(scheduler: str, *, timeout_s: float = 10.0) -> Iterator[Executor]:
     """A :class:`concurrent.futures.Executor` on the running Dask cluster at ``scheduler``
@@ -451,8 +459,8 @@ def dask_executor(scheduler: str, *, timeout_s: float = 10.0) -> Iterator[Execut
 
     try:
         client = Client(scheduler, timeout=f"{timeout_s:g}s")
-    except (OSError, ValueError, TypeError) as exc:   # TimeoutError is an OSError
-        raise ConfigError(f"--scheduler {scheduler}: no Dask scheduler answers ({type(exc).__name__})") from None
+    except Exception as exc:
+        raise no_scheduler(scheduler, exc) from None
     try:
         yield client.get_executor(pure=False)
     finally:
