@@ -226,6 +226,23 @@ def test_solve_threads_from_environment(monkeypatch):
     assert 1 <= solve_threads() <= 4
 
 
+@pytest.mark.parametrize("value", ["abc", "0", "-1", "1.5"])
+def test_a_thread_count_that_is_no_positive_integer_is_named_once(monkeypatch, caplog, value):
+    """CONNECTIVITY_THREADS=abc was ignored without a word; now one warning names it (not one
+    per solve), and the default thread count applies."""
+    from connectivity.design.threads import _threads_from_env, solve_threads
+
+    _threads_from_env.cache_clear()
+    monkeypatch.setenv("CONNECTIVITY_THREADS", value)
+    with caplog.at_level("WARNING"):
+        counts = {solve_threads() for _ in range(3)}
+    assert len(counts) == 1 and 1 <= counts.pop() <= 4
+    named = [r for r in caplog.records if "CONNECTIVITY_THREADS" in r.getMessage()]
+    assert len(named) == 1 and repr(value) in named[0].getMessage()
+    monkeypatch.setenv("CONNECTIVITY_THREADS", " 2 ")
+    assert solve_threads() == 2
+
+
 @pytest.mark.parametrize("threshold", [5_000, 10])
 def test_plan_bounds_equal_certify_then_routing_bound(monkeypatch, threshold):
     """The pipeline's two bounds, side by side on threads: the values of the serial calls."""

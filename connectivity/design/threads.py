@@ -3,6 +3,8 @@ operators' trees of one step (a subgradient step, the stand-alone trees) run sid
 Results and their order are those of the serial loop."""
 from __future__ import annotations
 
+import functools
+import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, TypeVar
@@ -18,10 +20,20 @@ def solve_threads() -> int:
     """Threads for independent solves: the cores this process may use, at most
     :data:`MAX_THREADS`; the environment variable ``CONNECTIVITY_THREADS`` (a positive
     integer) overrides it, e.g. 1 in a Dask worker that already has a core of its own."""
-    env = os.environ.get("CONNECTIVITY_THREADS", "")
-    if env.isdigit() and int(env) > 0:
-        return int(env)
-    return max(1, min(MAX_THREADS, usable_cores()))
+    env = _threads_from_env(os.environ.get("CONNECTIVITY_THREADS", ""))
+    return env if env is not None else max(1, min(MAX_THREADS, usable_cores()))
+
+
+@functools.lru_cache(maxsize=None)
+def _threads_from_env(value: str) -> int | None:
+    """``CONNECTIVITY_THREADS`` as a positive integer; any other value is ignored, with one
+    warning per value (not one per solve)."""
+    if value.strip().isdigit() and int(value) > 0:
+        return int(value)
+    if value.strip():
+        logging.getLogger(__name__).warning("CONNECTIVITY_THREADS=%r is not a positive integer: ignored "
+                                            "(the usable cores, at most %d)", value, MAX_THREADS)
+    return None
 
 
 def usable_cores() -> int:
