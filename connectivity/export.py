@@ -177,12 +177,27 @@ def _read_feature_collection(path: Path) -> gpd.GeoDataFrame:
 
 
 def _read_table(path: Path) -> pd.DataFrame:
+    """A table of the plan folder (``boq.csv``, ``allocation.csv``: written whole by ``connectivity
+    plan``, every row ending in a line end); one cut short (a copy or disk that stopped mid-row) is
+    an error, not a last row of empty cells."""
+    if not _ends_in_line_end(path):
+        raise InputDataError(f"{path}: cut short (its last row has no line end); plan again with `connectivity plan`")
     try:
         return pd.read_csv(path, comment=None)
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise InputDataError(f"{path}: not a readable CSV table ({str(exc).splitlines()[0]})") from None
+
+
+def _ends_in_line_end(path: Path) -> bool:
+    """Whether the file ``path`` is empty or its last byte is a line end."""
+    with open(path, "rb") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        if not size:
+            return True
+        fh.seek(size - 1)
+        return fh.read(1) == b"\n"
 
 
 def _typed(values: pd.Series, spec: FieldSpec, where: str) -> pd.Series:

@@ -25,6 +25,22 @@ from connectivity.pipeline import run, write_outputs
 from tests.conftest import FIXTURES, REPO
 
 ATTRIBUTION = "© OpenStreetMap contributors"
+@pytest.mark.parametrize("table", ["boq.csv", "allocation.csv"])
+def test_a_table_cut_short_is_one_error(full_plan, tmp_path, capsys, table):
+    """A plan table cut mid-row (a copy that stopped) was exported with a last row of empty cells."""
+    d = tmp_path / "plan"
+    d.mkdir()
+    for f in full_plan.iterdir():
+        (d / f.name).write_bytes(f.read_bytes())
+    data = (d / table).read_bytes()
+    assert data.endswith(b"\n") and data.count(b"\n") >= 2
+    (d / table).write_bytes(data[:-4])
+    assert main(["export", str(d), "--format", "csv", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"{table}: cut short" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
 FORMATS = ("geojson", "gpkg", "csv", "shp")
 
 
