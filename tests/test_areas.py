@@ -661,3 +661,26 @@ def test_osm_split_keeps_ways_of_nodes_with_negative_ids(tmp_path):
     roads = load.read_osm(tmp_path / "All" / "roads.osm.pbf").roads
     assert list(roads["osm_id"]) == ["way/-11"]
     assert {xy for g in roads.geometry for xy in g.coords} == {(x, y) for _, x, y in street}
+
+
+def test_plan_areas_waits_for_a_scheduler_as_long_as_plan_does(monkeypatch):
+    """--scheduler where nothing listens: plan-areas waited Dask's default 30 s, plan 10 s; both
+    now wait SCHEDULER_TIMEOUT_S, and say so in one line."""
+    import distributed
+
+    from connectivity.areas import run as area_run
+    from connectivity.errors import ConfigError
+
+    asked = []
+
+    def no_cluster(address, **kw):
+        asked.append(kw.get("timeout"))
+        raise OSError("timed out")
+
+    monkeypatch.setattr(distributed, "Client", no_cluster)
+    with pytest.raises(ConfigError, match="tcp://127.0.0.1:1: no Dask scheduler answers"):
+        area_run.Workers(scheduler="tcp://127.0.0.1:1").client()
+    with pytest.raises(ConfigError, match="no Dask scheduler answers"):
+        with area_run.dask_executor("tcp://127.0.0.1:1"):
+            pass
+    assert asked == [f"{area_run.SCHEDULER_TIMEOUT_S:g}s"] * 2

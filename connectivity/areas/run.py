@@ -250,6 +250,10 @@ WORKER_CONFIG = {
 }
 
 
+#: Seconds to wait for the Dask scheduler at a ``--scheduler`` address (``plan`` and ``plan-areas``).
+SCHEDULER_TIMEOUT_S = 10.0
+
+
 class Workers:
     """Where the areas are planned, made ready in the background while the driver cuts the inputs.
 
@@ -289,7 +293,7 @@ class Workers:
                                                  dashboard_address=":0")
                 self._client = Client(self._cluster)
             else:
-                self._client = Client(self._scheduler)
+                self._client = Client(self._scheduler, timeout=f"{SCHEDULER_TIMEOUT_S:g}s")
             self._warm = [self._client.submit(warm_up, key=f"warm-up-{k}", workers=[w], allow_other_workers=False,
                                               pure=False)
                           for k, w in enumerate(sorted(self._client.scheduler_info()["workers"]))]
@@ -445,7 +449,7 @@ def no_scheduler(address: str, exc: Exception) -> ConfigError:
 
 
 @contextlib.contextmanager
-def dask_executor(scheduler: str, *, timeout_s: float = 10.0) -> Iterator[Executor]:
+def dask_executor(scheduler: str, *, timeout_s: float = SCHEDULER_TIMEOUT_S) -> Iterator[Executor]:
     """A :class:`concurrent.futures.Executor` on the running Dask cluster at ``scheduler``
     (``tcp://host:8786``), e.g. for the coalition plans of one large area
     (``pipeline.run(..., executor=...)``).
