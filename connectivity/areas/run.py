@@ -293,7 +293,10 @@ class Workers:
                                                  dashboard_address=":0")
                 self._client = Client(self._cluster)
             else:
-                self._client = Client(self._scheduler, timeout=f"{SCHEDULER_TIMEOUT_S:g}s")
+                try:
+                    self._client = Client(self._scheduler, timeout=f"{SCHEDULER_TIMEOUT_S:g}s")
+                except Exception as exc:   # the connection only: not a file error of --out, nor a bug below
+                    raise no_scheduler(self._scheduler, exc) from None
             self._warm = [self._client.submit(warm_up, key=f"warm-up-{k}", workers=[w], allow_other_workers=False,
                                               pure=False)
                           for k, w in enumerate(sorted(self._client.scheduler_info()["workers"]))]
@@ -314,8 +317,6 @@ class Workers:
         if self._thread is not None:
             self._thread.join()
         if self._error is not None:
-            if self._scheduler is not None and isinstance(self._error, Exception):
-                raise no_scheduler(self._scheduler, self._error) from None  # not a file error of --out
             raise self._error
         return self._client
 
