@@ -684,3 +684,27 @@ def test_plan_areas_waits_for_a_scheduler_as_long_as_plan_does(monkeypatch):
         with area_run.dask_executor("tcp://127.0.0.1:1"):
             pass
     assert asked == [f"{area_run.SCHEDULER_TIMEOUT_S:g}s"] * 2
+
+
+def test_local_cluster_workers_are_forked_from_a_server_that_loaded_the_pipeline():
+    """Each worker of the local cluster is forked from multiprocessing's fork server, which imported
+    the pipeline and what its outputs use (GDAL through pyogrio, h3) before forking: a worker starts with them
+    loaded instead of importing them itself."""
+    import psutil
+
+    from connectivity.areas.run import Workers
+
+    pool = Workers(workers=1)
+    try:
+        client = pool.client()
+
+        def parent() -> int:
+            import os
+            return os.getppid()
+
+        server = psutil.Process(next(iter(client.run(parent).values())))
+        assert server.pid != os.getpid() and "forkserver" in " ".join(server.cmdline())
+        libraries = " ".join(m.path for m in server.memory_maps())
+        assert "pyogrio" in libraries and "h3" in libraries, libraries[:500]
+    finally:
+        pool.close()

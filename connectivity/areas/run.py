@@ -239,7 +239,9 @@ def warm_up() -> int:
 
 
 # The local cluster's workers: one thread each, and no library starting threads of its own (the
-# nanny's defaults, numba's too, the design stage's solves: CONNECTIVITY_THREADS); no statistical profiler sampling the worker's thread every 10 ms.
+# nanny's defaults, numba's too, the design stage's solves: CONNECTIVITY_THREADS); no statistical profiler sampling the worker's thread every 10 ms;
+# forked from a fork server that imported the pipeline (:func:`_preload_forkserver`; the nanny sets the
+# variables above before the server starts, so it and every worker forked from it have them).
 # Not the nanny's MALLOC_TRIM_THRESHOLD_: setting it turns off glibc's adaptive mmap threshold, so
 # every large numpy temporary is a fresh mapping (three times the page faults of `connectivity
 # plan`); release_memory() trims the heap after each area instead.
@@ -247,7 +249,25 @@ WORKER_CONFIG = {
     "distributed.nanny.pre-spawn-environ": {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1,
                                             "NUMBA_NUM_THREADS": 1, "CONNECTIVITY_THREADS": 1},
     "distributed.worker.profile.enabled": False,
+    "distributed.worker.multiprocessing-method": "forkserver",
 }
+
+
+#: Modules the local cluster's fork server imports once, before it forks the workers: each
+#: worker starts with them loaded instead of importing them itself (about 1 CPU s a worker).
+FORKSERVER_PRELOAD = ("distributed", "connectivity.pipeline", "connectivity.maps", "connectivity.report",
+                      "connectivity.areas.run", "folium", "h3", "pyogrio")
+
+
+def _preload_forkserver() -> None:
+    """Have the workers forked from a server that imported :data:`FORKSERVER_PRELOAD` (under
+    ``distributed.worker.multiprocessing-method = forkserver``, set in :data:`WORKER_CONFIG`);
+    without effect once this process's fork server runs."""
+    from distributed.utils import get_mp_context
+
+    ctx = get_mp_context()
+    if ctx.get_start_method() == "forkserver":
+        ctx.set_forkserver_preload(list(FORKSERVER_PRELOAD))
 
 
 #: Seconds to wait for the Dask scheduler at a ``--scheduler`` address (``plan`` and ``plan-areas``).
@@ -289,6 +309,7 @@ class Workers:
 
                 n = self._workers or usable_cores()
                 with dask.config.set(WORKER_CONFIG):  # read by each nanny when it starts its worker
+                    _preload_forkserver()
                     self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                                  dashboard_address=":0")
                 self._client = Client(self._cluster)
