@@ -341,7 +341,7 @@ def _national_folder(folder: Path, per_area: list) -> InputDataError:
 
 
 def read_summary(path: str | Path) -> dict[str, Any]:
-    """The ``summary.json`` of a plan folder, checked: a JSON object whose headline figures
+    """The ``summary.json`` of a plan folder, checked: a JSON object stating ``total_cost``, whose headline figures
     (:data:`SUMMARY_NUMBERS`) are numbers or null, whose tables (:data:`SUMMARY_OBJECTS`) are
     objects, and whose figures inside those tables that the commands read are numbers or null
     (``coverage``, ``cost_range.total``, each ``allocation`` rule's shares per operator) or
@@ -363,6 +363,8 @@ def read_summary(path: str | Path) -> dict[str, Any]:
         raise InputDataError(f"{path}: not a plan summary (a JSON object expected, found {type(data).__name__})")
     if isinstance(data.get("per_area"), list):
         raise _national_folder(path.parent, data["per_area"])
+    if data.get("total_cost") is None:   # every plan's summary states it: `{}` or another tool's JSON is no plan
+        raise InputDataError(f"{path}: not a plan summary (no `total_cost`): give a folder `connectivity plan` wrote")
     for key in SUMMARY_NUMBERS:
         _check_number(path, key, data.get(key))
     tables = {key: _check_object(path, key, data.get(key)) for key in SUMMARY_OBJECTS}

@@ -353,7 +353,7 @@ def test_compare_writes_a_map_with_one_layer_per_plan(tmp_path):
                                               [(98.961, 18.791), (98.961, 18.791)]])   # a zero-length lead-in, as plans have
     _plan_folder(tmp_path / "b", "B", [[(98.96, 18.79), (98.96, 18.792)]])
     (tmp_path / "c").mkdir()   # a plan folder without ducts: in the table, not on the map
-    (tmp_path / "c" / "summary.json").write_text('{"scenario": "C"}')
+    (tmp_path / "c" / "summary.json").write_text('{"scenario": "C", "total_cost": 5e5}')
     paths = report.compare([str(tmp_path / d) for d in "abc"], str(tmp_path / "cmp"))
     assert [p.rsplit("/", 1)[1] for p in paths] == ["compare.csv", "compare.html", "compare_map.html"]
     page = (tmp_path / "cmp" / "compare_map.html").read_text(encoding="utf-8")

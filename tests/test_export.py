@@ -117,7 +117,7 @@ def full_plan(tmp_path_factory):
     (d / "aerial.geojson").write_text(_fc(aerial))
     (d / "boq.csv").write_text("item,unit,quantity,cost_thb\ntrench open cut,m,215.9,650000.5\nmanhole,each,4,80000\n")
     (d / "allocation.csv").write_text("operator,method,share_thb\nCAT,shapley,300000\nTOT,shapley,650000.5\n")
-    (d / "summary.json").write_text(json.dumps({"scenario": "full", "attribution": ATTRIBUTION}))
+    (d / "summary.json").write_text(json.dumps({"scenario": "full", "total_cost": 730000.5, "attribution": ATTRIBUTION}))
     return d
 
 

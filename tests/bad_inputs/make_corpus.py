@@ -254,16 +254,17 @@ PLANS: dict[str, dict[str, str | bytes]] = {
     "plan_good": {"ducts.geojson": GOOD_DUCTS, "sites.geojson": GOOD_SITES},  # for bad arguments
     "plan_bad_summary": {"ducts.geojson": GOOD_DUCTS, "sites.geojson": GOOD_SITES, "summary.json": "{\"scenario\": "},
     "plan_summary_list": {"ducts.geojson": GOOD_DUCTS, "sites.geojson": GOOD_SITES, "summary.json": "[1, 2]\n"},
+    "plan_summary_empty": {"ducts.geojson": GOOD_DUCTS, "sites.geojson": GOOD_SITES, "summary.json": "{}\n"},
     "plan_summary_text_figure": {"ducts.geojson": GOOD_DUCTS, "sites.geojson": GOOD_SITES,
-                                 "summary.json": '{"scenario": "bad", "trench_length_m": "far"}\n'},
+                                 "summary.json": '{"scenario": "bad", "total_cost": 1000.0, "trench_length_m": "far"}\n'},
     "plan_summary_text_share": {"ducts.geojson": GOOD_DUCTS, "sites.geojson": GOOD_SITES,
-                                "summary.json": '{"scenario": "bad", "allocation": {"shapley": {"TOT": "x"}}}\n'},
+                                "summary.json": '{"scenario": "bad", "total_cost": 1000.0, "allocation": {"shapley": {"TOT": "x"}}}\n'},
     "plan_summary_range_list": {"ducts.geojson": GOOD_DUCTS, "sites.geojson": GOOD_SITES,
-                                "summary.json": '{"scenario": "bad", "cost_range": {"total": [1, 2]}}\n'},
+                                "summary.json": '{"scenario": "bad", "total_cost": 1000.0, "cost_range": {"total": [1, 2]}}\n'},
     "plan_summary_rent_number": {"ducts.geojson": GOOD_DUCTS, "sites.geojson": GOOD_SITES,
-                                 "summary.json": '{"scenario": "bad", "rent_vs_build": {"TOT": 5}}\n'},
+                                 "summary.json": '{"scenario": "bad", "total_cost": 1000.0, "rent_vs_build": {"TOT": 5}}\n'},
     "plan_summary_coverage_text": {"ducts.geojson": GOOD_DUCTS, "sites.geojson": GOOD_SITES,
-                                   "summary.json": '{"scenario": "bad", "coverage": {"buildings_passed_pct": "12%"}}\n'},
+                                   "summary.json": '{"scenario": "bad", "total_cost": 1000.0, "coverage": {"buildings_passed_pct": "12%"}}\n'},
 }
 
 
