@@ -6,7 +6,15 @@ Each instance is a perturbed grid priced with the default cost model (random roa
 surfaces, bridges), with 2-5 operators (telecom and power mixed) of random duct counts and
 sites. The heuristic (:func:`connectivity.design.plan_joint`, linear objective) is compared
 with the optimum of the multi-commodity-flow MILP (:func:`connectivity.design.solve_milp`,
-HiGHS). Prints one line per instance and the mean gap.
+HiGHS). Prints one line per instance and the mean gap; and, per instance, the routing bound
+(:func:`connectivity.design.routing_bound`, the Lagrangian bound of the linear objective that
+``summary.json`` reports as ``routing_lower_bound``) over the MILP optimum: where the optimum is
+proven, how much of a certified gap is the bound's own.
+
+Run of 2026-11-27 23:20 (20 instances, 5 x 6 grids, 2-5 operators, every MILP proven optimal):
+heuristic 0.096 % above the optimum on average (max 0.998 %); routing bound 4.402 % below it on
+average (max 12.814 %; 0-2 % with 2 operators, 5-11 % with 4 or 5). On such instances nearly all
+of the certified gap is the bound's, not the plan's.
 """
 from __future__ import annotations
 
@@ -15,7 +23,7 @@ import time
 
 import numpy as np
 
-from connectivity.design import DesignOptions, lower_bound, plan_joint, random_problem, solve_milp
+from connectivity.design import DesignOptions, lower_bound, plan_joint, random_problem, routing_bound, solve_milp
 
 
 def main(argv=None) -> float:
@@ -28,8 +36,9 @@ def main(argv=None) -> float:
     ap.add_argument("--time-limit", type=float, default=120.0, help="MILP seconds per instance")
     args = ap.parse_args(argv)
     print(f"{'inst':>5} {'ops':>3} {'kinds':>6} {'nodes':>5} {'edges':>5} {'terms':>5} "
-          f"{'heuristic THB':>14} {'MILP THB':>14} {'opt':>4} {'gap %':>7} {'LB/MILP':>7} {'heur s':>7} {'MILP s':>7}")
-    gaps, ht, mt, proven = [], [], [], []
+          f"{'heuristic THB':>14} {'MILP THB':>14} {'opt':>4} {'gap %':>7} {'LB/MILP':>7} {'RB/MILP':>7} {'heur s':>7} "
+          f"{'MILP s':>7}")
+    gaps, ht, mt, proven, rb_gaps = [], [], [], [], []
     for i in range(args.instances):
         seed = args.seed + i
         p = random_problem(seed, n_operators=2 + i % 4, rows=args.rows, cols=args.cols,
@@ -44,16 +53,23 @@ def main(argv=None) -> float:
         gaps.append(gap)
         proven.append(exact.optimal)
         lb = lower_bound(p)
+        rb = routing_bound(p, plan)   # the bound summary.json reports as routing_lower_bound
+        rb_gaps.append(100.0 * (exact.cost / rb - 1.0))
         kinds = "".join("T" if k == "telecom" else "P" for k in p.kinds)
         print(f"{seed:>5} {p.n_operators:>3} {kinds:>6} {p.n_nodes:>5} {p.n_edges:>5} "
               f"{sum(len(t) for t in p.terminals):>5} {plan.linear_cost:>14,.0f} {exact.cost:>14,.0f} "
-              f"{'yes' if exact.optimal else 'no':>4} {gap:>7.3f} {lb / exact.cost:>7.3f} {ht[-1]:>7.2f} {mt[-1]:>7.2f}")
+              f"{'yes' if exact.optimal else 'no':>4} {gap:>7.3f} {lb / exact.cost:>7.3f} {rb / exact.cost:>7.3f} {ht[-1]:>7.2f} "
+              f"{mt[-1]:>7.2f}")
     g = np.array(gaps)
     ok = np.array(proven)
     print(f"mean gap {g.mean():.3f}% (max {g.max():.3f}%) over {len(g)} instances; heuristic <= MILP on "
           f"{int((g <= 1e-6).sum())}/{len(g)}; MILP proven optimal on {int(ok.sum())}/{len(g)} "
           f"(mean gap on those {g[ok].mean() if ok.any() else float('nan'):.3f}%); "
           f"heuristic {np.mean(ht):.2f} s, MILP {np.mean(mt):.2f} s on average")
+    r = np.array(rb_gaps)
+    print(f"routing bound below the MILP optimum: mean {r[ok].mean() if ok.any() else float('nan'):.3f}% "
+          f"(max {r[ok].max() if ok.any() else float('nan'):.3f}%) on the {int(ok.sum())} proven optima: "
+          f"the part of a certified gap that is the bound's, not the plan's")
     return float(np.mean(gaps))
 
 
