@@ -98,7 +98,7 @@ can at best halve its CPU seconds: a ratio of about 0.65 before any overhead. At
 on a worker): worker peaks 386 / 386 MiB against 387 / 385 MiB without; not kept. Ratios 0.70
 and 0.68 in that run (a slower host: the single area took 10.9 s).
 
-Run of 2026-11-27 22:45 with ``--baseline`` 341a2ad (idle): workers forked from a fork server that
+Run of 2026-11-27 22:10 with ``--baseline`` 341a2ad (idle): workers forked from a fork server that
 imported the pipeline once (before: each worker a fresh interpreter importing it)::
 
     run                wall_s    cpu_s     peak RSS MiB (main / biggest procs)

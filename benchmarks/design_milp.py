@@ -11,7 +11,7 @@ HiGHS). Prints one line per instance and the mean gap; and, per instance, the ro
 ``summary.json`` reports as ``routing_lower_bound``) over the MILP optimum: where the optimum is
 proven, how much of a certified gap is the bound's own.
 
-Run of 2026-11-27 23:20 (20 instances, 5 x 6 grids, 2-5 operators, every MILP proven optimal):
+Run of 2026-11-27 22:19 (20 instances, 5 x 6 grids, 2-5 operators, every MILP proven optimal):
 heuristic 0.096 % above the optimum on average (max 0.998 %); routing bound 4.402 % below it on
 average (max 12.814 %; 0-2 % with 2 operators, 1-13 % with 4 or 5). On such instances nearly all
 of the certified gap is the bound's, not the plan's.
