@@ -695,3 +695,35 @@ def test_compact_json_is_the_json_module_text_but_for_exponents():
     data = {"name": "ถนน <Nimman> & co", "n": [1, -2, 3.25, 0.1, 123456789.0625, None, True], "x": {"y": []}}
     assert compact_json(data) == json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     assert compact_json([1.5e-7, float("nan")]) == "[1.5e-7,null]"
+
+
+@pytest.mark.parametrize("rows", [0, 1, 7, 9, 10])
+def test_geojson_layer_is_written_in_parts_as_one_collection(tmp_path, monkeypatch, rows):
+    """write_geojson turns a few features at a time into text (a 300k-edge road layer is never
+    whole in memory as objects and text); the file is byte for byte the whole collection's
+    compact JSON, whatever the number of parts, and a crash midway leaves no file."""
+    import geopandas as gpd
+    import shapely
+
+    from connectivity import output
+
+    monkeypatch.setattr(output, "WRITE_CHUNK_FEATURES", 3)
+    frame = gpd.GeoDataFrame({"segment_id": range(rows), "name": [f"ถนน {i}" for i in range(rows)],
+                              "cost": [i / 3 for i in range(rows)]},
+                             geometry=[shapely.LineString([(500_000 + 10 * i, 2_000_000), (500_010 + 10 * i, 2_000_050)])
+                                       for i in range(rows)], crs="EPSG:32647")
+    output.write_geojson(frame, tmp_path / "roads.geojson")
+    text = (tmp_path / "roads.geojson").read_text(encoding="utf-8")
+    assert text == output.compact_json(output.geojson_dict(frame, name="roads")) + "\n"
+    assert len(json.loads(text)["features"]) == rows
+
+    def broken(part):
+        raise RuntimeError("disk gone")
+
+    if rows > 3:
+        calls = iter(range(100))
+        real = output._features
+        monkeypatch.setattr(output, "_features", lambda g: real(g) if next(calls) == 0 else broken(g))
+        with pytest.raises(RuntimeError):
+            output.write_geojson(frame, tmp_path / "other.geojson")
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["roads.geojson"]
