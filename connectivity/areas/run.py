@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import time
 import traceback
@@ -249,7 +250,9 @@ WORKER_CONFIG = {
     "distributed.nanny.pre-spawn-environ": {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1,
                                             "NUMBA_NUM_THREADS": 1, "CONNECTIVITY_THREADS": 1},
     "distributed.worker.profile.enabled": False,
-    "distributed.worker.multiprocessing-method": "forkserver",
+    # (spawn where there is no fork server: Windows)
+    "distributed.worker.multiprocessing-method": ("forkserver" if "forkserver" in multiprocessing.get_all_start_methods()
+                                                  else "spawn"),
 }
 
 
