@@ -245,6 +245,35 @@ this change, load average about 3 from other jobs): 441 s whole run, design stag
 RSS 4.8 GiB, all 10,003 sites connected, gap 18.38 %. Its design stage (py-spy, samples of all
 threads): local search 38 %, per-operator dual ascent 27 %, joint dual ascent 12 %, graph
 building 7 % (this change); coalitions 130 s, certified and routing bounds 105 s, plan gaps 36 s.
+
+Fourteenth session (``output.write_geojson`` turns 20,000 features at a time into text: the road
+layer's objects and JSON text were whole in memory while written), 2026-11-27 22:40-22:49, quiet
+host: ``--sizes cm ph cmua corr 20k 100k 300k`` this checkout (after, 84aa972), then ``--repo`` at
+341a2ad (before, a worktree under /work)::
+
+      row   wall_s   cpu_s  design_s  gap_pct  cost_MTHB  rss_MiB
+    after / before
+       cm      2.6     3.6       1.4    11.99       82.3      279
+       cm      3.0     4.0       1.6    11.99       82.3      280
+       ph      2.3     2.9       1.2     3.44     1448.9      300
+       ph      2.5     3.1       1.3     3.44     1448.9      300
+     cmua      2.7     3.6       1.4    13.06       85.5      280
+     cmua      2.7     3.5       1.4    13.06       85.5      281
+     corr      2.5     3.0       1.0     6.54       53.7      311
+     corr      2.3     2.8       0.9     6.54       53.7      311
+      20k      4.5     5.9       2.6    17.88      929.5      369
+      20k      4.8     6.2       2.7    17.88      929.5      378
+     100k     15.3    18.9       8.5    18.53     3700.7      566
+     100k     16.5    20.3       9.1    18.53     3700.7      752
+     300k     53.8    68.7      33.6    17.59    10726.3     1082
+     300k     57.9    74.0      35.1    17.59    10726.3     1682
+
+Same plans, costs and gaps; the GeoJSON files byte for byte the same. Peak RSS falls where the
+road layer is large: 100k -25 %, 300k -36 %; the before copy missed the 3 s target of cm once
+(3.0 s: run-to-run noise on a target met with little room). The 1,000,000-edge town (10,000 sites)
+after it, one run on the quiet host, RSS sampled every 0.25 s: 270 s whole, design stage 185 s,
+peak RSS 2835 MiB, reached early in the design stage (the 4.8 GiB above: before this change and
+the build_csr one, under load; at 300k the old peak was the road layer's writing).
 """
 from __future__ import annotations
 
