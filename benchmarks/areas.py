@@ -110,7 +110,10 @@ imported the pipeline once (before: each worker a fresh interpreter importing it
     this ratio 2 workers / serial: 0.70 (target <= 0.6) NOT MET; CPU 48.8 s vs 46.7 s (+2.2)
     base ratio 2 workers / serial: 0.75 (target <= 0.6) NOT MET; CPU 51.9 s vs 46.0 s (+5.9)
 
-(234 MiB: the fork server itself.)
+(234 MiB: the fork server itself.) A second run at 23:06 (same command): dask 27.0 s, base dask
+26.6 s, serial 34.9 / base 36.1 s: ratio 0.77 against 0.74, so the wall time did not change beyond
+run-to-run noise; worker peaks 335, 334 MiB against 394, 391 MiB (single area 343 MiB). With
+``--one-thread`` at 23:01: serial 35.4 s, dask 26.4 s, serial on one thread 43.8 s (0.60 of it).
 """
 from __future__ import annotations
 
