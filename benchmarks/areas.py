@@ -340,6 +340,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{tag or 'this '}ratio {a.workers} workers / serial: {ratio:.2f} (target <= 0.6) "
               f"{'MET' if ratio <= 0.6 else 'NOT MET'}; CPU {d['cpu_s']:.1f} s vs {s['cpu_s']:.1f} s "
               f"(+{d['cpu_s'] - s['cpu_s']:.1f}); peak RSS per worker {', '.join(f'{v:.0f}' for v in peaks)} MiB")
+    if a.one_thread:   # the serial run keeps its design stage's second thread busy; this one does not
+        one = runs["serial 1 thread"]
+        print(f"ratio {a.workers} workers / serial on one thread: {dask['wall_s'] / one['wall_s']:.2f} "
+              f"({dask['wall_s']:.1f} s / {one['wall_s']:.1f} s)")
     worker_peaks = dask["rss_procs_mib"][: a.workers]
     print(f"single area (largest) {single['rss_main_mib']:.0f} MiB; worker peak {max(worker_peaks, default=0):.0f} MiB: "
           f"{'within' if max(worker_peaks, default=0) <= single['rss_main_mib'] * 1.1 else 'ABOVE'} (10 % slack)")
