@@ -113,7 +113,7 @@ imported the pipeline once (before: each worker a fresh interpreter importing it
 (234 MiB: the fork server itself.) A second run at 23:06 (same command): dask 27.0 s, base dask
 26.6 s, serial 34.9 / base 36.1 s: ratio 0.77 against 0.74, so the wall time did not change beyond
 run-to-run noise; worker peaks 335, 334 MiB against 394, 391 MiB (single area 343 MiB). With
-``--one-thread`` at 23:01: serial 35.4 s, dask 26.4 s, serial on one thread 43.8 s (0.60 of it).
+``--one-thread`` at about 23:00: serial 35.4 s, dask 26.4 s, serial on one thread 43.8 s (0.60 of it).
 """
 from __future__ import annotations
 

@@ -88,9 +88,13 @@ def _wgs84(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gdf.to_crs(WGS84) if gdf.crs is not None else gdf
 
 
+def _collection(name: str, features: list[dict]) -> dict:
+    return {"type": "FeatureCollection", "name": name, "attribution": OSM_ATTRIBUTION, "features": features}
+
+
 def geojson_dict(gdf: gpd.GeoDataFrame, *, name: str) -> dict:
     """A GeoJSON FeatureCollection (WGS84, 7 decimals, no ``crs`` member) with the OSM attribution."""
-    return {"type": "FeatureCollection", "name": name, "attribution": OSM_ATTRIBUTION, "features": _features(_wgs84(gdf))}
+    return _collection(name, _features(_wgs84(gdf)))
 
 
 #: Features :func:`write_geojson` turns into text at a time: the layer's Python objects and text
@@ -103,8 +107,7 @@ def write_geojson(gdf: gpd.GeoDataFrame, path: str | Path, *, name: str | None =
     and a line end, made and written :data:`WRITE_CHUNK_FEATURES` features at a time."""
     path = Path(path)
     g = _wgs84(gdf)
-    head = orjson.dumps({"type": "FeatureCollection", "name": name or path.stem, "attribution": OSM_ATTRIBUTION,
-                         "features": []})
+    head = orjson.dumps(_collection(name or path.stem, []))
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         fh.write(head[:-len(b"]}")])
         for start in range(0, len(g), WRITE_CHUNK_FEATURES):
