@@ -848,9 +848,47 @@ CSV_COLUMNS = ("site_id", "id", "operator", "kind", "name", "owner", "lon", "lat
 
 def row_label(path: Path, i: int) -> str:
     """Where row ``i`` (0-based, of the data) of ``path`` is, said the same way in every message:
-    ``line N`` in a CSV (the file line, the header being line 1), ``row N`` (the feature's 1-based
-    number) in any other file."""
-    return f"{path}: line {i + 2}" if path.suffix.lower() in CSV_SUFFIXES else f"{path}: row {i + 1}"
+    ``line N`` in a CSV (the file line where the row starts, the header being line 1; a quoted value
+    holding line breaks spans several lines), ``row N`` (the feature's 1-based number) in any
+    other file."""
+    path = Path(path)
+    if path.suffix.lower() not in CSV_SUFFIXES:
+        return f"{path}: row {i + 1}"
+    return f"{path}: line {_csv_row_lines(path).get(i, i + 2)}"
+
+
+def _csv_row_lines(path: Path) -> dict[int, int]:
+    """The file line (1-based) where each data row (0-based) of the CSV ``path`` starts, as
+    :func:`read_csv_table` reads it (empty when the file cannot be read: callers fall back to one
+    line per row). Only messages ask, so the file is read again rather than carried along."""
+    try:
+        text, sep = _csv_text(path)
+    except InputDataError:
+        return {}
+    rows = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=sep, skipinitialspace=True)
+    starts: dict[int, int] = {}
+    try:
+        next(rows)
+        end = rows.line_num
+        for i, _ in enumerate(rows):
+            starts[i] = end + 1
+            end = rows.line_num
+    except (csv.Error, StopIteration):
+        pass
+    return starts
+
+
+def _csv_text(path: Path) -> tuple[str, str]:
+    """The decoded text of a CSV (:func:`_decode_text`) and its delimiter: ``,``, ``;`` or tab,
+    whichever the header line holds most of (``,`` on a tie)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputDataError(f"{path}: cannot read ({exc.strerror})") from None
+    text = _decode_text(data, path)
+    header = text.lstrip("\ufeff").split("\n", 1)[0]
+    counts = {d: header.count(d) for d in (",", ";", "\t")}
+    return text, max(counts, key=lambda d: (counts[d], d == ","))
 
 
 def _decode_text(data: bytes, path: Path) -> str:
@@ -884,14 +922,8 @@ def read_csv_table(path: str | Path) -> pd.DataFrame:
     the empty rows at the end (``,,,,``) left out. A row of values beyond the header's columns, or an
     empty row amid the data, is an error naming its file line."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputDataError(f"{path}: cannot read ({exc.strerror})") from None
-    text = _decode_text(data, path)
+    text, sep = _csv_text(path)
     header = text.lstrip("\ufeff").split("\n", 1)[0]
-    counts = {d: header.count(d) for d in (",", ";", "\t")}
-    sep = max(counts, key=lambda d: (counts[d], d == ","))
     try:
         with warnings.catch_warnings(record=True) as lost:   # pandas' ParserWarning: values beyond the header's columns
             warnings.simplefilter("always", pd.errors.ParserWarning)
@@ -926,9 +958,11 @@ def _check_row_lengths(text: str, sep: str, path: Path) -> None:
     rows = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=sep, skipinitialspace=True)
     try:
         width = len(next(rows))
+        end = rows.line_num
         for row in rows:
+            start, end = end + 1, rows.line_num
             if len(row) > width and any(cell.strip() for cell in row[width:]):
-                raise InputDataError(f"{path}: line {rows.line_num}: {len(row)} values, the header names {width} columns "
+                raise InputDataError(f"{path}: line {start}: {len(row)} values, the header names {width} columns "
                                      f"(a {sep!r} inside a value? quote the value)")
     except (csv.Error, StopIteration):
         return

@@ -565,9 +565,14 @@ def test_csv_messages_count_file_lines(tmp_path):
                         ("A,TOT,98.96,18.79\nB,TOT,98.97,east\n", "line 3: missing or non-numeric"),
                         # a ',' inside an unquoted value: the line has more values than the header columns
                         ("A,TOT,98.96,18.79\nB,TOT,98.97,18.79,Soi 5, Nimman\n", "line 3: 6 values, the header names 4 columns"),
-                        ("A,TOT,98.96,18.79,x\nB,TOT,98.97,18.79,y\n", "line 2: 5 values, the header names 4 columns")]:
+                        ("A,TOT,98.96,18.79,x\nB,TOT,98.97,18.79,y\n", "line 2: 5 values, the header names 4 columns"),
+                        # a quoted value holding line breaks: later rows are named by the line they start on
+                        ('A,TOT,98.96,18.79,"Soi 5\nNimman\nRd"\nB,TOT,98.97,east,x\n', "line 5: missing or non-numeric"),
+                        ('A,TOT,98.96,18.79,"a\nb"\nB,TOT,98.97,18.79,x\nA,TOT,98.96,18.79,y\n', "line 5: duplicate site_id"),
+                        ('A,TOT,98.96,18.79,"a\nb"\n\nB,TOT,98.97,18.79,x\n', "line 4: empty row amid the data"),
+                        ('A,TOT,98.96,18.79,"a\nb"\nB,TOT,98.97,18.79,"x\ny",z\n', "line 4: 6 values, the header names 5")]:
         f = tmp_path / "s.csv"
-        f.write_text(head + body)
+        f.write_text((head.replace("lat", "lat,name") if '"' in body else head) + body)
         with pytest.raises(InputDataError, match=words):
             read_sites(f, ops)
 
