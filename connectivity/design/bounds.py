@@ -1096,7 +1096,8 @@ def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None 
     100k, 8 s at 300k; cut by a design stage's spent time limit, it left a 100k-edge town a 227
     % gap instead of 18.5 %): its bound is the first value seen, and ``lam`` starts halfway
     between its claims on the trench and the split above, or at the claims themselves above
-    :data:`CLAIMS_START_ABOVE_EDGES` edges. On synthetic towns (20k to 100k edges) the ascent
+    :data:`CLAIMS_START_ABOVE_EDGES` edges (with one operator nothing is shared, and ``lam`` stays
+    at its whole trench, the best multipliers). On synthetic towns (20k to 100k edges) the ascent
     alone is the stronger bound (about 18 % gap instead of 24 to 28 %), and steps from the
     halfway start climb back above it only slowly; on Chiang Mai and Phuket the steps from the
     halfway start end higher than from either end.
@@ -1122,7 +1123,8 @@ def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None 
     if joint_ascent_applies(T):
         value, claims = joint_ascent(problem, act, own, T)   # whole: the time limit cuts the steps only
         ascent = value + const
-        lam = claims if problem.n_edges > CLAIMS_START_ABOVE_EDGES else 0.5 * (lam + claims)
+        if len(act) > 1:   # one operator: nothing to share, its whole trench (the start) is the best lam
+            lam = claims if problem.n_edges > CLAIMS_START_ABOVE_EDGES else 0.5 * (lam + claims)
     # Polyak target: the plan's cost in the relaxed objective (the chamber bound's optimum
     # lies near the linear cost: it cannot see the discrete chambers)
     target = None if plan is None else float(plan.cost if objective == "exact" else plan.linear_cost)
