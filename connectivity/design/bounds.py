@@ -216,6 +216,10 @@ def plan_bounds(problem: DesignProblem, plan: JointPlan, *, time_limit: float | 
     return cert, max(own, cert.linear)
 
 
+#: How :func:`lagrangian_bound` gets its value, as ``lower_bound_method`` says it.
+_STEPS = "subgradient, Steiner dual-ascent bound per operator, from several roots at the best multipliers"
+
+
 def certify(problem: DesignProblem, plan: JointPlan | None = None, *, time_limit: float | None = None,
             operators: Sequence[str] | None = None, seed: int = 0, iterations: int | None = None) -> Bound:
     """Certified lower bound (THB, before contingency) on the exact cost of every plan.
@@ -268,18 +272,17 @@ def certify(problem: DesignProblem, plan: JointPlan | None = None, *, time_limit
                                time_limit=part, seed=seed)
         linear = max(0.0, val - _operator_chambers(problem, act)[2])
         cands.append((val, ("joint dual ascent over all operators, then Lagrangian relaxation of the shared trench "
-                            "(subgradient, Steiner dual-ascent bound per operator), the better of both "
-                            "+ chambers per metre of each operator's tree")))
+                            f"({_STEPS}), the better of both + chambers per metre of each operator's tree")))
     if small or not chambers:
         val = lagrangian_bound(problem, operators=operators, plan=plan, objective="sites", iterations=iterations,
                                time_limit=part, seed=seed)
-        cands.append((val, ("Lagrangian relaxation of the shared trench (subgradient, Steiner dual-ascent bound per "
-                            "operator) + manhole count bound (sites, junctions, long road segments)")))
+        cands.append((val, (f"Lagrangian relaxation of the shared trench ({_STEPS}) + manhole count bound (sites, "
+                            "junctions, long road segments)")))
     if _trench_monotone(problem) and small:
         val = lagrangian_bound(problem, operators=operators, plan=plan, objective="exact", iterations=iterations,
                                time_limit=part, seed=seed)
-        cands.append((val, ("Lagrangian relaxation of the shared trench (subgradient, Steiner dual-ascent bound per "
-                            "operator) + manholes per metre and per node")))
+        cands.append((val, (f"Lagrangian relaxation of the shared trench ({_STEPS}) + manholes per metre and per "
+                            "node")))
         one_tree = all(len(problem.terminal_groups(k)) == 1 for k in act)   # the LP roots one tree per operator
         if one_tree and len(act) * 2 * problem.n_edges <= LP_MAX_ARC_VARIABLES:
             lp = lp_bound(problem, operators=operators, objective="exact", time_limit=part)
