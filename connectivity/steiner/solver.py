@@ -184,7 +184,8 @@ def solve(n_nodes: int, edges_u, edges_v, weights, terminals, *, time_limit: flo
     ------
     InputDataError
         If arrays are inconsistent, ids (nodes, terminals, ``fixed_edges``,
-        ``initial``) are out of range or weights are negative or not finite.
+        ``initial``) are out of range, weights are negative or not finite, or
+        ``bound_roots`` is no positive integer.
     InfeasibleError
         If the terminals and the ends of the fixed edges are not all in one
         connected component.
@@ -193,6 +194,8 @@ def solve(n_nodes: int, edges_u, edges_v, weights, terminals, *, time_limit: flo
     n, eu, ev, ew, terms = _validate(n_nodes, edges_u, edges_v, weights, terminals)
     fixed = _edge_ids(fixed_edges, len(eu), "fixed_edges")
     init = _edge_ids(initial, len(eu), "initial")
+    if isinstance(bound_roots, bool) or not isinstance(bound_roots, (int, np.integer)) or bound_roots < 1:
+        raise InputDataError(f"bound_roots must be a positive integer, got {bound_roots!r}")
     if quality and time_limit is None:
         time_limit = 60.0
     budget = _Budget(start, time_limit)

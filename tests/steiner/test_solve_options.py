@@ -125,6 +125,9 @@ def test_fixed_edges_bad_input():
         solve(3, [0, 1], [1, 2], [1.0, 1.0], [0, 2], initial=[-1])
     with pytest.raises(InfeasibleError, match="fixed-edge ends"):
         solve(5, [0, 1, 3], [1, 2, 4], [1.0, 1.0, 1.0], [0, 2], fixed_edges=[2])
+    for bad in (0, -1, 2.5, True, "3"):
+        with pytest.raises(InputDataError, match="bound_roots"):
+            solve(3, [0, 1], [1, 2], [1.0, 1.0], [0, 2], bound_roots=bad)
 
 
 def _grid(side, n_terms, seed):
