@@ -217,6 +217,21 @@ def test_lagrangian_same_on_threads():
     assert lagrangian_bound(p, plan=plan, objective="chambers", iterations=12, threads=3) == one
 
 
+def test_plan_gaps_same_with_the_stand_alone_bounds_on_threads(monkeypatch):
+    """The stand-alone bounds of plan_gaps run side by side on threads: the same rows, in the same
+    order, as one after another."""
+    from connectivity.design import plan_coalitions, plan_gaps
+
+    p = random_problem(11, n_operators=4, rows=6, cols=7, terminals=(3, 6))
+    table = plan_coalitions(p)
+    monkeypatch.setenv("CONNECTIVITY_THREADS", "1")
+    one = plan_gaps(p, table)
+    monkeypatch.setenv("CONNECTIVITY_THREADS", "3")
+    assert plan_gaps(p, table) == one
+    assert list(one["stand_alone"]) == sorted(one["stand_alone"]) and len(one["stand_alone"]) >= 3
+    assert all(r["lower_bound"] <= r["cost"] * (1 + TOL) for r in one["stand_alone"].values())
+
+
 def test_solve_threads_from_environment(monkeypatch):
     from connectivity.design.threads import solve_threads
 

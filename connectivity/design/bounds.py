@@ -1208,7 +1208,8 @@ def plan_gaps(problem: DesignProblem, table: CoalitionTable, *, joint: Bound | N
     :data:`COALITION_GAPS_MAX_EDGES` edges. Each bound is :func:`best_bound` of its members;
     ``joint``: the joint plan's when known (taken as it is). ``time_limit`` (seconds) is shared
     by all of them; once spent, each bound is its joint dual ascent alone (see
-    :func:`lagrangian_bound`).
+    :func:`lagrangian_bound`). The stand-alone bounds, one thread each, run side by side
+    (:func:`~connectivity.design.threads.thread_map`; the result does not depend on it).
     """
     f = problem.contingency_factor
     left = Deadline(time_limit).left
@@ -1222,14 +1223,17 @@ def plan_gaps(problem: DesignProblem, table: CoalitionTable, *, joint: Bound | N
     if grand in table.plans:
         jb = joint or best_bound(problem, table.plans[grand], time_limit=left())[0]
         out["joint"] = row(table.plans[grand], jb.value)
-    for s, plan in sorted(table.plans.items(), key=lambda kv: (len(kv[0]), sorted(kv[0]))):
-        if s == grand:
+    ordered = sorted(table.plans.items(), key=lambda kv: (len(kv[0]), sorted(kv[0])))
+    alone = [(next(iter(s)), plan) for s, plan in ordered if len(s) == 1 and s != grand]
+    # one operator's bound runs on one thread: the stand-alone bounds side by side
+    bounds = thread_map(lambda job: best_bound(problem, job[1], operators=[job[0]], iterations=1,
+                                               time_limit=left())[0].value, alone)
+    for (op, plan), bound in zip(alone, bounds):
+        out["stand_alone"][op] = row(plan, bound)
+    for s, plan in ordered:
+        if s == grand or len(s) == 1:
             continue
-        if len(s) == 1:
-            (op,) = s
-            out["stand_alone"][op] = row(plan, best_bound(problem, plan, operators=[op], iterations=1,
-                                                          time_limit=left())[0].value)
-        elif problem.n_edges <= COALITION_GAPS_MAX_EDGES:
+        if problem.n_edges <= COALITION_GAPS_MAX_EDGES:
             bound = best_bound(problem, plan, operators=sorted(s), time_limit=left(),
                                iterations=_COALITION_ITERATIONS)[0]
             out["coalitions"]["+".join(sorted(s))] = row(plan, bound.value)
