@@ -413,8 +413,8 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
     joint = table_c.plans[frozenset(table_c.players)]
     f = problem.contingency_factor
     once = design.dig_once(table_c, names)
-    cert, routing = design.best_bound(problem, joint, time_limit=deadline.left(),
-                                      iterations=settings.bound_steps or None, routing=True)
+    cert, routing, gaps = design.bounds_and_gaps(problem, table_c, time_limit=deadline.left(),
+                                                 iterations=settings.bound_steps or None)
     bound, routing = cert.value * f, routing * f
     segment = allocate.segment_shapley(problem, joint)
     alloc = allocate.allocate(names, table_c.cost, duct_metres=design.duct_metres(problem, joint),
@@ -465,7 +465,7 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
         "lower_bound_method": cert.method,
         "routing_lower_bound": round(routing, 2),   # the optimised objective: manholes per metre
         "routing_gap_pct": design.gap_pct(joint.linear_cost * f, routing),
-        "plan_gaps": design.plan_gaps(problem, table_c, joint=cert, time_limit=deadline.left()),
+        "plan_gaps": gaps,
         "gap_pct": design.gap_pct(network_total, bound),
         "manholes": {"total": int(len(manholes)), **{g: int(n_mh.get(g, 0)) for g in design.GROUPS}},
         "networks_per_operator": {o: len(problem.terminal_groups(k)) for k, o in enumerate(problem.operators)},

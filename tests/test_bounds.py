@@ -232,6 +232,23 @@ def test_plan_gaps_same_with_the_stand_alone_bounds_on_threads(monkeypatch):
     assert all(r["lower_bound"] <= r["cost"] * (1 + TOL) for r in one["stand_alone"].values())
 
 
+def test_bounds_and_gaps_equal_the_joint_bound_then_plan_gaps(monkeypatch):
+    """bounds_and_gaps runs the joint plan's bounds beside the other plans' (threads): the same
+    values as best_bound(routing=True) and then plan_gaps with that bound, on any thread count."""
+    from connectivity.design import best_bound, bounds_and_gaps, plan_coalitions, plan_gaps
+
+    p = random_problem(5, n_operators=3, rows=6, cols=7, terminals=(3, 6))
+    table = plan_coalitions(p)
+    cert, routing = best_bound(p, table.plans[frozenset(table.players)], routing=True)
+    gaps = plan_gaps(p, table, joint=cert)
+    assert set(gaps) == {"joint", "stand_alone", "coalitions"} and len(gaps["coalitions"]) == 3
+    for threads in ("1", "2"):
+        monkeypatch.setenv("CONNECTIVITY_THREADS", threads)
+        c2, r2, g2 = bounds_and_gaps(p, table)
+        assert (c2.value, c2.method, c2.linear, r2, g2) == (cert.value, cert.method, cert.linear, routing, gaps)
+        assert list(g2) == list(gaps)   # the same key order in summary.json
+
+
 def test_solve_threads_from_environment(monkeypatch):
     from connectivity.design.threads import solve_threads
 

@@ -1211,8 +1211,51 @@ def plan_gaps(problem: DesignProblem, table: CoalitionTable, *, joint: Bound | N
     :func:`lagrangian_bound`). The stand-alone bounds, one thread each, run side by side
     (:func:`~connectivity.design.threads.thread_map`; the result does not depend on it).
     """
-    f = problem.contingency_factor
     left = Deadline(time_limit).left
+    grand = table.plans.get(frozenset(table.players))
+    if grand is not None and joint is None:
+        joint = best_bound(problem, grand, time_limit=left())[0]
+    return _gap_rows(problem, table, joint, _part_bounds(problem, table, left))
+
+
+def bounds_and_gaps(problem: DesignProblem, table: CoalitionTable, *, time_limit: float | None = None,
+                    iterations: int | None = None) -> tuple[Bound, float, dict[str, dict]]:
+    """The joint plan's bounds, ``best_bound(..., routing=True)`` (THB before contingency), and
+    :func:`plan_gaps` with them, the same values; the joint plan's bounds and the other plans'
+    run side by side on threads (:func:`~connectivity.design.threads.thread_map`: the joint
+    dual ascent holds one core for seconds on large inputs). ``time_limit`` (seconds) is shared
+    by both; ``iterations`` as for :func:`best_bound`."""
+    left = Deadline(time_limit).left
+    grand = table.plans[frozenset(table.players)]
+    (cert, routing), parts = thread_map(lambda job: job(), [
+        lambda: best_bound(problem, grand, time_limit=left(), iterations=iterations, routing=True),
+        lambda: _part_bounds(problem, table, left)])
+    return cert, routing, _gap_rows(problem, table, cert, parts)
+
+
+def _part_bounds(problem: DesignProblem, table: CoalitionTable, left) -> dict[frozenset, float]:
+    """The certified bound (THB before contingency) of each stand-alone plan and, up to
+    :data:`COALITION_GAPS_MAX_EDGES` edges, of each coalition's but the grand one (see
+    :func:`plan_gaps`); ``left()``: seconds left of their shared budget."""
+    grand = frozenset(table.players)
+    ordered = sorted(table.plans.items(), key=lambda kv: (len(kv[0]), sorted(kv[0])))
+    alone = [(s, plan) for s, plan in ordered if len(s) == 1 and s != grand]
+    # one operator's bound runs on one thread: the stand-alone bounds side by side
+    values = thread_map(lambda job: best_bound(problem, job[1], operators=sorted(job[0]), iterations=1,
+                                               time_limit=left())[0].value, alone)
+    out = {s: v for (s, _), v in zip(alone, values)}
+    if problem.n_edges <= COALITION_GAPS_MAX_EDGES:
+        for s, plan in ordered:
+            if s != grand and len(s) > 1:
+                out[s] = best_bound(problem, plan, operators=sorted(s), time_limit=left(),
+                                    iterations=_COALITION_ITERATIONS)[0].value
+    return out
+
+
+def _gap_rows(problem: DesignProblem, table: CoalitionTable, joint: Bound | None,
+              bounds: dict[frozenset, float]) -> dict[str, dict]:
+    """:func:`plan_gaps`'s rows from the joint plan's bound and the others' (:func:`_part_bounds`)."""
+    f = problem.contingency_factor
 
     def row(plan: JointPlan, bound: float) -> dict:
         cost, lb = plan.cost * f, bound * f
@@ -1220,21 +1263,12 @@ def plan_gaps(problem: DesignProblem, table: CoalitionTable, *, joint: Bound | N
 
     grand = frozenset(table.players)
     out: dict[str, dict] = {"stand_alone": {}, "coalitions": {}}
-    if grand in table.plans:
-        jb = joint or best_bound(problem, table.plans[grand], time_limit=left())[0]
-        out["joint"] = row(table.plans[grand], jb.value)
-    ordered = sorted(table.plans.items(), key=lambda kv: (len(kv[0]), sorted(kv[0])))
-    alone = [(next(iter(s)), plan) for s, plan in ordered if len(s) == 1 and s != grand]
-    # one operator's bound runs on one thread: the stand-alone bounds side by side
-    bounds = thread_map(lambda job: best_bound(problem, job[1], operators=[job[0]], iterations=1,
-                                               time_limit=left())[0].value, alone)
-    for (op, plan), bound in zip(alone, bounds):
-        out["stand_alone"][op] = row(plan, bound)
-    for s, plan in ordered:
-        if s == grand or len(s) == 1:
-            continue
-        if problem.n_edges <= COALITION_GAPS_MAX_EDGES:
-            bound = best_bound(problem, plan, operators=sorted(s), time_limit=left(),
-                               iterations=_COALITION_ITERATIONS)[0]
-            out["coalitions"]["+".join(sorted(s))] = row(plan, bound.value)
+    if grand in table.plans and joint is not None:
+        out["joint"] = row(table.plans[grand], joint.value)
+    for s, plan in sorted(table.plans.items(), key=lambda kv: (len(kv[0]), sorted(kv[0]))):
+        if s in bounds:
+            if len(s) == 1:
+                out["stand_alone"][next(iter(s))] = row(plan, bounds[s])
+            else:
+                out["coalitions"]["+".join(sorted(s))] = row(plan, bounds[s])
     return out
