@@ -1055,16 +1055,17 @@ CLAIMS_START_ABOVE_EDGES = 5_000
 #: more evaluation there with ascents from several roots (:func:`final_roots`).
 FINAL_ROOTS_WORK = 100_000
 #: Most roots of that evaluation.
-FINAL_ROOTS_MAX = 64
+FINAL_ROOTS_MAX = 16
 
 
 def final_roots(problem: DesignProblem) -> int:
     """Dual ascents per operator network when :func:`lagrangian_bound` evaluates its best
     multipliers once more: :data:`FINAL_ROOTS_WORK` over the road graph's nodes + edges, at
-    least 1 and at most :data:`FINAL_ROOTS_MAX` (25 on Chiang Mai, 42 on Phuket, 2 on a 20k-edge
+    least 1 and at most :data:`FINAL_ROOTS_MAX` (16 on Chiang Mai and Phuket, 2 on a 20k-edge
     town, 1 from about 100k edges; deterministic). Certified gap_pct, one root / these: Chiang
-    Mai 11.99 / 11.53 (16 roots reach it), Phuket 3.44 / 3.36, the 20k town 17.88 / 17.58 (2 roots
-    reach it; 8 cost 0.7 s more for nothing), for about 0.25 s more on the 20k town's whole run."""
+    Mai 11.99 / 11.53 (8 roots: 11.81, 25: 11.53), Phuket 3.44 / 3.36 (8 and 42: 3.36), the 20k
+    town 17.88 / 17.58 (8 roots: the same, for 0.7 s more), for about 0.25 s more on the 20k
+    town's whole run."""
     return int(min(FINAL_ROOTS_MAX, max(1, FINAL_ROOTS_WORK // max(1, problem.n_nodes + problem.n_edges))))
 
 
