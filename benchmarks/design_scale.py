@@ -274,6 +274,35 @@ road layer is large: 100k -25 %, 300k -36 %; the before copy missed the 3 s targ
 after it, one run on the quiet host, RSS sampled every 0.25 s: 270 s whole, design stage 185 s,
 peak RSS 2835 MiB, reached early in the design stage (the 4.8 GiB above: before this change and
 the build_csr one, under load; at 300k the old peak was the road layer's writing).
+
+Fifteenth session (the Lagrangian's best multipliers evaluated again with dual ascents from up to
+16 roots; one operator's bound at its whole trench; the joint plan's bounds beside the other
+plans' on threads), 2026-11-28 01:32-01:38, load average 1.2-1.7: ``--sizes cm ph cmua corr 20k
+--repeat 3`` and ``--sizes 100k 300k`` at a6d5384 (after), then ``--repo`` at af1be3d (before, a
+worktree under /work)::
+
+      row   wall_s   cpu_s  design_s  gap_pct  cost_MTHB  rss_MiB
+    after / before
+       cm      2.6     3.7       1.5    11.53       82.3      282
+       cm      2.7     3.7       1.4    11.99       82.3      279
+       ph      2.3     3.0       1.3     3.36     1448.9      302
+       ph      2.4     3.0       1.2     3.44     1448.9      300
+     cmua      2.6     3.5       1.4    13.00       85.5      283
+     cmua      2.7     3.5       1.3    13.06       85.5      280
+     corr      2.2     2.8       0.9     6.54       53.7      314
+     corr      2.3     2.8       0.8     6.54       53.7      310
+      20k      4.4     6.1       2.6    17.58      929.5      384
+      20k      4.7     6.1       2.6    17.88      929.5      370
+     100k     13.9    18.9       7.2    18.53     3700.7      608
+     100k     15.6    19.4       8.7    18.53     3700.7      545
+     300k     47.1    67.1      27.3    17.59    10726.3     1255
+     300k     55.1    71.2      34.6    17.59    10726.3     1086
+
+Same plans. The 100k and 300k rows are one run each, under some load: four alternating runs of
+the design stage alone gave 300k 30.3/30.3/27.9/28.4 s after the threads change against
+32.8/28.3/30.1/30.2 s before it. The peak RSS rises with the bounds side by side (300k: 1197 and
+1302 MiB against 1053 and 1112 in two paired runs). An earlier single run of cm at 3.0 s (load
+1.0) missed the 3 s target: it has about 0.3 s of room.
 """
 from __future__ import annotations
 
