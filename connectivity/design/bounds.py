@@ -7,7 +7,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -1234,7 +1234,8 @@ def bounds_and_gaps(problem: DesignProblem, table: CoalitionTable, *, time_limit
     return cert, routing, _gap_rows(problem, table, cert, parts)
 
 
-def _part_bounds(problem: DesignProblem, table: CoalitionTable, left) -> dict[frozenset, float]:
+def _part_bounds(problem: DesignProblem, table: CoalitionTable,
+                 left: Callable[[], float | None]) -> dict[frozenset, float]:
     """The certified bound (THB before contingency) of each stand-alone plan and, up to
     :data:`COALITION_GAPS_MAX_EDGES` edges, of each coalition's but the grand one (see
     :func:`plan_gaps`); ``left()``: seconds left of their shared budget."""
