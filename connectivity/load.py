@@ -862,25 +862,35 @@ def _csv_row_lines(path: Path) -> dict[int, int]:
     :func:`read_csv_table` reads it (empty when the file cannot be read: callers fall back to one
     line per row). Only messages ask, so the file is read again rather than carried along."""
     try:
-        text, sep = _csv_text(path)
+        text, sep, _ = _csv_text(path)
     except InputDataError:
         return {}
+    return {i: start for i, (start, _) in enumerate(_csv_rows(text, sep)[1])}
+
+
+def _csv_rows(text: str, sep: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """The header's cells, and each data row with the file line (1-based) it starts on (a quoted
+    value may hold line breaks); a row the csv module cannot parse ends the rows."""
     rows = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=sep, skipinitialspace=True)
-    starts: dict[int, int] = {}
     try:
-        next(rows)
+        header = next(rows, [])
+    except csv.Error:
+        return [], iter(())
+
+    def data() -> Iterator[tuple[int, list[str]]]:
         end = rows.line_num
-        for i, _ in enumerate(rows):
-            starts[i] = end + 1
-            end = rows.line_num
-    except (csv.Error, StopIteration):
-        pass
-    return starts
+        try:
+            for row in rows:
+                yield end + 1, row
+                end = rows.line_num
+        except csv.Error:
+            return
+    return header, data()
 
 
-def _csv_text(path: Path) -> tuple[str, str]:
-    """The decoded text of a CSV (:func:`_decode_text`) and its delimiter: ``,``, ``;`` or tab,
-    whichever the header line holds most of (``,`` on a tie)."""
+def _csv_text(path: Path) -> tuple[str, str, str]:
+    """The decoded text of a CSV (:func:`_decode_text`), its delimiter (``,``, ``;`` or tab,
+    whichever the header line holds most of; ``,`` on a tie) and its header line."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -888,7 +898,7 @@ def _csv_text(path: Path) -> tuple[str, str]:
     text = _decode_text(data, path)
     header = text.lstrip("\ufeff").split("\n", 1)[0]
     counts = {d: header.count(d) for d in (",", ";", "\t")}
-    return text, max(counts, key=lambda d: (counts[d], d == ","))
+    return text, max(counts, key=lambda d: (counts[d], d == ",")), header
 
 
 def _decode_text(data: bytes, path: Path) -> str:
@@ -922,8 +932,7 @@ def read_csv_table(path: str | Path) -> pd.DataFrame:
     the empty rows at the end (``,,,,``) left out. A row of values beyond the header's columns, or an
     empty row amid the data, is an error naming its file line."""
     path = Path(path)
-    text, sep = _csv_text(path)
-    header = text.lstrip("\ufeff").split("\n", 1)[0]
+    text, sep, header = _csv_text(path)
     try:
         with warnings.catch_warnings(record=True) as lost:   # pandas' ParserWarning: values beyond the header's columns
             warnings.simplefilter("always", pd.errors.ParserWarning)
@@ -955,17 +964,12 @@ def read_csv_table(path: str | Path) -> pd.DataFrame:
 def _check_row_lengths(text: str, sep: str, path: Path) -> None:
     """Raise :class:`InputDataError` naming the first file line holding a value beyond the header's
     columns (an unquoted ``sep`` inside a value, most often); empty extra cells are let through."""
-    rows = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=sep, skipinitialspace=True)
-    try:
-        width = len(next(rows))
-        end = rows.line_num
-        for row in rows:
-            start, end = end + 1, rows.line_num
-            if len(row) > width and any(cell.strip() for cell in row[width:]):
-                raise InputDataError(f"{path}: line {start}: {len(row)} values, the header names {width} columns "
-                                     f"(a {sep!r} inside a value? quote the value)")
-    except (csv.Error, StopIteration):
-        return
+    header, rows = _csv_rows(text, sep)
+    width = len(header)
+    for start, row in rows:
+        if len(row) > width and any(cell.strip() for cell in row[width:]):
+            raise InputDataError(f"{path}: line {start}: {len(row)} values, the header names {width} columns "
+                                 f"(a {sep!r} inside a value? quote the value)")
 
 
 def _without_trailing_empty_rows(df: pd.DataFrame, path: Path) -> pd.DataFrame:

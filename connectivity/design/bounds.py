@@ -1256,7 +1256,8 @@ def _part_bounds(problem: DesignProblem, table: CoalitionTable,
 
 def _gap_rows(problem: DesignProblem, table: CoalitionTable, joint: Bound | None,
               bounds: dict[frozenset, float]) -> dict[str, dict]:
-    """:func:`plan_gaps`'s rows from the joint plan's bound and the others' (:func:`_part_bounds`)."""
+    """:func:`plan_gaps`'s rows from the joint plan's bound and the others' (:func:`_part_bounds`,
+    whose order the rows keep)."""
     f = problem.contingency_factor
 
     def row(plan: JointPlan, bound: float) -> dict:
@@ -1267,10 +1268,9 @@ def _gap_rows(problem: DesignProblem, table: CoalitionTable, joint: Bound | None
     out: dict[str, dict] = {"stand_alone": {}, "coalitions": {}}
     if grand in table.plans and joint is not None:
         out["joint"] = row(table.plans[grand], joint.value)
-    for s, plan in sorted(table.plans.items(), key=lambda kv: (len(kv[0]), sorted(kv[0]))):
-        if s in bounds:
-            if len(s) == 1:
-                out["stand_alone"][next(iter(s))] = row(plan, bounds[s])
-            else:
-                out["coalitions"]["+".join(sorted(s))] = row(plan, bounds[s])
+    for s, bound in bounds.items():   # in _part_bounds' order: by size, then names
+        if len(s) == 1:
+            out["stand_alone"][next(iter(s))] = row(table.plans[s], bound)
+        else:
+            out["coalitions"]["+".join(sorted(s))] = row(table.plans[s], bound)
     return out
