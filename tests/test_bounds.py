@@ -450,6 +450,44 @@ def test_lead_in_chamber_terms_never_exceed_a_pruned_trees_chambers():
     assert gained > 50
 
 
+def test_group_chamber_terms_never_exceed_the_group_networks_chambers():
+    """Two or three operators of one group: the chamber terms of their pruned trees (each
+    operator's 1 / n share, the others' lead-ins counted in it) never exceed the chambers of the
+    group's network (their union, all the group's sites), and often exceed the average of the
+    trees' own chambers, the most that 1 / n shares of per-tree bounds can give."""
+    from connectivity.design import make_problem
+    from connectivity.design.bounds import _operator_chambers
+    from connectivity.design.manholes import count_manholes
+
+    rng = np.random.default_rng(11)
+    gained = 0
+    for _ in range(40):
+        u, v, length, n, sites = _lead_in_graph(rng)
+        n_ops = int(rng.integers(2, 4))
+        owner = rng.integers(0, n_ops, len(sites))
+        terminals = [sorted({s for s, o in zip(sites, owner) if o == k} | {int(rng.integers(0, 12))})
+                     for k in range(n_ops)]
+        if rng.random() < 0.5:   # a site of two operators
+            terminals[1] = sorted(set(terminals[1]) | {terminals[0][-1]})
+        m = len(u)
+        p = make_problem(n_nodes=n, u=u, v=v, length_m=length, trench=np.zeros((m, 3)),
+                         operators=[f"T{k}" for k in range(n_ops)], kinds=["telecom"] * n_ops,
+                         duct_cost=np.zeros((n_ops, m)), ducts=[1] * n_ops, terminals=terminals,
+                         manhole_cost=(1.0, 1.0), manhole_spacing_m=140.0)
+        act = [k for k in range(n_ops) if p.active(k)]
+        extra, const, _ = _operator_chambers(p, act)
+        group_sites = sorted(set().union(*(terminals[k] for k in act)))
+        for _ in range(10):
+            trees = {k: _pruned_tree(u, v, n, terminals[k], rng) for k in act}
+            union = np.logical_or.reduce(list(trees.values()))
+            chambers = count_manholes(u, v, length, union, group_sites, spacing_m=140.0)
+            bound = const + sum(extra[k][trees[k]].sum() for k in act)
+            assert bound <= chambers + 1e-9
+            own = np.mean([count_manholes(u, v, length, trees[k], terminals[k], spacing_m=140.0) for k in act])
+            gained += bound > own + 1e-6
+    assert gained > 50
+
+
 def test_required_chambers_never_exceed_a_plans_manholes():
     """The manholes on the required edges (less those in existing ducts) are in every plan: a
     plan of exactly those edges has that many, every plan holding them has at least as many."""

@@ -790,7 +790,7 @@ def required_chambers(problem: DesignProblem, operators: Sequence[str] | None = 
 
 def _operator_chambers(problem: DesignProblem, act: list[int]) -> tuple[dict[int, np.ndarray], float, float]:
     """Per operator, the chamber cost (THB per edge) and the constant of the per-tree chamber
-    bound; and the most that the constant and the lead-in terms add to any plan (THB), so that
+    bound; and the most that the constant and the lead-in terms add to a plan (THB), so that
     the bound less it is a bound on the linear cost.
 
     A group's chambers sit at its sites and junctions and every ``s`` metres inside each run
@@ -806,41 +806,46 @@ def _operator_chambers(problem: DesignProblem, act: list[int]) -> tuple[dict[int
 
     Lead-ins add to it (:func:`_lead_in_terms`, operators without required edges): a run of
     length ``l`` holds ``ceil(l / s)`` pieces, so a lead-in that is a run of its own counts
-    ``ceil(l / s) - l / s`` chambers more than its length.
+    ``ceil(l / s) - l / s`` chambers more than its length. And the group's network holds the
+    other operators' lead-ins beside k's tree (:func:`_other_lead_ins`), each at least
+    ``ceil(l / s)`` chambers more: k's ``1 / n`` share counts those too.
     """
     extra, const, most = {}, 0.0, 0.0
     graph = build_csr(problem.n_nodes, problem.u, problem.v, problem.length_m)
+    leads = {k: _lead_ins(problem, k, graph) for k in act}
     for g, group in enumerate(GROUPS):
         ks = [k for k in act if problem.kinds[k] == group]
         for k in ks:
             c = problem.manhole_cost[g] / len(ks)
             loose = _loose_ends(problem, k)
-            pair_cost, bonus, top = (_lead_in_terms(problem, k, graph) if not len(problem.required_edges(k))
+            pair_cost, bonus, top = (_lead_in_terms(problem, leads[k]) if not len(problem.required_edges(k))
                                      else (0.0, 0.0, 0.0))
+            others = _other_lead_ins(problem, k, [leads[j] for j in ks if j != k])
             extra[k] = c * (problem.length_m / problem.manhole_spacing_m + pair_cost)
             networks = len(problem.terminal_groups(k))
-            const += c * (networks + bonus - loose)
-            most += c * (networks + top)
+            const += c * (networks + bonus - loose + others)
+            most += c * (networks + top + others)
     return extra, const, most
 
 
-def _lead_in_terms(problem: DesignProblem, k: int, graph: CSRGraph) -> tuple[np.ndarray, float, float]:
-    """Chambers operator ``k``'s tree needs for its lead-ins beyond their length, as per-edge
-    terms and a constant (``graph``: the road graph's :func:`~connectivity.steiner.graph.build_csr`).
+@dataclass(frozen=True)
+class _LeadIn:
+    """The chain from a site ``t`` of road degree 1 through nodes of road degree 2 (none a site of
+    its operator) to ``w``; ``after``: the road edges at ``w`` beyond the chain (none when ``w`` has
+    road degree 1)."""
 
-    A *lead-in* is the chain from a site ``t`` of road degree 1 through nodes of road degree 2
-    (none of them a site of k) to the first node ``w`` that is a site of k or has road degree
-    3 or more; it has length ``l`` and every tree of k holds it (``t`` is a leaf). When the
-    lead-in is a run of its own it holds ``ceil(l / s)`` chambers, ``b = ceil(l / s) - l / s``
-    more than its length. That is always so when ``w`` is another site of k (the constant;
-    counted once when ``w`` is a road-degree-1 site too). Otherwise ``w`` has ``D >= 2`` other
-    road edges, of which the tree uses ``u_w >= 1``, and the lead-in is a run of its own exactly
-    when ``u_w >= 2`` (``w`` is a junction); ``[u_w >= 2] >= (u_w - 1) / (D - 1)``, so the tree
-    counts at least ``b / (D - 1)`` more per other edge at ``w`` it uses, less ``b / (D - 1)``
-    (the constant). Returns the per-edge terms (chambers per edge used, shape ``(m,)``), the
-    constant and the most both add to a tree (the sum of the ``b``; chambers).
-    """
-    u, v, s = problem.u, problem.v, problem.manhole_spacing_m
+    t: int
+    w: int
+    length_m: float
+    nodes: list[int]    # t and the chain's inner nodes (not w)
+    edges: list[int]
+    after: list[int]
+
+
+def _lead_ins(problem: DesignProblem, k: int, graph: CSRGraph) -> list[tuple[_LeadIn, bool]]:
+    """Operator ``k``'s lead-ins (its sites of road degree 1, in terminal groups of two or more
+    nodes), each with whether its ``w`` is a site of k (in the site's terminal group)."""
+    u, v = problem.u, problem.v
     start, edge_of = graph.indptr, graph.arc_e   # the edges at node x: edge_of[start[x]:start[x + 1]]
     real = u != v                                 # self-loops never carry a tree
 
@@ -848,8 +853,7 @@ def _lead_in_terms(problem: DesignProblem, k: int, graph: CSRGraph) -> tuple[np.
         return [int(e) for e in edge_of[start[x]:start[x + 1]] if real[e]]
 
     own = np.zeros(problem.n_nodes, dtype=bool)
-    per_edge = np.zeros(problem.n_edges)
-    const = most = 0.0
+    out = []
     for group in problem.terminal_groups(k):
         own[:] = False
         own[group] = True
@@ -857,27 +861,88 @@ def _lead_in_terms(problem: DesignProblem, k: int, graph: CSRGraph) -> tuple[np.
             at = edges_at(t)
             if len(at) != 1:
                 continue
-            e, x, length = at[0], t, 0.0
+            e, x, length, nodes, edges = at[0], t, 0.0, [t], []
             for _ in range(problem.n_edges):  # walk the lead-in to w (a chain holds each edge once)
                 length += problem.length_m[e]
+                edges.append(e)
                 x = int(v[e] if u[e] == x else u[e])
                 nxt = [f for f in edges_at(x) if f != e]
                 if own[x] or len(nxt) != 1:
                     break
+                nodes.append(x)
                 e = nxt[0]
-            b = math.ceil(length / s - 1e-9) - length / s
-            if b <= 1e-9:
-                continue
-            if own[x]:
-                if nxt or x > t:              # a road-degree-1 site at both ends: one run, counted once
-                    const += b
-                    most += b
-            elif len(nxt) >= 2:
-                share = b / (len(nxt) - 1)
-                per_edge[nxt] += share
-                const -= share
+            out.append((_LeadIn(t=t, w=x, length_m=float(length), nodes=nodes, edges=edges, after=nxt),
+                        bool(own[x])))
+    return out
+
+
+def _lead_in_terms(problem: DesignProblem, leads: list[tuple[_LeadIn, bool]]) -> tuple[np.ndarray, float, float]:
+    """Chambers operator ``k``'s tree needs for its lead-ins (``leads``, :func:`_lead_ins`) beyond
+    their length, as per-edge terms and a constant.
+
+    A *lead-in* is the chain from a site ``t`` of road degree 1 through nodes
+    of road degree 2 (none of them a site of k) to the first node ``w`` that is a site of k or has
+    road degree 3 or more; it has length ``l`` and every tree of k holds it (``t`` is a leaf).
+    When the lead-in is a run of its own it holds ``ceil(l / s)`` chambers, ``b = ceil(l / s) -
+    l / s`` more than its length. That is always so when ``w`` is another site of k (the
+    constant; counted once when ``w`` is a road-degree-1 site too). Otherwise ``w`` has ``D >= 2``
+    other road edges, of which the tree uses ``u_w >= 1``, and the lead-in is a run of its own
+    exactly when ``u_w >= 2`` (``w`` is a junction); ``[u_w >= 2] >= (u_w - 1) / (D - 1)``, so the
+    tree counts at least ``b / (D - 1)`` more per other edge at ``w`` it uses, less ``b / (D - 1)``
+    (the constant). Returns the per-edge terms (chambers per edge used, shape ``(m,)``), the
+    constant and the most both add to a tree (the sum of the ``b``; chambers).
+    """
+    s = problem.manhole_spacing_m
+    per_edge = np.zeros(problem.n_edges)
+    const = most = 0.0
+    for lead, to_site in leads:
+        b = math.ceil(lead.length_m / s - 1e-9) - lead.length_m / s
+        if b <= 1e-9:
+            continue
+        if to_site:
+            if lead.after or lead.w > lead.t:   # a road-degree-1 site at both ends: one run, counted once
+                const += b
                 most += b
+        elif len(lead.after) >= 2:
+            share = b / (len(lead.after) - 1)
+            per_edge[lead.after] += share
+            const -= share
+            most += b
     return per_edge, const, most
+
+
+def _other_lead_ins(problem: DesignProblem, k: int, others: Sequence[list[tuple[_LeadIn, bool]]]) -> float:
+    """Chambers (a count) that the lead-ins of other operators of k's group (``others``: each
+    one's :func:`_lead_ins`) add to any pruned tree of operator ``k``, in their group's network.
+
+    The group's network holds k's tree ``T`` and each other operator's tree, so also the lead-ins
+    of the others' sites (:func:`_lead_ins`) that ``T`` never enters: no node of the chain but
+    ``w`` is a terminal of k, and no chain edge is a required edge of k (a pruned ``T`` has its
+    leaves at k's terminals and the ends of its required edges). A network holding fewer edges
+    or fewer sites has no more chambers (a run cut or shortened holds no more, ``ceil(a) +
+    ceil(b) >= ceil(a + b)``), so the group has at least the chambers of ``T`` plus these chains.
+    Adding one such chain of length ``l`` (a site ``t`` at its free end) to a network at ``w``
+    adds at least ``ceil(l / s)``: ``t``'s chamber and ``ceil(l / s) - 1`` inside it, when ``w``
+    is a key node already or off the network; when ``w`` was a pass-through node it becomes a
+    junction and splits its run, ``ceil(a) + ceil(b) + 1 - ceil(a + b) >= 1`` more again. Each
+    chain counts once (a site of several operators, or a road-degree-1 site at both ends); a chain
+    ending at a road-degree-1 node that is no site of its operator is left out.
+    """
+    s = problem.manhole_spacing_m
+    mine = np.zeros(problem.n_nodes, dtype=bool)
+    mine[problem.tree_terminals(k)] = True
+    required = set(problem.required_edges(k).tolist())
+    seen: set[int] = set()
+    total = 0
+    for leads in others:
+        for lead, to_site in leads:
+            if not (to_site or lead.after) or mine[lead.nodes].any() or required.intersection(lead.edges):
+                continue
+            if seen.intersection(lead.edges):
+                continue
+            seen.update(lead.edges)
+            total += math.ceil(lead.length_m / s - 1e-9)
+    return float(total)
 
 
 def _edge_mode_costs(problem: DesignProblem, act: list[int], objective: str,
