@@ -303,6 +303,32 @@ the design stage alone gave 300k 30.3/30.3/27.9/28.4 s after the threads change 
 32.8/28.3/30.1/30.2 s before it. The peak RSS rises with the bounds side by side (300k: 1197 and
 1302 MiB against 1053 and 1112 in two paired runs). An earlier single run of cm at 3.0 s (load
 1.0) missed the 3 s target: it has about 0.3 s of room.
+
+Sixteenth session (each operator's share of its group's chambers counts the other operators'
+lead-ins, 76c8c0e), 2026-11-28 03:13-03:27, load average about 1: ``--sizes cm ph cmua corr 20k
+--repeat 3`` and ``--sizes 100k 300k`` at 76c8c0e (after), then ``--repo`` at 693d1fb (before, a
+worktree under /work)::
+
+      row   wall_s   cpu_s  design_s  gap_pct  cost_MTHB  rss_MiB
+    after / before
+       cm      2.7     3.8       1.5    10.16       82.3      283
+       cm      2.8     3.8       1.5    11.53       82.3      282
+       ph      2.4     3.0       1.3     2.87     1448.9      302
+       ph      2.3     3.0       1.2     3.36     1448.9      302
+     cmua      2.9     3.9       1.6    11.03       85.5      283
+     cmua      2.7     3.7       1.4    13.00       85.5      285
+     corr      2.3     2.9       1.0     6.54       53.7      314
+     corr      2.3     2.9       1.0     6.54       53.7      314
+      20k      4.3     6.0       2.5    17.08      929.5      392
+      20k      4.5     6.1       2.5    17.58      929.5      394
+     100k     13.8    18.7       7.0    17.89     3700.7      617
+     100k     13.4    18.2       6.9    18.53     3700.7      621
+     300k     47.6    67.4      28.5    16.96    10726.3     1292
+     300k     41.6    57.6      23.2    17.59    10726.3     1313
+
+Same plans. The 100k and 300k rows are one run each: two alternating in-process runs of the
+300k design stage (coalitions + bounds) gave 23.1 and 24.8 s after against 23.3 and 26.4 s
+before, so the 300k wall difference above is run-to-run spread.
 """
 from __future__ import annotations
 

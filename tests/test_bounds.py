@@ -631,6 +631,43 @@ def test_chamber_terms_with_required_edges_never_exceed_a_pruned_trees_chambers(
     assert loose_leaf > 5
 
 
+def test_group_chamber_terms_with_required_edges_never_exceed_the_group_networks_chambers():
+    """Two telecom operators with required edges: the chamber terms of any two pruned networks
+    (each holding its operator's required edges) never exceed the chambers of their union with
+    all the group's sites, and the other operator's lead-ins are counted on some."""
+    from dataclasses import replace
+
+    from connectivity.design.bounds import _operator_chambers
+    from connectivity.design.manholes import count_manholes
+
+    crossed = 0
+    for seed in range(0, 24, 2):   # even seeds: two telecom operators
+        p = _comb(seed)
+        rng = np.random.default_rng(seed)
+        required = tuple(np.array(sorted(rng.choice([0, 1, 2, 3], size=int(rng.integers(0, 3)), replace=False)),
+                                  dtype=np.int64) for _ in range(p.n_operators))
+        p = replace(p, required=required)
+        extra, const, _ = _operator_chambers(p, [0, 1])
+        sites = sorted(set(p.terminals[0].tolist()) | set(p.terminals[1].tolist()))
+        alone = sum(_operator_chambers(p, [k])[1] / 2 for k in (0, 1))
+        crossed += const > alone + 1e-6
+
+        def pruned(k):
+            ends = set(p.u[required[k]].tolist()) | set(p.v[required[k]].tolist())
+            keep = set(p.terminals[k].tolist()) | ends
+            for mask in _subsets_with(p, k):
+                deg = np.bincount(np.concatenate([p.u[mask], p.v[mask]]), minlength=p.n_nodes)
+                if set(np.flatnonzero(deg == 1).tolist()) <= keep:
+                    yield mask
+
+        for a in pruned(0):
+            for b in pruned(1):
+                chambers = count_manholes(p.u, p.v, p.length_m, a | b, sites, spacing_m=p.manhole_spacing_m)
+                bound = const + extra[0][a].sum() + extra[1][b].sum()
+                assert bound <= chambers * p.manhole_cost[0] * (1 + 1e-9) + 1e-6
+    assert crossed > 3
+
+
 def test_best_bound_shares_its_time_limit(monkeypatch):
     """With required streets best_bound runs two bounds: the second gets what the first left
     of ``time_limit``, not the whole of it again (the design stage's limit holds)."""
