@@ -388,6 +388,14 @@ def _warn_alone(attached: gpd.GeoDataFrame, alone: list) -> None:
                     "operator's ducts only join its own sites), not connected: %s", len(rest), listed(rest))
 
 
+def _warn_time_limit(limit: float | None, seconds: float) -> None:
+    """Log when the design stage ran well past ``time_limit_s`` (``limit``, ``seconds``: wall seconds)."""
+    if limit is not None and seconds > 1.25 * limit + 0.5:
+        log.warning("design stage took %.1f s, over time_limit_s = %g: the first plan of each coalition and the "
+                    "bound's joint dual ascent always run whole (the limit cuts improvement rounds, polish and the "
+                    "bound's steps)", seconds, limit)
+
+
 def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoDataFrame, reachable: pd.Series, *,
                  lines: gpd.GeoDataFrame | None = None, poles: gpd.GeoDataFrame | None = None,
                  progress: Progress = _noop, corridor: corridors.CorridorPlan | None = None,
@@ -415,6 +423,7 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
     once = design.dig_once(table_c, names)
     cert, routing, gaps = design.bounds_and_gaps(problem, table_c, time_limit=deadline.left(),
                                                  iterations=settings.bound_steps or None)
+    _warn_time_limit(scenario.options.time_limit_s, time.perf_counter() - t0)
     bound, routing = cert.value * f, routing * f
     segment = allocate.segment_shapley(problem, joint)
     alloc = allocate.allocate(names, table_c.cost, duct_metres=design.duct_metres(problem, joint),

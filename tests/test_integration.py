@@ -117,3 +117,34 @@ def test_chiang_mai_overhead_line_goes_underground(chiang_mai, shared_data, tmp_
     assert s["aerial_edges_matched"] == base["aerial_edges_matched"] > 0
     assert base["overhead_km_removed"] < s["overhead_km_removed"]
     assert s["total_cost"] >= base["total_cost"] * 0.999   # more trench is required, not less
+
+
+
+def test_a_spent_time_limit_is_reported_not_fatal(shared_data, monkeypatch):
+    """``time_limit_s`` far below what the first plans need: the plan is still whole (every
+    reachable site joined, a valid bound), and the design stage's wall seconds go to the
+    time-limit check with the scenario's limit."""
+    from dataclasses import replace
+
+    import connectivity.pipeline as pipeline
+
+    seen = []
+    monkeypatch.setattr(pipeline, "_warn_time_limit", lambda limit, seconds: seen.append((limit, seconds)))
+    scenario = load_scenario(SCENARIOS / "phuket_backbone.toml")
+    full = run(scenario)
+    spent = run(replace(scenario, options=replace(scenario.options, time_limit_s=0.001)))
+    assert [limit for limit, _ in seen] == [None, 0.001] and all(sec > 0 for _, sec in seen)
+    assert spent.summary["sites_connected"] == full.summary["sites_connected"]
+    assert 0 < spent.summary["lower_bound"] <= spent.summary["network_cost"]
+
+
+@pytest.mark.parametrize("limit, seconds, warned", [(10.0, 19.7, True), (10.0, 12.0, False), (None, 500.0, False),
+                                                    (0.001, 0.4, False), (0.001, 0.6, True)])
+def test_time_limit_warning_only_well_past_the_limit(caplog, limit, seconds, warned):
+    import logging
+
+    from connectivity.pipeline import _warn_time_limit
+
+    with caplog.at_level(logging.WARNING):
+        _warn_time_limit(limit, seconds)
+    assert any("over time_limit_s" in r.getMessage() for r in caplog.records) == warned
