@@ -877,8 +877,8 @@ def _lead_ins(problem: DesignProblem, k: int, graph: CSRGraph) -> list[tuple[_Le
 
 
 def _lead_in_terms(problem: DesignProblem, leads: list[tuple[_LeadIn, bool]]) -> tuple[np.ndarray, float, float]:
-    """Chambers operator ``k``'s tree needs for its lead-ins (``leads``, :func:`_lead_ins`) beyond
-    their length, as per-edge terms and a constant.
+    """Chambers an operator ``k``'s tree needs for its lead-ins (``leads``: k's :func:`_lead_ins`)
+    beyond their length, as per-edge terms and a constant.
 
     A *lead-in* is the chain from a site ``t`` of road degree 1 through nodes
     of road degree 2 (none of them a site of k) to the first node ``w`` that is a site of k or has
