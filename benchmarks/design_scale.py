@@ -305,7 +305,7 @@ the design stage alone gave 300k 30.3/30.3/27.9/28.4 s after the threads change 
 1.0) missed the 3 s target: it has about 0.3 s of room.
 
 Sixteenth session (each operator's share of its group's chambers counts the other operators'
-lead-ins, 76c8c0e), 2026-11-28 03:13-03:27, load average about 1: ``--sizes cm ph cmua corr 20k
+lead-ins, 76c8c0e), 2026-11-28 about 02:32-02:41, load average about 1: ``--sizes cm ph cmua corr 20k
 --repeat 3`` and ``--sizes 100k 300k`` at 76c8c0e (after), then ``--repo`` at 693d1fb (before, a
 worktree under /work)::
 
