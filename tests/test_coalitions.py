@@ -133,6 +133,47 @@ def test_spent_time_limit_still_gives_valid_plans():
         assert not plan.use[[k for k in range(p.n_operators) if k not in members]].any()
 
 
+def test_a_spent_time_limit_skips_the_sequential_starts(monkeypatch):
+    """Once the design stage's time limit is spent, the joint plan starts from the stand-alone
+    trees and the shared backbones only (no sequential plans), and still joins every site."""
+    import connectivity.design.heuristic as heuristic
+    from connectivity.design import Deadline
+    from connectivity.design.heuristic import _valid
+
+    calls = []
+    sequential = heuristic._sequential
+    monkeypatch.setattr(heuristic, "_sequential", lambda *a, **kw: calls.append(1) or sequential(*a, **kw))
+    p = random_problem(21, n_operators=3, rows=6, cols=6, terminals=(3, 5))
+    plan_joint(p)
+    assert calls
+    calls.clear()
+    hurried = plan_joint(p, deadline=Deadline(0.0))
+    assert not calls
+    assert _valid(p, hurried.use, [k for k in range(p.n_operators) if p.active(k)])
+
+
+def test_improvement_stops_between_moves_when_the_time_limit_is_spent(monkeypatch):
+    """A time limit spent during a round stops the improvement before its next move (a round
+    at 300k edges takes seconds), not at the end of the round."""
+    import connectivity.design.heuristic as heuristic
+    from connectivity.design import Deadline
+
+    trees = []
+    tree = heuristic.operator_tree
+    monkeypatch.setattr(heuristic, "operator_tree", lambda *a, **kw: trees.append(1) or tree(*a, **kw))
+
+    class SpentAfterOneTree(Deadline):
+        def expired(self) -> bool:
+            return len(trees) >= 1
+
+    p = random_problem(21, n_operators=3, rows=6, cols=6, terminals=(3, 5))
+    act = [k for k in range(p.n_operators) if p.active(k)]
+    start = heuristic._starts(p, act, DesignOptions())[0]
+    trees.clear()
+    heuristic._improve(p, act, start, DesignOptions(), SpentAfterOneTree(None))
+    assert len(act) > 1 and len(trees) == 1
+
+
 def test_workers_never_exceed_the_cores_or_the_coalitions(monkeypatch):
     """``[design] workers = 100`` on a machine of 2 cores starts 2 processes, not 100 (a scenario
     written on a big machine stays usable on a laptop); same plans as serial."""

@@ -189,8 +189,11 @@ def _valid(problem: DesignProblem, use: np.ndarray, act: Sequence[int]) -> bool:
 # --------------------------------------------------------------------------- starts
 
 def _starts(problem: DesignProblem, act: list[int], opt: DesignOptions,
-            alone: dict[int, np.ndarray] | None = None) -> list[np.ndarray]:
-    """Starting use matrices: stand-alone trees, sequential plans, shared backbones."""
+            alone: dict[int, np.ndarray] | None = None, *, hurry: bool = False) -> list[np.ndarray]:
+    """Starting use matrices: stand-alone trees, sequential plans, shared backbones. ``hurry``
+    (the design stage's time limit is spent): no sequential plans, the backbones only (one
+    Steiner solve per group instead of one per operator and order; the group backbone was the
+    best start on the 100k- and 300k-edge towns)."""
     K, m = problem.n_operators, problem.n_edges
     empty = np.zeros((K, m), dtype=bool)
     missing = [k for k in act if not (alone and k in alone)]
@@ -214,8 +217,8 @@ def _starts(problem: DesignProblem, act: list[int], opt: DesignOptions,
     backbones = [[s for s in sets if s] for sets in backbones]
     if len(backbones[1]) == 1:
         backbones = backbones[:1]   # one group only: its backbone is the all-operator one
-    jobs = ([lambda o=o: _sequential(problem, o, opt) for o in unique]
-            + [lambda sets=sets: _backbone(problem, sets, opt) for sets in backbones])
+    jobs = ([] if hurry else [lambda o=o: _sequential(problem, o, opt) for o in unique])
+    jobs += [lambda sets=sets: _backbone(problem, sets, opt) for sets in backbones]
     return [stand] + thread_map(lambda job: job(), jobs)
 
 
@@ -232,13 +235,15 @@ def _sequential(problem: DesignProblem, order: Sequence[int], opt: DesignOptions
 def _improve(problem: DesignProblem, act: list[int], use: np.ndarray, opt: DesignOptions,
              deadline: Deadline) -> np.ndarray:
     """Rounds of single-operator (and pair) re-planning; a move is kept when the linear
-    cost falls."""
+    cost falls. ``deadline`` is checked before every move."""
     cur = linear_cost(problem, use)
     for r in range(max(1, opt.rounds)):
         if deadline.expired():
             break
         changed = False
         for k in (act if r % 2 == 0 else act[::-1]):
+            if deadline.expired():   # a round at 300k edges takes seconds: stop between moves
+                return use
             w = incremental_weights(problem, use, k)
             tree = operator_tree(problem, k, w, options=opt, seed=opt.seed + r + 1, initial=np.flatnonzero(use[k]))
             cand = use.copy()
@@ -394,7 +399,7 @@ def plan_joint(problem: DesignProblem, *, operators: Sequence[str] | None = None
     t0 = time.perf_counter()
     mask = np.zeros(K, dtype=bool)
     mask[act] = True
-    starts = _starts(problem, act, options, alone)
+    starts = _starts(problem, act, options, alone, hurry=deadline.expired())
     for init in initial:
         init = np.asarray(init, dtype=bool) & mask[:, None]
         if _valid(problem, init, act):
