@@ -22,18 +22,19 @@ from connectivity.steiner.graph import CSRGraph, build_csr, component_labels
 
 
 def steiner_lower_bound(problem: DesignProblem, k: int, weights: np.ndarray, *, time_limit: float | None = None,
-                        seed: int = 0, roots: int = 1) -> tuple[float, np.ndarray]:
+                        seed: int = 0, roots: int = 1, tighten: int = 0) -> tuple[float, np.ndarray]:
     """The Steiner engine's lower bound on operator ``k``'s networks under ``weights`` (THB
     per edge), summed over its road components (:meth:`DesignProblem.terminal_groups`),
     required edges included as fixed; and the edges of the trees found. ``roots``: dual
-    ascents per network, the best kept (``steiner.solve(bound_roots=...)``)."""
+    ascents per network, the best kept (``steiner.solve(bound_roots=...)``); ``tighten``:
+    rounds of reduced-cost fixing (``steiner.solve(tighten=...)``)."""
     total, edges = 0.0, []
     forced = problem.required_edges(k)
     comp = problem.node_component
     for group in problem.terminal_groups(k):
         fixed = forced[comp[problem.u[forced]] == comp[group[0]]]
         res = steiner.solve(problem.n_nodes, problem.u, problem.v, weights, group, time_limit=time_limit,
-                            seed=seed, fixed_edges=fixed, quick=True, bound_roots=roots)
+                            seed=seed, fixed_edges=fixed, quick=True, bound_roots=roots, tighten=tighten)
         total += float(res.lower_bound)
         edges.append(res.edges)
     return total, (np.concatenate(edges) if edges else np.zeros(0, dtype=np.int64))
@@ -1123,6 +1124,10 @@ FINAL_ROOTS_WORK = 100_000
 FINAL_ROOTS_MAX = 16
 
 
+#: Rounds of reduced-cost fixing (``steiner.solve(tighten=...)``) in that evaluation.
+FINAL_TIGHTEN_ROUNDS = 16
+
+
 def final_roots(problem: DesignProblem) -> int:
     """Dual ascents per operator network when :func:`lagrangian_bound` evaluates its best
     multipliers once more: :data:`FINAL_ROOTS_WORK` over the road graph's nodes + edges, at
@@ -1199,11 +1204,12 @@ def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None 
     target = None if plan is None else float(plan.cost if objective == "exact" else plan.linear_cost)
     each = None if time_limit is None else max(1.0, time_limit / 10)
 
-    def value_at(lam: np.ndarray, roots: int = 1) -> tuple[float, np.ndarray, np.ndarray]:
+    def value_at(lam: np.ndarray, roots: int = 1, tighten: int = 0) -> tuple[float, np.ndarray, np.ndarray]:
         """L(lam) (THB), the operators' trees (one row per operator, 1 on their edges) and
         each edge's cheapest mode under ``lam`` (0 none, 1 group 0, 2 group 1, 3 joint)."""
         solved = thread_map(lambda i: steiner_lower_bound(problem, act[i], own[act[i]] + lam[i], seed=seed,
-                                                          time_limit=each, roots=roots), range(len(act)), threads)
+                                                          time_limit=each, roots=roots, tighten=tighten),
+                            range(len(act)), threads)
         total = const
         xs = np.zeros((len(act), m))
         for i, (k, (value, edges)) in enumerate(zip(act, solved)):
@@ -1245,8 +1251,8 @@ def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None 
         step = theta * (goal - total) / norm
         lam = np.maximum(0.0, lam + step * grad)
     roots = final_roots(problem)
-    if best_lam is not None and roots > 1 and (time_limit is None or time.perf_counter() - t0 <= time_limit):
-        best = max(best, value_at(best_lam, roots)[0])
+    if best_lam is not None and (time_limit is None or time.perf_counter() - t0 <= time_limit):
+        best = max(best, value_at(best_lam, roots, FINAL_TIGHTEN_ROUNDS)[0])
     return max(float(best), ascent, 0.0)
 
 
