@@ -199,7 +199,7 @@ def routing_bound(problem: DesignProblem, plan: JointPlan, *, iterations: int | 
         return known
     iterations = default_iterations(problem, len(act)) if iterations is None else iterations
     return max(known, lagrangian_bound(problem, plan=plan, objective="linear", iterations=iterations,
-                                       time_limit=time_limit))
+                                       time_limit=time_limit, tighten=0))
 
 
 def plan_bounds(problem: DesignProblem, plan: JointPlan, *, time_limit: float | None = None,
@@ -222,7 +222,8 @@ _STEPS = "subgradient, Steiner dual-ascent bound per operator, from several root
 
 
 def certify(problem: DesignProblem, plan: JointPlan | None = None, *, time_limit: float | None = None,
-            operators: Sequence[str] | None = None, seed: int = 0, iterations: int | None = None) -> Bound:
+            operators: Sequence[str] | None = None, seed: int = 0, iterations: int | None = None,
+            tighten: int | None = None) -> Bound:
     """Certified lower bound (THB, before contingency) on the exact cost of every plan.
 
     The best of these valid bounds (each is a lower bound on its own, see the functions):
@@ -250,7 +251,8 @@ def certify(problem: DesignProblem, plan: JointPlan | None = None, *, time_limit
     chamber bound runs alone, after its joint dual ascent, see :func:`lagrangian_bound`; ``time_limit``
     stops them early, and then the result depends on timing, and ``method`` says so). ``method``
     names the bound that won; ``linear`` is the chamber bound less the most its chamber terms add (see
-    :class:`Bound`).
+    :class:`Bound`). ``tighten``: rounds of reduced-cost fixing at the Lagrangians' best multipliers
+    (None: :data:`FINAL_TIGHTEN_ROUNDS`).
     """
     t0 = time.perf_counter()
     K = problem.n_operators
@@ -270,18 +272,18 @@ def certify(problem: DesignProblem, plan: JointPlan | None = None, *, time_limit
     linear = 0.0
     if chambers:
         val = lagrangian_bound(problem, operators=operators, plan=plan, objective="chambers", iterations=iterations,
-                               time_limit=part, seed=seed)
+                               time_limit=part, seed=seed, tighten=tighten)
         linear = max(0.0, val - _operator_chambers(problem, act)[2])
         cands.append((val, ("joint dual ascent over all operators, then Lagrangian relaxation of the shared trench "
                             f"({_STEPS}), the better of both + chambers per metre of each operator's tree")))
     if small or not chambers:
         val = lagrangian_bound(problem, operators=operators, plan=plan, objective="sites", iterations=iterations,
-                               time_limit=part, seed=seed)
+                               time_limit=part, seed=seed, tighten=tighten)
         cands.append((val, (f"Lagrangian relaxation of the shared trench ({_STEPS}) + manhole count bound (sites, "
                             "junctions, long road segments)")))
     if _trench_monotone(problem) and small:
         val = lagrangian_bound(problem, operators=operators, plan=plan, objective="exact", iterations=iterations,
-                               time_limit=part, seed=seed)
+                               time_limit=part, seed=seed, tighten=tighten)
         cands.append((val, (f"Lagrangian relaxation of the shared trench ({_STEPS}) + manholes per metre and per "
                             "node")))
         one_tree = all(len(problem.terminal_groups(k)) == 1 for k in act)   # the LP roots one tree per operator
@@ -719,7 +721,7 @@ def relaxed_for_bounds(problem: DesignProblem, operators: Sequence[str] | None =
 
 def best_bound(problem: DesignProblem, plan: JointPlan, *, operators: Sequence[str] | None = None,
                time_limit: float | None = None, iterations: int | None = None,
-               routing: bool = False) -> tuple[Bound, float]:
+               routing: bool = False, tighten: int | None = None) -> tuple[Bound, float]:
     """The certified bound on every plan of ``operators`` (default: all; THB before contingency)
     and a bound on their linear cost (with ``routing`` and all operators: :func:`plan_bounds`'s
     routing bound; else the bound's ``linear``), whatever ``problem`` holds.
@@ -729,7 +731,7 @@ def best_bound(problem: DesignProblem, plan: JointPlan, *, operators: Sequence[s
     streets (:func:`required_chambers`), and where nothing is relaxed the better of that and
     the bound of ``problem`` itself is taken (that one alone when the other cannot beat it:
     ``plan``'s trench and ducts plus those manholes are no more). ``time_limit`` (seconds) is
-    shared by the bounds it runs."""
+    shared by the bounds it runs; ``tighten`` as for :func:`certify`."""
     from dataclasses import replace
 
     t0 = time.perf_counter()
@@ -738,7 +740,7 @@ def best_bound(problem: DesignProblem, plan: JointPlan, *, operators: Sequence[s
         left = None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - t0))   # one budget for all
         if routing and operators is None:
             return plan_bounds(p, plan, time_limit=left, iterations=iterations)
-        b = certify(p, plan, operators=operators, time_limit=left, iterations=iterations)
+        b = certify(p, plan, operators=operators, time_limit=left, iterations=iterations, tighten=tighten)
         return b, b.linear
 
     members = range(problem.n_operators) if operators is None else [problem.index(o) for o in operators]
@@ -1124,8 +1126,14 @@ FINAL_ROOTS_WORK = 100_000
 FINAL_ROOTS_MAX = 16
 
 
-#: Rounds of reduced-cost fixing (``steiner.solve(tighten=...)``) in that evaluation.
+#: Rounds of reduced-cost fixing (``steiner.solve(tighten=...)``) in that evaluation, for the joint
+#: plan's certified bound. Chiang Mai's gap_pct: 10.16 without, 9.45 with 8 rounds, 9.35 with 16
+#: (the best multipliers' three operator bounds were 0.4, 0.4 and 1.1 % below the operators' best
+#: trees; after 16 rounds 0.4, 0 and 0.07 %), for about 0.07 s more of its bounds on 2 cores.
 FINAL_TIGHTEN_ROUNDS = 16
+#: ... and for the other plans' bounds (:func:`plan_gaps`): Chiang Mai's stand-alone and pair gaps
+#: reach with 4 rounds what 16 give, but for PEA alone (5.57 instead of 5.51 %), for 0.1 s more.
+PARTS_TIGHTEN_ROUNDS = 4
 
 
 def final_roots(problem: DesignProblem) -> int:
@@ -1141,7 +1149,7 @@ def final_roots(problem: DesignProblem) -> int:
 
 def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None = None, plan: JointPlan | None = None,
                      objective: str = "exact", iterations: int = 60, time_limit: float | None = None,
-                     seed: int = 0, threads: int | None = None) -> float:
+                     seed: int = 0, threads: int | None = None, tighten: int | None = None) -> float:
     """Lagrangian bound (THB): the coupling ``x[k, e] <= y[e, kind(k)] + y[e, joint]`` of the
     model of :func:`lp_bound` dualised with multipliers ``lam[k, e] >= 0``:
 
@@ -1162,7 +1170,8 @@ def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None 
     multipliers are then evaluated once more with each operator's dual ascent run from
     :func:`final_roots` terminals, the best kept (the steps themselves use one root: from more
     roots at every step they ended lower on Chiang Mai, 11.72 % gap instead of 11.52 %, and cost
-    3x the time). Returns the best value seen.
+    3x the time), and ``tighten`` rounds of reduced-cost fixing on each operator's problem (None:
+    :data:`FINAL_TIGHTEN_ROUNDS`; ``steiner.solve(tighten=...)``). Returns the best value seen.
 
     Where :func:`joint_ascent_applies` (no negative mode cost, which the node credits of
     ``'exact'`` usually make), the joint dual ascent (:func:`joint_ascent`) comes first, whole
@@ -1252,7 +1261,7 @@ def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None 
         lam = np.maximum(0.0, lam + step * grad)
     roots = final_roots(problem)
     if best_lam is not None and (time_limit is None or time.perf_counter() - t0 <= time_limit):
-        best = max(best, value_at(best_lam, roots, FINAL_TIGHTEN_ROUNDS)[0])
+        best = max(best, value_at(best_lam, roots, FINAL_TIGHTEN_ROUNDS if tighten is None else tighten)[0])
     return max(float(best), ascent, 0.0)
 
 
@@ -1315,13 +1324,13 @@ def _part_bounds(problem: DesignProblem, table: CoalitionTable,
     alone = [(s, plan) for s, plan in ordered if len(s) == 1 and s != grand]
     # one operator's bound runs on one thread: the stand-alone bounds side by side
     values = thread_map(lambda job: best_bound(problem, job[1], operators=sorted(job[0]), iterations=1,
-                                               time_limit=left())[0].value, alone)
+                                               time_limit=left(), tighten=PARTS_TIGHTEN_ROUNDS)[0].value, alone)
     out = {s: v for (s, _), v in zip(alone, values)}
     if problem.n_edges <= COALITION_GAPS_MAX_EDGES:
         for s, plan in ordered:
             if s != grand and len(s) > 1:
                 out[s] = best_bound(problem, plan, operators=sorted(s), time_limit=left(),
-                                    iterations=_COALITION_ITERATIONS)[0].value
+                                    iterations=_COALITION_ITERATIONS, tighten=PARTS_TIGHTEN_ROUNDS)[0].value
     return out
 
 

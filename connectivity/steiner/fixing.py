@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from connectivity.steiner.bound import dual_ascent
 from connectivity.steiner.graph import CSRGraph
 from connectivity.steiner.paths import voronoi
 
@@ -54,14 +53,11 @@ def ascent_roots(terms: np.ndarray, first: int, n_roots: int) -> list[int]:
     return [int(first)] + [int(r) for r in others[picks]]
 
 
-def fix_by_reduced_costs(g: CSRGraph, is_term: np.ndarray, roots: list[int], ub: float, work: int,
-                         slack: float) -> tuple[float, np.ndarray]:
-    """Dual ascents from each of ``roots`` on ``g``: the best bound, and the edges that every
-    root's test keeps against a tree costing ``ub`` (bool mask over ``g``'s edges)."""
+def edges_kept_by_all(g: CSRGraph, is_term: np.ndarray, ascents: list[tuple[int, float, np.ndarray]],
+                      ub: float) -> np.ndarray:
+    """The edges of ``g`` (bool mask) that the test of every dual ascent in ``ascents`` (root,
+    bound, reduced arc costs) keeps against a tree costing ``ub``."""
     keep = np.ones(len(g.eu), np.bool_)
-    best = 0.0
-    for r in roots:
-        lb, rc, _ = dual_ascent(g.indptr, g.head, g.arc_w, g.rev, g.tail, is_term, r, work, slack)
-        best = max(best, float(lb))
-        keep &= edges_kept(g, is_term, r, float(lb), rc, ub)
-    return best, keep
+    for root, lb, rc in ascents:
+        keep &= edges_kept(g, is_term, root, lb, rc, ub)
+    return keep

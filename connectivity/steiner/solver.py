@@ -34,7 +34,7 @@ import numpy as np
 from connectivity.errors import InfeasibleError, InputDataError
 from connectivity.steiner.bound import dual_ascent
 from connectivity.steiner.exact import dreyfus_wagner
-from connectivity.steiner.fixing import ascent_roots, fix_by_reduced_costs
+from connectivity.steiner.fixing import ascent_roots, edges_kept_by_all
 from connectivity.steiner.graph import CSRGraph, build_csr, simplify
 from connectivity.steiner.heuristics import merge_fixed, mst_prune
 from connectivity.steiner.localsearch import improve, spans_terminals
@@ -235,7 +235,7 @@ def solve(n_nodes: int, edges_u, edges_v, weights, terminals, *, time_limit: flo
     else:
         warm_red = None if warm_nodes is None else warm_nodes[red.node_map]
         red_edges, lb_red = _solve_reduced(red, budget, quality=quality, seed=seed, bound=bound, warm=warm_red,
-                                           quick=quick and bound, bound_roots=bound_roots)
+                                           quick=quick and bound, bound_roots=bound_roots, tighten=tighten)
         if not quick and not len(fixed) and len(red.terminals) <= _EXACT_MAX_TERMINALS and red.n <= _EXACT_MAX_NODES:
             red_edges = _exact_reduced(red)   # few terminals: Dreyfus-Wagner, the optimum
             lb_red = None
@@ -253,9 +253,6 @@ def solve(n_nodes: int, edges_u, edges_v, weights, terminals, *, time_limit: flo
         lower = cost  # the reductions (or the exact programme) solved the problem exactly
     else:
         red_fixed = float(sw[expand(red, np.zeros(0, np.int64))].sum())
-        if tighten:
-            lb_red = _tighten(red, cost - fixed_w - red_fixed, lb_red, rounds=tighten, n_roots=bound_roots,
-                              budget=budget, seed=seed)
         lower = min(cost, _safe_bound(fixed_w + red_fixed + lb_red, ew))
     secs = time.perf_counter() - start
     logger.debug("steiner: cost %.6g, lower bound %.6g, %.3f s", cost, lower, secs)
@@ -344,8 +341,9 @@ def _terminal_component(g, su, sv, sw, orig, terms, *, has_fixed=False):
 
 
 def _solve_reduced(red: Reduction, budget: _Budget, *, quality: bool, seed: int, bound: bool = True,
-                   warm: np.ndarray | None = None, quick: bool = False, bound_roots: int = 1):
-    """Heuristic + bound on the reduced graph; returns (reduced edge ids, lower bound).
+                   warm: np.ndarray | None = None, quick: bool = False, bound_roots: int = 1, tighten: int = 0):
+    """Heuristic + bound on the reduced graph; returns (reduced edge ids, lower bound). With
+    ``bound``, ``tighten`` rounds of :func:`_tighten` raise the bound.
 
     ``warm`` is an optional node mask of a warm-start tree; its MST-prune
     gets local search too when it is cheaper than every own candidate (the
@@ -364,13 +362,16 @@ def _solve_reduced(red: Reduction, budget: _Budget, *, quality: bool, seed: int,
     n_terms = len(red.terminals)
     cands = []
     if bound:
-        lb, rc, da_root = _best_dual_ascent(g, is_term, red.terminals, da_root, bound_roots)
+        lb, rc, da_root, ascents = _best_dual_ascent(g, is_term, red.terminals, da_root, bound_roots)
     else:
         lb, rc = 0.0, g.arc_w
     # candidate trees: SPH on the reduced costs of the dual, SPH from several roots
     mask, _ = sph(g.indptr, g.head, rc, is_term, da_root, n_terms)
     cands.append(mst_prune(g.n, g.eu, g.ev, order, is_term, mask))
     if quick:
+        if tighten:
+            lb = _tighten(red, _tree_cost(g, cands[0]), lb, ascents, rounds=tighten, n_roots=bound_roots,
+                          budget=budget, seed=seed, searched=False)
         return orig[np.nonzero(cands[0])[0]], float(lb)
     n_roots = min(n_terms, max(2, int(_SPH_WORK // max(size, 1))), _MAX_ROOTS)
     roots = rng.choice(red.terminals, size=n_roots, replace=False)
@@ -398,15 +399,20 @@ def _solve_reduced(red: Reduction, budget: _Budget, *, quality: bool, seed: int,
             best, best_cost = tree, c
     if quality:
         best, lb = _quality_search(g, is_term, red.terminals, order, best, float(lb), budget, rng)
+    if bound and tighten:
+        lb = _tighten(red, _tree_cost(g, best), lb, ascents, rounds=tighten, n_roots=bound_roots, budget=budget,
+                      seed=seed, searched=True)
     return orig[np.nonzero(best)[0]], float(lb) if bound else 0.0
 
 
-def _tighten(red: Reduction, ub: float, lb: float, *, rounds: int, n_roots: int, budget: _Budget,
-             seed: int) -> float:
+def _tighten(red: Reduction, ub: float, lb: float, ascents: list[tuple[int, float, np.ndarray]], *, rounds: int,
+             n_roots: int, budget: _Budget, seed: int, searched: bool) -> float:
     """A lower bound on the optimum of the reduced problem ``red`` at least ``lb``: up to ``rounds``
     rounds of reduced-cost fixing (:mod:`.fixing`) against the best tree known (cost ``ub``,
     first the one the caller found), each on the graph the last one left, reduced again; a tree
-    found on what is left, plus the edges the reductions contracted, is a tree of ``red``."""
+    found on what is left, plus the edges the reductions contracted, is a tree of ``red``.
+    ``ascents``: the dual ascents already run on ``red`` (root, bound, reduced arc costs);
+    ``searched``: the caller's tree had the local search (else a new one is searched first)."""
     offset = 0.0   # weight of the edges contracted since red
     current = red
     for _ in range(rounds):
@@ -414,12 +420,14 @@ def _tighten(red: Reduction, ub: float, lb: float, *, rounds: int, n_roots: int,
         g = build_csr(current.n, su, sv, sw)
         is_term = np.zeros(current.n, np.bool_)
         is_term[current.terminals] = True
-        edges, _ = _solve_reduced(current, budget, quality=False, seed=seed, bound=False)
-        ub = min(ub, offset + float(current.ew[edges].sum()))
-        first = int(current.terminals[np.argmax(np.diff(g.indptr)[current.terminals])])
-        bound, keep = fix_by_reduced_costs(g, is_term, ascent_roots(current.terminals, first, n_roots), ub - offset,
-                                           _DA_WORK * (g.n + g.m) + 10**5, _DA_SLACK)
-        lb = max(lb, min(ub, offset + bound))
+        if current is not red or not searched:
+            edges, _ = _solve_reduced(current, budget, quality=False, seed=seed, bound=False)
+            ub = min(ub, offset + float(current.ew[edges].sum()))
+        if current is not red:
+            first = int(current.terminals[np.argmax(np.diff(g.indptr)[current.terminals])])
+            ascents = _best_dual_ascent(g, is_term, current.terminals, first, n_roots)[3]
+        lb = max(lb, min(ub, offset + max(a[1] for a in ascents)))
+        keep = edges_kept_by_all(g, is_term, ascents, ub - offset)
         if lb >= ub or keep.all() or not _spans(g, keep, current.terminals):
             break   # solved, no progress, or (float rounding) the known tree itself was ruled out
         nxt = reduce_graph(current.n, su[keep], sv[keep], sw[keep], current.terminals)
@@ -438,16 +446,17 @@ def _spans(g: CSRGraph, keep: np.ndarray, terms: np.ndarray) -> bool:
 
 
 def _best_dual_ascent(g: CSRGraph, is_term: np.ndarray, terms: np.ndarray, first: int,
-                      n_roots: int) -> tuple[float, np.ndarray, int]:
+                      n_roots: int) -> tuple[float, np.ndarray, int, list[tuple[int, float, np.ndarray]]]:
     """The best dual ascent from ``first`` and ``n_roots - 1`` other terminals spread evenly
-    over ``terms`` (deterministic): its bound, reduced arc costs and root."""
+    over ``terms`` (deterministic): its bound, reduced arc costs and root; and every ascent
+    as (root, bound, reduced arc costs)."""
     work = _DA_WORK * (g.n + g.m) + 10**5
-    lb, rc, root = -np.inf, None, first
+    ascents = []
     for r in ascent_roots(terms, first, n_roots):
         lb_r, rc_r, _ = dual_ascent(g.indptr, g.head, g.arc_w, g.rev, g.tail, is_term, r, work, _DA_SLACK)
-        if lb_r > lb:
-            lb, rc, root = lb_r, rc_r, r
-    return float(lb), rc, root
+        ascents.append((r, float(lb_r), rc_r))
+    root, lb, rc = max(ascents, key=lambda a: a[1])   # the first of the best
+    return lb, rc, root, ascents
 
 
 def _quality_search(g, is_term, terms, order, best, lb, budget, rng):
