@@ -784,6 +784,9 @@ def test_lagrangian_best_multipliers_evaluated_again_with_reduced_cost_fixing(mo
         fixed = lagrangian_bound(p, plan=plan, objective="chambers", iterations=20)
         assert plain * (1 - 1e-12) <= fixed <= plan.cost * (1 + TOL)
         raised += fixed > plain * (1 + 1e-9)
+        monkeypatch.setattr(bounds, "TIGHTEN_MAX_EDGES", p.n_edges - 1)   # too large an instance: none
+        assert lagrangian_bound(p, plan=plan, objective="chambers", iterations=20) == plain
+        monkeypatch.setattr(bounds, "TIGHTEN_MAX_EDGES", p.n_edges)
     assert raised >= 4
 
 
