@@ -598,15 +598,18 @@ def test_chamber_bound_with_required_edges_below_brute_force_optimum(seed):
 
 
 def test_chamber_terms_with_required_edges_never_exceed_a_pruned_trees_chambers():
-    """Per operator, the chamber terms (per metre, per network, less one per loose end) never
-    exceed the chambers of any pruned network holding its required edges (leaves: its sites
-    or ends of its required edges), and such networks with a leaf that is no site occur."""
+    """Per operator, the chamber terms (per metre, per network, less one per loose end, plus its
+    lead-ins' rounding) never exceed the chambers of any pruned network holding its required edges
+    (leaves: its sites or ends of its required edges); such networks with a leaf that is no site
+    occur, and the lead-ins add to the per-metre terms on some."""
     from dataclasses import replace
 
     from connectivity.design.bounds import _operator_chambers
     from connectivity.design.manholes import count_manholes
 
-    loose_leaf = 0
+    from connectivity.design.bounds import _loose_ends
+
+    loose_leaf = raised = 0
     for seed in range(12):
         p = _comb(seed)
         rng = np.random.default_rng(seed)
@@ -628,7 +631,9 @@ def test_chamber_terms_with_required_edges_never_exceed_a_pruned_trees_chambers(
                 loose_leaf += bool(leaves - sites)
                 chambers = count_manholes(p.u, p.v, p.length_m, mask, p.terminals[k], spacing_m=p.manhole_spacing_m)
                 assert extra[k][mask].sum() + const <= chambers * p.manhole_cost[g] * (1 + 1e-9) + 1e-6
-    assert loose_leaf > 5
+                per_metre = p.length_m[mask].sum() / p.manhole_spacing_m + len(p.terminal_groups(k)) - _loose_ends(p, k)
+                raised += extra[k][mask].sum() + const > per_metre * p.manhole_cost[g] + 1e-6   # lead-ins counted
+    assert loose_leaf > 5 and raised > 5
 
 
 def test_group_chamber_terms_with_required_edges_never_exceed_the_group_networks_chambers():

@@ -807,9 +807,11 @@ def _operator_chambers(problem: DesignProblem, act: list[int]) -> tuple[dict[int
     them that is no site (a key node without a chamber): one chamber less per such end
     (:func:`_loose_ends`).
 
-    Lead-ins add to it (:func:`_lead_in_terms`, operators without required edges): a run of
-    length ``l`` holds ``ceil(l / s)`` pieces, so a lead-in that is a run of its own counts
-    ``ceil(l / s) - l / s`` chambers more than its length. And the group's network holds the
+    Lead-ins add to it (:func:`_lead_in_terms`): a run of length ``l`` holds ``ceil(l / s)``
+    pieces, so a lead-in that is a run of its own counts ``ceil(l / s) - l / s`` chambers more than
+    its length. (In a network with ``K`` key nodes, ``R`` runs and ``F`` leaves without a chamber,
+    ``chambers = K - F + sum_r (ceil(l_r / s) - 1) = 1 - F + sum_r ceil(l_r / s)`` per tree, so each
+    run's rounding counts, whether or not its ends hold chambers.) And the group's network holds the
     other operators' lead-ins beside k's tree (:func:`_other_lead_ins`), each at least
     ``ceil(l / s)`` chambers more: k's ``1 / n`` share counts those too.
     """
@@ -821,8 +823,7 @@ def _operator_chambers(problem: DesignProblem, act: list[int]) -> tuple[dict[int
         for k in ks:
             c = problem.manhole_cost[g] / len(ks)
             loose = _loose_ends(problem, k)
-            pair_cost, bonus, top = (_lead_in_terms(problem, leads[k]) if not len(problem.required_edges(k))
-                                     else (0.0, 0.0, 0.0))
+            pair_cost, bonus, top = _lead_in_terms(problem, leads[k])
             others = _other_lead_ins(problem, k, [leads[j] for j in ks if j != k])
             extra[k] = c * (problem.length_m / problem.manhole_spacing_m + pair_cost)
             networks = len(problem.terminal_groups(k))
@@ -846,8 +847,10 @@ class _LeadIn:
 
 
 def _lead_ins(problem: DesignProblem, k: int, graph: CSRGraph) -> list[tuple[_LeadIn, bool]]:
-    """Operator ``k``'s lead-ins (its sites of road degree 1, in terminal groups of two or more
-    nodes), each with whether its ``w`` is a site of k (in the site's terminal group)."""
+    """Operator ``k``'s lead-ins (its tree terminals of road degree 1, in terminal groups of two or
+    more nodes: its sites and the ends of its required edges), each with whether its ``w`` is a
+    site of k (in the site's terminal group; an end of a required edge that is no site has no
+    chamber of its own, so the chain ends there but is no run of its own for that)."""
     u, v = problem.u, problem.v
     start, edge_of = graph.indptr, graph.arc_e   # the edges at node x: edge_of[start[x]:start[x + 1]]
     real = u != v                                 # self-loops never carry a tree
@@ -856,6 +859,8 @@ def _lead_ins(problem: DesignProblem, k: int, graph: CSRGraph) -> list[tuple[_Le
         return [int(e) for e in edge_of[start[x]:start[x + 1]] if real[e]]
 
     own = np.zeros(problem.n_nodes, dtype=bool)
+    site = np.zeros(problem.n_nodes, dtype=bool)
+    site[problem.terminals[k]] = True
     out = []
     for group in problem.terminal_groups(k):
         own[:] = False
@@ -875,7 +880,7 @@ def _lead_ins(problem: DesignProblem, k: int, graph: CSRGraph) -> list[tuple[_Le
                 nodes.append(x)
                 e = nxt[0]
             out.append((_LeadIn(t=t, w=x, length_m=float(length), nodes=nodes, edges=edges, after=nxt),
-                        bool(own[x])))
+                        bool(own[x] and site[x])))
     return out
 
 
@@ -883,12 +888,14 @@ def _lead_in_terms(problem: DesignProblem, leads: list[tuple[_LeadIn, bool]]) ->
     """Chambers an operator ``k``'s tree needs for its lead-ins (``leads``: k's :func:`_lead_ins`)
     beyond their length, as per-edge terms and a constant.
 
-    A *lead-in* is the chain from a site ``t`` of road degree 1 through nodes
-    of road degree 2 (none of them a site of k) to the first node ``w`` that is a site of k or has
-    road degree 3 or more; it has length ``l`` and every tree of k holds it (``t`` is a leaf).
+    A *lead-in* is the chain from a tree terminal ``t`` of road degree 1 (a site, or an end of a
+    required edge) through nodes of road degree 2 (none of them a tree terminal of k) to the first
+    node ``w`` that is a tree terminal of k or has road degree 3 or more; it has length ``l`` and
+    every tree of k holds it (``t`` is a leaf).
     When the lead-in is a run of its own it holds ``ceil(l / s)`` chambers, ``b = ceil(l / s) -
-    l / s`` more than its length. That is always so when ``w`` is another site of k (the
-    constant; counted once when ``w`` is a road-degree-1 site too). Otherwise ``w`` has ``D >= 2``
+    l / s`` more than its length. That is always so when ``w`` is a site of k (the
+    constant; counted once when ``w`` is a road-degree-1 site too). Otherwise (``w`` is no site,
+    possibly an end of a required edge, which is a key node only as a junction) ``w`` has ``D >= 2``
     other road edges, of which the tree uses ``u_w >= 1``, and the lead-in is a run of its own
     exactly when ``u_w >= 2`` (``w`` is a junction); ``[u_w >= 2] >= (u_w - 1) / (D - 1)``, so the
     tree counts at least ``b / (D - 1)`` more per other edge at ``w`` it uses, less ``b / (D - 1)``
