@@ -329,6 +329,35 @@ worktree under /work)::
 Same plans. The 100k and 300k rows are one run each: two alternating in-process runs of the
 300k design stage (coalitions + bounds) gave 23.1 and 24.8 s after against 23.3 and 26.4 s
 before, so the 300k wall difference above is run-to-run spread.
+
+Seventeenth session (reduced-cost fixing at the Lagrangian's best multipliers up to 10,000 edges,
+and the lead-in terms of operators with required edges), 2026-11-28, load average about 1:
+``--sizes cm ph cmua corr 20k --repeat 3`` at e7fd122 (after, 04:44-04:45), then ``--repo`` at
+1a138db (before, a worktree under /work, 04:45-04:46); ``--sizes 100k 300k`` the same way, one run
+each (04:46-04:51; the after run's checkout had this session's later edits to the fixing's time
+limit, which these sizes do not run)::
+
+      row   wall_s   cpu_s  design_s  gap_pct  cost_MTHB  rss_MiB
+    after / before
+       cm      2.9     4.1       1.7     9.35       82.3      286
+       cm      2.9     4.0       1.6    10.16       82.3      285
+       ph      2.6     3.3       1.4     2.86     1448.9      304
+       ph      2.5     3.2       1.3     2.87     1448.9      302
+     cmua      2.9     4.0       1.7     9.53       85.5      286
+     cmua      3.0     4.0       1.6    11.03       85.5      287
+     corr      2.5     3.1       1.0     6.54       53.7      315
+     corr      2.6     3.2       1.0     6.54       53.7      314
+      20k      4.7     6.6       2.7    17.08      929.5      383
+      20k      5.0     6.8       2.7    17.08      929.5      383
+     100k     16.9    22.9       9.0    17.89     3700.7      570
+     100k     16.7    22.4       8.9    17.89     3700.7      593
+     300k     59.5    83.8      35.9    16.96    10726.3     1310
+     300k     55.7    79.7      34.3    16.96    10726.3     1309
+
+Same plans. The rows above 10,000 edges run the same code as before (no fixing there); their
+times differ from the sixteenth session's by the host (both checkouts slower today). Chiang Mai's
+bounds, in-process, five alternating runs each: 0.79-0.83 s with the fixing for the joint plan
+only, 0.90-0.94 s with 4 rounds for the other plans too (as landed), 0.72-0.99 s without.
 """
 from __future__ import annotations
 

@@ -179,9 +179,10 @@ def solve(n_nodes: int, edges_u, edges_v, weights, terminals, *, time_limit: flo
         dual ascents from ``bound_roots`` roots rule out the edges no tree as cheap as the best
         one known can use, the degree reductions shrink what is left, and a new tree and new
         ascents there give the next round; the bound is the best seen, never above ``cost``.
-        Stops early when a round rules out no edge or the bound meets the best tree's
-        cost. Deterministic; about the cost of ``bound_roots`` more ascents and one more tree
-        per round, on graphs that shrink.
+        Stops early when a round rules out no edge, the bound meets the best tree's cost or
+        ``time_limit`` has passed (after the first round). Deterministic without a time limit;
+        about the cost of ``bound_roots`` more ascents and one more tree per round, on graphs
+        that shrink.
 
     Returns
     -------
@@ -416,6 +417,8 @@ def _tighten(red: Reduction, ub: float, lb: float, ascents: list[tuple[int, floa
     offset = 0.0   # weight of the edges contracted since red
     current = red
     for _ in range(rounds):
+        if current is not red and budget.left() < 0:
+            break   # the time limit ends the rounds (the first always runs)
         su, sv, sw, _ = simplify(current.n, current.eu, current.ev, current.ew)
         g = build_csr(current.n, su, sv, sw)
         is_term = np.zeros(current.n, np.bool_)

@@ -304,3 +304,20 @@ def test_tighten_must_be_a_count(bad):
     n, eu, ev, w, terms = _grid(4, 3, 0)
     with pytest.raises(InputDataError, match="tighten"):
         solve(n, eu, ev, w, terms, tighten=bad)
+
+
+def test_tighten_stops_after_its_first_round_once_the_time_limit_has_passed(monkeypatch):
+    """A spent time limit ends the fixing rounds after the first (which reuses the solve's own
+    ascents: no new ascent), and the bound stays valid; without a limit the rounds go on."""
+    import connectivity.steiner.solver as solver
+
+    calls = []
+    real = solver._best_dual_ascent
+    monkeypatch.setattr(solver, "_best_dual_ascent", lambda *a, **k: calls.append(1) or real(*a, **k))
+    n, eu, ev, w, terms = _grid(14, 8, 4)   # a grid whose bound the fixing raises (see above)
+    free = solve(n, eu, ev, w, terms, quick=True, bound_roots=4, tighten=16)
+    rounds_free = len(calls)
+    calls.clear()
+    spent = solve(n, eu, ev, w, terms, quick=True, bound_roots=4, tighten=16, time_limit=1e-9)
+    assert rounds_free > 2 and len(calls) == 1
+    assert spent.lower_bound <= free.lower_bound + 1e-9
