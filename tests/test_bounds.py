@@ -780,6 +780,8 @@ def test_lagrangian_best_multipliers_evaluated_again_with_reduced_cost_fixing(mo
     from connectivity.design import bounds
 
     raised = 0
+    limit = bounds.TIGHTEN_MAX_EDGES
+    monkeypatch.setattr(bounds, "LP_MAX_ARC_VARIABLES", 0)   # a Lagrangian's bound, whose method is checked
     for seed in range(3, 8):   # grids of about 270 edges: the operators' dual ascents are not tight there
         p = random_problem(seed, n_operators=3, rows=12, cols=14, terminals=(10, 20))
         plan = plan_joint(p)
@@ -789,9 +791,11 @@ def test_lagrangian_best_multipliers_evaluated_again_with_reduced_cost_fixing(mo
         fixed = lagrangian_bound(p, plan=plan, objective="chambers", iterations=20)
         assert plain * (1 - 1e-12) <= fixed <= plan.cost * (1 + TOL)
         raised += fixed > plain * (1 + 1e-9)
+        assert "reduced-cost fixing" in bounds.certify(p, plan, iterations=3).method
         monkeypatch.setattr(bounds, "TIGHTEN_MAX_EDGES", p.n_edges - 1)   # too large an instance: none
         assert lagrangian_bound(p, plan=plan, objective="chambers", iterations=20) == plain
-        monkeypatch.setattr(bounds, "TIGHTEN_MAX_EDGES", p.n_edges)
+        assert "reduced-cost fixing" not in bounds.certify(p, plan, iterations=3).method
+        monkeypatch.setattr(bounds, "TIGHTEN_MAX_EDGES", limit)
     assert raised >= 4
 
 

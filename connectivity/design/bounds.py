@@ -270,21 +270,22 @@ def certify(problem: DesignProblem, plan: JointPlan | None = None, *, time_limit
             iterations *= 2
     cands = []
     linear = 0.0
+    steps = _STEPS + (" and reduced-cost fixing" if tighten_rounds(problem, tighten) else "")
     if chambers:
         val = lagrangian_bound(problem, operators=operators, plan=plan, objective="chambers", iterations=iterations,
                                time_limit=part, seed=seed, tighten=tighten)
         linear = max(0.0, val - _operator_chambers(problem, act)[2])
         cands.append((val, ("joint dual ascent over all operators, then Lagrangian relaxation of the shared trench "
-                            f"({_STEPS}), the better of both + chambers per metre of each operator's tree")))
+                            f"({steps}), the better of both + chambers per metre of each operator's tree")))
     if small or not chambers:
         val = lagrangian_bound(problem, operators=operators, plan=plan, objective="sites", iterations=iterations,
                                time_limit=part, seed=seed, tighten=tighten)
-        cands.append((val, (f"Lagrangian relaxation of the shared trench ({_STEPS}) + manhole count bound (sites, "
+        cands.append((val, (f"Lagrangian relaxation of the shared trench ({steps}) + manhole count bound (sites, "
                             "junctions, long road segments)")))
     if _trench_monotone(problem) and small:
         val = lagrangian_bound(problem, operators=operators, plan=plan, objective="exact", iterations=iterations,
                                time_limit=part, seed=seed, tighten=tighten)
-        cands.append((val, (f"Lagrangian relaxation of the shared trench ({_STEPS}) + manholes per metre and per "
+        cands.append((val, (f"Lagrangian relaxation of the shared trench ({steps}) + manholes per metre and per "
                             "node")))
         one_tree = all(len(problem.terminal_groups(k)) == 1 for k in act)   # the LP roots one tree per operator
         if one_tree and len(act) * 2 * problem.n_edges <= LP_MAX_ARC_VARIABLES:
@@ -1146,6 +1147,14 @@ TIGHTEN_MAX_EDGES = 10_000
 PARTS_TIGHTEN_ROUNDS = 4
 
 
+def tighten_rounds(problem: DesignProblem, tighten: int | None = None) -> int:
+    """Rounds of reduced-cost fixing at the Lagrangian's best multipliers: ``tighten``, or by
+    default :data:`FINAL_TIGHTEN_ROUNDS` up to :data:`TIGHTEN_MAX_EDGES` edges and none above."""
+    if tighten is not None:
+        return tighten
+    return FINAL_TIGHTEN_ROUNDS if problem.n_edges <= TIGHTEN_MAX_EDGES else 0
+
+
 def final_roots(problem: DesignProblem) -> int:
     """Dual ascents per operator network when :func:`lagrangian_bound` evaluates its best
     multipliers once more: :data:`FINAL_ROOTS_WORK` over the road graph's nodes + edges, at
@@ -1271,8 +1280,7 @@ def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None 
         step = theta * (goal - total) / norm
         lam = np.maximum(0.0, lam + step * grad)
     roots = final_roots(problem)
-    if tighten is None:
-        tighten = FINAL_TIGHTEN_ROUNDS if problem.n_edges <= TIGHTEN_MAX_EDGES else 0
+    tighten = tighten_rounds(problem, tighten)
     if best_lam is not None and (roots > 1 or tighten) and (time_limit is None or time.perf_counter() - t0 <= time_limit):
         best = max(best, value_at(best_lam, roots, tighten)[0])
     return max(float(best), ascent, 0.0)
