@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/steiner.py [--data DIR] [--category road] [--only NAME]
                                  [--quality] [--time-limit S] [--no-peers]
+                                 [--bound-roots N] [--tighten R]
     python benchmarks/steiner.py --scale [--scale-edges 1000000] [--scale-terminals 1000]
 
 Per instance it prints our cost, gap to the optimum, certified gap
@@ -139,7 +140,8 @@ def bench_instances(args) -> int:
         optimal = r["opt_status"] == "optimal"
         cpu0 = time.process_time()
         res = solve(inst.n_nodes, inst.edges_u, inst.edges_v, inst.weights, inst.terminals,
-                    time_limit=args.time_limit, quality=args.quality, seed=0)
+                    time_limit=args.time_limit, quality=args.quality, seed=0, bound_roots=args.bound_roots,
+                    tighten=args.tighten)
         cpu = time.process_time() - cpu0
         ok = tree_ok(inst.n_nodes, inst.edges_u, inst.edges_v, inst.weights, inst.terminals, res.edges, res.cost)
         if not ok:
@@ -231,6 +233,8 @@ def main(argv=None) -> int:
     p.add_argument("--quality", action="store_true")
     p.add_argument("--time-limit", type=float, default=None, help="seconds per instance")
     p.add_argument("--no-peers", action="store_true", help="skip rustworkx and networkx")
+    p.add_argument("--bound-roots", type=int, default=1, help="dual ascents per instance (solve(bound_roots=))")
+    p.add_argument("--tighten", type=int, default=0, help="rounds of reduced-cost fixing (solve(tighten=))")
     p.add_argument("--scale", action="store_true", help="run the 1M-edge road-like scale test")
     p.add_argument("--scale-edges", type=int, default=1_000_000)
     p.add_argument("--scale-terminals", type=int, default=1_000)

@@ -41,6 +41,10 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
                    help="wall-clock limit in seconds (quality mode: 60 when not given)")
     p.add_argument("--quality", action="store_true", help="keep improving until the time limit")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--bound-roots", type=int, default=1, metavar="N",
+                   help="dual ascents from N terminals, the best bound kept (default 1)")
+    p.add_argument("--tighten", type=int, default=0, metavar="R",
+                   help="rounds of reduced-cost fixing to raise the lower bound (default 0)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     Parameters
     ----------
     args : argparse.Namespace
-        With ``file``, ``time_limit``, ``quality`` and ``seed``.
+        With ``file``, ``time_limit``, ``quality``, ``seed``, ``bound_roots`` and ``tighten``.
 
     Returns
     -------
@@ -69,10 +73,14 @@ def run(args: argparse.Namespace) -> int:
     limit = args.time_limit
     if limit is not None and not 0 < limit < math.inf:  # argparse's float() takes -1, nan and inf
         raise ConfigError(f"--time-limit must be a positive number of seconds, got {limit!r}")
+    roots, rounds = getattr(args, "bound_roots", 1), getattr(args, "tighten", 0)
+    if roots < 1 or rounds < 0:
+        raise ConfigError(f"--bound-roots must be >= 1 and --tighten >= 0, got {roots} and {rounds}")
     inst = read_instance(args.file)
     check_connected(inst, args.file)  # the file's name and 1-based ids in the message
     res = solve(inst.n_nodes, inst.edges_u, inst.edges_v, inst.weights, inst.terminals,
-                time_limit=limit, quality=args.quality, seed=getattr(args, "seed", 0))
+                time_limit=limit, quality=args.quality, seed=getattr(args, "seed", 0), bound_roots=roots,
+                tighten=rounds)
     gap = res.gap
     out = {
         "instance": inst.name,

@@ -90,3 +90,29 @@ def test_node_count_beyond_memory(tmp_path, monkeypatch):
     f = _stp(tmp_path, "mem.stp", 50_000_000, [(1, 2, 1)], [1, 2])
     with pytest.raises(InputDataError, match=r"mem.stp:2: Nodes 50000000 does not fit in memory"):
         instance.read_instance(f)
+
+
+def _grid_stp(tmp_path, side=14, n_terms=8, seed=1):
+    """A weighted grid (integer weights 100-1000) with random terminals, as a SteinLib file."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    ids = np.arange(side * side).reshape(side, side) + 1
+    eu = np.concatenate((ids[:-1].ravel(), ids[:, :-1].ravel()))
+    ev = np.concatenate((ids[1:].ravel(), ids[:, 1:].ravel()))
+    w = rng.integers(100, 1000, len(eu))
+    terms = rng.choice(side * side, n_terms, replace=False) + 1
+    return _stp(tmp_path, "grid.stp", side * side, list(zip(eu.tolist(), ev.tolist(), w.tolist())), terms.tolist())
+
+
+def test_bound_roots_and_tighten_raise_the_printed_bound(tmp_path):
+    """--bound-roots and --tighten reach solve(): the printed lower bound rises (never above the
+    cost), and bad values exit 2 with one line."""
+    f = _grid_stp(tmp_path)
+    cmd = [sys.executable, "-m", "connectivity.steiner", str(f)]
+    plain = json.loads(subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=True).stdout)
+    tight = json.loads(subprocess.run(cmd + ["--bound-roots", "4", "--tighten", "16"], capture_output=True, text=True,
+                                      cwd=REPO, check=True).stdout)
+    assert plain["lower_bound"] < tight["lower_bound"] <= tight["cost"]
+    bad = subprocess.run(cmd + ["--tighten", "-1"], capture_output=True, text=True, cwd=REPO)
+    assert bad.returncode == 2 and "--tighten" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
