@@ -1139,9 +1139,10 @@ FINAL_ROOTS_MAX = 16
 #: (the best multipliers' three operator bounds were 0.4, 0.4 and 1.1 % below the operators' best
 #: trees; after 16 rounds 0.4, 0 and 0.07 %), for about 0.07 s more of its bounds on 2 cores.
 FINAL_TIGHTEN_ROUNDS = 16
-#: Up to this many edges (by default): on a 20k-edge town the fixing left the gap at 17.08 % for
-#: 0.2 s more (the operators' dual ascents are too far below their trees there to rule out edges).
-TIGHTEN_MAX_EDGES = 10_000
+#: Up to this many edges (by default). On synthetic towns the operators' dual ascents are too far
+#: below their trees (4-6 %) to rule out edges: at 5k edges the fixing left the gap at 12.29 % and
+#: took the bounds from 1.12 to 1.73 s, at 20k edges it left 17.08 % for 0.2 s more.
+TIGHTEN_MAX_EDGES = 4_000
 #: ... and for the other plans' bounds (:func:`plan_gaps`): Chiang Mai's stand-alone and pair gaps
 #: reach with 4 rounds what 16 give, but for PEA alone (5.57 instead of 5.51 %), for 0.1 s more.
 PARTS_TIGHTEN_ROUNDS = 4
