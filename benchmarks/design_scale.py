@@ -358,7 +358,8 @@ Same plans. The rows above 10,000 edges (the limit of the fixing then; 4,000 sin
 town's bounds took 0.6 s more for no gain) run the same code as before; their
 times differ from the sixteenth session's by the host (both checkouts slower today). Chiang Mai's
 bounds, in-process, five alternating runs each: 0.79-0.83 s with the fixing for the joint plan
-only, 0.90-0.94 s with 4 rounds for the other plans too (as landed), 0.72-0.99 s without.
+only (as landed in the end), 0.90-0.94 s with 4 rounds for the other plans too (as measured in
+the table), 0.72-0.99 s without. A later run of cm (best of 2, 05:23) took 3.0 s with the 4 rounds.
 """
 from __future__ import annotations
 

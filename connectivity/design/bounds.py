@@ -1143,9 +1143,11 @@ FINAL_TIGHTEN_ROUNDS = 16
 #: below their trees (4-6 %) to rule out edges: at 5k edges the fixing left the gap at 12.29 % and
 #: took the bounds from 1.12 to 1.73 s, at 20k edges it left 17.08 % for 0.2 s more.
 TIGHTEN_MAX_EDGES = 4_000
-#: ... and for the other plans' bounds (:func:`plan_gaps`): Chiang Mai's stand-alone and pair gaps
-#: reach with 4 rounds what 16 give, but for PEA alone (5.57 instead of 5.51 %), for 0.1 s more.
-PARTS_TIGHTEN_ROUNDS = 4
+#: ... and for the other plans' bounds (:func:`plan_gaps`): none. With 4 rounds Chiang Mai's PEA
+#: alone went from 6.43 to 5.57 % and CAT+PEA from 11.02 to 10.44 %, but its design stage took 0.1 s
+#: more (1.41-1.45 s against 1.30-1.33 s, six alternating in-process runs), and its whole run has
+#: about 0.1 s of room under the 3 s target.
+PARTS_TIGHTEN_ROUNDS = 0
 
 
 def tighten_rounds(problem: DesignProblem, tighten: int | None = None) -> int:
