@@ -360,6 +360,23 @@ times differ from the sixteenth session's by the host (both checkouts slower tod
 bounds, in-process, five alternating runs each: 0.79-0.83 s with the fixing for the joint plan
 only (as landed in the end), 0.90-0.94 s with 4 rounds for the other plans too (as measured in
 the table), 0.72-0.99 s without. A later run of cm (best of 2, 05:23) took 3.0 s with the 4 rounds.
+
+As landed (fixing up to 4,000 edges, the joint plan's bound only), ``--sizes cm ph cmua corr 5k
+--repeat 3`` at 3f7894a (after, 05:26-05:27), then ``--repo`` at 1a138db (before, 05:27-05:28),
+load average about 1.4::
+
+      row   wall_s   cpu_s  design_s  gap_pct  cost_MTHB  rss_MiB
+    after / before
+       cm      2.9     4.0       1.6     9.35       82.3      284
+       cm      2.8     3.9       1.5    10.16       82.3      283
+       ph      2.5     3.2       1.4     2.86     1448.9      303
+       ph      2.5     3.1       1.3     2.87     1448.9      303
+     cmua      2.8     3.8       1.5     9.53       85.5      285
+     cmua      2.8     3.8       1.5    11.03       85.5      283
+     corr      2.4     3.0       1.0     6.54       53.7      315
+     corr      2.3     2.9       1.0     6.54       53.7      314
+       5k      2.8     4.0       1.7    12.29      244.0      318
+       5k      2.8     3.9       1.6    12.29      244.0      318
 """
 from __future__ import annotations
 
