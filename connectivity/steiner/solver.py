@@ -431,7 +431,7 @@ def _tighten(red: Reduction, ub: float, lb: float, ascents: list[tuple[int, floa
             ascents = _best_dual_ascent(g, is_term, current.terminals, first, n_roots)[3]
         lb = max(lb, min(ub, offset + max(a[1] for a in ascents)))
         keep = edges_kept_by_all(g, is_term, ascents, ub - offset)
-        if lb >= ub or keep.all() or not _spans(g, keep, current.terminals):
+        if lb >= ub or keep.all() or not spans_terminals(g.n, g.eu, g.ev, is_term, keep):
             break   # solved, no progress, or (float rounding) the known tree itself was ruled out
         nxt = reduce_graph(current.n, su[keep], sv[keep], sw[keep], current.terminals)
         offset += float(sw[keep][expand(nxt, np.zeros(0, np.int64))].sum())
@@ -439,13 +439,6 @@ def _tighten(red: Reduction, ub: float, lb: float, ascents: list[tuple[int, floa
             return max(lb, min(ub, offset))   # the reductions solved what was left
         current = nxt
     return lb
-
-
-def _spans(g: CSRGraph, keep: np.ndarray, terms: np.ndarray) -> bool:
-    """Whether the edges ``keep`` of ``g`` connect all of ``terms``."""
-    ids = np.flatnonzero(keep)
-    sub = build_csr(g.n, g.eu[ids], g.ev[ids], g.ew[ids])
-    return bool(reached(sub.indptr, sub.head, int(terms[0]))[terms].all())
 
 
 def _best_dual_ascent(g: CSRGraph, is_term: np.ndarray, terms: np.ndarray, first: int,
