@@ -604,10 +604,8 @@ def test_chamber_terms_with_required_edges_never_exceed_a_pruned_trees_chambers(
     occur, and the lead-ins add to the per-metre terms on some."""
     from dataclasses import replace
 
-    from connectivity.design.bounds import _operator_chambers
+    from connectivity.design.bounds import _loose_ends, _operator_chambers
     from connectivity.design.manholes import count_manholes
-
-    from connectivity.design.bounds import _loose_ends
 
     loose_leaf = raised = 0
     for seed in range(12):
