@@ -232,6 +232,28 @@ def test_plan_gaps_same_with_the_stand_alone_bounds_on_threads(monkeypatch):
     assert all(r["lower_bound"] <= r["cost"] * (1 + TOL) for r in one["stand_alone"].values())
 
 
+def test_stand_alone_bounds_get_the_joint_bounds_fixing_and_coalitions_none(monkeypatch):
+    """plan_gaps: each stand-alone plan's Lagrangian gets the default reduced-cost fixing (as the
+    joint plan's), the other coalitions' get COALITION_TIGHTEN_ROUNDS."""
+    from connectivity.design import bounds, plan_coalitions, plan_gaps
+
+    p = random_problem(5, n_operators=3, rows=6, cols=7, terminals=(3, 6))
+    table = plan_coalitions(p)
+    seen = []
+    real = bounds.lagrangian_bound
+
+    def spy(problem, **kw):
+        ops = kw.get("operators")
+        seen.append((p.n_operators if ops is None else len(ops), kw.get("tighten")))
+        return real(problem, **kw)
+
+    monkeypatch.setattr(bounds, "lagrangian_bound", spy)
+    plan_gaps(p, table)
+    assert {t for n, t in seen if n in (1, p.n_operators)} == {None}   # stand-alone and joint plans
+    assert {t for n, t in seen if 1 < n < p.n_operators} == {bounds.COALITION_TIGHTEN_ROUNDS}
+    assert bounds.tighten_rounds(p) > 0   # a small instance: the default fixes
+
+
 def test_bounds_and_gaps_equal_the_joint_bound_then_plan_gaps(monkeypatch):
     """bounds_and_gaps runs the joint plan's bounds beside the other plans' (threads): the same
     values as best_bound(routing=True) and then plan_gaps with that bound, on any thread count."""

@@ -1143,11 +1143,12 @@ FINAL_TIGHTEN_ROUNDS = 16
 #: below their trees (4-6 %) to rule out edges: at 5k edges the fixing left the gap at 12.29 % and
 #: took the bounds from 1.12 to 1.73 s, at 20k edges it left 17.08 % for 0.2 s more.
 TIGHTEN_MAX_EDGES = 4_000
-#: ... and for the other plans' bounds (:func:`plan_gaps`): none. With 4 rounds Chiang Mai's PEA
-#: alone went from 6.43 to 5.57 % and CAT+PEA from 11.02 to 10.44 %, but its design stage took 0.1 s
-#: more (1.41-1.45 s against 1.30-1.33 s, six alternating in-process runs), and its whole run has
-#: about 0.1 s of room under the 3 s target.
-PARTS_TIGHTEN_ROUNDS = 0
+#: The stand-alone plans' bounds (:func:`plan_gaps`) get the same (Chiang Mai: PEA alone 6.43 ->
+#: 5.51 %, TOT 2.68 -> 2.52 %, for 0.02 s of its design stage); the other coalitions' bounds get
+#: these rounds: none. With 4 rounds Chiang Mai's CAT+PEA went from 11.02 to 10.44 %, but its design
+#: stage took 0.1 s more (1.41-1.45 s against 1.30-1.33 s, six alternating in-process runs), and
+#: its whole run has about 0.1 s of room under the 3 s target.
+COALITION_TIGHTEN_ROUNDS = 0
 
 
 def tighten_rounds(problem: DesignProblem, tighten: int | None = None) -> int:
@@ -1344,12 +1345,12 @@ def _part_bounds(problem: DesignProblem, table: CoalitionTable,
     :data:`COALITION_GAPS_MAX_EDGES` edges, of each coalition's but the grand one (see
     :func:`plan_gaps`); ``left()``: seconds left of their shared budget."""
     grand = frozenset(table.players)
-    tighten = PARTS_TIGHTEN_ROUNDS if problem.n_edges <= TIGHTEN_MAX_EDGES else 0
+    tighten = COALITION_TIGHTEN_ROUNDS if problem.n_edges <= TIGHTEN_MAX_EDGES else 0
     ordered = sorted(table.plans.items(), key=lambda kv: (len(kv[0]), sorted(kv[0])))
     alone = [(s, plan) for s, plan in ordered if len(s) == 1 and s != grand]
     # one operator's bound runs on one thread: the stand-alone bounds side by side
     values = thread_map(lambda job: best_bound(problem, job[1], operators=sorted(job[0]), iterations=1,
-                                               time_limit=left(), tighten=tighten)[0].value, alone)
+                                               time_limit=left())[0].value, alone)   # fixing as the joint's
     out = {s: v for (s, _), v in zip(alone, values)}
     if problem.n_edges <= COALITION_GAPS_MAX_EDGES:
         for s, plan in ordered:
