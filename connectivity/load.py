@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from itertools import chain
+from itertools import chain, groupby
 from pathlib import Path
 
 import geopandas as gpd
@@ -151,8 +151,9 @@ class _Collector:
         self.buildings: list[dict] = []
         self.poles: list[dict] = []
         self.lines: list[dict] = []
-        # overhead lines using a node without a location: (row without geometry, node refs)
-        self.unlocated_lines: list[tuple[dict, list[int]]] = []
+        # overhead lines using a node without a location: (row without geometry, node refs,
+        # locations: None where unknown)
+        self.unlocated_lines: list[tuple[dict, list[int], list[tuple[float, float] | None]]] = []
         # negative node ids (unsaved JOSM edits) used without a location: pyosmium's
         # location cache keeps none for them, a second pass looks them up (:meth:`locate`)
         self.unlocated: set[int] = set()
@@ -196,26 +197,32 @@ class _Collector:
             if all([_check_location(n.location, n.ref, w.id) for n in w.nodes]):
                 self.lines.append(row | {"geometry": wkb.loads(self.factory.create_linestring(w), hex=True)})
             else:
-                self.unlocated_lines.append((row, [n.ref for n in w.nodes]))
+                at = [(n.location.lon, n.location.lat) if n.location.valid() else None for n in w.nodes]
+                self.unlocated_lines.append((row, [n.ref for n in w.nodes], at))
                 self.unlocated.update(n.ref for n in w.nodes if n.ref < 0 and not n.location.valid())
 
     def locate(self, at: dict[int, tuple[float, float]], path: Path) -> None:
-        """Give the ways the node locations ``at`` (node id -> lon, lat) that the pass lacked; an
-        overhead line still missing one is skipped with a warning naming it (roads: see
-        :func:`_road_edges`)."""
+        """Give the ways the node locations ``at`` (node id -> lon, lat) that the pass lacked. An
+        overhead line still missing some keeps its parts between the nodes present (each of two
+        nodes or more a row of its own, same id), with a warning naming it; one with no such part
+        is skipped (roads: see :func:`_road_edges`)."""
         for refs, coords in zip(self.way_refs, self.way_coords) if at else ():
             for i, ref in enumerate(refs):
                 if ref in at and math.isnan(coords[i][0]):
                     coords[i] = at[ref]
-        skipped = []
-        for row, refs in self.unlocated_lines:
-            if all(ref in at for ref in refs):
-                self.lines.append(row | {"geometry": shapely.LineString([at[ref] for ref in refs])})
-            else:
-                skipped.append(row["osm_id"])
-        if skipped:
-            log.warning("%s: skipped %d overhead line(s) that use nodes missing from the file: %s", path,
-                        len(skipped), ", ".join(skipped[:10]) + (f" and {len(skipped) - 10} more" if len(skipped) > 10 else ""))
+        cut, skipped = [], []
+        for row, refs, known in self.unlocated_lines:
+            coords = [xy if xy is not None else at.get(ref) for ref, xy in zip(refs, known)]
+            parts = [list(g) for present, g in groupby(coords, key=lambda xy: xy is not None) if present]
+            parts = [p for p in parts if len(p) >= 2]
+            self.lines.extend(row | {"geometry": shapely.LineString(p)} for p in parts)
+            if None in coords:
+                (cut if parts else skipped).append(row["osm_id"])
+        for ids, what in ((skipped, "skipped %d overhead line(s) that use nodes missing from the file: %s"),
+                          (cut, "%d overhead line(s) use nodes missing from the file; kept their parts between "
+                                "the nodes present: %s")):
+            if ids:
+                log.warning("%s: " + what, path, len(ids), _first_ten(ids))
 
     def area(self, a) -> None:
         tags = dict(a.tags)
@@ -326,17 +333,16 @@ def _road_edges(col: _Collector, path: Path) -> gpd.GeoDataFrame:
       :func:`_osmnx_order`): the design heuristics break ties by edge order, so the same
       order keeps plans identical to the ones the osmnx route gave.
 
-    Ways that use a node missing from the file are skipped with a warning naming them.
+    A way that uses nodes missing from the file (an extract cut at its edge, or an Overpass
+    answer without its ways' nodes) keeps its parts between them: it is cut at each missing node
+    and the parts of two nodes or more are read as ways of their own (same id and tags), with a
+    warning naming the ways.
     """
     lens = np.fromiter((len(r) for r in col.way_refs), np.int64, len(col.way_refs))
     refs = np.fromiter(chain.from_iterable(col.way_refs), np.int64, int(lens.sum()))
     xy = np.array(list(chain.from_iterable(col.way_coords)), dtype=float).reshape(-1, 2)
-    way_of = np.repeat(np.arange(len(lens)), lens)
-    bad = np.unique(way_of[np.isnan(xy[:, 0])])
-    if len(bad):
-        names = ", ".join(f"way/{col.way_ids[i]}" for i in bad[:10]) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
-        log.warning("%s: skipped %d highway way(s) that use nodes missing from the file: %s", path, len(bad), names)
-    keep = ~np.isin(way_of, bad)
+    way_of, way_ids, way_tags = _way_parts(col, lens, np.isnan(xy[:, 0]), path)
+    keep = ~np.isnan(xy[:, 0])
     # drop consecutive repeats of a node within a way (as osmnx does)
     keep[1:] &= ~((way_of[1:] == way_of[:-1]) & (refs[1:] == refs[:-1]))
     refs, xy, way_of = refs[keep], xy[keep], way_of[keep]
@@ -347,7 +353,7 @@ def _road_edges(col: _Collector, path: Path) -> gpd.GeoDataFrame:
     node = node.ravel()
     n = len(node_ids)
     ea, eb = node[seg], node[seg + 1]
-    _, group = np.unique(np.array([repr(t) for t in col.way_tags]), return_inverse=True)
+    _, group = np.unique(np.array([repr(t) for t in way_tags]), return_inverse=True)
     eg = group.ravel()[way_of[seg]]
     incidences = np.bincount(ea, minlength=n) + np.bincount(eb, minlength=n)
     pairs = np.unique(np.column_stack([np.minimum(ea, eb), np.maximum(ea, eb)]), axis=0)
@@ -403,10 +409,10 @@ def _road_edges(col: _Collector, path: Path) -> gpd.GeoDataFrame:
             idx = np.arange(cs_l[c], ce_l[c] + 1) if fwd else np.arange(ce_l[c], cs_l[c] - 1, -1)
             pieces.append(idx if j == 0 else idx[1:])
             owner.append(np.full(len(idx) - (j > 0), k))
-            ways.append(col.way_ids[chain_way[c]])
+            ways.append(way_ids[chain_way[c]])
         # osmnx lists the distinct ways of a merged edge as list(set(...)); we kept the first
         first_way.append(next(iter(set(ways))))
-        tags.append(col.way_tags[chain_way[walk[0][0]]])
+        tags.append(way_tags[chain_way[walk[0][0]]])
     if not rows:
         raise InputDataError(f"{path}: no roads (the highway=* ways only form closed rings) in this OSM file")
     allpos = np.concatenate(pieces)
@@ -416,6 +422,36 @@ def _road_edges(col: _Collector, path: Path) -> gpd.GeoDataFrame:
         out[name] = [t[j] for t in tags]
     out = {c: out[c] for c in ("osm_id",) + ROAD_COLUMNS[:-1]}
     return gpd.GeoDataFrame(out, geometry=geoms, crs=WGS84)
+
+
+def _first_ten(names: list[str]) -> str:
+    """The first ten names, and how many more."""
+    return ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+
+
+def _way_parts(col: _Collector, lens: np.ndarray, missing: np.ndarray, path: Path
+               ) -> tuple[np.ndarray, list[int], list[tuple]]:
+    """Cut the highway ways at their nodes missing from the file.
+
+    ``lens``: nodes per way; ``missing``: per node reference of the ways, in order, whether its
+    location is unknown. Returns, per node reference, the index of its part, and per part the
+    OSM id and tags of its way. Without missing nodes the parts are the ways."""
+    way_of = np.repeat(np.arange(len(lens)), lens)
+    if not missing.any():
+        return way_of, col.way_ids, col.way_tags
+    starts = np.r_[True, way_of[1:] != way_of[:-1]] | np.r_[False, missing[:-1]]
+    part = np.cumsum(starts) - 1
+    part_way = way_of[starts].tolist()
+    # ways with a part of two present nodes or more: a present node after a present one
+    kept = np.unique(way_of[1:][~missing[1:] & ~missing[:-1] & (way_of[1:] == way_of[:-1])])
+    cut = np.unique(way_of[missing])
+    lost = np.setdiff1d(cut, kept)
+    for ways, what in ((np.intersect1d(cut, kept), "%d highway way(s) use nodes missing from the file (an extract cut "
+                        "at its edge?); kept their parts between the nodes present: %s"),
+                       (lost, "skipped %d highway way(s) with fewer than two of their nodes in the file: %s")):
+        if len(ways):
+            log.warning("%s: " + what, path, len(ways), _first_ten([f"way/{col.way_ids[i]}" for i in ways]))
+    return part, [col.way_ids[w] for w in part_way], [col.way_tags[w] for w in part_way]
 
 
 def _osmnx_order(walks, node, node_ids, endpoint, ea, eb, seg, way_of, cs, ce, sn_l, en_l) -> list[tuple[int, bool]]:
