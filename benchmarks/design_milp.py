@@ -28,6 +28,13 @@ directed-cut model (:func:`connectivity.design.milp.solve_cut_milp`). Per town:
 ``gap_pct``          the certified gap (``summary.json``)
 ``cut_gap_pct``      the plan's exact cost over the branch and cut's bound on the exact cost
                      (the model's optimum: the best certified gap a bound of this model can give)
+
+Run of 2026-11-28 07:00-07:11 (``--towns 6 --town-edges 500 --town-sites 16 --time-limit 300``,
+559-569 road edges, 19 sites with the hubs, 3 operators; both models proven optimal on all six):
+the plans are 0.065 % above the linear optimum on average (0 on four, at most 0.385 %); their
+manholes' rounding adds 4.05-5.14 % to the linear cost; the certified gap is 6.33-10.67 % (mean
+7.72 %) where the model's optimum would certify 3.47-4.60 %. Branch and cut took 43-210 s a
+town, the heuristic 0.2-0.4 s.
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import pytest
 
 from connectivity.design import evaluate, plan_joint, random_problem, solve_milp
 from connectivity.design.bounds import lp_bound
-from connectivity.design.milp import solve_cut_milp
+from connectivity.design import solve_cut_milp
 from connectivity.design.problem import linear_cost, make_problem
 
 from tests.test_design import connects

@@ -9,7 +9,8 @@ Modules, one concern each (data flows down the list):
 * :mod:`.heuristic` - :func:`plan_joint` on the Steiner engine (:mod:`connectivity.steiner`);
 * :mod:`.coalitions` - every coalition's plan, :func:`dig_once`;
 * :mod:`.bounds` - :func:`certify`, the certified lower bound (and :func:`lower_bound`);
-* :mod:`.milp` - :func:`solve_milp` (HiGHS, small instances);
+* :mod:`.milp` - :func:`solve_milp` (HiGHS, tens of edges), :func:`solve_cut_milp` (branch and cut,
+  a few hundred edges);
 * :mod:`.frames` - adapters from the scenario's frames and ``[design]`` table;
 * :mod:`.instances` - random small instances for tests and benchmarks.
 """
@@ -20,11 +21,11 @@ from connectivity.design.frames import DesignSettings, build_problem, design_set
 from connectivity.design.heuristic import Deadline, DesignOptions, plan_alone, plan_joint
 from connectivity.design.instances import random_problem
 from connectivity.design.layout import Manholes, PlanLayout, Segments, plan_layout, plan_manholes
-from connectivity.design.milp import MilpResult, solve_milp
+from connectivity.design.milp import CutMilpResult, MilpResult, solve_cut_milp, solve_milp
 from connectivity.design.problem import (GROUPS, DesignProblem, JointPlan, duct_metres, evaluate, group_presence,
                                          group_terminals, linear_cost, make_problem)
 
 __all__ = ["GROUPS", "MAX_COALITION_PLAYERS", "Bound", "bounds_and_gaps", "certify", "gap_pct", "plan_bounds", "plan_gaps", "relaxed_for_bounds", "required_chambers", "best_bound", "routing_bound", "CoalitionTable", "Deadline", "DesignOptions", "DesignProblem", "DesignSettings", "DigOnce",
-           "JointPlan", "Manholes", "MilpResult", "PlanLayout", "Segments", "plan_layout", "plan_manholes", "build_problem", "design_settings", "dig_once", "duct_metres", "evaluate",
+           "JointPlan", "Manholes", "CutMilpResult", "MilpResult", "PlanLayout", "Segments", "plan_layout", "plan_manholes", "build_problem", "design_settings", "dig_once", "duct_metres", "evaluate",
            "group_presence", "group_terminals", "linear_cost", "lower_bound", "make_problem", "plan_alone",
-           "plan_coalitions", "plan_joint", "random_problem", "solve_milp", "terminals_by_operator"]
+           "plan_coalitions", "plan_joint", "random_problem", "solve_cut_milp", "solve_milp", "terminals_by_operator"]
