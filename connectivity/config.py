@@ -137,6 +137,7 @@ class Options:
     highway_exclude: tuple[str, ...] = (
         "footway", "path", "steps", "cycleway", "pedestrian", "track", "bridleway",
         "bus_stop", "corridor", "elevator", "proposed", "construction", "platform",
+        "abandoned", "disused", "razed", "raceway", "via_ferrata", "bus_guideway",
     )
     time_limit_s: float | None = None
     quality: bool = False

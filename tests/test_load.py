@@ -154,6 +154,18 @@ def test_read_osm_edges_of_the_rich_fixture(tmp_path):
     assert roads.loc[roads["osm_id"] == "way/207", ["bridge", "width"]].values.tolist() == [["yes", "6"]]
 
 
+def test_default_exclusions_drop_paths_lifecycle_and_guided_ways(tmp_path):
+    """Ways no duct follows (paths, stops, lifecycle values such as a disused or razed road, a
+    racing circuit, a guided busway) are not roads by default; the streets around them are."""
+    classes = ["footway", "disused", "abandoned", "razed", "raceway", "bus_guideway", "construction"]
+    nodes = {i: (98.96 + 0.001 * i, 18.79) for i in range(len(classes) + 2)}
+    ways = [(1, [0, 1], {"highway": "residential"})]
+    ways += [(10 + i, [i + 1, i + 2], {"highway": c}) for i, c in enumerate(classes)]
+    roads = read_osm(write_osm(tmp_path / "classes.osm", nodes, ways), highway_exclude=EXCLUDE).roads
+    assert roads["osm_id"].tolist() == ["way/1"]
+    assert len(read_osm(tmp_path / "classes.osm", highway_exclude=()).roads) == len(classes) + 1
+
+
 def test_read_osm_splits_where_road_tags_change(tmp_path):
     nodes = {1: (98.96, 18.79), 2: (98.961, 18.79), 3: (98.962, 18.79)}
     same = write_osm(tmp_path / "same.osm", nodes, [(1, [1, 2], {"highway": "residential"}),
