@@ -128,6 +128,12 @@ class Options:
         :data:`SITE_MERGE_MAX_M` (50 m).
     highway_exclude
         OSM highway classes never used for ducts.
+    time_limit_s
+        Seconds for the whole design stage (None: no limit).
+    quality
+        Each operator's tree of each plan polished by the Steiner engine's quality mode, and
+        the certified bound given ``QUALITY_BOUND_EFFORT`` (3) times its default subgradient
+        steps (unless ``[design] bound_steps`` is set).
     """
 
     crs: str = "auto"

@@ -421,8 +421,9 @@ def design_stage(scenario: Scenario, net: network.Network, attached: gpd.GeoData
     joint = table_c.plans[frozenset(table_c.players)]
     f = problem.contingency_factor
     once = design.dig_once(table_c, names)
-    cert, routing, gaps = design.bounds_and_gaps(problem, table_c, time_limit=deadline.left(),
-                                                 iterations=settings.bound_steps or None)
+    steps = settings.bound_steps or (design.certify_steps(problem, effort=design.QUALITY_BOUND_EFFORT)
+                                     if scenario.options.quality else None)
+    cert, routing, gaps = design.bounds_and_gaps(problem, table_c, time_limit=deadline.left(), iterations=steps)
     _warn_time_limit(scenario.options.time_limit_s, time.perf_counter() - t0)
     bound, routing = cert.value * f, routing * f
     segment = allocate.segment_shapley(problem, joint)

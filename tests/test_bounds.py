@@ -343,6 +343,36 @@ def test_scenario_bound_steps_reach_the_bounds(monkeypatch, tmp_path):
     monkeypatch.setattr(bounds, "plan_bounds", spy)   # what best_bound calls for the joint plan
     pipeline.run(load_scenario(tmp_path / "tiny.toml"))
     assert seen == [7]
+    # quality mode without bound_steps: QUALITY_BOUND_EFFORT times the steps certify takes by default
+    problems = []
+    real_steps = bounds.certify_steps
+
+    def steps_spy(problem, *args, **kw):
+        problems.append(problem)
+        return real_steps(problem, *args, **kw)
+
+    monkeypatch.setattr(pipeline.design, "certify_steps", steps_spy)   # the name the pipeline calls
+    (tmp_path / "tiny.toml").write_text((FIXTURES / "tiny.toml").read_text() + "quality = true\n")
+    seen.clear()
+    pipeline.run(load_scenario(tmp_path / "tiny.toml"))
+    assert len(problems) == 1 and bounds.QUALITY_BOUND_EFFORT > 1
+    assert seen == [bounds.QUALITY_BOUND_EFFORT * real_steps(problems[0])]
+
+
+def test_certify_takes_certify_steps_by_default():
+    """certify() without ``iterations`` is certify() with :func:`certify_steps`: twice the
+    default steps where the chamber bound runs alone (a 1,200-edge grid), once below."""
+    from connectivity.design.bounds import OTHER_BOUNDS_MAX_EDGES, certify_steps, default_iterations
+
+    for seed, rows, cols in ((4, 6, 7), (4, 24, 26)):
+        p = random_problem(seed, n_operators=3, rows=rows, cols=cols, terminals=(3, 5))
+        plan = plan_joint(p)
+        act = [k for k in range(p.n_operators) if p.active(k)]
+        twice = p.n_edges > OTHER_BOUNDS_MAX_EDGES
+        assert certify_steps(p) == default_iterations(p, len(act)) * (2 if twice else 1)
+        assert certify_steps(p, effort=3) == 3 * certify_steps(p)
+        a, b = certify(p, plan), certify(p, plan, iterations=certify_steps(p))
+        assert (a.value, a.method) == (b.value, b.method)
 
 
 def test_a_spent_time_limit_leaves_the_joint_ascent_whole_and_skips_the_steps(monkeypatch):
