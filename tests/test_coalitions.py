@@ -121,7 +121,7 @@ def test_joint_plan_from_stand_alone_trees_matches_fresh_plan():
 
 def test_spent_time_limit_still_gives_valid_plans():
     from connectivity.design import Deadline
-    from connectivity.design.heuristic import _valid
+    from connectivity.design.heuristic import valid_plan
 
     p = random_problem(21, n_operators=3, rows=6, cols=6, terminals=(3, 5))
     opts = DesignOptions(time_limit=0.0)
@@ -129,7 +129,7 @@ def test_spent_time_limit_still_gives_valid_plans():
     assert len(table.plans) == 7 and table.complete
     for s, plan in table.plans.items():
         members = [p.index(o) for o in s]
-        assert _valid(p, plan.use, [k for k in members if p.active(k)])   # every member's sites joined
+        assert valid_plan(p, plan.use, [k for k in members if p.active(k)])   # every member's sites joined
         assert not plan.use[[k for k in range(p.n_operators) if k not in members]].any()
 
 
@@ -138,7 +138,7 @@ def test_a_spent_time_limit_skips_the_sequential_starts(monkeypatch):
     trees and the shared backbones only (no sequential plans), and still joins every site."""
     import connectivity.design.heuristic as heuristic
     from connectivity.design import Deadline
-    from connectivity.design.heuristic import _valid
+    from connectivity.design.heuristic import valid_plan
 
     calls = []
     sequential = heuristic._sequential
@@ -149,7 +149,7 @@ def test_a_spent_time_limit_skips_the_sequential_starts(monkeypatch):
     calls.clear()
     hurried = plan_joint(p, deadline=Deadline(0.0))
     assert not calls
-    assert _valid(p, hurried.use, [k for k in range(p.n_operators) if p.active(k)])
+    assert valid_plan(p, hurried.use, [k for k in range(p.n_operators) if p.active(k)])
 
 
 def test_improvement_stops_between_moves_when_the_time_limit_is_spent(monkeypatch):
@@ -192,3 +192,33 @@ def test_workers_never_exceed_the_cores_or_the_coalitions(monkeypatch):
     many = plan_coalitions(p, workers=100)
     assert started and max(started) == 2
     assert many.cost == plan_coalitions(p).cost
+
+
+def test_stand_alone_trees_polished_off_the_workspace_still_start_whole_coalitions(monkeypatch):
+    """Quality mode polishes the stand-alone trees on the whole graph; on a graph above
+    ``candidate_edges`` the coalitions are planned on the workspace (the joint and stand-alone
+    plans' edges). A polished tree leaving it was cut to the workspace and handed on as a
+    stand-alone start: on a 20k-edge town the CAT+PEA and PEA+TOT plans joined no sites (and the
+    joint plan, made consistent with them, left PEA's unjoined). Every plan now joins its
+    members' sites."""
+    from connectivity.design import coalitions
+    from connectivity.design.heuristic import operator_tree
+    from connectivity.design.problem import standalone_weights
+    from tests.test_design import connects
+
+    def elsewhere(problem, act, use, opt, deadline):   # a valid tree away from the current one
+        out = use.copy()
+        for k in act:
+            w = standalone_weights(problem, k).copy()
+            w[use[k]] *= 50.0
+            out[k] = False
+            out[k, operator_tree(problem, k, w, options=opt)] = True
+        return out
+
+    monkeypatch.setattr(coalitions, "polish", elsewhere)
+    monkeypatch.setattr("connectivity.design.heuristic.QUALITY_SOLVE_S", 0.05)   # the other plans' polish
+    p = random_problem(3, n_operators=3, rows=8, cols=9, terminals=(3, 5))
+    table = plan_coalitions(p, options=DesignOptions(quality=True, candidate_edges=20))
+    for s, plan in table.plans.items():
+        for name in s:
+            assert connects(p, plan.use, p.index(name)), (sorted(s), name)

@@ -19,8 +19,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from connectivity.design.heuristic import (Deadline, DesignOptions, operator_tree, plan_joint, polish,
-                                           workspace)
+from connectivity.design.heuristic import (Deadline, DesignOptions, Workspace, operator_tree, plan_joint, polish,
+                                           valid_plan, workspace)
 from connectivity.design.problem import DesignProblem, JointPlan, evaluate, standalone_weights
 from connectivity.design.threads import thread_map, usable_cores
 
@@ -63,6 +63,20 @@ def _restrict(use: np.ndarray, members: Sequence[int]) -> np.ndarray:
     out = np.zeros_like(use)
     out[list(members)] = use[list(members)]
     return out
+
+
+def _holding(problem: DesignProblem, ws: Workspace, plans: Sequence[np.ndarray], options: DesignOptions
+             ) -> Workspace:
+    """``ws``, or a workspace on the union of ``plans``' edges when one of them leaves it (a
+    stand-alone tree polished in quality mode on the whole graph): the coalitions start from
+    the stand-alone trees, which must stay whole on it."""
+    if ws.edges is None:
+        return ws
+    inside = np.zeros(problem.n_edges, dtype=bool)
+    inside[ws.edges] = True
+    if all(not (use.any(axis=0) & ~inside).any() for use in plans):
+        return ws
+    return workspace(problem, plans, options)
 
 
 def _plan_one(args: tuple) -> JointPlan:
@@ -144,6 +158,7 @@ def plan_coalitions(problem: DesignProblem, *, options: DesignOptions = DesignOp
         plans[(k,)] = evaluate(problem, use)
     if progress:
         progress(len(plans), total)
+    ws = _holding(problem, ws, [grand.use, stack] + [plans[(k,)].use for k in act], options)
     local_alone = {k: np.flatnonzero(ws.to_local(plans[(k,)].use)[k]) for k in act}
     middle = [s for s in subsets if 1 < len(s) < len(act)]
     for size in sorted({len(s) for s in middle}):
@@ -171,6 +186,9 @@ def plan_coalitions(problem: DesignProblem, *, options: DesignOptions = DesignOp
             progress(len(plans), total)
     plans[tuple(act)] = grand
     _make_consistent(problem, plans, options.objective)
+    for s, plan in plans.items():   # every plan joins its members' sites: a bug otherwise, never a figure
+        if not valid_plan(problem, plan.use, s):
+            raise RuntimeError(f"coalition {'+'.join(names[k] for k in s)}: its plan does not join every member's sites")
     if progress:
         progress(total, total)
     f = problem.contingency_factor

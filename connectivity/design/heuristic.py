@@ -175,7 +175,7 @@ def _merged_groups(problem: DesignProblem, ks: Sequence[int]) -> list[np.ndarray
     return [g for g in groups if len(g) >= 2]
 
 
-def _valid(problem: DesignProblem, use: np.ndarray, act: Sequence[int]) -> bool:
+def valid_plan(problem: DesignProblem, use: np.ndarray, act: Sequence[int]) -> bool:
     """Each active operator's edges join its nodes in every component and hold its required edges."""
     for k in act:
         if not use[k, problem.required_edges(k)].all():
@@ -184,6 +184,13 @@ def _valid(problem: DesignProblem, use: np.ndarray, act: Sequence[int]) -> bool:
         if not all(connects(problem.u, problem.v, edges, g) for g in problem.terminal_groups(k)):
             return False
     return True
+
+
+def _joins(problem: DesignProblem, k: int, tree: np.ndarray) -> bool:
+    """Whether the edges ``tree`` are a valid network of operator ``k`` (see :func:`valid_plan`)."""
+    use = np.zeros((problem.n_operators, problem.n_edges), dtype=bool)
+    use[k, tree] = True
+    return valid_plan(problem, use, [k])
 
 
 # --------------------------------------------------------------------------- starts
@@ -397,12 +404,13 @@ def plan_joint(problem: DesignProblem, *, operators: Sequence[str] | None = None
                                   f"network (node {int(stranded[0])} shares no road component with its other sites)")
     deadline = deadline or Deadline(options.time_limit)
     t0 = time.perf_counter()
+    alone = {k: tree for k, tree in (alone or {}).items() if _joins(problem, k, tree)}   # else solved again
     mask = np.zeros(K, dtype=bool)
     mask[act] = True
     starts = _starts(problem, act, options, alone, hurry=deadline.expired())
     for init in initial:
         init = np.asarray(init, dtype=bool) & mask[:, None]
-        if _valid(problem, init, act):
+        if valid_plan(problem, init, act):
             starts.append(init)
     starts = [s for i, s in enumerate(starts) if not any(np.array_equal(s, t) for t in starts[:i])]
     ws = workspace(problem, starts, options)
