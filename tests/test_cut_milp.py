@@ -74,3 +74,18 @@ def test_required_edges_are_kept():
     cut = solve_cut_milp(q, objective="linear", time_limit=120)
     assert cut.optimal and cut.use[0, e]
     assert connects(q, cut.use, 0) and connects(q, cut.use, 1)
+
+
+def test_existing_ducts_are_refused_and_give_no_lp_bound():
+    """The directed-cut model prices no reuse of existing ducts: its optimum on such a problem
+    would not bound the plans, so branch and cut refuses it and the LP gives no bound."""
+    from dataclasses import replace
+
+    p = random_problem(2, n_operators=2)
+    existing = np.zeros((p.n_operators, p.n_edges), dtype=bool)
+    existing[0, :3] = True
+    q = replace(p, existing=existing)
+    with pytest.raises(ValueError, match="existing ducts"):
+        solve_cut_milp(q)
+    assert lp_bound(q, objective="linear") is None
+    assert lp_bound(p, objective="linear") is not None

@@ -407,13 +407,16 @@ def lp_bound(problem: DesignProblem, *, operators: Sequence[str] | None = None, 
     optimality (every LP of the loop is a relaxation of the integer model, so each optimum is
     a valid bound: on the exact cost for ``objective='exact'``, on the linear one for
     ``'linear'``); ``complete`` says no violated cut was left. ``None`` when no LP was solved
-    in time.
+    in time, or the problem has existing ducts (the model prices no reuse; its
+    :func:`relaxed_for_bounds` has none).
     """
     t0 = time.perf_counter()
     members = range(problem.n_operators) if operators is None else sorted(problem.index(o) for o in operators)
     act = [k for k in members if problem.active(k)]
     if not act:
         return 0.0, True
+    if problem.existing is not None:
+        return None
     model = DirectedCutModel(problem, act, exact=objective == "exact")
     best: float | None = None
     for _ in range(max_rounds):

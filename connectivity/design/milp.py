@@ -172,7 +172,8 @@ def solve_cut_milp(problem: DesignProblem, *, operators: Sequence[str] | None = 
     Raises
     ------
     ValueError
-        When an operator has terminals in several road components.
+        When an operator has terminals in several road components, or the problem has existing
+        ducts (the model prices no reuse: bound its :func:`~connectivity.design.bounds.relaxed_for_bounds`).
     InfeasibleError
         When the model has no solution (a terminal no road reaches).
     """
@@ -183,6 +184,8 @@ def solve_cut_milp(problem: DesignProblem, *, operators: Sequence[str] | None = 
         return CutMilpResult(0.0, np.zeros((problem.n_operators, problem.n_edges), dtype=bool), True)
     if not one_network_each(problem, act):
         raise ValueError("solve_cut_milp roots one tree per operator: an operator has sites in several road components")
+    if problem.existing is not None:
+        raise ValueError("solve_cut_milp prices no existing ducts: give it relaxed_for_bounds(problem)")
     model = DirectedCutModel(problem, act, exact=objective == "exact")
     bound, integer = 0.0, False
     while True:
