@@ -867,3 +867,23 @@ def test_one_operators_bound_takes_its_whole_trench():
             whole = bounds.steiner_lower_bound(p, k, own[k] + T[:, p.group_index(k)], roots=bounds.final_roots(p))[0]
             got = lagrangian_bound(p, operators=[p.operators[k]], plan=plan, objective="chambers", iterations=1)
             assert got >= (whole + const) * (1 - 1e-9)
+
+
+def test_a_bound_above_its_plan_is_reported_as_a_bug(caplog):
+    """plan_gaps' rows: a certified bound above its plan's cost means a wrong plan or a wrong
+    bound (quality mode's unjoined plans showed as negative gaps, silently): a warning says so.
+    True bounds give none."""
+    from connectivity.design import plan_coalitions, plan_gaps
+    from connectivity.design.bounds import _gap_rows
+
+    p = random_problem(5, n_operators=3)
+    table = plan_coalitions(p)
+    with caplog.at_level("WARNING", logger="connectivity.design.bounds"):
+        rows = plan_gaps(p, table)
+    assert rows["joint"]["gap_pct"] >= 0 and "a bug" not in caplog.text
+    solo = frozenset([table.players[0]])
+    too_high = {solo: 2 * table.plans[solo].cost}
+    with caplog.at_level("WARNING", logger="connectivity.design.bounds"):
+        rows = _gap_rows(p, table, None, too_high)
+    assert rows["stand_alone"][table.players[0]]["gap_pct"] < 0
+    assert f"the {table.players[0]} plan costs" in caplog.text and "a bug" in caplog.text

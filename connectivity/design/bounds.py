@@ -1,6 +1,7 @@
 """Lower bounds on the cost of any joint plan (THB, before contingency)."""
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from connectivity.design.problem import GROUPS, DesignProblem, JointPlan, group_
 from connectivity.design.threads import thread_map
 from connectivity.steiner.bound import joint_dual_ascent
 from connectivity.steiner.graph import CSRGraph, build_csr, component_labels
+
+logger = logging.getLogger(__name__)
 
 
 def steiner_lower_bound(problem: DesignProblem, k: int, weights: np.ndarray, *, time_limit: float | None = None,
@@ -1125,17 +1128,19 @@ def _gap_rows(problem: DesignProblem, table: CoalitionTable, joint: Bound | None
     whose order the rows keep)."""
     f = problem.contingency_factor
 
-    def row(plan: JointPlan, bound: float) -> dict:
+    def row(plan: JointPlan, bound: float, name: str) -> dict:
         cost, lb = plan.cost * f, bound * f
+        if lb > cost * (1 + 1e-6):   # a plan below a valid bound: one of the two is wrong
+            logger.warning("the %s plan costs %.0f THB, below its certified lower bound of %.0f THB: a bug, "
+                           "please report it with the scenario", name, cost, lb)
         return {"cost": round(cost, 2), "lower_bound": round(lb, 2), "gap_pct": gap_pct(cost, lb)}
 
     grand = frozenset(table.players)
     out: dict[str, dict] = {"stand_alone": {}, "coalitions": {}}
     if grand in table.plans and joint is not None:
-        out["joint"] = row(table.plans[grand], joint.value)
+        out["joint"] = row(table.plans[grand], joint.value, "joint")
     for s, bound in bounds.items():   # in _part_bounds' order: by size, then names
-        if len(s) == 1:
-            out["stand_alone"][next(iter(s))] = row(table.plans[s], bound)
-        else:
-            out["coalitions"]["+".join(sorted(s))] = row(table.plans[s], bound)
+        name = "+".join(sorted(s))
+        part = out["stand_alone"] if len(s) == 1 else out["coalitions"]
+        part[name] = row(table.plans[s], bound, name)
     return out
