@@ -65,9 +65,7 @@ def lower_bound(problem: DesignProblem, *, operators: Sequence[str] | None = Non
     ``objective='linear'`` (per-metre manholes, no site chambers) those are left out. The
     result is the best of these valid bounds.
     """
-    K = problem.n_operators
-    members = list(range(K)) if operators is None else sorted(problem.index(o) for o in operators)
-    act = [k for k in members if problem.active(k)]
+    act = problem.active_operators(operators)
     if not act:
         return 0.0
 
@@ -193,8 +191,7 @@ def certify_steps(problem: DesignProblem, operators: Sequence[str] | None = None
     """The subgradient steps :func:`certify` takes by default, times ``effort``:
     :func:`default_iterations`, twice that where the chamber bound runs alone (beyond
     :data:`OTHER_BOUNDS_MAX_EDGES` edges, no existing ducts)."""
-    members = range(problem.n_operators) if operators is None else sorted(problem.index(o) for o in operators)
-    act = [k for k in members if problem.active(k)]
+    act = problem.active_operators(operators)
     steps = default_iterations(problem, len(act))
     chambers = chambers_bound_applies(problem, act)
     if chambers and problem.n_edges > OTHER_BOUNDS_MAX_EDGES:   # the chamber bound runs alone: both budgets
@@ -276,9 +273,7 @@ def certify(problem: DesignProblem, plan: JointPlan | None = None, *, time_limit
     (None: by size, see :func:`lagrangian_bound`).
     """
     t0 = time.perf_counter()
-    K = problem.n_operators
-    members = list(range(K)) if operators is None else sorted(problem.index(o) for o in operators)
-    act = [k for k in members if problem.active(k)]
+    act = problem.active_operators(operators)
     if not act:
         return Bound(0.0, "no operator needs ducts", 0.0)
     part = None if time_limit is None else time_limit / 3
@@ -414,8 +409,7 @@ def lp_bound(problem: DesignProblem, *, operators: Sequence[str] | None = None, 
     :func:`relaxed_for_bounds` has none).
     """
     t0 = time.perf_counter()
-    members = range(problem.n_operators) if operators is None else sorted(problem.index(o) for o in operators)
-    act = [k for k in members if problem.active(k)]
+    act = problem.active_operators(operators)
     if not act:
         return 0.0, True
     if problem.existing is not None:
@@ -979,9 +973,8 @@ def lagrangian_bound(problem: DesignProblem, *, operators: Sequence[str] | None 
     (:func:`_operator_chambers`), a bound on the exact cost about as strong as the linear one.
     """
     t0 = time.perf_counter()
-    K, m = problem.n_operators, problem.n_edges
-    members = list(range(K)) if operators is None else sorted(problem.index(o) for o in operators)
-    act = [k for k in members if problem.active(k)]
+    m = problem.n_edges
+    act = problem.active_operators(operators)
     if not act:
         return 0.0
     T, own, const = relaxed_costs(problem, act, objective, plan)

@@ -177,20 +177,15 @@ def _merged_groups(problem: DesignProblem, ks: Sequence[int]) -> list[np.ndarray
 
 def valid_plan(problem: DesignProblem, use: np.ndarray, act: Sequence[int]) -> bool:
     """Each active operator's edges join its nodes in every component and hold its required edges."""
-    for k in act:
-        if not use[k, problem.required_edges(k)].all():
-            return False
-        edges = np.flatnonzero(use[k])
-        if not all(connects(problem.u, problem.v, edges, g) for g in problem.terminal_groups(k)):
-            return False
-    return True
+    return all(_joins(problem, k, np.flatnonzero(use[k])) for k in act)
 
 
 def _joins(problem: DesignProblem, k: int, tree: np.ndarray) -> bool:
-    """Whether the edges ``tree`` are a valid network of operator ``k`` (see :func:`valid_plan`)."""
-    use = np.zeros((problem.n_operators, problem.n_edges), dtype=bool)
-    use[k, tree] = True
-    return valid_plan(problem, use, [k])
+    """Whether the edges ``tree`` join operator ``k``'s nodes in every component and hold its
+    required edges."""
+    if not np.isin(problem.required_edges(k), tree).all():
+        return False
+    return all(connects(problem.u, problem.v, tree, g) for g in problem.terminal_groups(k))
 
 
 # --------------------------------------------------------------------------- starts
@@ -393,8 +388,7 @@ def plan_joint(problem: DesignProblem, *, operators: Sequence[str] | None = None
         When an operator's terminals are not connected by the network.
     """
     K, m = problem.n_operators, problem.n_edges
-    members = list(range(K)) if operators is None else sorted(problem.index(o) for o in operators)
-    act = [k for k in members if problem.active(k)]
+    act = problem.active_operators(operators)
     if not act:
         return evaluate(problem, np.zeros((K, m), dtype=bool))
     for k in act:

@@ -57,8 +57,7 @@ def solve_milp(problem: DesignProblem, *, operators: Sequence[str] | None = None
     from scipy.sparse import coo_matrix
 
     K, m, n = problem.n_operators, problem.n_edges, problem.n_nodes
-    members = list(range(K)) if operators is None else sorted(problem.index(o) for o in operators)
-    act = [k for k in members if problem.active(k)]
+    act = problem.active_operators(operators)
     mode_cost = problem.mode_table()
     commodities = []
     for k in act:
@@ -178,8 +177,7 @@ def solve_cut_milp(problem: DesignProblem, *, operators: Sequence[str] | None = 
         When the model has no solution (a terminal no road reaches).
     """
     t0 = time.perf_counter()
-    members = range(problem.n_operators) if operators is None else sorted(problem.index(o) for o in operators)
-    act = [k for k in members if problem.active(k)]
+    act = problem.active_operators(operators)
     if not act:
         return CutMilpResult(0.0, np.zeros((problem.n_operators, problem.n_edges), dtype=bool), True)
     if not one_network_each(problem, act):

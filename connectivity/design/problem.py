@@ -146,6 +146,12 @@ class DesignProblem:
         """Whether operator ``k`` needs any duct (two or more nodes to join)."""
         return len(self.tree_terminals(k)) >= 2
 
+    def active_operators(self, operators: Sequence[str] | None = None) -> list[int]:
+        """Indices of ``operators`` (names; default: all), in index order, that need ducts
+        (:meth:`active`)."""
+        members = range(self.n_operators) if operators is None else sorted(self.index(o) for o in operators)
+        return [k for k in members if self.active(k)]
+
     def mode_table(self) -> np.ndarray:
         """``(m, 3)`` linear cost (THB) of each edge in modes telecom, power, joint: trench
         plus the group's manholes spread per metre (``manhole / spacing_m``)."""
