@@ -42,6 +42,7 @@ LAYERS: dict[str, int] = {
     "pipeline": 11,
     "areas": 12,
     "cli": 13,
+    "__main__": 14,   # python -m connectivity: the command line
 }
 # The package root re-exports the public API; it is not a stage.
 ROOT_EXEMPT = {"__init__"}

@@ -236,3 +236,12 @@ def test_bad_arguments_are_one_line_exit_2(argv, words, capsys):
     assert exc.value.code == 2
     assert len(err.strip().splitlines()) == 1 and err.startswith("connectivity: error: "), err
     assert all(w in err for w in words), err
+
+
+def test_python_dash_m_connectivity_is_the_command(fixtures, tmp_path):
+    """``python -m connectivity`` runs the same command line, with its name and exit codes."""
+    ok = subprocess.run([sys.executable, "-m", "connectivity", "--help"], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and ok.stdout.startswith("usage: connectivity ") and "plan-areas" in ok.stdout
+    bad = subprocess.run([sys.executable, "-m", "connectivity", "plan", str(tmp_path / "missing.toml")],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and bad.stderr.startswith("connectivity: error: ") and "missing.toml" in bad.stderr
