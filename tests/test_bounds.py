@@ -723,6 +723,39 @@ def test_group_chamber_terms_with_required_edges_never_exceed_the_group_networks
     assert crossed > 3
 
 
+def _comb_round_the_block(seed):
+    """:func:`_comb` with operator A's required edges the whole cycle 0-1-2-3 (corridor streets round
+    a block) and B's one or two of them."""
+    from dataclasses import replace
+
+    p = _comb(seed)
+    rng = np.random.default_rng(seed)
+    other = np.array(sorted(rng.choice([0, 1, 2, 3], size=int(rng.integers(1, 3)), replace=False)), dtype=np.int64)
+    return replace(p, required=(np.arange(4, dtype=np.int64), other))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_bounds_with_required_streets_round_a_block_below_brute_force_optimum(seed):
+    """Required edges that close a cycle let a network have as many runs as key nodes (a ring
+    through no site has ``ceil(L / s)`` chambers, not ``L / s + 1``): the chamber terms count one
+    chamber less per cycle, and every bound stays below the exact optimum over all edge subsets."""
+    from connectivity.design.bounds import _operator_chambers, _required_cycles
+    from connectivity.design.manholes import count_manholes
+
+    p = _comb_round_the_block(seed)
+    assert _required_cycles(p, 0) == 1 and _required_cycles(p, 1) == 0
+    extra, const, _ = _operator_chambers(p, [0])
+    for mask in _subsets_with(p, 0):
+        chambers = count_manholes(p.u, p.v, p.length_m, mask, p.terminals[0], spacing_m=p.manhole_spacing_m)
+        assert extra[0][mask].sum() + const <= chambers * p.manhole_cost[p.group_index(0)] * (1 + 1e-9) + 1e-6
+    options = [_subsets_with(p, k) for k in range(p.n_operators)]
+    best = min(evaluate(p, np.vstack(combo)).cost for combo in itertools.product(*options))
+    plan = plan_joint(p)
+    assert plan.cost >= best * (1 - TOL)
+    assert lagrangian_bound(p, plan=plan, objective="chambers", iterations=30) <= best * (1 + TOL)
+    assert certify(p, plan).value <= best * (1 + TOL)
+
+
 def test_best_bound_shares_its_time_limit(monkeypatch):
     """With required streets best_bound runs two bounds: the second gets what the first left
     of ``time_limit``, not the whole of it again (the design stage's limit holds)."""

@@ -218,6 +218,31 @@ def test_manhole_count_equals_placed_manholes(seed):
     assert count_manholes(p.u, p.v, p.length_m, used, terms, spacing_m=spacing) == placed.count
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_a_ring_of_streets_through_no_site_or_junction_has_pull_points_no_farther_apart_than_the_spacing(seed):
+    """Corridor streets round a block form a closed loop with no key node: its pull points go round
+    it at most ``spacing`` apart (``ceil(L / s)`` of them, one at a node), placed and counted alike;
+    a site on the loop holds one of them."""
+    from connectivity.design.manholes import count_manholes, place_manholes
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(3, 7))
+    u, v = np.arange(n), (np.arange(n) + 1) % n
+    length = rng.uniform(30, 400, size=n)
+    spacing = float(rng.uniform(60, 200))
+    used = np.ones(n, dtype=bool)
+    placed = place_manholes(u, v, length, used, [], spacing_m=spacing)
+    start = np.concatenate([[0.0], np.cumsum(length)[:-1]])   # position of node i round the loop
+    at = np.sort(start[placed.spacing_edge] + placed.spacing_offset_m)
+    gaps = np.diff(np.concatenate([at, [at[0] + length.sum()]]))
+    assert len(placed.node_id) == 0 and gaps.max() <= spacing + 1e-6
+    assert placed.count == count_manholes(u, v, length, used, [], spacing_m=spacing) == np.ceil(length.sum() / spacing)
+    site = int(rng.integers(n))
+    with_site = place_manholes(u, v, length, used, [site], spacing_m=spacing)
+    assert with_site.node_id.tolist() == [site] and with_site.count == placed.count
+    assert count_manholes(u, v, length, used, [site], spacing_m=spacing) == with_site.count
+
+
 @pytest.mark.parametrize("candidate_edges", [5_000, 10])
 def test_joint_plan_same_on_any_thread_count(monkeypatch, candidate_edges):
     """The starts and the improvement of each start run on threads: the plan is the serial one."""

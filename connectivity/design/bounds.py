@@ -447,6 +447,20 @@ def _loose_ends(problem: DesignProblem, k: int) -> int:
     return int(np.count_nonzero((count == 1) & ~np.isin(nodes, problem.terminals[k])))
 
 
+def _required_cycles(problem: DesignProblem, k: int) -> int:
+    """Independent cycles of operator ``k``'s required edges (edges - nodes + components): corridor
+    streets round a block. Each lets a network of ``K`` key nodes have ``K`` runs instead of
+    ``K - 1``, so one chamber fewer than ``L / s + 1`` (a ring of streets of length ``L`` through no
+    site or junction has ``ceil(L / s)``); edges a plan adds to them close no cycle that saves one
+    (a path added between two nodes of the network is a run of its own, at least one chamber)."""
+    r = problem.required_edges(k)
+    if not len(r):
+        return 0
+    nodes, inv = np.unique(np.concatenate([problem.u[r], problem.v[r]]), return_inverse=True)
+    components = len(np.unique(component_labels(len(nodes), inv[:len(r)], inv[len(r):])))
+    return len(np.unique(r)) - len(nodes) + components
+
+
 def relaxed_for_bounds(problem: DesignProblem, operators: Sequence[str] | None = None) -> DesignProblem:
     """What the bounds (whose models know no existing ducts) see of the plans of ``operators``
     (default: all) when some of them may put their cables in existing ducts: each operator's
@@ -562,7 +576,7 @@ def _operator_chambers(problem: DesignProblem, act: list[int]) -> tuple[dict[int
     ``n`` operators gets ``1 / n`` of this bound: ``manhole / (n s)`` per metre of its tree and
     ``manhole / n`` per network (terminal group). With required edges a leaf can be an end of
     them that is no site (a key node without a chamber): one chamber less per such end
-    (:func:`_loose_ends`).
+    (:func:`_loose_ends`), and one less per cycle of them (:func:`_required_cycles`).
 
     Lead-ins add to it (:func:`_lead_in_terms`): a run of length ``l`` holds ``ceil(l / s)``
     pieces, so a lead-in that is a run of its own counts ``ceil(l / s) - l / s`` chambers more than
@@ -584,7 +598,7 @@ def _operator_chambers(problem: DesignProblem, act: list[int]) -> tuple[dict[int
             others = _other_lead_ins(problem, k, [leads[j] for j in ks if j != k])
             extra[k] = c * (problem.length_m / problem.manhole_spacing_m + pair_cost)
             networks = len(problem.terminal_groups(k))
-            const += c * (networks + bonus - loose + others)
+            const += c * (networks + bonus - loose - _required_cycles(problem, k) + others)
             most += c * (networks + top + others)
     return extra, const, most
 

@@ -95,7 +95,8 @@ def place_manholes(u: Sequence[int], v: Sequence[int], length_m: Sequence[float]
     -------
     ManholeLayout
         A run of length L between two node manholes gets ``ceil(L / spacing_m) - 1``
-        evenly spaced manholes.
+        evenly spaced manholes; a closed loop of length L through no site or junction (a ring
+        of streets) gets ``ceil(L / spacing_m)``, one at a node of it.
     """
     u = np.asarray(u, dtype=np.int64)
     v = np.asarray(v, dtype=np.int64)
@@ -115,11 +116,13 @@ def place_manholes(u: Sequence[int], v: Sequence[int], length_m: Sequence[float]
     sp_off: list[float] = []
     for run in _runs(edges, u, v, set(key), adj):
         total = float(sum(length_m[e] for e, _ in run))
-        k = max(0, math.ceil(total / spacing_m - 1e-9) - 1)
+        start = int(u[run[0][0]]) if run[0][1] else int(v[run[0][0]])
+        ring = start not in key   # a closed loop with no key node: its first pull point at its start
+        k = max(0, math.ceil(total / spacing_m - 1e-9) - (0 if ring else 1))
         if k == 0:
             continue
-        step = total / (k + 1)
-        targets = [step * (i + 1) for i in range(k)]
+        step = total / (k if ring else k + 1)
+        targets = [step * (i + (0 if ring else 1)) for i in range(k)]
         pos = 0.0
         ti = 0
         for e, fwd in run:
@@ -141,7 +144,8 @@ def count_manholes(u: np.ndarray, v: np.ndarray, length_m: np.ndarray, used: np.
     """How many pull points :func:`place_manholes` places, without placing them (vectorised).
 
     Runs are the connected pieces of the used edges once the network is cut at its key
-    nodes (sites, junctions, ends); a run of length L holds ``ceil(L / spacing_m) - 1``.
+    nodes (sites, junctions, ends); a run of length L holds ``ceil(L / spacing_m) - 1``, a
+    closed loop through no key node ``ceil(L / spacing_m)``.
     """
     edges = np.flatnonzero(np.asarray(used, dtype=bool))
     if len(edges) == 0:
@@ -163,5 +167,7 @@ def count_manholes(u: np.ndarray, v: np.ndarray, length_m: np.ndarray, used: np.
     m = len(edges)
     run = component_labels(m, first, second)
     run_len = np.bincount(run, weights=np.asarray(length_m, dtype=float)[edges])
-    inner = np.maximum(np.ceil(run_len / spacing_m - 1e-9).astype(np.int64) - 1, 0)
+    key_ends = np.bincount(run, weights=(~through[a]).astype(float) + (~through[b]), minlength=len(run_len))
+    ring = key_ends == 0   # a closed loop through no key node: no chamber at its ends to subtract
+    inner = np.maximum(np.ceil(run_len / spacing_m - 1e-9).astype(np.int64) - (~ring), 0)
     return chambers + int(inner.sum())
