@@ -262,8 +262,23 @@ class _LateInterrupt:
         os._exit(130 if self.seen else self.code)
 
 
+def _open_closed_streams() -> None:
+    """A standard output or error the caller closed (``>&-``: ``sys.stdout`` is None) goes to the null
+    device: what is printed there is dropped (plans are files), and its descriptor is not handed to
+    a file the command opens, where C code's prints (HiGHS's banner) would land."""
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        if getattr(sys, name) is None:
+            stream = open(os.devnull, "w")  # takes the descriptor fd when it is the lowest one free
+            setattr(sys, name, stream)
+            try:
+                os.fstat(fd)
+            except OSError:
+                os.dup2(stream.fileno(), fd)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run a command; exit codes: 0 done, 2 bad input or environment (one line), 1 a bug, 130 interrupted."""
+    _open_closed_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
     before = set(logging.getLogger().handlers)

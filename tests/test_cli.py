@@ -245,3 +245,18 @@ def test_python_dash_m_connectivity_is_the_command(fixtures, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "connectivity", "plan", str(tmp_path / "missing.toml")],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.startswith("connectivity: error: ") and "missing.toml" in bad.stderr
+
+
+def test_a_closed_stdout_breaks_no_run(fixtures, tmp_path):
+    """`>&-`: the plan is written (exit 0) and steiner solves, with no traceback (Python's sys.stdout
+    is None: the HiGHS banner's silencing and the exit hook's flush used to fail)."""
+    out = tmp_path / "out"
+    stp = tmp_path / "path.stp"
+    stp.write_text("SECTION Graph\nNodes 3\nEdges 2\nE 1 2 1\nE 2 3 1\nEND\n\n"
+                   "SECTION Terminals\nTerminals 2\nT 1\nT 3\nEND\n\nEOF\n")
+    for argv in (["plan", fixtures / "tiny.toml", "--out", out, "--quiet"], ["steiner", stp]):
+        r = subprocess.run(["sh", "-c", '"$@" >&-', "sh", sys.executable, "-m", "connectivity", *map(str, argv)],
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        assert all(line.startswith("connectivity: WARNING: ") for line in r.stderr.splitlines()), r.stderr
+    assert json.loads((out / "summary.json").read_text())["sites_connected"] == 4
