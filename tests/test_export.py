@@ -444,6 +444,21 @@ def test_bad_plan_dir(tmp_path, setup, words):
     assert not out.exists()
 
 
+def test_a_huge_segment_id_is_one_error_line(full_plan, tmp_path):
+    """`segment_id` 1e30: pandas' RuntimeWarning (two lines, with a source line) came before the error."""
+    d = tmp_path / "plan"
+    d.mkdir()
+    for f in full_plan.iterdir():
+        (d / f.name).write_bytes(f.read_bytes())
+    ducts = json.loads((d / "ducts.geojson").read_text())
+    ducts["features"][0]["properties"]["segment_id"] = 1e30
+    (d / "ducts.geojson").write_text(json.dumps(ducts))
+    r = run_cli("export", d, "--format", "csv", "--out", tmp_path / "out")
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1, r.stderr
+    assert "ducts.geojson: field `segment_id` must be integer" in lines[0]
+
+
 def test_national_folder_of_plan_areas_is_named_as_such(tiny_plan, tmp_path, capsys):
     """The national folder of `plan-areas` given to export or compare: one line pointing at its area
     folders. Export said 'ducts.geojson is missing; make one with `connectivity plan`'; compare
