@@ -269,3 +269,14 @@ def test_boq_by_item_sums_phase_rows():
     seg = boq.assign(phase=pd.array([1, 1, 2, 2], dtype="Int64"))   # rows per phase only: summed
     got = report.boq_by_item(seg)
     assert got[["item", "quantity", "cost_thb"]].values.tolist() == [["t", 20.0, 2000.0], ["d", 5.0, 100.0]]
+
+
+def test_compare_refuses_a_summary_nested_too_deeply(tmp_path):
+    """A summary.json of `[` x 100000 ended compare with a RecursionError (exit 1)."""
+    from connectivity.errors import InputDataError
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "summary.json").write_text("[" * 100_000)
+    with pytest.raises(InputDataError, match=r"a/summary\.json: not valid JSON \(arrays or objects nested too deeply\)$"):
+        report.compare([str(tmp_path / "a"), str(tmp_path / "a")], str(tmp_path / "cmp"))
+    assert not (tmp_path / "cmp").exists()
