@@ -337,6 +337,8 @@ SUMMARY_RANGE_NUMBERS = ("p10", "p50", "p90")
 def _check_number(path: Path, key: str, v: Any) -> None:
     if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
         raise InputDataError(f"{path}: `{key}` must be a number, not {v!r}")
+    if isinstance(v, float) and not math.isfinite(v):   # NaN, Infinity or 1e999 in the file: a plan writes null
+        raise InputDataError(f"{path}: `{key}` must be a finite number, not {json.dumps(v)}")
 
 
 def _check_object(path: Path, key: str, v: Any) -> dict:
@@ -356,8 +358,8 @@ def _national_folder(folder: Path, per_area: list) -> InputDataError:
 
 def read_summary(path: str | Path) -> dict[str, Any]:
     """The ``summary.json`` of a plan folder, checked: a JSON object stating ``total_cost``, whose headline figures
-    (:data:`SUMMARY_NUMBERS`) are numbers or null, whose tables (:data:`SUMMARY_OBJECTS`) are
-    objects, and whose figures inside those tables that the commands read are numbers or null
+    (:data:`SUMMARY_NUMBERS`) are finite numbers or null, whose tables (:data:`SUMMARY_OBJECTS`) are
+    objects, and whose figures inside those tables that the commands read are finite numbers or null
     (``coverage``, ``cost_range.total``, each ``allocation`` rule's shares per operator) or
     objects (each operator's ``rent_vs_build``).
 
