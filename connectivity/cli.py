@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import functools
 import logging
 import os
 import signal
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 from connectivity.errors import LOG_FORMAT, ConfigError, ConnectivityError
@@ -262,8 +264,31 @@ class _LateInterrupt:
         os._exit(130 if self.seen else self.code)
 
 
+def _open_closed_streams() -> None:
+    """A standard output or error the caller closed (``>&-``: ``sys.stdout`` is None) goes to the null
+    device: what is printed there is dropped (plans are files), and its descriptor is not handed to
+    a file the command opens, where C code's prints (HiGHS's banner) would land."""
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        if getattr(sys, name) is None:
+            stream = open(os.devnull, "w")  # takes the descriptor fd when it is the lowest one free
+            setattr(sys, name, stream)
+            try:
+                os.fstat(fd)
+            except OSError:
+                os.dup2(stream.fileno(), fd)
+
+
+def _log_warning(message, category, filename, lineno, file=None, line=None, *, debug: bool = False) -> None:
+    """A Python warning (geopandas', pandas') as one log line like the package's own, ``connectivity:
+    WARNING: UserWarning: ...`` (held back, and dropped on bad input, with them), not Python's two
+    lines with a source line; ``--debug`` adds where it was raised."""
+    where = f" ({filename}:{lineno})" if debug else ""
+    logging.getLogger("py.warnings").warning("%s: %s%s", category.__name__, " ".join(str(message).split()), where)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run a command; exit codes: 0 done, 2 bad input or environment (one line), 1 a bug, 130 interrupted."""
+    _open_closed_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
     before = set(logging.getLogger().handlers)
@@ -277,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     hold = None if args.verbose else _HoldLogs()
     failed_on_input = False
     late = _LateInterrupt(program=argv is None)
+    shown, warnings.showwarning = warnings.showwarning, functools.partial(_log_warning, debug=args.debug)
     try:
         _check_arguments(args)
         code = int(args.func(args) or 0)
@@ -305,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         code = 1
     finally:
         late.install()
+        warnings.showwarning = shown
         if hold is not None:
             hold.release(emit=not failed_on_input)
     if late.seen and code != 130:

@@ -138,16 +138,30 @@ class PlanFolder:
     operators: tuple[str, ...] = ()
 
 
-def _read_feature_collection(path: Path) -> gpd.GeoDataFrame:
-    """A GeoJSON FeatureCollection (WGS84) as a GeoDataFrame; one-line :class:`InputDataError` otherwise."""
+def _read_json(path: Path, what: str = "JSON") -> Any:
+    """The JSON value in the file ``path`` (``what``: JSON or GeoJSON, as the errors name it).
+
+    Raises
+    ------
+    InputDataError
+        One line naming the file: not UTF-8, not valid JSON (nested too deeply for the parser
+        too), or unreadable.
+    """
     try:
-        data = json.loads(path.read_bytes().decode("utf-8"))
+        return json.loads(path.read_bytes().decode("utf-8"))
     except UnicodeDecodeError:
-        raise InputDataError(f"{path}: not a GeoJSON text file (not UTF-8)") from None
+        raise InputDataError(f"{path}: not a {what} text file (not UTF-8)") from None
     except json.JSONDecodeError as exc:
-        raise InputDataError(f"{path}: not valid GeoJSON ({exc.msg} at line {exc.lineno})") from None
+        raise InputDataError(f"{path}: not valid {what} ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise InputDataError(f"{path}: not valid {what} (arrays or objects nested too deeply)") from None
     except OSError as exc:
         raise InputDataError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def _read_feature_collection(path: Path) -> gpd.GeoDataFrame:
+    """A GeoJSON FeatureCollection (WGS84) as a GeoDataFrame; one-line :class:`InputDataError` otherwise."""
+    data = _read_json(path, "GeoJSON")
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection" or not isinstance(data.get("features"), list):
         raise InputDataError(f"{path}: not a GeoJSON FeatureCollection")
     rows, geoms = [], []
@@ -323,6 +337,8 @@ SUMMARY_RANGE_NUMBERS = ("p10", "p50", "p90")
 def _check_number(path: Path, key: str, v: Any) -> None:
     if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
         raise InputDataError(f"{path}: `{key}` must be a number, not {v!r}")
+    if isinstance(v, float) and not math.isfinite(v):   # NaN, Infinity or 1e999 in the file: a plan writes null
+        raise InputDataError(f"{path}: `{key}` must be a finite number, not {json.dumps(v)}")
 
 
 def _check_object(path: Path, key: str, v: Any) -> dict:
@@ -342,8 +358,8 @@ def _national_folder(folder: Path, per_area: list) -> InputDataError:
 
 def read_summary(path: str | Path) -> dict[str, Any]:
     """The ``summary.json`` of a plan folder, checked: a JSON object stating ``total_cost``, whose headline figures
-    (:data:`SUMMARY_NUMBERS`) are numbers or null, whose tables (:data:`SUMMARY_OBJECTS`) are
-    objects, and whose figures inside those tables that the commands read are numbers or null
+    (:data:`SUMMARY_NUMBERS`) are finite numbers or null, whose tables (:data:`SUMMARY_OBJECTS`) are
+    objects, and whose figures inside those tables that the commands read are finite numbers or null
     (``coverage``, ``cost_range.total``, each ``allocation`` rule's shares per operator) or
     objects (each operator's ``rent_vs_build``).
 
@@ -353,12 +369,7 @@ def read_summary(path: str | Path) -> dict[str, Any]:
         One line naming the file and what is wrong (the key's path, e.g. ``allocation.shapley.TOT``).
     """
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputDataError(f"{path}: not valid JSON ({exc})") from None
-    except OSError as exc:
-        raise InputDataError(f"{path}: cannot read ({exc.strerror})") from None
+    data = _read_json(path)
     if not isinstance(data, dict):
         raise InputDataError(f"{path}: not a plan summary (a JSON object expected, found {type(data).__name__})")
     if isinstance(data.get("per_area"), list):

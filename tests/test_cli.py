@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from connectivity.cli import main
+from tests.conftest import FIXTURES
 
 
 def run_cli(*args):
@@ -245,3 +246,50 @@ def test_python_dash_m_connectivity_is_the_command(fixtures, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "connectivity", "plan", str(tmp_path / "missing.toml")],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.startswith("connectivity: error: ") and "missing.toml" in bad.stderr
+
+
+def test_a_closed_stdout_breaks_no_run(fixtures, tmp_path):
+    """`>&-`: the plan is written (exit 0) and steiner solves, with no traceback (Python's sys.stdout
+    is None: the HiGHS banner's silencing and the exit hook's flush used to fail)."""
+    out = tmp_path / "out"
+    stp = tmp_path / "path.stp"
+    stp.write_text("SECTION Graph\nNodes 3\nEdges 2\nE 1 2 1\nE 2 3 1\nEND\n\n"
+                   "SECTION Terminals\nTerminals 2\nT 1\nT 3\nEND\n\nEOF\n")
+    for argv in (["plan", fixtures / "tiny.toml", "--out", out, "--quiet"], ["steiner", stp]):
+        r = subprocess.run(["sh", "-c", '"$@" >&-', "sh", sys.executable, "-m", "connectivity", *map(str, argv)],
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        assert all(line.startswith("connectivity: WARNING: ") for line in r.stderr.splitlines()), r.stderr
+    assert json.loads((out / "summary.json").read_text())["sites_connected"] == 4
+
+
+def _mixed_column_roads(folder, *, null_geometry):
+    """A scenario whose roads GeoJSON has a `highway` column mixing text with a list and an object
+    (geopandas then warns "Could not parse column 'highway' as JSON"), and a row without geometry."""
+    rows = [("residential", 18.79), (["a", "b"], 18.791), ({"x": 1}, 18.792), ("residential", None)]
+    features = [{"type": "Feature", "properties": {"highway": h},
+                 "geometry": None if y is None else {"type": "LineString", "coordinates": [[98.96, y], [98.962, y]]}}
+                for h, y in rows[:4 if null_geometry else 3]]
+    (folder / "roads.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    scenario = folder / "s.toml"
+    scenario.write_text('name = "r"\nprovince = "Chiang Mai"\n[inputs]\nroads = "roads.geojson"\n'
+                        f'sites = {json.dumps(str(FIXTURES / "sites.csv"))}\n'
+                        f'operators = {json.dumps(str(FIXTURES / "operators.toml"))}\n')
+    return scenario
+
+
+@pytest.mark.parametrize("flags", [[], ["-v"], ["-v", "--debug"]])
+def test_library_warnings_are_one_log_line(tmp_path, flags):
+    """A library's warning (geopandas reading a mixed column) is one `connectivity: WARNING:` line, as
+    the package's own warnings, shown with -v and --debug too: no two lines with a source line."""
+    r = run_cli(*flags, "plan", _mixed_column_roads(tmp_path, null_geometry=False), "--out", tmp_path / "out", "-q")
+    assert r.returncode == 0, r.stderr
+    assert "connectivity: WARNING: UserWarning: Could not parse column 'highway' as JSON" in r.stderr, r.stderr
+    assert all(line.startswith("connectivity: ") for line in r.stderr.splitlines()), r.stderr
+
+
+def test_library_warnings_before_bad_input_are_dropped(tmp_path):
+    """Bad input (a road without geometry) after a library's warning: the error line alone."""
+    out = tmp_path / "out"
+    r = run_cli("plan", _mixed_column_roads(tmp_path, null_geometry=True), "--out", out, "-q")
+    _assert_clean_failure(r, out, "roads.geojson", "geometry")

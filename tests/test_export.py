@@ -444,6 +444,42 @@ def test_bad_plan_dir(tmp_path, setup, words):
     assert not out.exists()
 
 
+def test_a_huge_segment_id_is_one_error_line(full_plan, tmp_path):
+    """`segment_id` 1e30: pandas' RuntimeWarning (two lines, with a source line) came before the error."""
+    d = tmp_path / "plan"
+    d.mkdir()
+    for f in full_plan.iterdir():
+        (d / f.name).write_bytes(f.read_bytes())
+    ducts = json.loads((d / "ducts.geojson").read_text())
+    ducts["features"][0]["properties"]["segment_id"] = 1e30
+    (d / "ducts.geojson").write_text(json.dumps(ducts))
+    r = run_cli("export", d, "--format", "csv", "--out", tmp_path / "out")
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1, r.stderr
+    assert "ducts.geojson: field `segment_id` must be integer" in lines[0]
+
+
+@pytest.mark.parametrize("name", ["summary.json", "ducts.geojson"])
+def test_json_nested_too_deeply_is_one_error_line(tiny_plan, tmp_path, capsys, name):
+    """JSON nested deeper than the parser goes (a summary of `[` x 100000, a property of ducts.geojson):
+    exit 1 with a RecursionError, now exit 2 naming the file."""
+    d = tmp_path / "plan"
+    d.mkdir()
+    for f in tiny_plan.iterdir():
+        if f.is_file():
+            (d / f.name).write_bytes(f.read_bytes())
+    deep = "[" * 100_000 + "]" * 100_000
+    if name == "summary.json":
+        (d / name).write_text(deep)
+    else:
+        (d / name).write_text((d / name).read_text().replace('"properties":{', '"properties":{"deep":' + deep + ",", 1))
+    assert main(["export", str(d), "--format", "csv", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0] == f"connectivity: error: {d / name}: not valid " \
+        f"{'JSON' if name == 'summary.json' else 'GeoJSON'} (arrays or objects nested too deeply)", err
+    assert not (tmp_path / "out").exists()
+
+
 def test_national_folder_of_plan_areas_is_named_as_such(tiny_plan, tmp_path, capsys):
     """The national folder of `plan-areas` given to export or compare: one line pointing at its area
     folders. Export said 'ducts.geojson is missing; make one with `connectivity plan`'; compare

@@ -269,3 +269,34 @@ def test_boq_by_item_sums_phase_rows():
     seg = boq.assign(phase=pd.array([1, 1, 2, 2], dtype="Int64"))   # rows per phase only: summed
     got = report.boq_by_item(seg)
     assert got[["item", "quantity", "cost_thb"]].values.tolist() == [["t", 20.0, 2000.0], ["d", 5.0, 100.0]]
+
+
+def test_compare_refuses_a_summary_nested_too_deeply(tmp_path):
+    """A summary.json of `[` x 100000 ended compare with a RecursionError (exit 1)."""
+    from connectivity.errors import InputDataError
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "summary.json").write_text("[" * 100_000)
+    with pytest.raises(InputDataError, match=r"a/summary\.json: not valid JSON \(arrays or objects nested too deeply\)$"):
+        report.compare([str(tmp_path / "a"), str(tmp_path / "a")], str(tmp_path / "cmp"))
+    assert not (tmp_path / "cmp").exists()
+
+
+@pytest.mark.parametrize("text, key, shown", [("NaN", "total_cost", "NaN"), ("Infinity", "total_cost", "Infinity"),
+                                              ("-Infinity", "savings_pct", "-Infinity"),
+                                              ("1e999", "cost_range.total.p90", "Infinity")])
+def test_compare_refuses_non_finite_figures(tmp_path, text, key, shown):
+    """NaN or Infinity in summary.json (a plan writes null) showed as an empty cell or "inf", exit 0;
+    refused as text there is: one line naming the file and the key."""
+    from connectivity.errors import InputDataError
+
+    summary = {"scenario": "A", "total_cost": 1e6, "savings_pct": 5.0, "cost_range": {"total": {"p90": 1.2e6}}}
+    if key == "cost_range.total.p90":
+        summary["cost_range"]["total"]["p90"] = "@"
+    else:
+        summary[key] = "@"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "summary.json").write_text(json.dumps(summary).replace('"@"', text))
+    with pytest.raises(InputDataError, match=rf"a/summary\.json: `{re.escape(key)}` must be a finite number, not {shown}$"):
+        report.compare([str(tmp_path / "a"), str(tmp_path / "a")], str(tmp_path / "cmp"))
+    assert not (tmp_path / "cmp").exists()

@@ -207,9 +207,15 @@ def solve_cut_milp(problem: DesignProblem, *, operators: Sequence[str] | None = 
 
 @contextlib.contextmanager
 def _silent_stdout():
-    """Send what C code writes to the process's standard output to /dev/null meanwhile."""
-    sys.stdout.flush()
-    saved = os.dup(1)
+    """Send what C code writes to the process's standard output to /dev/null meanwhile (nothing to
+    do when it is closed: ``>&-`` leaves ``sys.stdout`` None and no descriptor 1)."""
+    if sys.stdout is not None:
+        sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:
+        yield
+        return
     try:
         with open(os.devnull, "w") as null:
             os.dup2(null.fileno(), 1)
