@@ -925,13 +925,14 @@ def _csv_rows(text: str, sep: str) -> tuple[list[str], Iterator[tuple[int, list[
 
 
 def _csv_text(path: Path) -> tuple[str, str, str]:
-    """The decoded text of a CSV (:func:`_decode_text`), its delimiter (``,``, ``;`` or tab,
+    """The decoded text of a CSV (:func:`_decode_text`) with its lines ended by LF alone (CR LF of
+    Windows and the lone CR of old Mac spreadsheets too), its delimiter (``,``, ``;`` or tab,
     whichever the header line holds most of; ``,`` on a tie) and its header line."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise InputDataError(f"{path}: cannot read ({exc.strerror})") from None
-    text = _decode_text(data, path)
+    text = _decode_text(data, path).replace("\r\n", "\n").replace("\r", "\n")
     header = text.lstrip("\ufeff").split("\n", 1)[0]
     counts = {d: header.count(d) for d in (",", ";", "\t")}
     return text, max(counts, key=lambda d: (counts[d], d == ",")), header

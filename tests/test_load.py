@@ -463,3 +463,21 @@ def test_overhead_lines_keep_their_parts_between_missing_nodes(tmp_path, caplog)
     assert "1 overhead line(s) use nodes missing from the file; kept their parts between the nodes present: way/20" \
         in caplog.text
     assert "skipped 1 overhead line(s) that use nodes missing from the file: way/21" in caplog.text
+
+
+@pytest.mark.parametrize("end", ["\r", "\r\n"])
+def test_csv_lines_ended_by_cr_read_as_by_lf(tmp_path, end):
+    """Old Mac spreadsheets end lines with CR alone (the csv module stopped on it: exit 1, "new-line
+    character seen in unquoted field"); Windows with CR LF. Both read as the LF file, and messages
+    name the same file lines."""
+    rows = ["site_id,operator,lon,lat", "A,TOT,98.9601,18.7901", '"B, east",CAT,98.9609,18.7909']
+    lf, other = tmp_path / "lf.csv", tmp_path / "other.csv"
+    lf.write_bytes(("\n".join(rows) + "\n").encode())
+    other.write_bytes((end.join(rows) + end).encode())
+    want, got = read_vector(lf), read_vector(other)
+    assert got.drop(columns="geometry").equals(want.drop(columns="geometry"))
+    assert got.geometry.geom_equals(want.geometry).all() and got["site_id"].tolist() == ["A", "B, east"]
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(end.join(rows + ["C,TOT,98.96,north"]).encode())
+    with pytest.raises(InputDataError, match=r"bad\.csv: line 4: missing or non-numeric coordinates"):
+        read_vector(bad)
