@@ -282,8 +282,8 @@ def scan_osm(path: str | Path, handler: object, *, locations: bool = True, areas
     Raises
     ------
     InputDataError
-        When pyosmium cannot read the file (or a node's lat/lon is not a number), or a node
-        lies outside the lon/lat range: one line naming the file (and the node).
+        When pyosmium cannot read the file (or a node's lat/lon is not a number, an id not a 64-bit
+        integer), or a node lies outside the lon/lat range: one line naming the file (and the node).
     """
     import osmium
 
@@ -291,15 +291,15 @@ def scan_osm(path: str | Path, handler: object, *, locations: bool = True, areas
         pass
 
     node, way, area, relation = (getattr(handler, kind, ignore) for kind in ("node", "way", "area", "relation"))
+    fp = osmium.FileProcessor(str(path))
+    if locations:
+        fp = fp.with_locations()
+    if areas:
+        fp = fp.with_areas()
+    for f in filters:
+        fp = fp.with_filter(f)
     try:
-        fp = osmium.FileProcessor(str(path))
-        if locations:
-            fp = fp.with_locations()
-        if areas:
-            fp = fp.with_areas()
-        for f in filters:
-            fp = fp.with_filter(f)
-        for obj in fp:
+        for obj in _read_objects(fp, path):
             if obj.is_node():
                 node(obj)
             elif obj.is_way():
@@ -308,10 +308,29 @@ def scan_osm(path: str | Path, handler: object, *, locations: bool = True, areas
                 area(obj)
             elif obj.is_relation():
                 relation(obj)
-    except (RuntimeError, osmium.InvalidLocationError) as exc:  # the latter: a node's lat/lon is not a number
+    except osmium.InvalidLocationError as exc:  # a handler read the location of a node without one
         raise InputDataError(f"{path}: not a readable OSM file ({str(exc).splitlines()[0]})") from None
     except _OutOfRange as exc:
         raise InputDataError(f"{path}: {exc}") from None
+
+
+def _read_objects(fp, path: Path) -> Iterator:
+    """The objects of the pyosmium ``FileProcessor`` ``fp`` reading ``path``; what the reader
+    refuses is one :class:`InputDataError` line naming the file (errors of the code using the
+    objects are left alone: bugs, not bad input)."""
+    import osmium
+
+    objects = iter(fp)
+    while True:
+        try:
+            obj = next(objects, None)
+        except (RuntimeError, osmium.InvalidLocationError, ValueError) as exc:
+            # RuntimeError: not OSM data; InvalidLocationError: a lat/lon not a number ("nan");
+            # ValueError: an id or version beyond 64 bits ("illegal id: '99999999999999999999'")
+            raise InputDataError(f"{path}: not a readable OSM file ({str(exc).splitlines()[0]})") from None
+        if obj is None:
+            return
+        yield obj
 
 
 def _road_edges(col: _Collector, path: Path) -> gpd.GeoDataFrame:

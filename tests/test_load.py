@@ -481,3 +481,28 @@ def test_csv_lines_ended_by_cr_read_as_by_lf(tmp_path, end):
     bad.write_bytes(end.join(rows + ["C,TOT,98.96,north"]).encode())
     with pytest.raises(InputDataError, match=r"bad\.csv: line 4: missing or non-numeric coordinates"):
         read_vector(bad)
+
+
+@pytest.mark.parametrize("old, new", [('id="3"', 'id="99999999999999999999"'), ('ref="3"', 'ref="99999999999999999999"'),
+                                      ('way id="11"', 'way id="-99999999999999999999"')])
+def test_read_osm_id_beyond_64_bits_is_an_input_error_naming_it(tmp_path, old, new):
+    """An id libosmium cannot hold (beyond int64) made pyosmium raise ValueError: "internal error",
+    exit 1. It is bad input: one line naming the file and the id."""
+    nodes = {1: (98.96, 18.79), 2: (98.961, 18.79), 3: (98.961, 18.791)}
+    f = write_osm(tmp_path / "big.osm", nodes, [(10, [1, 2], {"highway": "residential"}),
+                                                (11, [2, 3], {"highway": "residential"})])
+    f.write_text(f.read_text().replace(old, new))
+    big = new.split('"')[1]
+    with pytest.raises(InputDataError, match=rf"big\.osm: not a readable OSM file \(illegal id: '{big}'\)"):
+        read_osm(f)
+
+
+def test_scan_osm_leaves_the_errors_of_handlers_alone(fixtures):
+    """Only what the reader refuses is bad input: a handler's own error (a bug) is not turned into
+    "not a readable OSM file" (exit 2), it stays an error of the code (exit 1)."""
+    class Broken:
+        def way(self, w):
+            raise RuntimeError("a bug in the handler")
+
+    with pytest.raises(RuntimeError, match="a bug in the handler"):
+        load.scan_osm(fixtures / "tiny.osm", Broken())
