@@ -506,3 +506,34 @@ def test_scan_osm_leaves_the_errors_of_handlers_alone(fixtures):
 
     with pytest.raises(RuntimeError, match="a bug in the handler"):
         load.scan_osm(fixtures / "tiny.osm", Broken())
+
+
+@pytest.mark.parametrize("lon, lat", [("98.961", "1e300"), ("-2.5e99", "18.79"), ("98.961", "1E57")])
+def test_read_osm_coordinate_with_a_huge_exponent_is_named(tmp_path, lon, lat):
+    """libosmium reads an XML coordinate with an exponent beyond about 55 as 0 without a word:
+    lat="1e300" gave a 2,000 km road edge. It is an error naming the node, as lat="95" is, for a
+    road's node and for a tagged one; a node truly at lat 0 or lon 0 (written "0e300") is read."""
+    nodes = {1: (98.96, 18.79), 2: (98.961, 18.79), 3: (98.96, 18.791), 4: (98.961, 18.791)}
+    ways = [(10, [1, 2], {"highway": "residential"}), (12, [3, 4], {"highway": "residential"})]
+    f = write_osm(tmp_path / "far.osm", nodes, ways)
+    f.write_text(f.read_text().replace('<node id="4" lat="18.791" lon="98.961"/>', f'<node id="4" lat="{lat}" lon="{lon}"/>'))
+    with pytest.raises(InputDataError, match=rf"far\.osm: node/4 lies at lon {lon}, lat {lat}: outside the lon/lat range"):
+        read_osm(f)
+    poi = write_osm(tmp_path / "poi.osm", nodes, ways[:1])
+    poi.write_text(poi.read_text().replace('<node id="4" lat="18.791" lon="98.961"/>',
+                                           f'<node id="4" lat="{lat}" lon="{lon}"><tag k="amenity" v="school"/></node>'))
+    with pytest.raises(InputDataError, match=rf"poi\.osm: node/4 lies at lon {lon}, lat {lat}: outside"):
+        read_osm(poi)
+    zero = write_osm(tmp_path / "zero.osm", {**nodes, 4: (0.0, 0.0)}, ways)
+    zero.write_text(zero.read_text().replace('lat="0.0" lon="0.0"', 'lat="0e300" lon="-0"'))
+    assert sorted(g.coords[-1] for g in read_osm(zero).roads.geometry) == [(0.0, 0.0), (98.961, 18.79)]
+
+
+def test_read_osm_coordinate_not_a_number_names_the_node(tmp_path):
+    """lat="nan" (or "1e30", which libosmium refuses): the reader's words and the node."""
+    nodes = {1: (98.96, 18.79), 2: (98.961, 18.79), 3: (98.96, 18.791)}
+    f = write_osm(tmp_path / "nan.osm", nodes, [(10, [1, 2, 3], {"highway": "residential"})])
+    f.write_text(f.read_text().replace('<node id="3" lat="18.791"', "<node id='3' lat='nan'"))
+    with pytest.raises(InputDataError, match=r"nan\.osm: not a readable OSM file \(wrong format for coordinate: "
+                                             r"'nan'; node/3\)"):
+        read_osm(f)
