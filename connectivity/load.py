@@ -142,8 +142,9 @@ def _check_location(loc, node_id: int, way_id: int | None = None) -> bool:
 class _Collector:
     """One pass over an OSM file with pyosmium, sorting objects into layers."""
 
-    def __init__(self, highway_exclude: frozenset[str]):
+    def __init__(self, highway_exclude: frozenset[str], deleted_nodes: frozenset[int] = frozenset()):
         self.highway_exclude = highway_exclude
+        self.deleted_nodes = deleted_nodes   # their ways treat them as missing (see :func:`_deleted_in_xml`)
         self.highway_ways = 0
         # highway ways: id, SIMPLIFY_KEEP tag values, node refs, lon/lat (NaN where the node is missing)
         self.way_ids: list[int] = []
@@ -162,6 +163,11 @@ class _Collector:
         self.unlocated: set[int] = set()
         self.at_zero: set[int] = set()   # nodes used at lon or lat exactly 0 (see :meth:`_located`)
         self.factory = __import__("osmium").geom.WKBFactory()
+        self.nowhere = __import__("osmium").osm.Location()   # the location of a node missing from the file
+
+    def _location(self, n):
+        """The location of the way node ``n``; none (as of a node missing from the file) when it is deleted."""
+        return self.nowhere if n.ref in self.deleted_nodes else n.location
 
     def _located(self, loc, node_id: int, way_id: int | None = None) -> bool:
         """:func:`_check_location`, noting the nodes at lon or lat exactly 0: libosmium reads an XML
@@ -195,7 +201,7 @@ class _Collector:
             refs, coords = [], []
             for n in w.nodes:
                 refs.append(n.ref)
-                loc = n.location
+                loc = self._location(n)
                 if self._located(loc, n.ref, w.id):
                     coords.append((loc.lon, loc.lat))
                 else:
@@ -207,12 +213,13 @@ class _Collector:
         kind = _line_kind(tags)
         if kind and len(w.nodes) >= 2:
             row = {"osm_id": f"way/{w.id}", "kind": kind, "owner": tags.get("operator", "")}
-            if all([self._located(n.location, n.ref, w.id) for n in w.nodes]):
+            locs = [self._location(n) for n in w.nodes]
+            if all([self._located(loc, n.ref, w.id) for n, loc in zip(w.nodes, locs)]):
                 self.lines.append(row | {"geometry": wkb.loads(self.factory.create_linestring(w), hex=True)})
             else:
-                at = [(n.location.lon, n.location.lat) if n.location.valid() else None for n in w.nodes]
+                at = [(loc.lon, loc.lat) if loc.valid() else None for loc in locs]
                 self.unlocated_lines.append((row, [n.ref for n in w.nodes], at))
-                self.unlocated.update(n.ref for n in w.nodes if n.ref < 0 and not n.location.valid())
+                self.unlocated.update(n.ref for n, loc in zip(w.nodes, locs) if n.ref < 0 and not loc.valid())
 
     def locate(self, at: dict[int, tuple[float, float]], path: Path) -> None:
         """Give the ways the node locations ``at`` (node id -> lon, lat) that the pass lacked. An
@@ -255,12 +262,14 @@ class _Collector:
 def _scan_osm(path: Path, highway_exclude: frozenset[str]) -> _Collector:
     import osmium
 
-    col = _Collector(highway_exclude)
+    deleted = _deleted_in_xml(path)
+    col = _Collector(highway_exclude, frozenset(deleted["n"]))
     # untagged nodes still give ways their locations, but never reach Python
-    scan_osm(path, col, areas=True, filters=(osmium.filter.EmptyTagFilter(),))
+    scan_osm(path, col, areas=True, filters=(osmium.filter.EmptyTagFilter(),), deleted=deleted)
     found = _NodeLocations(col.unlocated)
     if col.unlocated:   # negative ids (files with them are small edits): a second pass over the nodes
-        scan_osm(path, found, locations=False, filters=(osmium.filter.EntityFilter(osmium.osm.NODE),))
+        scan_osm(path, found, locations=False, filters=(osmium.filter.EntityFilter(osmium.osm.NODE),),
+                 deleted=deleted)
     if col.at_zero or found.at_zero:
         _check_zero_nodes(path, col.at_zero | found.at_zero)
     col.locate(found.at, path)
@@ -283,10 +292,12 @@ class _NodeLocations:
 
 
 def scan_osm(path: str | Path, handler: object, *, locations: bool = True, areas: bool = False,
-             filters: tuple = ()) -> None:
-    """One streaming pyosmium pass over the OSM file ``path``: every node, way, area and relation
+             filters: tuple = (), deleted: dict[str, set[int]] | None = None) -> None:
+    """One streaming pyosmium pass over the OSM file ``path``: every live node, way, area and relation
     goes to ``handler``'s method of that name (``node``, ``way``, ``area``, ``relation``), where it
-    has one.
+    has one. Deleted objects (``visible="false"``, JOSM's ``action="delete"``; an area of a deleted
+    way or relation) are left out; a way keeps its deleted nodes' locations, though: handlers that
+    must treat them as missing look them up in :func:`_deleted_in_xml`.
 
     Parameters
     ----------
@@ -296,6 +307,8 @@ def scan_osm(path: str | Path, handler: object, *, locations: bool = True, areas
         Closed ways and multipolygon relations are also assembled into areas.
     filters
         pyosmium filters applied before Python sees an object.
+    deleted
+        :func:`_deleted_in_xml` of ``path``, when the caller has it already.
 
     Raises
     ------
@@ -316,8 +329,11 @@ def scan_osm(path: str | Path, handler: object, *, locations: bool = True, areas
         fp = fp.with_areas()
     for f in filters:
         fp = fp.with_filter(f)
+    gone = _deleted_in_xml(Path(path)) if deleted is None else deleted
     try:
         for obj in _read_objects(fp, path):
+            if not _live(obj, gone):
+                continue
             if obj.is_node():
                 node(obj)
             elif obj.is_way():
@@ -350,6 +366,31 @@ def _read_objects(fp, path: Path) -> Iterator:
         if obj is None:
             return
         yield obj
+
+
+def _live(obj, deleted: dict[str, set[int]]) -> bool:
+    """Whether the OSM object ``obj`` is live data: visible, and not ``deleted`` (ids by type,
+    ``n``, ``w``, ``r``); an area is when the way or relation it was made from is."""
+    if not getattr(obj, "visible", True):   # a changeset has no such flag
+        return False
+    if obj.is_area():
+        return obj.orig_id() not in deleted["w" if obj.from_way() else "r"]
+    return obj.id not in deleted.get(obj.type_str(), ())
+
+
+def _deleted_in_xml(path: Path) -> dict[str, set[int]]:
+    """Ids of the deleted objects of the OSM XML file ``path``, by type (``n``, ``w``, ``r``):
+    ``visible="false"`` (deleted objects; pyosmium's location cache keeps such nodes' locations for
+    the ways) and JOSM's ``action="delete"`` (deleted locally, not uploaded yet; libosmium's reader
+    does not pass the attribute on). Empty for another format (PBF)."""
+    deleted: dict[str, set[int]] = {"n": set(), "w": set(), "r": set()}
+    for element, at in _xml_start_tags(path, (b"action", b"visible=\"false\"", b"visible='false'")):
+        if at.get("action") == "delete" or at.get("visible") == "false":
+            try:
+                deleted[element[0]].add(int(at.get("id", "")))
+            except ValueError:   # no id libosmium reads either: it says so
+                pass
+    return deleted
 
 
 def _check_zero_nodes(path: Path, ids: set[int]) -> None:

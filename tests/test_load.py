@@ -537,3 +537,57 @@ def test_read_osm_coordinate_not_a_number_names_the_node(tmp_path):
     with pytest.raises(InputDataError, match=r"nan\.osm: not a readable OSM file \(wrong format for coordinate: "
                                              r"'nan'; node/3\)"):
         read_osm(f)
+
+
+JOSM_DELETIONS = """<?xml version='1.0' encoding='UTF-8'?>
+<osm version='0.6' upload='false' generator='JOSM'>
+  <node id='1' version='1' visible='true' lat='18.790' lon='98.960' />
+  <node id='2' version='1' visible='true' lat='18.790' lon='98.961' />
+  <node id='3' action='delete' version='1' visible='true' lat='18.791' lon='98.961' />
+  <node id='4' version='1' visible='true' lat='18.792' lon='98.961' />
+  <node id='5' version='1' visible='true' lat='18.792' lon='98.962' />
+  <node id='6' version='1' visible='true' lat='18.791' lon='98.960' />
+  <node id='7' version='2' visible='false' lat='18.793' lon='98.962' />
+  <node id='8' version='1' visible='true' lat='18.792' lon='98.963' />
+  <node id='20' action='delete' version='1' visible='true' lat='18.7905' lon='98.9605'>
+    <tag k='amenity' v='school' />
+  </node>
+  <node id='21' version='3' visible='false' lat='18.7906' lon='98.9606'>
+    <tag k='amenity' v='hospital' />
+  </node>
+  <node id='22' version='1' visible='true' lat='18.7907' lon='98.9607'>
+    <tag k='amenity' v='post_office' />
+  </node>
+  <way id='10' version='1' visible='true'><nd ref='1' /><nd ref='2' /><tag k='highway' v='residential' /></way>
+  <way id='11' version='1' visible='true'><nd ref='2' /><nd ref='3' /><nd ref='4' /><nd ref='5' />
+    <tag k='highway' v='residential' /><tag k='name' v='Through a deleted node' /></way>
+  <way id='12' action='delete' version='1' visible='true'><nd ref='1' /><nd ref='6' />
+    <tag k='highway' v='residential' /><tag k='name' v='Deleted in JOSM' /></way>
+  <way id='13' version='2' visible='false'><nd ref='1' /><nd ref='5' />
+    <tag k='highway' v='residential' /><tag k='name' v='Deleted' /></way>
+  <way id='14' version='1' visible='true'><nd ref='5' /><nd ref='8' /><nd ref='7' />
+    <tag k='highway' v='residential' /><tag k='name' v='Through an invisible node' /></way>
+  <way id='30' action='delete' version='1' visible='true'><nd ref='1' /><nd ref='2' /><nd ref='6' /><nd ref='1' />
+    <tag k='building' v='yes' /></way>
+  <way id='31' version='1' visible='true'><nd ref='2' /><nd ref='4' /><nd ref='6' /><nd ref='2' />
+    <tag k='building' v='yes' /></way>
+</osm>
+"""
+
+
+def test_read_osm_leaves_out_what_josm_deleted(tmp_path, caplog):
+    """A JOSM file keeps objects deleted locally (action="delete") and may hold deleted ones
+    (visible="false"): they were read as live data, and ducts routed along a deleted way. They are
+    left out (roads, points of interest, buildings), and a way using a deleted node reads as one
+    using a node missing from the file: its parts between the nodes present are kept."""
+    f = tmp_path / "josm.osm"
+    f.write_text(JOSM_DELETIONS)
+    with caplog.at_level(logging.WARNING, logger="connectivity.load"):
+        layers = read_osm(f)
+    at = {(98.960, 18.790): 1, (98.961, 18.790): 2, (98.961, 18.792): 4, (98.962, 18.792): 5, (98.963, 18.792): 8}
+    paths = sorted((w, [at[xy] for xy in g.coords]) for w, g in zip(layers.roads["osm_id"], layers.roads.geometry))
+    assert paths == [("way/10", [1, 2]), ("way/11", [4, 5]), ("way/14", [5, 8])]
+    assert layers.pois["osm_id"].tolist() == ["node/22"]
+    assert layers.buildings["osm_id"].tolist() == ["way/31"]
+    assert "2 highway way(s) use nodes missing from the file" in caplog.text
+    assert "way/11, way/14" in caplog.text
