@@ -6,12 +6,15 @@ that touches the network (Overpass through osmnx) and the only one that reads OS
 """
 from __future__ import annotations
 
+import bz2
 import csv
+import gzip
 import io
 import logging
 import math
 import re
 import warnings
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -139,8 +142,9 @@ def _check_location(loc, node_id: int, way_id: int | None = None) -> bool:
 class _Collector:
     """One pass over an OSM file with pyosmium, sorting objects into layers."""
 
-    def __init__(self, highway_exclude: frozenset[str]):
+    def __init__(self, highway_exclude: frozenset[str], deleted_nodes: frozenset[int] = frozenset()):
         self.highway_exclude = highway_exclude
+        self.deleted_nodes = deleted_nodes   # their ways treat them as missing (see :func:`_deleted_in_xml`)
         self.highway_ways = 0
         # highway ways: id, SIMPLIFY_KEEP tag values, node refs, lon/lat (NaN where the node is missing)
         self.way_ids: list[int] = []
@@ -157,13 +161,28 @@ class _Collector:
         # negative node ids (unsaved JOSM edits) used without a location: pyosmium's
         # location cache keeps none for them, a second pass looks them up (:meth:`locate`)
         self.unlocated: set[int] = set()
+        self.at_zero: set[int] = set()   # nodes used at lon or lat exactly 0 (see :meth:`_located`)
         self.factory = __import__("osmium").geom.WKBFactory()
+        self.nowhere = __import__("osmium").osm.Location()   # the location of a node missing from the file
+
+    def _location(self, n):
+        """The location of the way node ``n``; none (as of a node missing from the file) when it is deleted."""
+        return self.nowhere if n.ref in self.deleted_nodes else n.location
+
+    def _located(self, loc, node_id: int, way_id: int | None = None) -> bool:
+        """:func:`_check_location`, noting the nodes at lon or lat exactly 0: libosmium reads an XML
+        coordinate with a huge exponent (``lat="1e300"``) as 0, so :func:`_scan_osm` reads their text."""
+        if not _check_location(loc, node_id, way_id):
+            return False
+        if loc.x == 0 or loc.y == 0:
+            self.at_zero.add(node_id)
+        return True
 
     def node(self, n) -> None:
         tags = dict(n.tags)
         if not tags:
             return
-        _check_location(n.location, n.id)
+        self._located(n.location, n.id)
         pt = shapely.Point(n.location.lon, n.location.lat)
         kind = _is_pole(tags)
         if kind:
@@ -182,8 +201,8 @@ class _Collector:
             refs, coords = [], []
             for n in w.nodes:
                 refs.append(n.ref)
-                loc = n.location
-                if _check_location(loc, n.ref, w.id):
+                loc = self._location(n)
+                if self._located(loc, n.ref, w.id):
                     coords.append((loc.lon, loc.lat))
                 else:
                     coords.append((_NAN, _NAN))
@@ -194,12 +213,13 @@ class _Collector:
         kind = _line_kind(tags)
         if kind and len(w.nodes) >= 2:
             row = {"osm_id": f"way/{w.id}", "kind": kind, "owner": tags.get("operator", "")}
-            if all([_check_location(n.location, n.ref, w.id) for n in w.nodes]):
+            locs = [self._location(n) for n in w.nodes]
+            if all([self._located(loc, n.ref, w.id) for n, loc in zip(w.nodes, locs)]):
                 self.lines.append(row | {"geometry": wkb.loads(self.factory.create_linestring(w), hex=True)})
             else:
-                at = [(n.location.lon, n.location.lat) if n.location.valid() else None for n in w.nodes]
+                at = [(loc.lon, loc.lat) if loc.valid() else None for loc in locs]
                 self.unlocated_lines.append((row, [n.ref for n in w.nodes], at))
-                self.unlocated.update(n.ref for n in w.nodes if n.ref < 0 and not n.location.valid())
+                self.unlocated.update(n.ref for n, loc in zip(w.nodes, locs) if n.ref < 0 and not loc.valid())
 
     def locate(self, at: dict[int, tuple[float, float]], path: Path) -> None:
         """Give the ways the node locations ``at`` (node id -> lon, lat) that the pass lacked. An
@@ -242,12 +262,16 @@ class _Collector:
 def _scan_osm(path: Path, highway_exclude: frozenset[str]) -> _Collector:
     import osmium
 
-    col = _Collector(highway_exclude)
+    deleted = _deleted_in_xml(path)
+    col = _Collector(highway_exclude, frozenset(deleted["n"]))
     # untagged nodes still give ways their locations, but never reach Python
-    scan_osm(path, col, areas=True, filters=(osmium.filter.EmptyTagFilter(),))
+    scan_osm(path, col, areas=True, filters=(osmium.filter.EmptyTagFilter(),), deleted=deleted)
     found = _NodeLocations(col.unlocated)
     if col.unlocated:   # negative ids (files with them are small edits): a second pass over the nodes
-        scan_osm(path, found, locations=False, filters=(osmium.filter.EntityFilter(osmium.osm.NODE),))
+        scan_osm(path, found, locations=False, filters=(osmium.filter.EntityFilter(osmium.osm.NODE),),
+                 deleted=deleted)
+    if col.at_zero or found.at_zero:
+        _check_zero_nodes(path, col.at_zero | found.at_zero)
     col.locate(found.at, path)
     return col
 
@@ -258,17 +282,22 @@ class _NodeLocations:
     def __init__(self, wanted: set[int]) -> None:
         self.wanted = wanted
         self.at: dict[int, tuple[float, float]] = {}
+        self.at_zero: set[int] = set()   # of them, those at lon or lat exactly 0 (see :meth:`_Collector._located`)
 
     def node(self, n) -> None:
         if n.id in self.wanted and n.location.valid():
             self.at[n.id] = (n.location.lon, n.location.lat)
+            if n.location.x == 0 or n.location.y == 0:
+                self.at_zero.add(n.id)
 
 
 def scan_osm(path: str | Path, handler: object, *, locations: bool = True, areas: bool = False,
-             filters: tuple = ()) -> None:
-    """One streaming pyosmium pass over the OSM file ``path``: every node, way, area and relation
+             filters: tuple = (), deleted: dict[str, set[int]] | None = None) -> None:
+    """One streaming pyosmium pass over the OSM file ``path``: every live node, way, area and relation
     goes to ``handler``'s method of that name (``node``, ``way``, ``area``, ``relation``), where it
-    has one.
+    has one. Deleted objects (``visible="false"``, JOSM's ``action="delete"``; an area of a deleted
+    way or relation) are left out; a way keeps its deleted nodes' locations, though: handlers that
+    must treat them as missing look them up in :func:`_deleted_in_xml`.
 
     Parameters
     ----------
@@ -278,12 +307,14 @@ def scan_osm(path: str | Path, handler: object, *, locations: bool = True, areas
         Closed ways and multipolygon relations are also assembled into areas.
     filters
         pyosmium filters applied before Python sees an object.
+    deleted
+        :func:`_deleted_in_xml` of ``path``, when the caller has it already.
 
     Raises
     ------
     InputDataError
-        When pyosmium cannot read the file (or a node's lat/lon is not a number), or a node
-        lies outside the lon/lat range: one line naming the file (and the node).
+        When pyosmium cannot read the file (or a node's lat/lon is not a number, an id not a 64-bit
+        integer), or a node lies outside the lon/lat range: one line naming the file (and the node).
     """
     import osmium
 
@@ -291,15 +322,18 @@ def scan_osm(path: str | Path, handler: object, *, locations: bool = True, areas
         pass
 
     node, way, area, relation = (getattr(handler, kind, ignore) for kind in ("node", "way", "area", "relation"))
+    fp = osmium.FileProcessor(str(path))
+    if locations:
+        fp = fp.with_locations()
+    if areas:
+        fp = fp.with_areas()
+    for f in filters:
+        fp = fp.with_filter(f)
+    gone = _deleted_in_xml(Path(path)) if deleted is None else deleted
     try:
-        fp = osmium.FileProcessor(str(path))
-        if locations:
-            fp = fp.with_locations()
-        if areas:
-            fp = fp.with_areas()
-        for f in filters:
-            fp = fp.with_filter(f)
-        for obj in fp:
+        for obj in _read_objects(fp, path):
+            if not _live(obj, gone):
+                continue
             if obj.is_node():
                 node(obj)
             elif obj.is_way():
@@ -308,10 +342,144 @@ def scan_osm(path: str | Path, handler: object, *, locations: bool = True, areas
                 area(obj)
             elif obj.is_relation():
                 relation(obj)
-    except (RuntimeError, osmium.InvalidLocationError) as exc:  # the latter: a node's lat/lon is not a number
+    except osmium.InvalidLocationError as exc:  # a handler read the location of a node without one
         raise InputDataError(f"{path}: not a readable OSM file ({str(exc).splitlines()[0]})") from None
     except _OutOfRange as exc:
         raise InputDataError(f"{path}: {exc}") from None
+
+
+def _read_objects(fp, path: Path) -> Iterator:
+    """The objects of the pyosmium ``FileProcessor`` ``fp`` reading ``path``; what the reader
+    refuses is one :class:`InputDataError` line naming the file (errors of the code using the
+    objects are left alone: bugs, not bad input)."""
+    import osmium
+
+    objects = iter(fp)
+    while True:
+        try:
+            obj = next(objects, None)
+        except (RuntimeError, osmium.InvalidLocationError, ValueError) as exc:
+            # RuntimeError: not OSM data; InvalidLocationError: a lat/lon not a number ("nan");
+            # ValueError: an id or version beyond 64 bits ("illegal id: '99999999999999999999'")
+            said = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise InputDataError(f"{path}: not a readable OSM file ({said}{_node_of(exc, path)})") from None
+        if obj is None:
+            return
+        yield obj
+
+
+def _live(obj, deleted: dict[str, set[int]]) -> bool:
+    """Whether the OSM object ``obj`` is live data: visible, and not ``deleted`` (ids by type,
+    ``n``, ``w``, ``r``); an area is when the way or relation it was made from is."""
+    if not getattr(obj, "visible", True):   # a changeset has no such flag
+        return False
+    if obj.is_area():
+        return obj.orig_id() not in deleted["w" if obj.from_way() else "r"]
+    return obj.id not in deleted.get(obj.type_str(), ())
+
+
+def _deleted_in_xml(path: Path) -> dict[str, set[int]]:
+    """Ids of the deleted objects of the OSM XML file ``path``, by type (``n``, ``w``, ``r``):
+    ``visible="false"`` (deleted objects; pyosmium's location cache keeps such nodes' locations for
+    the ways) and JOSM's ``action="delete"`` (deleted locally, not uploaded yet; libosmium's reader
+    does not pass the attribute on). Empty for another format (PBF)."""
+    deleted: dict[str, set[int]] = {"n": set(), "w": set(), "r": set()}
+    for element, at in _xml_start_tags(path, (b"action", b"visible=\"false\"", b"visible='false'")):
+        if at.get("action") == "delete" or at.get("visible") == "false":
+            try:
+                deleted[element[0]].add(int(at.get("id", "")))
+            except ValueError:   # no id libosmium reads either: it says so
+                pass
+    return deleted
+
+
+def _check_zero_nodes(path: Path, ids: set[int]) -> None:
+    """Raise :class:`InputDataError` naming the first node of ``ids`` (read at lon or lat exactly 0)
+    whose lon/lat text in the OSM XML file ``path`` is not a finite number of degrees within range:
+    libosmium reads a coordinate with a huge exponent (``lat="1e300"``) as 0, without a word."""
+    wanted = {str(i) for i in ids}
+    for node_id, lon, lat in _xml_nodes(path):
+        problem = node_id in wanted and _coordinate_problem(lon, lat)
+        if problem:
+            raise InputDataError(f"{path}: node/{node_id} lies at lon {lon}, lat {lat}: {problem}")
+
+
+def _node_of(exc: Exception, path: Path) -> str:
+    """``"; node/ID"`` of the first node of the OSM XML file ``path`` with the coordinate text that
+    the reader's :class:`osmium.InvalidLocationError` ``exc`` quotes (``'nan'``); "" otherwise."""
+    import osmium
+
+    quoted = re.search(r"'(.*)'", str(exc)) if isinstance(exc, osmium.InvalidLocationError) else None
+    if quoted is None:
+        return ""
+    try:
+        return next((f"; node/{i}" for i, lon, lat in _xml_nodes(path) if quoted.group(1) in (lon, lat)), "")
+    except InputDataError:   # the file's text cannot be read either: the reader's words say it
+        return ""
+
+
+def _coordinate_problem(lon: str, lat: str) -> str | None:
+    """What is wrong with a node's lon/lat text (degrees): not a number, not finite, or outside the
+    lon/lat range; None when nothing is."""
+    try:
+        x, y = float(lon), float(lat)
+    except ValueError:
+        return "not a number"
+    if not (math.isfinite(x) and math.isfinite(y)):
+        return "not a finite number"
+    return None if abs(x) <= 180 and abs(y) <= 90 else "outside the lon/lat range"
+
+
+_XML_CHUNK = 1 << 24   # bytes of an OSM XML file looked at at once
+_XML_START = re.compile(rb"<(node|way|relation)\s[^>]*>")
+_XML_ATTRIBUTE = re.compile(rb"""([\w:]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+def _xml_start_tags(path: Path, hints: tuple[bytes, ...]) -> Iterator[tuple[str, dict[str, str]]]:
+    """The element (``node``, ``way`` or ``relation``) and attributes of each start tag holding one of
+    ``hints`` in the OSM XML file ``path`` (``.osm``, also gzip or bzip2 compressed; nothing for PBF).
+
+    This reads what libosmium's reader does not pass on: the text of a coordinate (it reads
+    ``lat="1e300"`` as 0) and JOSM's ``action``. Chunks of the file holding no hint are not parsed."""
+    opener = _xml_opener(path)
+    if opener is None:
+        return
+    try:
+        with opener(path, "rb") as f:
+            rest = b""
+            for chunk in chain(iter(lambda: f.read(_XML_CHUNK), b""), [b""]):
+                buf = rest + chunk
+                cut = buf.rfind(b"<") if chunk else -1   # a tag may go on in the next chunk
+                body, rest = (buf[:cut], buf[cut:]) if cut >= 0 else (buf, b"")
+                if any(h in body for h in hints):
+                    yield from _xml_start_tags_in(body, hints)
+    except (OSError, EOFError, zlib.error) as exc:   # a broken .gz or .bz2 file
+        raise InputDataError(f"{path}: not a readable OSM file ({exc})") from None
+
+
+def _xml_start_tags_in(text: bytes, hints: tuple[bytes, ...]) -> Iterator[tuple[str, dict[str, str]]]:
+    """:func:`_xml_start_tags` of a piece ``text`` of an OSM XML file."""
+    for m in _XML_START.finditer(text):
+        if any(h in m.group(0) for h in hints):
+            yield m.group(1).decode(), {k.decode(): (a or b).decode("utf-8", "replace")
+                                        for k, a, b in _XML_ATTRIBUTE.findall(m.group(0))}
+
+
+def _xml_opener(path: Path):
+    """How to open the OSM XML file ``path`` (``open``, ``gzip.open``, ``bz2.open``), told by its name
+    as libosmium tells formats; None for another format (PBF, whose ids and coordinates are binary)."""
+    name, opener = path.name.lower(), open
+    for suffix, compressed in ((".gz", gzip.open), (".bz2", bz2.open)):
+        if name.endswith(suffix):
+            name, opener = name[:-len(suffix)], compressed
+    return opener if name.endswith((".osm", ".osc", ".osh", ".xml")) else None
+
+
+def _xml_nodes(path: Path) -> Iterator[tuple[str, str, str]]:
+    """Id, lon and lat, as written, of each node of the OSM XML file ``path`` that has a lon or lat."""
+    for element, at in _xml_start_tags(path, (b"lat", b"lon")):
+        if element == "node" and ("lat" in at or "lon" in at):
+            yield at.get("id", "?"), at.get("lon", ""), at.get("lat", "")
 
 
 def _road_edges(col: _Collector, path: Path) -> gpd.GeoDataFrame:
@@ -925,13 +1093,14 @@ def _csv_rows(text: str, sep: str) -> tuple[list[str], Iterator[tuple[int, list[
 
 
 def _csv_text(path: Path) -> tuple[str, str, str]:
-    """The decoded text of a CSV (:func:`_decode_text`), its delimiter (``,``, ``;`` or tab,
+    """The decoded text of a CSV (:func:`_decode_text`) with its lines ended by LF alone (CR LF of
+    Windows and the lone CR of old Mac spreadsheets too), its delimiter (``,``, ``;`` or tab,
     whichever the header line holds most of; ``,`` on a tie) and its header line."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise InputDataError(f"{path}: cannot read ({exc.strerror})") from None
-    text = _decode_text(data, path)
+    text = _decode_text(data, path).replace("\r\n", "\n").replace("\r", "\n")
     header = text.lstrip("\ufeff").split("\n", 1)[0]
     counts = {d: header.count(d) for d in (",", ";", "\t")}
     return text, max(counts, key=lambda d: (counts[d], d == ",")), header

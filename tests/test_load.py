@@ -463,3 +463,131 @@ def test_overhead_lines_keep_their_parts_between_missing_nodes(tmp_path, caplog)
     assert "1 overhead line(s) use nodes missing from the file; kept their parts between the nodes present: way/20" \
         in caplog.text
     assert "skipped 1 overhead line(s) that use nodes missing from the file: way/21" in caplog.text
+
+
+@pytest.mark.parametrize("end", ["\r", "\r\n"])
+def test_csv_lines_ended_by_cr_read_as_by_lf(tmp_path, end):
+    """Old Mac spreadsheets end lines with CR alone (the csv module stopped on it: exit 1, "new-line
+    character seen in unquoted field"); Windows with CR LF. Both read as the LF file, and messages
+    name the same file lines."""
+    rows = ["site_id,operator,lon,lat", "A,TOT,98.9601,18.7901", '"B, east",CAT,98.9609,18.7909']
+    lf, other = tmp_path / "lf.csv", tmp_path / "other.csv"
+    lf.write_bytes(("\n".join(rows) + "\n").encode())
+    other.write_bytes((end.join(rows) + end).encode())
+    want, got = read_vector(lf), read_vector(other)
+    assert got.drop(columns="geometry").equals(want.drop(columns="geometry"))
+    assert got.geometry.geom_equals(want.geometry).all() and got["site_id"].tolist() == ["A", "B, east"]
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(end.join(rows + ["C,TOT,98.96,north"]).encode())
+    with pytest.raises(InputDataError, match=r"bad\.csv: line 4: missing or non-numeric coordinates"):
+        read_vector(bad)
+
+
+@pytest.mark.parametrize("old, new", [('id="3"', 'id="99999999999999999999"'), ('ref="3"', 'ref="99999999999999999999"'),
+                                      ('way id="11"', 'way id="-99999999999999999999"')])
+def test_read_osm_id_beyond_64_bits_is_an_input_error_naming_it(tmp_path, old, new):
+    """An id libosmium cannot hold (beyond int64) made pyosmium raise ValueError: "internal error",
+    exit 1. It is bad input: one line naming the file and the id."""
+    nodes = {1: (98.96, 18.79), 2: (98.961, 18.79), 3: (98.961, 18.791)}
+    f = write_osm(tmp_path / "big.osm", nodes, [(10, [1, 2], {"highway": "residential"}),
+                                                (11, [2, 3], {"highway": "residential"})])
+    f.write_text(f.read_text().replace(old, new))
+    big = new.split('"')[1]
+    with pytest.raises(InputDataError, match=rf"big\.osm: not a readable OSM file \(illegal id: '{big}'\)"):
+        read_osm(f)
+
+
+def test_scan_osm_leaves_the_errors_of_handlers_alone(fixtures):
+    """Only what the reader refuses is bad input: a handler's own error (a bug) is not turned into
+    "not a readable OSM file" (exit 2), it stays an error of the code (exit 1)."""
+    class Broken:
+        def way(self, w):
+            raise RuntimeError("a bug in the handler")
+
+    with pytest.raises(RuntimeError, match="a bug in the handler"):
+        load.scan_osm(fixtures / "tiny.osm", Broken())
+
+
+@pytest.mark.parametrize("lon, lat", [("98.961", "1e300"), ("-2.5e99", "18.79"), ("98.961", "1E57")])
+def test_read_osm_coordinate_with_a_huge_exponent_is_named(tmp_path, lon, lat):
+    """libosmium reads an XML coordinate with an exponent beyond about 55 as 0 without a word:
+    lat="1e300" gave a 2,000 km road edge. It is an error naming the node, as lat="95" is, for a
+    road's node and for a tagged one; a node truly at lat 0 or lon 0 (written "0e300") is read."""
+    nodes = {1: (98.96, 18.79), 2: (98.961, 18.79), 3: (98.96, 18.791), 4: (98.961, 18.791)}
+    ways = [(10, [1, 2], {"highway": "residential"}), (12, [3, 4], {"highway": "residential"})]
+    f = write_osm(tmp_path / "far.osm", nodes, ways)
+    f.write_text(f.read_text().replace('<node id="4" lat="18.791" lon="98.961"/>', f'<node id="4" lat="{lat}" lon="{lon}"/>'))
+    with pytest.raises(InputDataError, match=rf"far\.osm: node/4 lies at lon {lon}, lat {lat}: outside the lon/lat range"):
+        read_osm(f)
+    poi = write_osm(tmp_path / "poi.osm", nodes, ways[:1])
+    poi.write_text(poi.read_text().replace('<node id="4" lat="18.791" lon="98.961"/>',
+                                           f'<node id="4" lat="{lat}" lon="{lon}"><tag k="amenity" v="school"/></node>'))
+    with pytest.raises(InputDataError, match=rf"poi\.osm: node/4 lies at lon {lon}, lat {lat}: outside"):
+        read_osm(poi)
+    zero = write_osm(tmp_path / "zero.osm", {**nodes, 4: (0.0, 0.0)}, ways)
+    zero.write_text(zero.read_text().replace('lat="0.0" lon="0.0"', 'lat="0e300" lon="-0"'))
+    assert sorted(g.coords[-1] for g in read_osm(zero).roads.geometry) == [(0.0, 0.0), (98.961, 18.79)]
+
+
+def test_read_osm_coordinate_not_a_number_names_the_node(tmp_path):
+    """lat="nan" (or "1e30", which libosmium refuses): the reader's words and the node."""
+    nodes = {1: (98.96, 18.79), 2: (98.961, 18.79), 3: (98.96, 18.791)}
+    f = write_osm(tmp_path / "nan.osm", nodes, [(10, [1, 2, 3], {"highway": "residential"})])
+    f.write_text(f.read_text().replace('<node id="3" lat="18.791"', "<node id='3' lat='nan'"))
+    with pytest.raises(InputDataError, match=r"nan\.osm: not a readable OSM file \(wrong format for coordinate: "
+                                             r"'nan'; node/3\)"):
+        read_osm(f)
+
+
+JOSM_DELETIONS = """<?xml version='1.0' encoding='UTF-8'?>
+<osm version='0.6' upload='false' generator='JOSM'>
+  <node id='1' version='1' visible='true' lat='18.790' lon='98.960' />
+  <node id='2' version='1' visible='true' lat='18.790' lon='98.961' />
+  <node id='3' action='delete' version='1' visible='true' lat='18.791' lon='98.961' />
+  <node id='4' version='1' visible='true' lat='18.792' lon='98.961' />
+  <node id='5' version='1' visible='true' lat='18.792' lon='98.962' />
+  <node id='6' version='1' visible='true' lat='18.791' lon='98.960' />
+  <node id='7' version='2' visible='false' lat='18.793' lon='98.962' />
+  <node id='8' version='1' visible='true' lat='18.792' lon='98.963' />
+  <node id='20' action='delete' version='1' visible='true' lat='18.7905' lon='98.9605'>
+    <tag k='amenity' v='school' />
+  </node>
+  <node id='21' version='3' visible='false' lat='18.7906' lon='98.9606'>
+    <tag k='amenity' v='hospital' />
+  </node>
+  <node id='22' version='1' visible='true' lat='18.7907' lon='98.9607'>
+    <tag k='amenity' v='post_office' />
+  </node>
+  <way id='10' version='1' visible='true'><nd ref='1' /><nd ref='2' /><tag k='highway' v='residential' /></way>
+  <way id='11' version='1' visible='true'><nd ref='2' /><nd ref='3' /><nd ref='4' /><nd ref='5' />
+    <tag k='highway' v='residential' /><tag k='name' v='Through a deleted node' /></way>
+  <way id='12' action='delete' version='1' visible='true'><nd ref='1' /><nd ref='6' />
+    <tag k='highway' v='residential' /><tag k='name' v='Deleted in JOSM' /></way>
+  <way id='13' version='2' visible='false'><nd ref='1' /><nd ref='5' />
+    <tag k='highway' v='residential' /><tag k='name' v='Deleted' /></way>
+  <way id='14' version='1' visible='true'><nd ref='5' /><nd ref='8' /><nd ref='7' />
+    <tag k='highway' v='residential' /><tag k='name' v='Through an invisible node' /></way>
+  <way id='30' action='delete' version='1' visible='true'><nd ref='1' /><nd ref='2' /><nd ref='6' /><nd ref='1' />
+    <tag k='building' v='yes' /></way>
+  <way id='31' version='1' visible='true'><nd ref='2' /><nd ref='4' /><nd ref='6' /><nd ref='2' />
+    <tag k='building' v='yes' /></way>
+</osm>
+"""
+
+
+def test_read_osm_leaves_out_what_josm_deleted(tmp_path, caplog):
+    """A JOSM file keeps objects deleted locally (action="delete") and may hold deleted ones
+    (visible="false"): they were read as live data, and ducts routed along a deleted way. They are
+    left out (roads, points of interest, buildings), and a way using a deleted node reads as one
+    using a node missing from the file: its parts between the nodes present are kept."""
+    f = tmp_path / "josm.osm"
+    f.write_text(JOSM_DELETIONS)
+    with caplog.at_level(logging.WARNING, logger="connectivity.load"):
+        layers = read_osm(f)
+    at = {(98.960, 18.790): 1, (98.961, 18.790): 2, (98.961, 18.792): 4, (98.962, 18.792): 5, (98.963, 18.792): 8}
+    paths = sorted((w, [at[xy] for xy in g.coords]) for w, g in zip(layers.roads["osm_id"], layers.roads.geometry))
+    assert paths == [("way/10", [1, 2]), ("way/11", [4, 5]), ("way/14", [5, 8])]
+    assert layers.pois["osm_id"].tolist() == ["node/22"]
+    assert layers.buildings["osm_id"].tolist() == ["way/31"]
+    assert "2 highway way(s) use nodes missing from the file" in caplog.text
+    assert "way/11, way/14" in caplog.text
