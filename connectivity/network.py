@@ -397,26 +397,37 @@ def _with_vertices(out: np.ndarray, j: np.ndarray, points: np.ndarray) -> np.nda
 
 
 # --------------------------------------------------------------------------- building
-def build_network(roads: gpd.GeoDataFrame) -> Network:
+NO_LENGTH = "every road line is shorter than 1 mm (the node grid): its ends are one node"
+"""Why a road file with lines gives no network (:func:`build_network`, :func:`roads_network`)."""
+
+
+def build_network(roads: gpd.GeoDataFrame, *, source: str = "roads") -> Network:
     """Turn noded road pieces (projected) into a :class:`Network`.
 
     Nodes are the distinct line ends (matched at 1 mm). Self-loops are split in three
-    pieces; of parallel edges between the same two nodes only the shortest stays.
+    pieces; of parallel edges between the same two nodes only the shortest stays. A line
+    whose ends are one node even so (a loop or a line shorter than a few mm) is no edge.
+
+    Parameters
+    ----------
+    source
+        What the roads were read from (a file name), named in error messages.
 
     Raises
     ------
     InputDataError
-        When there is no road.
+        When there is no road, or no line of 1 mm or more (:data:`NO_LENGTH`), naming ``source``.
     CRSError
         When ``roads`` is not in a projected CRS.
     """
     ensure_projected(roads, "roads")
     if len(roads) == 0:
-        raise InputDataError("no roads to build a network from")
+        raise InputDataError(f"{source}: no roads to build a network from")
     geoms = np.asarray(roads.geometry.values)
     attrs = roads.drop(columns="geometry").reset_index(drop=True)
-    geoms, attrs = _split_loops(geoms, attrs)
-    starts, ends = (np.round(xy, NODE_DIGITS) for xy in line_ends(geoms))
+    geoms, attrs, starts, ends = _without_points(*_split_loops(geoms, attrs))
+    if len(geoms) == 0:
+        raise InputDataError(f"{source}: no roads to build a network from: {NO_LENGTH}")
     xy, inverse = np.unique(np.vstack([starts, ends]), axis=0, return_inverse=True)
     inverse = inverse.ravel()
     a, b = inverse[: len(geoms)], inverse[len(geoms):]
@@ -433,6 +444,20 @@ def build_network(roads: gpd.GeoDataFrame) -> Network:
     nodes.index.name = "node_id"
     net = Network(nodes=nodes, edges=edges, crs=roads.crs.to_string())
     return _with_components(net)
+
+
+def _without_points(geoms: np.ndarray, attrs: pd.DataFrame
+                    ) -> tuple[np.ndarray, pd.DataFrame, np.ndarray, np.ndarray]:
+    """The lines whose ends are two nodes (1 mm grid), their attributes and their rounded first and
+    last points, ``(n, 2)`` each: a line whose ends round to one node (a zero-length way, a loop of a
+    few mm too short to split) would be an edge from a node to itself."""
+    if len(geoms) == 0:
+        return geoms, attrs, np.zeros((0, 2)), np.zeros((0, 2))
+    starts, ends = (np.round(xy, NODE_DIGITS) for xy in line_ends(geoms))
+    line = ~(starts == ends).all(axis=1)
+    if line.all():
+        return geoms, attrs, starts, ends
+    return geoms[line], attrs[line].reset_index(drop=True), starts[line], ends[line]
 
 
 def _split_loops(geoms: np.ndarray, attrs: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
@@ -510,13 +535,13 @@ def roads_network(roads: gpd.GeoDataFrame, *, crs: str = "auto", tolerance_m: fl
         What the roads were read from (a file name), named in error messages.
     """
     if len(roads) == 0:
-        raise InputDataError("no roads to build a network from")
+        raise InputDataError(f"{source}: no roads to build a network from")
     target = utm_crs(roads.to_crs("EPSG:4326")) if crs == "auto" else crs
     names = roads["osm_id"].tolist() if tolerance_m is None and "osm_id" in roads else None  # OSM edges: their way
     proj = project(roads, target, source, names=names)
     if tolerance_m is not None:
         proj = node_lines(proj, tolerance_m=tolerance_m)
-    net = build_network(proj)
+    net = build_network(proj, source=source)
     sizes = net.component_sizes
     if len(sizes) > 1:
         log.warning("road network has %d disconnected components (node counts: %s)", len(sizes),

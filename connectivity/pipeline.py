@@ -93,6 +93,15 @@ def load_layers(scenario: Scenario) -> load.OsmLayers:
     return layers
 
 
+def roads_source(scenario: Scenario) -> str:
+    """What :func:`load_layers` read the roads from, for messages: ``inputs.osm`` when the file
+    exists, else ``inputs.roads``, else the scenario (a download of its area)."""
+    inp = scenario.inputs
+    if inp.osm is not None and inp.osm.is_file():
+        return str(inp.osm)
+    return str(inp.roads or inp.osm or scenario.path or "roads")
+
+
 #: How far (metres) outside the road network's bounding box a layer's features may all lie before it is reported.
 FAR_FROM_ROADS_M = 1000.0
 
@@ -169,8 +178,7 @@ def run(scenario: Scenario, *, progress: Progress = _noop, executor: Executor | 
         layers = corridors.with_records(layers, corridor_spec)
     progress("network")
     tolerance = None if layers.roads_noded else opts.node_tolerance_m
-    net = network.roads_network(layers.roads, crs=opts.crs, tolerance_m=tolerance,
-                                source=str(scenario.inputs.roads or scenario.inputs.osm or "roads"))
+    net = network.roads_network(layers.roads, crs=opts.crs, tolerance_m=tolerance, source=roads_source(scenario))
     names = {k: portable_path(getattr(scenario.inputs, k), scenario) if getattr(scenario.inputs, k) else k
              for k in ("buildings", "poles", "lines")}
     other = {k: _projected(getattr(layers, k), net.crs, str(getattr(scenario.inputs, k) or k))

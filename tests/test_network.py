@@ -279,3 +279,15 @@ def test_lines_of_one_level_are_noded_as_without_the_columns(level):
     assert len(plain) > 300
     assert shapely.equals_exact(plain.geometry.values, tagged.geometry.values, tolerance=0).all()
     assert tagged["name"].tolist() == plain["name"].tolist()
+
+
+def test_a_line_of_no_length_is_no_edge():
+    """A zero-length line (an OSM way of two nodes at one point) beside a road: no edge from a
+    node to itself, no node of its own; alone, one error naming the file (was an IndexError)."""
+    point = [(50, 50), (50, 50)]
+    net = build_network(lines([(0, 0), (100, 0)], point))
+    assert len(net.edges) == 1 and len(net.nodes) == 2
+    assert (net.edges["u"] < net.edges["v"]).all()
+    with pytest.raises(InputDataError, match=r"^in\.osm: no roads .*shorter than 1 mm"):
+        build_network(lines(point), source="in.osm")
+

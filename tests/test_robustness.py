@@ -900,3 +900,31 @@ def test_plan_areas_without_its_scheduler_names_it(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1, err
     assert err[0] == "connectivity: error: --scheduler tcp://127.0.0.1:1: no Dask scheduler answers (OSError)", err
+
+
+# ---------------------------------------------------------------- roads that give no network
+def _osm(path, nodes, ways=(("residential", (1, 2)),)):
+    """An OSM XML file of ``nodes`` ((id, lon, lat), ...) and highway ``ways`` ((highway, node ids), ...)."""
+    body = [f'<node id="{i}" lon="{x}" lat="{y}"/>' for i, x, y in nodes]
+    body += [f'<way id="{k}">' + "".join(f'<nd ref="{r}"/>' for r in refs) + f'<tag k="highway" v="{hw}"/></way>'
+             for k, (hw, refs) in enumerate(ways, start=1)]
+    path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6">\n' + "\n".join(body) + "\n</osm>\n")
+    return path
+
+
+def _plan_osm(tmp_path, osm, options="", sites=((98.9601, 18.7901), (98.9609, 18.7909))):
+    """``main(plan ...)`` of a scenario reading ``osm``, with TOT sites at ``sites`` (lon, lat)."""
+    csv = tmp_path / "sites.csv"
+    csv.write_text("site_id,operator,lon,lat\n" + "".join(f"S{i},TOT,{x},{y}\n" for i, (x, y) in enumerate(sites)))
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(f'[inputs]\nosm = "{osm}"\nsites = "{csv}"\noperators = "{FIXTURES / "operators.toml"}"\n'
+                        f"[options]\nmax_site_distance_m = 200.0\n{options}")
+    return main(["plan", str(scenario), "--out", str(tmp_path / "out"), "--quiet"])
+
+
+def test_osm_way_of_no_length_is_no_road(tmp_path, capsys):
+    """The only highway way has both nodes at one point: one line naming the file (was exit 1, IndexError)."""
+    osm = _osm(tmp_path / "in.osm", [(1, 98.96, 18.79), (2, 98.96, 18.79)])
+    rc = _plan_osm(tmp_path, osm)
+    assert_one_line_error(rc, capsys.readouterr().err, [f"{osm}: no roads", "shorter than 1 mm"], tmp_path / "out")
+
