@@ -541,6 +541,8 @@ def roads_network(roads: gpd.GeoDataFrame, *, crs: str = "auto", tolerance_m: fl
     proj = project(roads, target, source, names=names)
     if tolerance_m is not None:
         proj = node_lines(proj, tolerance_m=tolerance_m)
+        if len(proj) == 0:   # every line rounded to a point on the node grid
+            raise InputDataError(f"{source}: no roads to build a network from: {NO_LENGTH}")
     net = build_network(proj, source=source)
     sizes = net.component_sizes
     if len(sizes) > 1:

@@ -291,3 +291,11 @@ def test_a_line_of_no_length_is_no_edge():
     with pytest.raises(InputDataError, match=r"^in\.osm: no roads .*shorter than 1 mm"):
         build_network(lines(point), source="in.osm")
 
+
+def test_road_lines_that_collapse_when_noded_name_their_file():
+    """Lines all within 0.2 mm of each other round to one node: the error names the road file."""
+    grid = [[(98.96 + 1e-9 * i, 18.79 + 1e-9 * k) for i in range(3)] for k in range(3)]
+    roads = gpd.GeoDataFrame({"highway": ["residential"] * 3}, geometry=[shapely.LineString(c) for c in grid], crs=4326)
+    with pytest.raises(InputDataError, match=r"^roads\.geojson: no roads .*shorter than 1 mm"):
+        roads_network(roads, tolerance_m=1.0, source="roads.geojson")
+

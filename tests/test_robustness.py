@@ -928,3 +928,13 @@ def test_osm_way_of_no_length_is_no_road(tmp_path, capsys):
     rc = _plan_osm(tmp_path, osm)
     assert_one_line_error(rc, capsys.readouterr().err, [f"{osm}: no roads", "shorter than 1 mm"], tmp_path / "out")
 
+
+def test_road_lines_within_a_millimetre_name_the_file(tmp_path, capsys):
+    """Road lines all within 0.2 mm collapse when noded: the one line names the road file (named none)."""
+    roads = tmp_path / "roads.geojson"
+    grid = [[[98.96 + 1e-9 * i, 18.79 + 1e-9 * k] for i in range(3)] for k in range(3)]
+    roads.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"highway": "residential"}, "geometry": {"type": "LineString", "coordinates": c}}
+        for c in grid]}))
+    rc = main(["plan", str(ROADS), "--roads", str(roads), "--out", str(tmp_path / "out"), "--quiet"])
+    assert_one_line_error(rc, capsys.readouterr().err, [f"{roads}: no roads", "shorter than 1 mm"], tmp_path / "out")
