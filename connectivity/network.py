@@ -65,17 +65,39 @@ class Network:
         return len(self.nodes), e["u"].to_numpy(np.int64), e["v"].to_numpy(np.int64), e["length_m"].to_numpy(float)
 
 
-def utm_crs(gdf: gpd.GeoDataFrame) -> str:
+UTM_LATITUDES = (-80.0, 84.0)
+"""Latitudes (degrees) the UTM zones cover; beyond them the Universal Polar Stereographic CRSs."""
+
+POLAR_CRS = {"north": "EPSG:32661", "south": "EPSG:32761"}
+"""The UPS North and South CRSs (metres), suggested where no UTM zone covers the roads."""
+
+
+def utm_crs(gdf: gpd.GeoDataFrame, *, source: str = "layer") -> str:
     """The UTM zone CRS (as ``EPSG:code``) at the median vertex of ``gdf`` (lon/lat), so a few
-    stray features far away (a typo in a coordinate) do not move the zone of the whole area."""
+    stray features far away (a typo in a coordinate) do not move the zone of the whole area.
+
+    Raises
+    ------
+    InputDataError
+        Naming ``source`` (the file ``gdf`` was read from): when it has no coordinates.
+    CRSError
+        When the median vertex lies beyond :data:`UTM_LATITUDES` (no UTM zone there): the message
+        names its extent (degrees) and asks for an explicit ``[options] crs``."""
     if len(gdf) == 0:
-        raise InputDataError("cannot choose a UTM zone for an empty layer")
+        raise InputDataError(f"{source}: cannot choose a UTM zone for an empty layer")
     xy = shapely.get_coordinates(np.asarray(gdf.geometry.values))
     xy = xy[np.isfinite(xy).all(axis=1)]
     if len(xy) == 0:
-        raise InputDataError("cannot choose a UTM zone for a layer without coordinates")
-    centre = gpd.GeoSeries([shapely.Point(np.median(xy[:, 0]), np.median(xy[:, 1]))], crs=gdf.crs)
-    crs = centre.estimate_utm_crs()
+        raise InputDataError(f"{source}: cannot choose a UTM zone for a layer without coordinates")
+    lon, lat = np.median(xy[:, 0]), np.median(xy[:, 1])
+    if not UTM_LATITUDES[0] <= lat <= UTM_LATITUDES[1]:
+        (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)
+        polar = POLAR_CRS["north" if lat > 0 else "south"]
+        raise CRSError(f"{source}: options.crs = \"auto\" finds no UTM zone: the roads lie at lat {y0:g} to {y1:g}, "
+                       f"lon {x0:g} to {x1:g}, beyond the UTM zones (lat {UTM_LATITUDES[0]:g} to {UTM_LATITUDES[1]:g}); "
+                       f"set crs in the scenario's [options] to a projected CRS of the area (e.g. \"{polar}\", "
+                       f"Universal Polar Stereographic)")
+    crs = gpd.GeoSeries([shapely.Point(lon, lat)], crs=gdf.crs).estimate_utm_crs()
     return f"EPSG:{crs.to_epsg()}"
 
 
@@ -536,7 +558,7 @@ def roads_network(roads: gpd.GeoDataFrame, *, crs: str = "auto", tolerance_m: fl
     """
     if len(roads) == 0:
         raise InputDataError(f"{source}: no roads to build a network from")
-    target = utm_crs(roads.to_crs("EPSG:4326")) if crs == "auto" else crs
+    target = utm_crs(roads.to_crs("EPSG:4326"), source=source) if crs == "auto" else crs
     names = roads["osm_id"].tolist() if tolerance_m is None and "osm_id" in roads else None  # OSM edges: their way
     proj = project(roads, target, source, names=names)
     if tolerance_m is not None:

@@ -299,3 +299,16 @@ def test_road_lines_that_collapse_when_noded_name_their_file():
     with pytest.raises(InputDataError, match=r"^roads\.geojson: no roads .*shorter than 1 mm"):
         roads_network(roads, tolerance_m=1.0, source="roads.geojson")
 
+
+@pytest.mark.parametrize("lat,polar", [(89.9, "EPSG:32661"), (-85.0, "EPSG:32761")])
+def test_auto_crs_beyond_the_utm_zones_is_an_error(lat, polar):
+    """No UTM zone north of 84 or south of 80 degrees: crs = "auto" is an error naming the file, the
+    option, the roads' extent and a polar CRS to set instead (was pyproj's RuntimeError)."""
+    roads = gpd.GeoDataFrame({"highway": ["residential"]},
+                             geometry=[shapely.LineString([(0.0, lat), (0.01, lat)])], crs=4326)
+    with pytest.raises(CRSError) as err:
+        roads_network(roads, source="in.osm")
+    message = str(err.value)
+    for words in ("in.osm: ", 'options.crs = "auto"', f"lat {lat:g} to {lat:g}", "lon 0 to 0.01", polar):
+        assert words in message, (words, message)
+    assert roads_network(roads, crs=polar).crs == polar   # the CRS suggested plans the roads

@@ -929,6 +929,15 @@ def test_osm_way_of_no_length_is_no_road(tmp_path, capsys):
     assert_one_line_error(rc, capsys.readouterr().err, [f"{osm}: no roads", "shorter than 1 mm"], tmp_path / "out")
 
 
+def test_roads_beyond_the_utm_zones_with_auto_crs(tmp_path, capsys):
+    """Roads at latitude 89.9 and crs = "auto": one line naming the file, options.crs and the extent
+    (was exit 1, pyproj's RuntimeError)."""
+    osm = _osm(tmp_path / "in.osm", [(1, 0.0, 89.9), (2, 0.01, 89.9)])
+    rc = _plan_osm(tmp_path, osm, sites=((0.0, 89.9), (0.01, 89.9)))
+    assert_one_line_error(rc, capsys.readouterr().err, [f"{osm}: ", 'options.crs = "auto"', "lat 89.9 to 89.9",
+                                                        "EPSG:32661"], tmp_path / "out")
+
+
 def test_road_lines_within_a_millimetre_name_the_file(tmp_path, capsys):
     """Road lines all within 0.2 mm collapse when noded: the one line names the road file (named none)."""
     roads = tmp_path / "roads.geojson"
