@@ -156,6 +156,19 @@ def scenario_sites(scenario: Scenario, layers: load.OsmLayers, crs: str) -> gpd.
     return sites_mod.combine_sites(chosen, hubs, crs=crs)
 
 
+def _no_sites(scenario: Scenario, layers: load.OsmLayers) -> InputDataError:
+    """The error of a scenario that gives no site at all (outside corridor mode): names the file
+    the sites were to come from (the sites file, else the points of interest's) and why."""
+    inp = scenario.inputs
+    if inp.sites is not None:   # its rows (it has some) and hubs all of operators not serving the province
+        return InputDataError(f"{inp.sites}: no sites to connect: every site is of an operator that does not "
+                              f"serve {scenario.province}")
+    source = inp.pois or (inp.osm if inp.osm is not None and inp.osm.is_file() else None) or scenario.path or "scenario"
+    rules = scenario.operators_path.name if scenario.operators_path else "the operators file"
+    why = sites_mod.why_no_sites(layers.pois, scenario.operators, province=scenario.province, rules_from=rules)
+    return InputDataError(f"{source}: no sites to connect: {why}")
+
+
 def run(scenario: Scenario, *, progress: Progress = _noop, executor: Executor | None = None) -> plan.Plan:
     """Plan the shared duct network of a scenario.
 
@@ -197,7 +210,7 @@ def run(scenario: Scenario, *, progress: Progress = _noop, executor: Executor | 
     if corridor_spec is not None and not corridor_spec.sites:  # corridor mode: the streets and the hubs
         all_sites = all_sites[all_sites["kind"].astype(str) == "hub"].reset_index(drop=True)
     if len(all_sites) == 0 and corridor_spec is None:
-        log.warning("no sites to connect")
+        raise _no_sites(scenario, layers)
     net_sites, attached = network.attach_sites(net, all_sites, max_distance_m=opts.max_site_distance_m,
                                                  merge_m=opts.site_merge_m)
     layers = replace(layers, warnings=(*layers.warnings, *joined_to_main(attached)))

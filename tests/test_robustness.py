@@ -947,3 +947,34 @@ def test_road_lines_within_a_millimetre_name_the_file(tmp_path, capsys):
         for c in grid]}))
     rc = main(["plan", str(ROADS), "--roads", str(roads), "--out", str(tmp_path / "out"), "--quiet"])
     assert_one_line_error(rc, capsys.readouterr().err, [f"{roads}: no roads", "shorter than 1 mm"], tmp_path / "out")
+
+
+# ---------------------------------------------------------------- no site at all
+def _no_site_scenario(tmp_path, inputs, operators):
+    """A scenario reading tiny.osm plus ``inputs`` (TOML lines) with the ``operators`` file text."""
+    (tmp_path / "ops.toml").write_text(operators)
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(f'province = "Chiang Mai"\n[inputs]\nosm = "{FIXTURES / "tiny.osm"}"\noperators = "ops.toml"\n{inputs}')
+    return scenario
+
+
+@pytest.mark.parametrize("case", ["rules match no POI", "POIs without tag columns", "operators not serving"])
+def test_no_site_at_all_is_an_error(case, tmp_path, capsys):
+    """README: when no site at all can be connected, that is an error: one line naming the file that
+    gave no sites and why, exit 2, nothing written (was exit 0 with an empty plan of cost 0)."""
+    ops = '[[operators]]\nname = "TOT"\nkind = "telecom"\nsites = [{ amenity = ["cinema"] }]\n'
+    pois = tmp_path / "pois.geojson"
+    pois.write_text(json.dumps({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"id": 1},
+                                "geometry": {"type": "Point", "coordinates": [98.9605, 18.7901]}}]}))
+    sites = tmp_path / "sites.csv"
+    sites.write_text("site_id,operator,lon,lat\nA,TOT,98.9605,18.7901\n")
+    inputs, words = {
+        "rules match no POI": ("", [str(FIXTURES / "tiny.osm"), "matches a site or hub rule of ops.toml", "(tags amenity)"]),
+        "POIs without tag columns": (f'pois = "{pois}"\n', [str(pois), "none of the tag columns", "ops.toml", "(amenity)"]),
+        "operators not serving": (f'sites = "{sites}"\n', [str(sites), "does not serve Chiang Mai"]),
+    }[case]
+    if case == "operators not serving":
+        ops = ops.replace('kind = "telecom"\n', 'kind = "telecom"\nprovinces = ["Phuket"]\n')
+    out = tmp_path / "out"
+    rc = main(["plan", str(_no_site_scenario(tmp_path, inputs, ops)), "--out", str(out), "--quiet"])
+    assert_one_line_error(rc, capsys.readouterr().err, ["no sites to connect", *words], out)
