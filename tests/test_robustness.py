@@ -978,3 +978,28 @@ def test_no_site_at_all_is_an_error(case, tmp_path, capsys):
     out = tmp_path / "out"
     rc = main(["plan", str(_no_site_scenario(tmp_path, inputs, ops)), "--out", str(out), "--quiet"])
     assert_one_line_error(rc, capsys.readouterr().err, ["no sites to connect", *words], out)
+
+
+# ---------------------------------------------------------------- closed rings of streets
+RINGS_PENDING = pytest.mark.xfail(  # a plain test once load._road_edges keeps such rings (the change is load.py's)
+    reason="load._road_edges drops closed rings of streets that touch no other road (as osmnx's remove_rings did)",
+    raises=AssertionError, strict=True)
+
+
+@RINGS_PENDING
+@pytest.mark.parametrize("with_town", [True, False], ids=["beside a town", "alone"])
+def test_a_block_of_streets_joined_to_no_other_road_is_a_road(with_town, tmp_path):
+    """A city block of four ordinary street ways (same tags) joined to no other road is a road: its two
+    sites 15 m away are joined to each other (were "farther than 200 m from any road", and the block
+    alone "no roads (the highway=* ways only form closed rings)")."""
+    block = [(801, 98.960, 18.795), (802, 98.961, 18.795), (803, 98.961, 18.796), (804, 98.960, 18.796)]
+    ways = [("residential", (801, 802)), ("residential", (802, 803)), ("residential", (803, 804)),
+            ("residential", (804, 801))]
+    sites = [(98.9601, 18.7951), (98.9609, 18.7959)]
+    if with_town:   # two streets 500 m south, with two sites of their own
+        block += [(1, 98.960, 18.790), (2, 98.961, 18.790), (3, 98.960, 18.791)]
+        ways += [("residential", (1, 2)), ("tertiary", (1, 3))]
+        sites += [(98.9601, 18.7901), (98.9609, 18.7909)]
+    assert _plan_osm(tmp_path, _osm(tmp_path / "in.osm", block, ways), sites=sites) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["sites_not_connected"] == [] and summary["sites_connected"] == len(sites)
