@@ -163,10 +163,12 @@ def _no_sites(scenario: Scenario, layers: load.OsmLayers) -> InputDataError:
     if inp.sites is not None:   # its rows (it has some) and hubs all of operators not serving the province
         return InputDataError(f"{inp.sites}: no sites to connect: every site is of an operator that does not "
                               f"serve {scenario.province}")
-    source = inp.pois or (inp.osm if inp.osm is not None and inp.osm.is_file() else None) or scenario.path or "scenario"
+    source = inp.pois or (inp.osm if inp.osm is not None and inp.osm.is_file() else None)
     rules = scenario.operators_path.name if scenario.operators_path else "the operators file"
     why = sites_mod.why_no_sites(layers.pois, scenario.operators, province=scenario.province, rules_from=rules)
-    return InputDataError(f"{source}: no sites to connect: {why}")
+    if source is None and inp.bbox is None and inp.place is None:   # roads from a line file, nothing else
+        why = "inputs name no sites, pois or osm file to take sites from"
+    return InputDataError(f"{source or scenario.path or 'scenario'}: no sites to connect: {why}")
 
 
 def run(scenario: Scenario, *, progress: Progress = _noop, executor: Executor | None = None) -> plan.Plan:

@@ -82,14 +82,14 @@ def why_no_sites(pois: gpd.GeoDataFrame, operators: tuple[OperatorSpec, ...], *,
     if not serving:
         return f"no operator of {rules_from} serves {province}"
     if len(pois) == 0:
-        return "it holds no points of interest"
+        return "no point of interest to choose them from"
     keys = sorted({key for op in serving for rule in (*op.sites, *op.hub) for key, _ in rule.tags})
     if not keys:
         return f"no operator of {rules_from} has a site or hub rule"
     n, listed = len(pois), ", ".join(keys)
     if not set(keys) & set(pois.columns):
-        return f"its {n} point(s) of interest have none of the tag columns the rules of {rules_from} read ({listed})"
-    return f"none of its {n} point(s) of interest matches a site or hub rule of {rules_from} (tags {listed})"
+        return f"the {n} point(s) of interest have none of the tag columns the rules of {rules_from} read ({listed})"
+    return f"none of the {n} point(s) of interest matches a site or hub rule of {rules_from} (tags {listed})"
 
 
 def read_sites(path: str | Path, operators: tuple[OperatorSpec, ...], *, crs: str | None = None) -> gpd.GeoDataFrame:

@@ -171,7 +171,9 @@ def test_phuket_vector_inputs_are_clipped(shared_data, tmp_path):
     out = tmp_path / "out"
     run = plan_areas(SCENARIOS / "phuket_backbone.toml", areas, out, name_column="amphoe", margin_m=300, workers=0)
     assert [r["area"] for r in run.results] == ["Kathu", "Nowhere", "Patong"]
-    assert run.results[1]["status"] == "failed" and run.results[1]["reason"] == "no site connected in this area"
+    assert run.results[1]["status"] == "failed"   # no site at all is an error naming the area's points of interest
+    assert run.results[1]["reason"] == (f"{WORK_FOLDER}/Nowhere/pois.geojson: no sites to connect: "
+                                        "no point of interest to choose them from")
     pois = gpd.read_file(shared_data / "osm" / "phuket" / "phuket-poi.geojson")
     inside = pois.representative_point().intersects(shapely.union_all([shapely.box(*b) for _, b in rows]))
     clipped = [gpd.read_file(out / WORK_FOLDER / a / "pois.geojson") for a in ("Kathu", "Patong")]

@@ -610,8 +610,11 @@ def test_geopackage_roads_not_the_first_layer(tmp_path):
     import geopandas as gpd
     roads = gpd.read_file(BAD / "good_roads.geojson")
     gpkg = _gpkg(tmp_path / "city.gpkg", {"landmarks": _landmarks(), "streets": roads})
+    sites = tmp_path / "sites.csv"   # a plan needs sites (no site at all is an error)
+    sites.write_text("site_id,operator,lon,lat\nA,TOT,98.9605,18.7901\nB,TOT,98.9615,18.7901\n")
     r = subprocess.run([sys.executable, "-m", "connectivity.cli", "plan", str(ROADS), "--roads", str(gpkg),
-                        "--out", str(tmp_path / "out"), "--quiet"], capture_output=True, text=True, timeout=300, cwd=REPO)
+                        "--sites", str(sites), "--out", str(tmp_path / "out"), "--quiet"],
+                       capture_output=True, text=True, timeout=300, cwd=REPO)
     assert r.returncode == 0, r.stderr
     assert "layer" not in r.stderr and "Warning" not in r.stderr, r.stderr
     network = json.loads((tmp_path / "out" / "summary.json").read_text())["network"]
@@ -1003,3 +1006,11 @@ def test_a_block_of_streets_joined_to_no_other_road_is_a_road(with_town, tmp_pat
     assert _plan_osm(tmp_path, _osm(tmp_path / "in.osm", block, ways), sites=sites) == 0
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["sites_not_connected"] == [] and summary["sites_connected"] == len(sites)
+
+
+def test_roads_and_nothing_else_give_no_site(tmp_path, capsys):
+    """A scenario of a road line file alone: one line naming the scenario, that names no input to
+    take sites from (was exit 0 with an empty plan)."""
+    out = tmp_path / "out"
+    rc = main(["plan", str(ROADS), "--out", str(out), "--quiet"])
+    assert_one_line_error(rc, capsys.readouterr().err, [f"{ROADS}: no sites to connect", "no sites, pois or osm"], out)
