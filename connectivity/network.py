@@ -65,17 +65,39 @@ class Network:
         return len(self.nodes), e["u"].to_numpy(np.int64), e["v"].to_numpy(np.int64), e["length_m"].to_numpy(float)
 
 
-def utm_crs(gdf: gpd.GeoDataFrame) -> str:
+UTM_LATITUDES = (-80.0, 84.0)
+"""Latitudes (degrees) the UTM zones cover; beyond them the Universal Polar Stereographic CRSs."""
+
+POLAR_CRS = {"north": "EPSG:32661", "south": "EPSG:32761"}
+"""The UPS North and South CRSs (metres), suggested where no UTM zone covers the roads."""
+
+
+def utm_crs(gdf: gpd.GeoDataFrame, *, source: str = "layer") -> str:
     """The UTM zone CRS (as ``EPSG:code``) at the median vertex of ``gdf`` (lon/lat), so a few
-    stray features far away (a typo in a coordinate) do not move the zone of the whole area."""
+    stray features far away (a typo in a coordinate) do not move the zone of the whole area.
+
+    Raises
+    ------
+    InputDataError
+        Naming ``source`` (the file ``gdf`` was read from): when it has no coordinates.
+    CRSError
+        When the median vertex lies beyond :data:`UTM_LATITUDES` (no UTM zone there): the message
+        names its extent (degrees) and asks for an explicit ``[options] crs``."""
     if len(gdf) == 0:
-        raise InputDataError("cannot choose a UTM zone for an empty layer")
+        raise InputDataError(f"{source}: cannot choose a UTM zone for an empty layer")
     xy = shapely.get_coordinates(np.asarray(gdf.geometry.values))
     xy = xy[np.isfinite(xy).all(axis=1)]
     if len(xy) == 0:
-        raise InputDataError("cannot choose a UTM zone for a layer without coordinates")
-    centre = gpd.GeoSeries([shapely.Point(np.median(xy[:, 0]), np.median(xy[:, 1]))], crs=gdf.crs)
-    crs = centre.estimate_utm_crs()
+        raise InputDataError(f"{source}: cannot choose a UTM zone for a layer without coordinates")
+    lon, lat = np.median(xy[:, 0]), np.median(xy[:, 1])
+    if not UTM_LATITUDES[0] <= lat <= UTM_LATITUDES[1]:
+        (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)
+        polar = POLAR_CRS["north" if lat > 0 else "south"]
+        raise CRSError(f"{source}: options.crs = \"auto\" finds no UTM zone: the roads lie at lat {y0:g} to {y1:g}, "
+                       f"lon {x0:g} to {x1:g}, beyond the UTM zones (lat {UTM_LATITUDES[0]:g} to {UTM_LATITUDES[1]:g}); "
+                       f"set crs in the scenario's [options] to a projected CRS of the area (e.g. \"{polar}\", "
+                       f"Universal Polar Stereographic)")
+    crs = gpd.GeoSeries([shapely.Point(lon, lat)], crs=gdf.crs).estimate_utm_crs()
     return f"EPSG:{crs.to_epsg()}"
 
 
@@ -397,26 +419,37 @@ def _with_vertices(out: np.ndarray, j: np.ndarray, points: np.ndarray) -> np.nda
 
 
 # --------------------------------------------------------------------------- building
-def build_network(roads: gpd.GeoDataFrame) -> Network:
+NO_LENGTH = "every road line is shorter than 1 mm (the node grid): its ends are one node"
+"""Why a road file with lines gives no network (:func:`build_network`, :func:`roads_network`)."""
+
+
+def build_network(roads: gpd.GeoDataFrame, *, source: str = "roads") -> Network:
     """Turn noded road pieces (projected) into a :class:`Network`.
 
     Nodes are the distinct line ends (matched at 1 mm). Self-loops are split in three
-    pieces; of parallel edges between the same two nodes only the shortest stays.
+    pieces; of parallel edges between the same two nodes only the shortest stays. A line
+    whose ends are one node even so (a loop or a line shorter than a few mm) is no edge.
+
+    Parameters
+    ----------
+    source
+        What the roads were read from (a file name), named in error messages.
 
     Raises
     ------
     InputDataError
-        When there is no road.
+        When there is no road, or no line of 1 mm or more (:data:`NO_LENGTH`), naming ``source``.
     CRSError
         When ``roads`` is not in a projected CRS.
     """
     ensure_projected(roads, "roads")
     if len(roads) == 0:
-        raise InputDataError("no roads to build a network from")
+        raise InputDataError(f"{source}: no roads to build a network from")
     geoms = np.asarray(roads.geometry.values)
     attrs = roads.drop(columns="geometry").reset_index(drop=True)
-    geoms, attrs = _split_loops(geoms, attrs)
-    starts, ends = (np.round(xy, NODE_DIGITS) for xy in line_ends(geoms))
+    geoms, attrs, starts, ends = _without_points(*_split_loops(geoms, attrs))
+    if len(geoms) == 0:
+        raise InputDataError(f"{source}: no roads to build a network from: {NO_LENGTH}")
     xy, inverse = np.unique(np.vstack([starts, ends]), axis=0, return_inverse=True)
     inverse = inverse.ravel()
     a, b = inverse[: len(geoms)], inverse[len(geoms):]
@@ -433,6 +466,20 @@ def build_network(roads: gpd.GeoDataFrame) -> Network:
     nodes.index.name = "node_id"
     net = Network(nodes=nodes, edges=edges, crs=roads.crs.to_string())
     return _with_components(net)
+
+
+def _without_points(geoms: np.ndarray, attrs: pd.DataFrame
+                    ) -> tuple[np.ndarray, pd.DataFrame, np.ndarray, np.ndarray]:
+    """The lines whose ends are two nodes (1 mm grid), their attributes and their rounded first and
+    last points, ``(n, 2)`` each: a line whose ends round to one node (a zero-length way, a loop of a
+    few mm too short to split) would be an edge from a node to itself."""
+    if len(geoms) == 0:
+        return geoms, attrs, np.zeros((0, 2)), np.zeros((0, 2))
+    starts, ends = (np.round(xy, NODE_DIGITS) for xy in line_ends(geoms))
+    line = ~(starts == ends).all(axis=1)
+    if line.all():
+        return geoms, attrs, starts, ends
+    return geoms[line], attrs[line].reset_index(drop=True), starts[line], ends[line]
 
 
 def _split_loops(geoms: np.ndarray, attrs: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
@@ -510,13 +557,15 @@ def roads_network(roads: gpd.GeoDataFrame, *, crs: str = "auto", tolerance_m: fl
         What the roads were read from (a file name), named in error messages.
     """
     if len(roads) == 0:
-        raise InputDataError("no roads to build a network from")
-    target = utm_crs(roads.to_crs("EPSG:4326")) if crs == "auto" else crs
+        raise InputDataError(f"{source}: no roads to build a network from")
+    target = utm_crs(roads.to_crs("EPSG:4326"), source=source) if crs == "auto" else crs
     names = roads["osm_id"].tolist() if tolerance_m is None and "osm_id" in roads else None  # OSM edges: their way
     proj = project(roads, target, source, names=names)
     if tolerance_m is not None:
         proj = node_lines(proj, tolerance_m=tolerance_m)
-    net = build_network(proj)
+        if len(proj) == 0:   # every line rounded to a point on the node grid
+            raise InputDataError(f"{source}: no roads to build a network from: {NO_LENGTH}")
+    net = build_network(proj, source=source)
     sizes = net.component_sizes
     if len(sizes) > 1:
         log.warning("road network has %d disconnected components (node counts: %s)", len(sizes),

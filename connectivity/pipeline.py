@@ -93,6 +93,15 @@ def load_layers(scenario: Scenario) -> load.OsmLayers:
     return layers
 
 
+def roads_source(scenario: Scenario) -> str:
+    """What :func:`load_layers` read the roads from, for messages: ``inputs.osm`` when the file
+    exists, else ``inputs.roads``, else the scenario (a download of its area)."""
+    inp = scenario.inputs
+    if inp.osm is not None and inp.osm.is_file():
+        return str(inp.osm)
+    return str(inp.roads or inp.osm or scenario.path or "roads")
+
+
 #: How far (metres) outside the road network's bounding box a layer's features may all lie before it is reported.
 FAR_FROM_ROADS_M = 1000.0
 
@@ -147,6 +156,21 @@ def scenario_sites(scenario: Scenario, layers: load.OsmLayers, crs: str) -> gpd.
     return sites_mod.combine_sites(chosen, hubs, crs=crs)
 
 
+def _no_sites(scenario: Scenario, layers: load.OsmLayers) -> InputDataError:
+    """The error of a scenario that gives no site at all (outside corridor mode): names the file
+    the sites were to come from (the sites file, else the points of interest's) and why."""
+    inp = scenario.inputs
+    if inp.sites is not None:   # its rows (it has some) and hubs all of operators not serving the province
+        return InputDataError(f"{inp.sites}: no sites to connect: every site is of an operator that does not "
+                              f"serve {scenario.province}")
+    source = inp.pois or (inp.osm if inp.osm is not None and inp.osm.is_file() else None)
+    rules = scenario.operators_path.name if scenario.operators_path else "the operators file"
+    why = sites_mod.why_no_sites(layers.pois, scenario.operators, province=scenario.province, rules_from=rules)
+    if source is None and inp.bbox is None and inp.place is None:   # roads from a line file, nothing else
+        why = "inputs name no sites, pois or osm file to take sites from"
+    return InputDataError(f"{source or scenario.path or 'scenario'}: no sites to connect: {why}")
+
+
 def run(scenario: Scenario, *, progress: Progress = _noop, executor: Executor | None = None) -> plan.Plan:
     """Plan the shared duct network of a scenario.
 
@@ -169,8 +193,7 @@ def run(scenario: Scenario, *, progress: Progress = _noop, executor: Executor | 
         layers = corridors.with_records(layers, corridor_spec)
     progress("network")
     tolerance = None if layers.roads_noded else opts.node_tolerance_m
-    net = network.roads_network(layers.roads, crs=opts.crs, tolerance_m=tolerance,
-                                source=str(scenario.inputs.roads or scenario.inputs.osm or "roads"))
+    net = network.roads_network(layers.roads, crs=opts.crs, tolerance_m=tolerance, source=roads_source(scenario))
     names = {k: portable_path(getattr(scenario.inputs, k), scenario) if getattr(scenario.inputs, k) else k
              for k in ("buildings", "poles", "lines")}
     other = {k: _projected(getattr(layers, k), net.crs, str(getattr(scenario.inputs, k) or k))
@@ -189,7 +212,7 @@ def run(scenario: Scenario, *, progress: Progress = _noop, executor: Executor | 
     if corridor_spec is not None and not corridor_spec.sites:  # corridor mode: the streets and the hubs
         all_sites = all_sites[all_sites["kind"].astype(str) == "hub"].reset_index(drop=True)
     if len(all_sites) == 0 and corridor_spec is None:
-        log.warning("no sites to connect")
+        raise _no_sites(scenario, layers)
     net_sites, attached = network.attach_sites(net, all_sites, max_distance_m=opts.max_site_distance_m,
                                                  merge_m=opts.site_merge_m)
     layers = replace(layers, warnings=(*layers.warnings, *joined_to_main(attached)))

@@ -73,6 +73,25 @@ def select_sites(pois: gpd.GeoDataFrame, operators: tuple[OperatorSpec, ...], *,
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=pois.crs)
 
 
+def why_no_sites(pois: gpd.GeoDataFrame, operators: tuple[OperatorSpec, ...], *, province: str | None = None,
+                 rules_from: str = "the operators file") -> str:
+    """Why :func:`select_sites` chose no site from ``pois`` (one phrase, for an error message): no
+    point of interest at all, no operator serving ``province``, none of the tag columns the
+    operators' rules (from ``rules_from``) read, or no point matching them."""
+    serving = [op for op in operators if op.serves(province)]
+    if not serving:
+        return f"no operator of {rules_from} serves {province}"
+    if len(pois) == 0:
+        return "no point of interest to choose them from"
+    keys = sorted({key for op in serving for rule in (*op.sites, *op.hub) for key, _ in rule.tags})
+    if not keys:
+        return f"no operator of {rules_from} has a site or hub rule"
+    n, listed = len(pois), ", ".join(keys)
+    if not set(keys) & set(pois.columns):
+        return f"the {n} point(s) of interest have none of the tag columns the rules of {rules_from} read ({listed})"
+    return f"none of the {n} point(s) of interest matches a site or hub rule of {rules_from} (tags {listed})"
+
+
 def read_sites(path: str | Path, operators: tuple[OperatorSpec, ...], *, crs: str | None = None) -> gpd.GeoDataFrame:
     """Sites from a CSV (lon/lat or x/y) or vector file with ``site_id`` (or ``id``), ``operator``, ``kind``.
 

@@ -171,7 +171,9 @@ def test_phuket_vector_inputs_are_clipped(shared_data, tmp_path):
     out = tmp_path / "out"
     run = plan_areas(SCENARIOS / "phuket_backbone.toml", areas, out, name_column="amphoe", margin_m=300, workers=0)
     assert [r["area"] for r in run.results] == ["Kathu", "Nowhere", "Patong"]
-    assert run.results[1]["status"] == "failed" and run.results[1]["reason"] == "no site connected in this area"
+    assert run.results[1]["status"] == "failed"   # no site at all is an error naming the area's points of interest
+    assert run.results[1]["reason"] == (f"{WORK_FOLDER}/Nowhere/pois.geojson: no sites to connect: "
+                                        "no point of interest to choose them from")
     pois = gpd.read_file(shared_data / "osm" / "phuket" / "phuket-poi.geojson")
     inside = pois.representative_point().intersects(shapely.union_all([shapely.box(*b) for _, b in rows]))
     clipped = [gpd.read_file(out / WORK_FOLDER / a / "pois.geojson") for a in ("Kathu", "Patong")]
@@ -582,7 +584,8 @@ def test_national_files_are_written_all_or_none(fixtures, tmp_path, monkeypatch)
         plan_areas(fixtures / "tiny.toml", areas, out, workers=0, margin_m=100, force=True)
     assert (out / "areas.csv").read_bytes() == b"the earlier run's\n"
     assert all((out / n).read_bytes() == before[n] for n in NATIONAL if n != "areas.csv")
-    assert sorted(p.name for p in out.iterdir()) == sorted([WORK_FOLDER, "East", "West", *NATIONAL, "timings.json"])
+    # West holds no site: failed (no sites to connect) before anything was written
+    assert sorted(p.name for p in out.iterdir()) == sorted([WORK_FOLDER, "East", *NATIONAL, "timings.json"])
 
 
 def test_an_area_the_machine_fails_is_one_line_without_traceback(fixtures, tmp_path, monkeypatch, caplog):
@@ -599,8 +602,8 @@ def test_an_area_the_machine_fails_is_one_line_without_traceback(fixtures, tmp_p
     areas = write_areas(tmp_path / "areas.geojson", TINY_AREAS)
     with caplog.at_level(logging.ERROR):
         run = plan_areas(fixtures / "tiny.toml", areas, tmp_path / "out", workers=0, margin_m=100)
-    assert [(r["status"], r["reason"]) for r in run.results] == [("failed", "East: No space left on device"),
-                                                                 ("failed", "West: No space left on device")]
+    assert [(r["status"], r["reason"]) for r in run.results][0] == ("failed", "East: No space left on device")
+    assert "no sites to connect" in run.results[1]["reason"]   # West holds no site: failed before writing
     assert not any("Traceback" in r.getMessage() for r in caplog.records)
 
 

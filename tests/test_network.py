@@ -279,3 +279,36 @@ def test_lines_of_one_level_are_noded_as_without_the_columns(level):
     assert len(plain) > 300
     assert shapely.equals_exact(plain.geometry.values, tagged.geometry.values, tolerance=0).all()
     assert tagged["name"].tolist() == plain["name"].tolist()
+
+
+def test_a_line_of_no_length_is_no_edge():
+    """A zero-length line (an OSM way of two nodes at one point) beside a road: no edge from a
+    node to itself, no node of its own; alone, one error naming the file (was an IndexError)."""
+    point = [(50, 50), (50, 50)]
+    net = build_network(lines([(0, 0), (100, 0)], point))
+    assert len(net.edges) == 1 and len(net.nodes) == 2
+    assert (net.edges["u"] < net.edges["v"]).all()
+    with pytest.raises(InputDataError, match=r"^in\.osm: no roads .*shorter than 1 mm"):
+        build_network(lines(point), source="in.osm")
+
+
+def test_road_lines_that_collapse_when_noded_name_their_file():
+    """Lines all within 0.2 mm of each other round to one node: the error names the road file."""
+    grid = [[(98.96 + 1e-9 * i, 18.79 + 1e-9 * k) for i in range(3)] for k in range(3)]
+    roads = gpd.GeoDataFrame({"highway": ["residential"] * 3}, geometry=[shapely.LineString(c) for c in grid], crs=4326)
+    with pytest.raises(InputDataError, match=r"^roads\.geojson: no roads .*shorter than 1 mm"):
+        roads_network(roads, tolerance_m=1.0, source="roads.geojson")
+
+
+@pytest.mark.parametrize("lat,polar", [(89.9, "EPSG:32661"), (-85.0, "EPSG:32761")])
+def test_auto_crs_beyond_the_utm_zones_is_an_error(lat, polar):
+    """No UTM zone north of 84 or south of 80 degrees: crs = "auto" is an error naming the file, the
+    option, the roads' extent and a polar CRS to set instead (was pyproj's RuntimeError)."""
+    roads = gpd.GeoDataFrame({"highway": ["residential"]},
+                             geometry=[shapely.LineString([(0.0, lat), (0.01, lat)])], crs=4326)
+    with pytest.raises(CRSError) as err:
+        roads_network(roads, source="in.osm")
+    message = str(err.value)
+    for words in ("in.osm: ", 'options.crs = "auto"', f"lat {lat:g} to {lat:g}", "lon 0 to 0.01", polar):
+        assert words in message, (words, message)
+    assert roads_network(roads, crs=polar).crs == polar   # the CRS suggested plans the roads

@@ -610,8 +610,11 @@ def test_geopackage_roads_not_the_first_layer(tmp_path):
     import geopandas as gpd
     roads = gpd.read_file(BAD / "good_roads.geojson")
     gpkg = _gpkg(tmp_path / "city.gpkg", {"landmarks": _landmarks(), "streets": roads})
+    sites = tmp_path / "sites.csv"   # a plan needs sites (no site at all is an error)
+    sites.write_text("site_id,operator,lon,lat\nA,TOT,98.9605,18.7901\nB,TOT,98.9615,18.7901\n")
     r = subprocess.run([sys.executable, "-m", "connectivity.cli", "plan", str(ROADS), "--roads", str(gpkg),
-                        "--out", str(tmp_path / "out"), "--quiet"], capture_output=True, text=True, timeout=300, cwd=REPO)
+                        "--sites", str(sites), "--out", str(tmp_path / "out"), "--quiet"],
+                       capture_output=True, text=True, timeout=300, cwd=REPO)
     assert r.returncode == 0, r.stderr
     assert "layer" not in r.stderr and "Warning" not in r.stderr, r.stderr
     network = json.loads((tmp_path / "out" / "summary.json").read_text())["network"]
@@ -900,3 +903,114 @@ def test_plan_areas_without_its_scheduler_names_it(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1, err
     assert err[0] == "connectivity: error: --scheduler tcp://127.0.0.1:1: no Dask scheduler answers (OSError)", err
+
+
+# ---------------------------------------------------------------- roads that give no network
+def _osm(path, nodes, ways=(("residential", (1, 2)),)):
+    """An OSM XML file of ``nodes`` ((id, lon, lat), ...) and highway ``ways`` ((highway, node ids), ...)."""
+    body = [f'<node id="{i}" lon="{x}" lat="{y}"/>' for i, x, y in nodes]
+    body += [f'<way id="{k}">' + "".join(f'<nd ref="{r}"/>' for r in refs) + f'<tag k="highway" v="{hw}"/></way>'
+             for k, (hw, refs) in enumerate(ways, start=1)]
+    path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6">\n' + "\n".join(body) + "\n</osm>\n")
+    return path
+
+
+def _plan_osm(tmp_path, osm, options="", sites=((98.9601, 18.7901), (98.9609, 18.7909))):
+    """``main(plan ...)`` of a scenario reading ``osm``, with TOT sites at ``sites`` (lon, lat)."""
+    csv = tmp_path / "sites.csv"
+    csv.write_text("site_id,operator,lon,lat\n" + "".join(f"S{i},TOT,{x},{y}\n" for i, (x, y) in enumerate(sites)))
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(f'[inputs]\nosm = "{osm}"\nsites = "{csv}"\noperators = "{FIXTURES / "operators.toml"}"\n'
+                        f"[options]\nmax_site_distance_m = 200.0\n{options}")
+    return main(["plan", str(scenario), "--out", str(tmp_path / "out"), "--quiet"])
+
+
+def test_osm_way_of_no_length_is_no_road(tmp_path, capsys):
+    """The only highway way has both nodes at one point: one line naming the file (was exit 1, IndexError)."""
+    osm = _osm(tmp_path / "in.osm", [(1, 98.96, 18.79), (2, 98.96, 18.79)])
+    rc = _plan_osm(tmp_path, osm)
+    assert_one_line_error(rc, capsys.readouterr().err, [f"{osm}: no roads", "shorter than 1 mm"], tmp_path / "out")
+
+
+def test_roads_beyond_the_utm_zones_with_auto_crs(tmp_path, capsys):
+    """Roads at latitude 89.9 and crs = "auto": one line naming the file, options.crs and the extent
+    (was exit 1, pyproj's RuntimeError)."""
+    osm = _osm(tmp_path / "in.osm", [(1, 0.0, 89.9), (2, 0.01, 89.9)])
+    rc = _plan_osm(tmp_path, osm, sites=((0.0, 89.9), (0.01, 89.9)))
+    assert_one_line_error(rc, capsys.readouterr().err, [f"{osm}: ", 'options.crs = "auto"', "lat 89.9 to 89.9",
+                                                        "EPSG:32661"], tmp_path / "out")
+
+
+def test_road_lines_within_a_millimetre_name_the_file(tmp_path, capsys):
+    """Road lines all within 0.2 mm collapse when noded: the one line names the road file (named none)."""
+    roads = tmp_path / "roads.geojson"
+    grid = [[[98.96 + 1e-9 * i, 18.79 + 1e-9 * k] for i in range(3)] for k in range(3)]
+    roads.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"highway": "residential"}, "geometry": {"type": "LineString", "coordinates": c}}
+        for c in grid]}))
+    rc = main(["plan", str(ROADS), "--roads", str(roads), "--out", str(tmp_path / "out"), "--quiet"])
+    assert_one_line_error(rc, capsys.readouterr().err, [f"{roads}: no roads", "shorter than 1 mm"], tmp_path / "out")
+
+
+# ---------------------------------------------------------------- no site at all
+def _no_site_scenario(tmp_path, inputs, operators):
+    """A scenario reading tiny.osm plus ``inputs`` (TOML lines) with the ``operators`` file text."""
+    (tmp_path / "ops.toml").write_text(operators)
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(f'province = "Chiang Mai"\n[inputs]\nosm = "{FIXTURES / "tiny.osm"}"\noperators = "ops.toml"\n{inputs}')
+    return scenario
+
+
+@pytest.mark.parametrize("case", ["rules match no POI", "POIs without tag columns", "operators not serving"])
+def test_no_site_at_all_is_an_error(case, tmp_path, capsys):
+    """README: when no site at all can be connected, that is an error: one line naming the file that
+    gave no sites and why, exit 2, nothing written (was exit 0 with an empty plan of cost 0)."""
+    ops = '[[operators]]\nname = "TOT"\nkind = "telecom"\nsites = [{ amenity = ["cinema"] }]\n'
+    pois = tmp_path / "pois.geojson"
+    pois.write_text(json.dumps({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"id": 1},
+                                "geometry": {"type": "Point", "coordinates": [98.9605, 18.7901]}}]}))
+    sites = tmp_path / "sites.csv"
+    sites.write_text("site_id,operator,lon,lat\nA,TOT,98.9605,18.7901\n")
+    inputs, words = {
+        "rules match no POI": ("", [str(FIXTURES / "tiny.osm"), "matches a site or hub rule of ops.toml", "(tags amenity)"]),
+        "POIs without tag columns": (f'pois = "{pois}"\n', [str(pois), "none of the tag columns", "ops.toml", "(amenity)"]),
+        "operators not serving": (f'sites = "{sites}"\n', [str(sites), "does not serve Chiang Mai"]),
+    }[case]
+    if case == "operators not serving":
+        ops = ops.replace('kind = "telecom"\n', 'kind = "telecom"\nprovinces = ["Phuket"]\n')
+    out = tmp_path / "out"
+    rc = main(["plan", str(_no_site_scenario(tmp_path, inputs, ops)), "--out", str(out), "--quiet"])
+    assert_one_line_error(rc, capsys.readouterr().err, ["no sites to connect", *words], out)
+
+
+# ---------------------------------------------------------------- closed rings of streets
+RINGS_PENDING = pytest.mark.xfail(  # a plain test once load._road_edges keeps such rings (the change is load.py's)
+    reason="load._road_edges drops closed rings of streets that touch no other road (as osmnx's remove_rings did)",
+    raises=AssertionError, strict=True)
+
+
+@RINGS_PENDING
+@pytest.mark.parametrize("with_town", [True, False], ids=["beside a town", "alone"])
+def test_a_block_of_streets_joined_to_no_other_road_is_a_road(with_town, tmp_path):
+    """A city block of four ordinary street ways (same tags) joined to no other road is a road: its two
+    sites 15 m away are joined to each other (were "farther than 200 m from any road", and the block
+    alone "no roads (the highway=* ways only form closed rings)")."""
+    block = [(801, 98.960, 18.795), (802, 98.961, 18.795), (803, 98.961, 18.796), (804, 98.960, 18.796)]
+    ways = [("residential", (801, 802)), ("residential", (802, 803)), ("residential", (803, 804)),
+            ("residential", (804, 801))]
+    sites = [(98.9601, 18.7951), (98.9609, 18.7959)]
+    if with_town:   # two streets 500 m south, with two sites of their own
+        block += [(1, 98.960, 18.790), (2, 98.961, 18.790), (3, 98.960, 18.791)]
+        ways += [("residential", (1, 2)), ("tertiary", (1, 3))]
+        sites += [(98.9601, 18.7901), (98.9609, 18.7909)]
+    assert _plan_osm(tmp_path, _osm(tmp_path / "in.osm", block, ways), sites=sites) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["sites_not_connected"] == [] and summary["sites_connected"] == len(sites)
+
+
+def test_roads_and_nothing_else_give_no_site(tmp_path, capsys):
+    """A scenario of a road line file alone: one line naming the scenario, that names no input to
+    take sites from (was exit 0 with an empty plan)."""
+    out = tmp_path / "out"
+    rc = main(["plan", str(ROADS), "--out", str(out), "--quiet"])
+    assert_one_line_error(rc, capsys.readouterr().err, [f"{ROADS}: no sites to connect", "no sites, pois or osm"], out)
