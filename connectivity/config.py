@@ -143,7 +143,7 @@ class Options:
     highway_exclude: tuple[str, ...] = (
         "footway", "path", "steps", "cycleway", "pedestrian", "track", "bridleway",
         "bus_stop", "corridor", "elevator", "proposed", "construction", "platform",
-        "abandoned", "disused", "razed", "raceway", "via_ferrata", "bus_guideway",
+        "abandoned", "disused", "razed", "raceway", "via_ferrata", "bus_guideway", "services", "rest_area",
     )
     time_limit_s: float | None = None
     quality: bool = False

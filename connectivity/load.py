@@ -494,9 +494,10 @@ def _road_edges(col: _Collector, path: Path) -> gpd.GeoDataFrame:
     * ways are cut at endpoints, and pieces that meet end to end at a non-endpoint (two
       ways continuing each other with the same tags) are merged into one edge, whose
       ``osm_id`` is the first way of the set of merged ways, as osmnx lists them;
-    * closed rings touching no endpoint are dropped (osmnx ``remove_rings``); a loop back
-      to the same endpoint is kept once per direction, as osmnx did (the network stage
-      merges the two);
+    * closed rings touching no endpoint (a block of streets or a roundabout joined to no
+      other road) are kept, each as one loop edge after the others (osmnx's ``remove_rings``
+      dropped them; ``area=yes`` ways are no roads at all); a loop back to the same endpoint
+      is kept once per direction, as osmnx did (the network stage merges the two);
     * rows come in the order, and run in the direction, of osmnx's edge table (see
       :func:`_osmnx_order`): the design heuristics break ties by edge order, so the same
       order keeps plans identical to the ones the osmnx route gave.
@@ -563,9 +564,12 @@ def _road_edges(col: _Collector, path: Path) -> gpd.GeoDataFrame:
             nxt = b if a == (cur, 1 if fwd else 0) else a
             cur, fwd = nxt[0], nxt[1] == 0
         walks.append(walk)
-    if not visited.all():
-        log.debug("%s: dropped %d way pieces forming isolated rings", path.name, int((~visited).sum()))
     rows = _osmnx_order(walks, node, node_ids, endpoint, ea, eb, seg, way_of, cs, ce, sn_l, en_l)
+    rings = _ring_walks(visited, ends_at, sn_l, en_l)
+    if rings:
+        log.info("%s: %d closed ring(s) of streets joined to no other road kept as roads", path.name, len(rings))
+    rows += [(len(walks) + k, True) for k in range(len(rings))]   # after osmnx's edges: their order unchanged
+    walks += rings
 
     cs_l, ce_l = cs.tolist(), ce.tolist()
     chain_way = way_of[cs].tolist()
@@ -590,6 +594,29 @@ def _road_edges(col: _Collector, path: Path) -> gpd.GeoDataFrame:
         out[name] = [t[j] for t in tags]
     out = {c: out[c] for c in ("osm_id",) + ROAD_COLUMNS[:-1]}
     return gpd.GeoDataFrame(out, geometry=geoms, crs=WGS84)
+
+
+def _ring_walks(visited: np.ndarray, ends_at: dict[int, list[tuple[int, int]]], sn_l: list[int],
+                en_l: list[int]) -> list[list[tuple[int, bool]]]:
+    """The chains no walk between endpoints reached (``visited`` False): closed rings of ways with no
+    endpoint (a block of streets, a roundabout, joined to no other road). Each ring is one walk
+    ``[(chain, forward), ...]`` from the start of its lowest chain back to it (a loop edge, which
+    the network stage splits)."""
+    seen, rings = visited.copy(), []
+    for first in np.flatnonzero(~visited).tolist():
+        if seen[first]:
+            continue
+        cur, fwd, walk = first, True, []
+        while True:
+            seen[cur] = True
+            walk.append((cur, fwd))
+            a, b = ends_at[en_l[cur] if fwd else sn_l[cur]]
+            cur, end = b if a == (cur, 1 if fwd else 0) else a
+            fwd = end == 0
+            if cur == first:
+                break
+        rings.append(walk)
+    return rings
 
 
 def _first_ten(names: list[str]) -> str:

@@ -18,7 +18,7 @@ EXCLUDE = Options().highway_exclude
 #  203 (5-6-7): same highway but a surface tag -> node 5 stays (attribute change)
 #  204 (6-7): a second way over the segment 6-7 -> parallel edges, 6 and 7 are junctions
 #  205 (7-8-9-10-7): a closed way hanging off 7 -> a self-loop at 7
-#  206 (20-21-22-20): an isolated ring -> no edge (osmnx drops rings without endpoints)
+#  206 (20-21-22-20): an isolated ring -> one loop edge after the others (osmnx dropped rings without endpoints)
 #  207 (2-30): a dead-end spur -> 2 is a junction, 30 a dead end
 #  208 (40-40-41): a repeated node -> one segment
 #  209 (3-...): highway=footway, excluded by the default options
@@ -126,8 +126,11 @@ def test_read_osm_matches_the_osmnx_route(fixtures, tmp_path):
         new = read_osm(src, highway_exclude=EXCLUDE).roads
         old = osmnx_roads(src, EXCLUDE, tmp_path)
         assert list(new.columns) == list(old.columns) and new.crs == old.crs
-        # same rows, same geometry direction, same order (design heuristics break ties by edge order)
-        assert rows(new, ordered=True) == rows(old, ordered=True)
+        # same rows, same geometry direction, same order (design heuristics break ties by edge order);
+        # rings joined to no other road, which osmnx drops, come after them
+        kept = rows(new, ordered=True)
+        assert kept[:len(old)] == rows(old, ordered=True)
+        assert [r[0] for r in kept[len(old):]] == ([] if src.name == "tiny.osm" else ["way/206"])
 
 
 def test_read_osm_matches_the_osmnx_route_on_chiang_mai(shared_data, tmp_path):
@@ -136,9 +139,11 @@ def test_read_osm_matches_the_osmnx_route_on_chiang_mai(shared_data, tmp_path):
         pytest.skip("Chiang Mai extract not available")
     new = read_osm(src, highway_exclude=EXCLUDE).roads
     old = osmnx_roads(src, EXCLUDE, tmp_path)
-    assert len(new) == len(old)
-    assert rows(new, ordered=True) == rows(old, ordered=True)
-    assert set(zip(new["osm_id"], new["highway"])) == set(zip(old["osm_id"], old["highway"]))
+    kept = rows(new, ordered=True)
+    assert kept[:len(old)] == rows(old, ordered=True)
+    rings = new.geometry.iloc[len(old):]   # closed rings joined to no other road, which osmnx dropped
+    assert len(rings) >= 1 and all(g.is_ring for g in rings)
+    assert set(zip(new["osm_id"][:len(old)], new["highway"][:len(old)])) == set(zip(old["osm_id"], old["highway"]))
 
 
 def test_read_osm_edges_of_the_rich_fixture(tmp_path):
@@ -149,15 +154,17 @@ def test_read_osm_edges_of_the_rich_fixture(tmp_path):
     paths = sorted((r, [node[c] for c in cs]) for r, cs in zip(roads["osm_id"], coords))
     assert paths == [("way/201", [1, 2]), ("way/201", [2, 3, 4, 5]), ("way/203", [5, 6]), ("way/203", [6, 7]),
                      ("way/204", [6, 7]), ("way/205", [7, 8, 9, 10, 7]), ("way/205", [7, 10, 9, 8, 7]),
-                     ("way/207", [2, 30]), ("way/208", [40, 41])]
+                     ("way/206", [20, 21, 22, 20]), ("way/207", [2, 30]), ("way/208", [40, 41])]
     assert set(roads.loc[roads["osm_id"] == "way/203", "surface"]) == {"asphalt"}
     assert roads.loc[roads["osm_id"] == "way/207", ["bridge", "width"]].values.tolist() == [["yes", "6"]]
 
 
 def test_default_exclusions_drop_paths_lifecycle_and_guided_ways(tmp_path):
     """Ways no duct follows (paths, stops, lifecycle values such as a disused or razed road, a
-    racing circuit, a guided busway) are not roads by default; the streets around them are."""
-    classes = ["footway", "disused", "abandoned", "razed", "raceway", "bus_guideway", "construction"]
+    racing circuit, a guided busway, the area of a service station or rest area) are not roads by
+    default; the streets around them are."""
+    classes = ["footway", "disused", "abandoned", "razed", "raceway", "bus_guideway", "construction", "services",
+               "rest_area"]
     nodes = {i: (98.96 + 0.001 * i, 18.79) for i in range(len(classes) + 2)}
     ways = [(1, [0, 1], {"highway": "residential"})]
     ways += [(10 + i, [i + 1, i + 2], {"highway": c}) for i, c in enumerate(classes)]
@@ -333,11 +340,15 @@ def test_partner_lines_need_line_geometry(tmp_path):
         read_assets(f, geometry="LineString")
 
 
-def test_read_osm_with_only_a_closed_ring_is_an_error(tmp_path):
+def test_read_osm_with_only_a_closed_ring_reads_it_as_one_loop(tmp_path):
+    """A closed ring of street joined to no other road (a block, a roundabout) is a road: one loop."""
     nodes = {1: (98.96, 18.79), 2: (98.961, 18.79), 3: (98.9605, 18.791)}
     f = write_osm(tmp_path / "ring.osm", nodes, [(1, [1, 2, 3, 1], {"highway": "residential"})])
-    with pytest.raises(InputDataError, match=r"ring\.osm.*no roads"):
-        read_osm(f)
+    roads = read_osm(f).roads
+    assert roads["osm_id"].tolist() == ["way/1"] and roads.geometry.iloc[0].is_ring
+    area = write_osm(tmp_path / "area.osm", nodes, [(1, [1, 2, 3, 1], {"highway": "residential", "area": "yes"})])
+    with pytest.raises(InputDataError, match=r"area\.osm.*no roads"):
+        read_osm(area)
 
 
 def test_ensure_projected_is_the_one_metres_check():

@@ -984,12 +984,6 @@ def test_no_site_at_all_is_an_error(case, tmp_path, capsys):
 
 
 # ---------------------------------------------------------------- closed rings of streets
-RINGS_PENDING = pytest.mark.xfail(  # a plain test once load._road_edges keeps such rings (the change is load.py's)
-    reason="load._road_edges drops closed rings of streets that touch no other road (as osmnx's remove_rings did)",
-    raises=AssertionError, strict=True)
-
-
-@RINGS_PENDING
 @pytest.mark.parametrize("with_town", [True, False], ids=["beside a town", "alone"])
 def test_a_block_of_streets_joined_to_no_other_road_is_a_road(with_town, tmp_path):
     """A city block of four ordinary street ways (same tags) joined to no other road is a road: its two
