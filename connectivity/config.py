@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from connectivity.errors import ConfigError
+from connectivity.errors import ConfigError, not_a_file
 
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"   # installed with the package (wheel included)
 OPERATOR_KINDS = ("telecom", "power")
@@ -374,10 +374,9 @@ class Scenario:
 def read_toml(path: Path) -> dict[str, Any]:
     """Read a TOML file, turning every failure into a one-line :class:`ConfigError`."""
     path = Path(path)
-    if path.is_dir():
-        raise ConfigError(f"{path}: is a folder, not a file")
-    if not path.is_file():
-        raise ConfigError(f"{path}: file not found")
+    problem = not_a_file(path)
+    if problem:
+        raise ConfigError(f"{path}: {problem}")
     try:
         data = path.read_bytes()
     except OSError as exc:

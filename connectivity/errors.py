@@ -27,3 +27,16 @@ class CRSError(InputDataError):
 
 class InfeasibleError(ConnectivityError):
     """The requested plan cannot be built (e.g. no terminal can be reached)."""
+
+
+def not_a_file(path) -> str | None:
+    """Why the input ``path`` (a :class:`pathlib.Path`) cannot be read as a file, in the words of
+    the one-line errors ("is a folder, not a file", "file not found", or a pipe or device given
+    where a file is read); None when it is a regular file."""
+    if path.is_dir():
+        return "is a folder, not a file"
+    if not path.exists():
+        return "file not found"
+    if not path.is_file():
+        return "is not a regular file (a pipe, socket or device): give a file"
+    return None

@@ -29,7 +29,7 @@ import shapely
 from shapely import wkb
 
 from connectivity.config import not_metres
-from connectivity.errors import CRSError, InputDataError
+from connectivity.errors import CRSError, InputDataError, not_a_file
 
 log = logging.getLogger(__name__)
 
@@ -90,10 +90,9 @@ def _empty(columns: Iterable[str], crs: str = WGS84) -> gpd.GeoDataFrame:
 
 def _check_file(path: Path) -> Path:
     path = Path(path)
-    if path.is_dir():
-        raise InputDataError(f"{path}: is a folder, not a file")
-    if not path.is_file():
-        raise InputDataError(f"{path}: file not found")
+    problem = not_a_file(path)
+    if problem:
+        raise InputDataError(f"{path}: {problem}")
     if path.stat().st_size == 0:
         raise InputDataError(f"{path}: file is empty")
     return path

@@ -21,7 +21,7 @@ from connectivity import (aerial, allocate, boq, corridors, costs, coverage, des
                           plan, sites as sites_mod)
 from connectivity.config import Scenario, province_near_miss
 from connectivity.atomic import atomic_dir
-from connectivity.errors import InfeasibleError, InputDataError
+from connectivity.errors import InfeasibleError, InputDataError, not_a_file
 from connectivity.output import write_csv, write_geojson, write_json
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def load_layers(scenario: Scenario) -> load.OsmLayers:
         layers = load.download_osm(bbox=inp.bbox, place=inp.place, highway_exclude=opts.highway_exclude,
                                    instead_of=missing, features_required=inp.sites is None and inp.pois is None)
     else:
-        raise InputDataError(f"{inp.osm}: " + ("is a folder, not a file" if inp.osm and inp.osm.is_dir() else "file not found"))
+        raise InputDataError(f"{inp.osm}: {(not_a_file(inp.osm) if inp.osm else None) or 'file not found'}")
     if inp.pois is not None:
         layers = replace(layers, pois=load.read_vector(inp.pois, what="pois"))
     if inp.buildings is not None:

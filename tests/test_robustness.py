@@ -1008,3 +1008,20 @@ def test_roads_and_nothing_else_give_no_site(tmp_path, capsys):
     out = tmp_path / "out"
     rc = main(["plan", str(ROADS), "--out", str(out), "--quiet"])
     assert_one_line_error(rc, capsys.readouterr().err, [f"{ROADS}: no sites to connect", "no sites, pois or osm"], out)
+
+
+def test_a_pipe_or_device_given_as_an_input_file_is_named_so(tmp_path, capsys):
+    """A named pipe or a device where a scenario or an input file is read is one line saying what it
+    is (never read: a pipe would block), not "file not found"."""
+    import os
+
+    fifo = tmp_path / "roads.fifo"
+    os.mkfifo(fifo)
+    for scenario_path, inputs in ((fifo, None), (tmp_path / "s.toml", f'osm = "{fifo}"'),
+                                  (tmp_path / "d.toml", 'roads = "/dev/null"')):
+        if inputs:
+            scenario_path.write_text(f'name = "x"\n[inputs]\n{inputs}\n', encoding="utf-8")
+        out = tmp_path / "out"
+        rc = main(["plan", str(scenario_path), "--out", str(out), "--quiet"])
+        bad = fifo if inputs is None or "fifo" in inputs else Path("/dev/null")
+        assert_one_line_error(rc, capsys.readouterr().err, [str(bad), "is not a regular file"], out)
