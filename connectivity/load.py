@@ -145,6 +145,7 @@ class _Collector:
         self.highway_exclude = highway_exclude
         self.deleted_nodes = deleted_nodes   # their ways treat them as missing (see :func:`_deleted_in_xml`)
         self.highway_ways = 0
+        self.left_out: dict[str, int] = {}   # highway ways not read as roads, by class ("service (area)")
         # highway ways: id, SIMPLIFY_KEEP tag values, node refs, lon/lat (NaN where the node is missing)
         self.way_ids: list[int] = []
         self.way_tags: list[tuple] = []
@@ -193,7 +194,10 @@ class _Collector:
     def way(self, w) -> None:
         tags = dict(w.tags)
         hw = tags.get("highway")
-        if hw and hw not in self.highway_exclude and tags.get("area") != "yes":
+        if hw and (hw in self.highway_exclude or tags.get("area") == "yes"):
+            name = hw if hw in self.highway_exclude else f"{hw} (area=yes)"
+            self.left_out[name] = self.left_out.get(name, 0) + 1
+        elif hw:
             self.highway_ways += 1
             self.way_ids.append(w.id)
             self.way_tags.append(tuple(tags.get(k) for k in SIMPLIFY_KEEP))
@@ -774,6 +778,10 @@ def read_osm(path: str | Path, *, highway_exclude: Iterable[str] = ()) -> OsmLay
     path = _check_file(Path(path))
     exclude = frozenset(highway_exclude)
     col = _scan_osm(path, exclude)
+    if col.highway_ways == 0 and col.left_out:
+        left = _first_ten([f"{n} x{c}" for n, c in sorted(col.left_out.items())])
+        raise InputDataError(f"{path}: no roads: every highway=* way is left out by options.highway_exclude or "
+                             f"area=yes ({left})")
     if col.highway_ways == 0:
         raise InputDataError(f"{path}: no roads (no highway=* way) in this OSM file")
     roads = _road_edges(col, path)

@@ -602,3 +602,17 @@ def test_read_osm_leaves_out_what_josm_deleted(tmp_path, caplog):
     assert layers.buildings["osm_id"].tolist() == ["way/31"]
     assert "2 highway way(s) use nodes missing from the file" in caplog.text
     assert "way/11, way/14" in caplog.text
+
+
+def test_an_osm_file_whose_highways_are_all_left_out_says_which(tmp_path):
+    """Highway ways that are all excluded (``highway_exclude``, ``area=yes``) are named by class
+    in the one-line error, not reported as a file with no highway at all."""
+    nodes = {1: (98.96, 18.79), 2: (98.961, 18.79), 3: (98.9605, 18.791)}
+    ways = [(1, [1, 2], {"highway": "footway"}), (2, [2, 3], {"highway": "footway"}),
+            (3, [1, 2, 3, 1], {"highway": "pedestrian", "area": "yes"}), (4, [1, 3], {"highway": "residential", "area": "yes"})]
+    f = write_osm(tmp_path / "paths.osm", nodes, ways)
+    with pytest.raises(InputDataError) as err:
+        read_osm(f, highway_exclude=EXCLUDE)
+    assert str(err.value) == (f"{f}: no roads: every highway=* way is left out by options.highway_exclude or area=yes "
+                              "(footway x2, pedestrian x1, residential (area=yes) x1)")
+    assert read_osm(f, highway_exclude=()).roads["highway"].tolist() == ["footway"]   # once nothing is excluded
