@@ -278,6 +278,17 @@ def _open_closed_streams() -> None:
                 os.dup2(stream.fileno(), fd)
 
 
+def _drop_stdout() -> None:
+    """Point the standard output at the null device after its reader closed it, so that what is
+    still buffered is dropped at exit instead of raising the same error again there."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):   # no descriptor to point anywhere: nothing will be flushed
+        pass
+
+
 def _log_warning(message, category, filename, lineno, file=None, line=None, *, debug: bool = False) -> None:
     """A Python warning (geopandas', pandas') as one log line like the package's own, ``connectivity:
     WARNING: UserWarning: ...`` (held back, and dropped on bad input, with them), not Python's two
@@ -311,6 +322,13 @@ def main(argv: list[str] | None = None) -> int:
         late.install()
         failed_on_input = True
         print(f"connectivity: error: {exc}", file=sys.stderr)
+        code = 2
+    except BrokenPipeError as exc:   # whoever reads our output (`| head`) went away: not the input's fault
+        late.install()
+        failed_on_input = True
+        _drop_stdout()
+        print(f"connectivity: error: {exc.filename or 'standard output'}: broken pipe (its reader closed it)",
+              file=sys.stderr)
         code = 2
     except OSError as exc:
         late.install()

@@ -293,3 +293,22 @@ def test_library_warnings_before_bad_input_are_dropped(tmp_path):
     out = tmp_path / "out"
     r = run_cli("plan", _mixed_column_roads(tmp_path, null_geometry=True), "--out", out, "-q")
     _assert_clean_failure(r, out, "roads.geojson", "geometry")
+
+
+def test_a_reader_that_closes_the_output_pipe_is_named_not_the_input(tmp_path):
+    """``connectivity steiner good.stp | head -c0``: the reader closed our standard output; the one line
+    names it (not the instance file, which is fine), with no second error at exit."""
+    import os
+
+    stp = tmp_path / "good.stp"
+    stp.write_text("SECTION Graph\nNodes 3\nEdges 2\nE 1 2 1\nE 2 3 1\nEND\n\nSECTION Terminals\nTerminals 2\n"
+                   "T 1\nT 3\nEND\n\nEOF\n", encoding="utf-8")
+    r, w = os.pipe()
+    os.close(r)   # the reader is gone before anything is written
+    try:
+        done = subprocess.run([sys.executable, "-m", "connectivity", "steiner", str(stp)], stdout=w,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(w)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == ["connectivity: error: standard output: broken pipe (its reader closed it)"]
