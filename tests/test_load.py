@@ -252,7 +252,7 @@ def test_osmnx_settings_are_left_as_found(monkeypatch, fixtures):
         from osmnx._errors import InsufficientResponseError
         raise InsufficientResponseError("nothing here")
 
-    monkeypatch.setattr(load, "_resolves", lambda host: True)  # no DNS look-up in tests
+    monkeypatch.setattr(load.online, "_resolves", lambda host: True)  # no DNS look-up in tests
     monkeypatch.setattr(ox, "graph_from_bbox", fake_bbox)
     monkeypatch.setattr(ox, "features_from_bbox", no_features)
     layers = load.download_osm(bbox=(98.95, 18.78, 98.97, 18.80), highway_exclude=EXCLUDE)

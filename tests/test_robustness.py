@@ -678,7 +678,7 @@ def test_offline_bbox_fallback_is_one_line(tmp_path, monkeypatch, capsys):
 
     def never(*a, **k):
         raise AssertionError("no download may start offline")
-    monkeypatch.setattr(load, "_resolves", lambda host: False)
+    monkeypatch.setattr(load.online, "_resolves", lambda host: False)
     monkeypatch.setattr(ox, "graph_from_bbox", never)
     out = tmp_path / "out"
     rc = main(["plan", str(_bbox_scenario(tmp_path)), "--out", str(out), "--quiet"])
@@ -701,7 +701,7 @@ def test_offline_place_needs_the_geocoder_too(tmp_path, monkeypatch, capsys):
 
     def never(*a, **k):
         raise AssertionError("no download may start offline")
-    monkeypatch.setattr(load, "_resolves", resolves)
+    monkeypatch.setattr(load.online, "_resolves", resolves)
     monkeypatch.setattr(ox, "graph_from_place", never)
     scenario = tmp_path / "place.toml"
     scenario.write_text(f'name = "offline"\n[inputs]\nplace = "Nimman, Chiang Mai, Thailand"\n'
@@ -730,7 +730,7 @@ def test_connection_error_during_the_download_is_one_line(tmp_path, monkeypatch,
                                                   "exceeded with url: /api/interpreter (Caused by NewConnectionError("
                                                   "'<urllib3.connection.HTTPSConnection object>: Failed to establish "
                                                   "a new connection: [Errno 111] Connection refused'))")
-    monkeypatch.setattr(load, "_resolves", lambda host: True)
+    monkeypatch.setattr(load.online, "_resolves", lambda host: True)
     monkeypatch.setattr(ox, "graph_from_bbox", refused)
     out = tmp_path / "out"
     rc = main(["plan", str(_bbox_scenario(tmp_path, osm=False)), "--out", str(out), "--quiet"])
@@ -743,7 +743,7 @@ def _fake_download(monkeypatch, features_error):
     from connectivity import load
     import osmnx as ox
     real = ox.graph_from_xml
-    monkeypatch.setattr(load, "_resolves", lambda host: True)
+    monkeypatch.setattr(load.online, "_resolves", lambda host: True)
     monkeypatch.setattr(ox, "graph_from_bbox", lambda bbox, **k: real(FIXTURES / "tiny.osm", bidirectional=True,
                                                                        simplify=False, retain_all=True))
 
