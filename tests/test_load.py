@@ -616,3 +616,18 @@ def test_an_osm_file_whose_highways_are_all_left_out_says_which(tmp_path):
     assert str(err.value) == (f"{f}: no roads: every highway=* way is left out by options.highway_exclude or area=yes "
                               "(footway x2, pedestrian x1, residential (area=yes) x1)")
     assert read_osm(f, highway_exclude=()).roads["highway"].tolist() == ["footway"]   # once nothing is excluded
+
+
+def test_an_osm_file_listing_its_ways_before_their_nodes_is_named_unsorted(tmp_path):
+    """libosmium locates a way's nodes in one pass, nodes first: a file with its ways first (hand-made,
+    not sorted) reads as ways without nodes; the error says the file is not sorted and how to sort it."""
+    nodes = {1: (98.96, 18.79), 2: (98.961, 18.79), 3: (98.962, 18.79)}
+    src = write_osm(tmp_path / "sorted.osm", nodes, [(1, [1, 2, 3], {"highway": "residential"})])
+    text = src.read_text(encoding="utf-8")
+    node_lines = [ln for ln in text.splitlines(keepends=True) if ln.lstrip().startswith("<node")]
+    unsorted = tmp_path / "unsorted.osm"
+    unsorted.write_text("".join(ln for ln in text.splitlines(keepends=True) if ln not in node_lines)
+                        .replace("</osm>", "".join(node_lines) + "</osm>"), encoding="utf-8")
+    assert len(read_osm(src).roads) == 1
+    with pytest.raises(InputDataError, match=r"unsorted\.osm: no roads: the file lists nodes after the ways .*osmium sort"):
+        read_osm(unsorted)

@@ -414,6 +414,18 @@ def _xml_opener(path: Path):
     return opener if name.endswith((".osm", ".osc", ".osh", ".xml")) else None
 
 
+def _nodes_after_ways(path: Path) -> bool:
+    """Whether the OSM XML file ``path`` has a node after its first way: an unsorted file, whose ways
+    libosmium's location cache cannot locate (it reads in one pass, nodes first)."""
+    seen_way = False
+    for element, _ in _xml_start_tags(path, (b"<node", b"<way")):
+        if element == "way":
+            seen_way = True
+        elif element == "node" and seen_way:
+            return True
+    return False
+
+
 def _xml_nodes(path: Path) -> Iterator[tuple[str, str, str]]:
     """Id, lon and lat, as written, of each node of the OSM XML file ``path`` that has a lon or lat."""
     for element, at in _xml_start_tags(path, (b"lat", b"lon")):
@@ -456,6 +468,10 @@ def _road_edges(col: _Collector, path: Path) -> gpd.GeoDataFrame:
     refs, xy, way_of = refs[keep], xy[keep], way_of[keep]
     seg = np.flatnonzero(way_of[1:] == way_of[:-1])  # segment p -> p + 1
     if len(seg) == 0:
+        if _nodes_after_ways(path):
+            raise InputDataError(f"{path}: no roads: the file lists nodes after the ways that use them (it is not "
+                                 f"sorted), so the ways have no locations; sort it first, e.g. `osmium sort "
+                                 f"{path.name} -o sorted.osm`")
         raise InputDataError(f"{path}: no roads (no highway=* way with two usable nodes) in this OSM file")
     node_ids, node = np.unique(refs, return_inverse=True)
     node = node.ravel()
