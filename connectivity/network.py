@@ -106,6 +106,31 @@ AREA_OF_USE_MARGIN_DEG = 5.0
 zone is 6 degrees wide; 5 more on each side keeps the scale error of a province-wide plan small)."""
 
 
+#: Relative length error of a CRS at the roads (its scale factor's distance from 1) above which
+#: :func:`scale_warning` warns: UTM stays within 0.1 % inside its zone, Web Mercator stretches
+#: lengths by 1 / cos(lat) (5.6 % at Chiang Mai).
+SCALE_WARN = 0.01
+
+
+def scale_warning(net: Network, setting: str) -> str | None:
+    """A warning (not logged) when the network's CRS (``setting``: the scenario's ``options.crs``)
+    measures lengths at its median node more than :data:`SCALE_WARN` away from ground metres:
+    every length and cost would be off by as much. None when it does not."""
+    from pyproj import Proj, Transformer
+
+    if len(net.nodes) == 0:
+        return None
+    x, y = np.median(shapely.get_coordinates(net.nodes.geometry.values), axis=0)
+    lon, lat = Transformer.from_crs(net.crs, "EPSG:4326", always_xy=True).transform(x, y)
+    f = Proj(net.crs).get_factors(lon, lat)
+    k = max((f.meridional_scale, f.parallel_scale), key=lambda v: abs(v - 1.0))
+    if not np.isfinite(k) or abs(k - 1.0) <= SCALE_WARN:
+        return None
+    return (f"options.crs = {setting!r} measures lengths at the roads {100 * abs(k - 1):.1f} % "
+            f"{'longer' if k > 1 else 'shorter'} than on the ground (scale factor {k:.3f} at lon {lon:.3f}, "
+            f"lat {lat:.3f}): every length and cost is off by as much; choose a CRS of the area ('auto': its UTM zone)")
+
+
 def project(gdf: gpd.GeoDataFrame, crs: str, what: str, *, names=None) -> gpd.GeoDataFrame:
     """Reproject ``gdf`` to ``crs``; a layer without a CRS is an error, and so is a point that
     cannot be projected to ``crs``: one that does not project to finite coordinates, or lies

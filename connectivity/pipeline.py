@@ -19,7 +19,7 @@ import pandas as pd
 
 from connectivity import (aerial, allocate, boq, corridors, costs, coverage, design, economics, load, network, phasing,
                           plan, sites as sites_mod)
-from connectivity.config import Scenario, province_near_miss
+from connectivity.config import Options, Scenario, province_near_miss
 from connectivity.atomic import atomic_dir
 from connectivity.errors import InfeasibleError, InputDataError, not_a_file
 from connectivity.output import write_csv, write_geojson, write_json
@@ -104,6 +104,28 @@ def roads_source(scenario: Scenario) -> str:
 
 #: How far (metres) outside the road network's bounding box a layer's features may all lie before it is reported.
 FAR_FROM_ROADS_M = 1000.0
+
+
+#: Largest ``options.node_tolerance_m`` (metres) taken without a warning: road ends that far apart are
+#: joined, and a road shorter than it can vanish into a node.
+PLAUSIBLE_NODE_TOLERANCE_M = 10.0
+
+
+def network_warnings(net: network.Network, opts: Options, *, noded: bool) -> list[str]:
+    """Warnings (logged and returned) on the options that shaped the network: a CRS whose metres are not
+    ground metres at the roads (:func:`connectivity.network.scale_warning`), and where the road lines
+    were ``noded`` (a road line file), a node tolerance beyond :data:`PLAUSIBLE_NODE_TOLERANCE_M`."""
+    out = []
+    if opts.crs != "auto":
+        out.append(network.scale_warning(net, opts.crs))
+    if noded and opts.node_tolerance_m > PLAUSIBLE_NODE_TOLERANCE_M:
+        out.append(f"options.node_tolerance_m = {opts.node_tolerance_m:g} m joins road ends up to that far apart, "
+                   f"and a road shorter than that can vanish into one node (plausible: up to "
+                   f"{PLAUSIBLE_NODE_TOLERANCE_M:g} m)")
+    out = [w for w in out if w]
+    for w in out:
+        log.warning("%s", w)
+    return out
 
 
 def far_from_roads(net: network.Network, frames: dict[str, gpd.GeoDataFrame], names: dict[str, str]) -> list[str]:
@@ -198,7 +220,8 @@ def run(scenario: Scenario, *, progress: Progress = _noop, executor: Executor | 
              for k in ("buildings", "poles", "lines")}
     other = {k: _projected(getattr(layers, k), net.crs, str(getattr(scenario.inputs, k) or k))
              for k in ("buildings", "poles", "lines") if len(getattr(layers, k))}
-    layers = replace(layers, warnings=(*layers.warnings, *far_from_roads(net, other, names)))
+    shaped = network_warnings(net, opts, noded=tolerance is not None)
+    layers = replace(layers, warnings=(*layers.warnings, *far_from_roads(net, other, names), *shaped))
     progress("sites")
     all_sites = scenario_sites(scenario, layers, net.crs)
     # points of interest give no site to an operator not serving the province; nor do a sites file or hubs

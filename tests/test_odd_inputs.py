@@ -399,3 +399,17 @@ def test_roads_file_beside_an_osm_file_is_named_as_not_used(tmp_path, caplog):
     with caplog.at_level("WARNING"):
         assert len(load_layers(scenario).roads) == 6
     assert not any("not used" in r.getMessage() for r in caplog.records)
+
+
+def test_a_crs_whose_metres_are_not_ground_metres_and_a_wide_node_tolerance_are_warned(tmp_path):
+    """Web Mercator's metres are 1 / cos(lat) ground metres (5.6 % more at Chiang Mai): every length
+    and cost would be as far off, so the plan says so; so does a node tolerance that can swallow
+    streets. A local UTM CRS and the default tolerance say nothing."""
+    path = write_scenario(tmp_path, grid(3), [("a", "TOT", 0.0, 0.0), ("b", "TOT", 200.0, 200.0)])
+    quiet = run(load_scenario(path)).summary["warnings"]
+    assert not [w for w in quiet if "options.crs" in w or "node_tolerance_m" in w]
+    path.write_text(path.read_text().replace('crs = "EPSG:32647"', 'crs = "EPSG:3857"\nnode_tolerance_m = 50.0'))
+    warned = run(load_scenario(path)).summary["warnings"]
+    stretch = [w for w in warned if w.startswith("options.crs = 'EPSG:3857' measures lengths at the roads")]
+    assert len(stretch) == 1 and "5.6 % longer than on the ground" in stretch[0]
+    assert any(w.startswith("options.node_tolerance_m = 50 m joins road ends") for w in warned)
