@@ -711,3 +711,28 @@ def test_local_cluster_workers_are_forked_from_a_server_that_loaded_the_pipeline
         assert "pyogrio" in libraries and "h3" in libraries, libraries[:500]
     finally:
         pool.close()
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["new-out", "earlier-out"])
+def test_corridor_mode_scenario_is_refused_up_front(tmp_path, existing):
+    """A scenario in corridor mode is one corridor project: plan-areas refuses it before any work
+    (one line naming the scenario, exit 2), and neither creates nor changes the output folder
+    (cut into areas, the corridor streets of a shared margin were planned and counted twice)."""
+    from connectivity.config import example_scenario
+
+    scenario = example_scenario("chiang_mai_corridor").resolve()
+    areas = write_areas(tmp_path / "areas.geojson", [("West", (98.9516, 18.7880, 98.9620, 18.8086)),
+                                                     ("East", (98.9620, 18.7880, 98.9745, 18.8086))])
+    out = tmp_path / "out"
+    if existing:
+        out.mkdir()
+        (out / "timings.json").write_text("{}\n")
+    code, err = run_cli_captured(["plan-areas", str(scenario), "--areas", str(areas), "--out", str(out), "--serial"])
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, err
+    assert lines[0] == (f"connectivity: error: {scenario}: plan-areas does not cut corridor mode ([corridors]) "
+                        "into areas: plan the corridor with `connectivity plan`")
+    if existing:
+        assert sorted(p.name for p in out.iterdir()) == ["timings.json"] and (out / "timings.json").read_text() == "{}\n"
+    else:
+        assert not out.exists()
