@@ -736,3 +736,30 @@ def test_corridor_mode_scenario_is_refused_up_front(tmp_path, existing):
         assert sorted(p.name for p in out.iterdir()) == ["timings.json"] and (out / "timings.json").read_text() == "{}\n"
     else:
         assert not out.exists()
+
+
+@pytest.mark.parametrize("layers, chosen", [
+    ([("points", "Point"), ("areas", "Polygon")], "areas"),            # the one polygon layer
+    ([("districts", "Polygon"), ("areas", "Polygon")], "areas"),       # of several polygon layers, the one named `areas`
+])
+def test_areas_geopackage_of_several_layers_is_read_at_the_areas_layer(tmp_path, layers, chosen):
+    """A GeoPackage of several layers is read at the layer of the right geometry (polygons), or at the
+    one named like the input (`areas`), as the scenario's inputs are (load.choose_layer)."""
+    path = tmp_path / "areas.gpkg"
+    for layer, kind in layers:
+        geoms = [shapely.Point(0.5, 0.5), shapely.Point(1.5, 0.5)] if kind == "Point" else \
+            [shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)]
+        names = [f"{layer} {k}" for k in ("B", "A")]
+        gpd.GeoDataFrame({"name": names}, geometry=geoms, crs="EPSG:4326").to_file(path, layer=layer)
+    assert [a.name for a in read_areas(path)] == [f"{chosen} A", f"{chosen} B"]
+
+
+def test_areas_geopackage_of_two_polygon_layers_none_named_areas_is_one_line_error(tmp_path):
+    path = tmp_path / "regions.gpkg"
+    for layer in ("districts", "provinces"):
+        gpd.GeoDataFrame({"name": ["A"]}, geometry=[shapely.box(0, 0, 1, 1)], crs="EPSG:4326").to_file(path, layer=layer)
+    with pytest.raises(InputDataError) as exc:
+        read_areas(path)
+    msg = str(exc.value)
+    assert "\n" not in msg and msg.startswith(f"{path}: 2 layers found: districts (Polygon), provinces (Polygon)")
+    assert "name it 'areas'" in msg
