@@ -711,3 +711,55 @@ def test_local_cluster_workers_are_forked_from_a_server_that_loaded_the_pipeline
         assert "pyogrio" in libraries and "h3" in libraries, libraries[:500]
     finally:
         pool.close()
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["new-out", "earlier-out"])
+def test_corridor_mode_scenario_is_refused_up_front(tmp_path, existing):
+    """A scenario in corridor mode is one corridor project: plan-areas refuses it before any work
+    (one line naming the scenario, exit 2), and neither creates nor changes the output folder
+    (cut into areas, the corridor streets of a shared margin were planned and counted twice)."""
+    from connectivity.config import example_scenario
+
+    scenario = example_scenario("chiang_mai_corridor").resolve()
+    areas = write_areas(tmp_path / "areas.geojson", [("West", (98.9516, 18.7880, 98.9620, 18.8086)),
+                                                     ("East", (98.9620, 18.7880, 98.9745, 18.8086))])
+    out = tmp_path / "out"
+    if existing:
+        out.mkdir()
+        (out / "timings.json").write_text("{}\n")
+    code, err = run_cli_captured(["plan-areas", str(scenario), "--areas", str(areas), "--out", str(out), "--serial"])
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, err
+    assert lines[0] == (f"connectivity: error: {scenario}: plan-areas does not cut corridor mode ([corridors]) "
+                        "into areas: plan the corridor with `connectivity plan`")
+    if existing:
+        assert sorted(p.name for p in out.iterdir()) == ["timings.json"] and (out / "timings.json").read_text() == "{}\n"
+    else:
+        assert not out.exists()
+
+
+@pytest.mark.parametrize("layers, chosen", [
+    ([("points", "Point"), ("areas", "Polygon")], "areas"),            # the one polygon layer
+    ([("districts", "Polygon"), ("areas", "Polygon")], "areas"),       # of several polygon layers, the one named `areas`
+])
+def test_areas_geopackage_of_several_layers_is_read_at_the_areas_layer(tmp_path, layers, chosen):
+    """A GeoPackage of several layers is read at the layer of the right geometry (polygons), or at the
+    one named like the input (`areas`), as the scenario's inputs are (load.choose_layer)."""
+    path = tmp_path / "areas.gpkg"
+    for layer, kind in layers:
+        geoms = [shapely.Point(0.5, 0.5), shapely.Point(1.5, 0.5)] if kind == "Point" else \
+            [shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)]
+        names = [f"{layer} {k}" for k in ("B", "A")]
+        gpd.GeoDataFrame({"name": names}, geometry=geoms, crs="EPSG:4326").to_file(path, layer=layer)
+    assert [a.name for a in read_areas(path)] == [f"{chosen} A", f"{chosen} B"]
+
+
+def test_areas_geopackage_of_two_polygon_layers_none_named_areas_is_one_line_error(tmp_path):
+    path = tmp_path / "regions.gpkg"
+    for layer in ("districts", "provinces"):
+        gpd.GeoDataFrame({"name": ["A"]}, geometry=[shapely.box(0, 0, 1, 1)], crs="EPSG:4326").to_file(path, layer=layer)
+    with pytest.raises(InputDataError) as exc:
+        read_areas(path)
+    msg = str(exc.value)
+    assert "\n" not in msg and msg.startswith(f"{path}: 2 layers found: districts (Polygon), provinces (Polygon)")
+    assert "name it 'areas'" in msg

@@ -38,6 +38,22 @@ class AreasRun:
         return [r for r in self.results if r["status"] != "ok"]
 
 
+def refuse_corridors(scenario) -> None:
+    """Refuse a scenario in corridor mode (``[corridors]``), before any work: the corridor is one
+    project, and cut into areas its streets in a shared margin would be planned (and counted) twice.
+
+    Raises
+    ------
+    ConfigError
+        Naming the scenario file.
+    """
+    from connectivity.errors import ConfigError
+
+    if scenario.corridors is not None:
+        raise ConfigError(f"{scenario.path}: plan-areas does not cut corridor mode ([corridors]) into areas: "
+                          "plan the corridor with `connectivity plan`")
+
+
 def check_output(scenario, areas: list[Area], areas_file: Path, out: Path) -> Path:
     """The output-folder guard for a national run (before any work): ``out`` may hold only what a
     national run writes, each existing area folder only what a plan writes."""
@@ -76,7 +92,8 @@ def plan_areas(scenario_path: str | Path, areas_file: str | Path, out: str | Pat
     Raises
     ------
     ConfigError, InputDataError
-        On a bad scenario, areas file, input or output folder (before any area is planned).
+        On a bad scenario (also one in corridor mode, ``[corridors]``: one corridor project, planned
+        by ``connectivity plan``), areas file, input or output folder (before any area is planned).
         An area that fails does not raise: it is ``failed`` in the results and in ``areas.csv``.
     """
     from connectivity.areas import national, split
@@ -91,6 +108,7 @@ def plan_areas(scenario_path: str | Path, areas_file: str | Path, out: str | Pat
     if not (0 <= margin_m < 1e6):
         raise ConfigError(f"--margin must be a distance in metres from 0 to 1,000,000, got {margin_m!r}")
     scenario = load_scenario(scenario_path)
+    refuse_corridors(scenario)
     check_scenario(scenario)   # a bad cost model or [rent]: one error up front, not a failure of every area
     areas_file = Path(areas_file)
     areas = read_areas(areas_file, name_column=name_column)

@@ -94,18 +94,19 @@ def folder_name(name: str) -> str:
 
 
 def read_areas(path: str | Path, *, name_column: str = "name") -> list[Area]:
-    """The areas of a GeoJSON/GPKG (any vector file) of polygons, sorted by name.
+    """The areas of a GeoJSON/GPKG (any vector file) of polygons, sorted by name; a file of several
+    layers is read at its polygon layer, or at the one of them named ``areas`` (:func:`load.choose_layer`).
 
     Raises
     ------
     InputDataError
-        On a missing or unreadable file, no polygons, a geometry that is not a polygon, a
-        missing name column, an empty or duplicate name, a name too long for a folder name
-        (:data:`MAX_FOLDER_BYTES`), or two names giving the same folder (compared
-        case-insensitively); the message names the file and row.
+        On a missing or unreadable file, several layers none of which is clearly the areas, no
+        polygons, a geometry that is not a polygon, a missing name column, an empty or duplicate
+        name, a name too long for a folder name (:data:`MAX_FOLDER_BYTES`), or two names giving the
+        same folder (compared case-insensitively); the message names the file and row.
     """
     path = Path(path)
-    gdf = load.read_vector(path)
+    gdf = load.read_vector(path, what="areas")   # a file of several layers: its polygon layer, or the one named `areas`
     if len(gdf) == 0:
         raise InputDataError(f"{path}: no areas (the layer is empty)")
     if name_column not in gdf.columns or name_column == gdf.geometry.name:

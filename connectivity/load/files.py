@@ -25,7 +25,8 @@ from connectivity.load.common import ROAD_COLUMNS, WGS84, _check_file, _first
 
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".fgb", ".gml", ".kml"}
 LAYER_GEOMETRY = {"roads": "LineString", "lines": "LineString", "sites": "Point", "pois": "Point",
-                  "poles": "Point", "buildings": "Polygon"}  # what a layer holds -> its geometry family
+                  "poles": "Point", "buildings": "Polygon",
+                  "areas": "Polygon"}  # what a layer holds -> its geometry family (areas: plan-areas' --areas)
 
 
 def choose_layer(path: Path, what: str | None) -> str | None:
