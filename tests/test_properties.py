@@ -240,7 +240,7 @@ def test_plan_folder_figures_add_up(tmp_path_factory, case):
     import pandas as pd
 
     from connectivity.config import load_scenario
-    from connectivity.errors import InfeasibleError
+    from connectivity.errors import InfeasibleError, InputDataError
     from connectivity.pipeline import run, write_outputs
     from tests.conftest import FIXTURES
 
@@ -255,6 +255,10 @@ def test_plan_folder_figures_add_up(tmp_path_factory, case):
                               + ('sites = "sites.csv"\n' if len(sites) else "")
                               + f'operators = "{FIXTURES / "operators.toml"}"\n'
                               f'[options]\ncrs = "{CRS}"\nmax_site_distance_m = {max_d}\n')
+    if not len(sites):   # nothing to plan: one line naming what gave no site
+        with pytest.raises(InputDataError, match="no sites to connect"):
+            run(load_scenario(d / "s.toml"))
+        return
     try:
         result = run(load_scenario(d / "s.toml"))
     except InfeasibleError as exc:
