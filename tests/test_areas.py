@@ -763,3 +763,25 @@ def test_areas_geopackage_of_two_polygon_layers_none_named_areas_is_one_line_err
     msg = str(exc.value)
     assert "\n" not in msg and msg.startswith(f"{path}: 2 layers found: districts (Polygon), provinces (Polygon)")
     assert "name it 'areas'" in msg
+
+
+def test_sites_in_no_area_are_named(fixtures, tmp_path, caplog):
+    """Sites of the scenario's sites file outside every area (or in a hole) are planned by no area: one
+    warning names them, when the inputs are cut, and the areas get only their own."""
+    from connectivity.areas.split import buffered, read_areas, vector_parts
+    from connectivity.config import load_scenario
+
+    sites = tmp_path / "sites.geojson"
+    gpd.GeoDataFrame({"site_id": ["in_east", "in_west", "far"], "operator": ["TOT", "TOT", "CAT"],
+                      "geometry": [shapely.Point(98.962, 18.791), shapely.Point(98.960, 18.791),
+                                   shapely.Point(98.990, 18.791)]}, crs="EPSG:4326").to_file(sites)
+    scenario = tmp_path / "s.toml"
+    scenario.write_text((fixtures / "tiny.toml").read_text()
+                        .replace('"tiny.osm"', json.dumps(str(fixtures / "tiny.osm")))
+                        .replace('"operators.toml"', json.dumps(str(fixtures / "operators.toml"))
+                                 + "\nsites = " + json.dumps(str(sites))))
+    areas = read_areas(write_areas(tmp_path / "areas.geojson", TINY_AREAS))
+    with caplog.at_level("WARNING", logger="connectivity.areas"):
+        inputs, rows = vector_parts(load_scenario(scenario), areas, [buffered(a, 100.0) for a in areas])
+    assert [inputs["sites"]["site_id"].iloc[r["sites"]].tolist() for r in rows] == [["in_east"], ["in_west"]]
+    assert f"{sites}: 1 of 3 site(s) lie in no area of the areas file, so no area plans them: far" in caplog.text

@@ -225,10 +225,21 @@ def vector_parts(scenario: Scenario, areas: list[Area], margins: list) -> tuple[
             owner = owner_index(areas, np.asarray(gdf.geometry.representative_point().values))
             for k in range(len(areas)):
                 rows[k][key] = np.flatnonzero(owner == k)
+            if key == "sites" and (owner < 0).any():
+                _warn_sites_in_no_area(gdf, owner, path)
         else:
             for k in range(len(areas)):
                 rows[k][key] = np.sort(gdf.sindex.query(margins[k], predicate="intersects"))
     return inputs, rows
+
+
+def _warn_sites_in_no_area(sites: gpd.GeoDataFrame, owner: np.ndarray, path: Path) -> None:
+    """Log that the sites of ``sites`` whose ``owner`` (:func:`owner_index`) is -1 lie in no area (outside
+    every polygon, or in a hole): no area plans them, so the national figures leave them out."""
+    ids = [str(i) for i in sites["site_id"].to_numpy()[owner < 0]]
+    listed = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+    log.warning("%s: %d of %d site(s) lie in no area of the areas file, so no area plans them: %s",
+                path, len(ids), len(sites), listed)
 
 
 def write_vector_parts(inputs: dict[str, gpd.GeoDataFrame], rows: dict[str, np.ndarray], margin, folder: Path
