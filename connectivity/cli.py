@@ -13,7 +13,7 @@ import time
 import warnings
 from pathlib import Path
 
-from connectivity.errors import LOG_FORMAT, ConfigError, ConnectivityError
+from connectivity.errors import LOG_FORMAT, ConfigError, ConnectivityError, log_warning
 
 
 
@@ -289,14 +289,6 @@ def _drop_stdout() -> None:
         pass
 
 
-def _log_warning(message, category, filename, lineno, file=None, line=None, *, debug: bool = False) -> None:
-    """A Python warning (geopandas', pandas') as one log line like the package's own, ``connectivity:
-    WARNING: UserWarning: ...`` (held back, and dropped on bad input, with them), not Python's two
-    lines with a source line; ``--debug`` adds where it was raised."""
-    where = f" ({filename}:{lineno})" if debug else ""
-    logging.getLogger("py.warnings").warning("%s: %s%s", category.__name__, " ".join(str(message).split()), where)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run a command; exit codes: 0 done, 2 bad input or environment (one line), 1 a bug, 130 interrupted."""
     _open_closed_streams()
@@ -313,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     hold = None if args.verbose else _HoldLogs()
     failed_on_input = False
     late = _LateInterrupt(program=argv is None)
-    shown, warnings.showwarning = warnings.showwarning, functools.partial(_log_warning, debug=args.debug)
+    shown, warnings.showwarning = warnings.showwarning, functools.partial(log_warning, debug=args.debug)
     try:
         _check_arguments(args)
         code = int(args.func(args) or 0)

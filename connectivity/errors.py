@@ -5,6 +5,8 @@ prints its message on one line and exits with code 2. Messages name the file,
 row or id at fault. Warnings and errors logged are printed as :data:`LOG_FORMAT`.
 """
 
+import logging
+
 #: How the package's log lines are printed (the command line; a Dask worker nobody set up logging in).
 LOG_FORMAT = "connectivity: %(levelname)s: %(message)s"
 
@@ -40,3 +42,13 @@ def not_a_file(path) -> str | None:
     if not path.is_file():
         return "is not a regular file (a pipe, socket or device): give a file"
     return None
+
+
+def log_warning(message, category, filename, lineno, file=None, line=None, *, debug: bool = False,
+                logger: str = "py.warnings") -> None:
+    """A :func:`warnings.showwarning` that logs a Python warning (geopandas', pandas') as one line
+    on ``logger``, ``UserWarning: <message>`` (printed like the package's own log lines, held and
+    dropped with them), not as Python's two lines with a source line; ``debug`` adds where it was
+    raised."""
+    where = f" ({filename}:{lineno})" if debug else ""
+    logging.getLogger(logger).warning("%s: %s%s", category.__name__, " ".join(str(message).split()), where)

@@ -785,3 +785,22 @@ def test_sites_in_no_area_are_named(fixtures, tmp_path, caplog):
         inputs, rows = vector_parts(load_scenario(scenario), areas, [buffered(a, 100.0) for a in areas])
     assert [inputs["sites"]["site_id"].iloc[r["sites"]].tolist() for r in rows] == [["in_east"], ["in_west"]]
     assert f"{sites}: 1 of 3 site(s) lie in no area of the areas file, so no area plans them: far" in caplog.text
+
+
+@pytest.mark.parametrize("configured", [False, True])
+def test_a_library_warning_while_planning_an_area_is_one_line_of_that_area(configured):
+    """A Python warning raised while an area is planned (geopandas on a mixed column) is one log line
+    with the area's name, in the worker's stderr and in the area's warnings for ``areas.csv``; not
+    Python's two lines with a source line."""
+    code = ("import logging, warnings\n"
+            + ("logging.basicConfig(format='other: %(message)s')\n" if configured else "")
+            + "from connectivity.areas.run import area_logs, worker_logging\n"
+            "worker_logging()\n"
+            "with area_logs('Town 1') as warned:\n"
+            "    warnings.warn('Could not parse column  as JSON', UserWarning)\n"
+            "print(warned)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    expected = ("other: " if configured else "connectivity: WARNING: ") + "Town 1: UserWarning: Could not parse column as JSON"
+    assert r.stderr.strip().splitlines() == [expected]
+    assert r.stdout.strip() == "['UserWarning: Could not parse column as JSON']"

@@ -13,6 +13,7 @@ whatever the order in which they complete.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -20,12 +21,13 @@ import multiprocessing
 import os
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
-from connectivity.errors import LOG_FORMAT, ConfigError
+from connectivity.errors import LOG_FORMAT, ConfigError, log_warning
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +71,9 @@ def _complete(folder: Path, digest: str) -> dict[str, Any] | None:
 @contextlib.contextmanager
 def area_logs(area: str) -> Iterator[list[str]]:
     """While planning ``area``, the package's warnings and errors start with ``<area>: `` (the
-    logs of many areas, serial or from the workers, say which area they are about). Yields the
-    list that collects their messages (without the prefix), for ``areas.csv``."""
+    logs of many areas, serial or from the workers, say which area they are about), and so do the
+    libraries' Python warnings, logged as one line each (:func:`~connectivity.errors.log_warning`).
+    Yields the list that collects their messages (without the prefix), for ``areas.csv``."""
     previous = logging.getLogRecordFactory()
     prefix = f"{area}: "
 
@@ -91,9 +94,11 @@ def area_logs(area: str) -> Iterator[list[str]]:
     collect = Collect(logging.WARNING)
     logging.setLogRecordFactory(record)
     ours.addHandler(collect)
+    shown, warnings.showwarning = warnings.showwarning, functools.partial(log_warning, logger="connectivity.library")
     try:
         yield warned
     finally:
+        warnings.showwarning = shown
         ours.removeHandler(collect)
         logging.setLogRecordFactory(previous)
 
