@@ -501,23 +501,30 @@ def test_overhead_spans_in_shared_margins_count_once_in_the_total(shared_data, t
     assert total == pytest.approx(per_area[0], abs=0.002)  # here both took the whole line down
 
 
+def _in_a_fresh_worker(configured: bool, body: str) -> tuple[list[str], str]:
+    """Run ``body`` (lines indented under ``with area_logs('Town 1') as warned:``) in a new Python
+    process after :func:`worker_logging`, with logging already set up (``other: ...``) when
+    ``configured``; returns its stderr lines and what ``warned`` collected (printed)."""
+    code = ("import logging, warnings\n"
+            + ("logging.basicConfig(format='other: %(message)s')\n" if configured else "")
+            + "from connectivity.areas.run import area_logs, worker_logging\n"
+            "worker_logging()\n"
+            "with area_logs('Town 1') as warned:\n" + body + "print(warned)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return r.stderr.strip().splitlines(), r.stdout.strip()
+
+
 @pytest.mark.parametrize("configured", [False, True])
 def test_worker_prints_warnings_as_the_command_line_does(configured):
     """A Dask worker nobody set up logging in prints the package's warnings with the command line's
     prefix (not Python's bare last-resort lines); a process with logging set up is left alone."""
-    code = ("import logging\n"
-            + ("logging.basicConfig(format='other: %(message)s')\n" if configured else "")
-            + "from connectivity.areas.run import area_logs, worker_logging\n"
-            "worker_logging()\n"
-            "with area_logs('Town 1') as warned:\n"
-            "    logging.getLogger('connectivity.network').warning('road network has %d components', 3)\n"
-            "    logging.getLogger('connectivity.network').info('not shown')\n"
-            "print(warned)\n")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
+    log = "    logging.getLogger('connectivity.network')"
+    err, warned = _in_a_fresh_worker(configured, f"{log}.warning('road network has %d components', 3)\n"
+                                                 f"{log}.info('not shown')\n")
     expected = ("other: " if configured else "connectivity: WARNING: ") + "Town 1: road network has 3 components"
-    assert r.stderr.strip().splitlines() == [expected]
-    assert r.stdout.strip() == "['road network has 3 components']"
+    assert err == [expected]
+    assert warned == "['road network has 3 components']"
 
 
 @pytest.mark.parametrize("key, frame, words", [
@@ -792,15 +799,7 @@ def test_a_library_warning_while_planning_an_area_is_one_line_of_that_area(confi
     """A Python warning raised while an area is planned (geopandas on a mixed column) is one log line
     with the area's name, in the worker's stderr and in the area's warnings for ``areas.csv``; not
     Python's two lines with a source line."""
-    code = ("import logging, warnings\n"
-            + ("logging.basicConfig(format='other: %(message)s')\n" if configured else "")
-            + "from connectivity.areas.run import area_logs, worker_logging\n"
-            "worker_logging()\n"
-            "with area_logs('Town 1') as warned:\n"
-            "    warnings.warn('Could not parse column  as JSON', UserWarning)\n"
-            "print(warned)\n")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
-    expected = ("other: " if configured else "connectivity: WARNING: ") + "Town 1: UserWarning: Could not parse column as JSON"
-    assert r.stderr.strip().splitlines() == [expected]
-    assert r.stdout.strip() == "['UserWarning: Could not parse column as JSON']"
+    err, warned = _in_a_fresh_worker(configured, "    warnings.warn('Could not parse column  as JSON', UserWarning)\n")
+    line = "Town 1: UserWarning: Could not parse column as JSON"
+    assert err == [("other: " if configured else "connectivity: WARNING: ") + line]
+    assert warned == "['UserWarning: Could not parse column as JSON']"
