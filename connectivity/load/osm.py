@@ -317,13 +317,18 @@ def _live(obj, deleted: dict[str, set[int]]) -> bool:
     return obj.id not in deleted.get(obj.type_str(), ())
 
 
+#: The attribute texts of a deleted object, as JOSM and the OSM API write them: a chunk of a file holding
+#: none is not parsed (a bare ``action`` would match every ``tourism=attraction`` and parse the whole file).
+_DELETED_HINTS = (b"action=\"delete\"", b"action='delete'", b"visible=\"false\"", b"visible='false'")
+
+
 def _deleted_in_xml(path: Path) -> dict[str, set[int]]:
     """Ids of the deleted objects of the OSM XML file ``path``, by type (``n``, ``w``, ``r``):
     ``visible="false"`` (deleted objects; pyosmium's location cache keeps such nodes' locations for
     the ways) and JOSM's ``action="delete"`` (deleted locally, not uploaded yet; libosmium's reader
     does not pass the attribute on). Empty for another format (PBF)."""
     deleted: dict[str, set[int]] = {"n": set(), "w": set(), "r": set()}
-    for element, at in _xml_start_tags(path, (b"action", b"visible=\"false\"", b"visible='false'")):
+    for element, at in _xml_start_tags(path, _DELETED_HINTS):
         if at.get("action") == "delete" or at.get("visible") == "false":
             try:
                 deleted[element[0]].add(int(at.get("id", "")))
